@@ -1,0 +1,31 @@
+/**
+ * Every Prometheus metric the gateway exposes, defined once. Modules import the ones they count;
+ * /metrics serialises the registry. Labels are bounded (device ids come from the config).
+ */
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+
+export const registry = new Registry();
+// process_resident_memory_bytes, nodejs_eventloop_lag_seconds and friends
+collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 20 });
+
+const counter = <L extends string>(name: string, help: string, labelNames: readonly L[] = []) =>
+  new Counter<L>({ name, help, labelNames, registers: [registry] });
+
+export const metrics = {
+  connections: new Gauge({ name: 'serialgate_ws_connections', help: 'Open WebSocket connections', registers: [registry] }),
+  connectionsTotal: counter('serialgate_ws_connections_total', 'WebSocket connections accepted'),
+  handshakeRejected: counter('serialgate_ws_handshake_rejected_total', 'Upgrade requests refused, by HTTP status', ['status']),
+  closes: counter('serialgate_ws_closes_total', 'Connections closed, by close code', ['code']),
+  messagesSent: counter('serialgate_ws_messages_sent_total', 'Messages sent to dashboards'),
+  bytesSent: counter('serialgate_ws_bytes_sent_total', 'Bytes written to dashboard sockets'),
+  messagesReceived: counter('serialgate_ws_messages_received_total', 'Messages received from dashboards'),
+  drops: counter('serialgate_readings_dropped_total', 'Readings not delivered to a slow consumer (coalesced)'),
+  gaps: counter('serialgate_gaps_total', 'gap messages sent'),
+  readings: counter('serialgate_readings_total', 'Readings received, by device', ['device']),
+  parseErrors: counter('serialgate_parse_errors_total', 'Lines or payloads that failed to parse, by device', ['device']),
+  overlongLines: counter('serialgate_overlong_lines_total', 'Serial lines discarded for exceeding maxLineBytes', ['device']),
+  commands: counter('serialgate_commands_total', 'Commands by device and result (ok or error code)', ['device', 'result']),
+  reconnects: counter('serialgate_reconnects_total', 'Source reconnect attempts, by device or "mqtt"', ['source']),
+  deviceUp: new Gauge({ name: 'serialgate_device_up', help: '1 when the device is up', labelNames: ['device'], registers: [registry] }),
+  clientErrors: counter('serialgate_client_errors_total', 'Client messages answered with an error, by code', ['code']),
+};
