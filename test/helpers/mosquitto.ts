@@ -1,0 +1,153 @@
+/**
+ * A real Mosquitto broker (Debian's /usr/sbin/mosquitto) on a free 127.0.0.1 port for one test file.
+ * Config, password file and logs live in a temp dir that stop() removes. restart() comes back on the
+ * SAME port, so clients can reconnect to the URL they already have. Never leave one running:
+ * call stop() in afterAll/afterEach.
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const MOSQUITTO = '/usr/sbin/mosquitto';
+const MOSQUITTO_PASSWD = '/usr/bin/mosquitto_passwd';
+
+export interface MosquittoOptions {
+  /** listen on this port (default: a free one) */
+  port?: number;
+  /** username → password; when given, anonymous clients are refused ("not authorized") */
+  users?: Record<string, string>;
+}
+
+export interface Mosquitto {
+  readonly port: number;
+  /** mqtt://127.0.0.1:PORT */
+  readonly url: string;
+  /** SIGTERM (SIGKILL after 3 s), wait for exit, remove the temp dir; idempotent */
+  stop(): Promise<void>;
+  /** stop (if running), then start again on the same port with the same options */
+  restart(): Promise<void>;
+  /** broker stderr/stdout so far, for failure messages */
+  log(): string;
+}
+
+// Safety net: a test worker that exits without calling stop() (crash, timeout) still kills its brokers.
+const running = new Set<ChildProcess>();
+let exitHookInstalled = false;
+function track(proc: ChildProcess): void {
+  running.add(proc);
+  proc.once('exit', () => running.delete(proc));
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.once('exit', () => {
+      for (const p of running) p.kill('SIGKILL');
+    });
+  }
+}
+
+/** A port that was free a moment ago (the broker binds it right after; fine on a test machine). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = net.connect({ host: '127.0.0.1', port });
+    sock.once('connect', () => {
+      sock.destroy();
+      resolve(true);
+    });
+    sock.once('error', () => resolve(false));
+  });
+}
+
+export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosquitto> {
+  const port = opts.port ?? (await freePort());
+  let dir = '';
+  /** (re)writes the config: stop() removes the temp dir, restart() after stop() needs it again */
+  const writeConfig = (): string => {
+    dir = mkdtempSync(join(tmpdir(), 'sg-mosquitto-'));
+    const conf = join(dir, 'mosquitto.conf');
+    const lines = [`listener ${port} 127.0.0.1`, 'persistence false', 'log_dest stderr', 'log_type error', 'log_type warning'];
+    // Started as root, mosquitto drops to user "mosquitto", which cannot read our 0700 temp dir.
+    if (process.getuid?.() === 0) lines.push('user root');
+    if (opts.users && Object.keys(opts.users).length > 0) {
+      const pw = join(dir, 'passwd');
+      writeFileSync(pw, '', { mode: 0o600 });
+      for (const [user, pass] of Object.entries(opts.users)) {
+        execFileSync(MOSQUITTO_PASSWD, ['-b', pw, user, pass], { stdio: 'pipe' });
+      }
+      lines.push('allow_anonymous false', `password_file ${pw}`);
+    } else {
+      lines.push('allow_anonymous true');
+    }
+    writeFileSync(conf, lines.join('\n') + '\n');
+    return conf;
+  };
+  const removeDir = (): void => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    dir = '';
+  };
+
+  let child: ChildProcess | undefined;
+  let output = '';
+
+  const start = async (): Promise<void> => {
+    const conf = writeConfig();
+    const proc = spawn(MOSQUITTO, ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = proc;
+    track(proc);
+    proc.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+    proc.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+    let exited = false;
+    proc.once('exit', () => (exited = true));
+    // bounded: 100 tries × ≥50 ms (a restart may wait for the old socket to be released)
+    for (let i = 0; i < 100; i++) {
+      if (exited) break;
+      if (await canConnect(port)) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await stopChild();
+    removeDir();
+    throw new Error(`mosquitto did not start on 127.0.0.1:${port}:\n${output}`);
+  };
+
+  const stopChild = async (): Promise<void> => {
+    const proc = child;
+    child = undefined;
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 3000);
+      proc.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      proc.kill('SIGTERM');
+    });
+  };
+
+  await start();
+
+  return {
+    port,
+    url: `mqtt://127.0.0.1:${port}`,
+    async stop() {
+      await stopChild();
+      removeDir();
+    },
+    async restart() {
+      await stopChild();
+      removeDir();
+      await start();
+    },
+    log: () => output,
+  };
+}
