@@ -1,0 +1,52 @@
+/**
+ * The `json` line format: one JSON object per line.
+ *
+ * Nested objects and arrays are flattened into dotted keys (`{"a":{"b":1},"xs":[4,5]}` →
+ * `a.b=1, xs.0=4, xs.1=5`) so that every value is a scalar a dashboard can plot. Values keep their
+ * JSON type: a JSON string "21.5" stays a string. When a flattened key repeats
+ * (`{"a.b":1,"a":{"b":2}}`), the later one wins. Nesting deeper than MAX_DEPTH is an error, which
+ * also bounds the recursion below. JSON.parse creates `__proto__` as an own property and the
+ * values object has no prototype, so it stays data.
+ */
+import type { Values } from '../sources/types.js';
+import { emptyValues } from './line-values.js';
+import type { LineResult } from './line-parser.js';
+
+export const MAX_DEPTH = 32;
+
+class FlattenError extends Error {}
+
+function flatten(out: Values, prefix: string, v: unknown, depth: number): void {
+  if (v === null || typeof v === 'string' || typeof v === 'boolean') {
+    out[prefix] = v;
+  } else if (typeof v === 'number') {
+    // JSON.parse turns 1e400 into Infinity, which JSON cannot carry back out
+    if (!Number.isFinite(v)) throw new FlattenError(`json: "${prefix}" is out of the range of a double`);
+    out[prefix] = v;
+  } else {
+    if (depth >= MAX_DEPTH) throw new FlattenError(`json: nested deeper than ${MAX_DEPTH} levels`);
+    const entries = Array.isArray(v) ? v.entries() : Object.entries(v as object);
+    for (const [k, child] of entries) flatten(out, `${prefix}.${k}`, child, depth + 1);
+  }
+}
+
+export function parseJsonLine(line: string): LineResult {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(line);
+  } catch (err) {
+    return { error: `json: ${(err as Error).message}` };
+  }
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
+    const got = doc === null ? 'null' : Array.isArray(doc) ? 'an array' : `a ${typeof doc}`;
+    return { error: `json: expected an object, got ${got}` };
+  }
+  const values = emptyValues();
+  try {
+    for (const [k, v] of Object.entries(doc)) flatten(values, k, v, 1);
+  } catch (err) {
+    if (err instanceof FlattenError) return { error: err.message };
+    throw err;
+  }
+  return { values };
+}
