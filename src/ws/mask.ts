@@ -1,0 +1,52 @@
+/**
+ * XORs data[start, end) in place with the 4-byte mask, as if the masked payload began at
+ * `maskOffset` bytes into the frame (so a payload that arrives in pieces can be unmasked
+ * piece by piece). Long runs go through 32-bit words once the position is 4-byte aligned in
+ * the underlying ArrayBuffer; the mask is rotated so that word-wise XOR matches byte order
+ * on this (little-endian or big-endian) machine.
+ */
+export function unmask(data: Uint8Array, mask: Uint8Array, start: number, end: number, maskOffset: number): void {
+  const m0 = mask[0]!;
+  const m1 = mask[1]!;
+  const m2 = mask[2]!;
+  const m3 = mask[3]!;
+  let i = start;
+  let k = maskOffset & 3;
+  if (end - start >= 64) {
+    // Byte-wise until the absolute address is 4-aligned, then words, then the tail.
+    while ((data.byteOffset + i) & 3) {
+      data[i] = data[i]! ^ mask[k]!;
+      k = (k + 1) & 3;
+      i++;
+    }
+    const words = (end - i) >>> 2;
+    if (words > 0) {
+      const view = new Uint32Array(data.buffer, data.byteOffset + i, words);
+      const w = wordMask(mask, k);
+      for (let j = 0; j < words; j++) view[j] = view[j]! ^ w;
+      i += words << 2;
+    }
+  }
+  // Bytes left (or a short payload): unrolled by mask phase to avoid the modulo.
+  for (; i < end; i++) {
+    switch (k) {
+      case 0: data[i] = data[i]! ^ m0; k = 1; break;
+      case 1: data[i] = data[i]! ^ m1; k = 2; break;
+      case 2: data[i] = data[i]! ^ m2; k = 3; break;
+      default: data[i] = data[i]! ^ m3; k = 0;
+    }
+  }
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** The 32-bit value whose in-memory bytes are mask[k], mask[k+1], … (mod 4). */
+function wordMask(mask: Uint8Array, k: number): number {
+  const b0 = mask[k & 3]!;
+  const b1 = mask[(k + 1) & 3]!;
+  const b2 = mask[(k + 2) & 3]!;
+  const b3 = mask[(k + 3) & 3]!;
+  return LITTLE_ENDIAN
+    ? (b0 | (b1 << 8) | (b2 << 16) | (b3 << 24)) >>> 0
+    : ((b0 << 24) | (b1 << 16) | (b2 << 8) | b3) >>> 0;
+}
