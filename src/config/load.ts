@@ -4,7 +4,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
+import type { z } from 'zod';
+import { shapeAt, suggestKey } from './keys.js';
 import { configSchema, type Config } from './schema.js';
+import { isSecretPath } from './secrets.js';
 
 export interface ConfigIssue {
   /** `devices[1].serial.baudRate` */
@@ -24,7 +27,7 @@ export class ConfigError extends Error {
 }
 
 export function formatIssue(i: ConfigIssue): string {
-  return `${i.path || '(root)'}: ${i.message}${i.line ? ` (line ${i.line})` : ''}`;
+  return `${i.path ? `${i.path}: ` : ''}${i.message}${i.line ? ` (line ${i.line})` : ''}`;
 }
 
 export function formatPath(path: readonly PropertyKey[]): string {
@@ -33,11 +36,13 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return out;
 }
 
-/** `${NAME}` in any string value is replaced by the environment variable; a missing one is an error. */
+/** `${NAME}` (or `${NAME:-default}`) in any string value is replaced from the environment. */
+const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+
 function interpolate(value: unknown, env: NodeJS.ProcessEnv, path: PropertyKey[], issues: ConfigIssue[], lineOf: (p: PropertyKey[]) => number | undefined): unknown {
   if (typeof value === 'string') {
-    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => {
-      const v = env[name];
+    return value.replace(ENV_REF, (_m, name: string, fallback: string | undefined) => {
+      const v = env[name] ?? fallback;
       if (v === undefined) {
         issues.push({ path: formatPath(path), message: `environment variable ${name} is not set`, line: lineOf(path) });
         return '';
@@ -47,7 +52,8 @@ function interpolate(value: unknown, env: NodeJS.ProcessEnv, path: PropertyKey[]
   }
   if (Array.isArray(value)) return value.map((v, i) => interpolate(v, env, [...path, i], issues, lineOf));
   if (value && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
+    // keys come from the file: a null prototype keeps `__proto__` a plain (unknown) key
+    const out: Record<string, unknown> = Object.create(null);
     for (const [k, v] of Object.entries(value)) out[k] = interpolate(v, env, [...path, k], issues, lineOf);
     return out;
   }
@@ -61,10 +67,10 @@ export function parseConfig(text: string, source = 'config', env: NodeJS.Process
   if (doc.errors.length) {
     throw new ConfigError(
       source,
-      doc.errors.map((e) => ({ path: '', message: e.message.split('\n')[0], line: e.linePos?.[0]?.line })),
+      doc.errors.map((e) => ({ path: '', message: `YAML: ${e.message.split('\n')[0]}`, line: lineCounter.linePos(e.pos[0]).line })),
     );
   }
-  const lineOf = (path: PropertyKey[]): number | undefined => {
+  const lineOf = (path: PropertyKey[], atKey = false): number | undefined => {
     // Walk down as far as the path exists: an unknown or missing key points at its parent.
     let node: unknown = doc.contents;
     let found: YamlNode | undefined = node as YamlNode | undefined;
@@ -72,8 +78,10 @@ export function parseConfig(text: string, source = 'config', env: NodeJS.Process
       if (isMap(node)) {
         const pair = node.items.find((it) => isScalar(it.key) && it.key.value === key);
         if (!pair) break;
-        node = pair.value ?? pair.key;
-        found = (pair.value ?? pair.key) as YamlNode;
+        // a bad value points at the value; an unknown key (atKey) at the key itself
+        const last = atKey && key === path[path.length - 1];
+        found = (last ? pair.key : (pair.value ?? pair.key)) as YamlNode;
+        node = pair.value;
         if (!pair.value) break;
       } else if (isSeq(node) && typeof key === 'number') {
         node = node.items[key];
@@ -89,20 +97,81 @@ export function parseConfig(text: string, source = 'config', env: NodeJS.Process
   const raw = interpolate(doc.toJS() ?? {}, env, [], issues, lineOf);
   if (issues.length) throw new ConfigError(source, issues);
 
-  const result = configSchema.safeParse(raw);
+  const result = configSchema.safeParse(raw, { reportInput: true });
   if (!result.success) {
     throw new ConfigError(
       source,
-      result.error.issues.map((iss) => {
-        // For unknown keys, point at the key itself.
-        const keys = iss.code === 'unrecognized_keys' ? iss.keys : [];
-        const path = keys.length ? [...iss.path, keys[0]] : iss.path;
-        const message = keys.length ? `unknown key${keys.length > 1 ? 's' : ''} ${keys.map((k) => `"${k}"`).join(', ')}` : iss.message;
-        return { path: formatPath(keys.length === 1 ? path : iss.path), message, line: lineOf(path as PropertyKey[]) };
+      result.error.issues.flatMap((iss): ConfigIssue[] => {
+        if (iss.code === 'unrecognized_keys') {
+          // one issue per unknown key, each with its own line and a "did you mean" when close
+          const known = Object.keys(shapeAt(iss.path) ?? {});
+          return iss.keys.map((k) => {
+            const hint = suggestKey(k, known);
+            const path = [...iss.path, k];
+            return { path: formatPath(path), message: `unknown key${hint ? ` (did you mean "${hint}"?)` : ''}`, line: lineOf(path, true) };
+          });
+        }
+        return [{ path: formatPath(iss.path), message: describeIssue(iss), line: lineOf(iss.path as PropertyKey[]) }];
       }),
     );
   }
   return result.data;
+}
+
+/** A human-readable value for an error message; secrets are never echoed. */
+function describeValue(v: unknown, secret: boolean): string {
+  if (v === undefined) return 'nothing';
+  if (secret) return 'a secret (not shown)';
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  const s = JSON.stringify(v);
+  return s.length > 60 ? s.slice(0, 57) + '..."' : s;
+}
+
+const NOUN: Record<string, string> = {
+  number: 'a number', int: 'a whole number', string: 'a string', boolean: 'true or false',
+  array: 'a list', object: 'a mapping', nan: 'a number',
+};
+
+/** zod's default messages ("Invalid input: expected number, received string") → config language. */
+function describeIssue(iss: z.core.$ZodIssue): string {
+  const input = (iss as { input?: unknown }).input;
+  const got = describeValue(input, isSecretPath(iss.path));
+  // a message written in schema.ts (a reason) is kept; zod's generic wording is replaced
+  const custom = !/^(Invalid|Too (small|big))/.test(iss.message);
+  switch (iss.code) {
+    case 'invalid_type':
+      if (input === undefined) return 'required';
+      return `expected ${NOUN[iss.expected] ?? iss.expected}, got ${got}`;
+    case 'invalid_value':
+      return `expected ${iss.values.length === 1 ? '' : 'one of '}${iss.values.map((v) => String(v)).join(', ')}, got ${got}`;
+    case 'invalid_union': {
+      // literal unions (dataBits, stopBits, qos): list the allowed values
+      const values = iss.errors.flat().flatMap((e) => (e.code === 'invalid_value' ? e.values : []));
+      return values.length ? `expected one of ${values.map((v) => String(v)).join(', ')}, got ${got}` : `invalid value ${got}`;
+    }
+    case 'too_small':
+    case 'too_big': {
+      if (custom) return iss.message;
+      const bound = iss.code === 'too_small' ? iss.minimum : iss.maximum;
+      const op = iss.code === 'too_small' ? (iss.inclusive ? '>=' : '>') : iss.inclusive ? '<=' : '<';
+      if (iss.origin === 'string') {
+        return iss.code === 'too_small' && Number(bound) === 1 ? 'must not be empty' : `expected a length ${op} ${String(bound)}, got ${got}`;
+      }
+      if (iss.origin === 'array') return `expected ${op} ${String(bound)} entries`;
+      return `expected a number ${op} ${String(bound)}, got ${got}`;
+    }
+    case 'invalid_format':
+      if (custom) return `${iss.message}, got ${got}`;
+      return iss.format === 'starts_with'
+        ? `expected a value starting with "${(iss as { prefix?: string }).prefix ?? ''}", got ${got}`
+        : iss.format === 'regex'
+          ? `expected a value matching ${(iss as { pattern?: string }).pattern ?? 'the pattern'}, got ${got}`
+          : `expected a ${iss.format === 'url' ? 'URL' : iss.format}, got ${got}`;
+    default:
+      return iss.message;
+  }
 }
 
 export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Promise<Config> {

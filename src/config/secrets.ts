@@ -1,0 +1,36 @@
+/**
+ * Which configuration values are secrets, and masking them for display (`check-config`, logs).
+ * A secret is masked by its position in the config, not by guessing from its content.
+ */
+import type { Config } from './schema.js';
+
+export const MASK = '********';
+
+/** `auth.tokens[i].token`, `mqtt.password`: never printed, never echoed in an error. */
+export function isSecretPath(path: readonly PropertyKey[]): boolean {
+  const last = path[path.length - 1];
+  return (last === 'token' && path[0] === 'auth') || (last === 'password' && path[0] === 'mqtt');
+}
+
+/** `mqtt://user:secret@host` → `mqtt://user:********@host`; other URLs unchanged. */
+export function maskUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (!u.password) return url;
+    u.password = MASK;
+    return u.toString();
+  } catch {
+    return url;
+  }
+}
+
+/** A deep copy of the config with every secret replaced by MASK. */
+export function maskSecrets(config: Config): Config {
+  const copy = structuredClone(config);
+  for (const t of copy.auth.tokens) t.token = MASK;
+  if (copy.mqtt) {
+    if (copy.mqtt.password !== undefined) copy.mqtt.password = MASK;
+    copy.mqtt.url = maskUrl(copy.mqtt.url);
+  }
+  return copy;
+}

@@ -1,0 +1,199 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, parseConfig, type ConfigIssue } from '../../../src/config/load.js';
+import { MASK, maskSecrets, maskUrl } from '../../../src/config/secrets.js';
+
+/** The issues a config text produces (fails the test if it parses). */
+function issuesOf(text: string, env: NodeJS.ProcessEnv = {}): ConfigIssue[] {
+  try {
+    parseConfig(text, 'test.yaml', env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).issues;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+const TOKEN = 'abcdefghijklmnop-0123456789';
+
+describe('parseConfig: each error class names its path and line', () => {
+  it('a wrong type: the example from the issue', () => {
+    const text = ['devices:', '  - id: a', '    serial: { path: /dev/ttyUSB0 }', '  - id: b', '    serial:', '      path: /dev/ttyUSB1', '      baudRate: fast', ''].join('\n');
+    expect(issuesOf(text)).toEqual([{ path: 'devices[1].serial.baudRate', message: 'expected a number, got "fast"', line: 7 }]);
+    expect(() => parseConfig(text, 'test.yaml', {})).toThrow('devices[1].serial.baudRate: expected a number, got "fast" (line 7)');
+  });
+
+  it('a fraction where a whole number is needed', () => {
+    expect(issuesOf('server:\n  port: 80.5\n')).toEqual([{ path: 'server.port', message: 'expected a whole number, got 80.5', line: 2 }]);
+  });
+
+  it('a number out of range', () => {
+    expect(issuesOf('server:\n  port: 70000\n')).toEqual([{ path: 'server.port', message: 'expected a number <= 65535, got 70000', line: 2 }]);
+    expect(issuesOf('hub:\n  coalesceMs: -1\n')).toEqual([{ path: 'hub.coalesceMs', message: 'expected a number >= 0, got -1', line: 2 }]);
+  });
+
+  it('a value outside an enum lists the allowed ones', () => {
+    expect(issuesOf('log:\n  level: loud\n')).toEqual([
+      { path: 'log.level', message: 'expected one of fatal, error, warn, info, debug, trace, got "loud"', line: 2 },
+    ]);
+  });
+
+  it('a value outside a literal union lists the allowed ones', () => {
+    const text = 'devices:\n  - id: a\n    serial:\n      path: /dev/x\n      dataBits: 9\n';
+    expect(issuesOf(text)).toEqual([{ path: 'devices[0].serial.dataBits', message: 'expected one of 5, 6, 7, 8, got 9', line: 5 }]);
+  });
+
+  it('a mapping where a scalar belongs, a scalar where a list belongs', () => {
+    expect(issuesOf('server:\n  host:\n    a: 1\n')).toEqual([{ path: 'server.host', message: 'expected a string, got a mapping', line: 3 }]);
+    expect(issuesOf('devices: bench1\n')).toEqual([{ path: 'devices', message: 'expected a list, got "bench1"', line: 1 }]);
+  });
+
+  it('an empty string and a missing required key', () => {
+    expect(issuesOf('server:\n  host: ""\n')).toEqual([{ path: 'server.host', message: 'must not be empty', line: 2 }]);
+    expect(issuesOf('devices:\n  - serial: { path: /dev/x }\n')).toEqual([{ path: 'devices[0].id', message: 'required', line: 2 }]);
+  });
+
+  it('a reason written in the schema is kept (id pattern, path prefix, URL)', () => {
+    expect(issuesOf('devices:\n  - id: "bad id"\n    serial: { path: /dev/x }\n')).toEqual([
+      { path: 'devices[0].id', message: 'ids are 1-64 of A-Z a-z 0-9 _ . -, got "bad id"', line: 2 },
+    ]);
+    expect(issuesOf('server:\n  path: ws\n')).toEqual([{ path: 'server.path', message: 'expected a value starting with "/", got "ws"', line: 2 }]);
+    expect(issuesOf('auth:\n  origins: [ "not a url" ]\n')).toEqual([{ path: 'auth.origins[0]', message: 'expected a URL, got "not a url"', line: 2 }]);
+  });
+
+  it('cross-field rules: one source per device, csv columns, duplicate ids, anonymous operator off loopback', () => {
+    const text = [
+      'server: { host: 0.0.0.0 }',
+      'auth: { anonymous: operator }',
+      'devices:',
+      '  - id: a',
+      '    parser: { format: csv }',
+      '    serial: { path: /dev/x }',
+      '    mqtt: { topic: t }',
+      '',
+    ].join('\n');
+    expect(issuesOf(text)).toEqual([
+      { path: 'devices[0]', message: 'a device has exactly one source: serial or mqtt', line: 4 },
+      { path: 'devices[0].parser.columns', message: 'csv needs column names', line: 5 },
+      { path: 'devices[0].mqtt', message: 'an MQTT device needs the top-level mqtt.url', line: 7 },
+      { path: 'auth.anonymous', message: 'anonymous operators are only allowed when server.host is loopback (127.0.0.1, ::1)', line: 2 },
+    ]);
+    const dup = 'server: { host: 0.0.0.0 }\nauth: { anonymous: operator }\ndevices:\n  - { id: a, serial: { path: /dev/x } }\n  - { id: a, serial: { path: /dev/y } }\n';
+    expect(issuesOf(dup)).toEqual([
+      { path: 'devices[1].id', message: 'duplicate device id "a"', line: 5 },
+      { path: 'auth.anonymous', message: 'anonymous operators are only allowed when server.host is loopback (127.0.0.1, ::1)', line: 2 },
+    ]);
+  });
+
+  it('YAML syntax errors and duplicate keys carry their line', () => {
+    const [syntax] = issuesOf('server:\n  port: [8080\nlog: {}\n');
+    expect(syntax.path).toBe('');
+    expect(syntax.message).toMatch(/^YAML: /);
+    expect(syntax.line).toBeGreaterThanOrEqual(2);
+    const [dup] = issuesOf('server:\n  port: 1\n  port: 2\n');
+    expect(dup).toMatchObject({ path: '', line: 3 });
+    expect(dup.message).toMatch(/^YAML: Map keys must be unique/);
+  });
+
+  it('every issue is reported, not just the first', () => {
+    expect(issuesOf('server:\n  port: x\n  echo: 1\nlog:\n  level: 3\n').map((i) => i.path)).toEqual(['server.port', 'server.echo', 'log.level']);
+  });
+});
+
+describe('parseConfig: unknown keys', () => {
+  it('names the path and line of each unknown key, with a hint when one is close', () => {
+    const text = ['server:', '  limits:', '    maxFragment: 3', '    banana: 1', 'devices:', '  - id: a', '    serial: { path: /dev/x, baudrate: 9600 }', ''].join('\n');
+    expect(issuesOf(text)).toEqual([
+      { path: 'server.limits.maxFragment', message: 'unknown key (did you mean "maxFragments"?)', line: 3 },
+      { path: 'server.limits.banana', message: 'unknown key', line: 4 },
+      { path: 'devices[0].serial.baudrate', message: 'unknown key (did you mean "baudRate"?)', line: 7 },
+    ]);
+  });
+
+  it('an unknown top-level key', () => {
+    expect(issuesOf('gateway: { id: x }\ndevcies:\n  - id: a\n')).toEqual([{ path: 'devcies', message: 'unknown key (did you mean "devices"?)', line: 2 }]);
+  });
+
+  it('__proto__ and constructor are plain unknown keys, not prototype changes', () => {
+    expect(issuesOf('server:\n  __proto__: { echo: true }\n  constructor: 1\n')).toEqual([
+      { path: 'server.__proto__', message: 'unknown key', line: 2 },
+      { path: 'server.constructor', message: 'unknown key', line: 3 },
+    ]);
+    expect(({} as Record<string, unknown>).echo).toBeUndefined();
+  });
+});
+
+describe('parseConfig: environment interpolation', () => {
+  it('replaces ${NAME} in any string, also inside a longer string', () => {
+    const c = parseConfig(
+      'gateway: { id: "pi-${SITE}" }\nauth:\n  tokens:\n    - { token: "${SG_TOKEN}", role: operator }\n',
+      'test.yaml',
+      { SITE: '07', SG_TOKEN: TOKEN },
+    );
+    expect(c.gateway.id).toBe('pi-07');
+    expect(c.auth.tokens[0].token).toBe(TOKEN);
+  });
+
+  it('${NAME:-fallback} uses the fallback only when NAME is unset', () => {
+    const text = 'gateway: { id: "${GW:-pi-default}" }\n';
+    expect(parseConfig(text, 'test.yaml', {}).gateway.id).toBe('pi-default');
+    expect(parseConfig(text, 'test.yaml', { GW: 'pi-env' }).gateway.id).toBe('pi-env');
+  });
+
+  it('an unset variable is an error with path and line', () => {
+    expect(issuesOf('log: { level: info }\nauth:\n  tokens:\n    - token: "${SG_MISSING}"\n      role: viewer\n')).toEqual([
+      { path: 'auth.tokens[0].token', message: 'environment variable SG_MISSING is not set', line: 4 },
+    ]);
+  });
+
+  it('a value from the environment is validated like any other', () => {
+    expect(issuesOf('log: { level: "${LVL}" }\n', { LVL: 'chatty' })).toEqual([
+      { path: 'log.level', message: 'expected one of fatal, error, warn, info, debug, trace, got "chatty"', line: 1 },
+    ]);
+  });
+
+  it('text without ${ is left alone, $NAME without braces too', () => {
+    expect(parseConfig('server: { path: "/a$HOME" }\n', 'test.yaml', { HOME: '/root' }).server.path).toBe('/a$HOME');
+    expect(issuesOf('gateway: { id: "pi 1" }\n')).toEqual([{ path: 'gateway.id', message: 'expected a value matching /^[A-Za-z0-9_.-]{1,64}$/, got "pi 1"', line: 1 }]);
+  });
+});
+
+describe('secrets', () => {
+  it('an invalid secret is never echoed in an error', () => {
+    const err = (() => {
+      try {
+        parseConfig('auth:\n  tokens:\n    - { token: 12345, role: viewer }\n', 'test.yaml', {});
+      } catch (e) {
+        return e as ConfigError;
+      }
+    })();
+    expect(err?.issues).toEqual([{ path: 'auth.tokens[0].token', message: 'expected a string, got a secret (not shown)', line: 3 }]);
+    expect(err?.message).not.toContain('12345');
+  });
+
+  it('maskSecrets masks tokens, the MQTT password and URL credentials, and leaves the input alone', () => {
+    const c = parseConfig(
+      `mqtt: { url: "mqtt://gw:urlpass@broker:1883", password: hunter2hunter2 }\nauth:\n  tokens: [ { token: "${TOKEN}", role: operator } ]\n`,
+      'test.yaml',
+      {},
+    );
+    const m = maskSecrets(c);
+    expect(m.auth.tokens[0]).toEqual({ token: MASK, role: 'operator' });
+    expect(m.mqtt?.password).toBe(MASK);
+    expect(m.mqtt?.url).toBe(`mqtt://gw:${MASK}@broker:1883`);
+    expect(JSON.stringify(m)).not.toMatch(/urlpass|hunter2|abcdefghijklmnop/);
+    expect(c.auth.tokens[0].token).toBe(TOKEN);
+    expect(maskUrl('mqtt://broker:1883')).toBe('mqtt://broker:1883');
+  });
+});
+
+describe('loadConfig', () => {
+  it('a missing file is a ConfigError naming the file', async () => {
+    await expect(loadConfig('/nonexistent/serialgate.yaml')).rejects.toThrow('/nonexistent/serialgate.yaml: invalid configuration\n  cannot read: ENOENT');
+  });
+
+  it('an empty file is the all-defaults config', () => {
+    const c = parseConfig('', 'empty.yaml', {});
+    expect(c.server).toMatchObject({ host: '127.0.0.1', port: 8080, path: '/ws', echo: false });
+    expect(c.devices).toEqual([]);
+  });
+});
