@@ -3,6 +3,7 @@
  * Objects are strict: an unknown key (a typo) is an error that names its path.
  */
 import { z } from 'zod';
+import { filterProblem, topicNameProblem } from '../sources/mqtt/topic.js';
 
 const ms = (def: number) => z.number().int().nonnegative().default(def);
 const bytes = (def: number) => z.number().int().positive().default(def);
@@ -16,6 +17,13 @@ const backoff = (minMs: number, maxMs: number) =>
       maxMs: ms(maxMs),
     })
     .prefault({});
+
+/** An MQTT topic (name or filter) checked by the same rules the MQTT source applies. */
+const mqttTopic = (problemOf: (topic: string) => string | undefined) =>
+  z.string().superRefine((t, ctx) => {
+    const problem = problemOf(t);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
 
 export const limitsSchema = z
   .strictObject({
@@ -95,11 +103,17 @@ export const mqttSchema = z.strictObject({
   authRetryMs: ms(60_000),
   // What we publish while offline is queued up to this many messages, then the oldest is dropped.
   publishQueue: bytes(1000),
+  // A dead broker behind a silent network (cable pulled) is noticed after 1.5 × this; 0 disables.
+  keepaliveSeconds: z.number().int().min(0).max(65535).default(30),
+  // A command publish (QoS 1) not acknowledged by the broker within this fails with `timeout`.
+  commandTimeoutMs: ms(5_000),
+  // Bigger payloads are counted as parse errors, not forwarded to every dashboard.
+  maxPayloadBytes: bytes(64 * 1024),
   // Federation: publish readings to <prefix>/<gateway>/<device>/reading, accept .../command.
   federation: z
     .strictObject({
       enabled: z.boolean().default(false),
-      prefix: z.string().min(1).default('serialgate'),
+      prefix: mqttTopic(topicNameProblem).default('serialgate'),
     })
     .prefault({}),
 });
@@ -133,8 +147,8 @@ export const serialSchema = z.strictObject({
 
 export const mqttDeviceSchema = z.strictObject({
   // topic filter, wildcards allowed
-  topic: z.string().min(1),
-  commandTopic: z.string().min(1).optional(),
+  topic: mqttTopic(filterProblem),
+  commandTopic: mqttTopic(topicNameProblem).optional(),
   // with a wildcard filter, derive the device id from this topic segment (0-based): "{id}-{segment}"
   idFromTopicSegment: z.number().int().nonnegative().optional(),
   payload: z.enum(['json', 'number', 'string']).default('json'),
