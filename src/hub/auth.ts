@@ -1,0 +1,128 @@
+/**
+ * Who may connect, and with which role (DESIGN.md "Authentication"): checked in the handshake,
+ * before the 101. Tokens are compared as SHA-256 digests with timingSafeEqual (equal lengths, no
+ * early exit over the token list) and never logged or echoed.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Config, Role } from '../config/schema.js';
+
+export interface AuthContext {
+  role: Role;
+}
+
+/** The parts of an upgrade request auth looks at (a subset of the server's UpgradeInfo). */
+export interface AuthRequest {
+  url: URL;
+  headers: ReadonlyMap<string, string>;
+  offered: readonly string[];
+}
+
+export type AuthDecision = { ok: true; context: AuthContext } | { ok: false; status: number; message: string };
+
+const BEARER_PROTOCOL = 'bearer.';
+const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
+
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || host.startsWith('127.');
+}
+
+/** "example.com:8080" → "example.com", "[::1]:80" → "[::1]"; undefined when unparsable. */
+function hostnameOf(host: string): string | undefined {
+  try {
+    return new URL(`http://${host}`).hostname;
+  } catch {
+    return undefined;
+  }
+}
+
+export class Authenticator {
+  private readonly tokens: { digest: Buffer; role: Role }[];
+  private readonly origins: Set<string>;
+  private readonly hosts: Set<string>;
+  private readonly loopbackOnly: boolean;
+
+  constructor(
+    private readonly auth: Config['auth'],
+    serverHost: string,
+  ) {
+    this.tokens = auth.tokens.map((t) => ({ digest: digest(t.token), role: t.role }));
+    this.origins = new Set(auth.origins.map((o) => new URL(o).origin));
+    this.hosts = new Set(auth.hosts.map((h) => h.toLowerCase()));
+    this.loopbackOnly = isLoopbackHost(serverHost);
+  }
+
+  /**
+   * Same origin (Origin's host:port equals Host, scheme http/https), an allowlisted origin, or no
+   * Origin at all (not a browser: a browser always sends one on a WebSocket upgrade).
+   */
+  originAllowed(origin: string | undefined, host: string | undefined): boolean {
+    if (origin === undefined) return true;
+    let o: URL;
+    try {
+      o = new URL(origin);
+    } catch {
+      return false;
+    }
+    if (this.origins.has(o.origin)) return true;
+    if ((o.protocol !== 'http:' && o.protocol !== 'https:') || host === undefined) return false;
+    try {
+      // parse Host with Origin's scheme so default ports (80/443) compare equal either way
+      return new URL(`${o.protocol}//${host}`).host === o.host;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * DNS rebinding: a page from evil.example resolving to 127.0.0.1 still sends `Host: evil.example`.
+   * auth.hosts set → Host must be listed (name or name:port); unset and bound to loopback → a
+   * loopback name; otherwise any.
+   */
+  hostAllowed(host: string | undefined): boolean {
+    if (this.hosts.size === 0 && !this.loopbackOnly) return true;
+    if (host === undefined) return false;
+    const name = hostnameOf(host.toLowerCase());
+    if (name === undefined) return false;
+    if (this.hosts.size > 0) return this.hosts.has(host.toLowerCase()) || this.hosts.has(name);
+    return LOOPBACK_NAMES.has(name);
+  }
+
+  authorize(req: AuthRequest): AuthDecision {
+    if (!this.hostAllowed(req.headers.get('host'))) {
+      return { ok: false, status: 403, message: 'Host not allowed (auth.hosts)' };
+    }
+    const found = this.tokenOf(req);
+    if (typeof found === 'object') return found;
+    if (found === undefined) {
+      if (this.auth.anonymous === 'none') return { ok: false, status: 401, message: 'a token is required' };
+      return { ok: true, context: { role: this.auth.anonymous } };
+    }
+    const candidate = digest(found);
+    let role: Role | undefined;
+    // every configured token is compared, so the time taken does not say which one came close
+    for (const t of this.tokens) if (timingSafeEqual(candidate, t.digest) && role === undefined) role = t.role;
+    if (role === undefined) return { ok: false, status: 401, message: 'invalid token' };
+    return { ok: true, context: { role } };
+  }
+
+  /** the offered token, undefined when none, or a refusal for a malformed or disallowed one */
+  private tokenOf(req: AuthRequest): string | undefined | { ok: false; status: number; message: string } {
+    const header = req.headers.get('authorization');
+    if (header !== undefined) {
+      const space = header.indexOf(' ');
+      if (space < 0 || header.slice(0, space).toLowerCase() !== 'bearer') {
+        return { ok: false, status: 401, message: 'Authorization must be "Bearer <token>"' };
+      }
+      return header.slice(space + 1).trim();
+    }
+    const offered = req.offered.find((p) => p.startsWith(BEARER_PROTOCOL));
+    if (offered !== undefined) return offered.slice(BEARER_PROTOCOL.length);
+    if (req.url.searchParams.has('token')) {
+      if (!this.auth.queryToken) return { ok: false, status: 401, message: '?token= is disabled (auth.queryToken)' };
+      return req.url.searchParams.get('token')!;
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { Authenticator, type AuthRequest } from '../../../src/hub/auth.js';
+import type { Config } from '../../../src/config/schema.js';
+
+const OP = 'operator-token-0123456789';
+const VIEW = 'viewer-token-0123456789ab';
+const auth = (over: Partial<Config['auth']> = {}): Config['auth'] => ({
+  tokens: [
+    { token: OP, role: 'operator' },
+    { token: VIEW, role: 'viewer' },
+  ],
+  origins: ['https://dash.example'],
+  anonymous: 'viewer',
+  queryToken: false,
+  hosts: [],
+  ...over,
+});
+const req = (opts: { url?: string; headers?: Record<string, string>; offered?: string[] } = {}): AuthRequest => ({
+  url: new URL(opts.url ?? 'http://127.0.0.1:8080/ws'),
+  headers: new Map(Object.entries({ host: '127.0.0.1:8080', ...opts.headers })),
+  offered: opts.offered ?? [],
+});
+
+describe('Authenticator.authorize', () => {
+  const a = new Authenticator(auth(), '127.0.0.1');
+
+  it('Bearer header, bearer.<token> subprotocol → the token role', () => {
+    expect(a.authorize(req({ headers: { authorization: `Bearer ${OP}` } }))).toEqual({ ok: true, context: { role: 'operator' } });
+    expect(a.authorize(req({ headers: { authorization: `bearer ${VIEW}` } }))).toEqual({ ok: true, context: { role: 'viewer' } });
+    expect(a.authorize(req({ offered: ['serialgate.v1.json', `bearer.${OP}`] }))).toEqual({ ok: true, context: { role: 'operator' } });
+  });
+
+  it('wrong or malformed token → 401', () => {
+    expect(a.authorize(req({ headers: { authorization: 'Bearer nope-nope-nope-nope' } }))).toMatchObject({ ok: false, status: 401, message: 'invalid token' });
+    expect(a.authorize(req({ headers: { authorization: `Bearer ${OP}x` } }))).toMatchObject({ ok: false, status: 401 });
+    expect(a.authorize(req({ headers: { authorization: `Basic ${OP}` } }))).toMatchObject({ ok: false, status: 401 });
+    expect(a.authorize(req({ offered: ['bearer.'] }))).toMatchObject({ ok: false, status: 401 });
+  });
+
+  it('no token → auth.anonymous; none → 401', () => {
+    expect(a.authorize(req())).toEqual({ ok: true, context: { role: 'viewer' } });
+    expect(new Authenticator(auth({ anonymous: 'none' }), '127.0.0.1').authorize(req())).toMatchObject({ ok: false, status: 401, message: 'a token is required' });
+  });
+
+  it('?token= only when auth.queryToken', () => {
+    expect(a.authorize(req({ url: `http://127.0.0.1:8080/ws?token=${OP}` }))).toMatchObject({ ok: false, status: 401 });
+    const q = new Authenticator(auth({ queryToken: true }), '127.0.0.1');
+    expect(q.authorize(req({ url: `http://127.0.0.1:8080/ws?token=${OP}` }))).toEqual({ ok: true, context: { role: 'operator' } });
+  });
+
+  it('Host check: loopback names on a loopback bind, auth.hosts when set, anything otherwise', () => {
+    for (const host of ['localhost:8080', '127.0.0.1', '[::1]:9']) expect(a.authorize(req({ headers: { host } })).ok).toBe(true);
+    expect(a.authorize(req({ headers: { host: 'evil.example:8080' } }))).toMatchObject({ ok: false, status: 403 });
+    const listed = new Authenticator(auth({ hosts: ['pi.local', 'gw:8443'] }), '0.0.0.0');
+    expect(listed.authorize(req({ headers: { host: 'pi.local:8080' } })).ok).toBe(true);
+    expect(listed.authorize(req({ headers: { host: 'gw:8443' } })).ok).toBe(true);
+    expect(listed.authorize(req({ headers: { host: 'gw:8444' } }))).toMatchObject({ ok: false, status: 403 });
+    expect(listed.authorize(req({ headers: { host: '127.0.0.1' } }))).toMatchObject({ ok: false, status: 403 });
+    expect(new Authenticator(auth(), '0.0.0.0').authorize(req({ headers: { host: 'anything:1' } })).ok).toBe(true);
+  });
+});
+
+describe('Authenticator.originAllowed', () => {
+  const a = new Authenticator(auth(), '127.0.0.1');
+  it('same origin, allowlisted origin and no Origin pass; others fail', () => {
+    expect(a.originAllowed(undefined, '127.0.0.1:8080')).toBe(true);
+    expect(a.originAllowed('http://127.0.0.1:8080', '127.0.0.1:8080')).toBe(true);
+    expect(a.originAllowed('http://localhost', 'localhost:80')).toBe(true);
+    expect(a.originAllowed('https://localhost', 'localhost:443')).toBe(true);
+    expect(a.originAllowed('https://dash.example', '127.0.0.1:8080')).toBe(true);
+    expect(a.originAllowed('http://127.0.0.1:8081', '127.0.0.1:8080')).toBe(false);
+    expect(a.originAllowed('https://evil.example', '127.0.0.1:8080')).toBe(false);
+    expect(a.originAllowed('null', '127.0.0.1:8080')).toBe(false);
+    expect(a.originAllowed('file://127.0.0.1:8080', '127.0.0.1:8080')).toBe(false);
+    expect(a.originAllowed('http://127.0.0.1:8080', undefined)).toBe(false);
+  });
+});

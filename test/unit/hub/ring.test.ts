@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { ResumeRing } from '../../../src/hub/ring.js';
+import type { Reading } from '../../../src/sources/types.js';
+
+const r = (seq: number): Reading => ({ seq, device: 'd', ts: seq });
+const fill = (ring: ResumeRing, n: number) => {
+  for (let s = ring.last + 1; s <= n; s++) ring.push(r(s));
+};
+const seqs = (rs: Reading[]) => rs.map((x) => x.seq);
+
+describe('ResumeRing', () => {
+  it('replays everything after since, in order, when held', () => {
+    const ring = new ResumeRing(10);
+    fill(ring, 8);
+    expect(ring.since(5)).toEqual({ readings: [r(6), r(7), r(8)] });
+    expect(ring.since(8)).toEqual({ readings: [] });
+    expect(ring.since(0)).toEqual({ readings: [1, 2, 3, 4, 5, 6, 7, 8].map(r) });
+  });
+
+  it('wraps around and reports what is no longer held as an inclusive gap', () => {
+    const ring = new ResumeRing(10);
+    fill(ring, 25);
+    expect(ring.oldest).toBe(16);
+    const replay = ring.since(3);
+    expect(replay.gap).toEqual({ from: 4, to: 15 });
+    expect(seqs(replay.readings)).toEqual([16, 17, 18, 19, 20, 21, 22, 23, 24, 25]);
+    expect(ring.since(15)).toEqual({ readings: [16, 17, 18, 19, 20, 21, 22, 23, 24, 25].map(r) });
+    expect(ring.since(14).gap).toEqual({ from: 15, to: 15 });
+  });
+
+  it('a since beyond the newest seq (the gateway restarted) counts as 0', () => {
+    const ring = new ResumeRing(4);
+    fill(ring, 6);
+    expect(ring.since(1000)).toEqual({ gap: { from: 1, to: 2 }, readings: [3, 4, 5, 6].map(r) });
+  });
+
+  it('capacity 0 holds nothing: everything after since is a gap', () => {
+    const ring = new ResumeRing(0);
+    fill(ring, 3);
+    expect(ring.since(1)).toEqual({ gap: { from: 2, to: 3 }, readings: [] });
+    expect(ring.since(3)).toEqual({ readings: [] });
+  });
+
+  it('refuses non-contiguous seqs', () => {
+    const ring = new ResumeRing(4);
+    ring.push(r(1));
+    expect(() => ring.push(r(3))).toThrow(RangeError);
+  });
+});
