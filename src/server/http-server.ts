@@ -1,0 +1,70 @@
+/**
+ * The HTTP(S) server every route and the WebSocket upgrade share. Node's llhttp splits requests
+ * (linear time, bounded by maxHeaderSize); our limits bound it in time and header count.
+ */
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Config } from '../config/schema.js';
+import { httpErrorResponse } from '../ws/handshake.js';
+
+type ServerConfig = Config['server'];
+
+/** Node checks header/request deadlines on an interval (30 s by default): tighten it so a 10 s
+ *  handshake timeout fires within ~1 s of its deadline, not up to 30 s late. */
+function checkingInterval(timeoutMs: number): number {
+  return Math.min(1000, Math.max(50, Math.floor(timeoutMs / 5)));
+}
+
+export function createHttpServer(server: ServerConfig, handler: http.RequestListener): http.Server | https.Server {
+  const { limits } = server;
+  const options: http.ServerOptions = {
+    // Slowloris: the whole header block (upgrade requests included) must arrive within this.
+    headersTimeout: limits.handshakeTimeoutMs,
+    requestTimeout: limits.handshakeTimeoutMs,
+    connectionsCheckingInterval: checkingInterval(limits.handshakeTimeoutMs),
+    maxHeaderSize: limits.maxHeaderBytes,
+  };
+  const srv = server.tls
+    ? https.createServer({ ...options, cert: readFileSync(server.tls.cert), key: readFileSync(server.tls.key) }, handler)
+    : http.createServer(options, handler);
+  // One more than allowed, so the handshake sees the excess and answers 431 instead of Node
+  // silently dropping headers past the count.
+  srv.maxHeadersCount = limits.maxHeaders + 1;
+  srv.on('clientError', onClientError);
+  return srv;
+}
+
+/** Status for an error Node's HTTP parser or its timers raised before a request existed. */
+function clientErrorStatus(code: string | undefined): number {
+  switch (code) {
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return 408;
+    case 'HPE_HEADER_OVERFLOW':
+      return 431;
+    default:
+      return 400;
+  }
+}
+
+const clientErrorMessages = new Map<number, string>([
+  [408, 'request not completed in time'],
+  [431, 'request header block too large'],
+  [400, 'malformed HTTP request'],
+]);
+
+/**
+ * Replaces Node's default (which writes a bare status line) with a complete response, then
+ * destroys the socket: garbage instead of HTTP costs the sender one round trip and nothing else.
+ * Like Node's default, a response is written only when nothing was written yet (keep-alive).
+ */
+function onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  const sock = socket as Socket;
+  if (err.code !== 'ECONNRESET' && sock.writable && sock.bytesWritten === 0) {
+    const status = clientErrorStatus(err.code);
+    sock.write(httpErrorResponse(status, clientErrorMessages.get(status)!));
+  }
+  sock.destroy();
+}

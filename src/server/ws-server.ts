@@ -1,0 +1,191 @@
+/**
+ * Upgrades HTTP requests to WebSocket connections: routes by path, validates with the sans-I/O
+ * handshake, asks the endpoint's authorize hook, writes the 101 and hands the socket to a
+ * Connection. Also owns what all connections share: the keepalive sweep and the metrics.
+ */
+import type http from 'node:http';
+import type https from 'node:https';
+import type { Socket } from 'node:net';
+import type { LimitsConfig } from '../config/schema.js';
+import { metrics } from '../http/metrics.js';
+import type { Logger } from '../log.js';
+import type { ParserOptions } from '../ws/frame-parser.js';
+import { httpErrorResponse, processHandshake } from '../ws/handshake.js';
+import { Connection, type ConnectionHost } from './connection.js';
+
+export interface UpgradeInfo {
+  url: URL;
+  headers: ReadonlyMap<string, string>;
+  offered: readonly string[];
+  protocol: string | undefined;
+  remoteAddress: string;
+}
+
+export type AuthResult<C> = { ok: true; context: C } | { ok: false; status: number; message: string };
+
+export interface EndpointOptions<C> {
+  path: string;
+  protocols: readonly string[];
+  originAllowed?(origin: string | undefined, host: string | undefined): boolean;
+  /** Runs before the 101: a failure is answered with its HTTP status and no upgrade happens. */
+  authorize?(info: UpgradeInfo): AuthResult<C>;
+  onConnection(conn: Connection, info: UpgradeInfo, context: C): void;
+}
+
+/** Only the request path matters for routing; the base just makes it an absolute URL. */
+const URL_BASE = 'http://serialgate.invalid';
+
+export class WsServer implements ConnectionHost {
+  readonly parserOptions: ParserOptions;
+  private readonly endpoints = new Map<string, EndpointOptions<unknown>>();
+  private readonly open = new Set<Connection>();
+  private closing = false;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private onAllClosed: (() => void) | undefined;
+
+  constructor(
+    http: http.Server | https.Server,
+    readonly limits: LimitsConfig,
+    readonly logger: Logger,
+  ) {
+    this.parserOptions = { maxMessageBytes: limits.maxMessageBytes, maxFragments: limits.maxFragments };
+    http.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => this.upgrade(req, socket, head));
+  }
+
+  get connections(): ReadonlySet<Connection> {
+    return this.open;
+  }
+
+  addEndpoint<C>(opts: EndpointOptions<C>): void {
+    if (this.endpoints.has(opts.path)) throw new Error(`SG_ERR_WS_ENDPOINT_EXISTS: an endpoint already serves ${opts.path}`);
+    this.endpoints.set(opts.path, opts as EndpointOptions<unknown>);
+  }
+
+  /** Refuses new upgrades (503), closes every connection with `code` and resolves once all are
+   *  CLOSED; each one's close timer bounds the wait to closeTimeoutMs. */
+  close(code: number = 1001, reason: string = ''): Promise<void> {
+    this.closing = true;
+    for (const conn of this.open) conn.close(code, reason);
+    if (this.open.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.onAllClosed = resolve;
+    });
+  }
+
+  /** @internal ConnectionHost: a connection's socket closed. */
+  connectionClosed(conn: Connection, code: number): void {
+    this.open.delete(conn);
+    metrics.connections.dec();
+    metrics.closes.inc({ code: String(code) });
+    if (this.open.size === 0) {
+      this.stopSweep();
+      this.onAllClosed?.();
+      this.onAllClosed = undefined;
+    }
+  }
+
+  private upgrade(req: http.IncomingMessage, socket: Socket, head: Buffer): void {
+    // Until a Connection owns it, a reset socket must not become an uncaught 'error'.
+    socket.on('error', ignoreError);
+    const reject = (status: number, message: string, response = httpErrorResponse(status, message)) => {
+      metrics.handshakeRejected.inc({ status: String(status) });
+      this.logger.debug({ status, url: req.url, remote: socket.remoteAddress }, `upgrade refused: ${message}`);
+      if (socket.writable) socket.write(response);
+      socket.destroy();
+    };
+
+    const target = req.url ?? '';
+    // origin-form only ("/path?query"): "//host/x" or "http://host/x" must not route as "/x"
+    const url = target.startsWith('/') && !target.startsWith('//') ? safeUrl(target) : undefined;
+    if (!url) return reject(400, 'request target must be a path');
+    const endpoint = this.endpoints.get(url.pathname);
+    if (!endpoint) return reject(404, `no WebSocket endpoint at ${url.pathname}`);
+    if (this.closing) return reject(503, 'server is shutting down');
+    if (this.open.size >= this.limits.maxConnections) return reject(503, 'too many connections');
+
+    const result = processHandshake(
+      { method: req.method ?? '', httpVersion: req.httpVersion, url: target, rawHeaders: req.rawHeaders },
+      { protocols: endpoint.protocols, maxHeaders: this.limits.maxHeaders, originAllowed: endpoint.originAllowed },
+    );
+    if (!result.ok) return reject(result.status, result.message, result.response);
+
+    const info: UpgradeInfo = {
+      url,
+      headers: result.headers,
+      offered: result.offered,
+      protocol: result.protocol,
+      remoteAddress: socket.remoteAddress ?? '',
+    };
+    let context: unknown;
+    if (endpoint.authorize) {
+      let auth: AuthResult<unknown>;
+      try {
+        auth = endpoint.authorize(info);
+      } catch (err) {
+        this.logger.error({ err, path: url.pathname }, 'authorize hook threw');
+        return reject(500, 'internal error');
+      }
+      if (!auth.ok) return reject(auth.status, auth.message);
+      context = auth.context;
+    }
+    // The client may have given up while we decided.
+    if (!socket.writable) return void socket.destroy();
+
+    socket.removeListener('error', ignoreError);
+    socket.setNoDelay(true);
+    socket.write(result.response);
+    const conn = new Connection(socket, result.protocol, this);
+    this.open.add(conn);
+    metrics.connections.inc();
+    metrics.connectionsTotal.inc();
+    this.startSweep();
+    endpoint.onConnection(conn, info, context);
+    // Frame bytes that arrived in the same packet as the handshake, once the endpoint listens.
+    if (head.length > 0) conn.receive(head);
+  }
+
+  /**
+   * One timer for every connection's keepalive (a timer per connection costs memory). It ticks
+   * at a quarter of the shorter interval, so a ping goes out within 1.25 × pingIntervalMs of
+   * silence and a dead peer is dropped within 1.25 × pongTimeoutMs of the ping.
+   */
+  private startSweep(): void {
+    const { pingIntervalMs, pongTimeoutMs } = this.limits;
+    if (this.sweepTimer || pingIntervalMs === 0) return;
+    const tick = Math.max(10, Math.floor(Math.min(pingIntervalMs, pongTimeoutMs || pingIntervalMs) / 4));
+    this.sweepTimer = setInterval(() => {
+      const now = Date.now();
+      for (const conn of this.open) conn.keepalive(now, pingIntervalMs, pongTimeoutMs);
+    }, tick);
+    this.sweepTimer.unref();
+  }
+
+  private stopSweep(): void {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweepTimer = undefined;
+  }
+}
+
+function safeUrl(target: string): URL | undefined {
+  try {
+    return new URL(target, URL_BASE);
+  } catch {
+    return undefined;
+  }
+}
+
+function ignoreError(): void {}
+
+/**
+ * Writes one pre-framed Buffer to every OPEN connection (no per-client copy or framing) and
+ * returns how many took it. Counts metrics once for the whole batch.
+ */
+export function broadcast(frame: Buffer, conns: Iterable<Connection>): number {
+  let sent = 0;
+  for (const conn of conns) {
+    if (conn.readyState === Connection.OPEN && conn.writeFrame(frame) !== 'closed') sent++;
+  }
+  metrics.messagesSent.inc(sent);
+  metrics.bytesSent.inc(sent * frame.length);
+  return sent;
+}

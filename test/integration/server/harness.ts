@@ -1,0 +1,66 @@
+/**
+ * A real server on 127.0.0.1:0 for the server tests: createHttpServer + WsServer + the echo
+ * route (+ test-only endpoints), with limits overridable per test. GET / answers a blank page so
+ * a browser can load a same-origin document.
+ */
+import type http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { serverSchema, type LimitsConfig } from '../../../src/config/schema.js';
+import { silentLogger } from '../../../src/log.js';
+import { echoEndpoint } from '../../../src/server/echo.js';
+import { createHttpServer } from '../../../src/server/http-server.js';
+import { WsServer, type EndpointOptions } from '../../../src/server/ws-server.js';
+
+export interface TestServer {
+  readonly port: number;
+  /** ws://127.0.0.1:PORT */
+  readonly wsUrl: string;
+  /** http://127.0.0.1:PORT */
+  readonly httpUrl: string;
+  readonly wss: WsServer;
+  readonly http: http.Server;
+  readonly limits: LimitsConfig;
+  stop(): Promise<void>;
+}
+
+export interface TestServerOptions {
+  limits?: Partial<LimitsConfig>;
+  /** extra endpoints besides /echo */
+  endpoints?: EndpointOptions<any>[];
+}
+
+const BLANK_PAGE = '<!doctype html><html><head><meta charset="utf-8"><title>serialgate test</title></head><body></body></html>';
+
+function handler(req: http.IncomingMessage, res: http.ServerResponse): void {
+  if (req.method === 'GET' && req.url === '/') {
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(BLANK_PAGE);
+  } else {
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+  }
+}
+
+export async function startServer(opts: TestServerOptions = {}): Promise<TestServer> {
+  const config = serverSchema.parse({ host: '127.0.0.1', port: 0, echo: true, limits: opts.limits ?? {} });
+  const srv = createHttpServer(config, handler) as http.Server;
+  const wss = new WsServer(srv, config.limits, silentLogger());
+  wss.addEndpoint(echoEndpoint());
+  for (const ep of opts.endpoints ?? []) wss.addEndpoint(ep);
+  await new Promise<void>((resolve, reject) => {
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = srv.address() as AddressInfo;
+  return {
+    port,
+    wsUrl: `ws://127.0.0.1:${port}`,
+    httpUrl: `http://127.0.0.1:${port}`,
+    wss,
+    http: srv,
+    limits: config.limits,
+    async stop() {
+      await wss.close(1001);
+      srv.closeAllConnections();
+      await new Promise<void>((resolve) => srv.close(() => resolve()));
+    },
+  };
+}
