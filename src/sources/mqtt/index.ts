@@ -1,0 +1,396 @@
+/**
+ * MQTT source: one mqtt.js client for all MQTT devices of the gateway.
+ *
+ * - Each device subscribes a topic filter; every message is matched against every device filter
+ *   (topic.ts) and decoded by the device's payload format (payload.ts).
+ * - `idFromTopicSegment`: the reading's `device` is `<id>-<segment>` (sensors/+/temp →
+ *   greenhouse-kitchen). The Device list stays the configured one: state, status and commands
+ *   belong to the configured device; derived ids only name readings (the hub keeps last values
+ *   per reading device). At most MAX_DERIVED_IDS derived ids per device, so a publisher cannot
+ *   grow our memory or the metrics label set without bound.
+ * - Reconnect is ours, not mqtt.js's fixed 1 s interval: reconnectPeriod 0 and a timer with capped
+ *   exponential backoff and jitter (backoff.ts); after a credentials refusal, every
+ *   mqtt.authRetryMs. Clean session: every CONNACK subscribes again.
+ * - Nothing unbounded while offline: commands fail at once with `device_unavailable`; what we
+ *   publish ourselves (federation) waits in a bounded drop-oldest queue; queueQoSZero is off.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { DeviceConfig, MqttConfig } from '../../config/schema.js';
+import { metrics } from '../../http/metrics.js';
+import type { Logger } from '../../log.js';
+import {
+  CommandError,
+  type Device,
+  type DeviceCommand,
+  type DeviceStatus,
+  type Reading,
+  type ReadingInput,
+  type Source,
+  type SourceSink,
+} from '../types.js';
+import { backoffDelay } from './backoff.js';
+import { Federation, type FederatedCommandHandler } from './federation.js';
+import { LogLimiter } from './log-limit.js';
+import { createPayloadDecoder, type PayloadDecoder } from './payload.js';
+import { PublishQueue } from './publish-queue.js';
+import { describeError, isAuthFailure } from './reasons.js';
+import { matchTopic, topicLevel } from './topic.js';
+
+export type { FederatedCommandHandler } from './federation.js';
+
+/** Derived device ids per configured device; more are refused (counted as parse errors). */
+export const MAX_DERIVED_IDS = 256;
+/** A broker that accepts TCP but never answers CONNECT is given up on after this. */
+const CONNECT_TIMEOUT_MS = 10_000;
+
+export class MqttConfigError extends Error {
+  readonly code = 'SG_ERR_MQTT_CONFIG';
+  constructor(
+    readonly path: string,
+    message: string,
+  ) {
+    super(`${path}: ${message}`);
+    this.name = 'MqttConfigError';
+  }
+}
+
+interface Entry {
+  readonly cfg: DeviceConfig;
+  readonly mqtt: NonNullable<DeviceConfig['mqtt']>;
+  readonly decode: PayloadDecoder;
+  readonly derived: Set<string>;
+  readonly errorLog: LogLimiter;
+  status: DeviceStatus;
+  readonly device: Device;
+}
+
+interface Pending {
+  device: string;
+  reject(err: CommandError): void;
+  timer: NodeJS.Timeout;
+}
+
+export class MqttSource implements Source {
+  private readonly log: Logger;
+  private readonly entries: Entry[];
+  private readonly queue: PublishQueue;
+  private readonly federation: Federation | undefined;
+  private readonly pending = new Set<Pending>();
+  private client: MqttClient | undefined;
+  private connected = false;
+  private stopped = false;
+  private attempt = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  /** the last client error since the last connection attempt: the reason for the next `close` */
+  private lastError: { reason: string; auth: boolean } | undefined;
+  private downReason = 'connecting to the MQTT broker';
+
+  constructor(
+    private readonly config: MqttConfig,
+    devices: DeviceConfig[],
+    private readonly sink: SourceSink,
+    logger: Logger,
+    private readonly gatewayId: string,
+  ) {
+    this.log = logger.child({ source: 'mqtt' });
+    this.entries = devices.filter((d) => d.mqtt).map((cfg) => this.entry(cfg));
+    this.queue = new PublishQueue(config.publishQueue, () => metrics.mqttPublishDropped.inc());
+    this.federation = config.federation.enabled
+      ? new Federation(config.federation.prefix, gatewayId, { publish: (t, p, q) => this.publish(t, p, q) }, this.log)
+      : undefined;
+  }
+
+  private entry(cfg: DeviceConfig): Entry {
+    const m = cfg.mqtt!;
+    const e: Entry = {
+      cfg,
+      mqtt: m,
+      decode: createPayloadDecoder(m.payload, cfg.parser, this.config.maxPayloadBytes),
+      derived: new Set(),
+      errorLog: new LogLimiter(),
+      status: { id: cfg.id, source: 'mqtt', state: 'down', reason: this.downReason },
+      device: {
+        id: cfg.id,
+        source: 'mqtt',
+        status: () => e.status,
+        command: (cmd) => this.command(e, cmd),
+      },
+    };
+    return e;
+  }
+
+  devices(): Device[] {
+    return this.entries.map((e) => e.device);
+  }
+
+  brokerState(): 'up' | 'down' {
+    return this.connected ? 'up' : 'down';
+  }
+
+  /** Federation: publish one reading of this gateway (no-op unless mqtt.federation.enabled). */
+  publishReading(r: Reading): void {
+    this.federation?.publishReading(r);
+  }
+
+  /** Federation: who routes commands received on `<prefix>/<gateway>/<device>/command`. */
+  onFederatedCommand(handler: FederatedCommandHandler): void {
+    this.federation?.onCommand(handler);
+  }
+
+  async start(): Promise<void> {
+    if (this.client || this.stopped) return;
+    for (const e of this.entries) metrics.deviceUp.set({ device: e.cfg.id }, 0);
+    const client = mqtt.connect(this.config.url, this.clientOptions());
+    this.client = client;
+    client.on('connect', () => this.onConnect(client));
+    client.on('error', (err) => this.onError(err));
+    client.on('close', () => this.onClose());
+    client.on('message', (topic, payload) => this.onMessage(topic, payload));
+    client.connect();
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    this.failPending('shutting_down', 'the gateway is shutting down');
+    const client = this.client;
+    this.connected = false;
+    if (!client) return;
+    // forced: a clean session leaves nothing worth a DISCONNECT handshake, and it cannot hang
+    await new Promise<void>((resolve) => client.end(true, {}, () => resolve()));
+  }
+
+  private clientOptions(): IClientOptions {
+    const c = this.config;
+    const opts: IClientOptions = {
+      clientId: c.clientId ?? `serialgate-${this.gatewayId}-${randomBytes(4).toString('hex')}`,
+      clean: true,
+      keepalive: c.keepaliveSeconds,
+      connectTimeout: CONNECT_TIMEOUT_MS,
+      reconnectPeriod: 0, // we schedule reconnects ourselves (backoff + jitter)
+      resubscribe: false, // we subscribe on every CONNACK ourselves
+      queueQoSZero: false,
+      manualConnect: true,
+    };
+    if (c.username !== undefined) opts.username = c.username;
+    if (c.password !== undefined) opts.password = c.password;
+    if (c.tls) {
+      opts.rejectUnauthorized = c.tls.rejectUnauthorized;
+      if (c.tls.ca) opts.ca = readTlsFile('mqtt.tls.ca', c.tls.ca);
+      if (c.tls.cert) opts.cert = readTlsFile('mqtt.tls.cert', c.tls.cert);
+      if (c.tls.key) opts.key = readTlsFile('mqtt.tls.key', c.tls.key);
+    }
+    return opts;
+  }
+
+  private onConnect(client: MqttClient): void {
+    this.connected = true;
+    this.attempt = 0;
+    this.lastError = undefined;
+    this.log.info({ url: redactUrl(this.config.url) }, 'connected to the MQTT broker');
+    // clean session: the broker forgot our subscriptions, subscribe (again)
+    const filters = new Map<string, 0 | 1 | 2>();
+    for (const e of this.entries) filters.set(e.mqtt.topic, Math.max(filters.get(e.mqtt.topic) ?? 0, e.mqtt.qos) as 0 | 1 | 2);
+    if (this.federation) filters.set(this.federation.commandFilter, 1);
+    for (const [filter, qos] of filters) {
+      client.subscribe(filter, { qos }, (err, granted) => {
+        if (client !== this.client || !this.connected) return;
+        const refused = !!err || !granted?.length || granted[0]!.qos === 128;
+        if (refused) this.log.error({ filter, err: err?.message }, 'the broker refused a subscription');
+        for (const e of this.entries) {
+          if (e.mqtt.topic !== filter) continue;
+          if (refused) this.setState(e, 'down', `the broker refused the subscription to "${filter}"`);
+          else this.setState(e, 'up');
+        }
+      });
+    }
+    for (const m of this.queue.drain()) client.publish(m.topic, m.payload, { qos: m.qos });
+  }
+
+  private onError(err: Error): void {
+    const reason = describeError(err);
+    const auth = isAuthFailure(err);
+    // the same refusal on every retry is one line per change, not one per attempt
+    if (reason !== this.lastError?.reason && reason !== this.downReason) {
+      this.log.warn({ err: err.message, reason }, 'MQTT broker connection failed');
+    }
+    this.lastError = { reason, auth };
+  }
+
+  private onClose(): void {
+    if (this.stopped) return;
+    const wasConnected = this.connected;
+    this.connected = false;
+    const reason = this.lastError?.reason ?? (wasConnected ? 'connection to the MQTT broker lost' : 'could not connect to the MQTT broker');
+    if (wasConnected) this.log.warn({ reason }, 'MQTT broker connection lost');
+    this.downReason = reason;
+    for (const e of this.entries) this.setState(e, 'down', reason);
+    this.failPending('device_unavailable', `${reason} before the broker acknowledged the command`);
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    if (this.retryTimer || this.stopped) return;
+    const auth = this.lastError?.auth ?? false;
+    const delay = auth ? this.config.authRetryMs : backoffDelay(this.attempt++, this.config.reconnect);
+    if (auth) {
+      this.log.error(
+        { reason: this.lastError?.reason, retryInMs: delay },
+        `the MQTT broker refused our credentials (check mqtt.username / mqtt.password); retrying every ${delay} ms (mqtt.authRetryMs)`,
+      );
+    } else {
+      this.log.debug({ retryInMs: delay, attempt: this.attempt }, 'MQTT reconnect scheduled');
+    }
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (this.stopped || !this.client) return;
+      metrics.reconnects.inc({ source: 'mqtt' });
+      this.lastError = undefined;
+      this.client.reconnect();
+    }, delay);
+  }
+
+  private onMessage(topic: string, payload: Buffer): void {
+    if (this.federation?.owns(topic)) {
+      this.federation.handleMessage(topic, payload);
+      return;
+    }
+    const ts = Date.now();
+    for (const e of this.entries) {
+      if (matchTopic(e.mqtt.topic, topic)) this.deliver(e, topic, payload, ts);
+    }
+  }
+
+  private deliver(e: Entry, topic: string, payload: Buffer, ts: number): void {
+    let device = e.cfg.id;
+    if (e.mqtt.idFromTopicSegment !== undefined) {
+      const derived = this.derivedId(e, topic, e.mqtt.idFromTopicSegment);
+      if (derived.error !== undefined) {
+        this.parseError(e, e.cfg.id, topic, ts, derived.error, undefined);
+        return;
+      }
+      device = derived.id;
+    }
+    const r = e.decode(payload);
+    if (r.error !== undefined) {
+      this.parseError(e, device, topic, ts, r.error, r.raw);
+      return;
+    }
+    const reading: ReadingInput = { device, ts };
+    if (r.values) reading.values = r.values;
+    if (r.raw !== undefined) reading.raw = r.raw;
+    this.sink.reading(reading);
+  }
+
+  private derivedId(e: Entry, topic: string, index: number): { id: string; error?: undefined } | { error: string } {
+    const segment = topicLevel(topic, index);
+    if (!segment) return { error: `topic "${topic}" has no level ${index} to derive a device id from` };
+    const id = `${e.cfg.id}-${segment}`;
+    if (e.derived.has(id)) return { id };
+    if (!isDeviceId(id)) return { error: `"${id}" (from topic level ${index}) is not a valid device id (1-64 of A-Z a-z 0-9 _ . -)` };
+    if (e.derived.size >= MAX_DERIVED_IDS) return { error: `more than ${MAX_DERIVED_IDS} derived device ids for "${e.cfg.id}"; "${id}" ignored` };
+    e.derived.add(id);
+    return { id };
+  }
+
+  private parseError(e: Entry, device: string, topic: string, ts: number, error: string, raw: string | undefined): void {
+    metrics.parseErrors.inc({ device: e.cfg.id });
+    const suppressed = e.errorLog.take(ts);
+    if (suppressed !== undefined) this.log.warn({ device, topic, error, suppressed }, 'MQTT payload could not be parsed');
+    if (e.cfg.parser.onError !== 'raw') return;
+    const reading: ReadingInput = { device, ts, error };
+    if (raw !== undefined) reading.raw = raw;
+    this.sink.reading(reading);
+  }
+
+  private setState(e: Entry, state: 'up' | 'down', reason?: string): void {
+    if (e.status.state === state && e.status.reason === reason) return;
+    e.status = reason === undefined ? { id: e.cfg.id, source: 'mqtt', state } : { id: e.cfg.id, source: 'mqtt', state, reason };
+    metrics.deviceUp.set({ device: e.cfg.id }, state === 'up' ? 1 : 0);
+    this.sink.state(e.status);
+  }
+
+  /** Publish now, or queue (bounded, drop oldest) while the broker is away. */
+  private publish(topic: string, payload: string, qos: 0 | 1): void {
+    if (this.connected && this.client) this.client.publish(topic, payload, { qos });
+    else this.queue.push({ topic, payload, qos });
+  }
+
+  private command(e: Entry, cmd: DeviceCommand): Promise<{ reply?: string }> {
+    const id = e.cfg.id;
+    if (this.stopped) return Promise.reject(new CommandError('shutting_down', 'the gateway is shutting down', id));
+    const topic = e.mqtt.commandTopic;
+    if (topic === undefined) return Promise.reject(new CommandError('invalid', `device "${id}" has no mqtt.commandTopic`, id));
+    const body = cmd.payload !== undefined ? cmd.payload : cmd.line;
+    if (body === undefined) return Promise.reject(new CommandError('invalid', 'an MQTT command needs a payload', id));
+    const text = typeof body === 'string' ? body : JSON.stringify(body);
+    if (text === undefined) return Promise.reject(new CommandError('invalid', 'the command payload cannot be sent as JSON', id));
+    const size = Buffer.byteLength(text);
+    if (size > this.config.maxPayloadBytes) {
+      return Promise.reject(new CommandError('invalid', `payload of ${size} bytes exceeds mqtt.maxPayloadBytes (${this.config.maxPayloadBytes})`, id));
+    }
+    const client = this.client;
+    if (!this.connected || !client) {
+      return Promise.reject(new CommandError('device_unavailable', `MQTT broker is down: ${this.downReason}`, id));
+    }
+    return new Promise((resolve, reject) => {
+      const p: Pending = {
+        device: id,
+        reject,
+        timer: setTimeout(() => {
+          this.pending.delete(p);
+          reject(new CommandError('timeout', `the broker did not acknowledge the command within ${this.config.commandTimeoutMs} ms`, id));
+        }, this.config.commandTimeoutMs),
+      };
+      this.pending.add(p);
+      client.publish(topic, text, { qos: 1 }, (err) => {
+        if (!this.pending.delete(p)) return; // already failed (timeout, close, stop)
+        clearTimeout(p.timer);
+        if (err) reject(new CommandError('device_unavailable', `publish failed: ${err.message}`, id));
+        else resolve({});
+      });
+    });
+  }
+
+  private failPending(code: 'device_unavailable' | 'shutting_down', message: string): void {
+    for (const p of this.pending) {
+      clearTimeout(p.timer);
+      p.reject(new CommandError(code, message, p.device));
+    }
+    this.pending.clear();
+  }
+}
+
+function readTlsFile(path: string, file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new MqttConfigError(path, `cannot read "${file}": ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+/** The broker URL for logs: credentials in the URL (mqtt://user:pass@host) never reach a log line. */
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '[unparsable url]';
+  }
+}
+
+/** Same rule as the config schema's device ids, as a linear scan. */
+function isDeviceId(id: string): boolean {
+  if (id.length < 1 || id.length > 64) return false;
+  for (let i = 0; i < id.length; i++) {
+    const c = id.charCodeAt(i);
+    const ok =
+      (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f || c === 0x2e || c === 0x2d;
+    if (!ok) return false;
+  }
+  return true;
+}

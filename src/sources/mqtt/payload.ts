@@ -1,0 +1,58 @@
+/**
+ * MQTT payload → values, per device `mqtt.payload` format. Sans-I/O: bytes in, a LineResult out,
+ * never a throw. Errors carry the payload text in `raw` (like the line parsers) so a device with
+ * `parser.onError: raw` can forward it.
+ *
+ * - `json`:   the serial json line parser (one object, flattened; anything else is an error)
+ * - `number`: the whole payload is one number → `{ value: n }` (sensors that publish "21.5")
+ * - `string`: the payload is one line for the device's `parser` (kv, csv, regex, raw, json)
+ */
+import type { DeviceConfig } from '../../config/schema.js';
+import { createLineParser, type LineResult } from '../../codecs/line-parser.js';
+import { clip } from '../../codecs/line-kv.js';
+import { emptyValues, isStrictNumber } from '../../codecs/line-values.js';
+
+export type PayloadDecoder = (payload: Uint8Array) => LineResult;
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
+export function createPayloadDecoder(
+  format: NonNullable<DeviceConfig['mqtt']>['payload'],
+  parser: DeviceConfig['parser'],
+  maxPayloadBytes: number,
+): PayloadDecoder {
+  const parseText = textParser(format, parser);
+  return (payload) => {
+    if (payload.byteLength > maxPayloadBytes) {
+      // no raw: forwarding a huge blob to every dashboard is what the cap prevents
+      return { error: `payload of ${payload.byteLength} bytes exceeds mqtt.maxPayloadBytes (${maxPayloadBytes})` };
+    }
+    let text: string;
+    try {
+      text = utf8.decode(payload);
+    } catch {
+      return { error: 'payload is not valid UTF-8', raw: Buffer.from(payload).toString('utf8') };
+    }
+    return parseText(text);
+  };
+}
+
+function textParser(format: NonNullable<DeviceConfig['mqtt']>['payload'], parser: DeviceConfig['parser']): (text: string) => LineResult {
+  switch (format) {
+    case 'json':
+      // the device's keepRaw/onError still apply; only the format is fixed by the payload type
+      return createLineParser({ ...parser, format: 'json' });
+    case 'string':
+      return createLineParser(parser);
+    case 'number':
+      return (text) => {
+        const t = text.trim();
+        if (!isStrictNumber(t)) return { error: `number: expected a number, got "${clip(t)}"`, raw: text };
+        const n = Number(t);
+        if (!Number.isFinite(n)) return { error: `number: "${clip(t)}" is out of the range of a double`, raw: text };
+        const values = emptyValues();
+        values.value = n;
+        return parser.keepRaw ? { values, raw: text } : { values };
+      };
+  }
+}

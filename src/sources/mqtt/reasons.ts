@@ -1,0 +1,57 @@
+/**
+ * What went wrong with the broker, in words a user can act on. The text becomes the `reason` of
+ * every MQTT device's `down` state, so it names the cause, not the library's internals.
+ */
+
+/** CONNACK return codes (3.1.1) and reason codes (5.0) that mean "your credentials were refused". */
+const BAD_CREDENTIALS = new Set([4, 0x86]);
+const NOT_AUTHORIZED = new Set([5, 0x87]);
+
+interface ErrorLike {
+  message?: unknown;
+  code?: unknown;
+}
+
+/** A CONNACK refusal because of credentials: retrying at the normal pace will not help. */
+export function isAuthFailure(err: unknown): boolean {
+  const code = (err as ErrorLike | null)?.code;
+  return typeof code === 'number' && (BAD_CREDENTIALS.has(code) || NOT_AUTHORIZED.has(code));
+}
+
+/** The reason text for a client error. */
+export function describeError(err: unknown): string {
+  const e = (err ?? {}) as ErrorLike;
+  const message = typeof e.message === 'string' ? e.message : String(err);
+  if (typeof e.code === 'number') {
+    if (NOT_AUTHORIZED.has(e.code)) return 'not authorized';
+    if (BAD_CREDENTIALS.has(e.code)) return 'not authorized: bad username or password';
+    // other CONNACK refusals: "Connection refused: Server unavailable" and friends
+    return `broker refused the connection: ${stripPrefix(message, 'Connection refused: ')}`;
+  }
+  if (typeof e.code === 'string') {
+    // Node socket errors: "connect ECONNREFUSED 127.0.0.1:1883", "getaddrinfo ENOTFOUND host"
+    const at = message.indexOf(e.code);
+    if (SOCKET_CODES.has(e.code)) return `broker unreachable: ${at >= 0 ? message.slice(at) : e.code}`;
+    // TLS verification and the like: keep the message, add the code for searching
+    return at >= 0 ? `broker connection failed: ${message}` : `broker connection failed: ${message} (${e.code})`;
+  }
+  if (message === 'connack timeout') return 'broker did not answer CONNECT in time';
+  if (message === 'Keepalive timeout') return 'broker stopped answering (keepalive timeout)';
+  return `broker connection failed: ${message}`;
+}
+
+const SOCKET_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+  'EADDRNOTAVAIL',
+]);
+
+function stripPrefix(s: string, prefix: string): string {
+  return s.startsWith(prefix) ? s.slice(prefix.length) : s;
+}
