@@ -1,0 +1,455 @@
+/**
+ * The serialgate client: one logical session over a sequence of WebSockets. It reconnects with
+ * capped, jittered backoff; resumes with `subscribe { since }` and hands readings over exactly
+ * once and in order (see sequencer.ts); holds commands back while the socket cannot take them
+ * and settles each command's promise exactly once. Works with the browser's WebSocket and, in
+ * Node (which has no global WebSocket before v22), with `ws` passed as `WebSocketImpl`.
+ */
+import { Backoff } from './backoff.js';
+import { decodeServerFrame, encodeClientMessage, encodingOf } from './codec.js';
+import { ClientError, CommandFailedError } from './errors.js';
+import {
+  parseServerMessage,
+  ProtocolViolation,
+  SUBPROTOCOLS,
+  type ClientMessage,
+  type DeviceInfo,
+  type Encoding,
+  type ErrorMessage,
+  type HelloMessage,
+  type ReadingMessage,
+  type Role,
+  type StateMessage,
+} from './messages.js';
+import { Sequencer, type SequencerStats } from './sequencer.js';
+
+/** The part of the WebSocket API the client uses: the browser's and `ws`'s both fit. */
+export interface WebSocketLike {
+  readonly readyState: number;
+  readonly bufferedAmount: number;
+  readonly protocol: string;
+  binaryType: string;
+  onopen: ((ev: any) => void) | null;
+  onmessage: ((ev: any) => void) | null;
+  onclose: ((ev: any) => void) | null;
+  onerror: ((ev: any) => void) | null;
+  send(data: string | Uint8Array): void;
+  close(code?: number, reason?: string): void;
+}
+export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
+
+/** readyState names, plus 'reconnecting' while waiting for the next attempt */
+export type ConnectionState = 'connecting' | 'open' | 'closing' | 'closed' | 'reconnecting';
+
+export interface ConnectionInfo {
+  state: ConnectionState;
+  /** close code and reason of the last connection (1006 when it never opened) */
+  code?: number;
+  reason?: string;
+  /** when the next attempt starts (ms since the epoch), while 'reconnecting' */
+  nextRetryAt?: number;
+  /** consecutive attempts that did not reach 'open' */
+  failures: number;
+  /**
+   * The last attempt closed before the handshake completed. A browser cannot tell a refused
+   * token (401), a foreign origin (403) and an unreachable gateway apart (all are close 1006),
+   * so a UI should offer a token prompt when this is set.
+   */
+  refused: boolean;
+  /** the negotiated subprotocol ('' when the gateway chose none: JSON) */
+  protocol?: string;
+}
+
+export interface CommandResult {
+  id: string;
+  /** the device's reply line, when its config declares a reply pattern */
+  reply?: string;
+}
+
+export interface ClientStats extends SequencerStats {
+  /** connections that reached 'open' */
+  opens: number;
+  commandsSent: number;
+  /** server `error` messages and undecodable frames */
+  errors: number;
+}
+
+export interface ConnectOptions {
+  /** 'cbor' (binary frames, default) or 'json' (text frames) */
+  protocol?: Encoding;
+  /**
+   * Offered as the subprotocol `bearer.<token>`, so it must be a valid subprotocol token
+   * (RFC 7230 tchar: letters, digits and !#$%&'*+-.^_`|~; no spaces, '/', '=' or ':').
+   * Hex or base64url tokens fit.
+   */
+  token?: string;
+  /** device ids to receive readings from; default ['*'] (all) */
+  devices?: string[];
+  /** WebSocket constructor; default globalThis.WebSocket. In Node pass `WebSocket` from 'ws'. */
+  WebSocketImpl?: WebSocketConstructor;
+  /** reconnect backoff; false: do not reconnect */
+  reconnect?: { minMs?: number; maxMs?: number } | false;
+  /** a command not acknowledged within this is rejected with 'client_timeout' (default 10 s) */
+  commandTimeoutMs?: number;
+  /** commands are held back while the socket has more than this queued (default 64 KiB) */
+  maxBufferedBytes?: number;
+  /** a resume narrower than "*" is released after this (default 1 s) */
+  resumeSettleMs?: number;
+  onReading?(r: ReadingMessage): void;
+  onState?(info: ConnectionInfo): void;
+  onHello?(h: HelloMessage): void;
+  onGap?(g: { from: number; to: number }): void;
+  onDeviceState?(s: StateMessage): void;
+  /** the gateway restarted (its seq went backwards); readings it got after previousSeq are lost */
+  onReset?(info: { previousSeq: number; seq: number }): void;
+  /** a server `error` message, or a frame this client could not decode */
+  onError?(err: ErrorMessage | ProtocolViolation): void;
+}
+
+export interface SerialgateClient {
+  readonly state: ConnectionState;
+  readonly info: Readonly<ConnectionInfo>;
+  /** the hello of the current (or last) session */
+  readonly hello: HelloMessage | undefined;
+  readonly role: Role | undefined;
+  /** devices as last known: hello's list updated by `state` messages */
+  readonly devices: ReadonlyMap<string, DeviceInfo>;
+  readonly lastSeq: number;
+  /**
+   * Sends a command; resolves with the ack's reply, rejects with CommandFailedError. A string is
+   * sent as `line` to a serial device and as `payload` to an MQTT device.
+   */
+  command(device: string, cmd: string | { line: string } | { payload: unknown }, opts?: { timeoutMs?: number }): Promise<CommandResult>;
+  /** replace the subscription (takes effect now if open, and on every reconnect) */
+  subscribe(devices: string[]): void;
+  /** reconnect now, optionally with another token (null: none) or encoding; resume state is kept */
+  reconnect(opts?: { token?: string | null; protocol?: Encoding }): void;
+  close(code?: number, reason?: string): void;
+  stats(): ClientStats;
+}
+
+interface PendingCommand {
+  id: string;
+  device: string;
+  cmd: { line: string } | { payload: unknown } | { text: string };
+  timer: ReturnType<typeof setTimeout>;
+  resolve(r: CommandResult): void;
+  reject(e: CommandFailedError): void;
+}
+
+const OPEN = 1;
+// RFC 7230 tchar: what a Sec-WebSocket-Protocol entry may contain.
+const TOKEN_CHARS = /^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$/;
+
+/** checks a token for use as `bearer.<token>`; throws ClientError */
+export function checkToken(token: string): void {
+  if (!TOKEN_CHARS.test(token)) {
+    throw new ClientError(
+      'SG_ERR_CLIENT_TOKEN',
+      "a token must consist of letters, digits and !#$%&'*+-.^_`|~ to travel as a WebSocket subprotocol",
+    );
+  }
+}
+
+/** ws(s):// from ws(s):// or http(s):// */
+function toWsUrl(url: string): string {
+  const u = new URL(url);
+  if (u.protocol === 'http:') u.protocol = 'ws:';
+  else if (u.protocol === 'https:') u.protocol = 'wss:';
+  else if (u.protocol !== 'ws:' && u.protocol !== 'wss:') {
+    throw new ClientError('SG_ERR_CLIENT_OPTIONS', `expected a ws:, wss:, http: or https: URL, got ${u.protocol}`);
+  }
+  return u.toString();
+}
+
+/** Calls user code so that a throwing callback surfaces (asynchronously) without breaking the client's state. */
+function safe<A extends unknown[]>(fn: ((...args: A) => void) | undefined, ...args: A): void {
+  if (!fn) return;
+  try {
+    fn(...args);
+  } catch (err) {
+    queueMicrotask(() => {
+      throw err;
+    });
+  }
+}
+
+function webSocketImpl(options: ConnectOptions): WebSocketConstructor {
+  const Impl = options.WebSocketImpl ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+  if (!Impl) {
+    throw new ClientError('SG_ERR_CLIENT_NO_WEBSOCKET', 'no global WebSocket: pass WebSocketImpl (e.g. WebSocket from "ws")');
+  }
+  return Impl;
+}
+
+export function connect(url: string, options: ConnectOptions = {}): SerialgateClient {
+  const Impl = webSocketImpl(options);
+  const wsUrl = toWsUrl(url);
+  let token = options.token;
+  if (token !== undefined) checkToken(token);
+  let encoding: Encoding = options.protocol ?? 'cbor';
+  let devices = options.devices ?? ['*'];
+  const reconnectOpts = options.reconnect === false ? undefined : options.reconnect ?? {};
+  const backoff = new Backoff({ minMs: reconnectOpts?.minMs ?? 500, maxMs: reconnectOpts?.maxMs ?? 30_000 });
+  const commandTimeoutMs = options.commandTimeoutMs ?? 10_000;
+  const maxBufferedBytes = options.maxBufferedBytes ?? 64 * 1024;
+  const resumeSettleMs = options.resumeSettleMs ?? 1_000;
+
+  const info: ConnectionInfo = { state: 'connecting', failures: 0, refused: false };
+  const deviceMap = new Map<string, DeviceInfo>();
+  const queue: PendingCommand[] = [];
+  const inflight = new Map<string, PendingCommand>();
+  const counters = { opens: 0, commandsSent: 0, errors: 0 };
+  let hello: HelloMessage | undefined;
+  let ws: WebSocketLike | undefined;
+  let opened = false;
+  let lastErrorMessage: string | undefined;
+  let userClosed = false;
+  let restartNow = false;
+  let nextId = 0;
+  let retryTimer: ReturnType<typeof setTimeout> | undefined;
+  let settleTimer: ReturnType<typeof setTimeout> | undefined;
+  let pumpTimer: ReturnType<typeof setTimeout> | undefined;
+
+  const sequencer = new Sequencer({
+    reading: (r) => safe(options.onReading, r),
+    gap: (g) => safe(options.onGap, g),
+    reset: (r) => safe(options.onReset, r),
+  });
+
+  function setState(state: ConnectionState, patch: Partial<ConnectionInfo> = {}): void {
+    Object.assign(info, patch, { state });
+    if (state !== 'reconnecting') delete info.nextRetryAt;
+    safe(options.onState, { ...info });
+  }
+
+  function send(msg: ClientMessage): void {
+    ws!.send(encodeClientMessage(msg, encodingOf(ws!.protocol)));
+  }
+
+  function open(): void {
+    const protocols = [SUBPROTOCOLS[encoding]];
+    if (token !== undefined) protocols.push(`bearer.${token}`);
+    opened = false;
+    lastErrorMessage = undefined;
+    hello = undefined;
+    const sock = new Impl(wsUrl, protocols);
+    ws = sock;
+    sock.binaryType = 'arraybuffer';
+    sock.onopen = () => {
+      opened = true;
+      counters.opens++;
+      backoff.reset();
+      setState('open', { failures: 0, refused: false, protocol: sock.protocol, code: undefined, reason: undefined });
+    };
+    sock.onmessage = (ev: { data: unknown }) => onFrame(ev.data);
+    sock.onerror = (ev: { message?: unknown }) => {
+      // Node's ws says why ("Unexpected server response: 401"); a browser never does.
+      if (typeof ev.message === 'string') lastErrorMessage = ev.message;
+    };
+    sock.onclose = (ev: { code: number; reason: string }) => {
+      if (ws !== sock) return;
+      ws = undefined;
+      onClosed(ev.code, ev.reason);
+    };
+    setState('connecting');
+  }
+
+  function onFrame(data: unknown): void {
+    let msg;
+    try {
+      msg = parseServerMessage(decodeServerFrame(data));
+    } catch (err) {
+      counters.errors++;
+      const v = err instanceof ProtocolViolation ? err : new ProtocolViolation(`undecodable frame: ${(err as Error).message}`);
+      return safe(options.onError, v);
+    }
+    if (!msg) return;
+    switch (msg.type) {
+      case 'hello':
+        return onHello(msg);
+      case 'reading':
+        return sequencer.reading(msg);
+      case 'gap':
+        return sequencer.gap(msg);
+      case 'state': {
+        const d = deviceMap.get(msg.device);
+        if (d) deviceMap.set(msg.device, { ...d, state: msg.state, reason: msg.reason });
+        return safe(options.onDeviceState, msg);
+      }
+      case 'ack': {
+        const c = inflight.get(msg.id);
+        if (!c) return;
+        settle(c);
+        if (msg.ok) c.resolve({ id: c.id, reply: msg.reply });
+        else c.reject(new CommandFailedError(msg.error.code, msg.error.message, c.device, c.id));
+        return;
+      }
+      case 'error': {
+        counters.errors++;
+        const c = msg.id === undefined ? undefined : inflight.get(msg.id);
+        if (c) {
+          settle(c);
+          c.reject(new CommandFailedError(msg.error.code, msg.error.message, c.device, c.id));
+        }
+        return safe(options.onError, msg);
+      }
+    }
+  }
+
+  function onHello(h: HelloMessage): void {
+    hello = h;
+    deviceMap.clear();
+    for (const d of h.devices) deviceMap.set(d.id, d);
+    const since = sequencer.hello(h.seq);
+    if (since !== undefined || devices.length !== 1 || devices[0] !== '*') {
+      send(since === undefined ? { type: 'subscribe', devices } : { type: 'subscribe', devices, since });
+    }
+    if (sequencer.resuming) settleTimer = setTimeout(() => sequencer.flush(), resumeSettleMs);
+    safe(options.onHello, h);
+    pump();
+  }
+
+  function onClosed(code: number, reason: string): void {
+    clearTimeout(settleTimer);
+    clearTimeout(pumpTimer);
+    sequencer.flush();
+    for (const c of inflight.values()) {
+      settle(c);
+      c.reject(new CommandFailedError('connection_lost', 'the connection closed before the ack: the command may or may not have run', c.device, c.id));
+    }
+    const refused = !opened;
+    if (refused) {
+      info.failures++;
+      reason ||= lastErrorMessage ?? 'connection refused (auth?)';
+    }
+    if (userClosed || !reconnectOpts) {
+      if (!userClosed) failQueued('closed', 'the connection closed and reconnect is off');
+      return setState('closed', { code, reason, refused });
+    }
+    if (restartNow) {
+      restartNow = false;
+      info.code = code;
+      info.reason = reason;
+      return open();
+    }
+    const delay = backoff.next();
+    retryTimer = setTimeout(open, delay);
+    setState('reconnecting', { code, reason, refused, nextRetryAt: Date.now() + delay });
+  }
+
+  /** Sends held-back commands while the socket takes them; re-checks later if it is full. */
+  function pump(): void {
+    clearTimeout(pumpTimer);
+    while (queue.length > 0 && ws?.readyState === OPEN && hello) {
+      if (ws.bufferedAmount > maxBufferedBytes) {
+        // Browsers have no 'drain' event: look again shortly.
+        pumpTimer = setTimeout(pump, 50);
+        return;
+      }
+      const c = queue.shift()!;
+      inflight.set(c.id, c);
+      counters.commandsSent++;
+      if ('text' in c.cmd) {
+        const mqtt = deviceMap.get(c.device)?.source === 'mqtt';
+        send(mqtt ? { type: 'command', id: c.id, device: c.device, payload: c.cmd.text } : { type: 'command', id: c.id, device: c.device, line: c.cmd.text });
+      } else send({ type: 'command', id: c.id, device: c.device, ...c.cmd });
+    }
+  }
+
+  /** takes a command out of the queue / in-flight map and stops its timer */
+  function settle(c: PendingCommand): void {
+    clearTimeout(c.timer);
+    inflight.delete(c.id);
+    const i = queue.indexOf(c);
+    if (i >= 0) queue.splice(i, 1);
+  }
+
+  function failQueued(code: 'closed', message: string): void {
+    for (const c of [...queue, ...inflight.values()]) {
+      settle(c);
+      c.reject(new CommandFailedError(code, message, c.device, c.id));
+    }
+  }
+
+  open();
+
+  return {
+    get state() {
+      return info.state;
+    },
+    get info() {
+      return { ...info };
+    },
+    get hello() {
+      return hello;
+    },
+    get role() {
+      return hello?.role;
+    },
+    get devices() {
+      return deviceMap;
+    },
+    get lastSeq() {
+      return sequencer.lastSeq;
+    },
+    command(device, cmd, opts) {
+      const id = `c${++nextId}`;
+      return new Promise<CommandResult>((resolve, reject) => {
+        if (userClosed) return reject(new CommandFailedError('closed', 'the client is closed', device, id));
+        const timeoutMs = opts?.timeoutMs ?? commandTimeoutMs;
+        const c: PendingCommand = {
+          id,
+          device,
+          cmd: typeof cmd === 'string' ? { text: cmd } : cmd,
+          resolve,
+          reject,
+          // A command held back is never sent after its deadline: "LED ON" minutes late is worse than an error.
+          timer: setTimeout(() => {
+            const sent = inflight.has(id);
+            settle(c);
+            reject(new CommandFailedError('client_timeout', `no ack within ${timeoutMs} ms${sent ? '' : ' (never sent: not connected)'}`, device, id));
+          }, timeoutMs),
+        };
+        queue.push(c);
+        pump();
+      });
+    },
+    subscribe(next) {
+      devices = [...next];
+      if (ws?.readyState === OPEN && hello) send({ type: 'subscribe', devices });
+    },
+    reconnect(opts) {
+      if (userClosed) return;
+      if (opts?.token !== undefined) {
+        if (opts.token !== null) checkToken(opts.token);
+        token = opts.token ?? undefined;
+      }
+      if (opts?.protocol) encoding = opts.protocol;
+      if (ws) {
+        restartNow = true;
+        setState('closing');
+        ws.close(1000, 'reconnecting');
+      } else {
+        clearTimeout(retryTimer);
+        open();
+      }
+    },
+    close(code = 1000, reason = '') {
+      if (userClosed) return;
+      userClosed = true;
+      clearTimeout(retryTimer);
+      failQueued('closed', 'the client was closed');
+      if (ws && ws.readyState <= OPEN) {
+        setState('closing');
+        ws.close(code, reason);
+      } else {
+        ws = undefined;
+        setState('closed');
+      }
+    },
+    stats() {
+      return { ...sequencer.stats, ...counters };
+    },
+  };
+}

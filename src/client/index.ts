@@ -1,0 +1,31 @@
+/**
+ * serialgate's typed dashboard client (browser and Node). See client.ts for the behaviour and
+ * /tmp/sg/readme-web.md / the README for usage.
+ */
+export { connect, checkToken } from './client.js';
+export type {
+  ClientStats,
+  CommandResult,
+  ConnectionInfo,
+  ConnectionState,
+  ConnectOptions,
+  SerialgateClient,
+  WebSocketConstructor,
+  WebSocketLike,
+} from './client.js';
+export { ClientError, CommandFailedError, type ClientSideCode } from './errors.js';
+export { ProtocolViolation, SUBPROTOCOLS } from './messages.js';
+export type {
+  AckMessage,
+  DeviceInfo,
+  DeviceState,
+  Encoding,
+  ErrorMessage,
+  GapMessage,
+  HelloMessage,
+  ReadingMessage,
+  Role,
+  ServerMessage,
+  StateMessage,
+  Values,
+} from './messages.js';

@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { encode } from 'cbor-x';
+import { parseServerMessage, ProtocolViolation } from '../../../src/client/messages.js';
+import { decodeServerFrame, encodeClientMessage, encodingOf } from '../../../src/client/codec.js';
+import { decodeClientMessage } from '../../../src/codecs/messages.js';
+
+describe('parseServerMessage', () => {
+  it('accepts every message type of protocol v1', () => {
+    const msgs = [
+      { type: 'hello', protocol: 1, gateway: 'g', role: 'viewer', seq: 0, devices: [{ id: 'd', source: 'serial', state: 'up' }] },
+      { type: 'reading', seq: 1, device: 'd', ts: 1, values: { t: 21.5, ok: true, s: 'x', n: null } },
+      { type: 'reading', seq: 2, device: 'd', ts: 1, raw: 'line' },
+      { type: 'state', device: 'd', state: 'down', reason: 'unplugged' },
+      { type: 'ack', id: 'c1', ok: true, reply: 'OK' },
+      { type: 'ack', id: 'c1', ok: false, error: { code: 'forbidden', message: 'viewer' } },
+      { type: 'gap', from: 3, to: 3 },
+      { type: 'error', error: { code: 'malformed', message: 'x' } },
+    ];
+    for (const m of msgs) expect(parseServerMessage(m)).toBe(m);
+  });
+
+  it('ignores a message type it does not know (a newer gateway)', () => {
+    expect(parseServerMessage({ type: 'stats', x: 1 })).toBeUndefined();
+  });
+
+  it.each([
+    [null, 'message is not an object with a "type"'],
+    [[1], 'message is not an object with a "type"'],
+    [{ type: 'reading', seq: -1, device: 'd', ts: 1 }, 'malformed "reading" message'],
+    [{ type: 'reading', seq: 1.5, device: 'd', ts: 1 }, 'malformed "reading" message'],
+    [{ type: 'reading', seq: 1, device: 'd', ts: 1, values: { a: { b: 1 } } }, 'malformed "reading" message'],
+    [{ type: 'hello', protocol: 2, gateway: 'g', role: 'viewer', seq: 0, devices: [] }, 'malformed "hello" message'],
+    [{ type: 'hello', protocol: 1, gateway: 'g', role: 'admin', seq: 0, devices: [] }, 'malformed "hello" message'],
+    [{ type: 'ack', id: 'c1', ok: false }, 'malformed "ack" message'],
+    [{ type: 'gap', from: 5, to: 4 }, 'malformed "gap" message'],
+    [{ type: 'state', device: 'd', state: 'sideways' }, 'malformed "state" message'],
+  ])('refuses %j: %s', (msg, message) => {
+    expect(() => parseServerMessage(msg)).toThrow(ProtocolViolation);
+    expect(() => parseServerMessage(msg)).toThrow(message);
+  });
+});
+
+describe('codec', () => {
+  it('decodes by frame type: text as JSON, binary as CBOR (ArrayBuffer or view)', () => {
+    const msg = { type: 'gap', from: 1, to: 2 };
+    expect(decodeServerFrame(JSON.stringify(msg))).toEqual(msg);
+    const bytes = encode(msg);
+    const ab = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+    expect(decodeServerFrame(ab)).toEqual(msg);
+    expect(decodeServerFrame(bytes)).toEqual(msg);
+    expect(() => decodeServerFrame(42)).toThrow('unexpected frame data of type number');
+  });
+
+  it('client messages in both encodings are what the gateway accepts (JSON data model only)', () => {
+    const cmd = { type: 'command', id: 'c1', device: 'mock1', line: 'LED ON' } as const;
+    for (const enc of ['json', 'cbor'] as const) {
+      const data = encodeClientMessage(cmd, enc);
+      const decoded = decodeClientMessage(Buffer.from(data), enc === 'cbor', enc);
+      expect(decoded).toEqual({ ok: true, value: { ...cmd } });
+    }
+    const sub = encodeClientMessage({ type: 'subscribe', devices: ['*'], since: 12 }, 'cbor');
+    expect(decodeClientMessage(Buffer.from(sub), true, 'cbor')).toEqual({ ok: true, value: { type: 'subscribe', devices: ['*'], since: 12 } });
+  });
+
+  it('maps the negotiated subprotocol to an encoding; none means JSON', () => {
+    expect(encodingOf('serialgate.v1.cbor')).toBe('cbor');
+    expect(encodingOf('serialgate.v1.json')).toBe('json');
+    expect(encodingOf('')).toBe('json');
+    expect(encodingOf(undefined)).toBe('json');
+  });
+});
