@@ -7,6 +7,7 @@ import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serverSchema, type LimitsConfig } from '../../../src/config/schema.js';
 import { silentLogger } from '../../../src/log.js';
+import type { Connection } from '../../../src/server/connection.js';
 import { echoEndpoint } from '../../../src/server/echo.js';
 import { createHttpServer } from '../../../src/server/http-server.js';
 import { WsServer, type EndpointOptions } from '../../../src/server/ws-server.js';
@@ -61,6 +62,33 @@ export async function startServer(opts: TestServerOptions = {}): Promise<TestSer
       await wss.close(1001);
       srv.closeAllConnections();
       await new Promise<void>((resolve) => srv.close(() => resolve()));
+    },
+  };
+}
+
+export interface Recorded {
+  conn: Connection;
+  /** the server-side 'close' event, listened to from the start */
+  closed: Promise<{ code: number; reason: string }>;
+}
+
+/**
+ * Test-only endpoint: records each connection with its 'close' event and echoes, except that
+ * the text message 'close-me' makes the server close with 4001 'bye'.
+ */
+export function recorder(path: string, conns: Recorded[], protocols: string[] = []): EndpointOptions<void> {
+  return {
+    path,
+    protocols,
+    onConnection(conn) {
+      const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+        conn.once('close', (code: number, reason: string) => resolve({ code, reason })),
+      );
+      conns.push({ conn, closed });
+      conn.on('message', (data: Buffer, binary: boolean) => {
+        if (!binary && data.toString() === 'close-me') conn.close(4001, 'bye');
+        else conn.send(data, binary);
+      });
     },
   };
 }

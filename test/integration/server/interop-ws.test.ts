@@ -5,8 +5,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { Connection } from '../../../src/server/connection.js';
-import type { EndpointOptions } from '../../../src/server/ws-server.js';
-import { startServer, type TestServer } from './harness.js';
+import { recorder, startServer, type Recorded, type TestServer } from './harness.js';
 import { RawPeer } from './raw-peer.js';
 
 const SIZES = [0, 125, 126, 65_535, 65_536];
@@ -29,26 +28,6 @@ function nextMessage(ws: WebSocket): Promise<{ data: Buffer; binary: boolean }> 
 
 function closeEvent(ws: WebSocket): Promise<{ code: number; reason: string }> {
   return new Promise((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
-}
-
-/** Resolves with the server-side connection's 'close' (code, reason). */
-function serverClose(conn: Connection): Promise<{ code: number; reason: string }> {
-  return new Promise((resolve) => conn.once('close', (code: number, reason: string) => resolve({ code, reason })));
-}
-
-/** Test-only endpoint: records connections; closes with 4001 'bye' on the message 'close-me'. */
-function recorder(path: string, conns: Connection[], protocols: string[] = []): EndpointOptions<void> {
-  return {
-    path,
-    protocols,
-    onConnection(conn) {
-      conns.push(conn);
-      conn.on('message', (data: Buffer, binary: boolean) => {
-        if (!binary && data.toString() === 'close-me') conn.close(4001, 'bye');
-        else conn.send(data, binary);
-      });
-    },
-  };
 }
 
 afterEach(() => {
@@ -132,18 +111,19 @@ describe('ws client ↔ echo', () => {
 
 describe('close paths', () => {
   let server: TestServer;
-  const conns: Connection[] = [];
+  const conns: Recorded[] = [];
   beforeAll(async () => {
     server = await startServer({ limits: { maxMessageBytes: 1024 } });
     server.wss.addEndpoint(recorder('/rec', conns));
   });
   afterAll(() => server.stop());
 
-  async function pair(): Promise<{ ws: WebSocket; conn: Connection }> {
+  async function pair(): Promise<{ ws: WebSocket; conn: Connection; serverClosed: Recorded['closed'] }> {
     const before = conns.length;
     const ws = await connect(`${server.wsUrl}/rec`);
     expect(conns.length).toBe(before + 1);
-    return { ws, conn: conns[conns.length - 1]! };
+    const { conn, closed } = conns[before]!;
+    return { ws, conn, serverClosed: closed };
   }
 
   for (const [code, reason] of [
@@ -151,51 +131,46 @@ describe('close paths', () => {
     [4000, 'custom close'],
   ] as const) {
     it(`client closes with ${code}: the server echoes it, both sides report ${code}`, async () => {
-      const { ws, conn } = await pair();
-      const server = serverClose(conn);
+      const { ws, conn, serverClosed } = await pair();
       const client = closeEvent(ws);
       ws.close(code, reason);
       expect(await client).toEqual({ code, reason });
-      expect(await server).toEqual({ code, reason });
+      expect(await serverClosed).toEqual({ code, reason });
       expect(conn.readyState).toBe(3);
     });
   }
 
   it('client closes without a code: the server reports 1005 and answers 1000', async () => {
-    const { ws, conn } = await pair();
-    const server = serverClose(conn);
+    const { ws, serverClosed } = await pair();
     const client = closeEvent(ws);
     ws.close();
-    expect(await server).toEqual({ code: 1005, reason: '' });
+    expect(await serverClosed).toEqual({ code: 1005, reason: '' });
     expect((await client).code).toBe(1000);
   });
 
   it('server closes with 4001 "bye": the client sees code and reason', async () => {
-    const { ws, conn } = await pair();
-    const server = serverClose(conn);
+    const { ws, serverClosed } = await pair();
     const client = closeEvent(ws);
     ws.send('close-me');
     expect(await client).toEqual({ code: 4001, reason: 'bye' });
-    expect(await server).toEqual({ code: 4001, reason: 'bye' });
+    expect(await serverClosed).toEqual({ code: 4001, reason: 'bye' });
   });
 
   it('server close(): CLOSING at once, send() then reports closed, CLOSED after the handshake', async () => {
-    const { ws, conn } = await pair();
-    const server = serverClose(conn);
+    const { ws, conn, serverClosed } = await pair();
     const client = closeEvent(ws);
     conn.close(1001, 'going away');
     expect(conn.readyState).toBe(2);
     expect(conn.send('late')).toBe('closed');
     expect(await client).toEqual({ code: 1001, reason: 'going away' });
-    expect(await server).toEqual({ code: 1001, reason: 'going away' });
+    expect(await serverClosed).toEqual({ code: 1001, reason: 'going away' });
     expect(conn.readyState).toBe(3);
   });
 
   it('a client that drops TCP without a close frame is reported as 1006', async () => {
-    const { ws, conn } = await pair();
-    const server = serverClose(conn);
+    const { ws, serverClosed } = await pair();
     ws.terminate();
-    expect(await server).toEqual({ code: 1006, reason: '' });
+    expect(await serverClosed).toEqual({ code: 1006, reason: '' });
   });
 
   it('protocol errors reach the client as close codes: unmasked 1002, invalid UTF-8 1007, too big 1009', async () => {
@@ -206,12 +181,11 @@ describe('close paths', () => {
       [(ws) => ws.send(Buffer.alloc(1025)), 1009],
     ];
     for (const [misbehave, code] of cases) {
-      const { ws, conn } = await pair();
-      const server = serverClose(conn);
+      const { ws, serverClosed } = await pair();
       const client = closeEvent(ws);
       misbehave(ws);
       expect((await client).code).toBe(code);
-      expect((await server).code).toBe(code);
+      expect((await serverClosed).code).toBe(code);
     }
   });
 });
@@ -237,7 +211,7 @@ describe('keepalive with a ws client', () => {
 
 describe('subprotocol negotiation', () => {
   let server: TestServer;
-  const conns: Connection[] = [];
+  const conns: Recorded[] = [];
   const JSON_P = 'serialgate.v1.json';
   const CBOR_P = 'serialgate.v1.cbor';
   beforeAll(async () => {
@@ -256,7 +230,7 @@ describe('subprotocol negotiation', () => {
       ws.once('open', resolve);
       ws.once('error', reject);
     });
-    return { header, server: conns[conns.length - 1]!.protocol };
+    return { header, server: conns[conns.length - 1]!.conn.protocol };
   }
 
   it("picks the server's preference among those offered", async () => {
@@ -275,7 +249,7 @@ describe('subprotocol negotiation', () => {
     const peer = await RawPeer.open(server.port, { path: '/proto', headers: 'Sec-WebSocket-Protocol: bearer.secret-token-123456\r\n' });
     expect(peer.response.toLowerCase()).not.toContain('sec-websocket-protocol');
     expect(peer.response).not.toContain('secret');
-    expect(conns[conns.length - 1]!.protocol).toBeUndefined();
+    expect(conns[conns.length - 1]!.conn.protocol).toBeUndefined();
     peer.destroy();
   });
 
