@@ -24,8 +24,11 @@ export interface Mosquitto {
   readonly port: number;
   /** mqtt://127.0.0.1:PORT */
   readonly url: string;
-  /** SIGTERM (SIGKILL after 3 s), wait for exit, remove the temp dir; idempotent */
-  stop(): Promise<void>;
+  /**
+   * SIGTERM (SIGKILL after 3 s), wait for exit, remove the temp dir; idempotent.
+   * `stop('SIGKILL')` kills the broker outright, like a crash (no graceful close of its clients).
+   */
+  stop(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
   /** stop (if running), then start again on the same port with the same options */
   restart(): Promise<void>;
   /** broker stderr/stdout so far, for failure messages */
@@ -120,7 +123,7 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
     throw new Error(`mosquitto did not start on 127.0.0.1:${port}:\n${output}`);
   };
 
-  const stopChild = async (): Promise<void> => {
+  const stopChild = async (signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> => {
     const proc = child;
     child = undefined;
     if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
@@ -130,7 +133,7 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
         clearTimeout(timer);
         resolve();
       });
-      proc.kill('SIGTERM');
+      proc.kill(signal);
     });
   };
 
@@ -139,8 +142,8 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
   return {
     port,
     url: `mqtt://127.0.0.1:${port}`,
-    async stop() {
-      await stopChild();
+    async stop(signal) {
+      await stopChild(signal);
       removeDir();
     },
     async restart() {

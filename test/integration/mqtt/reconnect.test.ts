@@ -1,0 +1,118 @@
+/** Broker loss and return with a real Mosquitto: down within seconds, up again, resubscribed. */
+import type mqtt from 'mqtt';
+import { afterEach, describe, expect, it } from 'vitest';
+import { metrics } from '../../../src/http/metrics.js';
+import type { MqttSource } from '../../../src/sources/mqtt/index.js';
+import { CommandError } from '../../../src/sources/types.js';
+import { freePort, startMosquitto, type Mosquitto } from '../../helpers/mosquitto.js';
+import { device, mqttConfig, newSource, testClient, type RecordingSink } from './fixtures.js';
+
+let broker: Mosquitto | undefined;
+let source: MqttSource | undefined;
+let pub: mqtt.MqttClient | undefined;
+
+afterEach(async () => {
+  await pub?.endAsync(true);
+  await source?.stop();
+  await broker?.stop();
+  pub = source = broker = undefined;
+});
+
+const devs = [
+  device({ id: 'a', mqtt: { topic: 'r/+/a', payload: 'json', commandTopic: 'r/cmd' } }),
+  device({ id: 'b', mqtt: { topic: 'r/b', payload: 'number' } }),
+];
+
+async function reconnects(): Promise<number> {
+  return (await metrics.reconnects.get()).values.find((v) => v.labels.source === 'mqtt')?.value ?? 0;
+}
+
+async function expectFlow(sink: RecordingSink, url: string, n: number): Promise<void> {
+  pub = await testClient(url);
+  await pub.publishAsync('r/x/a', JSON.stringify({ n }));
+  await pub.publishAsync('r/b', String(n));
+  await sink.waitFor(`reading ${n}`, () => sink.readingsOf('a').some((r) => (r.values as { n?: number }).n === n));
+  await sink.waitFor(`number ${n}`, () => sink.readingsOf('b').some((r) => (r.values as { value?: number }).value === n));
+  await pub.endAsync();
+  pub = undefined;
+}
+
+describe('MqttSource broker loss', () => {
+  it('broker killed mid-stream → every device down with the reason; restarted → up, resubscribed, readings flow again', async () => {
+    broker = await startMosquitto();
+    const made = newSource(mqttConfig(broker.url), devs);
+    source = made.source;
+    const sink = made.sink;
+    await source.start();
+    await sink.waitState('a', 'up');
+    await sink.waitState('b', 'up');
+    await expectFlow(sink, broker.url, 1);
+
+    // a sensor keeps publishing while the broker dies under it
+    const streamer = await testClient(broker.url);
+    streamer.on('error', () => {});
+    let sent = 0;
+    const stream = setInterval(() => {
+      if (streamer.connected) streamer.publish('r/s/a', JSON.stringify({ s: sent++ }));
+    }, 10);
+    await sink.waitFor('streamed readings', () => sink.readingsOf('a').length > 5);
+    const before = await reconnects();
+    await broker.stop('SIGKILL');
+    clearInterval(stream);
+    streamer.end(true);
+    await sink.waitState('a', 'down', 3000);
+    await sink.waitState('b', 'down', 3000);
+    expect(source.brokerState()).toBe('down');
+    expect(sink.lastState('a')!.reason).toMatch(/^(connection to the MQTT broker lost|broker unreachable: ECONNREFUSED 127\.0\.0\.1:\d+)$/);
+    // the retries find nobody listening, and the reason says so
+    const refused = `broker unreachable: ECONNREFUSED 127.0.0.1:${broker.port}`;
+    await sink.waitState('a', 'down', 3000, refused);
+    expect(source.devices().map((d) => d.status())).toEqual([
+      { id: 'a', source: 'mqtt', state: 'down', reason: refused },
+      { id: 'b', source: 'mqtt', state: 'down', reason: refused },
+    ]);
+
+    // a command while the broker is away fails at once, not after a timeout
+    const err = await source.devices()[0]!.command({ payload: 'LED ON' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CommandError);
+    expect(err).toMatchObject({ code: 'device_unavailable', message: `MQTT broker is down: ${refused}`, device: 'a' });
+
+    await broker.restart();
+    await sink.waitState('a', 'up', 5000);
+    await sink.waitState('b', 'up', 5000);
+    expect(source.brokerState()).toBe('up');
+    expect(await reconnects()).toBeGreaterThan(before);
+    // a fresh broker knows no subscriptions: readings arriving proves we subscribed again
+    await expectFlow(sink, broker.url, 2);
+    // reported on every change of state or reason, never repeated on every retry
+    const b = sink.states.filter((s) => s.id === 'b');
+    expect(b.map((s) => s.state).filter((s, i, all) => s !== all[i - 1])).toEqual(['up', 'down', 'up']);
+    expect(b.every((s, i) => i === 0 || s.state !== b[i - 1]!.state || s.reason !== b[i - 1]!.reason)).toBe(true);
+  });
+
+  it('starting while the broker is not there: down with the reason, then up when it appears', async () => {
+    const port = await freePort();
+    const made = newSource(mqttConfig(`mqtt://127.0.0.1:${port}`), devs);
+    source = made.source;
+    const sink = made.sink;
+    expect(source.devices()[0]!.status()).toEqual({ id: 'a', source: 'mqtt', state: 'down', reason: 'connecting to the MQTT broker' });
+    await source.start();
+    await sink.waitState('a', 'down', 3000, `broker unreachable: ECONNREFUSED 127.0.0.1:${port}`);
+    broker = await startMosquitto({ port });
+    await sink.waitState('a', 'up', 5000);
+    await expectFlow(sink, broker.url, 3);
+  });
+
+  it('stop() ends the client: no more reconnects, commands refused with shutting_down', async () => {
+    const port = await freePort();
+    const made = newSource(mqttConfig(`mqtt://127.0.0.1:${port}`), devs);
+    source = made.source;
+    await source.start();
+    await made.sink.waitFor('a first failure', () => made.sink.states.length > 0, 3000);
+    await source.stop();
+    const n = await reconnects();
+    await new Promise((r) => setTimeout(r, 600)); // longer than the 400 ms backoff cap of the test config
+    expect(await reconnects()).toBe(n);
+    await expect(source.devices()[0]!.command({ payload: 'x' })).rejects.toMatchObject({ code: 'shutting_down' });
+  });
+});
