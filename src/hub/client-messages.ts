@@ -1,0 +1,75 @@
+/**
+ * Client → server messages (DESIGN.md "Client → server"), validated from decoded plain data.
+ * Field checks that need the device list (known device, line rules) belong to commands.ts and
+ * are answered with an `ack`; here a message is refused with an `error` only when it cannot be
+ * a subscribe or a command at all (or a command without a usable id, which an ack could not name).
+ */
+
+/** The longest command id we echo back. */
+export const MAX_ID_LENGTH = 64;
+/** A subscription names at most this many devices. */
+export const MAX_SUBSCRIBED = 1024;
+
+export type ClientErrorCode =
+  | 'bad_encoding'
+  | 'malformed'
+  | 'too_deep'
+  | 'forbidden_key'
+  | 'not_object'
+  | 'unknown_type'
+  | 'invalid_field'
+  | 'rate_limited';
+
+export interface SubscribeMessage {
+  type: 'subscribe';
+  /** '*' = every device, present and future */
+  devices: '*' | ReadonlySet<string>;
+  since?: number;
+}
+
+export interface CommandMessage {
+  type: 'command';
+  id: string;
+  /** checked by the router (unknown_device, invalid) so that it is answered with an ack */
+  device: unknown;
+  line: unknown;
+  payload: unknown;
+}
+
+export type ClientMessage = SubscribeMessage | CommandMessage;
+export type ParseResult = { ok: true; msg: ClientMessage } | { ok: false; code: ClientErrorCode; message: string; id?: string };
+
+const fail = (code: ClientErrorCode, message: string, id?: string): ParseResult =>
+  id === undefined ? { ok: false, code, message } : { ok: false, code, message, id };
+
+/** `value` comes from decodeClientMessage: null-prototype objects, no `__proto__` keys. */
+export function parseClientMessage(value: unknown): ParseResult {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return fail('not_object', 'a message is an object with a "type"');
+  }
+  const m = value as Record<string, unknown>;
+  const id = typeof m.id === 'string' && m.id.length > 0 && m.id.length <= MAX_ID_LENGTH ? m.id : undefined;
+  switch (m.type) {
+    case 'subscribe':
+      return parseSubscribe(m, id);
+    case 'command':
+      if (id === undefined) return fail('invalid_field', `command "id" must be a string of 1-${MAX_ID_LENGTH} characters`);
+      return { ok: true, msg: { type: 'command', id, device: m.device, line: m.line, payload: m.payload } };
+    default:
+      return fail('unknown_type', typeof m.type === 'string' ? `unknown message type "${m.type.slice(0, 64)}"` : '"type" must be "subscribe" or "command"', id);
+  }
+}
+
+function parseSubscribe(m: Record<string, unknown>, id: string | undefined): ParseResult {
+  const { devices, since } = m;
+  if (!Array.isArray(devices) || devices.length > MAX_SUBSCRIBED || !devices.every((d) => typeof d === 'string' && d.length > 0 && d.length <= 64)) {
+    return fail('invalid_field', `subscribe "devices" must be ["*"] or up to ${MAX_SUBSCRIBED} device ids`, id);
+  }
+  if (since !== undefined && !(typeof since === 'number' && Number.isSafeInteger(since) && since >= 0)) {
+    return fail('invalid_field', 'subscribe "since" must be a non-negative integer seq', id);
+  }
+  const ids = devices as string[];
+  const msg: SubscribeMessage = { type: 'subscribe', devices: ids.includes('*') ? '*' : new Set(ids) };
+  if (since !== undefined) msg.since = since;
+  return { ok: true, msg };
+}

@@ -1,0 +1,178 @@
+/**
+ * Command routing: validate, route to Device.command(), answer exactly one ack. Every command
+ * ends in exactly one result (counted in metrics.commands); the ack is skipped only when its
+ * connection is gone.
+ */
+import type { DeviceConfig } from '../config/schema.js';
+import { metrics } from '../http/metrics.js';
+import type { Logger } from '../log.js';
+import { CommandError, type Device, type DeviceCommand } from '../sources/types.js';
+import type { AckMessage } from '../codecs/messages.js';
+import type { CommandMessage } from './client-messages.js';
+
+export type AckErrorCode =
+  | 'forbidden'
+  | 'unknown_device'
+  | 'device_unavailable'
+  | 'timeout'
+  | 'invalid'
+  | 'rate_limited'
+  | 'busy'
+  | 'shutting_down'
+  | 'internal';
+
+/** A routable device with its command rules, compiled once per configuration. */
+export interface CommandTarget {
+  device: Device;
+  rules: DeviceConfig['commands'];
+  /** commands.allow compiled; undefined = anything valid goes */
+  allow?: RegExp;
+}
+
+/** The connection side of a command: who asks, and where the ack goes. */
+export interface CommandOwner {
+  readonly role: string;
+  /** false once the connection is closed: the command still completes, no ack is sent */
+  readonly open: boolean;
+  /** ids of this connection's commands still in flight */
+  readonly inflight: Set<string>;
+  /** token bucket of the connection (hub.commandRate) */
+  takeToken(): boolean;
+  ack(msg: AckMessage): void;
+}
+
+// C0 controls, DEL and C1 controls: a line must not smuggle a terminator or escape sequence.
+function hasControl(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) return true;
+  }
+  return false;
+}
+
+/** Compiles commands.allow anchored as written; a pattern that does not compile refuses everything. */
+export function compileAllow(pattern: string | undefined, logger: Logger, device: string): RegExp | undefined {
+  if (pattern === undefined) return undefined;
+  try {
+    return new RegExp(pattern, 'u');
+  } catch (err) {
+    logger.error({ device, err: (err as Error).message }, 'commands.allow does not compile: every command to this device is refused');
+    return /(?!)/;
+  }
+}
+
+type Check = { ok: true; cmd: DeviceCommand } | { ok: false; code: AckErrorCode; message: string };
+
+/** Field rules: serial devices take a `line`, MQTT devices a `payload`. */
+export function checkCommand(msg: CommandMessage, target: CommandTarget): Check {
+  const { rules, device } = target;
+  const invalid = (message: string): Check => ({ ok: false, code: 'invalid', message });
+  if (device.source === 'serial') {
+    if (msg.payload !== undefined) return invalid(`${device.id} is a serial device: send "line", not "payload"`);
+    if (typeof msg.line !== 'string' || msg.line.length === 0) return invalid('"line" must be a non-empty string');
+    if (msg.line.length > rules.maxLength) return invalid(`"line" is longer than ${rules.maxLength} characters (commands.maxLength)`);
+    if (hasControl(msg.line)) return invalid('"line" must not contain control characters');
+    if (target.allow && !target.allow.test(msg.line)) return { ok: false, code: 'forbidden', message: 'line not allowed by commands.allow' };
+    return { ok: true, cmd: { line: msg.line } };
+  }
+  if (msg.line !== undefined) return invalid(`${device.id} is an MQTT device: send "payload", not "line"`);
+  if (msg.payload === undefined) return invalid('"payload" is required for an MQTT device');
+  const size = typeof msg.payload === 'string' ? msg.payload.length : JSON.stringify(msg.payload).length;
+  if (size > rules.maxLength) return invalid(`"payload" is longer than ${rules.maxLength} characters (commands.maxLength)`);
+  if (target.allow && !(typeof msg.payload === 'string' && target.allow.test(msg.payload))) {
+    return { ok: false, code: 'forbidden', message: 'payload not allowed by commands.allow' };
+  }
+  return { ok: true, cmd: { payload: msg.payload } };
+}
+
+interface Pending {
+  owner: CommandOwner;
+  id: string;
+  device: string;
+  done: boolean;
+  guard: NodeJS.Timeout;
+}
+
+export class CommandRouter {
+  private readonly pending = new Set<Pending>();
+  private closing = false;
+
+  constructor(
+    private readonly lookup: (device: string) => CommandTarget | undefined,
+    private readonly logger: Logger,
+  ) {}
+
+  get inflight(): number {
+    return this.pending.size;
+  }
+
+  handle(owner: CommandOwner, msg: CommandMessage): void {
+    const target = typeof msg.device === 'string' ? this.lookup(msg.device) : undefined;
+    // metrics labels come from the config only, never from input
+    const label = target?.device.id ?? '';
+    const refuse = (code: AckErrorCode, message: string) => this.finish(owner, msg.id, label, { code, message });
+
+    if (owner.role !== 'operator') return refuse('forbidden', 'commands need an operator token');
+    if (this.closing) return refuse('shutting_down', 'the gateway is shutting down');
+    if (!owner.takeToken()) return refuse('rate_limited', 'too many commands: slow down (hub.commandRate)');
+    if (owner.inflight.has(msg.id)) return refuse('busy', `a command with id "${msg.id}" is already in flight`);
+    if (typeof msg.device !== 'string') return refuse('invalid', '"device" must be a device id');
+    if (!target) return refuse('unknown_device', `no device "${msg.device.slice(0, 64)}"`);
+    const check = checkCommand(msg, target);
+    if (!check.ok) return refuse(check.code, check.message);
+    const status = target.device.status();
+    if (status.state !== 'up') return refuse('device_unavailable', `${label} is down${status.reason ? `: ${status.reason}` : ''}`);
+
+    owner.inflight.add(msg.id);
+    const rules = target.rules;
+    // Safety net only: the source times out a reply itself; this bounds a command that never settles
+    // (waiting behind a full queue of others included).
+    const guardMs = ((rules.reply?.timeoutMs ?? 5_000) * (rules.queue + 1)) + 1_000;
+    const p: Pending = {
+      owner,
+      id: msg.id,
+      device: label,
+      done: false,
+      guard: setTimeout(() => this.settle(p, { code: 'timeout', message: `no result within ${guardMs} ms` }), guardMs),
+    };
+    p.guard.unref();
+    this.pending.add(p);
+    let result: Promise<{ reply?: string }>;
+    try {
+      result = target.device.command(check.cmd);
+    } catch (err) {
+      result = Promise.reject(err);
+    }
+    result.then(
+      (r) => this.settle(p, r),
+      (err: unknown) => {
+        if (err instanceof CommandError) return this.settle(p, { code: err.code, message: err.message });
+        this.logger.error({ device: label, err }, 'device command failed unexpectedly');
+        this.settle(p, { code: 'internal', message: 'internal error' });
+      },
+    );
+  }
+
+  /** Every pending command is answered `shutting_down` now; new ones are refused. */
+  shutdown(): void {
+    this.closing = true;
+    for (const p of [...this.pending]) this.settle(p, { code: 'shutting_down', message: 'the gateway is shutting down' });
+  }
+
+  private settle(p: Pending, result: { reply?: string } | { code: AckErrorCode; message: string }): void {
+    if (p.done) return;
+    p.done = true;
+    clearTimeout(p.guard);
+    this.pending.delete(p);
+    p.owner.inflight.delete(p.id);
+    this.finish(p.owner, p.id, p.device, result);
+  }
+
+  private finish(owner: CommandOwner, id: string, device: string, result: { reply?: string } | { code: AckErrorCode; message: string }): void {
+    const failed = 'code' in result;
+    metrics.commands.inc({ device, result: failed ? result.code : 'ok' });
+    if (!owner.open) return;
+    if (failed) owner.ack({ type: 'ack', id, ok: false, error: { code: result.code, message: result.message } });
+    else owner.ack(result.reply === undefined ? { type: 'ack', id, ok: true } : { type: 'ack', id, ok: true, reply: result.reply });
+  }
+}

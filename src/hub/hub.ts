@@ -1,0 +1,297 @@
+/**
+ * Readings → dashboards, commands → devices (DESIGN.md "Dashboard wire protocol, version 1").
+ *
+ * Cost per reading: one encode + one frame per encoding in use (Encoded), one Buffer push per
+ * subscribed connection, and per connection one write per coalescing window (hub.coalesceMs)
+ * however many readings fell into it.
+ */
+import { commandsSchema, type Config, type DeviceConfig } from '../config/schema.js';
+import { metrics } from '../http/metrics.js';
+import type { Logger } from '../log.js';
+import type { EndpointOptions } from '../server/ws-server.js';
+import type { Device, DeviceStatus, ReadingInput, SourceSink } from '../sources/types.js';
+import {
+  PROTOCOLS,
+  decodeClientMessage,
+  encodingOf,
+  frameMessage,
+  type Encoding,
+  type ReadingMessage,
+  type ServerMessage,
+} from '../codecs/messages.js';
+import { Authenticator, type AuthContext } from './auth.js';
+import { parseClientMessage, type SubscribeMessage } from './client-messages.js';
+import { CommandRouter, compileAllow, type CommandTarget } from './commands.js';
+import { ResumeRing } from './ring.js';
+import { Encoded, Session, matches, type HubConnection, type Subscription } from './session.js';
+
+export type { AuthContext } from './auth.js';
+
+/** Subscription changes remembered per connection for resume de-duplication. */
+const MAX_EPOCHS = 16;
+
+export class Hub implements SourceSink {
+  private seq = 0;
+  private readonly ring: ResumeRing;
+  private readonly auth: Authenticator;
+  private readonly router: CommandRouter;
+  private readonly devices = new Map<string, CommandTarget>();
+  private readonly statuses = new Map<string, DeviceStatus>();
+  /** last reading of each device with its frames: the snapshot a new connection gets */
+  private readonly last = new Map<string, Encoded>();
+  private readonly sessions = new Set<Session>();
+  /** subscription groups: a session is in `everyone` or in the set of each device it names */
+  private readonly everyone = new Set<Session>();
+  private readonly byDevice = new Map<string, Set<Session>>();
+  private readonly dirty = new Set<Session>();
+  private flushTimer: NodeJS.Timeout | undefined;
+  private closing = false;
+  private readonly markDirty = (s: Session) => this.scheduleFlush(s);
+  private readonly flushAll = () => this.flush();
+
+  constructor(
+    private config: Config,
+    private readonly logger: Logger,
+  ) {
+    this.ring = new ResumeRing(config.hub.resumeBuffer);
+    this.auth = new Authenticator(config.auth, config.server.host);
+    this.router = new CommandRouter((id) => this.devices.get(id), logger);
+  }
+
+  /** hub.* and server.* need a restart; device command rules follow the new config at once. */
+  reconfigure(config: Config): void {
+    this.config = config;
+  }
+
+  /** At start and on reload; connections stay open and learn about changes from `state`. */
+  setDevices(devices: Device[]): void {
+    const configs = new Map<string, DeviceConfig>(this.config.devices.map((d) => [d.id, d]));
+    const next = new Map<string, CommandTarget>();
+    for (const device of devices) {
+      const rules = configs.get(device.id)?.commands ?? defaultRules;
+      next.set(device.id, { device, rules, allow: compileAllow(rules.allow, this.logger, device.id) });
+    }
+    for (const id of this.devices.keys()) {
+      if (next.has(id)) continue;
+      this.last.delete(id);
+      this.statuses.delete(id);
+      metrics.deviceUp.remove({ device: id });
+      this.broadcast({ type: 'state', device: id, state: 'down', reason: 'removed from the configuration' });
+    }
+    this.devices.clear();
+    for (const [id, t] of next) this.devices.set(id, t);
+    for (const t of next.values()) this.state(t.device.status());
+  }
+
+  // ---- SourceSink ----
+
+  reading(input: ReadingInput): void {
+    const msg: ReadingMessage = { type: 'reading', seq: ++this.seq, device: input.device, ts: input.ts };
+    if (input.values !== undefined) msg.values = input.values;
+    if (input.raw !== undefined) msg.raw = input.raw;
+    this.ring.push(msg);
+    const r = new Encoded(msg);
+    this.last.set(msg.device, r);
+    metrics.readings.inc({ device: this.devices.has(msg.device) ? msg.device : '' });
+    for (const s of this.everyone) s.deliver(r);
+    const group = this.byDevice.get(msg.device);
+    if (group) for (const s of group) s.deliver(r);
+  }
+
+  state(s: DeviceStatus): void {
+    const prev = this.statuses.get(s.id);
+    this.statuses.set(s.id, s);
+    metrics.deviceUp.set({ device: s.id }, s.state === 'up' ? 1 : 0);
+    if (prev && prev.state === s.state && prev.reason === s.reason) return;
+    const msg: ServerMessage = s.reason === undefined ? { type: 'state', device: s.id, state: s.state } : { type: 'state', device: s.id, state: s.state, reason: s.reason };
+    this.broadcast(msg);
+  }
+
+  // ---- connections ----
+
+  endpoint(): EndpointOptions<AuthContext> {
+    return {
+      path: this.config.server.path,
+      protocols: PROTOCOLS,
+      originAllowed: (origin, host) => this.auth.originAllowed(origin, host),
+      authorize: (info) => this.auth.authorize(info),
+      onConnection: (conn, _info, context) => this.attach(conn, context),
+    };
+  }
+
+  /** A new dashboard: hello, the last value of every device, then live readings. */
+  attach(conn: HubConnection, context: AuthContext): Session {
+    const { hub } = this.config;
+    const s = new Session(
+      conn,
+      {
+        role: context.role,
+        encoding: encodingOf(conn.protocol),
+        commandRate: hub.commandRate,
+        badMessageLimit: hub.badMessageLimit,
+        stallTimeoutMs: hub.stallTimeoutMs,
+      },
+      this.markDirty,
+    );
+    if (this.closing) {
+      conn.close(1001, 'gateway shutting down');
+      return s;
+    }
+    this.sessions.add(s);
+    conn.on('message', (data, binary) => this.onMessage(s, data, binary));
+    conn.on('close', () => this.detach(s));
+    conn.on('drain', () => s.drained());
+    s.sent.helloSeq = this.seq;
+    s.sent.epochs.push({ after: this.seq, sub: '*' });
+    const devices = [...this.statuses.values()].map((d) => ({ id: d.id, source: d.source, state: d.state }));
+    s.send({ type: 'hello', protocol: 1, gateway: this.config.gateway.id, role: context.role, seq: this.seq, devices });
+    const snapshot = [...this.last.values()].sort((a, b) => a.msg.seq - b.msg.seq);
+    for (const r of snapshot) {
+      s.sent.snapshot.add(r.msg.seq);
+      s.queue(r.frame(s.encoding));
+    }
+    s.flush();
+    this.everyone.add(s);
+    return s;
+  }
+
+  shutdown(): Promise<void> {
+    this.closing = true;
+    this.router.shutdown();
+    this.flush();
+    const open = [...this.sessions];
+    if (open.length === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      let left = open.length;
+      const done = () => {
+        if (--left === 0) resolve();
+      };
+      // the Connection's close timeout bounds this
+      for (const s of open) {
+        s.conn.on('close', done);
+        s.conn.close(1001, 'gateway shutting down');
+      }
+    });
+  }
+
+  stats(): { connections: number; seq: number } {
+    return { connections: this.sessions.size, seq: this.seq };
+  }
+
+  // ---- internals ----
+
+  private detach(s: Session): void {
+    s.closed();
+    this.sessions.delete(s);
+    this.dirty.delete(s);
+    this.unsubscribe(s);
+  }
+
+  private unsubscribe(s: Session): void {
+    if (s.subscription === '*') {
+      this.everyone.delete(s);
+      return;
+    }
+    for (const id of s.subscription) {
+      const group = this.byDevice.get(id);
+      group?.delete(s);
+      if (group?.size === 0) this.byDevice.delete(id);
+    }
+  }
+
+  private subscribe(s: Session, sub: Subscription): void {
+    this.unsubscribe(s);
+    s.subscription = sub;
+    if (sub === '*') {
+      this.everyone.add(s);
+      return;
+    }
+    for (const id of sub) {
+      let group = this.byDevice.get(id);
+      if (!group) this.byDevice.set(id, (group = new Set()));
+      group.add(s);
+    }
+  }
+
+  private scheduleFlush(s: Session): void {
+    if (this.config.hub.coalesceMs === 0) return s.flush();
+    this.dirty.add(s);
+    this.flushTimer ??= setTimeout(this.flushAll, this.config.hub.coalesceMs);
+  }
+
+  private flush(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    for (const s of this.dirty) s.flush();
+    this.dirty.clear();
+  }
+
+  /** A small message to every connection (state changes): framed once per encoding. */
+  private broadcast(msg: ServerMessage): void {
+    const frames: Partial<Record<Encoding, Buffer>> = {};
+    for (const s of this.sessions) {
+      s.queue((frames[s.encoding] ??= frameMessage(msg, s.encoding)));
+      s.flush();
+    }
+  }
+
+  private onMessage(s: Session, data: Buffer, binary: boolean): void {
+    metrics.messagesReceived.inc();
+    const decoded = decodeClientMessage(data, binary, s.encoding);
+    const parsed = decoded.ok ? parseClientMessage(decoded.value) : decoded;
+    if (!parsed.ok) {
+      const id = 'id' in parsed ? parsed.id : undefined;
+      return this.clientError(s, parsed.code, parsed.message, id);
+    }
+    const msg = parsed.msg;
+    if (msg.type === 'command') return this.router.handle(s, msg);
+    if (!s.takeToken()) return this.clientError(s, 'rate_limited', 'too many subscribe messages: slow down (hub.commandRate)');
+    this.resubscribe(s, msg);
+  }
+
+  private clientError(s: Session, code: string, message: string, id?: string): void {
+    metrics.clientErrors.inc({ code });
+    s.send(id === undefined ? { type: 'error', error: { code, message } } : { type: 'error', error: { code, message }, id });
+    if (s.badMessage()) s.conn.close(1008, 'too many bad messages');
+  }
+
+  /**
+   * `subscribe`: replace the subscription; with `since`, first replay what the ring holds after
+   * it (a `gap` for what it no longer holds), skipping what this connection was already sent.
+   */
+  private resubscribe(s: Session, msg: SubscribeMessage): void {
+    const sub = msg.devices;
+    if (msg.since !== undefined) {
+      const replay = this.ring.since(msg.since);
+      if (replay.gap) {
+        metrics.gaps.inc();
+        s.queue(frameMessage({ type: 'gap', ...replay.gap }, s.encoding));
+      }
+      for (const r of replay.readings) {
+        if (!matches(sub, r.device) || wasSent(s, r.seq, r.device)) continue;
+        const cached = this.last.get(r.device);
+        s.queue(cached && cached.msg.seq === r.seq ? cached.frame(s.encoding) : frameMessage(r as ReadingMessage, s.encoding));
+      }
+    }
+    this.subscribe(s, sub);
+    const epochs = s.sent.epochs;
+    epochs.push({ after: this.seq, sub });
+    // an epoch wholly older than the ring cannot matter to a replay any more
+    while (epochs.length > MAX_EPOCHS || (epochs.length > 1 && epochs[1]!.after < this.ring.oldest)) epochs.shift();
+    s.flush();
+  }
+}
+
+/** Was reading `seq` of `device` already sent on this connection (snapshot or live)? */
+function wasSent(s: Session, seq: number, device: string): boolean {
+  const { helloSeq, snapshot, epochs } = s.sent;
+  if (seq <= helloSeq) return snapshot.has(seq);
+  for (let i = epochs.length - 1; i >= 0; i--) {
+    const e = epochs[i]!;
+    if (seq > e.after) return matches(e.sub, device);
+  }
+  return false;
+}
+
+/** rules for a device the config does not list (e.g. one a source derived from a topic) */
+const defaultRules: DeviceConfig['commands'] = commandsSchema.parse({});

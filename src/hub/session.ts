@@ -1,0 +1,187 @@
+/**
+ * One dashboard connection as the hub sees it: its encoding, role, subscription, the frames
+ * waiting for the next coalesced write, and the slow-consumer state (latest value per device
+ * while its socket is congested).
+ */
+import { metrics } from '../http/metrics.js';
+import type { AckMessage, Encoding, ServerMessage } from '../codecs/messages.js';
+import { frameMessage } from '../codecs/messages.js';
+import type { CommandOwner } from './commands.js';
+import { TokenBucket, WindowCounter } from './limits.js';
+
+export type SendResult = 'ok' | 'backpressure' | 'closed';
+
+/** What the hub needs of a Connection (src/server/connection.ts); tests pass fakes. */
+export interface HubConnection {
+  readonly id: number;
+  readonly protocol: string | undefined;
+  sendFrame(frame: Buffer): SendResult;
+  close(code?: number, reason?: string): void;
+  on(event: 'message', listener: (data: Buffer, binary: boolean) => void): unknown;
+  on(event: 'close', listener: (code: number, reason: string) => void): unknown;
+  on(event: 'drain', listener: () => void): unknown;
+}
+
+/** A reading with its frames, built lazily, at most once per encoding, shared by every session. */
+export class Encoded {
+  private json: Buffer | undefined;
+  private cbor: Buffer | undefined;
+
+  constructor(readonly msg: ServerMessage & { seq: number; device: string }) {}
+
+  frame(encoding: Encoding): Buffer {
+    if (encoding === 'json') return (this.json ??= frameMessage(this.msg, 'json'));
+    return (this.cbor ??= frameMessage(this.msg, 'cbor'));
+  }
+}
+
+export type Subscription = '*' | ReadonlySet<string>;
+
+export const matches = (sub: Subscription, device: string): boolean => sub === '*' || sub.has(device);
+
+export interface SessionOptions {
+  role: string;
+  encoding: Encoding;
+  commandRate: { perSecond: number; burst: number };
+  badMessageLimit: number;
+  stallTimeoutMs: number;
+}
+
+/** Bad client messages are counted over this window (hub.badMessageLimit). */
+export const BAD_MESSAGE_WINDOW_MS = 10_000;
+
+export class Session implements CommandOwner {
+  readonly role: string;
+  readonly encoding: Encoding;
+  readonly inflight = new Set<string>();
+  subscription: Subscription = '*';
+  open = true;
+  /** Resume bookkeeping (hub.ts): what this connection was already sent. */
+  readonly sent = {
+    /** hello.seq: later readings were sent live */
+    helloSeq: 0,
+    /** seqs sent in the snapshot on connect */
+    snapshot: new Set<number>(),
+    /** live readings with seq > after were sent when they matched sub (latest epoch first applies) */
+    epochs: [] as { after: number; sub: Subscription }[],
+  };
+
+  /** frames waiting for the next flush, in order */
+  private pending: Buffer[] = [];
+  /** congested: readings go to `latest` instead of the socket until 'drain' */
+  private congested = false;
+  private latest: Map<string, Encoded> | undefined;
+  private dropFrom = 0;
+  private dropTo = 0;
+  private dropped = 0;
+  private stallTimer: NodeJS.Timeout | undefined;
+  private readonly bucket: TokenBucket;
+  private readonly bad: WindowCounter;
+
+  constructor(
+    readonly conn: HubConnection,
+    private readonly opts: SessionOptions,
+    /** called when this session has frames to flush (the hub batches them) */
+    private readonly dirty: (s: Session) => void,
+  ) {
+    this.role = opts.role;
+    this.encoding = opts.encoding;
+    this.bucket = new TokenBucket(opts.commandRate.perSecond, opts.commandRate.burst);
+    this.bad = new WindowCounter(opts.badMessageLimit, BAD_MESSAGE_WINDOW_MS);
+  }
+
+  takeToken(): boolean {
+    return this.bucket.take();
+  }
+
+  /** counts one bad message; true when the connection should be closed (flood) */
+  badMessage(): boolean {
+    return this.bad.hit();
+  }
+
+  /** A live reading: queued for the next coalesced write, or kept as the latest while congested. */
+  deliver(r: Encoded): void {
+    if (!this.open) return;
+    if (this.congested) {
+      const latest = (this.latest ??= new Map());
+      if (latest.has(r.msg.device)) {
+        // the reading it replaces is the one this client will never get
+        this.dropped++;
+        metrics.drops.inc();
+      }
+      if (this.dropFrom === 0) this.dropFrom = r.msg.seq;
+      this.dropTo = r.msg.seq;
+      latest.set(r.msg.device, r);
+      return;
+    }
+    this.queue(r.frame(this.encoding));
+  }
+
+  /** Queues a frame in order with the readings; the hub flushes within coalesceMs. */
+  queue(frame: Buffer): void {
+    if (!this.open) return;
+    this.pending.push(frame);
+    if (this.pending.length === 1) this.dirty(this);
+  }
+
+  /** A control message (hello, state, ack, gap, error): in order after what is queued, written now. */
+  send(msg: ServerMessage): void {
+    if (!this.open) return;
+    this.pending.push(frameMessage(msg, this.encoding));
+    this.flush();
+  }
+
+  ack(msg: AckMessage): void {
+    this.send(msg);
+  }
+
+  /** Writes everything queued as ONE frame buffer (one write, one syscall). */
+  flush(): void {
+    const n = this.pending.length;
+    if (n === 0 || !this.open) return;
+    const buf = n === 1 ? this.pending[0]! : Buffer.concat(this.pending);
+    this.pending = [];
+    const result = this.conn.sendFrame(buf);
+    if (result === 'closed') return;
+    // sendFrame counted one message for the whole batch
+    if (n > 1) metrics.messagesSent.inc(n - 1);
+    if (result === 'backpressure') this.congest();
+  }
+
+  /** Forgets everything queued: the connection is gone. */
+  closed(): void {
+    this.open = false;
+    this.pending = [];
+    this.latest = undefined;
+    if (this.stallTimer) clearTimeout(this.stallTimer);
+    this.stallTimer = undefined;
+  }
+
+  /** Above the soft limit: stop sending intermediate readings; close 1013 if it lasts. */
+  private congest(): void {
+    if (this.congested) return;
+    this.congested = true;
+    this.stallTimer = setTimeout(() => this.conn.close(1013, 'slow consumer'), this.opts.stallTimeoutMs);
+    this.stallTimer.unref();
+  }
+
+  /** 'drain': a gap for what was lost, then the latest value of each device, then live again. */
+  drained(): void {
+    if (!this.congested || !this.open) return;
+    this.congested = false;
+    if (this.stallTimer) clearTimeout(this.stallTimer);
+    this.stallTimer = undefined;
+    const latest = this.latest;
+    this.latest = undefined;
+    if (this.dropped > 0) {
+      metrics.gaps.inc();
+      this.pending.push(frameMessage({ type: 'gap', from: this.dropFrom, to: this.dropTo }, this.encoding));
+    }
+    this.dropFrom = this.dropTo = this.dropped = 0;
+    if (latest) {
+      const held = [...latest.values()].filter((r) => matches(this.subscription, r.msg.device)).sort((a, b) => a.msg.seq - b.msg.seq);
+      for (const r of held) this.queue(r.frame(this.encoding));
+    }
+    this.flush();
+  }
+}

@@ -1,0 +1,382 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { Hub } from '../../../src/hub/hub.js';
+import { silentLogger } from '../../../src/log.js';
+import { FakeConn, FakeDevice, testConfig, timeoutError } from './fakes.js';
+
+function setup(hubOver: Record<string, unknown> = {}, cfgOver: Record<string, unknown> = {}) {
+  const hub = new Hub(testConfig({ hub: { coalesceMs: 0, ...hubOver }, ...cfgOver }), silentLogger());
+  const devs = { a: new FakeDevice('a'), b: new FakeDevice('b'), m: new FakeDevice('m', 'mqtt') };
+  hub.setDevices(Object.values(devs));
+  const connect = (role: 'viewer' | 'operator' = 'operator', protocol?: string) => {
+    const c = new FakeConn(protocol);
+    hub.attach(c, { role });
+    return c;
+  };
+  const read = (device: string, t: number) => hub.reading({ device, ts: 1000 + t, values: { t } });
+  return { hub, devs, connect, read };
+}
+
+const flushPromises = () => new Promise((r) => setImmediate(r));
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('session start', () => {
+  it('hello, then the last value of each device in seq order, then live readings (JSON)', () => {
+    const { connect, read } = setup();
+    read('a', 1);
+    read('b', 2);
+    read('a', 3);
+    const c = connect('viewer');
+    read('b', 4);
+    const msgs = c.messages();
+    expect(msgs[0]).toEqual({
+      type: 'hello',
+      protocol: 1,
+      gateway: 'serialgate',
+      role: 'viewer',
+      seq: 3,
+      devices: [
+        { id: 'a', source: 'serial', state: 'up' },
+        { id: 'b', source: 'serial', state: 'up' },
+        { id: 'm', source: 'mqtt', state: 'up' },
+      ],
+    });
+    expect(msgs.slice(1).map((m) => [m.type, m.seq, m.device])).toEqual([
+      ['reading', 2, 'b'],
+      ['reading', 3, 'a'],
+      ['reading', 4, 'b'],
+    ]);
+    expect(msgs[3]).toEqual({ type: 'reading', seq: 4, device: 'b', ts: 1004, values: { t: 4 } });
+  });
+
+  it('CBOR clients get the same messages in binary frames', () => {
+    const { connect, read } = setup();
+    read('a', 1);
+    const c = connect('viewer', 'serialgate.v1.cbor');
+    read('a', 2);
+    expect(c.writes.every((w) => (w[0]! & 0x0f) === 2)).toBe(true);
+    expect(c.messages().slice(1)).toEqual([
+      { type: 'reading', seq: 1, device: 'a', ts: 1001, values: { t: 1 } },
+      { type: 'reading', seq: 2, device: 'a', ts: 1002, values: { t: 2 } },
+    ]);
+  });
+
+  it('one reading is framed once per encoding: every connection gets the same Buffer', () => {
+    const { connect, read } = setup();
+    const conns = [connect(), connect(), connect('viewer', 'serialgate.v1.cbor'), connect('viewer', 'serialgate.v1.cbor')];
+    read('a', 1);
+    const last = conns.map((c) => c.writes.at(-1));
+    expect(last[0]).toBe(last[1]);
+    expect(last[2]).toBe(last[3]);
+    expect(last[0]).not.toBe(last[2]);
+  });
+
+  it('state changes go to every connection', () => {
+    const { hub, connect } = setup();
+    const c = connect('viewer');
+    hub.state({ id: 'a', source: 'serial', state: 'down', reason: 'ENOENT' });
+    hub.state({ id: 'a', source: 'serial', state: 'down', reason: 'ENOENT' });
+    expect(c.of('state')).toEqual([{ type: 'state', device: 'a', state: 'down', reason: 'ENOENT' }]);
+  });
+});
+
+describe('coalescing', () => {
+  it('readings within hub.coalesceMs go out to a connection in ONE write', () => {
+    vi.useFakeTimers();
+    const { connect, read } = setup({ coalesceMs: 5 });
+    const c = connect();
+    const before = c.writes.length;
+    read('a', 1);
+    read('b', 2);
+    read('a', 3);
+    expect(c.writes.length).toBe(before);
+    vi.advanceTimersByTime(5);
+    expect(c.writes.length).toBe(before + 1);
+    expect(c.of('reading').map((m) => m.seq)).toEqual([1, 2, 3]);
+  });
+
+  it('an ack is not delayed by the window and keeps its order after queued readings', async () => {
+    vi.useFakeTimers();
+    const { connect, read } = setup({ coalesceMs: 50 });
+    const c = connect();
+    read('a', 1);
+    c.sendJson({ type: 'command', id: 'x', device: 'm', line: 'bad' });
+    const types = c.messages().map((m) => m.type);
+    expect(types).toEqual(['hello', 'reading', 'ack']);
+  });
+});
+
+describe('subscriptions', () => {
+  it('a connection gets only the devices it subscribed to; ["*"] again gets everything', () => {
+    const { connect, read } = setup();
+    const c = connect('viewer');
+    c.sendJson({ type: 'subscribe', devices: ['b'] });
+    read('a', 1);
+    read('b', 2);
+    c.sendJson({ type: 'subscribe', devices: ['*'] });
+    read('a', 3);
+    expect(c.of('reading').map((m) => m.seq)).toEqual([2, 3]);
+  });
+});
+
+describe('resume', () => {
+  it('since: replays exactly what this connection has not been sent, in order, then live', () => {
+    const { connect, read } = setup();
+    for (let i = 1; i <= 5; i++) read(i % 2 ? 'a' : 'b', i);
+    // a client that had seen up to 2 reconnects: snapshot sends 4 (b) and 5 (a)
+    const c = connect('viewer');
+    read('a', 6);
+    c.sendJson({ type: 'subscribe', devices: ['*'], since: 2 });
+    read('b', 7);
+    const seqs = c.of('reading').map((m) => m.seq);
+    expect(seqs).toEqual([4, 5, 6, 3, 7]);
+    expect(new Set(seqs).size).toBe(seqs.length);
+    expect(c.of('gap')).toEqual([]);
+  });
+
+  it('a gap for what the ring no longer holds', () => {
+    const { connect, read } = setup({ resumeBuffer: 3 });
+    for (let i = 1; i <= 8; i++) read('a', i);
+    const c = connect('viewer');
+    c.sendJson({ type: 'subscribe', devices: ['a'], since: 2 });
+    expect(c.of('gap')).toEqual([{ type: 'gap', from: 3, to: 5 }]);
+    expect(c.of('reading').map((m) => m.seq)).toEqual([8, 6, 7]);
+  });
+
+  it('a replay only contains the newly subscribed devices', () => {
+    const { connect, read } = setup();
+    const c = connect('viewer');
+    c.sendJson({ type: 'subscribe', devices: ['b'] });
+    read('a', 1);
+    read('b', 2);
+    c.sendJson({ type: 'subscribe', devices: ['a', 'b'], since: 0 });
+    expect(c.of('reading').map((m) => m.seq)).toEqual([2, 1]);
+  });
+});
+
+describe('slow consumers', () => {
+  it('congested: latest value per device kept, then gap + latest values on drain; drops counted', () => {
+    const { connect, read } = setup();
+    const c = connect('viewer');
+    c.result = 'backpressure';
+    read('a', 1); // written, answered backpressure
+    c.result = 'ok';
+    const writes = c.writes.length;
+    read('a', 2);
+    read('b', 3);
+    read('a', 4);
+    read('a', 5);
+    expect(c.writes.length).toBe(writes);
+    c.emit('drain');
+    expect(c.writes.length).toBe(writes + 1);
+    const after = c.messages().slice(-3);
+    expect(after).toEqual([
+      { type: 'gap', from: 2, to: 5 },
+      { type: 'reading', seq: 3, device: 'b', ts: 1003, values: { t: 3 } },
+      { type: 'reading', seq: 5, device: 'a', ts: 1005, values: { t: 5 } },
+    ]);
+    read('b', 6);
+    expect(c.messages().at(-1)).toMatchObject({ seq: 6 });
+  });
+
+  it('no gap when nothing was overwritten while congested', () => {
+    const { connect, read } = setup();
+    const c = connect('viewer');
+    c.result = 'backpressure';
+    read('a', 1);
+    c.result = 'ok';
+    read('b', 2);
+    c.emit('drain');
+    expect(c.of('gap')).toEqual([]);
+    expect(c.of('reading').map((m) => m.seq)).toEqual([1, 2]);
+  });
+
+  it('above the soft limit for longer than hub.stallTimeoutMs → close 1013; others unaffected', () => {
+    vi.useFakeTimers();
+    const { connect, read } = setup({ stallTimeoutMs: 1000 });
+    const slow = connect('viewer');
+    const fast = connect('viewer');
+    slow.result = 'backpressure';
+    read('a', 1);
+    vi.advanceTimersByTime(999);
+    expect(slow.closedWith).toBeUndefined();
+    vi.advanceTimersByTime(1);
+    expect(slow.closedWith).toEqual({ code: 1013, reason: 'slow consumer' });
+    read('a', 2);
+    expect(fast.of('reading').map((m) => m.seq)).toEqual([1, 2]);
+  });
+});
+
+describe('commands', () => {
+  it('ok with the device reply; the line reaches the device', async () => {
+    const { connect, devs } = setup();
+    const c = connect();
+    c.sendJson({ type: 'command', id: 'c1', device: 'b', line: 'LED ON' });
+    await flushPromises();
+    expect(devs.b.calls).toEqual([{ line: 'LED ON' }]);
+    expect(c.of('ack')).toEqual([{ type: 'ack', id: 'c1', ok: true, reply: 'OK LED ON' }]);
+  });
+
+  it('MQTT devices take a payload', async () => {
+    const { connect, devs } = setup();
+    devs.m.respond = async () => ({});
+    const c = connect();
+    c.sendJson({ type: 'command', id: 'p', device: 'm', payload: { on: true } });
+    await flushPromises();
+    expect({ ...(devs.m.calls[0]!.payload as object) }).toEqual({ on: true });
+    expect(c.of('ack')).toEqual([{ type: 'ack', id: 'p', ok: true }]);
+  });
+
+  const refused: [string, Record<string, unknown>, string][] = [
+    ['unknown device', { device: 'zz', line: 'X' }, 'unknown_device'],
+    ['device not a string', { device: 7, line: 'X' }, 'invalid'],
+    ['control characters', { device: 'a', line: 'LED\nON' }, 'invalid'],
+    ['a C1 control', { device: 'a', line: 'LED\u009bON' }, 'invalid'],
+    ['line over commands.maxLength', { device: 'a', line: 'x'.repeat(17) }, 'invalid'],
+    ['empty line', { device: 'a', line: '' }, 'invalid'],
+    ['line not a string', { device: 'a', line: 42 }, 'invalid'],
+    ['payload to a serial device', { device: 'a', payload: 'x' }, 'invalid'],
+    ['line to an MQTT device', { device: 'm', line: 'x' }, 'invalid'],
+    ['MQTT without payload', { device: 'm' }, 'invalid'],
+    ['not matching commands.allow', { device: 'b', line: 'REBOOT' }, 'forbidden'],
+  ];
+  for (const [what, fields, code] of refused) {
+    it(`${what} → ack ${code}, the device never sees it`, () => {
+      const { connect, devs } = setup();
+      const c = connect();
+      c.sendJson({ type: 'command', id: 'r', ...fields });
+      expect(c.of('ack')).toEqual([{ type: 'ack', id: 'r', ok: false, error: { code, message: expect.any(String) } }]);
+      expect(devs.a.calls.length + devs.b.calls.length + devs.m.calls.length).toBe(0);
+    });
+  }
+
+  it('viewer → forbidden', () => {
+    const { connect } = setup();
+    const c = connect('viewer');
+    c.sendJson({ type: 'command', id: 'v', device: 'a', line: 'PING' });
+    expect(c.of('ack')).toEqual([{ type: 'ack', id: 'v', ok: false, error: { code: 'forbidden', message: 'commands need an operator token' } }]);
+  });
+
+  it('device down → device_unavailable at once, with the reason', () => {
+    const { connect, devs } = setup();
+    devs.a.state = 'down';
+    devs.a.reason = 'unplugged';
+    const c = connect();
+    c.sendJson({ type: 'command', id: 'd', device: 'a', line: 'PING' });
+    expect(c.of('ack')).toEqual([{ type: 'ack', id: 'd', ok: false, error: { code: 'device_unavailable', message: 'a is down: unplugged' } }]);
+  });
+
+  it('a CommandError from the device becomes its code (timeout)', async () => {
+    const { connect, devs } = setup();
+    devs.a.respond = async () => {
+      throw timeoutError('a');
+    };
+    const c = connect();
+    c.sendJson({ type: 'command', id: 't', device: 'a', line: 'PING' });
+    await flushPromises();
+    expect(c.of('ack')).toEqual([{ type: 'ack', id: 't', ok: false, error: { code: 'timeout', message: 'no reply within 2000 ms' } }]);
+  });
+
+  it('a duplicate in-flight id → busy; the first still gets its own ack', async () => {
+    const { connect, devs } = setup();
+    let release!: (v: { reply?: string }) => void;
+    devs.a.respond = () => new Promise((r) => (release = r));
+    const c = connect();
+    c.sendJson({ type: 'command', id: 'dup', device: 'a', line: 'PING' });
+    c.sendJson({ type: 'command', id: 'dup', device: 'a', line: 'PING' });
+    release({ reply: 'PONG' });
+    await flushPromises();
+    expect(c.of('ack').map((a) => (a.ok ? 'ok' : a.error.code))).toEqual(['busy', 'ok']);
+  });
+
+  it('token bucket per connection → rate_limited', () => {
+    const { connect } = setup({ commandRate: { perSecond: 1, burst: 2 } });
+    const c = connect();
+    const other = connect();
+    for (let i = 0; i < 3; i++) c.sendJson({ type: 'command', id: `r${i}`, device: 'zz', line: 'X' });
+    other.sendJson({ type: 'command', id: 'o', device: 'zz', line: 'X' });
+    expect(c.of('ack').map((a) => a.error.code)).toEqual(['unknown_device', 'unknown_device', 'rate_limited']);
+    expect(other.of('ack').map((a) => a.error.code)).toEqual(['unknown_device']);
+  });
+
+  it('a connection that closes while its command is pending: the command completes, no ack', async () => {
+    const { connect, devs } = setup();
+    let release!: (v: { reply?: string }) => void;
+    devs.a.respond = () => new Promise((r) => (release = r));
+    const c = connect();
+    c.sendJson({ type: 'command', id: 'gone', device: 'a', line: 'PING' });
+    c.close(1000);
+    const writes = c.writes.length;
+    release({ reply: 'PONG' });
+    await flushPromises();
+    expect(devs.a.calls.length).toBe(1);
+    expect(c.writes.length).toBe(writes);
+  });
+
+  it('shutdown: pending commands → shutting_down, connections closed with 1001, new commands refused', async () => {
+    const { hub, connect, devs } = setup();
+    devs.a.respond = () => new Promise(() => {});
+    const c = connect();
+    c.sendJson({ type: 'command', id: 's', device: 'a', line: 'PING' });
+    await hub.shutdown();
+    expect(c.of('ack')).toEqual([{ type: 'ack', id: 's', ok: false, error: { code: 'shutting_down', message: 'the gateway is shutting down' } }]);
+    expect(c.closedWith).toEqual({ code: 1001, reason: 'gateway shutting down' });
+    const late = new FakeConn();
+    hub.attach(late, { role: 'operator' });
+    expect(late.closedWith?.code).toBe(1001);
+  });
+});
+
+describe('bad client messages', () => {
+  const cases: [string, Buffer, boolean, string][] = [
+    ['not JSON', Buffer.from('{"type":'), false, 'malformed'],
+    ['not an object', Buffer.from('[1,2]'), false, 'not_object'],
+    ['a string', Buffer.from('"subscribe"'), false, 'not_object'],
+    ['unknown type', Buffer.from('{"type":"hack"}'), false, 'unknown_type'],
+    ['no type', Buffer.from('{"devices":["*"]}'), false, 'unknown_type'],
+    ['devices not an array', Buffer.from('{"type":"subscribe","devices":"*"}'), false, 'invalid_field'],
+    ['since negative', Buffer.from('{"type":"subscribe","devices":["*"],"since":-1}'), false, 'invalid_field'],
+    ['since a string', Buffer.from('{"type":"subscribe","devices":["*"],"since":"3"}'), false, 'invalid_field'],
+    ['command id not a string', Buffer.from('{"type":"command","id":5,"device":"a","line":"X"}'), false, 'invalid_field'],
+    ['command id over 64 chars', Buffer.from(JSON.stringify({ type: 'command', id: 'i'.repeat(65), device: 'a', line: 'X' })), false, 'invalid_field'],
+    ['nested 10,000 deep', Buffer.from('{"type":"command","id":"n","device":"m","payload":' + '['.repeat(10_000) + ']'.repeat(10_000) + '}'), false, 'too_deep'],
+    ['__proto__ key', Buffer.from('{"type":"subscribe","devices":["*"],"__proto__":{"since":1}}'), false, 'forbidden_key'],
+    ['binary frame on JSON', Buffer.from('{"type":"subscribe","devices":["*"]}'), true, 'bad_encoding'],
+  ];
+  for (const [what, data, binary, code] of cases) {
+    it(`${what} → error ${code}, connection stays open`, () => {
+      const { connect, read } = setup();
+      const c = connect();
+      c.emit('message', data, binary);
+      expect(c.of('error')).toEqual([{ type: 'error', error: { code, message: expect.any(String) } }]);
+      expect(c.closedWith).toBeUndefined();
+      read('a', 1);
+      expect(c.of('reading').length).toBe(1);
+    });
+  }
+
+  it('an unknown type with an id echoes the id', () => {
+    const { connect } = setup();
+    const c = connect();
+    c.sendJson({ type: 'nope', id: 'q1' });
+    expect(c.of('error')[0]).toMatchObject({ id: 'q1', error: { code: 'unknown_type' } });
+  });
+
+  it('a text frame on CBOR → error bad_encoding in CBOR', () => {
+    const { connect } = setup();
+    const c = connect('operator', 'serialgate.v1.cbor');
+    c.emit('message', Buffer.from('{}'), false);
+    expect(c.of('error')).toEqual([{ type: 'error', error: { code: 'bad_encoding', message: expect.any(String) } }]);
+  });
+
+  it('more than hub.badMessageLimit within 10 s → close 1008', () => {
+    const { connect } = setup({ badMessageLimit: 5 });
+    const c = connect();
+    for (let i = 0; i < 5; i++) c.emit('message', Buffer.from('x'), false);
+    expect(c.closedWith).toBeUndefined();
+    c.emit('message', Buffer.from('x'), false);
+    expect(c.closedWith).toEqual({ code: 1008, reason: 'too many bad messages' });
+  });
+});
