@@ -1,0 +1,115 @@
+/** Commands publish to the device's command topic at QoS 1 and resolve on PUBACK. */
+import type mqtt from 'mqtt';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { MqttSource } from '../../../src/sources/mqtt/index.js';
+import { CommandError } from '../../../src/sources/types.js';
+import { startMosquitto, type Mosquitto } from '../../helpers/mosquitto.js';
+import { device, mqttConfig, newSource, testClient } from './fixtures.js';
+import { startSilentBroker, type SilentBroker } from './silent-broker.js';
+
+const devs = [
+  device({ id: 'lamp', mqtt: { topic: 'lamp/state', commandTopic: 'lamp/set' } }),
+  device({ id: 'mute', mqtt: { topic: 'mute/state' } }),
+];
+
+describe('MqttSource commands (Mosquitto)', () => {
+  let broker: Mosquitto;
+  let source: MqttSource;
+  let sub: mqtt.MqttClient;
+  const received: string[] = [];
+
+  beforeAll(async () => {
+    broker = await startMosquitto();
+    sub = await testClient(broker.url);
+    await sub.subscribeAsync('lamp/set', { qos: 1 });
+    sub.on('message', (_t, p) => received.push(p.toString()));
+    const made = newSource(mqttConfig(broker.url, { maxPayloadBytes: 100 }), devs);
+    source = made.source;
+    await source.start();
+    await made.sink.waitState('lamp', 'up');
+  });
+  afterAll(async () => {
+    await sub?.endAsync();
+    await source?.stop();
+    await broker?.stop();
+  });
+
+  const lamp = () => source.devices()[0]!;
+  const waitReceived = async (n: number) => {
+    for (let i = 0; i < 100 && received.length < n; i++) await new Promise((r) => setTimeout(r, 20));
+  };
+
+  it('publishes strings as-is, objects and numbers as JSON, and resolves on PUBACK', async () => {
+    await expect(lamp().command({ payload: 'ON' })).resolves.toEqual({});
+    await expect(lamp().command({ payload: { led: true, level: 3 } })).resolves.toEqual({});
+    await expect(lamp().command({ payload: 42 })).resolves.toEqual({});
+    await expect(lamp().command({ line: 'PING' })).resolves.toEqual({}); // a serial-style line is a string payload
+    await waitReceived(4);
+    expect(received).toEqual(['ON', '{"led":true,"level":3}', '42', 'PING']);
+  });
+
+  it('refuses what cannot be sent, with precise errors', async () => {
+    const cases: [Promise<unknown>, string, string][] = [
+      [source.devices()[1]!.command({ payload: 'x' }), 'invalid', 'device "mute" has no mqtt.commandTopic'],
+      [lamp().command({}), 'invalid', 'an MQTT command needs a payload'],
+      [lamp().command({ payload: 'x'.repeat(101) }), 'invalid', 'payload of 101 bytes exceeds mqtt.maxPayloadBytes (100)'],
+    ];
+    for (const [p, code, message] of cases) {
+      const err = await p.catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(CommandError);
+      expect(err).toMatchObject({ code, message });
+    }
+  });
+});
+
+describe('MqttSource commands (a broker that never acknowledges)', () => {
+  let silent: SilentBroker;
+  let source: MqttSource | undefined;
+  beforeAll(async () => {
+    silent = await startSilentBroker();
+  });
+  afterEach(async () => {
+    await source?.stop();
+    source = undefined;
+  });
+  afterAll(async () => {
+    await silent?.close();
+  });
+
+  async function started(): Promise<MqttSource> {
+    const made = newSource(mqttConfig(silent.url, { commandTimeoutMs: 300 }), devs);
+    source = made.source;
+    await source.start();
+    await made.sink.waitState('lamp', 'up');
+    return source;
+  }
+
+  it('no PUBACK within commandTimeoutMs → timeout', async () => {
+    const s = await started();
+    const before = silent.publishes;
+    await expect(s.devices()[0]!.command({ payload: 'ON' })).rejects.toMatchObject({
+      code: 'timeout',
+      message: 'the broker did not acknowledge the command within 300 ms',
+      device: 'lamp',
+    });
+    expect(silent.publishes).toBe(before + 1);
+  });
+
+  it('stop() while a command waits → shutting_down', async () => {
+    const s = await started();
+    const pending = s.devices()[0]!.command({ payload: 'ON' }).catch((e: unknown) => e);
+    await s.stop();
+    expect(await pending).toMatchObject({ code: 'shutting_down', device: 'lamp' });
+  });
+
+  it('connection lost while a command waits → device_unavailable, before the timeout', async () => {
+    const s = await started();
+    const pending = s.devices()[0]!.command({ payload: 'ON' }).catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 50));
+    await silent.close();
+    const err = await pending;
+    expect(err).toMatchObject({ code: 'device_unavailable', device: 'lamp' });
+    expect((err as Error).message).toMatch(/before the broker acknowledged the command$/);
+    silent = await startSilentBroker();
+  });
+});

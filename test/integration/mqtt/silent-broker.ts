@@ -1,0 +1,63 @@
+/**
+ * A deliberately broken MQTT 3.1.1 "broker" for the cases Mosquitto cannot be made to produce:
+ * it accepts CONNECT and SUBSCRIBE but never acknowledges a PUBLISH (a stuck broker, a lost PUBACK).
+ * Bounded: every socket buffer is capped, and close() destroys every socket.
+ */
+import net from 'node:net';
+
+export interface SilentBroker {
+  readonly url: string;
+  /** PUBLISH packets received so far */
+  readonly publishes: number;
+  close(): Promise<void>;
+}
+
+const MAX_BUFFER = 64 * 1024;
+
+export async function startSilentBroker(): Promise<SilentBroker> {
+  let publishes = 0;
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((sock) => {
+    sockets.add(sock);
+    sock.on('close', () => sockets.delete(sock));
+    sock.on('error', () => {});
+    let buf = Buffer.alloc(0);
+    sock.on('data', (chunk) => {
+      buf = Buffer.concat([buf, chunk]);
+      if (buf.length > MAX_BUFFER) return void sock.destroy();
+      for (;;) {
+        // fixed header: type byte, remaining length as a varint (≤ 4 bytes)
+        let len = 0;
+        let mul = 1;
+        let i = 1;
+        for (; i < 5 && i < buf.length; i++) {
+          len += (buf[i]! & 0x7f) * mul;
+          mul *= 128;
+          if ((buf[i]! & 0x80) === 0) break;
+        }
+        if (i >= buf.length || i >= 5) return;
+        const total = i + 1 + len;
+        if (buf.length < total) return;
+        const type = buf[0]! >> 4;
+        const body = buf.subarray(i + 1, total);
+        buf = buf.subarray(total);
+        if (type === 1) sock.write(Buffer.from([0x20, 0x02, 0x00, 0x00])); // CONNECT → CONNACK accepted
+        else if (type === 8) sock.write(Buffer.from([0x90, 0x03, body[0]!, body[1]!, 0x00])); // SUBSCRIBE → SUBACK QoS 0
+        else if (type === 12) sock.write(Buffer.from([0xd0, 0x00])); // PINGREQ → PINGRESP
+        else if (type === 3) publishes++; // PUBLISH: never a PUBACK
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    get publishes() {
+      return publishes;
+    },
+    async close() {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
