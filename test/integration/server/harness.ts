@@ -5,6 +5,8 @@
  */
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { expect } from 'vitest';
+import WebSocket from 'ws';
 import { serverSchema, type LimitsConfig } from '../../../src/config/schema.js';
 import { silentLogger } from '../../../src/log.js';
 import type { Connection } from '../../../src/server/connection.js';
@@ -91,4 +93,20 @@ export function recorder(path: string, conns: Recorded[], protocols: string[] = 
       });
     },
   };
+}
+
+/** A fresh ws client gets its echo: the server survived whatever the test did before. */
+export async function expectServed(s: TestServer): Promise<void> {
+  const ws = new WebSocket(`${s.wsUrl}/echo`);
+  try {
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
+    const echoed = new Promise<string>((resolve) => ws.once('message', (d) => resolve(String(d))));
+    ws.send('still served');
+    expect(await echoed).toBe('still served');
+  } finally {
+    ws.terminate();
+  }
 }

@@ -72,7 +72,10 @@ export class RawPeer {
 
   /** Connects and completes the handshake (throws unless the answer is 101). `firstBytes` are
    *  appended to the request in the same write. */
-  static async open(port: number, opts: { path?: string; headers?: string; firstBytes?: Buffer; read?: boolean } = {}): Promise<RawPeer> {
+  static async open(
+    port: number,
+    opts: { path?: string; headers?: string; firstBytes?: Buffer; read?: boolean; byteByByte?: boolean } = {},
+  ): Promise<RawPeer> {
     const socket = net.connect(port, '127.0.0.1');
     socket.setNoDelay(true);
     await new Promise<void>((resolve, reject) => {
@@ -80,8 +83,17 @@ export class RawPeer {
       socket.once('error', reject);
     });
     const request = Buffer.from(upgradeRequest(opts.path, opts.headers), 'latin1');
-    socket.write(opts.firstBytes ? Buffer.concat([request, opts.firstBytes]) : request);
-    const { head, rest } = await readResponseHead(socket);
+    const response = readResponseHead(socket);
+    if (opts.byteByByte) {
+      // one byte per write and per event-loop turn, so each arrives in its own TCP segment
+      for (const byte of request) {
+        socket.write(Buffer.of(byte));
+        await new Promise((r) => setTimeout(r, 1));
+      }
+    } else {
+      socket.write(opts.firstBytes ? Buffer.concat([request, opts.firstBytes]) : request);
+    }
+    const { head, rest } = await response;
     if (!head.startsWith('HTTP/1.1 101 ')) {
       socket.destroy();
       throw new Error(`expected 101, got: ${head.split('\r\n')[0]}`);
