@@ -1,0 +1,174 @@
+/**
+ * One device card: state, last-seen age, live values, a chart per numeric metric, a console and
+ * the command controls. `reading()` runs per reading and only updates memory (bounded);
+ * `render()` runs at most once per animation frame and touches the DOM.
+ */
+import type { ReadingMessage, Values } from '../src/client/index.js';
+import { Chart } from './chart.js';
+import { consoleLine, formatAge, formatValue } from './format.js';
+import { LineRing } from './lines.js';
+import { Series } from './series.js';
+
+/** what the charts show: the last 5 minutes, in at most 1,200 points (250 ms buckets) */
+export const WINDOW_MS = 5 * 60_000;
+const POINTS = 1_200;
+const CONSOLE_LINES = 200;
+const QUICK_COMMANDS = ['LED ON', 'LED OFF', 'PING'];
+const COLORS = ['#3b82f6', '#f59e0b', '#10b981', '#ef4444', '#8b5cf6', '#ec4899'];
+
+interface Metric {
+  value: Values[string];
+  dirty: boolean;
+  series?: Series;
+  dd?: HTMLElement;
+  chart?: Chart;
+}
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, text?: string): HTMLElementTagNameMap[K] {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+export class DeviceView {
+  readonly el: HTMLElement;
+  private readonly stateEl: HTMLElement;
+  private readonly ageEl: HTMLElement;
+  private readonly valuesEl: HTMLElement;
+  private readonly chartsEl: HTMLElement;
+  private readonly consoleEl: HTMLElement;
+  private readonly resultEl: HTMLOutputElement;
+  private readonly controls: (HTMLInputElement | HTMLButtonElement)[] = [];
+  private readonly metrics = new Map<string, Metric>();
+  private readonly lines = new LineRing(CONSOLE_LINES);
+  private dirty = false;
+  /** newest reading time (gateway clock) */
+  private lastTs = 0;
+
+  constructor(
+    readonly id: string,
+    source: string,
+    onCommand: (device: string, line: string) => void,
+  ) {
+    const t = (name: string) => `${name}-${id}`;
+    this.el = el('section', { class: 'device', 'data-testid': t('device'), 'data-device': id });
+    const head = el('header');
+    head.append(
+      el('h2', {}, id),
+      el('span', { class: 'source' }, source),
+      (this.stateEl = el('span', { class: 'state', 'data-testid': t('device-state') }, '…')),
+      (this.ageEl = el('span', { class: 'age', 'data-testid': t('device-age') }, 'no readings yet')),
+    );
+    this.valuesEl = el('dl', { class: 'values', 'data-testid': t('values') });
+    this.chartsEl = el('div', { class: 'charts' });
+    const details = el('details', { class: 'console-box', open: '' });
+    // column-reverse keeps the scroll position at the newest line without reading layout per frame
+    const scroller = el('div', { class: 'console-scroll' });
+    scroller.append((this.consoleEl = el('pre', { class: 'console', 'data-testid': t('console') })));
+    details.append(el('summary', {}, 'Console'), scroller);
+
+    const form = el('form', { class: 'command', 'data-testid': t('cmd-form') });
+    const input = el('input', { name: 'line', placeholder: 'command line', maxlength: '256', autocomplete: 'off', 'data-testid': t('cmd-input') });
+    const sendBtn = el('button', { type: 'submit', 'data-testid': t('cmd-send') }, 'Send');
+    const quick = el('div', { class: 'quick' });
+    for (const line of QUICK_COMMANDS) {
+      const b = el('button', { type: 'button', 'data-line': line, 'data-testid': t(`cmd-${line.toLowerCase().replace(' ', '-')}`) }, line);
+      b.addEventListener('click', () => onCommand(id, line));
+      quick.append(b);
+      this.controls.push(b);
+    }
+    this.resultEl = el('output', { class: 'result', 'data-testid': t('cmd-result') });
+    form.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      const line = input.value.trim();
+      if (line) onCommand(id, line);
+    });
+    form.append(input, sendBtn, quick, this.resultEl);
+    this.controls.push(input, sendBtn);
+    this.el.append(head, this.valuesEl, this.chartsEl, form, details);
+  }
+
+  /** per reading: memory only */
+  reading(r: ReadingMessage): void {
+    if (r.ts > this.lastTs) this.lastTs = r.ts;
+    const values = r.values;
+    for (const k in values) {
+      const v = values[k]!;
+      let m = this.metrics.get(k);
+      if (!m) this.metrics.set(k, (m = { value: v, dirty: true }));
+      m.value = v;
+      m.dirty = true;
+      if (typeof v === 'number' && Number.isFinite(v)) (m.series ??= new Series(POINTS, WINDOW_MS / POINTS)).push(r.ts, v);
+    }
+    this.lines.push(consoleLine(r));
+    this.dirty = true;
+  }
+
+  /** a line of our own in the console (commands and their answers) */
+  note(line: string): void {
+    this.lines.push(line);
+    this.dirty = true;
+  }
+
+  /** per animation frame: the DOM */
+  render(): void {
+    if (!this.dirty) return;
+    this.dirty = false;
+    for (const [name, m] of this.metrics) {
+      if (!m.dirty) continue;
+      m.dirty = false;
+      if (!m.dd) {
+        const row = el('div', { 'data-metric': name });
+        row.append(el('dt', {}, name), (m.dd = el('dd', { 'data-testid': `value-${this.id}-${name}` })));
+        this.valuesEl.append(row);
+      }
+      m.dd.textContent = formatValue(m.value);
+      if (m.series && m.series.length > 0) {
+        if (!m.chart) {
+          const box = el('figure', { class: 'chart', 'data-testid': `chart-${this.id}-${name}` });
+          box.append(el('figcaption', {}, name));
+          this.chartsEl.append(box);
+          m.chart = new Chart(box, name, COLORS[(this.chartsEl.childElementCount - 1) % COLORS.length]!);
+        }
+        m.chart.setData(...m.series.view(this.lastTs - WINDOW_MS));
+      }
+    }
+    this.consoleEl.textContent = this.lines.text();
+  }
+
+  /** once a second */
+  tick(now: number): void {
+    if (this.lastTs > 0) this.ageEl.textContent = formatAge(now - this.lastTs);
+  }
+
+  setState(state: 'up' | 'down', reason?: string): void {
+    this.el.dataset.state = state;
+    this.stateEl.textContent = state;
+    this.stateEl.title = reason ?? '';
+  }
+
+  setCommandsEnabled(enabled: boolean): void {
+    for (const c of this.controls) c.disabled = !enabled;
+  }
+
+  showResult(status: 'pending' | 'ok' | 'error', text: string): void {
+    this.resultEl.dataset.status = status;
+    this.resultEl.textContent = text;
+  }
+
+  resize(): void {
+    for (const m of this.metrics.values()) m.chart?.resize();
+  }
+
+  /** chart x values (seconds) of a metric, for tests and the debug hook */
+  chartX(metric: string): number[] {
+    return this.metrics.get(metric)?.chart?.xValues() ?? [];
+  }
+
+  rejectedPoints(): number {
+    let n = 0;
+    for (const m of this.metrics.values()) n += m.series?.rejected ?? 0;
+    return n;
+  }
+}

@@ -1,0 +1,50 @@
+/** Text for the page: values, ages, times and the connection indicator. */
+import type { ConnectionInfo, ReadingMessage } from '../src/client/index.js';
+
+export function formatValue(v: number | string | boolean | null): string {
+  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(6)));
+  return v === null ? '—' : String(v);
+}
+
+export function formatAge(ms: number): string {
+  if (!(ms >= 0)) return '';
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${s} s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  return `${Math.floor(s / 3600)} h ago`;
+}
+
+export function formatTime(ts: number): string {
+  const d = new Date(ts);
+  const p = (n: number, w = 2) => String(n).padStart(w, '0');
+  return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`;
+}
+
+/** a console line: the raw line when the gateway kept it, else the values as k=v */
+export function consoleLine(r: ReadingMessage): string {
+  let body = r.raw;
+  if (body === undefined) {
+    const parts: string[] = [];
+    for (const k in r.values) parts.push(`${k}=${formatValue(r.values[k]!)}`);
+    body = parts.join(' ');
+  }
+  return `${formatTime(r.ts)}  ${body}`;
+}
+
+export function connectionText(info: ConnectionInfo, now: number): string {
+  const last = info.code === undefined ? '' : ` (${info.code}${info.reason ? ` ${info.reason}` : ''})`;
+  switch (info.state) {
+    case 'connecting':
+      return 'connecting…';
+    case 'open':
+      return `open · ${info.protocol === 'serialgate.v1.cbor' ? 'CBOR' : 'JSON'}`;
+    case 'closing':
+      return 'closing…';
+    case 'closed':
+      return `closed${last}`;
+    case 'reconnecting': {
+      const s = Math.max(0, Math.ceil(((info.nextRetryAt ?? now) - now) / 1000));
+      return `reconnecting in ${s} s${last}`;
+    }
+  }
+}
