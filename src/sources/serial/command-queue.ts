@@ -1,0 +1,121 @@
+/**
+ * Commands for one serial port, one at a time: a command is written (and drained) and, for a
+ * request/response device, its reply awaited, before the next one touches the wire, so two
+ * commands never interleave. Sans-I/O apart from the injected `write` and timers.
+ *
+ * Reply matching: while a command waits, the first received line matching `reply.match` is its
+ * reply and is consumed (not also a reading); lines that do not match stay readings. Matching
+ * starts when the write starts, because a fast device can answer before the drain callback runs.
+ * A reply that arrives after its timeout is an ordinary reading (or the next command's reply if it
+ * matches while that one waits: a device that answers late cannot be told apart).
+ */
+import { CommandError } from '../types.js';
+
+export interface CommandQueueOptions {
+  device: string;
+  terminator: string;
+  maxLength: number;
+  allow?: RegExp;
+  reply?: { match: RegExp; timeoutMs: number };
+  /** commands accepted at a time, the one on the wire included; beyond → busy */
+  queue: number;
+}
+
+interface Job {
+  line: string;
+  resolve(r: { reply?: string }): void;
+  reject(e: CommandError): void;
+  timer?: NodeJS.Timeout;
+}
+
+export class CommandQueue {
+  private readonly waiting: Job[] = [];
+  private active: Job | undefined;
+
+  constructor(
+    private readonly opts: CommandQueueOptions,
+    private readonly write: (data: Buffer) => Promise<void>,
+  ) {}
+
+  /** commands accepted and not yet finished */
+  get size(): number {
+    return this.waiting.length + (this.active ? 1 : 0);
+  }
+
+  submit(line: unknown): Promise<{ reply?: string }> {
+    const invalid = this.validate(line);
+    if (invalid) return Promise.reject(this.error('invalid', invalid));
+    if (this.size >= this.opts.queue) {
+      return Promise.reject(this.error('busy', `${this.size} commands already queued for this port (commands.queue)`));
+    }
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ line: line as string, resolve, reject });
+      this.pump();
+    });
+  }
+
+  /** a received line: true when it was the reply of the command in progress (then it is consumed) */
+  offer(line: string): boolean {
+    const job = this.active;
+    if (!job || !this.opts.reply || !this.opts.reply.match.test(line)) return false;
+    this.finish(job, { reply: line });
+    return true;
+  }
+
+  /** reject everything accepted (device gone, shutdown) */
+  failAll(code: 'device_unavailable' | 'shutting_down', message: string): void {
+    const jobs = [...(this.active ? [this.active] : []), ...this.waiting.splice(0)];
+    this.active = undefined;
+    for (const job of jobs) {
+      clearTimeout(job.timer);
+      job.reject(this.error(code, message));
+    }
+  }
+
+  private validate(line: unknown): string | undefined {
+    if (typeof line !== 'string') return 'a serial command needs a "line" string';
+    if (line.length === 0) return 'empty command';
+    if (line.includes('\n') || line.includes('\r') || (this.opts.terminator !== '' && line.includes(this.opts.terminator))) {
+      return 'a command is one line: no line breaks or terminator inside';
+    }
+    const bytes = Buffer.byteLength(line);
+    if (bytes > this.opts.maxLength) return `command is ${bytes} bytes, more than commands.maxLength (${this.opts.maxLength})`;
+    if (this.opts.allow && !this.opts.allow.test(line)) return 'command not allowed by commands.allow';
+    return undefined;
+  }
+
+  private pump(): void {
+    if (this.active) return;
+    const job = this.waiting.shift();
+    if (!job) return;
+    this.active = job;
+    const reply = this.opts.reply;
+    if (reply) {
+      job.timer = setTimeout(
+        () => this.finish(job, this.error('timeout', `no reply matching /${reply.match.source}/ within ${reply.timeoutMs} ms`)),
+        reply.timeoutMs,
+      );
+    }
+    this.write(Buffer.from(job.line + this.opts.terminator)).then(
+      () => {
+        if (!reply) this.finish(job, {});
+      },
+      (err: Error) => this.finish(job, this.error('device_unavailable', `write failed: ${err.message}`)),
+    );
+  }
+
+  /** settle a job once; whatever happens later to it (late write callback) is ignored */
+  private finish(job: Job, result: { reply?: string } | CommandError): void {
+    if (job !== this.active && !this.waiting.includes(job)) return;
+    clearTimeout(job.timer);
+    if (job === this.active) this.active = undefined;
+    else this.waiting.splice(this.waiting.indexOf(job), 1);
+    if (result instanceof CommandError) job.reject(result);
+    else job.resolve(result);
+    this.pump();
+  }
+
+  private error(code: ConstructorParameters<typeof CommandError>[0], message: string): CommandError {
+    return new CommandError(code, message, this.opts.device);
+  }
+}

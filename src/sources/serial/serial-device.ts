@@ -1,0 +1,247 @@
+/**
+ * One serial device: open the port, frame and parse its lines, keep it open.
+ *
+ * Unplug detection does not rely on serialport alone (it does not always emit 'close' for a
+ * vanished USB adapter or PTY): we also stat the configured path every second while open. The
+ * path vanishing, or now naming a different device (a by-id link re-pointed by udev), counts as
+ * an unplug. After any loss or failed open we retry with capped exponential backoff plus jitter.
+ */
+import { stat } from 'node:fs/promises';
+import { SerialPort } from 'serialport';
+import { createLineParser, type LineResult } from '../../codecs/line-parser.js';
+import { LineSplitter } from '../../codecs/line-splitter.js';
+import type { DeviceConfig } from '../../config/schema.js';
+import { metrics } from '../../http/metrics.js';
+import type { Logger } from '../../log.js';
+import { backoffDelay } from '../mqtt/backoff.js';
+import { CommandError, type Device, type DeviceCommand, type DeviceStatus, type SourceSink } from '../types.js';
+import { CommandQueue } from './command-queue.js';
+import { RateLimitedLog } from './error-log.js';
+import { explainOpenError } from './open-error.js';
+
+/** how often an open port's path is checked for an unplug serialport did not report */
+export const WATCH_INTERVAL_MS = 1_000;
+
+type SerialDeviceConfig = DeviceConfig & { serial: NonNullable<DeviceConfig['serial']> };
+
+export class SerialDevice implements Device {
+  readonly id: string;
+  readonly source = 'serial' as const;
+  private readonly cfg: SerialDeviceConfig;
+  private readonly log: Logger;
+  private readonly errors: RateLimitedLog;
+  private readonly parse: (line: string) => LineResult;
+  private readonly splitter: LineSplitter;
+  private readonly queue: CommandQueue;
+  private current: DeviceStatus;
+  private port: SerialPort | undefined;
+  /** identity of the file the port was opened from: a change means another device took the path */
+  private opened: { dev: number; ino: number; rdev: number } | undefined;
+  private attempt = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private watchTimer: NodeJS.Timeout | undefined;
+  private stopped = true;
+  private lastOpenError = '';
+
+  /** parser / pattern mistakes throw here (ParserConfigError, SyntaxError): no I/O happens */
+  constructor(cfg: SerialDeviceConfig, private readonly sink: SourceSink, logger: Logger) {
+    this.id = cfg.id;
+    this.cfg = cfg;
+    this.log = logger.child({ device: cfg.id });
+    this.errors = new RateLimitedLog(this.log);
+    this.parse = createLineParser(cfg.parser);
+    this.current = { id: cfg.id, source: 'serial', state: 'down', reason: 'not started' };
+    this.splitter = new LineSplitter(
+      { delimiter: cfg.serial.delimiter, maxLineBytes: cfg.serial.maxLineBytes },
+      { line: (l) => this.onLine(l), overlong: (n) => this.onOverlong(n), invalid: (b) => this.onInvalid(b) },
+    );
+    const c = cfg.commands;
+    this.queue = new CommandQueue(
+      {
+        device: cfg.id,
+        terminator: c.terminator,
+        maxLength: c.maxLength,
+        queue: c.queue,
+        ...(c.allow !== undefined && { allow: new RegExp(c.allow) }),
+        ...(c.reply && { reply: { match: new RegExp(c.reply.match), timeoutMs: c.reply.timeoutMs } }),
+      },
+      (data) => this.writeDrained(data),
+    );
+  }
+
+  status(): DeviceStatus {
+    return { ...this.current };
+  }
+
+  /** bytes the line splitter holds right now (bounded by maxLineBytes; exposed for tests) */
+  get heldBytes(): number {
+    return this.splitter.heldBytes;
+  }
+
+  command(cmd: DeviceCommand): Promise<{ reply?: string }> {
+    if (this.stopped) return Promise.reject(new CommandError('shutting_down', 'the gateway is shutting down', this.id));
+    if (!this.port) {
+      return Promise.reject(new CommandError('device_unavailable', `device is down: ${this.current.reason ?? 'not connected'}`, this.id));
+    }
+    return this.queue.submit(cmd.line);
+  }
+
+  /** begins I/O; resolves after the first open attempt, whatever its outcome */
+  start(): Promise<void> {
+    this.stopped = false;
+    return this.connect();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    clearInterval(this.watchTimer);
+    this.queue.failAll('shutting_down', 'the gateway is shutting down');
+    const port = this.port;
+    this.port = undefined;
+    this.current = { id: this.id, source: 'serial', state: 'down', reason: 'stopped' };
+    metrics.deviceUp.set({ device: this.id }, 0);
+    if (port) await closePort(port);
+  }
+
+  private async connect(): Promise<void> {
+    this.retryTimer = undefined;
+    if (this.stopped) return;
+    const s = this.cfg.serial;
+    const port = new SerialPort({
+      path: s.path,
+      baudRate: s.baudRate,
+      dataBits: s.dataBits,
+      stopBits: s.stopBits,
+      parity: s.parity,
+      autoOpen: false,
+      // an exclusive flock: a second gateway (or a second device entry) on the same port fails loudly
+      lock: true,
+    });
+    try {
+      // stat first: a Node errno (ENOENT, EACCES on a parent dir) beats the binding's plain string
+      const st = await stat(s.path);
+      await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
+      this.opened = { dev: st.dev, ino: st.ino, rdev: st.rdev };
+    } catch (err) {
+      const { reason } = explainOpenError(err, s.path);
+      if (reason !== this.lastOpenError) this.log.warn({ err: (err as Error).message }, `cannot open serial port: ${reason}`);
+      else this.log.debug({ err: (err as Error).message }, 'open failed again');
+      this.lastOpenError = reason;
+      this.setState('down', reason);
+      this.scheduleRetry();
+      return;
+    }
+    if (this.stopped) {
+      await closePort(port);
+      return;
+    }
+    this.lastOpenError = '';
+    this.attempt = 0;
+    this.port = port;
+    this.splitter.reset();
+    port.on('data', (chunk: Buffer) => {
+      if (this.port === port) this.splitter.push(chunk);
+    });
+    port.on('error', (err: Error) => this.lost(port, `I/O error: ${err.message}`));
+    port.on('close', (err?: Error & { disconnected?: boolean }) =>
+      this.lost(port, err?.disconnected ? 'device disconnected (unplugged?)' : 'port closed'),
+    );
+    this.watchTimer = setInterval(() => void this.watch(port), WATCH_INTERVAL_MS);
+    this.log.info({ path: s.path, baudRate: s.baudRate }, 'serial port open');
+    this.setState('up');
+  }
+
+  private async watch(port: SerialPort): Promise<void> {
+    const path = this.cfg.serial.path;
+    try {
+      const st = await stat(path);
+      const o = this.opened;
+      if (o && (st.dev !== o.dev || st.ino !== o.ino || st.rdev !== o.rdev)) {
+        this.lost(port, `${path} now points to another device (replugged?)`);
+      }
+    } catch {
+      this.lost(port, `${path} disappeared (unplugged?)`);
+    }
+  }
+
+  /** the open port is gone: once per port, whichever signal came first */
+  private lost(port: SerialPort, reason: string): void {
+    if (this.port !== port) return;
+    this.port = undefined;
+    clearInterval(this.watchTimer);
+    this.log.warn({ reason }, 'serial device lost');
+    this.queue.failAll('device_unavailable', `device went down: ${reason}`);
+    this.setState('down', reason);
+    void closePort(port);
+    this.scheduleRetry();
+  }
+
+  private scheduleRetry(): void {
+    if (this.stopped || this.retryTimer) return;
+    const delay = backoffDelay(this.attempt++, this.cfg.serial.reconnect);
+    metrics.reconnects.inc({ source: this.id });
+    this.retryTimer = setTimeout(() => void this.connect(), delay);
+  }
+
+  private setState(state: 'up' | 'down', reason?: string): void {
+    if (this.current.state === state && this.current.reason === reason) return;
+    this.current = { id: this.id, source: 'serial', state, ...(reason !== undefined && { reason }) };
+    metrics.deviceUp.set({ device: this.id }, state === 'up' ? 1 : 0);
+    this.sink.state(this.status());
+  }
+
+  private writeDrained(data: Buffer): Promise<void> {
+    const port = this.port;
+    if (!port) return Promise.reject(new Error('port is closed'));
+    return new Promise((resolve, reject) => {
+      port.write(data, (err) => {
+        if (err) return reject(err);
+        port.drain((e) => (e ? reject(e) : resolve()));
+      });
+    });
+  }
+
+  private onLine(line: string): void {
+    if (this.queue.offer(line)) return;
+    const r = this.parse(line);
+    if (r.error === undefined) return this.emit(r);
+    metrics.parseErrors.inc({ device: this.id });
+    this.errors.warn('parse', `unparseable line: ${r.error}`, { format: this.cfg.parser.format });
+    if (this.cfg.parser.onError === 'raw') this.emit({ raw: line, error: r.error });
+  }
+
+  private onInvalid(bytes: Buffer): void {
+    metrics.parseErrors.inc({ device: this.id });
+    this.errors.warn('utf8', `line of ${bytes.length} bytes is not valid UTF-8`);
+    // U+FFFD marks the bad bytes; the line is still seen rather than silently dropped
+    if (this.cfg.parser.onError === 'raw') this.emit({ raw: bytes.toString('utf8'), error: 'invalid UTF-8' });
+  }
+
+  private onOverlong(bytes: number): void {
+    metrics.overlongLines.inc({ device: this.id });
+    this.errors.warn('overlong', `discarded a line of ${bytes} bytes (serial.maxLineBytes is ${this.cfg.serial.maxLineBytes})`);
+  }
+
+  private emit(r: LineResult): void {
+    metrics.readings.inc({ device: this.id });
+    try {
+      this.sink.reading({
+        device: this.id,
+        ts: Date.now(),
+        ...(r.values && { values: r.values }),
+        ...(r.raw !== undefined && { raw: r.raw }),
+        ...(r.error !== undefined && { error: r.error }),
+      });
+    } catch (err) {
+      this.log.error({ err }, 'the reading sink threw');
+    }
+  }
+}
+
+function closePort(port: SerialPort): Promise<void> {
+  return new Promise((resolve) => {
+    if (!port.isOpen) return resolve();
+    port.close(() => resolve());
+  });
+}

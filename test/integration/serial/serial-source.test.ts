@@ -1,0 +1,235 @@
+/**
+ * SerialSource against the firmware mock on a real PTY, opened with the real serialport binding.
+ */
+import { rm, symlink } from 'node:fs/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startMock, type MockDevice, type MockOptions } from '../../../firmware-mock/index.js';
+import { metrics } from '../../../src/http/metrics.js';
+import { silentLogger } from '../../../src/log.js';
+import { SerialSource } from '../../../src/sources/serial/index.js';
+import type { SerialDevice } from '../../../src/sources/serial/serial-device.js';
+import { CommandError } from '../../../src/sources/types.js';
+import { RecordingSink, serialDevice, uniqueLink } from '../../helpers/mock.js';
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+let ids = 0;
+interface Setup {
+  mock: MockDevice;
+  source: SerialSource;
+  device: SerialDevice;
+  sink: RecordingSink;
+  id: string;
+}
+
+async function setup(mockOpts: Partial<MockOptions> = {}, dev: Record<string, unknown> = {}): Promise<Setup> {
+  const link = uniqueLink();
+  const mock = await startMock({ link, format: 'kv', intervalMs: 50, ...mockOpts });
+  cleanups.push(() => mock.stop());
+  const id = `serial-it-${process.pid}-${++ids}`;
+  const cfg = serialDevice(id, {
+    serial: { path: link, baudRate: 115200, maxLineBytes: 256, reconnect: { minMs: 100, maxMs: 400 } },
+    parser: { format: 'kv' },
+    ...dev,
+  });
+  const sink = new RecordingSink();
+  const source = new SerialSource([cfg], sink, silentLogger());
+  cleanups.push(() => source.stop());
+  await source.start();
+  return { mock, source, sink, id, device: source.devices()[0] as SerialDevice };
+}
+
+async function counter(c: { get(): Promise<{ values: { labels: Record<string, unknown>; value: number }[] }> }, label: Record<string, string>) {
+  const [k, v] = Object.entries(label)[0]!;
+  return (await c.get()).values.find((x) => x.labels[k] === v)?.value ?? 0;
+}
+
+const withValues = (s: RecordingSink) => s.readings.filter((r) => r.values !== undefined);
+
+describe('SerialSource on a real PTY', () => {
+  it('readings arrive as parsed values, and the device is up', async () => {
+    const { sink, id, device } = await setup();
+    expect(device.status()).toEqual({ id, source: 'serial', state: 'up' });
+    await sink.waitFor('3 readings', () => withValues(sink).length >= 3);
+    const r = withValues(sink)[0]!;
+    expect(r.device).toBe(id);
+    expect(Math.abs(r.ts - Date.now())).toBeLessThan(5_000);
+    expect(Object.keys(r.values!)).toEqual(['temp', 'hum', 'count']);
+    expect(typeof r.values!['temp']).toBe('number');
+    expect(await counter(metrics.deviceUp, { device: id })).toBe(1);
+    expect(await counter(metrics.readings, { device: id })).toBeGreaterThanOrEqual(3);
+  });
+
+  it('unplug → down within 2 s; replug → up and readings again within the backoff bound', async () => {
+    const { mock, sink, id, device } = await setup();
+    await sink.waitFor('a reading', () => withValues(sink).length > 0);
+    const t0 = Date.now();
+    await mock.unplug();
+    await sink.waitFor('down', () => device.status().state === 'down', 2_000);
+    expect(Date.now() - t0).toBeLessThan(2_000);
+    expect(sink.lastState(id)?.reason).toMatch(/disconnected|disappeared|I\/O error/);
+    await expect(device.command({ line: 'PING' })).rejects.toMatchObject({ code: 'device_unavailable' });
+
+    expect(await counter(metrics.reconnects, { source: id })).toBeGreaterThanOrEqual(1);
+    await mock.replug();
+    const t1 = Date.now();
+    // backoff maxMs 400 + 50 % jitter = 600 ms per retry at most, plus the open itself
+    await sink.waitFor('up again', () => device.status().state === 'up', 2_000);
+    const n = withValues(sink).length;
+    await sink.waitFor('readings again', () => withValues(sink).length > n + 2, 2_000);
+    expect(Date.now() - t1).toBeLessThan(3_000);
+    // down may be announced more than once while the reason changes (disconnected → no such device)
+    const transitions = sink.states.map((s) => s.state).filter((s, i, a) => s !== a[i - 1]);
+    expect(transitions).toEqual(['up', 'down', 'up']);
+  });
+
+  it('a link that vanishes while the PTY stays open is noticed by the path watch', async () => {
+    const { mock, sink, id, device } = await setup();
+    await rm(mock.link);
+    await sink.waitFor('down', () => device.status().state === 'down', 2_000);
+    expect(sink.lastState(id)?.reason).toBe(`${mock.link} disappeared (unplugged?)`);
+    // the link comes back (udev re-creating it): the device reopens
+    await symlink(mock.ptsPath, mock.link);
+    await sink.waitFor('up again', () => device.status().state === 'up', 3_000);
+  });
+
+  it('garbage, invalid UTF-8 and an endless line are counted; memory stays bounded; good lines around them parse', async () => {
+    const { mock, sink, id, device } = await setup({ intervalMs: 0 });
+    await mock.write('a=1\n');
+    await sink.waitFor('line before', () => sink.readings.length === 1);
+    await mock.garbage(40);
+    await mock.write(Buffer.concat([Buffer.from('temp=21.5 name='), Buffer.from([0xc3, 0x28]), Buffer.from('\n')]));
+    await mock.write('not kv at all\n');
+    let maxHeld = 0;
+    const sampler = setInterval(() => (maxHeld = Math.max(maxHeld, device.heldBytes)), 2);
+    await mock.endless(20_000); // ~1.7 s at line rate, then a newline
+    clearInterval(sampler);
+    await mock.write('b=2\n');
+    await sink.waitFor('line after', () => sink.readings.some((r) => r.values?.['b'] === 2));
+    expect(maxHeld).toBeLessThanOrEqual(256);
+    expect(maxHeld).toBeGreaterThan(0);
+    expect(sink.readings.map((r) => r.values ?? r.error)).toEqual([
+      { a: 1 },
+      'invalid UTF-8',
+      'invalid UTF-8',
+      'kv: "not" is not key=value',
+      { b: 2 },
+    ]);
+    expect(sink.readings[2]!.raw).toBe('temp=21.5 name=\ufffd(');
+    expect(await counter(metrics.parseErrors, { device: id })).toBe(3);
+    expect(await counter(metrics.overlongLines, { device: id })).toBe(1);
+  });
+
+  it('onError: drop counts a bad line but forwards nothing', async () => {
+    const { mock, sink, id } = await setup({ intervalMs: 0 }, { parser: { format: 'json', onError: 'drop' } });
+    await mock.write('[1,2]\n{"t":1}\n');
+    await sink.waitFor('the good line', () => sink.readings.length === 1);
+    expect({ ...sink.readings[0]!.values }).toEqual({ t: 1 });
+    expect(await counter(metrics.parseErrors, { device: id })).toBe(1);
+  });
+
+  it('a command gets its reply line, which is not also a reading', async () => {
+    const { mock, sink, device } = await setup(
+      { intervalMs: 0, replyDelayMs: 20 },
+      { commands: { reply: { match: '^(OK|ERR|PONG)', timeoutMs: 2_000 } } },
+    );
+    await expect(device.command({ line: 'LED ON' })).resolves.toEqual({ reply: 'OK LED ON' });
+    await expect(device.command({ line: 'PING' })).resolves.toEqual({ reply: 'PONG' });
+    await expect(device.command({ line: 'FOO' })).resolves.toEqual({ reply: 'ERR unknown command' });
+    await mock.write('x=1\n');
+    await sink.waitFor('a reading', () => sink.readings.length > 0);
+    expect(sink.readings.map((r) => r.values)).toEqual([{ x: 1 }]);
+    expect(mock.commands).toEqual(['LED ON', 'PING', 'FOO']);
+  });
+
+  it('concurrent commands never interleave on the wire and resolve in order', async () => {
+    const { mock, device } = await setup(
+      { intervalMs: 0, replyDelayMs: 30 },
+      { commands: { reply: { match: '^(OK|PONG|temp=)', timeoutMs: 2_000 } } },
+    );
+    const lines = ['LED ON', 'PING', 'LED OFF', 'GET temp', 'PING'];
+    const replies = await Promise.all(lines.map((line) => device.command({ line })));
+    expect(mock.commands).toEqual(lines);
+    expect(replies.map((r) => r.reply)).toEqual(['OK LED ON', 'PONG', 'OK LED OFF', expect.stringMatching(/^temp=-?\d/), 'PONG']);
+  });
+
+  it('without a reply pattern a command resolves once written and drained', async () => {
+    const { mock, sink, device } = await setup({ intervalMs: 0 });
+    const long = `SET ${'x'.repeat(200)}`;
+    await Promise.all([device.command({ line: 'LED ON' }), device.command({ line: long }), device.command({ line: 'LED OFF' })]);
+    await sink.waitFor('3 replies read as raw errors', () => sink.readings.length >= 3);
+    expect(mock.commands).toEqual(['LED ON', long, 'LED OFF']);
+  });
+
+  it('queue full → busy; a silent device → timeout; invalid lines → invalid', async () => {
+    const { mock, device } = await setup(
+      { intervalMs: 0, replyDelayMs: 300 },
+      { commands: { queue: 2, reply: { match: '^(OK|PONG)', timeoutMs: 400 } } },
+    );
+    const a = device.command({ line: 'PING' });
+    const b = device.command({ line: 'PING' });
+    await expect(device.command({ line: 'PING' })).rejects.toMatchObject({ code: 'busy', device: device.id });
+    await expect(Promise.all([a, b])).resolves.toEqual([{ reply: 'PONG' }, { reply: 'PONG' }]);
+
+    mock.setSilent(true);
+    const err = await device.command({ line: 'PING' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CommandError);
+    expect(err).toMatchObject({ code: 'timeout', message: 'no reply matching /^(OK|PONG)/ within 400 ms' });
+
+    await expect(device.command({ line: 'A\nB' })).rejects.toMatchObject({ code: 'invalid', message: 'a command is one line: no line breaks or terminator inside' });
+    await expect(device.command({ line: 'x'.repeat(257) })).rejects.toMatchObject({ code: 'invalid', message: 'command is 257 bytes, more than commands.maxLength (256)' });
+    await expect(device.command({})).rejects.toMatchObject({ code: 'invalid', message: 'a serial command needs a "line" string' });
+  });
+
+  it('stop() rejects pending commands with shutting_down', async () => {
+    const { source, device } = await setup({ intervalMs: 0, replyDelayMs: 1_000 }, { commands: { reply: { match: '^PONG', timeoutMs: 5_000 } } });
+    const pending = [device.command({ line: 'PING' }), device.command({ line: 'PING' })].map((p) =>
+      expect(p).rejects.toMatchObject({ code: 'shutting_down' }),
+    );
+    await source.stop();
+    await Promise.all(pending);
+    await expect(device.command({ line: 'PING' })).rejects.toMatchObject({ code: 'shutting_down' });
+    expect(device.status().state).toBe('down');
+  });
+});
+
+describe('open errors', () => {
+  it('ENOENT: down with advice, then up once the device appears (reconnect after open failure)', async () => {
+    const link = uniqueLink();
+    const id = `serial-enoent-${process.pid}`;
+    const sink = new RecordingSink();
+    const source = new SerialSource(
+      [serialDevice(id, { serial: { path: link, reconnect: { minMs: 100, maxMs: 200 } } })],
+      sink,
+      silentLogger(),
+    );
+    cleanups.push(() => source.stop());
+    await source.start();
+    expect(source.devices()[0]!.status()).toEqual({
+      id,
+      source: 'serial',
+      state: 'down',
+      reason: `${link}: no such device: is it plugged in? prefer /dev/serial/by-id/... paths`,
+    });
+    const mock = await startMock({ link, intervalMs: 50 });
+    cleanups.push(() => mock.stop());
+    await sink.waitFor('up', () => sink.lastState(id)?.state === 'up', 3_000);
+    await sink.waitFor('a reading', () => sink.readings.length > 0);
+    expect(sink.states.filter((s) => s.state === 'down')).toHaveLength(1); // retries with the same reason are not re-announced
+  });
+
+  it('EBUSY: a second opener of a locked port is told who to suspect', async () => {
+    const { mock } = await setup();
+    const id = `serial-busy-${process.pid}`;
+    const sink = new RecordingSink();
+    const second = new SerialSource([serialDevice(id, { serial: { path: mock.link } })], sink, silentLogger());
+    cleanups.push(() => second.stop());
+    await second.start();
+    expect(second.devices()[0]!.status().reason).toBe(
+      `${mock.link}: port is busy: another program (a getty on the UART? ModemManager?) holds it`,
+    );
+  });
+});
