@@ -1,0 +1,244 @@
+/**
+ * Resource limits with real sockets: keepalive against a silent peer, outbound caps against a
+ * peer that never reads, the close timeout, connection caps, shutdown, and 1,000 concurrent
+ * clients. Each case ends with a fresh client being served.
+ */
+import { execFileSync } from 'node:child_process';
+import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import type { Connection, SendResult } from '../../../src/server/connection.js';
+import type { EndpointOptions } from '../../../src/server/ws-server.js';
+import { Opcode } from '../../../src/ws/constants.js';
+import { expectServed, recorder, startServer, type Recorded, type TestServer, type TestServerOptions } from './harness.js';
+import { clientFrame, isMessage, RawPeer } from './raw-peer.js';
+
+const cleanups: Array<() => unknown> = [];
+
+afterEach(async () => {
+  for (const f of cleanups.splice(0).reverse()) await f();
+});
+
+async function serve(opts: TestServerOptions): Promise<TestServer> {
+  const s = await startServer(opts);
+  cleanups.push(() => s.stop());
+  return s;
+}
+
+async function peer(s: TestServer, opts: Parameters<typeof RawPeer.open>[1] = {}): Promise<RawPeer> {
+  const p = await RawPeer.open(s.port, opts);
+  cleanups.push(() => p.destroy());
+  return p;
+}
+
+function openWs(url: string): Promise<WebSocket> {
+  const ws = new WebSocket(url);
+  cleanups.push(() => {
+    ws.on('error', () => {});
+    ws.terminate();
+  });
+  return new Promise((resolve, reject) => {
+    ws.once('open', () => resolve(ws));
+    ws.once('error', reject);
+  });
+}
+
+describe('keepalive (pingInterval 100 ms, pongTimeout 200 ms)', () => {
+  it('a peer that never answers ping is terminated after the pong timeout (1006)', async () => {
+    const conns: Recorded[] = [];
+    const s = await serve({ limits: { pingIntervalMs: 100, pongTimeoutMs: 200 } });
+    s.wss.addEndpoint(recorder('/rec', conns));
+    const p = await peer(s, { path: '/rec' });
+    const started = Date.now();
+    await p.closed;
+    const elapsed = Date.now() - started;
+    expect(p.events.filter((e) => e.type === 'ping').length).toBeGreaterThanOrEqual(1);
+    // ping after ≥ 100 ms of silence, then ≥ 200 ms without an answer
+    expect(elapsed).toBeGreaterThanOrEqual(250);
+    expect(await conns[0]!.closed).toEqual({ code: 1006, reason: '' });
+    await expectServed(s);
+  });
+
+  it('a peer that sends data instead of pongs counts as alive', async () => {
+    const s = await serve({ limits: { pingIntervalMs: 100, pongTimeoutMs: 200 } });
+    const p = await peer(s);
+    for (let i = 0; i < 10; i++) {
+      p.send(clientFrame(Opcode.Text, `tick ${i}`));
+      await new Promise((r) => setTimeout(r, 80));
+    }
+    expect(p.tcpClosed).toBe(false);
+    expect(p.events.filter(isMessage)).toHaveLength(10);
+  });
+});
+
+/** Test endpoint: sends `size`-byte binary messages as fast as the event loop allows until
+ *  send() says 'closed' (or 20,000 messages), recording the largest bufferedAmount seen. */
+function flooder(size: number, record: { maxBuffered: number; results: Map<SendResult, number>; closed?: Promise<{ code: number; reason: string }> }): EndpointOptions<void> {
+  return {
+    path: '/flood',
+    protocols: [],
+    onConnection(conn: Connection) {
+      record.closed = new Promise((resolve) => conn.once('close', (code: number, reason: string) => resolve({ code, reason })));
+      const payload = Buffer.alloc(size, 0x61);
+      let sent = 0;
+      const burst = () => {
+        for (let i = 0; i < 64 && sent < 20_000; i++, sent++) {
+          const r = conn.send(payload);
+          record.results.set(r, (record.results.get(r) ?? 0) + 1);
+          record.maxBuffered = Math.max(record.maxBuffered, conn.bufferedAmount);
+          if (r === 'closed') return;
+        }
+        if (sent < 20_000) setImmediate(burst);
+      };
+      burst();
+    },
+  };
+}
+
+describe('a peer that never reads', () => {
+  it('is closed with 1013 at the hard cap; bufferedAmount never exceeds the cap plus one message', async () => {
+    const hard = 64 * 1024;
+    const size = 1024;
+    const record = { maxBuffered: 0, results: new Map<SendResult, number>() } as Parameters<typeof flooder>[1];
+    const s = await serve({ limits: { sendSoftLimitBytes: 16 * 1024, sendHardLimitBytes: hard } });
+    s.wss.addEndpoint(flooder(size, record));
+    await peer(s, { path: '/flood', read: false });
+    await expect.poll(() => record.closed, { timeout: 5_000 }).toBeDefined();
+    expect(await record.closed).toEqual({ code: 1013, reason: 'send buffer full' });
+    expect(record.results.get('backpressure')).toBeGreaterThan(0);
+    expect(record.results.get('closed')).toBe(1);
+    expect(record.maxBuffered).toBeLessThanOrEqual(hard + size + 4);
+    expect(s.wss.connections.size).toBe(0);
+    await expectServed(s);
+  });
+
+  it('pings flooded by a peer that does not read its pongs hit the same cap', async () => {
+    const conns: Recorded[] = [];
+    const s = await serve({ limits: { sendSoftLimitBytes: 1024, sendHardLimitBytes: 8 * 1024 } });
+    s.wss.addEndpoint(recorder('/rec', conns));
+    const p = await peer(s, { path: '/rec', read: false });
+    const ping = clientFrame(Opcode.Ping, Buffer.alloc(125));
+    const batch = Buffer.concat(Array.from({ length: 1000 }, () => ping));
+    for (let i = 0; i < 200 && !p.socket.destroyed && conns[0]!.conn.readyState === 1; i++) {
+      p.send(batch);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(await conns[0]!.closed).toEqual({ code: 1013, reason: 'send buffer full' });
+  });
+
+  it("a slow reader gets 'backpressure', then 'drain' once it reads again", async () => {
+    const record = { maxBuffered: 0, results: new Map<SendResult, number>() } as Parameters<typeof flooder>[1];
+    let drained = 0;
+    const s = await serve({ limits: { sendSoftLimitBytes: 16 * 1024, sendHardLimitBytes: 64 * 1024 * 1024 } });
+    s.wss.addEndpoint({
+      path: '/bp',
+      protocols: [],
+      onConnection(conn) {
+        conn.on('drain', () => {
+          drained++;
+          expect(conn.bufferedAmount).toBeLessThanOrEqual(16 * 1024);
+        });
+        const payload = Buffer.alloc(4096);
+        // fill until backpressure (bounded), then stop sending
+        for (let i = 0; i < 10_000; i++) {
+          const r = conn.send(payload);
+          record.results.set(r, (record.results.get(r) ?? 0) + 1);
+          if (r === 'backpressure') break;
+        }
+      },
+    });
+    const p = await peer(s, { path: '/bp', read: false });
+    await expect.poll(() => record.results.get('backpressure') ?? 0).toBe(1);
+    expect(drained).toBe(0);
+    p.socket.resume(); // read (and discard) everything
+    await expect.poll(() => drained, { timeout: 5_000 }).toBe(1);
+  });
+});
+
+describe('close handshake', () => {
+  it('a peer that never answers our close is destroyed after closeTimeoutMs; the event keeps our code', async () => {
+    const conns: Recorded[] = [];
+    const s = await serve({ limits: { closeTimeoutMs: 300 } });
+    s.wss.addEndpoint(recorder('/rec', conns));
+    const p = await peer(s, { path: '/rec' });
+    conns[0]!.conn.close(4002, 'no answer expected');
+    expect(await p.closeFrame()).toEqual({ code: 4002, reason: 'no answer expected' });
+    const started = Date.now();
+    await p.closed;
+    expect(Date.now() - started).toBeGreaterThanOrEqual(200);
+    expect(await conns[0]!.closed).toEqual({ code: 4002, reason: 'no answer expected' });
+  });
+
+  it('a close frame with an invalid code from us is a caller bug (RangeError), not a wire error', async () => {
+    const conns: Recorded[] = [];
+    const s = await serve({});
+    s.wss.addEndpoint(recorder('/rec', conns));
+    await peer(s, { path: '/rec' });
+    expect(() => conns[0]!.conn.close(1006)).toThrow(RangeError);
+    expect(conns[0]!.conn.readyState).toBe(1);
+  });
+
+  it('WsServer.close() closes every connection with 1001, refuses new upgrades with 503, resolves when all are closed', async () => {
+    const s = await serve({ limits: { closeTimeoutMs: 300 } });
+    const clients = await Promise.all([1, 2, 3].map(() => openWs(`${s.wsUrl}/echo`)));
+    const codes = clients.map((ws) => new Promise<number>((resolve) => ws.once('close', (code) => resolve(code))));
+    const silent = await peer(s); // never answers the close: bounded by closeTimeoutMs
+    await s.wss.close();
+    expect(s.wss.connections.size).toBe(0);
+    expect(await Promise.all(codes)).toEqual([1001, 1001, 1001]);
+    expect(silent.events.find((e) => e.type === 'close')).toMatchObject({ code: 1001 });
+    const refused = new WebSocket(`${s.wsUrl}/echo`);
+    const status = await new Promise<number>((resolve) => refused.once('unexpected-response', (_q, res) => resolve(res.statusCode!)));
+    refused.on('error', () => {});
+    refused.terminate();
+    expect(status).toBe(503);
+  });
+});
+
+describe('connection limits', () => {
+  it('beyond maxConnections → 503; a slot freed is usable again', async () => {
+    const s = await serve({ limits: { maxConnections: 3 } });
+    const clients = await Promise.all([1, 2, 3].map(() => openWs(`${s.wsUrl}/echo`)));
+    const fourth = new WebSocket(`${s.wsUrl}/echo`);
+    const status = await new Promise<number>((resolve) => fourth.once('unexpected-response', (_q, res) => resolve(res.statusCode!)));
+    fourth.on('error', () => {});
+    fourth.terminate();
+    expect(status).toBe(503);
+    const closed = new Promise((r) => clients[0]!.once('close', r));
+    clients[0]!.close();
+    await closed;
+    await expect.poll(() => s.wss.connections.size).toBe(2);
+    await expectServed(s);
+  });
+
+  it('1,000 concurrent ws clients all get their echo', async () => {
+    ensureFileDescriptors(2_500);
+    const s = await serve({ limits: { maxConnections: 2_000 } });
+    const N = 1_000;
+    const clients: WebSocket[] = [];
+    // open in waves of 100 so the 2 cores and the accept backlog keep up
+    for (let i = 0; i < N; i += 100) clients.push(...(await Promise.all(Array.from({ length: 100 }, () => openWs(`${s.wsUrl}/echo`)))));
+    expect(s.wss.connections.size).toBe(N);
+    const echoes = clients.map(
+      (ws, i) =>
+        new Promise<boolean>((resolve) => {
+          ws.once('message', (d) => resolve(String(d) === `client ${i}`));
+          ws.send(`client ${i}`);
+        }),
+    );
+    expect((await Promise.all(echoes)).every(Boolean)).toBe(true);
+    await expectServed(s);
+  }, 60_000);
+});
+
+/**
+ * 1,000 clients and their 1,000 server sockets live in this process: raise the soft open-file
+ * limit up to the hard one when it is lower (prlimit, util-linux), as a default 1024 would not do.
+ */
+function ensureFileDescriptors(want: number): void {
+  const read = () => execFileSync('prlimit', ['--pid', String(process.pid), '--nofile', '--raw', '--noheadings', '-o', 'SOFT,HARD']).toString().trim().split(/\s+/);
+  const [soft, hard] = read();
+  const limit = (v: string | undefined) => (v === 'unlimited' ? Infinity : Number(v));
+  if (limit(soft) >= want) return;
+  if (limit(hard) < want) throw new Error(`open-file limit ${soft}/${hard} is below ${want}: raise the hard limit (ulimit -Hn)`);
+  execFileSync('prlimit', ['--pid', String(process.pid), `--nofile=${want}:${hard}`]);
+}
