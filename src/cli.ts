@@ -1,0 +1,219 @@
+#!/usr/bin/env node
+/**
+ * `serialgate` — the command line: run the daemon, the demo (npm start), check a config, list
+ * serial ports, diagnose a Pi. Errors go to stderr; exit codes are listed in --help.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { stringify } from 'yaml';
+import { formatChecks, doctorRootsFromEnv, runDoctor } from './cli/doctor.js';
+import { EXIT, exitOnCrash, superviseGateway } from './cli/lifecycle.js';
+import { formatPorts, listPorts, rootsFromEnv } from './cli/ports.js';
+import { ConfigError, loadConfig } from './config/load.js';
+import type { Config } from './config/schema.js';
+import { maskSecrets } from './config/secrets.js';
+import { createLogger } from './log.js';
+import { createNotifier } from './sd-notify.js';
+
+const DEFAULT_CONFIGS = ['/etc/serialgate/config.yaml', './serialgate.yaml'];
+/** a dashboard that never answers the close frame must not hold up a stop for long */
+const STOP_DEADLINE_MS = 10_000;
+
+const HELP = `serialgate — serial and MQTT sensors to live browser dashboards over WebSocket
+
+Usage:
+  serialgate run [--config FILE]      run the gateway (default config: ${DEFAULT_CONFIGS.join(', else ')})
+  serialgate demo [--port N] [--link PATH] [--verbose]
+                                      firmware mock + gateway + dashboard on http://localhost:8080/
+  serialgate check-config FILE        validate FILE; print the effective config (secrets masked)
+  serialgate ports [--json]           list serial ports with /dev/serial/by-id and by-path names
+  serialgate doctor [--config FILE] [--user NAME]
+                                      check dialout, UART getty, /dev/serial0, configured ports
+  serialgate --version | --help
+
+Examples:
+  npm start                                         # the demo: no hardware, no broker needed
+  serialgate check-config /etc/serialgate/config.yaml
+  serialgate ports                                  # which by-id path to put in the config
+  sudo serialgate doctor --config /etc/serialgate/config.yaml
+  sudo systemctl reload serialgate                  # SIGHUP: re-read the config, keep dashboards
+
+Signals (run):  SIGTERM/SIGINT stop gracefully (dashboards get 1001); SIGHUP reloads the config.
+Exit codes:     0 ok · 1 failure (invalid config in check-config, problems found by doctor,
+                start-up or shutdown failure) · 2 usage error · 78 configuration error at run
+                (systemd does not restart on 78: RestartPreventExitStatus=78)
+Environment:    NOTIFY_SOCKET/WATCHDOG_USEC (set by systemd), SERIALGATE_SYSFS_ROOT,
+                SERIALGATE_DEV_ROOT, SERIALGATE_ETC_ROOT, SERIALGATE_PROC_ROOT, SERIALGATE_BOOT_ROOT
+                (inspect another root tree with ports/doctor)
+`;
+
+class UsageError extends Error {}
+
+function version(): string {
+  // dist/src/cli.js → package.json two levels up
+  for (const rel of ['../../package.json', '../package.json']) {
+    try {
+      return (JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { version: string }).version;
+    } catch {
+      // try the next layout
+    }
+  }
+  return 'unknown';
+}
+
+function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T, positionals = 0) {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options, allowPositionals: positionals > 0, strict: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (parsed.positionals.length > positionals) throw new UsageError(`unexpected argument "${parsed.positionals[positionals]}"`);
+  return parsed;
+}
+
+function printConfigError(err: unknown): boolean {
+  if (!(err instanceof ConfigError)) return false;
+  process.stderr.write(err.message + '\n');
+  return true;
+}
+
+async function cmdRun(args: string[]): Promise<number> {
+  const { values } = parse(args, { config: { type: 'string', short: 'c' } });
+  const file = values.config ?? DEFAULT_CONFIGS.find((f) => existsSync(f));
+  if (!file) {
+    process.stderr.write(`serialgate: no config file: none of ${DEFAULT_CONFIGS.join(', ')} exists.\nPass --config FILE (systemd/config.example.yaml is an annotated start).\n`);
+    return EXIT.config;
+  }
+  let config: Config;
+  try {
+    config = await loadConfig(file);
+  } catch (err) {
+    if (printConfigError(err)) return EXIT.config;
+    throw err;
+  }
+  const logger = createLogger(config.log.level);
+  exitOnCrash(logger);
+  const notifier = createNotifier({ logger });
+  logger.info({ version: version(), config: file, devices: config.devices.map((d) => d.id), pid: process.pid }, 'starting');
+  const { startGateway } = await import('./gateway.js');
+  let gateway;
+  try {
+    gateway = await startGateway(config, logger);
+  } catch (err) {
+    logger.fatal({ err }, 'could not start');
+    return EXIT.failure;
+  }
+  superviseGateway({ gateway, logger, notifier, loadConfig: () => loadConfig(file), stopDeadlineMs: STOP_DEADLINE_MS });
+  await notifier.ready(`listening on ${gateway.url}`);
+  return -1;
+}
+
+async function cmdDemo(args: string[]): Promise<number> {
+  const { values } = parse(args, {
+    port: { type: 'string', short: 'p', default: '8080' },
+    link: { type: 'string', default: '/tmp/serialgate-mock0' },
+    verbose: { type: 'boolean', short: 'v', default: false },
+  });
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port: expected 0-65535, got "${values.port}"`);
+  const { startDemo } = await import('./cli/demo.js');
+  const logger = createLogger(values.verbose ? 'info' : 'warn');
+  exitOnCrash(logger);
+  const demo = await startDemo({ port, link: values.link, logger });
+  superviseGateway({ gateway: demo.gateway, logger, notifier: createNotifier({ logger }), afterStop: demo.stopMock, stopDeadlineMs: STOP_DEADLINE_MS });
+  const url = new URL(demo.gateway.url);
+  process.stdout.write(`dashboard: http://localhost:${url.port}/   (mock device on ${values.link}; Ctrl-C stops)\n`);
+  return -1;
+}
+
+async function cmdCheckConfig(args: string[]): Promise<number> {
+  const { positionals } = parse(args, {}, 1);
+  const file = positionals[0];
+  if (!file) throw new UsageError('check-config needs a FILE');
+  try {
+    const config = await loadConfig(file);
+    process.stdout.write(`# ${file}: valid. Effective configuration, defaults filled in, secrets masked:\n` + stringify(maskSecrets(config)));
+    return EXIT.ok;
+  } catch (err) {
+    if (printConfigError(err)) return EXIT.failure;
+    throw err;
+  }
+}
+
+async function cmdPorts(args: string[]): Promise<number> {
+  const { values } = parse(args, { json: { type: 'boolean', default: false } });
+  const ports = await listPorts(rootsFromEnv());
+  process.stdout.write(values.json ? JSON.stringify(ports, null, 2) + '\n' : formatPorts(ports));
+  return EXIT.ok;
+}
+
+async function cmdDoctor(args: string[]): Promise<number> {
+  const { values } = parse(args, { config: { type: 'string', short: 'c' }, user: { type: 'string' } });
+  const roots = doctorRootsFromEnv();
+  let config: Config | undefined;
+  const file = values.config ?? DEFAULT_CONFIGS.find((f) => existsSync(f));
+  if (file) {
+    try {
+      config = await loadConfig(file);
+    } catch (err) {
+      if (!printConfigError(err)) throw err;
+      return EXIT.failure;
+    }
+  }
+  // the service user when installed, else whoever runs doctor
+  const passwd = readFileSafe(`${roots.etc}/passwd`);
+  const user = values.user ?? (/^serialgate:/m.test(passwd) ? 'serialgate' : os.userInfo().username);
+  const checks = await runDoctor({ roots, user, config });
+  process.stdout.write(formatChecks(checks));
+  return checks.some((c) => c.verdict === 'fail') ? EXIT.failure : EXIT.ok;
+}
+
+function readFileSafe(p: string): string {
+  try {
+    return readFileSync(p, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
+  run: cmdRun,
+  demo: cmdDemo,
+  'check-config': cmdCheckConfig,
+  ports: cmdPorts,
+  doctor: cmdDoctor,
+};
+
+/** Returns the exit code, or -1 for a command that keeps running (run, demo). */
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+    process.stdout.write(HELP);
+    return cmd === undefined ? EXIT.usage : EXIT.ok;
+  }
+  if (cmd === '--version' || cmd === '-V') {
+    process.stdout.write(version() + '\n');
+    return EXIT.ok;
+  }
+  const command = Object.hasOwn(COMMANDS, cmd) ? COMMANDS[cmd] : undefined;
+  try {
+    if (!command) throw new UsageError(`unknown command "${cmd}"`);
+    if (rest.includes('--help') || rest.includes('-h')) {
+      process.stdout.write(HELP);
+      return EXIT.ok;
+    }
+    return await command(rest);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`serialgate: ${err.message}\nRun "serialgate --help" for usage.\n`);
+      return EXIT.usage;
+    }
+    process.stderr.write(`serialgate: ${(err as Error).stack ?? String(err)}\n`);
+    return EXIT.failure;
+  }
+}
+
+const code = await main(process.argv.slice(2));
+if (code >= 0) process.exitCode = code;

@@ -1,0 +1,113 @@
+/**
+ * The daemon around a running gateway: signals, graceful stop with a hard deadline, reload on
+ * SIGHUP, systemd notifications. `run` and `demo` share it.
+ *
+ *  SIGTERM / SIGINT  stop accepting, pending commands answered `shutting_down`, dashboards closed
+ *                    with 1001, sources closed (gateway.stop()), exit 0 — or exit 1 with a log
+ *                    line when that takes longer than the deadline. A second SIGINT exits at once.
+ *  SIGHUP            read and validate the config first; on error keep the running one and log
+ *                    every issue with path and line; else gateway.reload() (dashboards stay).
+ */
+import { ConfigError, formatIssue } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import type { Gateway } from '../gateway.js';
+import type { Logger } from '../log.js';
+import type { Notifier } from '../sd-notify.js';
+
+/** exit codes, documented in `serialgate --help` */
+export const EXIT = { ok: 0, failure: 1, usage: 2, config: 78 } as const;
+
+export interface LifecycleOptions {
+  gateway: Gateway;
+  logger: Logger;
+  notifier: Notifier;
+  /** reads and validates the config again (SIGHUP); absent: reload is not supported (demo) */
+  loadConfig?: () => Promise<Config>;
+  /** runs after gateway.stop() (the demo stops its mock here) */
+  afterStop?: () => Promise<void>;
+  /** stop must be done within this, else exit 1 */
+  stopDeadlineMs: number;
+}
+
+export function superviseGateway(opts: LifecycleOptions): void {
+  const { gateway, logger, notifier } = opts;
+  let stopping = false;
+  let reloading: Promise<void> | undefined;
+  let reloadAgain = false;
+
+  async function stop(signal: string): Promise<void> {
+    if (stopping) {
+      if (signal === 'SIGINT') {
+        logger.warn({ signal }, 'second interrupt: exiting without waiting');
+        process.exit(EXIT.failure);
+      }
+      return;
+    }
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const deadline = setTimeout(() => {
+      logger.error({ deadlineMs: opts.stopDeadlineMs }, 'shutdown did not finish in time, exiting anyway');
+      process.exit(EXIT.failure);
+    }, opts.stopDeadlineMs);
+    try {
+      await Promise.all([notifier.stopping(), gateway.stop().then(() => opts.afterStop?.())]);
+      clearTimeout(deadline);
+      logger.info('stopped');
+      process.exit(EXIT.ok);
+    } catch (err) {
+      logger.error({ err }, 'error while stopping');
+      process.exit(EXIT.failure);
+    }
+  }
+
+  async function reloadOnce(load: () => Promise<Config>): Promise<void> {
+    await notifier.reloading();
+    try {
+      const next = await load();
+      await gateway.reload(next);
+      logger.level = next.log.level;
+    } catch (err) {
+      if (err instanceof ConfigError) {
+        logger.error(
+          { source: err.source, issues: err.issues.map(formatIssue) },
+          `reload refused, still running the previous config: ${err.issues.map(formatIssue).join('; ')}`,
+        );
+      } else {
+        logger.error({ err }, 'reload failed, still running the previous config');
+      }
+    } finally {
+      await notifier.ready();
+    }
+  }
+
+  function reload(): void {
+    const load = opts.loadConfig;
+    if (!load) return void logger.warn('SIGHUP ignored: this mode has no config file to reload');
+    if (stopping) return;
+    // a SIGHUP during a reload is not lost: one more reload runs after the current one
+    if (reloading) {
+      reloadAgain = true;
+      return;
+    }
+    reloading = (async () => {
+      do {
+        reloadAgain = false;
+        await reloadOnce(load);
+      } while (reloadAgain && !stopping);
+    })().finally(() => (reloading = undefined));
+  }
+
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGHUP', reload);
+}
+
+/** Crashes are logged as one structured line before exiting 1 (systemd restarts on failure). */
+export function exitOnCrash(logger: Logger): void {
+  const die = (kind: string) => (err: unknown) => {
+    logger.fatal({ err }, kind);
+    process.exit(EXIT.failure);
+  };
+  process.on('uncaughtException', die('uncaught exception'));
+  process.on('unhandledRejection', die('unhandled rejection'));
+}
