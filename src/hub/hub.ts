@@ -9,7 +9,7 @@ import { commandsSchema, type Config, type DeviceConfig } from '../config/schema
 import { metrics } from '../http/metrics.js';
 import type { Logger } from '../log.js';
 import type { EndpointOptions } from '../server/ws-server.js';
-import type { Device, DeviceStatus, ReadingInput, SourceSink } from '../sources/types.js';
+import { CommandError, type Device, type DeviceCommand, type DeviceStatus, type Reading, type ReadingInput, type SourceSink } from '../sources/types.js';
 import {
   PROTOCOLS,
   decodeClientMessage,
@@ -21,7 +21,7 @@ import {
 } from '../codecs/messages.js';
 import { Authenticator, type AuthContext } from './auth.js';
 import { parseClientMessage, type SubscribeMessage } from './client-messages.js';
-import { CommandRouter, compileAllow, type CommandTarget } from './commands.js';
+import { CommandRouter, checkCommand, compileAllow, type CommandTarget } from './commands.js';
 import { ResumeRing } from './ring.js';
 import { Encoded, Session, matches, type HubConnection, type Subscription } from './session.js';
 
@@ -33,7 +33,7 @@ const MAX_EPOCHS = 16;
 export class Hub implements SourceSink {
   private seq = 0;
   private readonly ring: ResumeRing;
-  private readonly auth: Authenticator;
+  private auth: Authenticator;
   private readonly router: CommandRouter;
   private readonly devices = new Map<string, CommandTarget>();
   private readonly statuses = new Map<string, DeviceStatus>();
@@ -46,6 +46,7 @@ export class Hub implements SourceSink {
   private readonly dirty = new Set<Session>();
   private flushTimer: NodeJS.Timeout | undefined;
   private closing = false;
+  private readonly taps: ((r: Reading) => void)[] = [];
   private readonly markDirty = (s: Session) => this.scheduleFlush(s);
   private readonly flushAll = () => this.flush();
 
@@ -61,6 +62,26 @@ export class Hub implements SourceSink {
   /** hub.* and server.* need a restart; device command rules follow the new config at once. */
   reconfigure(config: Config): void {
     this.config = config;
+    this.auth = new Authenticator(config.auth, config.server.host);
+  }
+
+  /** Every reading after it got its seq (federation publishes them to the broker). */
+  tap(listener: (r: Reading) => void): void {
+    this.taps.push(listener);
+  }
+
+  /**
+   * A command from outside a dashboard (federation over MQTT): the same device rules as a
+   * dashboard's, without a connection; refusals are CommandErrors.
+   */
+  routeCommand(device: string, cmd: DeviceCommand): Promise<{ reply?: string }> {
+    const target = this.devices.get(device);
+    if (!target) return Promise.reject(new CommandError('invalid', `no device "${device.slice(0, 64)}"`, device));
+    const check = checkCommand({ type: 'command', id: '', device, line: cmd.line, payload: cmd.payload }, target);
+    if (!check.ok) return Promise.reject(new CommandError('invalid', check.message, device));
+    if (this.closing) return Promise.reject(new CommandError('shutting_down', 'the gateway is shutting down', device));
+    if (target.device.status().state !== 'up') return Promise.reject(new CommandError('device_unavailable', `${device} is down`, device));
+    return target.device.command(check.cmd);
   }
 
   /** At start and on reload; connections stay open and learn about changes from `state`. */
@@ -75,7 +96,6 @@ export class Hub implements SourceSink {
       if (next.has(id)) continue;
       this.last.delete(id);
       this.statuses.delete(id);
-      metrics.deviceUp.remove({ device: id });
       this.broadcast({ type: 'state', device: id, state: 'down', reason: 'removed from the configuration' });
     }
     this.devices.clear();
@@ -92,7 +112,7 @@ export class Hub implements SourceSink {
     this.ring.push(msg);
     const r = new Encoded(msg);
     this.last.set(msg.device, r);
-    metrics.readings.inc({ device: this.devices.has(msg.device) ? msg.device : '' });
+    for (const tap of this.taps) tap(msg);
     for (const s of this.everyone) s.deliver(r);
     const group = this.byDevice.get(msg.device);
     if (group) for (const s of group) s.deliver(r);
@@ -101,7 +121,6 @@ export class Hub implements SourceSink {
   state(s: DeviceStatus): void {
     const prev = this.statuses.get(s.id);
     this.statuses.set(s.id, s);
-    metrics.deviceUp.set({ device: s.id }, s.state === 'up' ? 1 : 0);
     if (prev && prev.state === s.state && prev.reason === s.reason) return;
     const msg: ServerMessage = s.reason === undefined ? { type: 'state', device: s.id, state: s.state } : { type: 'state', device: s.id, state: s.state, reason: s.reason };
     this.broadcast(msg);
@@ -236,7 +255,6 @@ export class Hub implements SourceSink {
   }
 
   private onMessage(s: Session, data: Buffer, binary: boolean): void {
-    metrics.messagesReceived.inc();
     const decoded = decodeClientMessage(data, binary, s.encoding);
     const parsed = decoded.ok ? parseClientMessage(decoded.value) : decoded;
     if (!parsed.ok) {

@@ -1,0 +1,184 @@
+/**
+ * Composition root (CONTRACTS.md "E → F/G"): HTTP server + WebSocket endpoints + hub + sources.
+ * Used by the CLI and by integration tests; owns the start, reload and stop order.
+ */
+import type http from 'node:http';
+import type https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { Config, DeviceConfig } from './config/schema.js';
+import { buildHealthReport, createRequestHandler, defaultWebRoot } from './http/routes.js';
+import { Hub } from './hub/hub.js';
+import type { Logger } from './log.js';
+import { echoEndpoint } from './server/echo.js';
+import { createHttpServer } from './server/http-server.js';
+import { WsServer } from './server/ws-server.js';
+import { MqttSource } from './sources/mqtt/index.js';
+import { SerialSource } from './sources/serial/index.js';
+import type { Device, Source } from './sources/types.js';
+
+export interface Gateway {
+  /** http(s)://HOST:PORT with the real port (server.port 0 = ephemeral) */
+  readonly url: string;
+  readonly hub: Hub;
+  readonly sources: Source[];
+  /** applies device (and auth) changes; dashboard connections stay open */
+  reload(config: Config): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Sources as the gateway runs them: one SerialSource per serial device, so a reload can restart
+ * one port and leave the others alone; one MqttSource for all MQTT devices (one broker client).
+ */
+class SourceSet {
+  readonly serial = new Map<string, { cfg: DeviceConfig; source: SerialSource }>();
+  mqtt: { key: string; source: MqttSource } | undefined;
+
+  constructor(
+    private readonly hub: Hub,
+    private readonly logger: Logger,
+  ) {}
+
+  all(): Source[] {
+    const list: Source[] = [...this.serial.values()].map((e) => e.source);
+    if (this.mqtt) list.push(this.mqtt.source);
+    return list;
+  }
+
+  devices(): Device[] {
+    return this.all().flatMap((s) => s.devices());
+  }
+
+  /** Brings the running sources to `config`: stops what changed or went, starts what is new. */
+  async apply(config: Config): Promise<void> {
+    const wanted = new Map(config.devices.filter((d) => d.serial).map((d) => [d.id, d]));
+    const stopping: Promise<void>[] = [];
+    for (const [id, e] of this.serial) {
+      const next = wanted.get(id);
+      if (next && same(next, e.cfg)) {
+        wanted.delete(id);
+        continue;
+      }
+      this.serial.delete(id);
+      stopping.push(e.source.stop());
+    }
+    const mqttDevices = config.devices.filter((d) => d.mqtt);
+    const mqttKey = JSON.stringify([config.mqtt, mqttDevices, config.gateway.id]);
+    const oldMqtt = this.mqtt;
+    if (oldMqtt && oldMqtt.key !== mqttKey) {
+      this.mqtt = undefined;
+      stopping.push(oldMqtt.source.stop());
+    }
+    // a port must be closed before a changed config of the same device opens it again
+    await Promise.all(stopping);
+
+    const starting: Source[] = [];
+    for (const [id, cfg] of wanted) {
+      const source = new SerialSource([cfg], this.hub, this.logger);
+      this.serial.set(id, { cfg, source });
+      starting.push(source);
+    }
+    if (config.mqtt && mqttDevices.length + (config.mqtt.federation.enabled ? 1 : 0) > 0 && this.mqtt === undefined) {
+      const source = new MqttSource(config.mqtt, mqttDevices, this.hub, this.logger, config.gateway.id);
+      if (config.mqtt.federation.enabled) source.onFederatedCommand((device, cmd) => this.hub.routeCommand(device, cmd));
+      this.mqtt = { key: mqttKey, source };
+      starting.push(source);
+    }
+    this.hub.reconfigure(config);
+    // the hub learns the new device list before their first reading or state
+    this.hub.setDevices(this.devices());
+    await Promise.all(starting.map((s) => s.start()));
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.all().map((s) => s.stop()));
+  }
+}
+
+const same = (a: DeviceConfig, b: DeviceConfig): boolean => JSON.stringify(a) === JSON.stringify(b);
+
+export async function startGateway(config: Config, logger: Logger): Promise<Gateway> {
+  const hub = new Hub(config, logger.child({ component: 'hub' }));
+  const sources = new SourceSet(hub, logger);
+  let current = config;
+  let ready = false;
+  hub.tap((r) => sources.mqtt?.source.publishReading(r));
+
+  const health = () =>
+    buildHealthReport({
+      ready,
+      devices: sources.devices().map((d) => d.status()),
+      required: new Set(current.devices.filter((d) => d.required).map((d) => d.id)),
+      ...(sources.mqtt ? { broker: sources.mqtt.source.brokerState() } : {}),
+      connections: hub.stats().connections,
+    });
+  const server = createHttpServer(config.server, createRequestHandler({ health, webRoot: defaultWebRoot(), logger }));
+  const wss = new WsServer(server, config.server.limits, logger.child({ component: 'ws' }));
+  wss.addEndpoint(hub.endpoint());
+  if (config.server.echo) wss.addEndpoint(echoEndpoint());
+
+  await sources.apply(config);
+  try {
+    await listen(server, config.server.host, config.server.port);
+  } catch (err) {
+    await sources.stop();
+    throw err;
+  }
+  ready = true;
+  const port = (server.address() as AddressInfo).port;
+  const url = `${config.server.tls ? 'https' : 'http'}://${urlHost(config.server.host)}:${port}`;
+  logger.info({ url, path: config.server.path, devices: config.devices.length }, 'gateway listening');
+
+  let stopping: Promise<void> | undefined;
+  return {
+    url,
+    hub,
+    get sources() {
+      return sources.all();
+    },
+    async reload(next: Config) {
+      if (JSON.stringify(next.server) !== JSON.stringify(current.server) || JSON.stringify(next.hub) !== JSON.stringify(current.hub)) {
+        logger.warn('server.* and hub.* changes take effect after a restart; applying devices and auth now');
+      }
+      current = next;
+      await sources.apply(next);
+      logger.info({ devices: next.devices.length }, 'configuration reloaded');
+    },
+    stop() {
+      stopping ??= (async () => {
+        ready = false;
+        // 1. no new TCP connections (and no new upgrades: wss refuses once closing)
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        (server as http.Server).closeIdleConnections?.();
+        // 2. pending commands → shutting_down, dashboards → 1001
+        await hub.shutdown();
+        // 3. release ports and the broker
+        await sources.stop();
+        // 4. whatever else is still open (echo), then the HTTP server
+        await wss.close(1001, 'gateway shutting down');
+        (server as http.Server).closeAllConnections?.();
+        await closed;
+        logger.info('gateway stopped');
+      })();
+      return stopping;
+    },
+  };
+}
+
+function listen(server: http.Server | https.Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error) => reject(err);
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.removeListener('error', onError);
+      resolve();
+    });
+  });
+}
+
+/** A URL host for the bound address: wildcard binds are reached on loopback, IPv6 in brackets. */
+function urlHost(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}
