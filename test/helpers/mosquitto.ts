@@ -18,11 +18,13 @@ export interface MosquittoOptions {
   port?: number;
   /** username → password; when given, anonymous clients are refused ("not authorized") */
   users?: Record<string, string>;
+  /** PEM files: the listener speaks TLS (url becomes mqtts://); requireCertificate asks clients for one signed by cafile */
+  tls?: { cafile: string; certfile: string; keyfile: string; requireCertificate?: boolean };
 }
 
 export interface Mosquitto {
   readonly port: number;
-  /** mqtt://127.0.0.1:PORT */
+  /** mqtt://127.0.0.1:PORT (mqtts:// with opts.tls) */
   readonly url: string;
   /**
    * SIGTERM (SIGKILL after 3 s), wait for exit, remove the temp dir; idempotent.
@@ -80,6 +82,10 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
     dir = mkdtempSync(join(tmpdir(), 'sg-mosquitto-'));
     const conf = join(dir, 'mosquitto.conf');
     const lines = [`listener ${port} 127.0.0.1`, 'persistence false', 'log_dest stderr', 'log_type error', 'log_type warning'];
+    if (opts.tls) {
+      lines.push(`cafile ${opts.tls.cafile}`, `certfile ${opts.tls.certfile}`, `keyfile ${opts.tls.keyfile}`);
+      if (opts.tls.requireCertificate) lines.push('require_certificate true');
+    }
     // Started as root, mosquitto drops to user "mosquitto", which cannot read our 0700 temp dir.
     if (process.getuid?.() === 0) lines.push('user root');
     if (opts.users && Object.keys(opts.users).length > 0) {
@@ -141,7 +147,7 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
 
   return {
     port,
-    url: `mqtt://127.0.0.1:${port}`,
+    url: `${opts.tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${port}`,
     async stop(signal) {
       await stopChild(signal);
       removeDir();
