@@ -1,0 +1,79 @@
+/**
+ * A real browser's WebSocket against our server: headless Chromium (Debian /usr/bin/chromium via
+ * playwright-core) loads a blank page from the same server, round-trips a string and an
+ * ArrayBuffer through /echo, and sees the close code and reason the server sends.
+ */
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EndpointOptions } from '../../src/server/ws-server.js';
+import { startServer, type TestServer } from '../integration/server/harness.js';
+
+/** Test-only: closes with 4001 'bye' when told 'close-me'. */
+const closer: EndpointOptions<void> = {
+  path: '/closer',
+  protocols: [],
+  onConnection(conn) {
+    conn.on('message', (data: Buffer, binary: boolean) => {
+      if (!binary && data.toString() === 'close-me') conn.close(4001, 'bye');
+    });
+  },
+};
+
+let server: TestServer;
+let browser: Browser;
+let page: Page;
+
+beforeAll(async () => {
+  server = await startServer({ endpoints: [closer] });
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
+  page = await browser.newPage();
+  await page.goto(`${server.httpUrl}/`);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+describe('Chromium WebSocket ↔ our server', () => {
+  it('round-trips a string and an ArrayBuffer through /echo', async () => {
+    const result = await page.evaluate(async (url) => {
+      const ws = new WebSocket(url);
+      ws.binaryType = 'arraybuffer';
+      const next = () => new Promise<MessageEvent>((resolve) => ws.addEventListener('message', resolve, { once: true }));
+      await new Promise((resolve, reject) => {
+        ws.onopen = resolve;
+        ws.onerror = () => reject(new Error('WebSocket error'));
+      });
+      ws.send('héllo, 世界');
+      const text = (await next()).data as string;
+      const bytes = new Uint8Array(300);
+      for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7) & 0xff;
+      ws.send(bytes.buffer);
+      const echoed = (await next()).data as ArrayBuffer;
+      ws.close(1000);
+      return {
+        protocol: ws.protocol,
+        text,
+        isArrayBuffer: echoed instanceof ArrayBuffer,
+        same: echoed.byteLength === bytes.length && new Uint8Array(echoed).every((b, i) => b === bytes[i]),
+      };
+    }, `${server.wsUrl}/echo`);
+    expect(result).toEqual({ protocol: '', text: 'héllo, 世界', isArrayBuffer: true, same: true });
+  });
+
+  it('sees the close code and reason the server sends', async () => {
+    const closed = await page.evaluate(async (url) => {
+      const ws = new WebSocket(url);
+      await new Promise((resolve) => (ws.onopen = resolve));
+      const event = new Promise<CloseEvent>((resolve) => (ws.onclose = resolve));
+      ws.send('close-me');
+      const e = await event;
+      return { code: e.code, reason: e.reason, wasClean: e.wasClean };
+    }, `${server.wsUrl}/closer`);
+    expect(closed).toEqual({ code: 4001, reason: 'bye', wasClean: true });
+  });
+});
