@@ -5,7 +5,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Opcode } from '../../../src/ws/constants.js';
 import { expectServed, startServer, type TestServer } from './harness.js';
-import { clientFrame, isMessage, RawPeer } from './raw-peer.js';
+import { clientFrame, isMessage, isPong, RawPeer } from './raw-peer.js';
 
 let server: TestServer;
 const peers: RawPeer[] = [];
@@ -155,11 +155,8 @@ describe('handshake edge cases that must work', () => {
   it('frame bytes in the same packet as the handshake are delivered', async () => {
     const early = Buffer.concat([clientFrame(Opcode.Text, 'early'), clientFrame(Opcode.Binary, Buffer.from([9]))]);
     const p = await peer({ firstBytes: early });
-    const messages = async () => {
-      await p.waitFor((e): e is never => p.events.filter(isMessage).length >= 2);
-      return p.events.filter(isMessage).map((m) => [m.data.toString('hex'), m.binary]);
-    };
-    expect(await messages()).toEqual([
+    await p.waitUntil(() => p.events.filter(isMessage).length >= 2);
+    expect(p.events.filter(isMessage).map((m) => [m.data.toString('hex'), m.binary])).toEqual([
       [Buffer.from('early').toString('hex'), false],
       ['09', true],
     ]);
@@ -180,7 +177,7 @@ describe('ping and pong', () => {
     const p = await peer();
     p.send(clientFrame(Opcode.Pong, 'unsolicited'));
     p.send(clientFrame(Opcode.Ping, 'p1'));
-    const pong = await p.waitFor((e): e is Extract<typeof e, { type: 'pong' }> => e.type === 'pong');
+    const pong = await p.waitFor(isPong);
     expect(pong.data.toString()).toBe('p1');
   });
 
@@ -190,6 +187,6 @@ describe('ping and pong', () => {
     p.send(clientFrame(Opcode.Ping, 'mid'));
     p.send(clientFrame(Opcode.Continuation, 'ment'));
     expect((await p.waitFor(isMessage)).data.toString()).toBe('fragment');
-    expect(p.events.some((e) => e.type === 'pong')).toBe(true);
+    expect(p.events.some(isPong)).toBe(true);
   });
 });

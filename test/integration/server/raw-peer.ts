@@ -9,7 +9,8 @@ import { FrameParser } from '../../../src/ws/frame-parser.js';
 
 export type PeerEvent =
   | { type: 'message'; data: Buffer; binary: boolean }
-  | { type: 'ping' | 'pong'; data: Buffer }
+  | { type: 'ping'; data: Buffer }
+  | { type: 'pong'; data: Buffer }
   | { type: 'close'; code: number | undefined; reason: string }
   | { type: 'error'; code: string };
 
@@ -111,12 +112,16 @@ export class RawPeer {
 
   /** Resolves with the first event matching `pred` (waiting up to `timeoutMs`). */
   async waitFor<T extends PeerEvent>(pred: (e: PeerEvent) => e is T, timeoutMs = 5000): Promise<T> {
+    await this.waitUntil(() => this.events.some(pred), timeoutMs);
+    return this.events.find(pred)!;
+  }
+
+  /** Resolves once `cond()` holds, re-checked after every event; throws on timeout or TCP close. */
+  async waitUntil(cond: () => boolean, timeoutMs = 5000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = this.events.find(pred);
-      if (found) return found;
+    while (!cond()) {
       if (this.isClosed || Date.now() >= deadline) {
-        throw new Error(`event not seen (tcp closed: ${this.isClosed}); events: ${JSON.stringify(this.events.map((e) => e.type))}`);
+        throw new Error(`condition not met (tcp closed: ${this.isClosed}); events: ${JSON.stringify(this.events.map((e) => e.type))}`);
       }
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, Math.max(1, deadline - Date.now()));
@@ -151,6 +156,7 @@ export class RawPeer {
 }
 
 export const isMessage = (e: PeerEvent): e is Extract<PeerEvent, { type: 'message' }> => e.type === 'message';
+export const isPong = (e: PeerEvent): e is Extract<PeerEvent, { type: 'pong' }> => e.type === 'pong';
 
 /** Reads up to the end of the HTTP response head; `rest` = bytes after it. */
 export function readResponseHead(socket: net.Socket, timeoutMs = 5000): Promise<{ head: string; rest: Buffer }> {
