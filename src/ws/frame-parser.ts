@@ -323,6 +323,7 @@ export class FrameParser {
 
   private close(data: Buffer): void {
     this.state = STOPPED; // nothing may follow a close frame (RFC 6455 §5.5.1)
+    this.release();
     if (data.length === 0) return this.handlers.close(undefined, '');
     if (data.length === 1) return this.fail(CloseCode.ProtocolError, 'SG_ERR_WS_CLOSE_PAYLOAD', 'close frame with a 1-byte payload');
     const code = data.readUInt16BE(0);
@@ -340,11 +341,16 @@ export class FrameParser {
 
   private fail(closeCode: number, code: WsErrorCode, message: string): void {
     this.state = STOPPED;
+    this.release();
+    this.handlers.error(new WsProtocolError(closeCode, code, message));
+  }
+
+  /** Drops every buffered byte once the parser has stopped. */
+  private release(): void {
     this.partial = undefined;
     this.parts = [];
     this.partsBytes = 0;
     this.fieldLength = 0;
-    this.handlers.error(new WsProtocolError(closeCode, code, message));
   }
 }
 

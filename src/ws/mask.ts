@@ -1,7 +1,7 @@
 /**
- * XORs data[start, end) in place with the 4-byte mask, as if the masked payload began at
- * `maskOffset` bytes into the frame (so a payload that arrives in pieces can be unmasked
- * piece by piece). Long runs go through 32-bit words once the position is 4-byte aligned in
+ * XORs data[start, end) in place with the 4-byte mask; `maskOffset` is the position of
+ * data[start] within the masked payload, so a payload that arrives in pieces can be unmasked
+ * piece by piece. Long runs go through 32-bit words once the position is 4-byte aligned in
  * the underlying ArrayBuffer; the mask is rotated so that word-wise XOR matches byte order
  * on this (little-endian or big-endian) machine.
  */

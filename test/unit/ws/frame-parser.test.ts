@@ -162,7 +162,9 @@ describe('fragmentation rules', () => {
       ['pong', '01'],
       ['message', HELLO, 'text'],
     ]);
-    expect(record().push(`01 83 ${M0} 48656c`, `88 82 ${M0} 03e9`)).toEqual([['close', 1001, '']]);
+    const r = record();
+    expect(r.push(`01 83 ${M0} 48656c`, `88 82 ${M0} 03e9`)).toEqual([['close', 1001, '']]);
+    expect(r.parser.bufferedBytes).toBe(0); // the unfinished message is dropped
   });
 
   it('delivers empty messages, single-frame and fragmented', () => {
