@@ -12,12 +12,13 @@ import { startMock, type MockDevice, type MockFormat } from './index.js';
 const HELP = `serialgate firmware mock: a sensor on a real pseudo-terminal
 
 usage: node dist/firmware-mock/cli.js [--link PATH] [--format kv|json|csv] [--interval MS]
-                                      [--reply-delay MS] [--banner TEXT]
+                                      [--reply-delay MS] [--banner TEXT] [--boot-delay MS]
   --link         stable path to the PTY (default /tmp/serialgate-mock0)
   --format       sensor line format (default kv; csv columns: temp,hum,count)
   --interval     ms between sensor lines, 0 = none (default 1000)
   --reply-delay  ms before answering a command (default 0)
   --banner       line printed at boot and after every replug
+  --boot-delay   ms from (re)plug to the banner and first line, like a bootloader (default 0)
 
 stdin commands (fault injection):
   unplug | replug          the link disappears and the PTY closes / a new PTY at the same link
@@ -94,6 +95,7 @@ async function main(): Promise<void> {
       interval: { type: 'string' },
       'reply-delay': { type: 'string' },
       banner: { type: 'string' },
+      'boot-delay': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -108,6 +110,7 @@ async function main(): Promise<void> {
     format,
     intervalMs: intArg('interval', values.interval, 1000),
     replyDelayMs: intArg('reply-delay', values['reply-delay'], 0),
+    bootDelayMs: intArg('boot-delay', values['boot-delay'], 0),
     ...(values.banner !== undefined && { banner: values.banner }),
   });
   console.error(`mock sensor on ${dev.link} -> ${dev.ptsPath} (${format}); type "help" for fault commands`);

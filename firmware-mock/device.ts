@@ -22,6 +22,12 @@ export interface MockOptions {
   replyDelayMs?: number;
   /** printed at every (re)boot: start and replug */
   banner?: string;
+  /**
+   * ms from plug-in to the banner and the first sensor line, like a bootloader. serialport
+   * flushes the input when it opens a port, so a banner printed before the gateway opens is lost,
+   * as on real hardware; a delay lets a reconnecting gateway see it.
+   */
+  bootDelayMs?: number;
 }
 
 export interface MockDevice {
@@ -52,11 +58,13 @@ export class Mock implements MockDevice {
   private readonly intervalMs: number;
   private readonly replyDelayMs: number;
   private readonly banner: string | undefined;
+  private readonly bootDelayMs: number;
+  private bootedAt = 0;
   private readonly sensor = new Sensor();
   private readonly rx: LineSplitter;
   private pty: Pty | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private readonly replyTimers = new Set<NodeJS.Timeout>();
+  private readonly timers = new Set<NodeJS.Timeout>();
   private tx: Promise<void> = Promise.resolve();
   private silent = false;
   private stopped = false;
@@ -67,6 +75,7 @@ export class Mock implements MockDevice {
     this.intervalMs = opts.intervalMs ?? 1000;
     this.replyDelayMs = opts.replyDelayMs ?? 0;
     this.banner = opts.banner;
+    this.bootDelayMs = opts.bootDelayMs ?? 0;
     this.rx = new LineSplitter(
       { maxLineBytes: MAX_COMMAND_BYTES },
       { line: (l) => this.onCommand(l), overlong: () => this.reply('ERR line too long'), invalid: () => this.reply('ERR invalid UTF-8') },
@@ -81,7 +90,7 @@ export class Mock implements MockDevice {
     await this.plugIn();
     if (this.intervalMs > 0) {
       this.timer = setInterval(() => {
-        if (!this.silent && this.ptsPath) this.send(`${this.sensor.line(this.format)}\n`);
+        if (!this.silent && this.ptsPath && performance.now() >= this.bootedAt) this.send(`${this.sensor.line(this.format)}\n`);
       }, this.intervalMs);
     }
   }
@@ -125,8 +134,8 @@ export class Mock implements MockDevice {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
-    for (const t of this.replyTimers) clearTimeout(t);
-    this.replyTimers.clear();
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
     await this.unplug();
   }
 
@@ -135,7 +144,17 @@ export class Mock implements MockDevice {
     this.rx.reset();
     const pty = await openPty(this.link, (chunk) => this.rx.push(chunk));
     this.pty = pty;
-    if (this.banner !== undefined) this.send(`${this.banner}\n`);
+    this.bootedAt = performance.now() + this.bootDelayMs;
+    const banner = this.banner;
+    if (banner !== undefined) this.later(this.bootDelayMs, () => pty === this.pty && this.send(`${banner}\n`));
+  }
+
+  private later(ms: number, fn: () => void): void {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      fn();
+    }, ms);
+    this.timers.add(t);
   }
 
   private requirePty(): Pty {
@@ -170,11 +189,7 @@ export class Mock implements MockDevice {
     this.commands.push(line);
     const answer = respond(line, this.sensor);
     if (this.replyDelayMs <= 0) return this.reply(answer);
-    const t = setTimeout(() => {
-      this.replyTimers.delete(t);
-      this.reply(answer);
-    }, this.replyDelayMs);
-    this.replyTimers.add(t);
+    this.later(this.replyDelayMs, () => this.reply(answer));
   }
 
   private reply(text: string): void {

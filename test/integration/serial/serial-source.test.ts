@@ -1,12 +1,15 @@
 /**
  * SerialSource against the firmware mock on a real PTY, opened with the real serialport binding.
  */
-import { rm, symlink } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { chmod, rm, symlink } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { SerialPort } from 'serialport';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startMock, type MockDevice, type MockOptions } from '../../../firmware-mock/index.js';
 import { metrics } from '../../../src/http/metrics.js';
 import { silentLogger } from '../../../src/log.js';
-import { SerialSource } from '../../../src/sources/serial/index.js';
+import { explainOpenError, SerialSource } from '../../../src/sources/serial/index.js';
 import type { SerialDevice } from '../../../src/sources/serial/serial-device.js';
 import { CommandError } from '../../../src/sources/types.js';
 import { RecordingSink, serialDevice, uniqueLink } from '../../helpers/mock.js';
@@ -231,5 +234,35 @@ describe('open errors', () => {
     expect(second.devices()[0]!.status().reason).toBe(
       `${mock.link}: port is busy: another program (a getty on the UART? ModemManager?) holds it`,
     );
+  });
+
+  it('EACCES with the real binding: the dialout advice', async () => {
+    const mock = await startMock({ link: uniqueLink(), intervalMs: 0 });
+    cleanups.push(() => mock.stop());
+    let message: string;
+    if (process.getuid?.() === 0) {
+      // root ignores file modes (CAP_DAC_OVERRIDE): open from an unprivileged child (nobody) instead
+      await chmod(mock.ptsPath, 0o600);
+      const script = `const { SerialPort } = await import(process.argv[1]);
+        new SerialPort({ path: process.argv[2], baudRate: 9600, autoOpen: false })
+          .open((e) => { process.stdout.write(JSON.stringify(e ? e.message : null)); process.exit(0); });`;
+      const entry = createRequire(import.meta.url).resolve('serialport');
+      const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, entry, mock.link], {
+        uid: 65534,
+        gid: 65534,
+        encoding: 'utf8',
+        timeout: 10_000,
+      });
+      message = JSON.parse(r.stdout) as string;
+    } else {
+      await chmod(mock.ptsPath, 0o000);
+      const port = new SerialPort({ path: mock.link, baudRate: 9600, autoOpen: false });
+      message = await new Promise<string>((res) => port.open((e) => res(e ? e.message : 'opened')));
+    }
+    expect(message).toBe(`Error: Permission denied, cannot open ${mock.link}`);
+    expect(explainOpenError(new Error(message), mock.link)).toEqual({
+      code: 'EACCES',
+      reason: `${mock.link}: permission denied: add the service user to the dialout group (sudo usermod -aG dialout serialgate)`,
+    });
   });
 });

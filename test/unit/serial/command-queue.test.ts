@@ -1,0 +1,113 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { CommandQueue, type CommandQueueOptions } from '../../../src/sources/serial/command-queue.js';
+import { CommandError } from '../../../src/sources/types.js';
+
+function setup(opts: Partial<CommandQueueOptions> = {}) {
+  const written: string[] = [];
+  const pendingWrites: { resolve(): void; reject(e: Error): void }[] = [];
+  const q = new CommandQueue({ device: 'd1', terminator: '\n', maxLength: 16, queue: 3, ...opts }, (data) => {
+    written.push(data.toString());
+    return new Promise((resolve, reject) => pendingWrites.push({ resolve, reject }));
+  });
+  return { q, written, pendingWrites };
+}
+
+const settle = () => new Promise((r) => setImmediate(r));
+
+describe('CommandQueue', () => {
+  beforeEach(() => vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] }));
+  afterEach(() => vi.useRealTimers());
+
+  it('writes one command at a time; the next starts only after the previous finished', async () => {
+    const { q, written, pendingWrites } = setup();
+    const a = q.submit('LED ON');
+    const b = q.submit('PING');
+    expect(written).toEqual(['LED ON\n']);
+    pendingWrites[0]!.resolve();
+    await expect(a).resolves.toEqual({});
+    expect(written).toEqual(['LED ON\n', 'PING\n']);
+    pendingWrites[1]!.resolve();
+    await expect(b).resolves.toEqual({});
+    expect(q.size).toBe(0);
+  });
+
+  it('with a reply pattern: the first matching line is the reply, others are not consumed', async () => {
+    const { q, written, pendingWrites } = setup({ reply: { match: /^(OK|ERR)/, timeoutMs: 1000 } });
+    const a = q.submit('LED ON');
+    const b = q.submit('LED OFF');
+    expect(q.offer('temp=1')).toBe(false);
+    // the reply may come before the drain callback: it still counts
+    expect(q.offer('OK LED ON')).toBe(true);
+    await expect(a).resolves.toEqual({ reply: 'OK LED ON' });
+    expect(written).toEqual(['LED ON\n', 'LED OFF\n']);
+    pendingWrites[0]!.resolve(); // the late drain of the first command changes nothing
+    pendingWrites[1]!.resolve();
+    await settle();
+    expect(q.offer('ERR nope')).toBe(true);
+    await expect(b).resolves.toEqual({ reply: 'ERR nope' });
+    expect(q.offer('OK stray')).toBe(false); // nothing waiting: an ordinary line
+  });
+
+  it('no reply within timeoutMs → timeout, and the queue moves on', async () => {
+    const { q, written, pendingWrites } = setup({ reply: { match: /^OK/, timeoutMs: 500 } });
+    const a = q.submit('PING');
+    const b = q.submit('PING');
+    const aDone = expect(a).rejects.toEqual(new CommandError('timeout', 'no reply matching /^OK/ within 500 ms', 'd1'));
+    pendingWrites[0]!.resolve();
+    vi.advanceTimersByTime(499);
+    expect(written).toHaveLength(1);
+    vi.advanceTimersByTime(1);
+    await aDone;
+    expect(written).toHaveLength(2);
+    q.offer('OK');
+    await expect(b).resolves.toEqual({ reply: 'OK' });
+  });
+
+  it('beyond `queue` accepted commands → busy', async () => {
+    const { q } = setup({ queue: 2 });
+    void q.submit('A');
+    void q.submit('B');
+    await expect(q.submit('C')).rejects.toMatchObject({ code: 'busy', device: 'd1', message: '2 commands already queued for this port (commands.queue)' });
+  });
+
+  it('a failed write → device_unavailable', async () => {
+    const { q, pendingWrites } = setup();
+    const a = q.submit('A');
+    pendingWrites[0]!.reject(new Error('EIO'));
+    await expect(a).rejects.toMatchObject({ code: 'device_unavailable', message: 'write failed: EIO' });
+  });
+
+  it('failAll rejects the active and every waiting command', async () => {
+    const { q } = setup({ reply: { match: /^OK/, timeoutMs: 500 } });
+    const all = ['A', 'B', 'C'].map((l) => expect(q.submit(l)).rejects.toMatchObject({ code: 'shutting_down', message: 'bye' }));
+    q.failAll('shutting_down', 'bye');
+    await Promise.all(all);
+    expect(q.size).toBe(0);
+    expect(q.offer('OK')).toBe(false);
+  });
+
+  it.each([
+    [42, 'a serial command needs a "line" string'],
+    [undefined, 'a serial command needs a "line" string'],
+    ['', 'empty command'],
+    ['A\nB', 'a command is one line: no line breaks or terminator inside'],
+    ['A\rB', 'a command is one line: no line breaks or terminator inside'],
+    ['x'.repeat(17), 'command is 17 bytes, more than commands.maxLength (16)'],
+    ['é'.repeat(9), 'command is 18 bytes, more than commands.maxLength (16)'],
+  ])('invalid %j → %s', async (line, message) => {
+    const { q, written } = setup();
+    await expect(q.submit(line)).rejects.toMatchObject({ code: 'invalid', message });
+    expect(written).toEqual([]);
+  });
+
+  it('commands.allow and a custom terminator', async () => {
+    const { q, written, pendingWrites } = setup({ allow: /^(LED (ON|OFF)|PING)$/, terminator: '\r\n' });
+    await expect(q.submit('REBOOT')).rejects.toMatchObject({ code: 'invalid', message: 'command not allowed by commands.allow' });
+    const a = q.submit('PING');
+    pendingWrites[0]!.resolve();
+    await a;
+    expect(written).toEqual(['PING\r\n']);
+    const { q: q2 } = setup({ terminator: ';' });
+    await expect(q2.submit('A;B')).rejects.toMatchObject({ code: 'invalid' });
+  });
+});
