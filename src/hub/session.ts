@@ -161,7 +161,11 @@ export class Session implements CommandOwner {
   private congest(): void {
     if (this.congested) return;
     this.congested = true;
-    this.stallTimer = setTimeout(() => this.conn.close(1013, 'slow consumer'), this.opts.stallTimeoutMs);
+    this.stallTimer = setTimeout(() => {
+      // the close frame waits behind the stuck queue (until limits.closeTimeoutMs): stop feeding it now
+      this.conn.close(1013, 'slow consumer');
+      this.closed();
+    }, this.opts.stallTimeoutMs);
     this.stallTimer.unref();
   }
 

@@ -53,7 +53,7 @@ export class Peer {
       };
       const timer = setTimeout(() => {
         this.waiters.delete(check);
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last: ${JSON.stringify(this.messages.slice(-3))}`));
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last: ${JSON.stringify(this.messages.slice(-3)).slice(0, 400)}`));
       }, timeoutMs);
       this.waiters.add(check);
     });
