@@ -26,7 +26,7 @@ export const metrics = {
   overlongLines: counter('serialgate_overlong_lines_total', 'Serial lines discarded for exceeding maxLineBytes', ['device']),
   commands: counter('serialgate_commands_total', 'Commands by device and result (ok or error code)', ['device', 'result']),
   reconnects: counter('serialgate_reconnects_total', 'Source reconnect attempts, by device or "mqtt"', ['source']),
-  mqttPublishDropped: counter('serialgate_mqtt_publish_dropped_total', 'MQTT publishes dropped from the full offline queue (oldest first)'),
+  mqttPublishDropped: counter('serialgate_mqtt_publish_dropped_total', 'MQTT publishes dropped: offline queue full (oldest first) or broker not reading'),
   deviceUp: new Gauge({ name: 'serialgate_device_up', help: '1 when the device is up', labelNames: ['device'], registers: [registry] }),
   clientErrors: counter('serialgate_client_errors_total', 'Client messages answered with an error, by code', ['code']),
 };

@@ -42,6 +42,11 @@ export type { FederatedCommandHandler } from './federation.js';
 
 /** Derived device ids per configured device; more are refused (counted as parse errors). */
 export const MAX_DERIVED_IDS = 256;
+/**
+ * Bytes our socket may hold unsent before QoS 0 publishes (federated readings) are dropped and
+ * counted: a broker that reads slower than we publish must not grow our memory.
+ */
+export const MAX_SOCKET_BACKLOG_BYTES = 1024 * 1024;
 /** A broker that accepts TCP but never answers CONNECT is given up on after this. */
 const CONNECT_TIMEOUT_MS = 10_000;
 
@@ -315,8 +320,16 @@ export class MqttSource implements Source {
 
   /** Publish now, or queue (bounded, drop oldest) while the broker is away. */
   private publish(topic: string, payload: string, qos: 0 | 1): void {
-    if (this.connected && this.client) this.client.publish(topic, payload, { qos });
-    else this.queue.push({ topic, payload, qos });
+    const client = this.client;
+    if (!this.connected || !client) {
+      this.queue.push({ topic, payload, qos });
+      return;
+    }
+    if (qos === 0 && (client.stream?.writableLength ?? 0) > MAX_SOCKET_BACKLOG_BYTES) {
+      metrics.mqttPublishDropped.inc();
+      return;
+    }
+    client.publish(topic, payload, { qos });
   }
 
   private command(e: Entry, cmd: DeviceCommand): Promise<{ reply?: string }> {

@@ -2,10 +2,11 @@
 import type mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { metrics } from '../../../src/http/metrics.js';
-import type { MqttSource } from '../../../src/sources/mqtt/index.js';
+import { MAX_SOCKET_BACKLOG_BYTES, type MqttSource } from '../../../src/sources/mqtt/index.js';
 import { CommandError, type DeviceCommand } from '../../../src/sources/types.js';
 import { startMosquitto, type Mosquitto } from '../../helpers/mosquitto.js';
 import { device, mqttConfig, newSource, testClient, type RecordingSink } from './fixtures.js';
+import { startSilentBroker } from './silent-broker.js';
 
 let broker: Mosquitto | undefined;
 let source: MqttSource | undefined;
@@ -118,5 +119,24 @@ describe('federation', () => {
     await sink.waitState('all', 'up', 6000);
     await p.wait(3);
     expect(p.got.map(([, r]) => (r as { seq: number }).seq)).toEqual([3, 4, 5]);
+  });
+
+  it('a connected broker that stops reading: readings are dropped and counted once our socket backlog passes the cap', async () => {
+    const stuck = await startSilentBroker({ stopReading: true });
+    try {
+      const { source: s } = await started(stuck.url);
+      const dropped = async () => (await metrics.mqttPublishDropped.get()).values[0]?.value ?? 0;
+      const before = await dropped();
+      const big = 'x'.repeat(60_000);
+      // 30 MB offered: more than loopback socket buffers plus the 1 MiB cap can hold
+      for (let seq = 1; seq <= 500; seq++) s.publishReading({ seq, device: 'd', ts: seq, raw: big });
+      expect(await dropped()).toBeGreaterThan(before);
+      const backlog = (s as unknown as { client: { stream: { writableLength: number } } }).client.stream.writableLength;
+      expect(backlog).toBeLessThanOrEqual(MAX_SOCKET_BACKLOG_BYTES + 61_000);
+    } finally {
+      await source?.stop();
+      source = undefined;
+      await stuck.close();
+    }
   });
 });

@@ -14,7 +14,8 @@ export interface SilentBroker {
 
 const MAX_BUFFER = 64 * 1024;
 
-export async function startSilentBroker(): Promise<SilentBroker> {
+/** `stopReading`: after the first SUBACK, stop reading the socket (a broker that cannot keep up). */
+export async function startSilentBroker(opts: { stopReading?: boolean } = {}): Promise<SilentBroker> {
   let publishes = 0;
   const sockets = new Set<net.Socket>();
   const server = net.createServer((sock) => {
@@ -42,7 +43,10 @@ export async function startSilentBroker(): Promise<SilentBroker> {
         const body = buf.subarray(i + 1, total);
         buf = buf.subarray(total);
         if (type === 1) sock.write(Buffer.from([0x20, 0x02, 0x00, 0x00])); // CONNECT → CONNACK accepted
-        else if (type === 8) sock.write(Buffer.from([0x90, 0x03, body[0]!, body[1]!, 0x00])); // SUBSCRIBE → SUBACK QoS 0
+        else if (type === 8) {
+          sock.write(Buffer.from([0x90, 0x03, body[0]!, body[1]!, 0x00])); // SUBSCRIBE → SUBACK QoS 0
+          if (opts.stopReading) return void sock.pause();
+        }
         else if (type === 12) sock.write(Buffer.from([0xd0, 0x00])); // PINGREQ → PINGRESP
         else if (type === 3) publishes++; // PUBLISH: never a PUBACK
       }
