@@ -25,8 +25,12 @@ function flatten(out: Values, prefix: string, v: unknown, depth: number): void {
     out[prefix] = v;
   } else {
     if (depth >= MAX_DEPTH) throw new FlattenError(`json: nested deeper than ${MAX_DEPTH} levels`);
-    const entries = Array.isArray(v) ? v.entries() : Object.entries(v as object);
-    for (const [k, child] of entries) flatten(out, `${prefix}.${k}`, child, depth + 1);
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) flatten(out, `${prefix}.${i}`, v[i], depth + 1);
+    } else {
+      const o = v as Record<string, unknown>;
+      for (const k of Object.keys(o)) flatten(out, `${prefix}.${k}`, o[k], depth + 1);
+    }
   }
 }
 
@@ -43,7 +47,9 @@ export function parseJsonLine(line: string): LineResult {
   }
   const values = emptyValues();
   try {
-    for (const [k, v] of Object.entries(doc)) flatten(values, k, v, 1);
+    const o = doc as Record<string, unknown>;
+    // Object.keys, not for-in: a polluted Object.prototype elsewhere must not add fields
+    for (const k of Object.keys(o)) flatten(values, k, o[k], 1);
   } catch (err) {
     if (err instanceof FlattenError) return { error: err.message };
     throw err;

@@ -12,7 +12,8 @@
  * Lines are decoded as UTF-8 one by one: an invalid line is reported (with its bytes) and the
  * stream goes on. One trailing "\r" is trimmed, so "\n" also frames "\r\n" lines.
  */
-import { isUtf8 } from 'node:buffer';
+/** fatal: invalid UTF-8 throws instead of becoming U+FFFD; ignoreBOM: a BOM is kept as data */
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 export interface SplitterOptions {
   /** default "\n" */
@@ -138,8 +139,15 @@ export class LineSplitter {
     }
     this.len = 0;
     if (bytes.length > 0 && bytes[bytes.length - 1] === 0x0d) bytes = bytes.subarray(0, bytes.length - 1);
-    if (isUtf8(bytes)) this.handlers.line(bytes.toString('utf8'));
-    else this.handlers.invalid(bytes);
+    let text: string;
+    try {
+      // one native call validates and decodes (faster than isUtf8 + toString)
+      text = utf8.decode(bytes);
+    } catch {
+      this.handlers.invalid(bytes);
+      return;
+    }
+    this.handlers.line(text);
   }
 }
 

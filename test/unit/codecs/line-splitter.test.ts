@@ -34,7 +34,7 @@ function reference(input: Buffer, delimiter: string, cap: number): Event[] {
       continue;
     }
     if (line.length && line[line.length - 1] === 0x0d) line = line.subarray(0, -1);
-    const text = new TextDecoder('utf-8', { fatal: false }).decode(line);
+    const text = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true }).decode(line);
     out.push(Buffer.from(text).equals(line) ? ['line', text] : ['invalid', line.toString('hex')]);
   }
   return out;
@@ -92,6 +92,12 @@ describe('LineSplitter', () => {
     c.push(Buffer.from([0xc3])); // a 2-byte sequence split across chunks is fine
     c.push(Buffer.from([0xa9, 0x0a]));
     expect(c.events).toEqual([['line', 'a=1'], ['invalid', 'fffe41'], ['line', 'b=é'], ['line', 'é']]);
+  });
+
+  it('a byte order mark is kept as data, not silently stripped', () => {
+    const c = collect({ maxLineBytes: 64 });
+    c.push(Buffer.from([0xef, 0xbb, 0xbf, 0x61, 0x0a]));
+    expect(c.events).toEqual([['line', '\ufeffa']]);
   });
 
   it('reset() forgets a partial line', () => {
