@@ -287,7 +287,17 @@ export class MqttSource implements Source {
     const reading: ReadingInput = { device, ts };
     if (r.values) reading.values = r.values;
     if (r.raw !== undefined) reading.raw = r.raw;
-    this.sink.reading(reading);
+    this.emit(e, reading);
+  }
+
+  private emit(e: Entry, reading: ReadingInput): void {
+    metrics.readings.inc({ device: e.cfg.id });
+    try {
+      this.sink.reading(reading);
+    } catch (err) {
+      // a failing consumer must not break mqtt.js's packet loop (and with it every device)
+      this.log.error({ err, device: reading.device }, 'the reading consumer threw');
+    }
   }
 
   private derivedId(e: Entry, topic: string, index: number): { id: string; error?: undefined } | { error: string } {
@@ -308,7 +318,7 @@ export class MqttSource implements Source {
     if (e.cfg.parser.onError !== 'raw') return;
     const reading: ReadingInput = { device, ts, error };
     if (raw !== undefined) reading.raw = raw;
-    this.sink.reading(reading);
+    this.emit(e, reading);
   }
 
   private setState(e: Entry, state: 'up' | 'down', reason?: string): void {

@@ -19,10 +19,10 @@ const devices = [
   device({ id: 'text', mqtt: { topic: 'text/#', payload: 'string' } }),
 ];
 
-async function parseErrors(id: string): Promise<number> {
-  const m = await metrics.parseErrors.get();
-  return m.values.find((v) => v.labels.device === id)?.value ?? 0;
+async function count(metric: typeof metrics.parseErrors, id: string): Promise<number> {
+  return (await metric.get()).values.find((v) => v.labels.device === id)?.value ?? 0;
 }
+const parseErrors = (id: string) => count(metrics.parseErrors, id);
 
 /** Publish, then a marker on the same topic family, and wait for the marker: everything before it arrived. */
 async function publishAndSettle(items: [string, string | Buffer][]): Promise<void> {
@@ -54,6 +54,7 @@ describe('MqttSource readings', () => {
   });
 
   it('json payloads from a # filter become values (numbers stay numbers, nested keys dotted)', async () => {
+    const counted = await count(metrics.readings, 'climate');
     await publishAndSettle([
       ['site/climate/a', '{"temp":21.5,"hum":40,"ok":true,"pos":{"x":1}}'],
       ['site/climate', '{"temp":22}'], // "#" matches the parent level too
@@ -61,6 +62,7 @@ describe('MqttSource readings', () => {
     const got = sink.readingsOf('climate');
     expect(got.map((r) => plain(r.values))).toEqual([{ temp: 21.5, hum: 40, ok: true, 'pos.x': 1 }, { temp: 22 }]);
     expect(got.every((r) => typeof r.ts === 'number' && r.raw === undefined && r.error === undefined)).toBe(true);
+    expect((await count(metrics.readings, 'climate')) - counted).toBe(2);
   });
 
   it('number payloads become { value } under the id derived from the + level', async () => {
@@ -140,5 +142,27 @@ describe('MqttSource readings', () => {
     ]);
     expect(sink.readingsOf('strict').map((r) => [plain(r.values), r.error])).toEqual([[{ ok: 1 }, undefined]]);
     expect((await parseErrors('strict')) - before).toBe(1);
+  });
+
+  it('a consumer that throws does not stop the source: later messages still arrive', async () => {
+    const made = newSource(mqttConfig(broker.url), [device({ id: 'boom', mqtt: { topic: 'boom/#', payload: 'string' } })]);
+    const seen: string[] = [];
+    const reading = made.sink.reading.bind(made.sink);
+    made.sink.reading = (r) => {
+      seen.push(r.raw!);
+      if (r.raw === 'throw') throw new Error('consumer bug');
+      reading(r);
+    };
+    try {
+      await made.source.start();
+      await made.sink.waitState('boom', 'up');
+      await pub.publishAsync('boom/a', 'throw');
+      await pub.publishAsync('boom/a', 'after');
+      await made.sink.waitFor('the reading after the throw', () => made.sink.readings.some((r) => r.raw === 'after'));
+      expect(seen).toEqual(['throw', 'after']);
+      expect(made.source.brokerState()).toBe('up');
+    } finally {
+      await made.source.stop();
+    }
   });
 });
