@@ -45,10 +45,16 @@ const dirty = new Set<DeviceView>();
 /** per device: the last seq shown, to prove no reading is shown twice or out of order */
 const lastShown = new Map<string, number>();
 const stats = { readings: 0, nonIncreasing: 0, frames: 0, cspViolations: 0 };
+/** connection states seen, newest last (bounded), for tests and the debug hook */
+const stateLog: string[] = [];
 let role: HelloMessage['role'] | undefined;
 let info: ConnectionInfo = { state: 'connecting', failures: 0, refused: false };
 let frameQueued = false;
 let rateCount = 0;
+/** a session was open with the current token since the page loaded or the token changed */
+let everOpen = false;
+/** the token form was opened by a refusal, not by the user */
+let autoPrompted = false;
 
 document.addEventListener('securitypolicyviolation', () => stats.cspViolations++);
 
@@ -119,7 +125,16 @@ function onHello(h: HelloMessage): void {
 function renderConnection(): void {
   connEl.dataset.state = info.state;
   connEl.textContent = connectionText(info, Date.now());
-  if (info.refused && info.state !== 'open') showTokenForm('The gateway refused the connection (auth?). Enter a token:');
+  if (info.state === 'open') {
+    everOpen = true;
+    if (autoPrompted) tokenForm.hidden = true;
+    autoPrompted = false;
+  } else if (info.refused && !everOpen && (info.state === 'reconnecting' || info.state === 'closed')) {
+    // A browser sees a refused token (401) and an unreachable gateway alike (close 1006). Before
+    // the first open the likely cause is auth; after it, a gateway restart: only the button then.
+    if (tokenForm.hidden) autoPrompted = true;
+    showTokenForm('The gateway refused the connection (auth?). Enter a token:');
+  }
 }
 
 function showTokenForm(message: string): void {
@@ -158,6 +173,8 @@ const client: SerialgateClient = connect(url, {
   onHello,
   onState: (i) => {
     info = i;
+    stateLog.push(i.state);
+    if (stateLog.length > 100) stateLog.shift();
     renderConnection();
   },
   onDeviceState: (s) => view(s.device).setState(s.state, s.reason),
@@ -183,6 +200,7 @@ $('token-cancel').addEventListener('click', () => {
 $('token-clear').addEventListener('click', () => {
   sessionStorage.removeItem(TOKEN_KEY);
   tokenForm.hidden = true;
+  everOpen = false;
   client.reconnect({ token: null });
 });
 tokenForm.addEventListener('submit', (ev) => {
@@ -197,6 +215,7 @@ tokenForm.addEventListener('submit', (ev) => {
   sessionStorage.setItem(TOKEN_KEY, t);
   tokenInput.value = '';
   tokenForm.hidden = true;
+  everOpen = false;
   client.reconnect({ token: t });
 });
 
@@ -223,4 +242,5 @@ window.addEventListener('resize', () => {
   client,
   stats: () => ({ ...client.stats(), ...stats, rejectedPoints: [...views.values()].reduce((n, v) => n + v.rejectedPoints(), 0) }),
   chartX: (device: string, metric: string) => views.get(device)?.chartX(metric) ?? [],
+  states: () => [...stateLog],
 };

@@ -1,0 +1,207 @@
+/**
+ * The dashboard in headless Chromium, served by the real (compiled) gateway with the firmware
+ * mock on a PTY: token prompt, live values and chart, commands and replies, unplug/replug,
+ * a gateway restart survived without a reload and without duplicate points, the viewer role,
+ * a phone-width layout, no CSP violation. Writes test-results/dashboard.png.
+ *
+ * It runs what `npm run build` produced (dist/), because that is what the gateway serves: the
+ * page is dist/web, found next to dist/src/http. `npm test` builds first; a missing build is
+ * made here.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type * as GatewayModule from '../../src/gateway.js';
+import type * as SchemaModule from '../../src/config/schema.js';
+import type * as LogModule from '../../src/log.js';
+import type * as MockModule from '../../firmware-mock/index.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const dist = (p: string) => import(pathToFileURL(`${root}dist/${p}`).href);
+
+const OPERATOR = 'e2e-operator-token-0123456789';
+const VIEWER = 'e2e-viewer-token-0123456789';
+const LINK = `/tmp/sg-e2e-dashboard-${process.pid}`;
+
+let mods: { gw: typeof GatewayModule; schema: typeof SchemaModule; log: typeof LogModule; mock: typeof MockModule };
+let mock: MockModule.MockDevice;
+let gateway: GatewayModule.Gateway;
+let port = 0;
+let browser: Browser;
+const contexts: BrowserContext[] = [];
+let page: Page;
+const pageErrors: string[] = [];
+
+function config(p: number) {
+  return mods.schema.configSchema.parse({
+    gateway: { id: 'e2e' },
+    server: { host: '127.0.0.1', port: p },
+    auth: {
+      anonymous: 'none',
+      tokens: [
+        { token: OPERATOR, role: 'operator' },
+        { token: VIEWER, role: 'viewer' },
+      ],
+    },
+    devices: [
+      {
+        id: 'mock1',
+        serial: { path: LINK, baudRate: 115200, reconnect: { minMs: 100, maxMs: 500 } },
+        parser: { format: 'kv' },
+        commands: { reply: { match: '^(OK|ERR|PONG)', timeoutMs: 2000 } },
+      },
+    ],
+  });
+}
+
+async function newPage(): Promise<Page> {
+  const ctx = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+  contexts.push(ctx);
+  const p = await ctx.newPage();
+  p.on('pageerror', (e) => pageErrors.push(e.message));
+  p.on('console', (m) => {
+    if (m.type() === 'error' && !m.text().includes('WebSocket connection')) pageErrors.push(m.text());
+  });
+  return p;
+}
+
+/** opens the dashboard, answers the token prompt, waits for the session */
+async function openWithToken(p: Page, token: string): Promise<void> {
+  await p.goto(`http://127.0.0.1:${port}/`);
+  await p.getByTestId('token-form').waitFor({ state: 'visible', timeout: 10_000 });
+  await p.getByTestId('token-input').fill(token);
+  await p.getByTestId('token-submit').click();
+  await p.waitForSelector('[data-testid="conn-state"][data-state="open"]', { timeout: 10_000 });
+}
+
+const stats = (p: Page) =>
+  p.evaluate(() => (window as unknown as { __sg: { stats(): Record<string, number> } }).__sg.stats());
+const chartX = (p: Page, metric: string) =>
+  p.evaluate((m) => (window as unknown as { __sg: { chartX(d: string, m: string): number[] } }).__sg.chartX('mock1', m), metric);
+
+function strictlyIncreasing(xs: number[]): boolean {
+  for (let i = 1; i < xs.length; i++) if (!(xs[i]! > xs[i - 1]!)) return false;
+  return true;
+}
+
+beforeAll(async () => {
+  if (!existsSync(`${root}dist/web/app.js`) || !existsSync(`${root}dist/src/gateway.js`)) {
+    execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit', timeout: 170_000 });
+  }
+  mods = { gw: await dist('src/gateway.js'), schema: await dist('src/config/schema.js'), log: await dist('src/log.js'), mock: await dist('firmware-mock/index.js') };
+  mock = await mods.mock.startMock({ link: LINK, format: 'kv', intervalMs: 100 });
+  gateway = await mods.gw.startGateway(config(0), mods.log.silentLogger());
+  port = Number(new URL(gateway.url).port);
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
+  page = await newPage();
+}, 180_000);
+
+afterAll(async () => {
+  for (const c of contexts) await c.close().catch(() => {});
+  await browser?.close();
+  await gateway?.stop();
+  await mock?.stop();
+});
+
+describe('dashboard in Chromium', () => {
+  it('is served with a strict CSP and no inline code; a refused connection prompts for a token', async () => {
+    const res = await page.request.get(`http://127.0.0.1:${port}/`);
+    expect(res.headers()['content-security-policy']).toContain("script-src 'self'");
+    const html = await res.text();
+    expect(html).not.toMatch(/<script>|<style|style="/);
+    await openWithToken(page, OPERATOR);
+    await expect(page.getByTestId('role').textContent()).resolves.toBe('operator');
+    expect(await page.getByTestId('token-form').isHidden()).toBe(true);
+    expect(await page.evaluate(() => sessionStorage.getItem('serialgate.token'))).toBe(OPERATOR);
+  });
+
+  it('shows the device up, live values updating within 2 s, and a chart with points', async () => {
+    await page.waitForSelector('[data-testid="device-state-mock1"]:text("up")', { timeout: 5_000 });
+    const count = page.getByTestId('value-mock1-count');
+    await count.waitFor({ timeout: 2_000 });
+    const first = await count.textContent();
+    await page.waitForFunction((v) => document.querySelector('[data-testid="value-mock1-count"]')?.textContent !== v, first, { timeout: 2_000 });
+    expect(await page.getByTestId('value-mock1-temp').textContent()).toMatch(/^-?\d+(\.\d+)?$/);
+    await page.waitForFunction(() => (window as unknown as { __sg: { chartX(d: string, m: string): number[] } }).__sg.chartX('mock1', 'temp').length >= 3, null, { timeout: 2_000 });
+    expect(await page.locator('[data-testid="chart-mock1-temp"] canvas').count()).toBe(1);
+    expect(await page.getByTestId('console-mock1').textContent()).toContain('temp=');
+  });
+
+  it('LED ON button: the ack with the device reply OK LED ON is shown', async () => {
+    await page.getByTestId('cmd-led-on-mock1').click();
+    await page.waitForSelector('[data-testid="cmd-result-mock1"][data-status="ok"]', { timeout: 5_000 });
+    expect(await page.getByTestId('cmd-result-mock1').textContent()).toBe('OK LED ON');
+    expect(mock.commands).toContain('LED ON');
+    expect(await page.getByTestId('console-mock1').textContent()).toContain('< OK LED ON');
+    mkdirSync(`${root}test-results`, { recursive: true });
+    await page.waitForTimeout(1_500); // a little more line on the chart for the screenshot
+    await page.screenshot({ path: `${root}test-results/dashboard.png`, fullPage: true });
+  });
+
+  it('unplugging the mock shows the device down; replugging shows it up again', async () => {
+    await mock.unplug();
+    await page.waitForSelector('[data-testid="device-state-mock1"]:text("down")', { timeout: 10_000 });
+    await mock.replug();
+    await page.waitForSelector('[data-testid="device-state-mock1"]:text("up")', { timeout: 10_000 });
+  });
+
+  it('a gateway restart on the same port: reconnecting shown, reconnects and resumes without a reload or a duplicate point', async () => {
+    await page.evaluate(() => ((window as unknown as { __noReload: boolean }).__noReload = true));
+    const before = await stats(page);
+    await gateway.stop();
+    await page.waitForSelector('[data-testid="conn-state"][data-state="reconnecting"]', { timeout: 5_000 });
+    expect(await page.getByTestId('conn-state').textContent()).toMatch(/^reconnecting in \d+ s \(1001 gateway shutting down\)$/);
+    gateway = await mods.gw.startGateway(config(port), mods.log.silentLogger());
+    await page.waitForSelector('[data-testid="conn-state"][data-state="open"]', { timeout: 15_000 });
+    await page.waitForFunction((n) => (window as unknown as { __sg: { stats(): { readings: number } } }).__sg.stats().readings > n + 10, before.readings, { timeout: 10_000 });
+    expect(await page.evaluate(() => (window as unknown as { __noReload?: boolean }).__noReload)).toBe(true);
+    const after = await stats(page);
+    expect(after.resets).toBe(1);
+    expect(after.nonIncreasing).toBe(0);
+    expect(after.rejectedPoints).toBe(0);
+    const xs = await chartX(page, 'temp');
+    expect(xs.length).toBeGreaterThan(10);
+    expect(strictlyIncreasing(xs)).toBe(true);
+    await page.waitForSelector('[data-testid="device-state-mock1"]:text("up")', { timeout: 10_000 });
+    // a gateway that went away after a session opened is not a token problem: no prompt
+    expect(await page.getByTestId('token-form').isHidden()).toBe(true);
+  });
+
+  it('a viewer token: command controls disabled, and a command attempt shows forbidden', async () => {
+    const v = await newPage();
+    await openWithToken(v, VIEWER);
+    await expect(v.getByTestId('role').textContent()).resolves.toContain('viewer');
+    await v.getByTestId('device-mock1').waitFor();
+    for (const id of ['cmd-led-on-mock1', 'cmd-led-off-mock1', 'cmd-ping-mock1', 'cmd-input-mock1', 'cmd-send-mock1']) {
+      expect(await v.getByTestId(id).isDisabled()).toBe(true);
+    }
+    // the gateway decides, not the page: force the button and try
+    const sent = mock.commands.length;
+    await v.getByTestId('cmd-led-off-mock1').evaluate((b) => ((b as HTMLButtonElement).disabled = false));
+    await v.getByTestId('cmd-led-off-mock1').click();
+    await v.waitForSelector('[data-testid="cmd-result-mock1"][data-status="error"]', { timeout: 5_000 });
+    expect(await v.getByTestId('cmd-result-mock1').textContent()).toMatch(/^forbidden: /);
+    expect(mock.commands.length).toBe(sent);
+  });
+
+  it('fits a phone-width screen and follows a dark colour scheme', async () => {
+    await page.setViewportSize({ width: 375, height: 800 });
+    await page.waitForTimeout(300);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
+    const light = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    await page.emulateMedia({ colorScheme: 'dark' });
+    const dark = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    expect(dark).not.toBe(light);
+    await page.screenshot({ path: `${root}test-results/dashboard-phone-dark.png`, fullPage: true });
+  });
+
+  it('caused no CSP violation and no page error', async () => {
+    expect((await stats(page)).cspViolations).toBe(0);
+    expect(pageErrors).toEqual([]);
+  });
+});
