@@ -33,6 +33,9 @@ const STOPPED = 5; // after an error or a close frame: bytes are ignored
 
 const EMPTY = Buffer.alloc(0);
 
+/** First allocation for a payload that spans reads; it then doubles, up to the declared length. */
+const MIN_PARTIAL = 1024;
+
 /**
  * Node's internal Buffer class: constructing a view with it directly skips the species lookup
  * and argument checks of subarray(), the largest per-frame cost on small frames (ws does the same).
@@ -47,9 +50,11 @@ const FastBuffer = (Buffer as unknown as { [Symbol.species]: new (ab: ArrayBuffe
  * a state that may stop in the middle of it; at most 8 header bytes are carried between pushes.
  *
  * Memory: a frame whose payload is entirely inside one pushed chunk is delivered as a view of
- * that chunk (no copy); a payload that spans chunks is copied into one buffer of its declared
- * length, which was checked against maxMessageBytes first. So the parser holds at most
- * maxMessageBytes + 125 (a control frame) + 8 (a partial header field), see bufferedBytes.
+ * that chunk (no copy); a payload that spans chunks is copied into a buffer that grows by
+ * doubling up to its declared length (checked against maxMessageBytes first), so a peer that
+ * declares a big frame and trickles it costs at most twice what it sent (at least 1 KiB), not
+ * the declared size. The parser holds at most maxMessageBytes + 125 (a control frame) + 8
+ * (a partial header field), see bufferedBytes.
  *
  * push() takes ownership of the chunk: payloads are unmasked in place and delivered as views,
  * so the caller must not reuse the chunk (socket 'data' buffers are never reused by Node).
@@ -72,7 +77,7 @@ export class FrameParser {
   private masked = false;
   private payloadLength = 0;
   private readonly maskKey = Buffer.alloc(4);
-  /** Payload of a frame that spans pushes, allocated at its declared length. */
+  /** Payload so far of a frame that spans pushes; its length is the capacity. */
   private partial: Buffer | undefined;
   private partialLength = 0;
 
@@ -265,26 +270,33 @@ export class FrameParser {
       this.frame(data, false);
       return off + length;
     }
-    if (this.partial === undefined) {
-      this.partial = Buffer.allocUnsafe(length);
-      this.partialLength = 0;
-    }
     const from = this.partialLength;
     const n = Math.min(available, length - from);
-    chunk.copy(this.partial, from, off, off + n);
-    if (this.masked) unmask(this.partial, this.maskKey, from, from + n, from);
+    let buffer = this.partial;
+    if (buffer === undefined || from + n > buffer.length) buffer = this.grow(from + n);
+    chunk.copy(buffer, from, off, off + n);
+    if (this.masked) unmask(buffer, this.maskKey, from, from + n, from);
     this.partialLength = from + n;
     // Text is checked piece by piece so that invalid UTF-8 fails before the frame is complete.
-    if (this.opcode < Opcode.Close && this.messageOpcode === Opcode.Text && !this.utf8.push(this.partial, from, from + n)) {
+    if (this.opcode < Opcode.Close && this.messageOpcode === Opcode.Text && !this.utf8.push(buffer, from, from + n)) {
       this.failUtf8();
       return chunk.length;
     }
     if (this.partialLength === length) {
-      const data = this.partial;
+      // The capacity is capped at the declared length, so the buffer is exactly the payload.
       this.partial = undefined;
-      this.frame(data, true);
+      this.partialLength = 0;
+      this.frame(buffer, true);
     }
     return off + n;
+  }
+
+  /** Makes room for `needed` payload bytes: doubling keeps the copies linear overall. */
+  private grow(needed: number): Buffer {
+    const next = Buffer.allocUnsafe(Math.min(this.payloadLength, Math.max(2 * needed, MIN_PARTIAL)));
+    if (this.partial !== undefined) this.partial.copy(next, 0, 0, this.partialLength);
+    this.partial = next;
+    return next;
   }
 
   /** A frame's payload is complete (unmasked); `validated` when its text already went through the DFA. */
@@ -348,6 +360,7 @@ export class FrameParser {
   /** Drops every buffered byte once the parser has stopped. */
   private release(): void {
     this.partial = undefined;
+    this.partialLength = 0;
     this.parts = [];
     this.partsBytes = 0;
     this.fieldLength = 0;

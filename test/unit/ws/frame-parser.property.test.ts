@@ -126,6 +126,33 @@ describe('FrameParser properties', () => {
     );
   });
 
+  it('reassembles large payloads from any pieces, holding at most twice what arrived (min 1 KiB)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 20_000 }),
+        fc.array(fc.nat(), { maxLength: 30 }),
+        fc.uint8Array({ minLength: 4, maxLength: 4 }),
+        (length, cuts, mask) => {
+          const payload = Buffer.alloc(length);
+          for (let i = 0; i < length; i++) payload[i] = (i * 7) & 0xff;
+          const frame = encodeFrame(2, payload, { mask: Buffer.from(mask) });
+          const header = frame.length - length;
+          const r = record({ maxMessageBytes: 1 << 20 });
+          const points = [...new Set(cuts.map((c) => c % (frame.length + 1)))].sort((a, b) => a - b);
+          let from = 0;
+          for (const to of [...points, frame.length]) {
+            r.parser.push(Buffer.from(frame.subarray(from, to)));
+            const arrived = Math.max(0, to - header);
+            if (arrived < length) expect(r.parser.bufferedBytes).toBeLessThanOrEqual(Math.max(1024, 2 * arrived) + 8);
+            from = to;
+          }
+          expect(r.events).toEqual([['message', payload.toString('hex'), 'binary']]);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   it('round-trips encoder → parser for lengths around every header-size boundary', () => {
     fc.assert(
       fc.property(

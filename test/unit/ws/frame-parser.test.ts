@@ -283,10 +283,25 @@ describe('parser life cycle', () => {
     r.push('82 ff 00000000');
     expect(r.parser.bufferedBytes).toBe(4);
     r.push('00000006', M0, '0102');
-    expect(r.parser.bufferedBytes).toBe(6); // the partial payload, allocated at its declared length
+    expect(r.parser.bufferedBytes).toBe(6); // the partial payload: 1 KiB at first, capped at the declared 6
     r.push('03040506');
     expect(r.parser.bufferedBytes).toBe(0);
     expect(r.events).toEqual([['message', '010203040506', 'binary']]);
+  });
+
+  it('grows the buffer of a trickled payload with what arrives, not with the declared length', () => {
+    const r = record({ maxMessageBytes: 65536 });
+    r.push(`82 fe ffff ${M0}`, '01');
+    expect(r.parser.bufferedBytes).toBe(1024); // not 65,535
+    const rest = Buffer.alloc(65534, 2);
+    let maxBuffered = 0;
+    for (let at = 0; at < rest.length; at += 1000) {
+      r.parser.push(rest.subarray(at, at + 1000));
+      maxBuffered = Math.max(maxBuffered, r.parser.bufferedBytes);
+    }
+    expect(maxBuffered).toBe(65535); // capped at the declared length
+    expect(r.parser.bufferedBytes).toBe(0);
+    expect(r.events).toEqual([['message', '01' + rest.toString('hex'), 'binary']]);
   });
 
   it('delivers a single-frame message in one chunk as a view of that chunk (no copy)', () => {
