@@ -18,6 +18,9 @@ const backoff = (minMs: number, maxMs: number) =>
     })
     .prefault({});
 
+/** Device and gateway ids; also the rule for ids the MQTT source derives from topic levels. */
+export const ID_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
+
 /** An MQTT topic (name or filter) checked by the same rules the MQTT source applies. */
 const mqttTopic = (problemOf: (topic: string) => string | undefined) =>
   z.string().superRefine((t, ctx) => {
@@ -171,7 +174,7 @@ export const commandsSchema = z
 
 export const deviceSchema = z
   .strictObject({
-    id: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'ids are 1-64 of A-Z a-z 0-9 _ . -'),
+    id: z.string().regex(ID_PATTERN, 'ids are 1-64 of A-Z a-z 0-9 _ . -'),
     serial: serialSchema.optional(),
     mqtt: mqttDeviceSchema.optional(),
     parser: parserSchema.prefault({ format: 'raw' }),
@@ -208,7 +211,7 @@ export const hubSchema = z
 
 export const configSchema = z
   .strictObject({
-    gateway: z.strictObject({ id: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).default('serialgate') }).prefault({}),
+    gateway: z.strictObject({ id: z.string().regex(ID_PATTERN).default('serialgate') }).prefault({}),
     server: serverSchema,
     auth: authSchema,
     mqtt: mqttSchema.optional(),

@@ -17,7 +17,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import type { DeviceConfig, MqttConfig } from '../../config/schema.js';
+import { ID_PATTERN, type DeviceConfig, type MqttConfig } from '../../config/schema.js';
 import { metrics } from '../../http/metrics.js';
 import type { Logger } from '../../log.js';
 import {
@@ -305,7 +305,7 @@ export class MqttSource implements Source {
     if (!segment) return { error: `topic "${topic}" has no level ${index} to derive a device id from` };
     const id = `${e.cfg.id}-${segment}`;
     if (e.derived.has(id)) return { id };
-    if (!isDeviceId(id)) return { error: `"${id}" (from topic level ${index}) is not a valid device id (1-64 of A-Z a-z 0-9 _ . -)` };
+    if (!ID_PATTERN.test(id)) return { error: `"${id}" (from topic level ${index}) is not a valid device id (1-64 of A-Z a-z 0-9 _ . -)` };
     if (e.derived.size >= MAX_DERIVED_IDS) return { error: `more than ${MAX_DERIVED_IDS} derived device ids for "${e.cfg.id}"; "${id}" ignored` };
     e.derived.add(id);
     return { id };
@@ -404,16 +404,4 @@ function redactUrl(url: string): string {
   } catch {
     return '[unparsable url]';
   }
-}
-
-/** Same rule as the config schema's device ids, as a linear scan. */
-function isDeviceId(id: string): boolean {
-  if (id.length < 1 || id.length > 64) return false;
-  for (let i = 0; i < id.length; i++) {
-    const c = id.charCodeAt(i);
-    const ok =
-      (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f || c === 0x2e || c === 0x2d;
-    if (!ok) return false;
-  }
-  return true;
 }
