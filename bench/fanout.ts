@@ -1,0 +1,241 @@
+/**
+ * End-to-end fan-out: MQTT publisher at a fixed rate → Mosquitto → gateway → N WebSocket clients,
+ * against the hand-written mqtt + ws bridge (bench/_ws-bridge.ts: JSON.stringify once, client.send
+ * per client), in the same run, rounds alternating. Per target process: CPU time per delivered
+ * message (user and system, from /proc/<pid>/stat), end-to-end latency (publisher timestamp in the
+ * payload → client receive), loss, peak RSS (VmHWM). The clients live in their own process
+ * (bench/_clients.ts: raw sockets, no JSON.parse) and the publisher in this one.
+ *
+ *   npm run build && node dist/bench/fanout.js [--rounds 2] [--seconds 4]
+ */
+import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net, { type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import mqtt from 'mqtt';
+
+type Target = 'serialgate' | 'ws bridge';
+interface Load {
+  clients: number;
+  rate: number;
+}
+interface Result {
+  userUs: number;
+  sysUs: number;
+  delivered: number;
+  expected: number;
+  p50: number;
+  p99: number;
+  max: number;
+  rssKb: number;
+  busy: number;
+}
+
+const arg = (name: string, def: number): number => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : def;
+};
+const ROUNDS = arg('rounds', 2);
+const SECONDS = arg('seconds', 4);
+const WARMUP_MS = 1000;
+/** a round ends once no client received anything for this long (or all got everything) */
+const DRAIN_MS = 1000;
+const LOADS: Load[] = [
+  { clients: 50, rate: 1000 },
+  { clients: 200, rate: 250 },
+];
+const TOPIC = 'bench/data';
+const here = fileURLToPath(new URL('.', import.meta.url));
+const tmp = mkdtempSync(join(tmpdir(), 'sg-fanout-'));
+const TICK_US = 1e6 / Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const now = () => performance.timeOrigin + performance.now();
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** utime and stime of a process, in µs */
+function cpuOf(pid: number): { user: number; sys: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { user: Number(f[11]) * TICK_US, sys: Number(f[12]) * TICK_US };
+}
+
+function peakRssKb(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) : NaN;
+}
+
+/** busy and total jiffies of the whole machine (all cores) */
+function machine(): { busy: number; total: number } {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
+  return { busy: total - f[3]! - f[4]!, total };
+}
+
+/** starts a child that prints "READY <port>" */
+function startTarget(target: Target, brokerUrl: string, config: string): Promise<{ child: ChildProcess; port: number }> {
+  const args = target === 'serialgate' ? [join(here, '_gateway-child.js'), config] : [join(here, '_ws-bridge.js'), brokerUrl, TOPIC];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /READY (\d+)/.exec(out);
+      if (m) resolve({ child, port: Number(m[1]) });
+    });
+    child.once('exit', (code) => reject(new Error(`${target} exited with ${code} before READY`)));
+  });
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve();
+    const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+    child.once('exit', () => {
+      clearTimeout(t);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+function ask<T>(child: ChildProcess, msg: object): Promise<T> {
+  return new Promise((resolve) => {
+    child.once('message', (m) => resolve(m as T));
+    child.send(msg);
+  });
+}
+
+let nextIndex = 0;
+
+/** publishes at `rate`/s for `ms`, each message stamped with the time it is published */
+async function publishFor(pub: mqtt.MqttClient, rate: number, ms: number): Promise<void> {
+  const start = now();
+  let sent = 0;
+  while (now() - start < ms) {
+    const due = Math.floor(((now() - start) / 1000) * rate);
+    for (; sent < due; sent++) pub.publish(TOPIC, `{"i":${nextIndex++},"t":${now()}}`);
+    await sleep(1);
+  }
+}
+
+async function round(target: Target, load: Load, brokerUrl: string, config: string, pub: mqtt.MqttClient): Promise<Result> {
+  const { child, port } = await startTarget(target, brokerUrl, config);
+  const clients = fork(join(here, '_clients.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  try {
+    const warmupMessages = Math.round((WARMUP_MS / 1000) * load.rate);
+    const from = nextIndex + warmupMessages;
+    const count = Math.round(SECONDS * load.rate);
+    await ask(clients, { cmd: 'connect', port, n: load.clients, from, to: from + count });
+    await publishFor(pub, load.rate, WARMUP_MS);
+    nextIndex = from; // the window starts on an exact index
+    const cpu0 = cpuOf(child.pid!);
+    const m0 = machine();
+    await publishFor(pub, load.rate, SECONDS * 1000);
+    const published = nextIndex - from;
+    // drain: until every client has every message, or DRAIN_MS without progress
+    type Report = { received: number; p50: number; p99: number; max: number };
+    let rep = await ask<Report>(clients, { cmd: 'report' });
+    for (let last = rep.received, idleSince = Date.now(); rep.received < published * load.clients && Date.now() - idleSince < DRAIN_MS; ) {
+      await sleep(50);
+      rep = await ask<Report>(clients, { cmd: 'report' });
+      if (rep.received > last) [last, idleSince] = [rep.received, Date.now()];
+    }
+    const cpu1 = cpuOf(child.pid!);
+    const m1 = machine();
+    return {
+      userUs: cpu1.user - cpu0.user,
+      sysUs: cpu1.sys - cpu0.sys,
+      delivered: rep.received,
+      expected: published * load.clients,
+      p50: rep.p50,
+      p99: rep.p99,
+      max: rep.max,
+      rssKb: peakRssKb(child.pid!),
+      busy: (m1.busy - m0.busy) / (m1.total - m0.total),
+    };
+  } finally {
+    clients.send({ cmd: 'exit' });
+    await stop(child);
+  }
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function main(): Promise<void> {
+  const brokerPort = await freePort();
+  const conf = join(tmp, 'mosquitto.conf');
+  writeFileSync(conf, `listener ${brokerPort} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 100000\n`);
+  const broker = spawn('/usr/sbin/mosquitto', ['-c', conf], { stdio: 'ignore' });
+  const brokerUrl = `mqtt://127.0.0.1:${brokerPort}`;
+  let pub: mqtt.MqttClient | undefined;
+  for (let i = 0; i < 50 && !pub; i++) {
+    try {
+      pub = await mqtt.connectAsync(brokerUrl, { reconnectPeriod: 0 });
+    } catch {
+      await sleep(100);
+    }
+  }
+  if (!pub) throw new Error('mosquitto did not start');
+  const config = join(tmp, 'gateway.yaml');
+  writeFileSync(
+    config,
+    [
+      'gateway: { id: bench }',
+      'server: { host: 127.0.0.1, port: 0 }',
+      `mqtt: { url: "${brokerUrl}" }`,
+      'devices:',
+      `  - { id: bench, mqtt: { topic: ${TOPIC} }, parser: { format: json } }`,
+      '',
+    ].join('\n'),
+  );
+  const load0 = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  const rows: string[] = [];
+  try {
+    for (const load of LOADS) {
+      const results = new Map<Target, Result[]>([
+        ['serialgate', []],
+        ['ws bridge', []],
+      ]);
+      for (let r = 0; r < ROUNDS; r++) {
+        const order: Target[] = r % 2 === 0 ? ['serialgate', 'ws bridge'] : ['ws bridge', 'serialgate'];
+        for (const t of order) results.get(t)!.push(await round(t, load, brokerUrl, config, pub));
+      }
+      const perMsg = (r: Result, k: 'userUs' | 'sysUs') => r[k] / Math.max(1, r.delivered);
+      const bridgeTotal = median(results.get('ws bridge')!.map((r) => perMsg(r, 'userUs') + perMsg(r, 'sysUs')));
+      for (const [t, rs] of results) {
+        const user = median(rs.map((r) => perMsg(r, 'userUs')));
+        const sys = median(rs.map((r) => perMsg(r, 'sysUs')));
+        const loss = rs.reduce((a, r) => a + (r.expected - r.delivered), 0) / rs.reduce((a, r) => a + r.expected, 0);
+        rows.push(
+          `| ${load.clients} × ${load.rate}/s | ${t} | ${user.toFixed(2)} | ${sys.toFixed(2)} | ${(user + sys).toFixed(2)} | ${((user + sys) / bridgeTotal).toFixed(2)}× | ` +
+            `${median(rs.map((r) => r.p50)).toFixed(2)} | ${median(rs.map((r) => r.p99)).toFixed(2)} | ${Math.max(...rs.map((r) => r.max)).toFixed(1)} | ` +
+            `${(loss * 100).toFixed(3)} % | ${Math.round(Math.max(...rs.map((r) => r.rssKb)) / 1024)} | ${Math.round(median(rs.map((r) => r.busy)) * 100)} % |`,
+        );
+      }
+    }
+  } finally {
+    await pub.endAsync();
+    broker.kill('SIGTERM');
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  console.log(`Fan-out, ${ROUNDS} rounds per target alternating, ${SECONDS} s measured per round (medians); load average at start: ${load0}; 2 cores.\n`);
+  console.log('| load | target | user µs/msg | sys µs/msg | CPU µs/msg | vs bridge | p50 ms | p99 ms | max ms | loss | peak RSS MB | machine busy |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const row of rows) console.log(row);
+  console.log('\nCPU = gateway (or bridge) process only, per message delivered to a client; machine busy = both cores during the window (clients, broker, publisher and other users of the box included).');
+}
+
+await main();
