@@ -264,3 +264,30 @@ describe('bad client messages', () => {
     expect(p.closed).toEqual({ code: 1008, reason: 'too many bad messages' });
   });
 });
+
+describe('reload', () => {
+  it('applies device changes while dashboards stay connected', async () => {
+    const p = await op();
+    await p.next('hello');
+    const base = config(mock.link, broker.url);
+    const withBlue = configSchema.parse({
+      ...base,
+      devices: [...base.devices, { id: 'blue', mqtt: { topic: 'hubtest/blue' }, parser: { format: 'json' } }],
+    });
+    await gw.reload(withBlue);
+    await p.next('state', (m) => m.device === 'blue' && m.state === 'up', 10_000);
+    await publisher.publishAsync('hubtest/blue', JSON.stringify({ level: 3 }));
+    expect((await p.next('reading', (m) => m.device === 'blue')).values).toEqual({ level: 3 });
+    // the serial device was not touched: its readings keep coming on the same connection
+    const seen = p.of('reading').filter((m) => m.device === 'mock1').length;
+    await p.waitFor('more mock1 readings', () => p.of('reading').filter((m) => m.device === 'mock1').length > seen + 2);
+
+    await gw.reload(base);
+    await p.next('state', (m) => m.device === 'blue' && m.reason === 'removed from the configuration');
+    const late = await op();
+    expect((await late.next('hello')).devices.map((d: any) => d.id)).toEqual(['mock1', 'green']);
+    await late.close();
+    expect(p.closed).toBeUndefined();
+    await p.close();
+  }, 30_000);
+});
