@@ -11,8 +11,8 @@
  * No I/O here: MqttSource owns the client and passes publishes and messages through.
  */
 import type { Logger } from '../../log.js';
+import { LogRateLimiter } from '../../log-rate.js';
 import { CommandError, type DeviceCommand, type Reading } from '../types.js';
-import { LogLimiter } from './log-limit.js';
 
 /** Routes a command received from the broker to one of this gateway's devices (the hub does it). */
 export type FederatedCommandHandler = (device: string, cmd: DeviceCommand) => Promise<{ reply?: string }>;
@@ -29,7 +29,7 @@ export class Federation {
   private readonly base: string;
   readonly commandFilter: string;
   private handler: FederatedCommandHandler | undefined;
-  private readonly badLog = new LogLimiter();
+  private readonly badLog = new LogRateLimiter(10_000);
 
   constructor(
     prefix: string,
@@ -63,8 +63,7 @@ export class Federation {
     const device = rest.slice(0, slash);
     const parsed = parseCommand(payload);
     if ('error' in parsed) {
-      const suppressed = this.badLog.take();
-      if (suppressed !== undefined) this.log.warn({ device, topic, error: parsed.error, suppressed }, 'federated command refused');
+      this.badLog.log(this.log, 'warn', 'invalid', { device, topic, error: parsed.error }, 'federated command refused');
       this.ack(device, parsed.id, { ok: false, error: { code: 'invalid', message: parsed.error } });
       return;
     }

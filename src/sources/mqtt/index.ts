@@ -20,6 +20,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { ID_PATTERN, type DeviceConfig, type MqttConfig } from '../../config/schema.js';
 import { metrics } from '../../http/metrics.js';
 import type { Logger } from '../../log.js';
+import { LogRateLimiter } from '../../log-rate.js';
 import {
   CommandError,
   type Device,
@@ -32,7 +33,6 @@ import {
 } from '../types.js';
 import { backoffDelay } from './backoff.js';
 import { Federation, type FederatedCommandHandler } from './federation.js';
-import { LogLimiter } from './log-limit.js';
 import { createPayloadDecoder, type PayloadDecoder } from './payload.js';
 import { PublishQueue } from './publish-queue.js';
 import { describeError, isAuthFailure } from './reasons.js';
@@ -66,7 +66,6 @@ interface Entry {
   readonly mqtt: NonNullable<DeviceConfig['mqtt']>;
   readonly decode: PayloadDecoder;
   readonly derived: Set<string>;
-  readonly errorLog: LogLimiter;
   status: DeviceStatus;
   readonly device: Device;
 }
@@ -83,6 +82,8 @@ export class MqttSource implements Source {
   private readonly queue: PublishQueue;
   private readonly federation: Federation | undefined;
   private readonly pending = new Set<Pending>();
+  /** parse errors: one line per device per 10 s (keys are configured device ids: bounded) */
+  private readonly errorLog = new LogRateLimiter(10_000);
   private client: MqttClient | undefined;
   private connected = false;
   private stopped = false;
@@ -114,7 +115,6 @@ export class MqttSource implements Source {
       mqtt: m,
       decode: createPayloadDecoder(m.payload, cfg.parser, this.config.maxPayloadBytes),
       derived: new Set(),
-      errorLog: new LogLimiter(),
       status: { id: cfg.id, source: 'mqtt', state: 'down', reason: this.downReason },
       device: {
         id: cfg.id,
@@ -313,8 +313,7 @@ export class MqttSource implements Source {
 
   private parseError(e: Entry, device: string, topic: string, ts: number, error: string, raw: string | undefined): void {
     metrics.parseErrors.inc({ device: e.cfg.id });
-    const suppressed = e.errorLog.take(ts);
-    if (suppressed !== undefined) this.log.warn({ device, topic, error, suppressed }, 'MQTT payload could not be parsed');
+    this.errorLog.log(this.log, 'warn', e.cfg.id, { device, topic, error }, 'MQTT payload could not be parsed');
     if (e.cfg.parser.onError !== 'raw') return;
     const reading: ReadingInput = { device, ts, error };
     if (raw !== undefined) reading.raw = raw;

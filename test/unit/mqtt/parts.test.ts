@@ -1,7 +1,6 @@
-/** The small sans-I/O parts of the MQTT source: offline queue, error reasons, log limiter. */
+/** The small sans-I/O parts of the MQTT source: offline queue, error reasons. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { LogLimiter } from '../../../src/sources/mqtt/log-limit.js';
 import { PublishQueue, type QueuedPublish } from '../../../src/sources/mqtt/publish-queue.js';
 import { describeError, isAuthFailure } from '../../../src/sources/mqtt/reasons.js';
 
@@ -54,17 +53,5 @@ describe('describeError / isAuthFailure', () => {
   ])('%s → %s', (err, reason, auth) => {
     expect(describeError(err)).toBe(reason);
     expect(isAuthFailure(err)).toBe(auth);
-  });
-});
-
-describe('LogLimiter', () => {
-  it('lets one line per interval through and counts what it suppressed', () => {
-    const l = new LogLimiter(1000);
-    expect(l.take(0)).toBe(0);
-    expect(l.take(10)).toBeUndefined();
-    expect(l.take(999)).toBeUndefined();
-    expect(l.take(1000)).toBe(2);
-    expect(l.take(1500)).toBeUndefined();
-    expect(l.take(5000)).toBe(1);
   });
 });
