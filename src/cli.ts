@@ -12,7 +12,7 @@ import { EXIT, exitOnCrash, superviseGateway } from './cli/lifecycle.js';
 import { formatPorts, listPorts, rootsFromEnv } from './cli/ports.js';
 import { ConfigError, loadConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
-import { maskSecrets } from './config/secrets.js';
+import { configSecrets, maskSecrets } from './config/secrets.js';
 import { createLogger } from './log.js';
 import { createNotifier } from './sd-notify.js';
 
@@ -93,7 +93,8 @@ async function cmdRun(args: string[]): Promise<number> {
     if (printConfigError(err)) return EXIT.config;
     throw err;
   }
-  const logger = createLogger(config.log.level);
+  let secrets = configSecrets(config);
+  const logger = createLogger(config.log.level, { secrets: () => secrets });
   exitOnCrash(logger);
   const notifier = createNotifier({ logger });
   logger.info({ version: version(), config: file, devices: config.devices.map((d) => d.id), pid: process.pid }, 'starting');
@@ -105,7 +106,15 @@ async function cmdRun(args: string[]): Promise<number> {
     logger.fatal({ err }, 'could not start');
     return EXIT.failure;
   }
-  superviseGateway({ gateway, logger, notifier, loadConfig: () => loadConfig(file), stopDeadlineMs: STOP_DEADLINE_MS });
+  superviseGateway({
+    gateway,
+    logger,
+    notifier,
+    loadConfig: () => loadConfig(file),
+    onReloaded: (next) => (secrets = configSecrets(next)),
+    stopDeadlineMs: STOP_DEADLINE_MS,
+  });
+  logger.info({ url: gateway.url, ws: gateway.url.replace(/^http/, 'ws') + config.server.path }, 'ready');
   await notifier.ready(`listening on ${gateway.url}`);
   return -1;
 }

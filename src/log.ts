@@ -6,12 +6,40 @@ import { pino, type Logger } from 'pino';
 
 export type { Logger };
 
-export function createLogger(level: string = 'info'): Logger {
+const CENSOR = '[redacted]';
+
+// Credentials that can appear inside logged strings (a request URL, a header dump): the query
+// token, a bearer header and the bearer.<token> subprotocol. Linear patterns: one character class
+// each, no nested quantifiers.
+const CREDENTIAL_PATTERNS: [RegExp, string][] = [
+  [/([?&]token=)[^&\s"\\]+/g, `$1${CENSOR}`],
+  [/(bearer[ .])[^\s",\\]+/gi, `$1${CENSOR}`],
+];
+
+/** Mask credentials in a finished log line: patterns above, then every known secret verbatim. */
+export function redactLine(line: string, secrets: Iterable<string> = []): string {
+  let out = line;
+  for (const [re, to] of CREDENTIAL_PATTERNS) out = out.replace(re, to);
+  for (const s of secrets) {
+    // a JSON line escapes some characters: mask the raw and the escaped form
+    if (s.length >= 4) out = out.split(s).join(CENSOR).split(JSON.stringify(s).slice(1, -1)).join(CENSOR);
+  }
+  return out;
+}
+
+export interface LoggerOptions {
+  /** the configured secrets (tokens, passwords), read on every line so a reload can change them */
+  secrets?: () => Iterable<string>;
+}
+
+export function createLogger(level: string = 'info', opts: LoggerOptions = {}): Logger {
   return pino({
     level,
     base: undefined,
     // secrets must never reach a log line, whatever a caller passes in
-    redact: { paths: ['token', '*.token', 'password', '*.password', 'headers.authorization'], censor: '[redacted]' },
+    redact: { paths: ['token', '*.token', 'password', '*.password', 'headers.authorization'], censor: CENSOR },
+    // and whatever string they hide in (a URL with ?token=, an error message)
+    hooks: { streamWrite: (line: string) => redactLine(line, opts.secrets?.() ?? []) },
   });
 }
 

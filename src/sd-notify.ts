@@ -76,7 +76,9 @@ export function createNotifier(opts: NotifierOptions): Notifier {
     });
   }
 
-  if (intervalMs !== undefined) {
+  // fed from the moment we are ready; before that TimeoutStartSec is what guards the start
+  function startWatchdog(): void {
+    if (intervalMs === undefined || timer) return;
     timer = setInterval(() => void send('WATCHDOG=1'), intervalMs);
     timer.unref();
     log.debug({ intervalMs }, 'watchdog enabled');
@@ -85,7 +87,10 @@ export function createNotifier(opts: NotifierOptions): Notifier {
   return {
     enabled,
     watchdogIntervalMs: intervalMs,
-    ready: (status) => (status ? send('READY=1', `STATUS=${status}`) : send('READY=1')),
+    ready: async (status) => {
+      await (status ? send('READY=1', `STATUS=${status}`) : send('READY=1'));
+      startWatchdog();
+    },
     reloading: () => send('RELOADING=1'),
     stopping: () => {
       clearInterval(timer);

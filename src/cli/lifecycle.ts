@@ -23,6 +23,8 @@ export interface LifecycleOptions {
   notifier: Notifier;
   /** reads and validates the config again (SIGHUP); absent: reload is not supported (demo) */
   loadConfig?: () => Promise<Config>;
+  /** after a successful reload (the CLI updates the secrets its logger masks) */
+  onReloaded?: (config: Config) => void;
   /** runs after gateway.stop() (the demo stops its mock here) */
   afterStop?: () => Promise<void>;
   /** stop must be done within this, else exit 1 */
@@ -66,6 +68,7 @@ export function superviseGateway(opts: LifecycleOptions): void {
       const next = await load();
       await gateway.reload(next);
       logger.level = next.log.level;
+      opts.onReloaded?.(next);
     } catch (err) {
       if (err instanceof ConfigError) {
         logger.error(

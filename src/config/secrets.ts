@@ -34,3 +34,18 @@ export function maskSecrets(config: Config): Config {
   }
   return copy;
 }
+
+/** Every secret value of a config, for the logger to mask wherever it might appear. */
+export function configSecrets(config: Config): string[] {
+  const out = config.auth.tokens.map((t) => t.token);
+  if (config.mqtt?.password) out.push(config.mqtt.password);
+  if (config.mqtt) {
+    try {
+      const pw = new URL(config.mqtt.url).password;
+      if (pw) out.push(decodeURIComponent(pw));
+    } catch {
+      // not a parseable URL: nothing to extract
+    }
+  }
+  return out;
+}
