@@ -4,7 +4,7 @@
  */
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decode } from 'cbor-x';
+import { Encoder, decode } from 'cbor-x';
 import { startMock, type MockDevice } from '../../../firmware-mock/index.js';
 import { configSchema, type Config } from '../../../src/config/schema.js';
 import { startGateway, type Gateway } from '../../../src/gateway.js';
@@ -118,6 +118,16 @@ describe('commands', () => {
     p.send({ type: 'command', id: 'led1', device: 'mock1', line: 'LED ON' });
     expect(await p.next('ack')).toEqual({ type: 'ack', id: 'led1', ok: true, reply: 'OK LED ON' });
     expect(mock.commands).toContain('LED ON');
+    await p.close();
+  });
+
+  it('CBOR: a command in a binary frame is answered in CBOR; a text frame is bad_encoding', async () => {
+    const p = await Peer.open(ws, { protocols: ['serialgate.v1.cbor', `bearer.${OPERATOR}`] });
+    const encoder = new Encoder({ useRecords: false });
+    p.ws.send(encoder.encode({ type: 'command', id: 'cb1', device: 'mock1', line: 'LED OFF' }));
+    expect(await p.next('ack')).toEqual({ type: 'ack', id: 'cb1', ok: true, reply: 'OK LED OFF' });
+    p.ws.send('{"type":"subscribe","devices":["*"]}');
+    expect((await p.next('error')).error.code).toBe('bad_encoding');
     await p.close();
   });
 
