@@ -380,3 +380,53 @@ describe('bad client messages', () => {
     expect(c.closedWith).toEqual({ code: 1008, reason: 'too many bad messages' });
   });
 });
+
+describe('routeCommand (federation)', () => {
+  it('applies the same device rules and reports refusals as CommandErrors', async () => {
+    const { hub, devs } = setup();
+    await expect(hub.routeCommand('b', { line: 'LED ON' })).resolves.toEqual({ reply: 'OK LED ON' });
+    await expect(hub.routeCommand('zz', { line: 'X' })).rejects.toMatchObject({ code: 'invalid', message: 'no device "zz"' });
+    await expect(hub.routeCommand('b', { line: 'REBOOT' })).rejects.toMatchObject({ code: 'invalid', message: 'line not allowed by commands.allow' });
+    await expect(hub.routeCommand('a', { line: 'A\rB' })).rejects.toMatchObject({ code: 'invalid' });
+    devs.a.state = 'down';
+    await expect(hub.routeCommand('a', { line: 'PING' })).rejects.toMatchObject({ code: 'device_unavailable' });
+  });
+
+  it('a commands.allow that does not compile refuses every command', () => {
+    const { connect } = setup({}, { devices: [{ id: 'a', serial: { path: '/dev/null' }, commands: { allow: '(' } }] });
+    const c = connect();
+    c.sendJson({ type: 'command', id: 'x', device: 'a', line: 'PING' });
+    expect(c.of('ack')[0].error).toEqual({ code: 'forbidden', message: 'line not allowed by commands.allow' });
+  });
+});
+
+describe('devices and readings', () => {
+  it('setDevices on reload: removed devices are announced down and leave the snapshot', () => {
+    const { hub, devs, connect, read } = setup();
+    read('a', 1);
+    read('m', 2);
+    const c = connect('viewer');
+    hub.setDevices([devs.a, devs.b]);
+    expect(c.of('state')).toEqual([{ type: 'state', device: 'm', state: 'down', reason: 'removed from the configuration' }]);
+    const late = connect('viewer');
+    expect(late.of('hello')[0].devices.map((d: any) => d.id)).toEqual(['a', 'b']);
+    expect(late.of('reading').map((r) => r.device)).toEqual(['a']);
+  });
+
+  it('tap sees every reading with its seq', () => {
+    const { hub, read } = setup();
+    const seen: number[] = [];
+    hub.tap((r) => seen.push(r.seq));
+    read('a', 1);
+    read('b', 2);
+    expect(seen).toEqual([1, 2]);
+    expect(hub.stats()).toEqual({ connections: 0, seq: 2 });
+  });
+
+  it('raw readings carry raw and no values', () => {
+    const { hub, connect } = setup();
+    const c = connect('viewer');
+    hub.reading({ device: 'a', ts: 5, raw: 'garbage', error: 'not kv' });
+    expect(c.of('reading')).toEqual([{ type: 'reading', seq: 1, device: 'a', ts: 5, raw: 'garbage' }]);
+  });
+});
