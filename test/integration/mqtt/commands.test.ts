@@ -62,7 +62,7 @@ describe('MqttSource commands (Mosquitto)', () => {
   });
 });
 
-describe('MqttSource commands (a broker that never acknowledges)', () => {
+describe('MqttSource against a broker that never acknowledges publishes or refuses subscriptions', () => {
   let silent: SilentBroker;
   let source: MqttSource | undefined;
   beforeAll(async () => {
@@ -111,5 +111,24 @@ describe('MqttSource commands (a broker that never acknowledges)', () => {
     expect(err).toMatchObject({ code: 'device_unavailable', device: 'lamp' });
     expect((err as Error).message).toMatch(/before the broker acknowledged the command$/);
     silent = await startSilentBroker();
+  });
+
+  it('a refused subscription takes down only the devices on that filter, with the reason', async () => {
+    const refusing = await startSilentBroker({ refuse: ['secret/#'] });
+    try {
+      const made = newSource(mqttConfig(refusing.url), [
+        device({ id: 'open', mqtt: { topic: 'open/#' } }),
+        device({ id: 'hidden', mqtt: { topic: 'secret/#' } }),
+      ]);
+      source = made.source;
+      await source.start();
+      await made.sink.waitState('open', 'up');
+      await made.sink.waitState('hidden', 'down', 5000, 'the broker refused the subscription to "secret/#"');
+      expect(source.brokerState()).toBe('up');
+    } finally {
+      await source?.stop();
+      source = undefined;
+      await refusing.close();
+    }
   });
 });

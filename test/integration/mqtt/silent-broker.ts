@@ -1,6 +1,7 @@
 /**
  * A deliberately broken MQTT 3.1.1 "broker" for the cases Mosquitto cannot be made to produce:
- * it accepts CONNECT and SUBSCRIBE but never acknowledges a PUBLISH (a stuck broker, a lost PUBACK).
+ * it accepts CONNECT and SUBSCRIBE but never acknowledges a PUBLISH (a stuck broker, a lost PUBACK),
+ * and can refuse chosen subscriptions (Mosquitto's ACLs grant every SUBSCRIBE and filter later).
  * Bounded: every socket buffer is capped, and close() destroys every socket.
  */
 import net from 'node:net';
@@ -14,8 +15,14 @@ export interface SilentBroker {
 
 const MAX_BUFFER = 64 * 1024;
 
-/** `stopReading`: after the first SUBACK, stop reading the socket (a broker that cannot keep up). */
-export async function startSilentBroker(opts: { stopReading?: boolean } = {}): Promise<SilentBroker> {
+export interface SilentBrokerOptions {
+  /** after the first SUBACK, stop reading the socket (a broker that cannot keep up) */
+  stopReading?: boolean;
+  /** filters whose SUBSCRIBE is answered with 0x80 (failure), like an ACL that denies them */
+  refuse?: readonly string[];
+}
+
+export async function startSilentBroker(opts: SilentBrokerOptions = {}): Promise<SilentBroker> {
   let publishes = 0;
   const sockets = new Set<net.Socket>();
   const server = net.createServer((sock) => {
@@ -44,7 +51,10 @@ export async function startSilentBroker(opts: { stopReading?: boolean } = {}): P
         buf = buf.subarray(total);
         if (type === 1) sock.write(Buffer.from([0x20, 0x02, 0x00, 0x00])); // CONNECT → CONNACK accepted
         else if (type === 8) {
-          sock.write(Buffer.from([0x90, 0x03, body[0]!, body[1]!, 0x00])); // SUBSCRIBE → SUBACK QoS 0
+          // SUBSCRIBE (message id, then one filter: length, bytes, options) → SUBACK QoS 0 or 0x80
+          const filter = body.subarray(4, 4 + body.readUInt16BE(2)).toString('utf8');
+          const granted = opts.refuse?.includes(filter) ? 0x80 : 0x00;
+          sock.write(Buffer.from([0x90, 0x03, body[0]!, body[1]!, granted]));
           if (opts.stopReading) return void sock.pause();
         }
         else if (type === 12) sock.write(Buffer.from([0xd0, 0x00])); // PINGREQ → PINGRESP
