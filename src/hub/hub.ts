@@ -163,7 +163,8 @@ export class Hub implements SourceSink {
     s.sent.helloSeq = this.seq;
     s.sent.epochs.push({ after: this.seq, sub: '*' });
     const devices = [...this.statuses.values()].map((d) => ({ id: d.id, source: d.source, state: d.state }));
-    s.send({ type: 'hello', protocol: 1, gateway: this.config.gateway.id, role: context.role, seq: this.seq, devices });
+    // hello and the snapshot leave in one write
+    s.queue(frameMessage({ type: 'hello', protocol: 1, gateway: this.config.gateway.id, role: context.role, seq: this.seq, devices }, s.encoding));
     const snapshot = [...this.last.values()].sort((a, b) => a.msg.seq - b.msg.seq);
     for (const r of snapshot) {
       s.sent.snapshot.add(r.msg.seq);
