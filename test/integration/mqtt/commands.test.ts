@@ -131,4 +131,21 @@ describe('MqttSource against a broker that never acknowledges publishes or refus
       await refusing.close();
     }
   });
+
+  it('a broker that goes silent (cable pulled) is noticed by the keepalive: down with the reason', async () => {
+    const mute = await startSilentBroker({ stopReading: true });
+    try {
+      const made = newSource(mqttConfig(mute.url, { keepaliveSeconds: 1 }), devs);
+      source = made.source;
+      await source.start();
+      await made.sink.waitState('lamp', 'up');
+      // mqtt.js gives up 1.5 × keepalive after the last packet: about 1.5-2 s here
+      await made.sink.waitState('lamp', 'down', 5000, 'broker stopped answering (keepalive timeout)');
+      expect(source.brokerState()).toBe('down');
+    } finally {
+      await source?.stop();
+      source = undefined;
+      await mute.close();
+    }
+  });
 });
