@@ -81,11 +81,22 @@ function view(id: string, source = ''): DeviceView {
   return v;
 }
 
-function frame(): void {
+function frame(now: number): void {
   frameQueued = false;
   stats.frames++;
-  for (const v of dirty) v.render();
+  const again: DeviceView[] = [];
+  for (const v of dirty) if (v.render(now)) again.push(v);
   dirty.clear();
+  if (again.length > 0) {
+    for (const v of again) dirty.add(v);
+    requestFrame();
+  }
+}
+
+function requestFrame(): void {
+  if (frameQueued) return;
+  frameQueued = true;
+  requestAnimationFrame(frame);
 }
 
 function onReading(r: ReadingMessage): void {
@@ -97,10 +108,7 @@ function onReading(r: ReadingMessage): void {
   const v = view(r.device);
   v.reading(r);
   dirty.add(v);
-  if (!frameQueued) {
-    frameQueued = true;
-    requestAnimationFrame(frame);
-  }
+  requestFrame();
 }
 
 function onHello(h: HelloMessage): void {
@@ -160,10 +168,7 @@ async function runCommand(device: string, line: string): Promise<void> {
     v.note(`! ${text}`);
   }
   dirty.add(v);
-  if (!frameQueued) {
-    frameQueued = true;
-    requestAnimationFrame(frame);
-  }
+  requestFrame();
 }
 
 const client: SerialgateClient = connect(url, {

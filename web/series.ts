@@ -16,6 +16,8 @@ export class Series {
   private n = 0;
   /** readings refused because they were not newer than the newest point */
   rejected = 0;
+  /** set by push, cleared by view: the chart has something new to draw */
+  changed = false;
 
   constructor(
     readonly capacity: number,
@@ -37,6 +39,7 @@ export class Series {
       this.rejected++;
       return false;
     }
+    this.changed = true;
     const bucket = Math.floor(ts / this.bucketMs);
     if (bucket === this.bucket) {
       // running mean; x moves to the newest reading so x stays strictly increasing
@@ -55,6 +58,7 @@ export class Series {
 
   /** The points (x in seconds, as uPlot wants) newer than `sinceMs`, oldest first. */
   view(sinceMs = -Infinity): [Float64Array, Float64Array] {
+    this.changed = false;
     const end = this.head + this.capacity + 1;
     let start = end - this.count;
     // binary search for the first x ≥ since (x is strictly increasing within the run)
