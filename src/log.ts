@@ -30,17 +30,20 @@ export function redactLine(line: string, secrets: Iterable<string> = []): string
 export interface LoggerOptions {
   /** the configured secrets (tokens, passwords), read on every line so a reload can change them */
   secrets?: () => Iterable<string>;
+  /** default stdout; tests pass a stream to read the lines */
+  destination?: pino.DestinationStream;
 }
 
 export function createLogger(level: string = 'info', opts: LoggerOptions = {}): Logger {
-  return pino({
+  const options: pino.LoggerOptions = {
     level,
     base: undefined,
     // secrets must never reach a log line, whatever a caller passes in
     redact: { paths: ['token', '*.token', 'password', '*.password', 'headers.authorization'], censor: CENSOR },
     // and whatever string they hide in (a URL with ?token=, an error message)
     hooks: { streamWrite: (line: string) => redactLine(line, opts.secrets?.() ?? []) },
-  });
+  };
+  return opts.destination ? pino(options, opts.destination) : pino(options);
 }
 
 /** A logger that drops everything: for unit tests and tools that print their own output. */
