@@ -67,8 +67,12 @@ export class FrameParser {
   private readonly expectMasked: boolean;
 
   private state = HEADER;
-  /** A header field split across pushes is assembled here. */
-  private readonly field = Buffer.alloc(8);
+  /**
+   * Bytes 0-7: a header field split across pushes is assembled here; bytes 8-11: the masking
+   * key. allocUnsafe takes a slice of Node's shared pool, so an idle connection's parser owns
+   * no ArrayBuffer of its own (memory per idle connection is a target).
+   */
+  private readonly field = Buffer.allocUnsafe(12);
   private fieldLength = 0;
 
   // The frame being read.
@@ -76,7 +80,7 @@ export class FrameParser {
   private opcode = 0;
   private masked = false;
   private payloadLength = 0;
-  private readonly maskKey = Buffer.alloc(4);
+  private readonly maskKey = this.field.subarray(8, 12);
   /** Payload so far of a frame that spans pushes; its length is the capacity. */
   private partial: Buffer | undefined;
   private partialLength = 0;
