@@ -1,0 +1,223 @@
+/**
+ * The client's state machine against a scripted WebSocket (no network): state sequence,
+ * backoff schedule and nextRetryAt, commands held back while bufferedAmount is high, the
+ * subscribe it sends on resume, one settlement per command.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { connect, type ConnectionInfo, type SerialgateClient, type WebSocketLike } from '../../../src/client/index.js';
+
+class FakeSocket implements WebSocketLike {
+  static all: FakeSocket[] = [];
+  readyState = 0;
+  bufferedAmount = 0;
+  protocol = '';
+  binaryType = 'blob';
+  sent: unknown[] = [];
+  onopen: ((ev: unknown) => void) | null = null;
+  onmessage: ((ev: unknown) => void) | null = null;
+  onclose: ((ev: unknown) => void) | null = null;
+  onerror: ((ev: unknown) => void) | null = null;
+
+  constructor(
+    readonly url: string,
+    readonly protocols?: string | string[],
+  ) {
+    FakeSocket.all.push(this);
+  }
+  send(data: string | Uint8Array): void {
+    this.sent.push(JSON.parse(data as string));
+  }
+  close(code = 1000, reason = ''): void {
+    this.serverClose(code, reason);
+  }
+  // ---- test side ----
+  accept(protocol = 'serialgate.v1.json'): void {
+    this.protocol = protocol;
+    this.readyState = 1;
+    this.onopen?.({});
+  }
+  deliver(msg: unknown): void {
+    this.onmessage?.({ data: JSON.stringify(msg) });
+  }
+  serverClose(code: number, reason = ''): void {
+    if (this.readyState === 3) return;
+    this.readyState = 3;
+    this.onclose?.({ code, reason });
+  }
+  refuse(): void {
+    this.onerror?.({});
+    this.serverClose(1006);
+  }
+}
+
+const hello = (seq: number, role = 'operator') => ({
+  type: 'hello',
+  protocol: 1,
+  gateway: 'g',
+  role,
+  seq,
+  devices: [
+    { id: 'd1', source: 'serial', state: 'up' },
+    { id: 'm1', source: 'mqtt', state: 'up' },
+  ],
+});
+const reading = (seq: number) => ({ type: 'reading', seq, device: 'd1', ts: seq, values: { v: seq } });
+
+let client: SerialgateClient | undefined;
+const states: ConnectionInfo[] = [];
+const last = () => FakeSocket.all.at(-1)!;
+
+function start(opts: Parameters<typeof connect>[1] = {}): SerialgateClient {
+  client = connect('http://gw.local:8080/ws', {
+    WebSocketImpl: FakeSocket,
+    protocol: 'json',
+    reconnect: { minMs: 1000, maxMs: 4000 },
+    onState: (s) => states.push(s),
+    ...opts,
+  });
+  return client;
+}
+
+beforeEach(() => {
+  vi.useFakeTimers();
+  vi.spyOn(Math, 'random').mockReturnValue(0.999_999);
+  FakeSocket.all = [];
+  states.length = 0;
+});
+afterEach(() => {
+  client?.close();
+  client = undefined;
+  vi.useRealTimers();
+  vi.restoreAllMocks();
+});
+
+describe('client state machine', () => {
+  it('offers the subprotocol (+ bearer token), arraybuffer, a ws: URL', () => {
+    start({ token: 'abc.DEF-123_~' });
+    expect(last().url).toBe('ws://gw.local:8080/ws');
+    expect(last().protocols).toEqual(['serialgate.v1.json', 'bearer.abc.DEF-123_~']);
+    expect(last().binaryType).toBe('arraybuffer');
+    start({ protocol: 'cbor' });
+    expect(last().protocols).toEqual(['serialgate.v1.cbor']);
+  });
+
+  it('connecting → open → reconnecting (code, reason, nextRetryAt) → connecting, backoff doubling to the cap', () => {
+    start();
+    last().accept();
+    last().serverClose(1001, 'gateway shutting down');
+    const now = Date.now();
+    expect(states.map((s) => s.state)).toEqual(['connecting', 'open', 'reconnecting']);
+    expect(states.at(-1)).toMatchObject({ code: 1001, reason: 'gateway shutting down', refused: false, nextRetryAt: now + 1000 });
+    const delays: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const s = states.at(-1)!;
+      delays.push(s.nextRetryAt! - Date.now());
+      vi.advanceTimersByTime(s.nextRetryAt! - Date.now());
+      expect(client!.state).toBe('connecting');
+      last().refuse();
+    }
+    expect(delays).toEqual([1000, 2000, 4000, 4000]);
+    expect(states.at(-1)).toMatchObject({ state: 'reconnecting', refused: true, code: 1006, reason: 'connection refused (auth?)', failures: 4 });
+    vi.advanceTimersByTime(4000);
+    last().accept();
+    expect(client!.info).toMatchObject({ state: 'open', refused: false, failures: 0 });
+    last().serverClose(1013, 'slow consumer');
+    expect(states.at(-1)!.nextRetryAt! - Date.now()).toBe(1000);
+  });
+
+  it('after a reconnect: subscribe with since = last seq delivered', () => {
+    const got: number[] = [];
+    start({ onReading: (r) => got.push(r.seq) });
+    last().accept();
+    last().deliver(hello(2));
+    expect(last().sent).toEqual([]);
+    for (const n of [2, 3, 4]) last().deliver(reading(n));
+    last().serverClose(1006);
+    vi.advanceTimersByTime(1000);
+    last().accept();
+    last().deliver(hello(6));
+    expect(last().sent).toEqual([{ type: 'subscribe', devices: ['*'], since: 4 }]);
+    for (const n of [6, 5, 6]) last().deliver(reading(n));
+    expect(got).toEqual([2, 3, 4, 5, 6]);
+    expect(client!.stats()).toMatchObject({ duplicates: 1, delivered: 5, opens: 2 });
+  });
+
+  it('holds commands while bufferedAmount is high and sends them when it drains; string → line or payload by source', async () => {
+    start({ maxBufferedBytes: 1000 });
+    last().accept();
+    last().deliver(hello(0));
+    last().bufferedAmount = 5000;
+    const p1 = client!.command('d1', 'LED ON');
+    const p2 = client!.command('m1', 'on');
+    const p3 = client!.command('m1', { payload: { led: true } });
+    expect(last().sent).toEqual([]);
+    vi.advanceTimersByTime(200);
+    expect(last().sent).toEqual([]);
+    last().bufferedAmount = 0;
+    vi.advanceTimersByTime(50);
+    expect(last().sent).toEqual([
+      { type: 'command', id: 'c1', device: 'd1', line: 'LED ON' },
+      { type: 'command', id: 'c2', device: 'm1', payload: 'on' },
+      { type: 'command', id: 'c3', device: 'm1', payload: { led: true } },
+    ]);
+    last().deliver({ type: 'ack', id: 'c1', ok: true, reply: 'OK LED ON' });
+    last().deliver({ type: 'ack', id: 'c2', ok: false, error: { code: 'timeout', message: 'no reply' } });
+    last().deliver({ type: 'error', id: 'c3', error: { code: 'invalid', message: 'bad payload' } });
+    // a second ack for the same id changes nothing
+    last().deliver({ type: 'ack', id: 'c1', ok: false, error: { code: 'busy', message: 'x' } });
+    await expect(p1).resolves.toEqual({ id: 'c1', reply: 'OK LED ON' });
+    await expect(p2).rejects.toMatchObject({ name: 'CommandFailedError', code: 'timeout', device: 'm1', id: 'c2' });
+    await expect(p3).rejects.toMatchObject({ code: 'invalid' });
+  });
+
+  it('commands wait for the hello (open is not enough) and expire if it never comes', async () => {
+    start({ commandTimeoutMs: 500 });
+    const p = client!.command('d1', 'PING');
+    last().accept();
+    expect(last().sent).toEqual([]);
+    vi.advanceTimersByTime(500);
+    await expect(p).rejects.toMatchObject({ code: 'client_timeout', message: 'no ack within 500 ms (never sent: not connected)' });
+    last().deliver(hello(0));
+    expect(last().sent).toEqual([]);
+  });
+
+  it('surfaces the why of a refused handshake where the WebSocket tells it (Node ws)', () => {
+    start();
+    last().onerror?.({ message: 'Unexpected server response: 401' });
+    last().serverClose(1006);
+    expect(states.at(-1)).toMatchObject({ refused: true, reason: 'Unexpected server response: 401' });
+  });
+
+  it('reconnect(): closes the open socket and opens at once with the new token, no backoff', () => {
+    start();
+    last().accept();
+    client!.reconnect({ token: 'tok-ABCDEFGHIJKLMNOP' });
+    expect(FakeSocket.all).toHaveLength(2);
+    expect(last().protocols).toEqual(['serialgate.v1.json', 'bearer.tok-ABCDEFGHIJKLMNOP']);
+    expect(() => client!.reconnect({ token: 'bad token' })).toThrow(expect.objectContaining({ code: 'SG_ERR_CLIENT_TOKEN' }));
+  });
+
+  it('reconnect: false → closed after the first close, queued commands fail with closed', async () => {
+    start({ reconnect: false });
+    const p = client!.command('d1', 'PING');
+    last().refuse();
+    expect(client!.state).toBe('closed');
+    await expect(p).rejects.toMatchObject({ code: 'closed' });
+  });
+
+  it('an undecodable or malformed frame is reported and skipped; the session goes on', () => {
+    const errors: string[] = [];
+    const got: number[] = [];
+    start({ onError: (e) => errors.push('error' in e ? e.error.code : e.message), onReading: (r) => got.push(r.seq) });
+    last().accept();
+    last().deliver(hello(0));
+    last().onmessage?.({ data: '{not json' });
+    last().deliver({ type: 'reading', seq: 'x' });
+    last().deliver({ type: 'error', error: { code: 'malformed', message: 'what?' } });
+    last().deliver(reading(1));
+    expect(got).toEqual([1]);
+    expect(errors[0]).toMatch(/^undecodable frame: /);
+    expect(errors.slice(1)).toEqual(['malformed "reading" message', 'malformed']);
+    expect(client!.stats().errors).toBe(3);
+  });
+});
