@@ -2,14 +2,52 @@
  * Drives the real daemon process (`node dist/src/cli.js …`) for the lifecycle tests: start it,
  * read its JSON log lines, connect `ws` dashboards, listen to sd_notify datagrams.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import WebSocket from 'ws';
 
 export const ROOT = path.resolve(import.meta.dirname, '../../..');
 export const CLI = path.join(ROOT, 'dist/src/cli.js');
+
+/** newest mtime of the .ts files under dir */
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) newest = Math.max(newest, newestSource(p));
+    else if (e.name.endsWith('.ts')) newest = Math.max(newest, statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+/**
+ * Build when dist is missing or older than src/ (npm test has just built: then nothing happens).
+ * Test files run in parallel workers: a lock directory makes one build while the others wait, so
+ * no daemon starts from half-written files.
+ */
+export async function ensureBuilt(): Promise<void> {
+  const lock = path.join(ROOT, '.build-lock-daemon-tests');
+  const stale = () => !existsSync(CLI) || statSync(CLI).mtimeMs < Math.max(newestSource(path.join(ROOT, 'src')), newestSource(path.join(ROOT, 'firmware-mock')));
+  const end = Date.now() + 180_000;
+  while (stale() && Date.now() < end) {
+    try {
+      mkdirSync(lock);
+    } catch {
+      await new Promise((r) => setTimeout(r, 250)); // another worker is building
+      continue;
+    }
+    try {
+      // tsc emits even when another area has a type error; the CLI check below is what matters
+      spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' });
+    } finally {
+      rmSync(lock, { recursive: true, force: true });
+    }
+    break;
+  }
+  if (!existsSync(CLI)) throw new Error(`${CLI} missing after npm run build`);
+}
 
 /** resolves when cond() holds, polling; rejects naming `what` after timeoutMs */
 export async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
@@ -50,9 +88,9 @@ export class Daemon {
     this.exited = once(proc, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
   }
 
-  static start(args: string[], env: NodeJS.ProcessEnv = {}): Daemon {
+  static start(args: string[], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []): Daemon {
     if (!existsSync(CLI)) throw new Error(`${CLI} missing: run npm run build first`);
-    return new Daemon(spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
+    return new Daemon(spawn(process.execPath, [...nodeArgs, CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
   }
 
   get output(): string {

@@ -5,15 +5,12 @@ import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startMock, type MockDevice } from '../../../firmware-mock/index.js';
 import { uniqueLink } from '../../helpers/mock.js';
-import { CLI, Daemon, Dashboard, httpGet, NotifyListener, ROOT, until } from './daemon-helpers.js';
+import { CLI, Daemon, Dashboard, ensureBuilt, httpGet, NotifyListener, ROOT, until } from './daemon-helpers.js';
 
 let dir: string;
 const cleanup: (() => Promise<void> | void)[] = [];
 
-beforeAll(() => {
-  // npm test builds first; a lone run builds here (tsc emits even when another area has a type error)
-  spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' });
-}, 120_000);
+beforeAll(ensureBuilt, 200_000);
 
 afterEach(async () => {
   for (const f of cleanup.splice(0).reverse()) await f();
@@ -31,8 +28,8 @@ async function mock(opts: { intervalMs?: number } = {}): Promise<MockDevice> {
   return m;
 }
 
-function start(args: string[], env: NodeJS.ProcessEnv = {}): Daemon {
-  const d = Daemon.start(args, env);
+function start(args: string[], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []): Daemon {
+  const d = Daemon.start(args, env, nodeArgs);
   cleanup.push(() => d.stop());
   return d;
 }
@@ -202,6 +199,27 @@ describe('serialgate run: lifecycle of the real process', () => {
     d.proc.kill('SIGTERM');
     expect((await d.exited).code).toBe(0);
     await until('STOPPING=1', () => notify.count('STOPPING=1') === 1, 3_000);
+  });
+
+  it('a blocked event loop sends no WATCHDOG=1, and the pings resume when it unblocks', async () => {
+    const m = await mock();
+    const file = path.join(tmp(), 'config.yaml');
+    writeFileSync(file, config([{ id: 'm', link: m.link }]));
+    // preloaded into the daemon process: SIGUSR2 blocks its event loop for 1.5 s (a hung handler)
+    const blocker = path.join(dir, 'block.mjs');
+    writeFileSync(blocker, "process.on('SIGUSR2', () => { const end = Date.now() + 1500; while (Date.now() < end); });\n");
+    const notify = await NotifyListener.start(path.join(dir, 'notify.sock'));
+    cleanup.push(() => notify.stop());
+    const d = start(['run', '--config', file], { NOTIFY_SOCKET: notify.socketPath, WATCHDOG_USEC: '200000' }, ['--import', blocker]);
+    await d.ready();
+    await until('pings before the block', () => notify.count('WATCHDOG=1') >= 3);
+    d.proc.kill('SIGUSR2');
+    await new Promise((r) => setTimeout(r, 150));
+    const atBlock = notify.count('WATCHDOG=1');
+    await new Promise((r) => setTimeout(r, 1000));
+    // at most one systemd-notify that was already on its way when the loop stopped
+    expect(notify.count('WATCHDOG=1') - atBlock).toBeLessThanOrEqual(1);
+    await until('pings after the block', () => notify.count('WATCHDOG=1') >= atBlock + 4, 5_000);
   });
 
   it('no WATCHDOG=1 when the watchdog is meant for another process (WATCHDOG_PID)', async () => {

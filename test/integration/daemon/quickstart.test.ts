@@ -1,14 +1,11 @@
-import { spawnSync } from 'node:child_process';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Daemon, Dashboard, httpGet, ROOT, until } from './daemon-helpers.js';
+import { Daemon, Dashboard, ensureBuilt, httpGet, until } from './daemon-helpers.js';
 
 // The README's quick start is `npm ci && npm start`; npm start = build + `serialgate demo`. CI
 // runs the suite after `npm ci`, so this starts the same demo on a free port and its own PTY link.
 const cleanup: (() => Promise<void> | void)[] = [];
 
-beforeAll(() => {
-  spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' });
-}, 120_000);
+beforeAll(ensureBuilt, 200_000);
 
 afterEach(async () => {
   for (const f of cleanup.splice(0).reverse()) await f();

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/load.js';
+import { ensureBuilt, ROOT } from './daemon-helpers.js';
 
-const ROOT = path.resolve(import.meta.dirname, '../../..');
 const UNIT = path.join(ROOT, 'systemd/serialgate.service');
 const INSTALL = path.join(ROOT, 'systemd/install.sh');
 const unitText = readFileSync(UNIT, 'utf8');
@@ -18,10 +18,8 @@ function settings(key: string): string[] {
     .map((l) => l.slice(key.length + 1));
 }
 
-beforeAll(() => {
-  // install.sh copies the build output; npm test builds first, a lone run may not have
-  if (!existsSync(path.join(ROOT, 'dist/src/cli.js'))) execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' });
-});
+// install.sh copies the build output
+beforeAll(ensureBuilt, 200_000);
 
 describe('systemd/serialgate.service', () => {
   it('systemd-analyze verify is clean', () => {
