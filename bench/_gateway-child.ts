@@ -8,6 +8,10 @@ import { silentLogger } from '../src/log.js';
 
 const config = await loadConfig(process.argv[2]!);
 const gw = await startGateway(config, silentLogger());
+// READY once the MQTT source has subscribed: the bench's warm-up must not be spent connecting
+for (let i = 0; i < 500 && !gw.sources.every((src) => src.devices().every((d) => d.status().state === 'up')); i++) {
+  await new Promise((r) => setTimeout(r, 20));
+}
 process.stdout.write(`READY ${new URL(gw.url).port}\n`);
 process.on('SIGTERM', () => {
   void gw.stop().then(() => process.exit(0));

@@ -4,9 +4,10 @@
  * per client), in the same run, rounds alternating. Per target process: CPU time per delivered
  * message (user and system, from /proc/<pid>/stat), end-to-end latency (publisher timestamp in the
  * payload → client receive), loss, peak RSS (VmHWM). The clients live in their own process
- * (bench/_clients.ts: raw sockets, no JSON.parse) and the publisher in this one.
+ * (bench/_clients.ts: raw sockets, no JSON.parse) and the publisher in this one. A third target,
+ * the gateway with hub.coalesceMs 0 (one write per reading per client), shows what coalescing buys.
  *
- *   npm run build && node dist/bench/fanout.js [--rounds 2] [--seconds 4]
+ *   npm run build && node dist/bench/fanout.js [--rounds 2] [--seconds 3]
  */
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,7 +18,8 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 
-type Target = 'serialgate' | 'ws bridge';
+type Target = 'serialgate' | 'serialgate, coalesceMs 0' | 'ws bridge';
+const TARGETS: Target[] = ['serialgate', 'serialgate, coalesceMs 0', 'ws bridge'];
 interface Load {
   clients: number;
   rate: number;
@@ -39,7 +41,7 @@ const arg = (name: string, def: number): number => {
   return i > 0 ? Number(process.argv[i + 1]) : def;
 };
 const ROUNDS = arg('rounds', 2);
-const SECONDS = arg('seconds', 4);
+const SECONDS = arg('seconds', 3);
 const WARMUP_MS = 1000;
 /** a round ends once no client received anything for this long (or all got everything) */
 const DRAIN_MS = 1000;
@@ -85,8 +87,11 @@ function machine(): { busy: number; total: number } {
 }
 
 /** starts a child that prints "READY <port>" */
-function startTarget(target: Target, brokerUrl: string, config: string): Promise<{ child: ChildProcess; port: number }> {
-  const args = target === 'serialgate' ? [join(here, '_gateway-child.js'), config] : [join(here, '_ws-bridge.js'), brokerUrl, TOPIC];
+function startTarget(target: Target, brokerUrl: string): Promise<{ child: ChildProcess; port: number }> {
+  const args =
+    target === 'ws bridge'
+      ? [join(here, '_ws-bridge.js'), brokerUrl, TOPIC]
+      : [join(here, '_gateway-child.js'), gatewayConfig(brokerUrl, target === 'serialgate' ? 5 : 0)];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let out = '';
@@ -131,8 +136,26 @@ async function publishFor(pub: mqtt.MqttClient, rate: number, ms: number): Promi
   }
 }
 
-async function round(target: Target, load: Load, brokerUrl: string, config: string, pub: mqtt.MqttClient): Promise<Result> {
-  const { child, port } = await startTarget(target, brokerUrl, config);
+/** the gateway's config file for a bench round */
+function gatewayConfig(brokerUrl: string, coalesceMs: number): string {
+  const file = join(tmp, `gateway-${coalesceMs}.yaml`);
+  writeFileSync(
+    file,
+    [
+      'gateway: { id: bench }',
+      'server: { host: 127.0.0.1, port: 0 }',
+      `hub: { coalesceMs: ${coalesceMs} }`,
+      `mqtt: { url: "${brokerUrl}" }`,
+      'devices:',
+      `  - { id: bench, mqtt: { topic: ${TOPIC} }, parser: { format: json } }`,
+      '',
+    ].join('\n'),
+  );
+  return file;
+}
+
+async function round(target: Target, load: Load, brokerUrl: string, pub: mqtt.MqttClient): Promise<Result> {
+  const { child, port } = await startTarget(target, brokerUrl);
   const clients = fork(join(here, '_clients.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   try {
     const warmupMessages = Math.round((WARMUP_MS / 1000) * load.rate);
@@ -173,6 +196,8 @@ async function round(target: Target, load: Load, brokerUrl: string, config: stri
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+/** NaN (no samples) crosses IPC as null */
+const ms = (x: number | null) => (x === null || Number.isNaN(x) ? '—' : x.toFixed(x < 100 ? 2 : 0));
 
 async function main(): Promise<void> {
   const brokerPort = await freePort();
@@ -189,29 +214,19 @@ async function main(): Promise<void> {
     }
   }
   if (!pub) throw new Error('mosquitto did not start');
-  const config = join(tmp, 'gateway.yaml');
-  writeFileSync(
-    config,
-    [
-      'gateway: { id: bench }',
-      'server: { host: 127.0.0.1, port: 0 }',
-      `mqtt: { url: "${brokerUrl}" }`,
-      'devices:',
-      `  - { id: bench, mqtt: { topic: ${TOPIC} }, parser: { format: json } }`,
-      '',
-    ].join('\n'),
-  );
   const load0 = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
   const rows: string[] = [];
   try {
     for (const load of LOADS) {
-      const results = new Map<Target, Result[]>([
-        ['serialgate', []],
-        ['ws bridge', []],
-      ]);
+      const results = new Map<Target, Result[]>(TARGETS.map((t) => [t, []]));
       for (let r = 0; r < ROUNDS; r++) {
-        const order: Target[] = r % 2 === 0 ? ['serialgate', 'ws bridge'] : ['ws bridge', 'serialgate'];
-        for (const t of order) results.get(t)!.push(await round(t, load, brokerUrl, config, pub));
+        // alternate the order so that drift in the machine's load does not favour one target
+        const order = r % 2 === 0 ? TARGETS : [...TARGETS].reverse();
+        for (const t of order) {
+          const res = await round(t, load, brokerUrl, pub);
+          if (process.env.SG_BENCH_DEBUG) console.error(load, t, res);
+          results.get(t)!.push(res);
+        }
       }
       const perMsg = (r: Result, k: 'userUs' | 'sysUs') => r[k] / Math.max(1, r.delivered);
       const bridgeTotal = median(results.get('ws bridge')!.map((r) => perMsg(r, 'userUs') + perMsg(r, 'sysUs')));
@@ -221,7 +236,7 @@ async function main(): Promise<void> {
         const loss = rs.reduce((a, r) => a + (r.expected - r.delivered), 0) / rs.reduce((a, r) => a + r.expected, 0);
         rows.push(
           `| ${load.clients} × ${load.rate}/s | ${t} | ${user.toFixed(2)} | ${sys.toFixed(2)} | ${(user + sys).toFixed(2)} | ${((user + sys) / bridgeTotal).toFixed(2)}× | ` +
-            `${median(rs.map((r) => r.p50)).toFixed(2)} | ${median(rs.map((r) => r.p99)).toFixed(2)} | ${Math.max(...rs.map((r) => r.max)).toFixed(1)} | ` +
+            `${ms(median(rs.map((r) => r.p50)))} | ${ms(median(rs.map((r) => r.p99)))} | ${ms(Math.max(...rs.map((r) => r.max)))} | ` +
             `${(loss * 100).toFixed(3)} % | ${Math.round(Math.max(...rs.map((r) => r.rssKb)) / 1024)} | ${Math.round(median(rs.map((r) => r.busy)) * 100)} % |`,
         );
       }
