@@ -137,10 +137,25 @@ describe('dashboard in Chromium', () => {
     await page.waitForSelector('[data-testid="cmd-result-mock1"][data-status="ok"]', { timeout: 5_000 });
     expect(await page.getByTestId('cmd-result-mock1').textContent()).toBe('OK LED ON');
     expect(mock.commands).toContain('LED ON');
-    expect(await page.getByTestId('console-mock1').textContent()).toContain('< OK LED ON');
+    // the console is redrawn at most every 100 ms
+    await page.waitForFunction(() => document.querySelector('[data-testid="console-mock1"]')?.textContent?.includes('< OK LED ON'), null, { timeout: 2_000 });
     mkdirSync(`${root}test-results`, { recursive: true });
     await page.waitForTimeout(1_500); // a little more line on the chart for the screenshot
     await page.screenshot({ path: `${root}test-results/dashboard.png`, fullPage: true });
+  });
+
+  it('the JSON switch reconnects with JSON text frames and resumes; CBOR again after', async () => {
+    const before = await stats(page);
+    await page.getByTestId('protocol').selectOption('json');
+    await page.waitForSelector('[data-testid="conn-state"]:text("open · JSON")', { timeout: 5_000 });
+    await page.waitForFunction((n) => (window as unknown as { __sg: { stats(): { readings: number } } }).__sg.stats().readings > n + 5, before.readings, { timeout: 5_000 });
+    expect(await page.evaluate(() => sessionStorage.getItem('serialgate.protocol'))).toBe('json');
+    await page.getByTestId('protocol').selectOption('cbor');
+    await page.waitForSelector('[data-testid="conn-state"]:text("open · CBOR")', { timeout: 5_000 });
+    const after = await stats(page);
+    expect(after.opens).toBe(before.opens + 2);
+    expect(after.nonIncreasing).toBe(0);
+    expect(after.resets).toBe(0);
   });
 
   it('unplugging the mock shows the device down; replugging shows it up again', async () => {
