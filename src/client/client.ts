@@ -7,6 +7,7 @@
  */
 import { Backoff } from './backoff.js';
 import { decodeServerFrame, encodeClientMessage, encodingOf } from './codec.js';
+import { Commands, type CommandInput, type CommandResult } from './commands.js';
 import { ClientError, CommandFailedError } from './errors.js';
 import {
   parseServerMessage,
@@ -23,7 +24,11 @@ import {
 } from './messages.js';
 import { Sequencer, type SequencerStats } from './sequencer.js';
 
-/** The part of the WebSocket API the client uses: the browser's and `ws`'s both fit. */
+/**
+ * The part of the WebSocket API the client uses: the browser's and `ws`'s both fit. Handler
+ * events are `any` because the two declare unrelated event classes; each handler below states
+ * the fields it reads.
+ */
 export interface WebSocketLike {
   readonly readyState: number;
   readonly bufferedAmount: number;
@@ -60,11 +65,7 @@ export interface ConnectionInfo {
   protocol?: string;
 }
 
-export interface CommandResult {
-  id: string;
-  /** the device's reply line, when its config declares a reply pattern */
-  reply?: string;
-}
+export type { CommandInput, CommandResult };
 
 export interface ClientStats extends SequencerStats {
   /** connections that reached 'open' */
@@ -119,22 +120,13 @@ export interface SerialgateClient {
    * Sends a command; resolves with the ack's reply, rejects with CommandFailedError. A string is
    * sent as `line` to a serial device and as `payload` to an MQTT device.
    */
-  command(device: string, cmd: string | { line: string } | { payload: unknown }, opts?: { timeoutMs?: number }): Promise<CommandResult>;
+  command(device: string, cmd: CommandInput, opts?: { timeoutMs?: number }): Promise<CommandResult>;
   /** replace the subscription (takes effect now if open, and on every reconnect) */
   subscribe(devices: string[]): void;
   /** reconnect now, optionally with another token (null: none) or encoding; resume state is kept */
   reconnect(opts?: { token?: string | null; protocol?: Encoding }): void;
   close(code?: number, reason?: string): void;
   stats(): ClientStats;
-}
-
-interface PendingCommand {
-  id: string;
-  device: string;
-  cmd: { line: string } | { payload: unknown } | { text: string };
-  timer: ReturnType<typeof setTimeout>;
-  resolve(r: CommandResult): void;
-  reject(e: CommandFailedError): void;
 }
 
 const OPEN = 1;
@@ -191,22 +183,19 @@ export function connect(url: string, options: ConnectOptions = {}): SerialgateCl
   let devices = options.devices ?? ['*'];
   const reconnectOpts = options.reconnect === false ? undefined : options.reconnect ?? {};
   const backoff = new Backoff({ minMs: reconnectOpts?.minMs ?? 500, maxMs: reconnectOpts?.maxMs ?? 30_000 });
-  const commandTimeoutMs = options.commandTimeoutMs ?? 10_000;
   const maxBufferedBytes = options.maxBufferedBytes ?? 64 * 1024;
   const resumeSettleMs = options.resumeSettleMs ?? 1_000;
 
   const info: ConnectionInfo = { state: 'connecting', failures: 0, refused: false };
   const deviceMap = new Map<string, DeviceInfo>();
-  const queue: PendingCommand[] = [];
-  const inflight = new Map<string, PendingCommand>();
-  const counters = { opens: 0, commandsSent: 0, errors: 0 };
+  const commands = new Commands(options.commandTimeoutMs ?? 10_000);
+  const counters = { opens: 0, errors: 0 };
   let hello: HelloMessage | undefined;
   let ws: WebSocketLike | undefined;
   let opened = false;
   let lastErrorMessage: string | undefined;
   let userClosed = false;
   let restartNow = false;
-  let nextId = 0;
   let retryTimer: ReturnType<typeof setTimeout> | undefined;
   let settleTimer: ReturnType<typeof setTimeout> | undefined;
   let pumpTimer: ReturnType<typeof setTimeout> | undefined;
@@ -277,23 +266,12 @@ export function connect(url: string, options: ConnectOptions = {}): SerialgateCl
         if (d) deviceMap.set(msg.device, { ...d, state: msg.state, reason: msg.reason });
         return safe(options.onDeviceState, msg);
       }
-      case 'ack': {
-        const c = inflight.get(msg.id);
-        if (!c) return;
-        settle(c);
-        if (msg.ok) c.resolve({ id: c.id, reply: msg.reply });
-        else c.reject(new CommandFailedError(msg.error.code, msg.error.message, c.device, c.id));
-        return;
-      }
-      case 'error': {
+      case 'ack':
+        return commands.ack(msg);
+      case 'error':
         counters.errors++;
-        const c = msg.id === undefined ? undefined : inflight.get(msg.id);
-        if (c) {
-          settle(c);
-          c.reject(new CommandFailedError(msg.error.code, msg.error.message, c.device, c.id));
-        }
+        if (msg.id !== undefined) commands.error(msg.id, msg.error);
         return safe(options.onError, msg);
-      }
     }
   }
 
@@ -314,17 +292,14 @@ export function connect(url: string, options: ConnectOptions = {}): SerialgateCl
     clearTimeout(settleTimer);
     clearTimeout(pumpTimer);
     sequencer.flush();
-    for (const c of inflight.values()) {
-      settle(c);
-      c.reject(new CommandFailedError('connection_lost', 'the connection closed before the ack: the command may or may not have run', c.device, c.id));
-    }
+    commands.connectionLost();
     const refused = !opened;
     if (refused) {
       info.failures++;
       reason ||= lastErrorMessage ?? 'connection refused (auth?)';
     }
     if (userClosed || !reconnectOpts) {
-      if (!userClosed) failQueued('closed', 'the connection closed and reconnect is off');
+      if (!userClosed) commands.closeAll('the connection closed and reconnect is off');
       return setState('closed', { code, reason, refused });
     }
     if (restartNow) {
@@ -341,34 +316,14 @@ export function connect(url: string, options: ConnectOptions = {}): SerialgateCl
   /** Sends held-back commands while the socket takes them; re-checks later if it is full. */
   function pump(): void {
     clearTimeout(pumpTimer);
-    while (queue.length > 0 && ws?.readyState === OPEN && hello) {
+    const mqtt = (device: string) => deviceMap.get(device)?.source === 'mqtt';
+    while (commands.waiting > 0 && ws?.readyState === OPEN && hello) {
       if (ws.bufferedAmount > maxBufferedBytes) {
         // Browsers have no 'drain' event: look again shortly.
         pumpTimer = setTimeout(pump, 50);
         return;
       }
-      const c = queue.shift()!;
-      inflight.set(c.id, c);
-      counters.commandsSent++;
-      if ('text' in c.cmd) {
-        const mqtt = deviceMap.get(c.device)?.source === 'mqtt';
-        send(mqtt ? { type: 'command', id: c.id, device: c.device, payload: c.cmd.text } : { type: 'command', id: c.id, device: c.device, line: c.cmd.text });
-      } else send({ type: 'command', id: c.id, device: c.device, ...c.cmd });
-    }
-  }
-
-  /** takes a command out of the queue / in-flight map and stops its timer */
-  function settle(c: PendingCommand): void {
-    clearTimeout(c.timer);
-    inflight.delete(c.id);
-    const i = queue.indexOf(c);
-    if (i >= 0) queue.splice(i, 1);
-  }
-
-  function failQueued(code: 'closed', message: string): void {
-    for (const c of [...queue, ...inflight.values()]) {
-      settle(c);
-      c.reject(new CommandFailedError(code, message, c.device, c.id));
+      send(commands.takeNext(mqtt)!);
     }
   }
 
@@ -394,26 +349,10 @@ export function connect(url: string, options: ConnectOptions = {}): SerialgateCl
       return sequencer.lastSeq;
     },
     command(device, cmd, opts) {
-      const id = `c${++nextId}`;
-      return new Promise<CommandResult>((resolve, reject) => {
-        if (userClosed) return reject(new CommandFailedError('closed', 'the client is closed', device, id));
-        const timeoutMs = opts?.timeoutMs ?? commandTimeoutMs;
-        const c: PendingCommand = {
-          id,
-          device,
-          cmd: typeof cmd === 'string' ? { text: cmd } : cmd,
-          resolve,
-          reject,
-          // A command held back is never sent after its deadline: "LED ON" minutes late is worse than an error.
-          timer: setTimeout(() => {
-            const sent = inflight.has(id);
-            settle(c);
-            reject(new CommandFailedError('client_timeout', `no ack within ${timeoutMs} ms${sent ? '' : ' (never sent: not connected)'}`, device, id));
-          }, timeoutMs),
-        };
-        queue.push(c);
-        pump();
-      });
+      if (userClosed) return Promise.reject(new CommandFailedError('closed', 'the client is closed', device, ''));
+      const p = commands.add(device, cmd, opts?.timeoutMs);
+      pump();
+      return p;
     },
     subscribe(next) {
       devices = [...next];
@@ -439,7 +378,7 @@ export function connect(url: string, options: ConnectOptions = {}): SerialgateCl
       if (userClosed) return;
       userClosed = true;
       clearTimeout(retryTimer);
-      failQueued('closed', 'the client was closed');
+      commands.closeAll('the client was closed');
       if (ws && ws.readyState <= OPEN) {
         setState('closing');
         ws.close(code, reason);
@@ -449,7 +388,7 @@ export function connect(url: string, options: ConnectOptions = {}): SerialgateCl
       }
     },
     stats() {
-      return { ...sequencer.stats, ...counters };
+      return { ...sequencer.stats, ...counters, commandsSent: commands.sent };
     },
   };
 }

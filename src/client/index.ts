@@ -1,8 +1,9 @@
 /**
  * serialgate's typed dashboard client (browser and Node). See client.ts for the behaviour and
- * /tmp/sg/readme-web.md / the README for usage.
+ * the README ("Custom dashboards") for usage.
  */
 export { connect, checkToken } from './client.js';
+export type { CommandInput } from './commands.js';
 export type {
   ClientStats,
   CommandResult,
