@@ -28,6 +28,15 @@ export class ParserConfigError extends Error {
   }
 }
 
+/** compile a pattern from the config once, or say which key is wrong (a SyntaxError would not) */
+export function compilePattern(pattern: string, key: string): RegExp {
+  try {
+    return new RegExp(pattern);
+  } catch (err) {
+    throw new ParserConfigError(`${key} does not compile: ${(err as Error).message}`);
+  }
+}
+
 /** Only `format` is required; the rest defaults as in the config schema. */
 export type LineParserOptions = Pick<ParserConfig, 'format'> & Partial<ParserConfig>;
 
@@ -102,12 +111,7 @@ function csvParser(columns: readonly string[] | undefined, separator: string): P
  */
 function regexParser(pattern: string | undefined): Parse {
   if (!pattern) throw new ParserConfigError('regex needs a pattern with named groups (parser.pattern)');
-  let re: RegExp;
-  try {
-    re = new RegExp(pattern);
-  } catch (err) {
-    throw new ParserConfigError(`regex pattern does not compile: ${(err as Error).message}`);
-  }
+  const re = compilePattern(pattern, 'regex pattern');
   if (!/\(\?<[^=!]/.test(pattern)) throw new ParserConfigError('regex pattern has no named groups (?<name>...)');
   return (line) => {
     const m = re.exec(line);

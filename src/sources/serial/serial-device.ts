@@ -1,14 +1,18 @@
 /**
  * One serial device: open the port, frame and parse its lines, keep it open.
  *
- * Unplug detection does not rely on serialport alone (it does not always emit 'close' for a
- * vanished USB adapter or PTY): we also stat the configured path every second while open. The
- * path vanishing, or now naming a different device (a by-id link re-pointed by udev), counts as
- * an unplug. After any loss or failed open we retry with capped exponential backoff plus jitter.
+ * Unplug detection does not rely on serialport alone: on a hung-up tty (a vanished PTY, some USB
+ * adapters) its reader spins on zero-byte reads, burning a core, and never emits 'close'. So while
+ * open we also watch the path: inotify on its directory (immediate) plus a stat every second (for
+ * file systems without inotify). The path vanishing, or now naming a different device (a by-id
+ * link re-pointed by udev), counts as an unplug; closing the port stops serialport's spin. After
+ * any loss or failed open we retry with capped exponential backoff plus jitter.
  */
+import { watch as fsWatch, type FSWatcher } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
 import { SerialPort } from 'serialport';
-import { createLineParser, type LineResult } from '../../codecs/line-parser.js';
+import { compilePattern, createLineParser, type LineResult } from '../../codecs/line-parser.js';
 import { LineSplitter } from '../../codecs/line-splitter.js';
 import type { DeviceConfig } from '../../config/schema.js';
 import { metrics } from '../../http/metrics.js';
@@ -40,10 +44,11 @@ export class SerialDevice implements Device {
   private attempt = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private watchTimer: NodeJS.Timeout | undefined;
-  private stopped = true;
+  private dirWatcher: FSWatcher | undefined;
+  private phase: 'idle' | 'running' | 'stopped' = 'idle';
   private lastOpenError = '';
 
-  /** parser / pattern mistakes throw here (ParserConfigError, SyntaxError): no I/O happens */
+  /** parser and pattern mistakes throw ParserConfigError here; no I/O happens */
   constructor(cfg: SerialDeviceConfig, private readonly sink: SourceSink, logger: Logger) {
     this.id = cfg.id;
     this.cfg = cfg;
@@ -62,11 +67,15 @@ export class SerialDevice implements Device {
         terminator: c.terminator,
         maxLength: c.maxLength,
         queue: c.queue,
-        ...(c.allow !== undefined && { allow: new RegExp(c.allow) }),
-        ...(c.reply && { reply: { match: new RegExp(c.reply.match), timeoutMs: c.reply.timeoutMs } }),
+        ...(c.allow !== undefined && { allow: compilePattern(c.allow, `device ${cfg.id}: commands.allow`) }),
+        ...(c.reply && { reply: { match: compilePattern(c.reply.match, `device ${cfg.id}: commands.reply.match`), timeoutMs: c.reply.timeoutMs } }),
       },
       (data) => this.writeDrained(data),
     );
+  }
+
+  private get stopped(): boolean {
+    return this.phase === 'stopped';
   }
 
   status(): DeviceStatus {
@@ -88,14 +97,15 @@ export class SerialDevice implements Device {
 
   /** begins I/O; resolves after the first open attempt, whatever its outcome */
   start(): Promise<void> {
-    this.stopped = false;
+    if (this.phase !== 'idle') return Promise.resolve();
+    this.phase = 'running';
     return this.connect();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
+    this.phase = 'stopped';
     clearTimeout(this.retryTimer);
-    clearInterval(this.watchTimer);
+    this.unwatch();
     this.queue.failAll('shutting_down', 'the gateway is shutting down');
     const port = this.port;
     this.port = undefined;
@@ -148,6 +158,7 @@ export class SerialDevice implements Device {
       this.lost(port, err?.disconnected ? 'device disconnected (unplugged?)' : 'port closed'),
     );
     this.watchTimer = setInterval(() => void this.watch(port), WATCH_INTERVAL_MS);
+    this.dirWatcher = watchEntry(s.path, () => void this.watch(port));
     this.log.info({ path: s.path, baudRate: s.baudRate }, 'serial port open');
     this.setState('up');
   }
@@ -169,12 +180,18 @@ export class SerialDevice implements Device {
   private lost(port: SerialPort, reason: string): void {
     if (this.port !== port) return;
     this.port = undefined;
-    clearInterval(this.watchTimer);
+    this.unwatch();
     this.log.warn({ reason }, 'serial device lost');
     this.queue.failAll('device_unavailable', `device went down: ${reason}`);
     this.setState('down', reason);
     void closePort(port);
     this.scheduleRetry();
+  }
+
+  private unwatch(): void {
+    clearInterval(this.watchTimer);
+    this.dirWatcher?.close();
+    this.dirWatcher = undefined;
   }
 
   private scheduleRetry(): void {
@@ -236,6 +253,21 @@ export class SerialDevice implements Device {
     } catch (err) {
       this.log.error({ err }, 'the reading sink threw');
     }
+  }
+}
+
+/** inotify on the directory of `path`, calling back when that entry changes; undefined if unsupported */
+function watchEntry(path: string, onChange: () => void): FSWatcher | undefined {
+  const name = basename(path);
+  try {
+    const w = fsWatch(dirname(path), { persistent: false }, (_event, file) => {
+      if (file === null || file === name) onChange();
+    });
+    // the directory itself may vanish (/dev/serial/by-id with its last device): the poll remains
+    w.on('error', () => w.close());
+    return w;
+  } catch {
+    return undefined;
   }
 }
 

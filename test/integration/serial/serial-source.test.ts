@@ -91,8 +91,10 @@ describe('SerialSource on a real PTY', () => {
 
   it('a link that vanishes while the PTY stays open is noticed by the path watch', async () => {
     const { mock, sink, id, device } = await setup();
+    const t0 = Date.now();
     await rm(mock.link);
     await sink.waitFor('down', () => device.status().state === 'down', 2_000);
+    expect(Date.now() - t0).toBeLessThan(2_000);
     expect(sink.lastState(id)?.reason).toBe(`${mock.link} disappeared (unplugged?)`);
     // the link comes back (udev re-creating it): the device reopens
     await symlink(mock.ptsPath, mock.link);
