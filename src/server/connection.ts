@@ -111,8 +111,9 @@ export class Connection extends EventEmitter {
   /** @internal sendFrame without metrics: broadcast() counts once for all connections; pings and
    *  pongs go through here too, so a peer flooding pings without reading hits the hard cap. */
   writeFrame(frame: Buffer): SendResult {
-    if (this.state !== Connection.OPEN) return 'closed';
     const socket = this.socket;
+    // !writable: the socket died (reset) and its 'close' event is still pending
+    if (this.state !== Connection.OPEN || !socket.writable) return 'closed';
     const queued = socket.writableLength;
     // Hard cap: a client that stopped reading cannot grow our memory. A message larger than the
     // cap still goes out on an empty queue, so the queue never exceeds max(cap, one message).

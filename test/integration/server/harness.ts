@@ -16,9 +16,9 @@ import { WsServer, type EndpointOptions } from '../../../src/server/ws-server.js
 
 export interface TestServer {
   readonly port: number;
-  /** ws://127.0.0.1:PORT */
+  /** ws://127.0.0.1:PORT (wss:// with tls) */
   readonly wsUrl: string;
-  /** http://127.0.0.1:PORT */
+  /** http://127.0.0.1:PORT (https:// with tls) */
   readonly httpUrl: string;
   readonly wss: WsServer;
   readonly http: http.Server;
@@ -30,6 +30,8 @@ export interface TestServerOptions {
   limits?: Partial<LimitsConfig>;
   /** extra endpoints besides /echo */
   endpoints?: EndpointOptions<any>[];
+  /** PEM file paths: serve https/wss */
+  tls?: { cert: string; key: string };
 }
 
 const BLANK_PAGE = '<!doctype html><html><head><meta charset="utf-8"><title>serialgate test</title></head><body></body></html>';
@@ -43,7 +45,7 @@ function handler(req: http.IncomingMessage, res: http.ServerResponse): void {
 }
 
 export async function startServer(opts: TestServerOptions = {}): Promise<TestServer> {
-  const config = serverSchema.parse({ host: '127.0.0.1', port: 0, echo: true, limits: opts.limits ?? {} });
+  const config = serverSchema.parse({ host: '127.0.0.1', port: 0, echo: true, limits: opts.limits ?? {}, tls: opts.tls });
   const srv = createHttpServer(config, handler) as http.Server;
   const wss = new WsServer(srv, config.limits, silentLogger());
   wss.addEndpoint(echoEndpoint());
@@ -55,8 +57,8 @@ export async function startServer(opts: TestServerOptions = {}): Promise<TestSer
   const { port } = srv.address() as AddressInfo;
   return {
     port,
-    wsUrl: `ws://127.0.0.1:${port}`,
-    httpUrl: `http://127.0.0.1:${port}`,
+    wsUrl: `${opts.tls ? 'wss' : 'ws'}://127.0.0.1:${port}`,
+    httpUrl: `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     wss,
     http: srv,
     limits: config.limits,
