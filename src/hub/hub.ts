@@ -112,7 +112,14 @@ export class Hub implements SourceSink {
     this.ring.push(msg);
     const r = new Encoded(msg);
     this.last.set(msg.device, r);
-    for (const tap of this.taps) tap(msg);
+    for (const tap of this.taps) {
+      try {
+        tap(msg);
+      } catch (err) {
+        // a federation hiccup must not cost the dashboards this reading
+        this.logger.error({ err, device: msg.device }, 'reading tap failed');
+      }
+    }
     for (const s of this.everyone) s.deliver(r);
     const group = this.byDevice.get(msg.device);
     if (group) for (const s of group) s.deliver(r);
