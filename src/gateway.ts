@@ -7,6 +7,7 @@ import type https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Config, DeviceConfig } from './config/schema.js';
 import { buildHealthReport, createRequestHandler, defaultWebRoot } from './http/routes.js';
+import { isLoopbackHost } from './hub/auth.js';
 import { Hub } from './hub/hub.js';
 import type { Logger } from './log.js';
 import { echoEndpoint } from './server/echo.js';
@@ -98,6 +99,12 @@ class SourceSet {
 const same = (a: DeviceConfig, b: DeviceConfig): boolean => JSON.stringify(a) === JSON.stringify(b);
 
 export async function startGateway(config: Config, logger: Logger): Promise<Gateway> {
+  if (!isLoopbackHost(config.server.host) && config.auth.hosts.length === 0 && config.auth.anonymous !== 'none') {
+    logger.warn(
+      { host: config.server.host },
+      'listening beyond loopback with auth.hosts empty: any Host header is accepted, so a DNS-rebinding page could read what anonymous viewers see; list the names you use in auth.hosts',
+    );
+  }
   const hub = new Hub(config, logger.child({ component: 'hub' }));
   const sources = new SourceSet(hub, logger);
   let current = config;
