@@ -139,7 +139,14 @@ export class WsServer implements ConnectionHost {
     metrics.connections.inc();
     metrics.connectionsTotal.inc();
     this.startSweep();
-    endpoint.onConnection(conn, info, context);
+    try {
+      endpoint.onConnection(conn, info, context);
+    } catch (err) {
+      // an endpoint bug must cost this connection, not the process
+      this.logger.error({ err, path: url.pathname, conn: conn.id }, 'onConnection threw');
+      conn.close(1011, 'internal error');
+      return;
+    }
     // Frame bytes that arrived in the same packet as the handshake, once the endpoint listens.
     if (head.length > 0) conn.receive(head);
   }

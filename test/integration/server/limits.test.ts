@@ -94,6 +94,18 @@ function flooder(size: number, record: { maxBuffered: number; results: Map<SendR
   };
 }
 
+describe('handshake timeout', () => {
+  it('does not apply once upgraded: a connection outlives handshakeTimeoutMs (300 ms) by far', async () => {
+    const s = await serve({ limits: { handshakeTimeoutMs: 300, pingIntervalMs: 0 } });
+    const ws = await openWs(`${s.wsUrl}/echo`);
+    await new Promise((r) => setTimeout(r, 1_200));
+    expect(ws.readyState).toBe(WebSocket.OPEN);
+    const echoed = new Promise<string>((resolve) => ws.once('message', (d) => resolve(String(d))));
+    ws.send('alive');
+    expect(await echoed).toBe('alive');
+  });
+});
+
 describe('a peer that never reads', () => {
   it('is closed with 1013 at the hard cap; bufferedAmount never exceeds the cap plus one message', async () => {
     const hard = 64 * 1024;
@@ -191,6 +203,39 @@ describe('close handshake', () => {
     refused.on('error', () => {});
     refused.terminate();
     expect(status).toBe(503);
+  });
+});
+
+describe('endpoint hooks', () => {
+  it('an authorize refusal is answered with its status and nothing is upgraded', async () => {
+    const s = await serve({});
+    s.wss.addEndpoint({
+      path: '/auth',
+      protocols: [],
+      authorize: (info) => (info.url.searchParams.get('k') === 'ok' ? { ok: true, context: 'ctx' } : { ok: false, status: 401, message: 'no' }),
+      onConnection(conn, _info, context) {
+        conn.on('message', () => conn.send(String(context)));
+      },
+    });
+    await expect(openWs(`${s.wsUrl}/auth?k=bad`)).rejects.toThrow('401');
+    const ws = await openWs(`${s.wsUrl}/auth?k=ok`);
+    const reply = new Promise((resolve) => ws.once('message', (d) => resolve(String(d))));
+    ws.send('which context?');
+    expect(await reply).toBe('ctx');
+    expect(s.wss.connections.size).toBe(1);
+  });
+
+  it('a throwing authorize → 500, a throwing onConnection → close 1011; the server lives on', async () => {
+    const s = await serve({});
+    const bug = () => {
+      throw new Error('bug');
+    };
+    s.wss.addEndpoint({ path: '/a', protocols: [], authorize: bug, onConnection() {} });
+    s.wss.addEndpoint({ path: '/c', protocols: [], onConnection: bug });
+    await expect(openWs(`${s.wsUrl}/a`)).rejects.toThrow('500');
+    const ws = await openWs(`${s.wsUrl}/c`);
+    expect(await new Promise((resolve) => ws.once('close', (code) => resolve(code)))).toBe(1011);
+    await expectServed(s);
   });
 });
 
