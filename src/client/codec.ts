@@ -10,8 +10,8 @@ const cbor = new Encoder({ useRecords: false });
 
 /** JSON for a text frame, a fresh byte array for a binary frame. */
 export function encodeClientMessage(msg: ClientMessage, encoding: Encoding): string | Uint8Array {
-  // cbor-x reuses its buffer between calls: copy so a held-back command keeps its own bytes.
-  return encoding === 'json' ? JSON.stringify(msg) : cbor.encode(msg).slice();
+  // cbor-x reuses its buffer between calls: copy (Node's Buffer#slice would only be a view).
+  return encoding === 'json' ? JSON.stringify(msg) : new Uint8Array(cbor.encode(msg));
 }
 
 /**
