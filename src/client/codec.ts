@@ -10,7 +10,7 @@ const cbor = new Encoder({ useRecords: false });
 
 /** JSON for a text frame, a fresh byte array for a binary frame. */
 export function encodeClientMessage(msg: ClientMessage, encoding: Encoding): string | Uint8Array {
-  // cbor-x reuses its buffer between calls: copy (Node's Buffer#slice would only be a view).
+  // cbor-x may hand out a view of a buffer it reuses: a held-back command keeps its own copy.
   return encoding === 'json' ? JSON.stringify(msg) : new Uint8Array(cbor.encode(msg));
 }
 
