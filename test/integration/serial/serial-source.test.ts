@@ -2,7 +2,7 @@
  * SerialSource against the firmware mock on a real PTY, opened with the real serialport binding.
  */
 import { spawnSync } from 'node:child_process';
-import { chmod, rm, symlink } from 'node:fs/promises';
+import { chmod, rename, rm, symlink } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { SerialPort } from 'serialport';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -99,6 +99,35 @@ describe('SerialSource on a real PTY', () => {
     // the link comes back (udev re-creating it): the device reopens
     await symlink(mock.ptsPath, mock.link);
     await sink.waitFor('up again', () => device.status().state === 'up', 3_000);
+  });
+
+  it('a link re-pointed to another device (udev after a replug) is reopened on the new one', async () => {
+    const { mock, sink, id, device } = await setup({ intervalMs: 0 });
+    const other = await startMock({ link: uniqueLink(), format: 'csv', intervalMs: 30 });
+    cleanups.push(() => other.stop());
+    const tmp = `${mock.link}.new`;
+    await symlink(other.ptsPath, tmp);
+    await rename(tmp, mock.link); // atomic, as udev does: the path never vanishes
+    await sink.waitFor('down', () => device.status().state === 'down', 2_000);
+    expect(sink.lastState(id)?.reason).toBe(`${mock.link} now points to another device (replugged?)`);
+    await sink.waitFor('up on the new device', () => device.status().state === 'up', 3_000);
+    // the kv parser now sees the other device's csv lines: parse errors, forwarded raw
+    await sink.waitFor('a line of the other device', () => sink.readings.some((r) => r.error !== undefined && /^-?\d+(\.\d+)?,/.test(r.raw ?? '')));
+  });
+
+  it('a burst at the full 115200-baud line rate: every line arrives, in order', async () => {
+    const { mock, sink } = await setup({ intervalMs: 0 });
+    await mock.burst(400);
+    await sink.waitFor('400 readings', () => sink.readings.length >= 400, 10_000);
+    expect(sink.readings.map((r) => r.values?.['count'])).toEqual(Array.from({ length: 400 }, (_, i) => i + 1));
+  });
+
+  it('the boot banner of a replugged device is forwarded as a raw line with its parse error', async () => {
+    const { mock, sink, device } = await setup({ intervalMs: 0, banner: 'MockSensor v1.0 ready', bootDelayMs: 1_500 });
+    await mock.replug();
+    await sink.waitFor('up again', () => device.status().state === 'up' && sink.states.some((s) => s.state === 'down'), 3_000);
+    await sink.waitFor('the banner', () => sink.readings.length > 0, 3_000);
+    expect(sink.readings[0]).toMatchObject({ raw: 'MockSensor v1.0 ready', error: 'kv: "MockSensor" is not key=value' });
   });
 
   it('garbage, invalid UTF-8 and an endless line are counted; memory stays bounded; good lines around them parse', async () => {
