@@ -1,6 +1,10 @@
 /** Per-connection rate limits, with an injectable clock so they are tested without timers. */
+import { performance } from 'node:perf_hooks';
 
 export type Clock = () => number;
+
+/** monotonic ms: a wall-clock step (NTP, RTC on a Pi without battery) must not refill or drain buckets */
+const monotonic: Clock = () => performance.now();
 
 /** Token bucket: `burst` at once, refilled at `perSecond`. */
 export class TokenBucket {
@@ -10,7 +14,7 @@ export class TokenBucket {
   constructor(
     private readonly perSecond: number,
     private readonly burst: number,
-    private readonly now: Clock = Date.now,
+    private readonly now: Clock = monotonic,
   ) {
     this.tokens = burst;
     this.at = now();
@@ -33,7 +37,7 @@ export class WindowCounter {
   constructor(
     private readonly limit: number,
     private readonly windowMs: number,
-    private readonly now: Clock = Date.now,
+    private readonly now: Clock = monotonic,
   ) {}
 
   /** records one event; true when more than `limit` fell within the window */
