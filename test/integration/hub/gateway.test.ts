@@ -34,7 +34,8 @@ function config(link: string, brokerUrl: string): Config {
         id: 'mock1',
         serial: { path: link, baudRate: 115200 },
         parser: { format: 'kv' },
-        commands: { reply: { match: '^(OK|ERR|PONG)', timeoutMs: 400 } },
+        // generous: a loaded CI machine must not turn a slow reply into a timeout
+        commands: { reply: { match: '^(OK|ERR|PONG)', timeoutMs: 1500 } },
       },
       { id: 'green', mqtt: { topic: 'hubtest/green', commandTopic: 'hubtest/green/cmd' }, parser: { format: 'json' } },
     ],
@@ -207,11 +208,14 @@ describe('handshake security', () => {
 
 describe('resume', () => {
   it('after a reconnect, subscribe with since returns exactly the missed readings, once each', async () => {
+    const watcher = await Peer.open(ws);
     const first = await Peer.open(ws);
     await first.waitFor('a few readings', () => first.of('reading').length >= 4);
     await first.close();
     const lastSeen = Math.max(...first.of('reading').map((m) => m.seq));
-    await new Promise((r) => setTimeout(r, 300)); // ~7 readings happen while away
+    // readings happen while it is away
+    await watcher.waitFor('5 readings after the disconnect', () => watcher.of('reading').some((m) => m.seq >= lastSeen + 5));
+    await watcher.close();
 
     const again = await Peer.open(ws);
     const hello = await again.next('hello');
