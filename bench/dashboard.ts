@@ -21,7 +21,7 @@ import { defaultWebRoot } from '../src/http/routes.js';
 import { silentLogger } from '../src/log.js';
 
 const WINDOW_MS = 5_000;
-const SOAK_MS = 15_000;
+const SOAK_MS = 10_000;
 const DEVICE = 'mock1';
 
 type Metrics = Record<string, number>;
