@@ -23,7 +23,7 @@ describe('Python websockets ↔ our server', () => {
   let server: TestServer;
   const conns: Recorded[] = [];
   beforeAll(async () => {
-    server = await startServer({ limits: { pingIntervalMs: 100, pongTimeoutMs: 150, closeTimeoutMs: 2000 } });
+    server = await startServer({ limits: { pingIntervalMs: 100, pongTimeoutMs: 500, closeTimeoutMs: 2000 } });
     server.wss.addEndpoint(recorder('/rec', conns, ['serialgate.v1.json', 'serialgate.v1.cbor']));
   });
   afterAll(() => server.stop());
@@ -43,8 +43,8 @@ describe('Python websockets ↔ our server', () => {
     expect(await python('ping', `${server.wsUrl}/echo`)).toMatchObject({ pong: true });
   });
 
-  it("keeps a client that answers the server's pings (pingInterval 100 ms, pongTimeout 150 ms, 800 ms idle)", async () => {
-    expect(await python('idle', `${server.wsUrl}/echo`, { seconds: 0.8 })).toMatchObject({ echo: 'still here' });
+  it("keeps a client that answers the server's pings (pingInterval 100 ms, pongTimeout 500 ms, 1.2 s idle)", async () => {
+    expect(await python('idle', `${server.wsUrl}/echo`, { seconds: 1.2 })).toMatchObject({ echo: 'still here' });
   });
 
   for (const [code, reason] of [

@@ -193,7 +193,7 @@ describe('close paths', () => {
 describe('keepalive with a ws client', () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startServer({ limits: { pingIntervalMs: 100, pongTimeoutMs: 150 } });
+    server = await startServer({ limits: { pingIntervalMs: 100, pongTimeoutMs: 500 } });
   });
   afterAll(() => server.stop());
 
@@ -201,7 +201,7 @@ describe('keepalive with a ws client', () => {
     const ws = await connect(`${server.wsUrl}/echo`);
     let pings = 0;
     ws.on('ping', () => pings++);
-    await new Promise((r) => setTimeout(r, 700));
+    await new Promise((r) => setTimeout(r, 1_200));
     expect(pings).toBeGreaterThanOrEqual(2);
     expect(ws.readyState).toBe(WebSocket.OPEN);
     ws.send('still here');

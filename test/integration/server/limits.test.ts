@@ -42,7 +42,7 @@ function openWs(url: string): Promise<WebSocket> {
   });
 }
 
-describe('keepalive (pingInterval 100 ms, pongTimeout 200 ms)', () => {
+describe('keepalive', () => {
   it('a peer that never answers ping is terminated after the pong timeout (1006)', async () => {
     const conns: Recorded[] = [];
     const s = await serve({ limits: { pingIntervalMs: 100, pongTimeoutMs: 200 } });
@@ -59,7 +59,8 @@ describe('keepalive (pingInterval 100 ms, pongTimeout 200 ms)', () => {
   });
 
   it('a peer that sends data instead of pongs counts as alive', async () => {
-    const s = await serve({ limits: { pingIntervalMs: 100, pongTimeoutMs: 200 } });
+    // pongTimeout well above the 80 ms send period: a loaded CI machine must not make it flaky
+    const s = await serve({ limits: { pingIntervalMs: 100, pongTimeoutMs: 500 } });
     const p = await peer(s);
     for (let i = 0; i < 10; i++) {
       p.send(clientFrame(Opcode.Text, `tick ${i}`));
