@@ -198,7 +198,7 @@ export class Mock implements MockDevice {
 }
 
 /** the command set of the firmware */
-export function respond(line: string, sensor: Sensor): string {
+function respond(line: string, sensor: Sensor): string {
   const cmd = line.trim();
   switch (cmd) {
     case 'LED ON':

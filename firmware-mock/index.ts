@@ -5,8 +5,8 @@
 import { Mock, type MockDevice, type MockOptions } from './device.js';
 
 export type { MockDevice, MockOptions } from './device.js';
-export { LINE_RATE_BYTES_PER_S, respond } from './device.js';
-export { CSV_COLUMNS, formatLine, Sensor, type MockFormat } from './sensor.js';
+export { LINE_RATE_BYTES_PER_S } from './device.js';
+export { formatLine, Sensor, type MockFormat } from './sensor.js';
 
 export async function startMock(opts: MockOptions): Promise<MockDevice> {
   const mock = new Mock(opts);

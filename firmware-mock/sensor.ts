@@ -11,9 +11,6 @@ export interface SensorState {
   count: number;
 }
 
-/** csv column order, for a gateway config: parser { format: csv, columns: [temp, hum, count] } */
-export const CSV_COLUMNS = ['temp', 'hum', 'count'] as const;
-
 export class Sensor {
   readonly state: SensorState = { temp: 21.5, hum: 45, count: 0 };
 
@@ -34,6 +31,7 @@ export class Sensor {
   }
 }
 
+/** csv columns are temp, hum, count: parser { format: csv, columns: [temp, hum, count] } */
 export function formatLine(format: MockFormat, s: SensorState): string {
   const temp = round(s.temp, 2);
   const hum = round(s.hum, 1);
