@@ -20,7 +20,6 @@ export const PROTOCOL_CBOR = 'serialgate.v1.cbor';
 export const PROTOCOLS: readonly string[] = [PROTOCOL_CBOR, PROTOCOL_JSON];
 
 export type Encoding = 'json' | 'cbor';
-export const ENCODINGS: readonly Encoding[] = ['json', 'cbor'];
 
 export function encodingOf(protocol: string | undefined): Encoding {
   return protocol === PROTOCOL_CBOR ? 'cbor' : 'json';
@@ -62,16 +61,10 @@ export type ServerMessage = HelloMessage | ReadingMessage | StateMessage | AckMe
 const encoder = new Encoder({ useRecords: false, variableMapSize: true });
 const decoder = new Decoder({ useRecords: false, mapsAsObjects: false });
 
-/** The message payload in one encoding (no WebSocket header). */
-export function encodeMessage(msg: ServerMessage, encoding: Encoding): Buffer {
-  if (encoding === 'json') return Buffer.from(JSON.stringify(msg));
-  // cbor-x reuses its internal buffer: copy out what belongs to this message.
-  return Buffer.from(encoder.encode(msg));
-}
-
 /** The whole WebSocket frame (text for JSON, binary for CBOR), ready for Connection.sendFrame. */
 export function frameMessage(msg: ServerMessage, encoding: Encoding): Buffer {
   if (encoding === 'json') return encodeFrame(Opcode.Text, JSON.stringify(msg));
+  // encodeFrame copies the payload out of cbor-x's reused buffer
   return encodeFrame(Opcode.Binary, encoder.encode(msg));
 }
 

@@ -102,10 +102,6 @@ export class CommandRouter {
     private readonly logger: Logger,
   ) {}
 
-  get inflight(): number {
-    return this.pending.size;
-  }
-
   handle(owner: CommandOwner, msg: CommandMessage): void {
     const target = typeof msg.device === 'string' ? this.lookup(msg.device) : undefined;
     // metrics labels come from the config only, never from input
