@@ -8,12 +8,12 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import type { LimitsConfig } from '../config/schema.js';
+import { metrics } from '../http/metrics.js';
 import type { Logger } from '../log.js';
 import { CloseCode, Opcode } from '../ws/constants.js';
 import type { WsProtocolError } from '../ws/errors.js';
 import { encodeClose, encodeFrame } from '../ws/frame-encoder.js';
 import { FrameParser, type ParserHandlers, type ParserOptions } from '../ws/frame-parser.js';
-import { metrics } from '../http/metrics.js';
 
 export type SendResult = 'ok' | 'backpressure' | 'closed';
 type ReadyState = 0 | 1 | 2 | 3;
@@ -58,7 +58,8 @@ export class Connection extends EventEmitter {
   /** Allocated on the first backpressure only: most connections never need it. */
   private onFlushed: (() => void) | undefined;
 
-  /** Created by WsServer after it wrote the 101 response; `head` = frame bytes that came with the handshake. */
+  /** Created by WsServer once the 101 response is written, so a connection starts OPEN (CONNECTING
+   *  exists for parity with the browser API). Frame bytes that came with the handshake go to receive(). */
   constructor(
     private readonly socket: Socket,
     readonly protocol: string | undefined,
