@@ -40,7 +40,7 @@ beforeAll(async () => {
   broker = await startMosquitto();
   gw = await startGateway(
     configSchema.parse({
-      server: { port: 0, limits: { sendSoftLimitBytes: 16 * 1024, sendHardLimitBytes: 256 * 1024, maxConnections: 1100, closeTimeoutMs: 1_000 } },
+      server: { port: 0, echo: true, limits: { sendSoftLimitBytes: 16 * 1024, sendHardLimitBytes: 256 * 1024, maxConnections: 1100, closeTimeoutMs: 1_000 } },
       mqtt: { url: broker.url },
       hub: { stallTimeoutMs: 1_500 },
       devices: [{ id: 'big', mqtt: { topic: 'fanout/big' }, parser: { format: 'json' } }],
@@ -90,6 +90,18 @@ describe('a client that stops reading', () => {
     (slow.ws as any)._socket.resume();
     await fast.close();
   }, 40_000);
+});
+
+describe('composition', () => {
+  it('server.echo adds /echo next to the hub endpoint; url reports the ephemeral port', async () => {
+    expect(gw.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(new URL(gw.url).port).not.toBe('0');
+    const echo = await Peer.open(gw.url.replace('http', 'ws') + '/echo');
+    echo.ws.send('{"type":"ping-through-echo"}');
+    await echo.next('ping-through-echo');
+    await echo.close();
+    await expect(Peer.open(gw.url.replace('http', 'ws') + '/nope')).rejects.toThrow('404');
+  });
 });
 
 describe('1,000 clients', () => {
