@@ -6,7 +6,7 @@
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EndpointOptions } from '../../src/server/ws-server.js';
-import { startServer, type TestServer } from '../integration/server/harness.js';
+import { recorder, startServer, type TestServer } from '../integration/server/harness.js';
 
 /** Test-only: closes with 4001 'bye' when told 'close-me'. */
 const closer: EndpointOptions<void> = {
@@ -24,7 +24,8 @@ let browser: Browser;
 let page: Page;
 
 beforeAll(async () => {
-  server = await startServer({ endpoints: [closer] });
+  // server pings every 200 ms: the browser must answer them for the keepalive test
+  server = await startServer({ endpoints: [closer, recorder('/proto', [], ['serialgate.v1.json', 'serialgate.v1.cbor'])], limits: { pingIntervalMs: 200, pongTimeoutMs: 2_000 } });
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
@@ -75,5 +76,46 @@ describe('Chromium WebSocket ↔ our server', () => {
       return { code: e.code, reason: e.reason, wasClean: e.wasClean };
     }, `${server.wsUrl}/closer`);
     expect(closed).toEqual({ code: 4001, reason: 'bye', wasClean: true });
+  });
+
+  it("answers the server's pings: open after 1.5 s of pings every 200 ms, still echoing", async () => {
+    const result = await page.evaluate(async (url) => {
+      const ws = new WebSocket(url);
+      await new Promise((resolve) => (ws.onopen = resolve));
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      const state = ws.readyState;
+      ws.send('after pings');
+      const echoed = await new Promise<string>((resolve) => (ws.onmessage = (e) => resolve(e.data as string)));
+      ws.close();
+      return { state, echoed };
+    }, `${server.wsUrl}/echo`);
+    expect(result).toEqual({ state: 1, echoed: 'after pings' });
+  });
+
+  it('negotiates a real subprotocol next to a bearer.* credential, which is never echoed', async () => {
+    const protocol = await page.evaluate(async (url) => {
+      const ws = new WebSocket(url, ['bearer.token-abcdefghijklmnop', 'serialgate.v1.cbor']);
+      await new Promise((resolve, reject) => {
+        ws.onopen = resolve;
+        ws.onerror = () => reject(new Error('handshake failed'));
+      });
+      const p = ws.protocol;
+      ws.close();
+      return p;
+    }, `${server.wsUrl}/proto`);
+    expect(protocol).toBe('serialgate.v1.cbor');
+  });
+
+  it('a browser offering only a bearer.* entry gets no protocol back, which Chromium treats as a failed handshake', async () => {
+    // RFC 6455 allows the missing header; Chromium does not. Browser clients must therefore
+    // offer a real protocol (serialgate.v1.json) next to their bearer.<token>.
+    const outcome = await page.evaluate(async (url) => {
+      const ws = new WebSocket(url, ['bearer.token-abcdefghijklmnop']);
+      return await new Promise<string>((resolve) => {
+        ws.onopen = () => resolve(`open:${ws.protocol}`);
+        ws.onclose = (e) => resolve(`closed:${e.code}`);
+      });
+    }, `${server.wsUrl}/proto`);
+    expect(outcome).toBe('closed:1006');
   });
 });
