@@ -289,15 +289,28 @@ export class Hub implements SourceSink {
     const sub = msg.devices;
     if (msg.since !== undefined) {
       const replay = this.ring.since(msg.since);
-      if (replay.gap) {
-        metrics.gaps.inc();
-        s.queue(frameMessage({ type: 'gap', ...replay.gap }, s.encoding));
-      }
+      const frames: Buffer[] = [];
+      const seqs: number[] = [];
       for (const r of replay.readings) {
         if (!matches(sub, r.device) || wasSent(s, r.seq, r.device)) continue;
         const cached = this.last.get(r.device);
-        s.queue(cached && cached.msg.seq === r.seq ? cached.frame(s.encoding) : frameMessage(r as ReadingMessage, s.encoding));
+        frames.push(cached && cached.msg.seq === r.seq ? cached.frame(s.encoding) : frameMessage(r as ReadingMessage, s.encoding));
+        seqs.push(r.seq);
       }
+      // A replay bigger than half the hard send limit would get the connection closed with 1013
+      // (and the client would reconnect and ask again): the newest part is sent, the rest is a gap.
+      let first = frames.length;
+      for (let budget = this.config.server.limits.sendHardLimitBytes / 2; first > 0 && budget >= frames[first - 1]!.length; first--) {
+        budget -= frames[first - 1]!.length;
+      }
+      let gap = replay.gap;
+      // (a since beyond the newest seq counts as 0, as in ResumeRing.since)
+      if (first > 0) gap = { from: gap?.from ?? (msg.since > this.seq ? 0 : msg.since) + 1, to: seqs[first - 1]! };
+      if (gap) {
+        metrics.gaps.inc();
+        s.queue(frameMessage({ type: 'gap', ...gap }, s.encoding));
+      }
+      for (let i = first; i < frames.length; i++) s.queue(frames[i]!);
     }
     this.subscribe(s, sub);
     const epochs = s.sent.epochs;

@@ -114,14 +114,14 @@ export class Session implements CommandOwner {
       latest.set(r.msg.device, r);
       return;
     }
-    this.queue(r.frame(this.encoding));
+    this.pending.push(r.frame(this.encoding));
+    // the hub flushes this session within coalesceMs
+    if (this.pending.length === 1) this.dirty(this);
   }
 
-  /** Queues a frame in order with the readings; the hub flushes within coalesceMs. */
+  /** Queues a frame in order with the readings; the caller flushes (snapshot, replay: one write). */
   queue(frame: Buffer): void {
-    if (!this.open) return;
-    this.pending.push(frame);
-    if (this.pending.length === 1) this.dirty(this);
+    if (this.open) this.pending.push(frame);
   }
 
   /** A control message (hello, state, ack, gap, error): in order after what is queued, written now. */

@@ -145,6 +145,22 @@ describe('resume', () => {
     expect(c.of('reading').map((m) => m.seq)).toEqual([8, 6, 7]);
   });
 
+  it('a replay larger than half the hard send limit: the newest part, the rest as a gap', () => {
+    const { connect, read } = setup({}, { server: { limits: { sendHardLimitBytes: 4096 } } });
+    const c = connect('viewer');
+    c.sendJson({ type: 'subscribe', devices: [] });
+    for (let i = 1; i <= 100; i++) read('a', i);
+    const before = c.writes.length;
+    c.sendJson({ type: 'subscribe', devices: ['*'], since: 0 });
+    expect(c.writes.length).toBe(before + 1);
+    expect(c.writes.at(-1)!.length).toBeLessThanOrEqual(2048 + 32);
+    const [gap] = c.of('gap');
+    const replayed = c.of('reading').map((m) => m.seq);
+    expect(gap.from).toBe(1);
+    expect(replayed.length).toBeGreaterThan(10);
+    expect(replayed).toEqual(Array.from({ length: 100 - gap.to }, (_, i) => gap.to + 1 + i));
+  });
+
   it('a replay only contains the newly subscribed devices', () => {
     const { connect, read } = setup();
     const c = connect('viewer');
