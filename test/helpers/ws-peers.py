@@ -11,6 +11,7 @@ Scenarios:
   close      {"code": c, "reason": r}   client-initiated close; reports what the server answered
   server-close                sends "close-me", reports the server's close code and reason
   protocol   {"offer": [...]} reports the negotiated subprotocol, or the HTTP status of a refusal
+  too-big    {"size": n}      sends n bytes of text, reports the close code and reason the server sent
 """
 import asyncio
 import json
@@ -104,6 +105,17 @@ async def protocol(url, args):
     return {"protocol": chosen}
 
 
+async def too_big(url, args):
+    ws = await connect(url)
+    await ws.send("x" * args["size"])
+    try:
+        await recv(ws)
+    except ConnectionClosed:
+        pass
+    await asyncio.wait_for(ws.wait_closed(), TIMEOUT)
+    return {"code": ws.close_code, "reason": ws.close_reason}
+
+
 SCENARIOS = {
     "echo": echo,
     "fragments": fragments,
@@ -112,6 +124,7 @@ SCENARIOS = {
     "close": close,
     "server-close": server_close,
     "protocol": protocol,
+    "too-big": too_big,
 }
 
 

@@ -63,6 +63,10 @@ describe('Python websockets ↔ our server', () => {
     expect(await python('server-close', `${server.wsUrl}/rec`)).toMatchObject({ code: 4001, reason: 'bye' });
   });
 
+  it('a message over maxMessageBytes: Python sees 1009 and the reason', async () => {
+    expect(await python('too-big', `${server.wsUrl}/echo`, { size: 64 * 1024 + 1 })).toMatchObject({ code: 1009, reason: 'message over 65536 bytes' });
+  });
+
   it('negotiates the server preference, none when none is offered, 400 for only unknown ones', async () => {
     const url = `${server.wsUrl}/rec`;
     expect(await python('protocol', url, { offer: ['serialgate.v1.cbor', 'serialgate.v1.json'] })).toMatchObject({ protocol: 'serialgate.v1.json' });
