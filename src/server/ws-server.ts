@@ -41,6 +41,7 @@ export class WsServer implements ConnectionHost {
   private readonly open = new Set<Connection>();
   private closing = false;
   private sweepTimer: NodeJS.Timeout | undefined;
+  private allClosed: Promise<void> | undefined;
   private onAllClosed: (() => void) | undefined;
 
   constructor(
@@ -67,9 +68,11 @@ export class WsServer implements ConnectionHost {
     this.closing = true;
     for (const conn of this.open) conn.close(code, reason);
     if (this.open.size === 0) return Promise.resolve();
-    return new Promise((resolve) => {
+    // a second call (or a shutdown racing another) waits for the same moment
+    this.allClosed ??= new Promise((resolve) => {
       this.onAllClosed = resolve;
     });
+    return this.allClosed;
   }
 
   /** @internal ConnectionHost: a connection's socket closed. */
@@ -81,6 +84,7 @@ export class WsServer implements ConnectionHost {
       this.stopSweep();
       this.onAllClosed?.();
       this.onAllClosed = undefined;
+      this.allClosed = undefined;
     }
   }
 
