@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parseDocument, isMap, isSeq, isScalar, type Node as YamlNode } from 'yaml';
 import { allKeyPaths } from '../../../src/config/keys.js';
 import { parseConfig } from '../../../src/config/load.js';
+import { configKeyTable } from '../../../systemd/config-table.js';
 
 const EXAMPLE = new URL('../../../systemd/config.example.yaml', import.meta.url);
 const text = readFileSync(EXAMPLE, 'utf8');
@@ -63,5 +64,16 @@ describe('systemd/config.example.yaml', () => {
       }
     }
     expect(shipped.auth.anonymous).toBe(defaults.auth.anonymous);
+  });
+
+  it('generates the README key table: one row per key, each with a meaning', () => {
+    const rows = configKeyTable(text).trim().split('\n').slice(2);
+    const keys = rows.map((r) => /^\| `([^`]+)` \|/.exec(r)?.[1]);
+    // every leaf key has a row (optional sections such as server.tls have one too)
+    const leaves = allKeyPaths().filter((k) => !allKeyPaths().some((o) => o.startsWith(k + '.')));
+    expect(leaves.filter((k) => !keys.includes(k))).toEqual([]);
+    expect(keys.filter((k) => !allKeyPaths().includes(k!))).toEqual([]);
+    for (const r of rows) expect(r, r).toMatch(/^\| `[^`]+` \| (required|—|`.+`) \| \S.* \|$/);
+    expect(rows).toContain('| `server.port` | `8080` | default 8080; no privileged port needed |');
   });
 });
