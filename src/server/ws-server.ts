@@ -91,14 +91,16 @@ export class WsServer implements ConnectionHost {
   private upgrade(req: http.IncomingMessage, socket: Socket, head: Buffer): void {
     // Until a Connection owns it, a reset socket must not become an uncaught 'error'.
     socket.on('error', ignoreError);
+    const target = req.url ?? '';
     const reject = (status: number, message: string, response = httpErrorResponse(status, message)) => {
       metrics.handshakeRejected.inc({ status: String(status) });
-      this.logger.debug({ status, url: req.url, remote: socket.remoteAddress }, `upgrade refused: ${message}`);
+      // the path only: a query may carry ?token= (DESIGN.md), which must never reach a log line
+      const path = target.split('?', 1)[0];
+      this.logger.debug({ status, path, remote: socket.remoteAddress }, `upgrade refused: ${message}`);
       if (socket.writable) socket.write(response);
       socket.destroy();
     };
 
-    const target = req.url ?? '';
     // origin-form only ("/path?query"): "//host/x" or "http://host/x" must not route as "/x"
     const url = target.startsWith('/') && !target.startsWith('//') ? safeUrl(target) : undefined;
     if (!url) return reject(400, 'request target must be a path');

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { expect } from 'vitest';
 import WebSocket from 'ws';
 import { serverSchema, type LimitsConfig } from '../../../src/config/schema.js';
-import { silentLogger } from '../../../src/log.js';
+import { silentLogger, type Logger } from '../../../src/log.js';
 import type { Connection } from '../../../src/server/connection.js';
 import { echoEndpoint } from '../../../src/server/echo.js';
 import { createHttpServer } from '../../../src/server/http-server.js';
@@ -32,6 +32,8 @@ export interface TestServerOptions {
   endpoints?: EndpointOptions<any>[];
   /** PEM file paths: serve https/wss */
   tls?: { cert: string; key: string };
+  /** default: silent */
+  logger?: Logger;
 }
 
 const BLANK_PAGE = '<!doctype html><html><head><meta charset="utf-8"><title>serialgate test</title></head><body></body></html>';
@@ -47,7 +49,7 @@ function handler(req: http.IncomingMessage, res: http.ServerResponse): void {
 export async function startServer(opts: TestServerOptions = {}): Promise<TestServer> {
   const config = serverSchema.parse({ host: '127.0.0.1', port: 0, echo: true, limits: opts.limits ?? {}, tls: opts.tls });
   const srv = createHttpServer(config, handler) as http.Server;
-  const wss = new WsServer(srv, config.limits, silentLogger());
+  const wss = new WsServer(srv, config.limits, opts.logger ?? silentLogger());
   wss.addEndpoint(echoEndpoint());
   for (const ep of opts.endpoints ?? []) wss.addEndpoint(ep);
   await new Promise<void>((resolve, reject) => {

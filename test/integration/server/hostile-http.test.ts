@@ -2,6 +2,7 @@
  * Hostile HTTP before the upgrade: each case expects its HTTP status (or a timed-out close),
  * and afterwards a fresh client must still be served.
  */
+import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { expectServed, startServer, type TestServer } from './harness.js';
 import { rawHttp, upgradeRequest } from './raw-peer.js';
@@ -73,6 +74,23 @@ describe('refused upgrades', () => {
     expect(r.text).toContain('Connection: close');
     const text = await rawHttp(server.port, ['HELLO THERE\r\n\r\n']);
     expect(text.status).toBe(400);
+  });
+});
+
+describe('logs', () => {
+  it('a refused upgrade is logged with its path only: a ?token= never reaches a log line', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) });
+    const s = await startServer({ logger });
+    try {
+      expect((await rawHttp(s.port, [upgradeRequest('/nope?token=very-secret-token-123')])).status).toBe(404);
+      expect((await rawHttp(s.port, [upgradeRequest('/echo?token=very-secret-token-123').replace('Version: 13', 'Version: 7')])).status).toBe(426);
+      expect(lines.length).toBeGreaterThanOrEqual(2);
+      expect(lines.join('\n')).toContain('"path":"/nope"');
+      expect(lines.join('\n')).not.toContain('very-secret');
+    } finally {
+      await s.stop();
+    }
   });
 });
 
