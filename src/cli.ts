@@ -103,7 +103,7 @@ async function cmdRun(args: string[]): Promise<number> {
   try {
     gateway = await startGateway(config, logger);
   } catch (err) {
-    logger.fatal({ err }, 'could not start');
+    logger.fatal({ err }, `could not start: ${startHint(err, config.server.port, '--config with another server.port')}`);
     return EXIT.failure;
   }
   superviseGateway({
@@ -130,7 +130,13 @@ async function cmdDemo(args: string[]): Promise<number> {
   const { startDemo } = await import('./cli/demo.js');
   const logger = createLogger(values.verbose ? 'info' : 'warn');
   exitOnCrash(logger);
-  const demo = await startDemo({ port, link: values.link, logger });
+  let demo;
+  try {
+    demo = await startDemo({ port, link: values.link, logger });
+  } catch (err) {
+    process.stderr.write(`serialgate demo: could not start: ${startHint(err, port, 'npm start -- --port 8081')}\n`);
+    return EXIT.failure;
+  }
   superviseGateway({ gateway: demo.gateway, logger, notifier: createNotifier({ logger }), afterStop: demo.stopMock, stopDeadlineMs: STOP_DEADLINE_MS });
   const url = new URL(demo.gateway.url);
   process.stdout.write(`dashboard: http://localhost:${url.port}/   (mock device on ${values.link}; Ctrl-C stops)\n`);
@@ -177,6 +183,14 @@ async function cmdDoctor(args: string[]): Promise<number> {
   const checks = await runDoctor({ roots, user, config });
   process.stdout.write(formatChecks(checks));
   return checks.some((c) => c.verdict === 'fail') ? EXIT.failure : EXIT.ok;
+}
+
+/** The usual start-up failures in one line with what to do. */
+function startHint(err: unknown, port: number, otherPort: string): string {
+  const e = err as NodeJS.ErrnoException;
+  if (e.code === 'EADDRINUSE') return `port ${port} is already in use (another serialgate?); try ${otherPort}`;
+  if (e.code === 'EACCES') return `not allowed to listen on port ${port} (ports below 1024 need privileges: use 8080 and a reverse proxy)`;
+  return e.message ?? String(err);
 }
 
 function readFileSafe(p: string): string {

@@ -312,6 +312,17 @@ describe('serialgate CLI commands (compiled)', () => {
     expect(run(['demo', '--port', 'x'])).toMatchObject({ code: 2, err: expect.stringContaining('--port: expected 0-65535') });
   });
 
+  it('a port in use: exit 1 with what to do', async () => {
+    const net = await import('node:net');
+    const busy = net.createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+    cleanup.push(() => new Promise<void>((r) => busy.close(() => r())));
+    const port = (busy.address() as import('node:net').AddressInfo).port;
+    const r = run(['demo', '--port', String(port), '--link', `/tmp/sg-busy-${process.pid}`]);
+    expect(r.code).toBe(1);
+    expect(r.err).toBe(`serialgate demo: could not start: port ${port} is already in use (another serialgate?); try npm start -- --port 8081\n`);
+  });
+
   it('ports and doctor read the injected roots', () => {
     const root = tmp();
     const r = run(['ports', '--json'], { SERIALGATE_SYSFS_ROOT: path.join(root, 'sys'), SERIALGATE_DEV_ROOT: path.join(root, 'dev') });
