@@ -34,6 +34,8 @@ interface Result {
   max: number;
   rssKb: number;
   busy: number;
+  /** CPU of the clients' process during the window, in cores */
+  clientCores: number;
 }
 
 const arg = (name: string, def: number): number => {
@@ -165,7 +167,9 @@ async function round(target: Target, load: Load, brokerUrl: string, pub: mqtt.Mq
     await publishFor(pub, load.rate, WARMUP_MS);
     nextIndex = from; // the window starts on an exact index
     const cpu0 = cpuOf(child.pid!);
+    const c0 = cpuOf(clients.pid!);
     const m0 = machine();
+    const t0 = performance.now();
     await publishFor(pub, load.rate, SECONDS * 1000);
     const published = nextIndex - from;
     // drain: until every client has every message, or DRAIN_MS without progress
@@ -177,7 +181,9 @@ async function round(target: Target, load: Load, brokerUrl: string, pub: mqtt.Mq
       if (rep.received > last) [last, idleSince] = [rep.received, Date.now()];
     }
     const cpu1 = cpuOf(child.pid!);
+    const c1 = cpuOf(clients.pid!);
     const m1 = machine();
+    const elapsedUs = (performance.now() - t0) * 1000;
     return {
       userUs: cpu1.user - cpu0.user,
       sysUs: cpu1.sys - cpu0.sys,
@@ -188,6 +194,7 @@ async function round(target: Target, load: Load, brokerUrl: string, pub: mqtt.Mq
       max: rep.max,
       rssKb: peakRssKb(child.pid!),
       busy: (m1.busy - m0.busy) / (m1.total - m0.total),
+      clientCores: (c1.user + c1.sys - c0.user - c0.sys) / elapsedUs,
     };
   } finally {
     clients.send({ cmd: 'exit' });
@@ -237,7 +244,7 @@ async function main(): Promise<void> {
         rows.push(
           `| ${load.clients} × ${load.rate}/s | ${t} | ${user.toFixed(2)} | ${sys.toFixed(2)} | ${(user + sys).toFixed(2)} | ${((user + sys) / bridgeTotal).toFixed(2)}× | ` +
             `${ms(median(rs.map((r) => r.p50)))} | ${ms(median(rs.map((r) => r.p99)))} | ${ms(Math.max(...rs.map((r) => r.max)))} | ` +
-            `${(loss * 100).toFixed(3)} % | ${Math.round(Math.max(...rs.map((r) => r.rssKb)) / 1024)} | ${Math.round(median(rs.map((r) => r.busy)) * 100)} % |`,
+            `${(loss * 100).toFixed(3)} % | ${Math.round(Math.max(...rs.map((r) => r.rssKb)) / 1024)} | ${Math.round(median(rs.map((r) => r.busy)) * 100)} % | ${median(rs.map((r) => r.clientCores)).toFixed(2)} |`,
         );
       }
     }
@@ -247,10 +254,10 @@ async function main(): Promise<void> {
     rmSync(tmp, { recursive: true, force: true });
   }
   console.log(`Fan-out, ${ROUNDS} rounds per target alternating, ${SECONDS} s measured per round (medians); load average at start: ${load0}; 2 cores.\n`);
-  console.log('| load | target | user µs/msg | sys µs/msg | CPU µs/msg | vs bridge | p50 ms | p99 ms | max ms | loss | peak RSS MB | machine busy |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
+  console.log('| load | target | user µs/msg | sys µs/msg | CPU µs/msg | vs bridge | p50 ms | p99 ms | max ms | loss | peak RSS MB | machine busy | clients (cores) |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const row of rows) console.log(row);
-  console.log('\nCPU = gateway (or bridge) process only, per message delivered to a client; machine busy = both cores during the window (clients, broker, publisher and other users of the box included).');
+  console.log('\nCPU = gateway (or bridge) process only, per message delivered to a client; machine busy = both cores during the window (clients, broker, publisher and other users of the box included); clients = CPU of the receiving clients\' process, in cores.');
 }
 
 await main();
