@@ -145,7 +145,7 @@ describe('commands', () => {
   });
 
   it('viewer → forbidden', async () => {
-    // a browser may offer the token alone; the `ws` client insists on a negotiated protocol
+    // the token rides along with a real protocol: clients fail a handshake where none was selected
     const p = await Peer.open(ws, { protocols: ['serialgate.v1.json', `bearer.${VIEWER}`] });
     expect((await p.next('hello')).role).toBe('viewer');
     p.send({ type: 'command', id: 'v1', device: 'mock1', line: 'LED ON' });
