@@ -28,7 +28,16 @@ export function createHttpServer(server: ServerConfig, handler: http.RequestList
     maxHeaderSize: limits.maxHeaderBytes,
   };
   const srv = server.tls
-    ? https.createServer({ ...options, cert: readFileSync(server.tls.cert), key: readFileSync(server.tls.key) }, handler)
+    ? https.createServer(
+        {
+          ...options,
+          cert: readFileSync(server.tls.cert),
+          key: readFileSync(server.tls.key),
+          // the TLS handshake comes before any HTTP byte: without this, a silent client holds a socket for 120 s
+          handshakeTimeout: limits.handshakeTimeoutMs,
+        },
+        handler,
+      )
     : http.createServer(options, handler);
   // One more than allowed, so the handshake sees the excess and answers 431 instead of Node
   // silently dropping headers past the count.

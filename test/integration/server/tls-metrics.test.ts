@@ -5,11 +5,13 @@
  */
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
+import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { metrics } from '../../../src/http/metrics.js';
 import { startServer, type TestServer } from './harness.js';
+import { rawHttp } from './raw-peer.js';
 
 const cert = fileURLToPath(new URL('./fixtures/test-cert.pem', import.meta.url));
 const key = fileURLToPath(new URL('./fixtures/test-key.pem', import.meta.url));
@@ -26,7 +28,7 @@ describe('TLS (server.tls.cert / server.tls.key)', () => {
   let server: TestServer;
   const ca = readFileSync(cert);
   beforeAll(async () => {
-    server = await startServer({ tls: { cert, key } });
+    server = await startServer({ tls: { cert, key }, limits: { handshakeTimeoutMs: 500 } });
   });
   afterAll(() => server.stop());
 
@@ -46,6 +48,22 @@ describe('TLS (server.tls.cert / server.tls.key)', () => {
         .on('error', reject);
     });
     expect(body).toContain('<html>');
+  });
+
+  it('drops a client that never starts the TLS handshake after handshakeTimeoutMs, and one that stops after it', async () => {
+    const silent = await rawHttp(server.port, [], { timeoutMs: 5_000 });
+    expect(silent.closedAfterMs).toBeGreaterThanOrEqual(400);
+    expect(silent.closedAfterMs).toBeLessThan(4_000);
+    // TLS done, then only part of the HTTP request: the HTTP headers timeout applies as on plain http
+    const socket = tls.connect({ port: server.port, host: '127.0.0.1', ca });
+    await new Promise((resolve) => socket.once('secureConnect', resolve));
+    socket.write('GET /echo HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+    let answer = '';
+    socket.on('data', (c: Buffer) => (answer += c.toString()));
+    const started = Date.now();
+    await new Promise((resolve) => socket.once('close', resolve));
+    expect(Date.now() - started).toBeLessThan(4_000);
+    expect(answer).toMatch(/^HTTP\/1\.1 408 /);
   });
 
   it('refuses a plain-text WebSocket on the TLS port', async () => {
