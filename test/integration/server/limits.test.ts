@@ -181,6 +181,20 @@ describe('close handshake', () => {
     expect(await conns[0]!.closed).toEqual({ code: 4002, reason: 'no answer expected' });
   });
 
+  it('a peer that sends close but never closes TCP is destroyed after closeTimeoutMs; the event has its code', async () => {
+    const conns: Recorded[] = [];
+    const s = await serve({ limits: { closeTimeoutMs: 300 } });
+    s.wss.addEndpoint(recorder('/rec', conns));
+    const p = await peer(s, { path: '/rec', allowHalfOpen: true });
+    const payload = Buffer.from([0x0f, 0xa2, 0x6f, 0x6b]); // 4002 "ok"
+    p.send(clientFrame(Opcode.Close, payload));
+    expect(await p.closeFrame()).toEqual({ code: 4002, reason: 'ok' }); // echoed
+    const started = Date.now();
+    expect(await conns[0]!.closed).toEqual({ code: 4002, reason: 'ok' });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(200);
+    expect(p.socket.destroyed).toBe(false); // the peer never closed: the server's timer did
+  });
+
   it('a close frame with an invalid code from us is a caller bug (RangeError), not a wire error', async () => {
     const conns: Recorded[] = [];
     const s = await serve({});

@@ -75,9 +75,10 @@ export class RawPeer {
    *  appended to the request in the same write. */
   static async open(
     port: number,
-    opts: { path?: string; headers?: string; firstBytes?: Buffer; read?: boolean; byteByByte?: boolean } = {},
+    opts: { path?: string; headers?: string; firstBytes?: Buffer; read?: boolean; byteByByte?: boolean; allowHalfOpen?: boolean } = {},
   ): Promise<RawPeer> {
-    const socket = net.connect(port, '127.0.0.1');
+    // allowHalfOpen: the peer keeps its side of TCP open after the server's FIN (never closes)
+    const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: opts.allowHalfOpen ?? false });
     socket.setNoDelay(true);
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);
