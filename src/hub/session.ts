@@ -4,12 +4,13 @@
  * while its socket is congested).
  */
 import { metrics } from '../http/metrics.js';
+import type { SendResult } from '../server/connection.js';
 import type { AckMessage, Encoding, ServerMessage } from '../codecs/messages.js';
 import { frameMessage } from '../codecs/messages.js';
 import type { CommandOwner } from './commands.js';
 import { TokenBucket, WindowCounter } from './limits.js';
 
-export type SendResult = 'ok' | 'backpressure' | 'closed';
+export type { SendResult };
 
 /** What the hub needs of a Connection (src/server/connection.ts); tests pass fakes. */
 export interface HubConnection {
