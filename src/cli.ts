@@ -10,6 +10,7 @@ import { stringify } from 'yaml';
 import { formatChecks, doctorRootsFromEnv, runDoctor } from './cli/doctor.js';
 import { EXIT, exitOnCrash, superviseGateway } from './cli/lifecycle.js';
 import { formatPorts, listPorts, rootsFromEnv } from './cli/ports.js';
+import { envWithFile } from './config/env-file.js';
 import { ConfigError, loadConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { configSecrets, maskSecrets } from './config/secrets.js';
@@ -26,9 +27,11 @@ Usage:
   serialgate run [--config FILE]      run the gateway (default config: ${DEFAULT_CONFIGS.join(', else ')})
   serialgate demo [--port N] [--link PATH] [--verbose]
                                       firmware mock + gateway + dashboard on http://localhost:8080/
-  serialgate check-config FILE        validate FILE; print the effective config (secrets masked)
+  serialgate check-config FILE [--env-file F]
+                                      validate FILE; print the effective config (secrets masked);
+                                      \${NAME} from F (default for the installed config: /etc/serialgate/env)
   serialgate ports [--json]           list serial ports with /dev/serial/by-id and by-path names
-  serialgate doctor [--config FILE] [--user NAME]
+  serialgate doctor [--config FILE] [--user NAME] [--env-file F]
                                       check dialout, UART getty, /dev/serial0, configured ports
   serialgate --version | --help
 
@@ -143,12 +146,21 @@ async function cmdDemo(args: string[]): Promise<number> {
   return -1;
 }
 
+const DEFAULT_ENV_FILE = '/etc/serialgate/env';
+
+/** --env-file, else /etc/serialgate/env when checking the installed config (what the unit reads) */
+function envFor(configFile: string | undefined, envFile: string | undefined): NodeJS.ProcessEnv {
+  if (envFile) return envWithFile(envFile);
+  if (configFile === DEFAULT_CONFIGS[0] && existsSync(DEFAULT_ENV_FILE)) return envWithFile(DEFAULT_ENV_FILE);
+  return process.env;
+}
+
 async function cmdCheckConfig(args: string[]): Promise<number> {
-  const { positionals } = parse(args, {}, 1);
+  const { positionals, values } = parse(args, { 'env-file': { type: 'string' } }, 1);
   const file = positionals[0];
   if (!file) throw new UsageError('check-config needs a FILE');
   try {
-    const config = await loadConfig(file);
+    const config = await loadConfig(file, envFor(file, values['env-file']));
     process.stdout.write(`# ${file}: valid. Effective configuration, defaults filled in, secrets masked:\n` + stringify(maskSecrets(config)));
     return EXIT.ok;
   } catch (err) {
@@ -165,13 +177,13 @@ async function cmdPorts(args: string[]): Promise<number> {
 }
 
 async function cmdDoctor(args: string[]): Promise<number> {
-  const { values } = parse(args, { config: { type: 'string', short: 'c' }, user: { type: 'string' } });
+  const { values } = parse(args, { config: { type: 'string', short: 'c' }, user: { type: 'string' }, 'env-file': { type: 'string' } });
   const roots = doctorRootsFromEnv();
   let config: Config | undefined;
   const file = values.config ?? DEFAULT_CONFIGS.find((f) => existsSync(f));
   if (file) {
     try {
-      config = await loadConfig(file);
+      config = await loadConfig(file, envFor(file, values['env-file']));
     } catch (err) {
       if (!printConfigError(err)) throw err;
       return EXIT.failure;

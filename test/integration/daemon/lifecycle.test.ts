@@ -276,6 +276,16 @@ describe('serialgate CLI commands (compiled)', () => {
     expect(r.out + r.err).not.toMatch(/the-token-value|hunter2|pw-in-url/);
   });
 
+  it('check-config --env-file takes ${NAME} values from a systemd-style env file', () => {
+    const file = path.join(tmp(), 'c.yaml');
+    writeFileSync(file, 'auth:\n  tokens: [ { token: "${SG_T}", role: operator } ]\n');
+    writeFileSync(path.join(dir, 'env'), '# secrets\nSG_T="from-the-env-file-0123"\n');
+    expect(run(['check-config', file])).toMatchObject({ code: 1, err: expect.stringContaining('auth.tokens[0].token: environment variable SG_T is not set (line 2)') });
+    const r = run(['check-config', file, '--env-file', path.join(dir, 'env')]);
+    expect(r.code).toBe(0);
+    expect(r.out).not.toContain('from-the-env-file');
+  });
+
   it('check-config lists every error with path and line, exit 1', () => {
     const file = path.join(tmp(), 'bad.yaml');
     writeFileSync(file, 'server:\n  port: http\ndevices:\n  - id: a\n    serial: { path: /dev/x, parity: odd, baudrat: 1 }\n');
