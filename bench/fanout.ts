@@ -202,7 +202,11 @@ async function round(target: Target, load: Load, brokerUrl: string, pub: mqtt.Mq
   }
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
 /** NaN (no samples) crosses IPC as null */
 const ms = (x: number | null) => (x === null || Number.isNaN(x) ? '—' : x.toFixed(x < 100 ? 2 : 0));
 
