@@ -154,7 +154,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     stop() {
       stopping ??= (async () => {
         ready = false;
-        // 1. no new TCP connections (and no new upgrades: wss refuses once closing)
+        // 1. no new TCP connections (an upgrade on a kept-alive one meets a closing hub: 1001)
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         (server as http.Server).closeIdleConnections?.();
         // 2. pending commands → shutting_down, dashboards → 1001
