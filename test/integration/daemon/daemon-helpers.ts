@@ -4,34 +4,22 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import WebSocket from 'ws';
 
 export const ROOT = path.resolve(import.meta.dirname, '../../..');
 export const CLI = path.join(ROOT, 'dist/src/cli.js');
 
-/** newest mtime of the .ts files under dir */
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) newest = Math.max(newest, newestSource(p));
-    else if (e.name.endsWith('.ts')) newest = Math.max(newest, statSync(p).mtimeMs);
-  }
-  return newest;
-}
-
 /**
- * Build when dist is missing or older than src/ (npm test has just built: then nothing happens).
- * Test files run in parallel workers: a lock directory makes one build while the others wait, so
- * no daemon starts from half-written files.
+ * npm test builds before running the suite; a lone run of these files builds when dist is missing.
+ * (Not when merely stale: other areas' tests read dist at the same time and must not see it
+ * rewritten under them.) Parallel workers: a lock directory makes one build while the others wait.
  */
 export async function ensureBuilt(): Promise<void> {
   const lock = path.join(ROOT, '.build-lock-daemon-tests');
-  const stale = () => !existsSync(CLI) || statSync(CLI).mtimeMs < Math.max(newestSource(path.join(ROOT, 'src')), newestSource(path.join(ROOT, 'firmware-mock')));
   const end = Date.now() + 180_000;
-  while (stale() && Date.now() < end) {
+  while (!existsSync(CLI) && Date.now() < end) {
     try {
       mkdirSync(lock);
     } catch {
