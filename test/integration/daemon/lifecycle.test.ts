@@ -132,6 +132,13 @@ describe('serialgate run: lifecycle of the real process', () => {
     const health = JSON.parse((await httpGet(url + '/healthz')).body);
     expect(health.devices.map((x: { id: string }) => x.id).sort()).toEqual(['first', 'second']);
     expect(health.connections).toBe(2);
+
+    // and a device removed: gone from health, the dashboards still there
+    writeFileSync(file, config([{ id: 'second', link: m2.link }]));
+    d.proc.kill('SIGHUP');
+    await until('first removed', async () => JSON.parse((await httpGet(url + '/healthz')).body).devices.length === 1);
+    expect(JSON.parse((await httpGet(url + '/healthz')).body)).toMatchObject({ devices: [{ id: 'second' }], connections: 2 });
+    expect([a.closed, b.closed]).toEqual([undefined, undefined]);
     expect(d.proc.exitCode).toBeNull();
   });
 
