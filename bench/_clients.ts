@@ -20,6 +20,9 @@ let from = 0;
 let to = 0;
 /** readings of the measured window received, summed over clients */
 let received = 0;
+/** socket reads and frames over the whole run: how many frames arrive per read (coalescing) */
+let reads = 0;
+let frames = 0;
 const sockets: net.Socket[] = [];
 
 function onFrame(payload: Buffer): void {
@@ -45,6 +48,7 @@ function client(port: number): Promise<void> {
       s.write(`GET /ws HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`);
     });
     s.on('data', (chunk: Buffer) => {
+      reads++;
       buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
       if (!open) {
         const end = buf.indexOf('\r\n\r\n');
@@ -69,7 +73,10 @@ function client(port: number): Promise<void> {
           head = 10;
         }
         if (buf.length - off < head + len) break;
-        if ((buf[off]! & 0x0f) === 1) onFrame(buf.subarray(off + head, off + head + len));
+        if ((buf[off]! & 0x0f) === 1) {
+          frames++;
+          onFrame(buf.subarray(off + head, off + head + len));
+        }
         off += head + len;
       }
       buf = off === buf.length ? Buffer.alloc(0) : buf.subarray(off);
@@ -89,7 +96,7 @@ process.on('message', async (m: Msg) => {
     process.send!({ ready: true });
   } else if (m.cmd === 'report') {
     const sorted = latencies.slice(0, samples).sort();
-    process.send!({ received, p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), max: sorted.length ? sorted[sorted.length - 1] : NaN, cpu: process.cpuUsage() });
+    process.send!({ received, p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), max: sorted.length ? sorted[sorted.length - 1] : NaN, framesPerRead: frames / Math.max(1, reads) });
   } else {
     for (const s of sockets) s.destroy();
     process.exit(0);

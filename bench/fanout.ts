@@ -36,6 +36,8 @@ interface Result {
   busy: number;
   /** CPU of the clients' process during the window, in cores */
   clientCores: number;
+  /** frames per socket read at the clients: what coalescing achieved */
+  framesPerRead: number;
 }
 
 const arg = (name: string, def: number): number => {
@@ -173,7 +175,7 @@ async function round(target: Target, load: Load, brokerUrl: string, pub: mqtt.Mq
     await publishFor(pub, load.rate, SECONDS * 1000);
     const published = nextIndex - from;
     // drain: until every client has every message, or DRAIN_MS without progress
-    type Report = { received: number; p50: number; p99: number; max: number };
+    type Report = { received: number; p50: number; p99: number; max: number; framesPerRead: number };
     let rep = await ask<Report>(clients, { cmd: 'report' });
     for (let last = rep.received, idleSince = Date.now(); rep.received < published * load.clients && Date.now() - idleSince < DRAIN_MS; ) {
       await sleep(50);
@@ -195,6 +197,7 @@ async function round(target: Target, load: Load, brokerUrl: string, pub: mqtt.Mq
       rssKb: peakRssKb(child.pid!),
       busy: (m1.busy - m0.busy) / (m1.total - m0.total),
       clientCores: (c1.user + c1.sys - c0.user - c0.sys) / elapsedUs,
+      framesPerRead: rep.framesPerRead,
     };
   } finally {
     clients.send({ cmd: 'exit' });
@@ -250,7 +253,7 @@ async function main(): Promise<void> {
         rows.push(
           `| ${load.clients} × ${load.rate}/s | ${t} | ${user.toFixed(2)} | ${sys.toFixed(2)} | ${total.toFixed(2)} | ${(total / bridgeTotal).toFixed(2)}× | ` +
             `${ms(median(rs.map((r) => r.p50)))} | ${ms(median(rs.map((r) => r.p99)))} | ${ms(Math.max(...rs.map((r) => r.max)))} | ` +
-            `${(loss * 100).toFixed(3)} % | ${Math.round(Math.max(...rs.map((r) => r.rssKb)) / 1024)} | ${Math.round(median(rs.map((r) => r.busy)) * 100)} % | ${median(rs.map((r) => r.clientCores)).toFixed(2)} |`,
+            `${(loss * 100).toFixed(3)} % | ${Math.round(Math.max(...rs.map((r) => r.rssKb)) / 1024)} | ${Math.round(median(rs.map((r) => r.busy)) * 100)} % | ${median(rs.map((r) => r.clientCores)).toFixed(2)} | ${median(rs.map((r) => r.framesPerRead)).toFixed(1)} |`,
         );
       }
     }
@@ -260,10 +263,10 @@ async function main(): Promise<void> {
     rmSync(tmp, { recursive: true, force: true });
   }
   console.log(`Fan-out, ${ROUNDS} rounds per target alternating, ${SECONDS} s measured per round (medians); load average at start: ${load0}; 2 cores.\n`);
-  console.log('| load | target | user µs/msg | sys µs/msg | CPU µs/msg | vs bridge | p50 ms | p99 ms | max ms | loss | peak RSS MB | machine busy | clients (cores) |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  console.log('| load | target | user µs/msg | sys µs/msg | CPU µs/msg | vs bridge | p50 ms | p99 ms | max ms | loss | peak RSS MB | machine busy | clients (cores) | frames/read |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const row of rows) console.log(row);
-  console.log('\nCPU = gateway (or bridge) process only, per message delivered to a client; machine busy = both cores during the window (clients, broker, publisher and other users of the box included); clients = CPU of the receiving clients\' process, in cores.');
+  console.log('\nCPU = gateway (or bridge) process only, per message delivered to a client; machine busy = both cores during the window (clients, broker, publisher and other users of the box included); clients = CPU of the receiving clients\' process, in cores; frames/read = WebSocket frames per socket read at the clients (coalescing).');
 }
 
 await main();
