@@ -24,7 +24,8 @@ const STOP_DEADLINE_MS = 10_000;
 const HELP = `serialgate — serial and MQTT sensors to live browser dashboards over WebSocket
 
 Usage:
-  serialgate run [--config FILE]      run the gateway (default config: ${DEFAULT_CONFIGS.join(', else ')})
+  serialgate run [--config FILE] [--env-file F]
+                                      run the gateway (default config: ${DEFAULT_CONFIGS.join(', else ')})
   serialgate demo [--port N] [--link PATH] [--verbose]
                                       firmware mock + gateway + dashboard on http://localhost:8080/
   serialgate check-config FILE [--env-file F]
@@ -83,7 +84,7 @@ function printConfigError(err: unknown): boolean {
 }
 
 async function cmdRun(args: string[]): Promise<number> {
-  const { values } = parse(args, { config: { type: 'string', short: 'c' } });
+  const { values } = parse(args, { config: { type: 'string', short: 'c' }, 'env-file': { type: 'string' } });
   const file = values.config ?? DEFAULT_CONFIGS.find((f) => existsSync(f));
   if (!file) {
     process.stderr.write(`serialgate: no config file: none of ${DEFAULT_CONFIGS.join(', ')} exists.\nPass --config FILE (systemd/config.example.yaml is an annotated start).\n`);
@@ -91,7 +92,7 @@ async function cmdRun(args: string[]): Promise<number> {
   }
   let config: Config;
   try {
-    config = await loadConfig(file);
+    config = await loadConfig(file, envFor(file, values['env-file']));
   } catch (err) {
     if (printConfigError(err)) return EXIT.config;
     throw err;
@@ -113,7 +114,8 @@ async function cmdRun(args: string[]): Promise<number> {
     gateway,
     logger,
     notifier,
-    loadConfig: () => loadConfig(file),
+    // a reload re-reads the env file too: a rotated token applies without a restart
+    loadConfig: () => loadConfig(file, envFor(file, values['env-file'])),
     onReloaded: (next) => (secrets = configSecrets(next)),
     stopDeadlineMs: STOP_DEADLINE_MS,
   });

@@ -293,6 +293,24 @@ describe('serialgate CLI commands (compiled)', () => {
     expect(r.out).not.toContain('from-the-env-file');
   });
 
+  it('run --env-file: ${NAME} from the file at start and again at reload (a rotated token applies)', async () => {
+    const file = path.join(tmp(), 'c.yaml');
+    const envFile = path.join(dir, 'env');
+    writeFileSync(file, 'server: { host: 127.0.0.1, port: 0 }\nauth:\n  anonymous: none\n  tokens: [ { token: "${SG_T}", role: viewer } ]\n');
+    writeFileSync(envFile, 'SG_T=first-token-0123456789\n');
+    const d = start(['run', '--config', file, '--env-file', envFile]);
+    const ws = (await d.ready()).replace('http', 'ws') + '/ws';
+    (await dashboard(ws, 'first-token-0123456789')).close();
+    writeFileSync(envFile, 'SG_T=second-token-0123456789\n');
+    d.proc.kill('SIGHUP');
+    await d.waitLog('configuration reloaded');
+    (await dashboard(ws, 'second-token-0123456789')).close();
+    await expect(Dashboard.connect(ws, { token: 'first-token-0123456789' })).rejects.toThrow(/401/);
+    d.proc.kill('SIGTERM');
+    expect((await d.exited).code).toBe(0);
+    expect(d.output).not.toMatch(/first-token|second-token/);
+  });
+
   it('check-config lists every error with path and line, exit 1', () => {
     const file = path.join(tmp(), 'bad.yaml');
     writeFileSync(file, 'server:\n  port: http\ndevices:\n  - id: a\n    serial: { path: /dev/x, parity: odd, baudrat: 1 }\n');
