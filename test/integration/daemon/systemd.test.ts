@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
+import { appendFileSync, existsSync, lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -88,6 +88,17 @@ describe('systemd/install.sh into a temporary root', () => {
     expect(readlinkSync(path.join(dest, 'usr/local/bin/serialgate'))).toBe('/opt/serialgate/dist/src/cli.js');
     const unit = readFileSync(path.join(dest, 'etc/systemd/system/serialgate.service'), 'utf8');
     expect(unit).toContain(`ExecStart=${execFileSync('bash', ['-c', 'command -v node'], { encoding: 'utf8' }).trim()} /opt/serialgate/dist/src/cli.js run`);
+
+    // the installed tree runs: version from its package.json, the installed config checks out
+    // (node_modules borrowed from the checkout: --skip-npm left them out)
+    symlinkSync(path.join(ROOT, 'node_modules'), path.join(dest, 'opt/serialgate/node_modules'));
+    const cli = path.join(dest, 'opt/serialgate/dist/src/cli.js');
+    const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    expect(execFileSync(cli, ['--version'], { encoding: 'utf8' })).toBe(pkg.version + '\n');
+    const checked = spawnSync(process.execPath, [cli, 'check-config', cfg, '--env-file', env], { encoding: 'utf8' });
+    expect([checked.status, checked.stderr]).toEqual([0, '']);
+    expect(checked.stdout).not.toContain(token);
+    rmSync(path.join(dest, 'opt/serialgate/node_modules'));
 
     // a local edit and a stale file from an old version
     appendFileSync(cfg, '# edited by the owner\n');
