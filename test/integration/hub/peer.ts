@@ -1,11 +1,12 @@
 /** A `ws` dashboard peer for hub integration tests: decodes both encodings and waits for messages. */
 import { decode } from 'cbor-x';
 import WebSocket from 'ws';
+import { Waiter } from '../../helpers/waiter.js';
 
 export class Peer {
   readonly messages: any[] = [];
   closed: { code: number; reason: string } | undefined;
-  private waiters = new Set<() => void>();
+  private waiter = new Waiter();
 
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data: Buffer, binary: boolean) => {
@@ -43,20 +44,7 @@ export class Peer {
 
   /** resolves when cond() holds, rejects after timeoutMs naming `what` */
   waitFor(what: string, cond: () => boolean, timeoutMs = 5_000): Promise<void> {
-    if (cond()) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        if (!cond()) return;
-        clearTimeout(timer);
-        this.waiters.delete(check);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        this.waiters.delete(check);
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last: ${JSON.stringify(this.messages.slice(-3)).slice(0, 400)}`));
-      }, timeoutMs);
-      this.waiters.add(check);
-    });
+    return this.waiter.waitFor(what, cond, timeoutMs, () => `last: ${JSON.stringify(this.messages.slice(-3)).slice(0, 400)}`);
   }
 
   /** the first message of `type` matching `pred`, waiting for it */
@@ -75,6 +63,6 @@ export class Peer {
   }
 
   private wake(): void {
-    for (const w of [...this.waiters]) w();
+    this.waiter.wake();
   }
 }

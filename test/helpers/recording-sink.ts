@@ -1,0 +1,39 @@
+/** A SourceSink that records what a source delivers and can wait for a condition. */
+import type { DeviceStatus, ReadingInput, SourceSink } from '../../src/sources/types.js';
+import { Waiter } from './waiter.js';
+
+export class RecordingSink implements SourceSink {
+  readonly readings: ReadingInput[] = [];
+  readonly states: DeviceStatus[] = [];
+  private waiter = new Waiter();
+
+  reading(r: ReadingInput): void {
+    this.readings.push(r);
+    this.waiter.wake();
+  }
+
+  state(s: DeviceStatus): void {
+    this.states.push({ ...s });
+    this.waiter.wake();
+  }
+
+  waitFor(what: string, cond: () => boolean, timeoutMs = 5_000): Promise<void> {
+    return this.waiter.waitFor(what, cond, timeoutMs, () => `states: ${JSON.stringify(this.states)}; readings: ${this.readings.length}`);
+  }
+
+  lastState(id: string): DeviceStatus | undefined {
+    for (let i = this.states.length - 1; i >= 0; i--) if (this.states[i]!.id === id) return this.states[i];
+    return undefined;
+  }
+
+  waitState(id: string, state: 'up' | 'down', timeoutMs = 5_000, reason?: string): Promise<void> {
+    return this.waitFor(`${id} ${state}${reason ? ` (${reason})` : ''}`, () => {
+      const s = this.lastState(id);
+      return s?.state === state && (reason === undefined || s.reason === reason);
+    }, timeoutMs);
+  }
+
+  readingsOf(id: string): ReadingInput[] {
+    return this.readings.filter((r) => r.device === id);
+  }
+}
