@@ -72,7 +72,7 @@ describe('doctor on fake trees: each check gives a clear verdict', () => {
     accounts({ inDialout: true });
     mkdirSync(path.join(roots.etc, 'systemd/system/getty.target.wants'), { recursive: true });
     symlinkSync('/lib/systemd/system/serial-getty@.service', path.join(roots.etc, 'systemd/system/getty.target.wants/serial-getty@ttyS0.service'));
-    write('proc/733/cmdline', '/sbin/agetty\0-o\0-p -- \\u\0--keep-baud\0115200,57600,38400,9600\0ttyAMA0\0vt220\0');
+    write('proc/733/cmdline', '/sbin/agetty\x00-o\x00-p -- \\u\x00--keep-baud\x00115200,57600,38400,9600\x00ttyAMA0\x00vt220\x00');
     write('proc/self/cmdline', 'ignored');
     write('boot/cmdline.txt', 'console=serial0,115200 console=tty1 root=/dev/mmcblk0p2\n');
     const c = (await byName({ roots, user: 'serialgate' })).get('no login console on the UART');
