@@ -8,6 +8,16 @@ import { filterProblem, topicNameProblem } from '../sources/mqtt/topic.js';
 const ms = (def: number) => z.number().int().nonnegative().default(def);
 const bytes = (def: number) => z.number().int().positive().default(def);
 
+/** a regular expression from the config: a typo is a config error with its path, not a runtime surprise */
+const pattern = () =>
+  z.string().min(1).superRefine((p, ctx) => {
+    try {
+      new RegExp(p);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: `not a valid regular expression: ${(err as Error).message}` });
+    }
+  });
+
 const backoff = (minMs: number, maxMs: number) =>
   z
     .strictObject({
@@ -128,7 +138,7 @@ export const parserSchema = z.strictObject({
   // csv: field separator
   separator: z.string().min(1).default(','),
   // regex: a pattern with named groups
-  pattern: z.string().optional(),
+  pattern: pattern().optional(),
   // keep the original line in `raw` as well as the parsed values
   keepRaw: z.boolean().default(false),
   // a line that fails to parse: forward it as raw with the error, or count and drop it
@@ -164,9 +174,9 @@ export const commandsSchema = z
     terminator: z.string().default('\n'),
     maxLength: z.number().int().positive().default(256),
     // optional allowlist pattern a command line must match
-    allow: z.string().optional(),
+    allow: pattern().optional(),
     // request/response devices: the first line matching `match` within `timeoutMs` is the reply
-    reply: z.strictObject({ match: z.string().min(1), timeoutMs: ms(2_000) }).optional(),
+    reply: z.strictObject({ match: pattern(), timeoutMs: ms(2_000) }).optional(),
     // commands waiting for one port; beyond this, `busy`
     queue: z.number().int().positive().default(16),
   })

@@ -50,17 +50,6 @@ function hasControl(s: string): boolean {
   return false;
 }
 
-/** Compiles commands.allow anchored as written; a pattern that does not compile refuses everything. */
-export function compileAllow(pattern: string | undefined, logger: Logger, device: string): RegExp | undefined {
-  if (pattern === undefined) return undefined;
-  try {
-    return new RegExp(pattern, 'u');
-  } catch (err) {
-    logger.error({ device, err: (err as Error).message }, 'commands.allow does not compile: every command to this device is refused');
-    return /(?!)/;
-  }
-}
-
 type Check = { ok: true; cmd: DeviceCommand } | { ok: false; code: AckErrorCode; message: string };
 
 /** Field rules: serial devices take a `line`, MQTT devices a `payload`. */

@@ -21,7 +21,8 @@ import {
 } from '../codecs/messages.js';
 import { Authenticator, type AuthContext } from './auth.js';
 import { parseClientMessage, type SubscribeMessage } from './client-messages.js';
-import { CommandRouter, checkCommand, compileAllow, type CommandTarget } from './commands.js';
+import { compilePattern } from '../codecs/line-parser.js';
+import { CommandRouter, checkCommand, type CommandTarget } from './commands.js';
 import { ResumeRing } from './ring.js';
 import { Encoded, Session, matches, type HubConnection, type Subscription } from './session.js';
 
@@ -90,7 +91,7 @@ export class Hub implements SourceSink {
     const next = new Map<string, CommandTarget>();
     for (const device of devices) {
       const rules = configs.get(device.id)?.commands ?? defaultRules;
-      next.set(device.id, { device, rules, allow: compileAllow(rules.allow, this.logger, device.id) });
+      next.set(device.id, { device, rules, allow: rules.allow === undefined ? undefined : compilePattern(rules.allow, `device ${device.id}: commands.allow`) });
     }
     for (const id of this.devices.keys()) {
       if (next.has(id)) continue;

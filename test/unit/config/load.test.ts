@@ -84,6 +84,24 @@ describe('parseConfig: each error class names its path and line', () => {
     ]);
   });
 
+  it('a regular expression that does not compile names its key and line', () => {
+    const text = [
+      'devices:',
+      '  - id: a',
+      '    serial: { path: /dev/x }',
+      '    parser: { format: regex, pattern: "(?<t>[0-9" }',
+      '    commands:',
+      '      allow: "("',
+      '      reply: { match: "^(OK" }',
+      '',
+    ].join('\n');
+    expect(issuesOf(text).map((i) => [i.path, i.line, i.message.split(':')[0]])).toEqual([
+      ['devices[0].parser.pattern', 4, 'not a valid regular expression'],
+      ['devices[0].commands.allow', 6, 'not a valid regular expression'],
+      ['devices[0].commands.reply.match', 7, 'not a valid regular expression'],
+    ]);
+  });
+
   it('YAML syntax errors and duplicate keys carry their line', () => {
     const [syntax] = issuesOf('server:\n  port: [8080\nlog: {}\n');
     expect(syntax.path).toBe('');

@@ -407,13 +407,6 @@ describe('routeCommand (federation)', () => {
     devs.a.state = 'down';
     await expect(hub.routeCommand('a', { line: 'PING' })).rejects.toMatchObject({ code: 'device_unavailable' });
   });
-
-  it('a commands.allow that does not compile refuses every command', () => {
-    const { connect } = setup({}, { devices: [{ id: 'a', serial: { path: '/dev/null' }, commands: { allow: '(' } }] });
-    const c = connect();
-    c.sendJson({ type: 'command', id: 'x', device: 'a', line: 'PING' });
-    expect(c.of('ack')[0].error).toEqual({ code: 'forbidden', message: 'line not allowed by commands.allow' });
-  });
 });
 
 describe('devices and readings', () => {
