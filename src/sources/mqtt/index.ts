@@ -31,7 +31,7 @@ import {
   type Source,
   type SourceSink,
 } from '../types.js';
-import { backoffDelay } from './backoff.js';
+import { backoffDelay } from '../backoff.js';
 import { Federation, type FederatedCommandHandler } from './federation.js';
 import { createPayloadDecoder, type PayloadDecoder } from './payload.js';
 import { PublishQueue } from './publish-queue.js';

@@ -17,7 +17,7 @@ import { LineSplitter } from '../../codecs/line-splitter.js';
 import type { DeviceConfig } from '../../config/schema.js';
 import { metrics } from '../../http/metrics.js';
 import type { Logger } from '../../log.js';
-import { backoffDelay } from '../mqtt/backoff.js';
+import { backoffDelay } from '../backoff.js';
 import { CommandError, type Device, type DeviceCommand, type DeviceStatus, type SourceSink } from '../types.js';
 import { CommandQueue } from './command-queue.js';
 import { RateLimitedLog } from './error-log.js';

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { backoffDelay, JITTER } from '../../../src/sources/mqtt/backoff.js';
+import { backoffDelay, JITTER } from '../../../src/sources/backoff.js';
 
 const cfgArb = fc
   .tuple(fc.integer({ min: 0, max: 60_000 }), fc.integer({ min: 0, max: 600_000 }))
