@@ -13,7 +13,7 @@ import type { Logger } from './log.js';
 import { echoEndpoint } from './server/echo.js';
 import { createHttpServer } from './server/http-server.js';
 import { WsServer } from './server/ws-server.js';
-import { MqttSource } from './sources/mqtt/index.js';
+import type { MqttSource } from './sources/mqtt/index.js';
 import { SerialSource } from './sources/serial/index.js';
 import type { Device, Source } from './sources/types.js';
 
@@ -80,6 +80,8 @@ class SourceSet {
       starting.push(source);
     }
     if (config.mqtt && mqttDevices.length + (config.mqtt.federation.enabled ? 1 : 0) > 0 && this.mqtt === undefined) {
+      // mqtt.js is loaded only when a broker is configured: ~15 MB of RSS a serial-only Pi keeps
+      const { MqttSource } = await import('./sources/mqtt/index.js');
       const source = new MqttSource(config.mqtt, mqttDevices, this.hub, this.logger, config.gateway.id);
       if (config.mqtt.federation.enabled) source.onFederatedCommand((device, cmd) => this.hub.routeCommand(device, cmd));
       this.mqtt = { key: mqttKey, source };
