@@ -28,7 +28,7 @@ export function consoleLine(r: ReadingMessage): string {
     for (const k in r.values) parts.push(`${k}=${formatValue(r.values[k]!)}`);
     body = parts.join(' ');
   }
-  return `${formatTime(r.ts)}  ${body}`;
+  return `${formatTime(r.ts)}  ${body}${r.error === undefined ? '' : `  ⚠ ${r.error}`}`;
 }
 
 export function connectionText(info: ConnectionInfo, now: number): string {

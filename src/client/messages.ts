@@ -38,6 +38,8 @@ export interface ReadingMessage {
   ts: number;
   values?: Values;
   raw?: string;
+  /** set when the line could not be parsed and was forwarded as raw */
+  error?: string;
 }
 export interface StateMessage {
   type: 'state';
@@ -108,7 +110,7 @@ export function parseServerMessage(v: unknown): ServerMessage | undefined {
           Array.isArray(v.devices) && v.devices.every(isDeviceInfo);
       case 'reading':
         return isSeq(v.seq) && isStr(v.device) && typeof v.ts === 'number' &&
-          (v.values === undefined || isValues(v.values)) && optStr(v.raw);
+          (v.values === undefined || isValues(v.values)) && optStr(v.raw) && optStr(v.error);
       case 'state':
         return isStr(v.device) && isState(v.state) && optStr(v.reason);
       case 'ack':

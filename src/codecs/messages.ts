@@ -45,6 +45,8 @@ export interface ReadingMessage {
   ts: number;
   values?: Record<string, number | string | boolean | null>;
   raw?: string;
+  /** why `raw` could not be parsed (parser.onError: raw) — an addition to DESIGN.md's Reading */
+  error?: string;
 }
 export interface StateMessage { type: 'state'; device: string; state: DeviceState; reason?: string }
 export type AckMessage =

@@ -110,6 +110,7 @@ export class Hub implements SourceSink {
     const msg: ReadingMessage = { type: 'reading', seq: ++this.seq, device: input.device, ts: input.ts };
     if (input.values !== undefined) msg.values = input.values;
     if (input.raw !== undefined) msg.raw = input.raw;
+    if (input.error !== undefined) msg.error = input.error;
     this.ring.push(msg);
     const r = new Encoded(msg);
     this.last.set(msg.device, r);

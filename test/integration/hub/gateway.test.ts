@@ -105,6 +105,20 @@ describe('readings', () => {
     await p.close();
   });
 
+  it('a payload that does not parse reaches the dashboard as raw with its error; the next one parses', async () => {
+    const p = await Peer.open(ws);
+    await publisher.publishAsync('hubtest/green', '{"temp": 21.5,');
+    await publisher.publishAsync('hubtest/green', JSON.stringify({ temp: 22.75 }));
+    const bad = await p.next('reading', (m) => m.device === 'green' && m.raw === '{"temp": 21.5,');
+    expect(bad.values).toBeUndefined();
+    expect(typeof bad.error).toBe('string');
+    expect(bad.error.length).toBeGreaterThan(0);
+    const good = await p.next('reading', (m) => m.device === 'green' && m.values?.temp === 22.75);
+    expect(good.seq).toBeGreaterThan(bad.seq);
+    expect(good.error).toBeUndefined();
+    await p.close();
+  });
+
   it('JSON subprotocol is negotiated when offered; unknown-only protocols are refused', async () => {
     const p = await Peer.open(ws, { protocols: ['serialgate.v1.json'] });
     expect(p.ws.protocol).toBe('serialgate.v1.json');

@@ -432,10 +432,10 @@ describe('devices and readings', () => {
     expect(hub.stats()).toEqual({ connections: 0, seq: 2 });
   });
 
-  it('raw readings carry raw and no values', () => {
+  it('a line that did not parse is forwarded with raw and its error, and no values', () => {
     const { hub, connect } = setup();
     const c = connect('viewer');
     hub.reading({ device: 'a', ts: 5, raw: 'garbage', error: 'not kv' });
-    expect(c.of('reading')).toEqual([{ type: 'reading', seq: 1, device: 'a', ts: 5, raw: 'garbage' }]);
+    expect(c.of('reading')).toEqual([{ type: 'reading', seq: 1, device: 'a', ts: 5, raw: 'garbage', error: 'not kv' }]);
   });
 });
