@@ -16,11 +16,11 @@ import { compilePattern, createLineParser, type LineResult } from '../../codecs/
 import { LineSplitter } from '../../codecs/line-splitter.js';
 import type { DeviceConfig } from '../../config/schema.js';
 import { metrics } from '../../http/metrics.js';
+import { LogRateLimiter } from '../../log-rate.js';
 import type { Logger } from '../../log.js';
 import { backoffDelay } from '../backoff.js';
 import { CommandError, type Device, type DeviceCommand, type DeviceStatus, type SourceSink } from '../types.js';
 import { CommandQueue } from './command-queue.js';
-import { RateLimitedLog } from './error-log.js';
 import { explainOpenError } from './open-error.js';
 
 /** how often an open port's path is checked for an unplug serialport did not report */
@@ -33,7 +33,8 @@ export class SerialDevice implements Device {
   readonly source = 'serial' as const;
   private readonly cfg: SerialDeviceConfig;
   private readonly log: Logger;
-  private readonly errors: RateLimitedLog;
+  // a device spewing garbage at line rate must not flood the journal: one line per kind per 10 s
+  private readonly errors = new LogRateLimiter(10_000);
   private readonly parse: (line: string) => LineResult;
   private readonly splitter: LineSplitter;
   private readonly queue: CommandQueue;
@@ -53,7 +54,6 @@ export class SerialDevice implements Device {
     this.id = cfg.id;
     this.cfg = cfg;
     this.log = logger.child({ device: cfg.id });
-    this.errors = new RateLimitedLog(this.log);
     this.parse = createLineParser(cfg.parser);
     this.current = { id: cfg.id, source: 'serial', state: 'down', reason: 'not started' };
     this.splitter = new LineSplitter(
@@ -224,20 +224,20 @@ export class SerialDevice implements Device {
     const r = this.parse(line);
     if (r.error === undefined) return this.emit(r);
     metrics.parseErrors.inc({ device: this.id });
-    this.errors.warn('parse', `unparseable line: ${r.error}`, { format: this.cfg.parser.format });
+    this.errors.log(this.log, 'warn', 'parse', { kind: 'parse', format: this.cfg.parser.format }, `unparseable line: ${r.error}`);
     if (this.cfg.parser.onError === 'raw') this.emit({ raw: line, error: r.error });
   }
 
   private onInvalid(bytes: Buffer): void {
     metrics.parseErrors.inc({ device: this.id });
-    this.errors.warn('utf8', `line of ${bytes.length} bytes is not valid UTF-8`);
+    this.errors.log(this.log, 'warn', 'utf8', { kind: 'utf8' }, `line of ${bytes.length} bytes is not valid UTF-8`);
     // U+FFFD marks the bad bytes; the line is still seen rather than silently dropped
     if (this.cfg.parser.onError === 'raw') this.emit({ raw: bytes.toString('utf8'), error: 'invalid UTF-8' });
   }
 
   private onOverlong(bytes: number): void {
     metrics.overlongLines.inc({ device: this.id });
-    this.errors.warn('overlong', `discarded a line of ${bytes} bytes (serial.maxLineBytes is ${this.cfg.serial.maxLineBytes})`);
+    this.errors.log(this.log, 'warn', 'overlong', { kind: 'overlong' }, `discarded a line of ${bytes} bytes (serial.maxLineBytes is ${this.cfg.serial.maxLineBytes})`);
   }
 
   private emit(r: LineResult): void {
