@@ -24,7 +24,7 @@ import { parseClientMessage, type SubscribeMessage } from './client-messages.js'
 import { compilePattern } from '../codecs/line-parser.js';
 import { CommandRouter, checkCommand, type CommandTarget } from './commands.js';
 import { ResumeRing } from './ring.js';
-import { Encoded, Session, matches, type HubConnection, type Subscription } from './session.js';
+import { Encoded, Session, matches, type HubConnection, type SharedBatch, type Subscription } from './session.js';
 
 export type { AuthContext } from './auth.js';
 
@@ -49,7 +49,11 @@ export class Hub implements SourceSink {
   private closing = false;
   private readonly taps: ((r: Reading) => void)[] = [];
   private readonly markDirty = (s: Session) => this.scheduleFlush(s);
-  private readonly flushAll = () => this.flush();
+  private readonly flushAll = () => {
+    // it fired: clearing it again would only cost a timer-list lookup per pass
+    this.flushTimer = undefined;
+    this.flush();
+  };
 
   constructor(
     private config: Config,
@@ -249,9 +253,12 @@ export class Hub implements SourceSink {
   }
 
   private flush(): void {
-    if (this.flushTimer) clearTimeout(this.flushTimer);
-    this.flushTimer = undefined;
-    for (const s of this.dirty) s.flush();
+    if (this.flushTimer) {
+      clearTimeout(this.flushTimer);
+      this.flushTimer = undefined;
+    }
+    const shared: Record<Encoding, SharedBatch> = { json: { frames: [], buf: undefined }, cbor: { frames: [], buf: undefined } };
+    for (const s of this.dirty) s.flush(shared[s.encoding]);
     this.dirty.clear();
   }
 

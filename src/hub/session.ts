@@ -3,7 +3,7 @@
  * waiting for the next coalesced write, and the slow-consumer state (latest value per device
  * while its socket is congested).
  */
-import { metrics } from '../http/metrics.js';
+import { metrics, sendTally } from '../http/metrics.js';
 import type { SendResult } from '../server/connection.js';
 import type { AckMessage, Encoding, ServerMessage } from '../codecs/messages.js';
 import { frameMessage } from '../codecs/messages.js';
@@ -34,6 +34,16 @@ export class Encoded {
     if (encoding === 'json') return (this.json ??= frameMessage(this.msg, 'json'));
     return (this.cbor ??= frameMessage(this.msg, 'cbor'));
   }
+}
+
+/**
+ * One flush pass's concatenation, reused by every session of the pass that queued exactly the
+ * same frames (the common case: all subscribed to "*" with one encoding), so a pass over N
+ * connections copies the window's frames once instead of N times.
+ */
+export interface SharedBatch {
+  frames: readonly Buffer[];
+  buf: Buffer | undefined;
 }
 
 export type Subscription = '*' | ReadonlySet<string>;
@@ -136,16 +146,17 @@ export class Session implements CommandOwner {
     this.send(msg);
   }
 
-  /** Writes everything queued as ONE frame buffer (one write, one syscall). */
-  flush(): void {
-    const n = this.pending.length;
+  /** Writes everything queued as ONE frame buffer (one write, one syscall); `shared`: see SharedBatch. */
+  flush(shared?: SharedBatch): void {
+    const pending = this.pending;
+    const n = pending.length;
     if (n === 0 || !this.open) return;
-    const buf = n === 1 ? this.pending[0]! : Buffer.concat(this.pending);
     this.pending = [];
+    const buf = n === 1 ? pending[0]! : shared ? concatShared(pending, shared) : Buffer.concat(pending);
     const result = this.conn.sendFrame(buf);
     if (result === 'closed') return;
     // sendFrame counted one message for the whole batch
-    if (n > 1) metrics.messagesSent.inc(n - 1);
+    if (n > 1) sendTally.messages += n - 1;
     if (result === 'backpressure') this.congest();
   }
 
@@ -189,4 +200,12 @@ export class Session implements CommandOwner {
     }
     this.flush();
   }
+}
+
+/** `frames` concatenated: the pass's shared buffer when it holds the same frames, else a new one that becomes it. */
+function concatShared(frames: Buffer[], shared: SharedBatch): Buffer {
+  const prev = shared.frames;
+  if (shared.buf !== undefined && prev.length === frames.length && frames.every((f, i) => f === prev[i])) return shared.buf;
+  shared.frames = frames;
+  return (shared.buf = Buffer.concat(frames));
 }

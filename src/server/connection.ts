@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import type { LimitsConfig } from '../config/schema.js';
-import { metrics } from '../http/metrics.js';
+import { metrics, sendTally } from '../http/metrics.js';
 import type { Logger } from '../log.js';
 import { CloseCode, Opcode } from '../ws/constants.js';
 import type { WsProtocolError } from '../ws/errors.js';
@@ -103,8 +103,8 @@ export class Connection extends EventEmitter {
   sendFrame(frame: Buffer): SendResult {
     const result = this.writeFrame(frame);
     if (result !== 'closed') {
-      metrics.messagesSent.inc();
-      metrics.bytesSent.inc(frame.length);
+      sendTally.messages++;
+      sendTally.bytes += frame.length;
     }
     return result;
   }

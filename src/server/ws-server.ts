@@ -7,7 +7,7 @@ import type http from 'node:http';
 import type https from 'node:https';
 import type { Socket } from 'node:net';
 import type { LimitsConfig } from '../config/schema.js';
-import { metrics } from '../http/metrics.js';
+import { metrics, sendTally } from '../http/metrics.js';
 import type { Logger } from '../log.js';
 import type { ParserOptions } from '../ws/frame-parser.js';
 import { httpErrorResponse, processHandshake } from '../ws/handshake.js';
@@ -198,7 +198,7 @@ export function broadcast(frame: Buffer, conns: Iterable<Connection>): number {
   for (const conn of conns) {
     if (conn.readyState === Connection.OPEN && conn.writeFrame(frame) !== 'closed') sent++;
   }
-  metrics.messagesSent.inc(sent);
-  metrics.bytesSent.inc(sent * frame.length);
+  sendTally.messages += sent;
+  sendTally.bytes += sent * frame.length;
   return sent;
 }
