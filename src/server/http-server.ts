@@ -8,6 +8,7 @@ import https from 'node:https';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Config } from '../config/schema.js';
+import { metrics } from '../http/metrics.js';
 import { httpErrorResponse } from '../ws/handshake.js';
 
 type ServerConfig = Config['server'];
@@ -73,6 +74,7 @@ function onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
   const sock = socket as Socket;
   if (err.code !== 'ECONNRESET' && sock.writable && sock.bytesWritten === 0) {
     const status = clientErrorStatus(err.code);
+    metrics.httpClientErrors.inc({ status });
     sock.write(httpErrorResponse(status, clientErrorMessages.get(status)!));
   }
   sock.destroy();

@@ -4,6 +4,7 @@
  */
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { metrics } from '../../../src/http/metrics.js';
 import { expectServed, startServer, type TestServer } from './harness.js';
 import { rawHttp, upgradeRequest } from './raw-peer.js';
 
@@ -68,12 +69,15 @@ describe('refused upgrades', () => {
     expect(post.status).toBe(405);
   });
 
-  it('garbage instead of HTTP → 400 and the connection is closed', async () => {
+  it('garbage instead of HTTP → 400 and the connection is closed; counted in /metrics', async () => {
+    const counted = async () => (await metrics.httpClientErrors.get()).values.find((v) => v.labels.status === 400)?.value ?? 0;
+    const before = await counted();
     const r = await rawHttp(server.port, [Buffer.from([0x16, 0x03, 0x01, 0x00, 0xff, 0x00, 0x0d, 0x0a, 0x0d, 0x0a])]);
     expect(r.status).toBe(400);
     expect(r.text).toContain('Connection: close');
     const text = await rawHttp(server.port, ['HELLO THERE\r\n\r\n']);
     expect(text.status).toBe(400);
+    expect(await counted()).toBe(before + 2);
   });
 });
 
