@@ -84,15 +84,19 @@ async def close(url, args):
     return {"code": ws.close_code, "reason": ws.close_reason}
 
 
-async def server_close(url, _args):
-    ws = await connect(url)
-    await ws.send("close-me")
+async def closed_by_server(ws, message):
+    """Sends `message`, which makes the server close, and reports the close it sent."""
+    await ws.send(message)
     try:
         await recv(ws)
     except ConnectionClosed:
         pass
     await asyncio.wait_for(ws.wait_closed(), TIMEOUT)
     return {"code": ws.close_code, "reason": ws.close_reason}
+
+
+async def server_close(url, _args):
+    return await closed_by_server(await connect(url), "close-me")
 
 
 async def protocol(url, args):
@@ -106,14 +110,7 @@ async def protocol(url, args):
 
 
 async def too_big(url, args):
-    ws = await connect(url)
-    await ws.send("x" * args["size"])
-    try:
-        await recv(ws)
-    except ConnectionClosed:
-        pass
-    await asyncio.wait_for(ws.wait_closed(), TIMEOUT)
-    return {"code": ws.close_code, "reason": ws.close_reason}
+    return await closed_by_server(await connect(url), "x" * args["size"])
 
 
 SCENARIOS = {

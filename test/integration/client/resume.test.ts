@@ -28,16 +28,23 @@ function track<T extends { client: SerialgateClient }>(c: T): T {
   return c;
 }
 
+/** cuts the client off until the gateway has sent `missed` more readings, then lets it back; returns the last seq it had */
+async function outage({ rig, proxy }: Awaited<ReturnType<typeof setup>>, c: ReturnType<typeof recordingClient>, missed: number): Promise<number> {
+  await proxy.down();
+  await waitFor('reconnecting', () => c.client.state === 'reconnecting');
+  const before = c.client.lastSeq;
+  await waitFor(`the gateway to send ${missed} more`, () => rig.gateway.hub.stats().seq >= before + missed);
+  await proxy.up();
+  return before;
+}
+
 describe('resume after a dropped connection', () => {
   it('replays what was missed: every seq exactly once, in order, no gap', async () => {
-    const { rig, proxy, url } = await setup({ intervalMs: 20 });
-    const c = track(recordingClient(url));
+    const run = await setup({ intervalMs: 20 });
+    const { rig } = run;
+    const c = track(recordingClient(run.url));
     await waitFor('readings', () => c.readings.length >= 5);
-    await proxy.down();
-    await waitFor('reconnecting', () => c.client.state === 'reconnecting');
-    const before = c.client.lastSeq;
-    await waitFor('the gateway to move on', () => rig.gateway.hub.stats().seq >= before + 15);
-    await proxy.up();
+    await outage(run, c, 15);
     await waitFor('resumed past the outage', () => c.client.lastSeq >= rig.gateway.hub.stats().seq - 1 && c.hellos.length === 2, 8_000);
     const got = seqs(c.readings);
     expect(got).toEqual(range(got[0]!, got.at(-1)!));
@@ -47,14 +54,10 @@ describe('resume after a dropped connection', () => {
   });
 
   it('what the resume buffer no longer holds is surfaced as a gap; the rest arrives once, in order', async () => {
-    const { rig, proxy, url } = await setup({ intervalMs: 20, hub: { resumeBuffer: 5 } });
-    const c = track(recordingClient(url));
+    const run = await setup({ intervalMs: 20, hub: { resumeBuffer: 5 } });
+    const c = track(recordingClient(run.url));
     await waitFor('readings', () => c.readings.length >= 3);
-    await proxy.down();
-    await waitFor('reconnecting', () => c.client.state === 'reconnecting');
-    const before = c.client.lastSeq;
-    await waitFor('more than the buffer missed', () => rig.gateway.hub.stats().seq >= before + 20);
-    await proxy.up();
+    const before = await outage(run, c, 20);
     await waitFor('a gap', () => c.gaps.length > 0, 8_000);
     await waitFor('live again', () => c.client.lastSeq > c.gaps[0]!.to + 5);
     const [gap] = c.gaps;
