@@ -49,4 +49,9 @@ export const metrics = {
   mqttPublishDropped: counter('serialgate_mqtt_publish_dropped_total', 'MQTT publishes dropped: offline queue full (oldest first) or broker not reading'),
   deviceUp: new Gauge({ name: 'serialgate_device_up', help: '1 when the device is up', labelNames: ['device'], registers: [registry] }),
   clientErrors: counter('serialgate_client_errors_total', 'Client messages answered with an error, by code', ['code']),
+  /**
+   * Exceptions caught at a fault boundary instead of reaching the process: `boundary` is
+   * "connection" (that connection was closed with 1011) or "source" (that device went down and retries).
+   */
+  faults: counter('serialgate_faults_total', 'Exceptions caught at a fault boundary (connection closed 1011, or device marked down)', ['boundary']),
 };
