@@ -53,17 +53,17 @@ describe('MqttSource: no late commands (Mosquitto paused with a command in fligh
   }
 
   it('timeout, then the broker resumes: the timed-out command is not published', async () => {
-    const { s, sink, b } = await setUp({ commandTimeoutMs: 300 });
+    const { s, sink, b } = await setUp({ commandTimeoutMs: 1000 });
     b.pause();
     await expect(s.devices()[0]!.command({ payload: 'LATE' })).rejects.toMatchObject({ code: 'timeout' });
     // the timeout ends the connection (the broker may hold the message under that packet id)
-    await sink.waitState('lamp', 'down', 5000, 'the broker did not acknowledge a command within 300 ms');
+    await sink.waitState('lamp', 'down', 5000, 'the broker did not acknowledge a command within 1000 ms');
     b.resume();
     await expectOnlySentinel(s, sink);
   });
 
   it('timeout, then the broker is killed and restarted: the reconnect does not replay the command', async () => {
-    const { s, sink, b } = await setUp({ commandTimeoutMs: 300 });
+    const { s, sink, b } = await setUp({ commandTimeoutMs: 1000 });
     b.pause();
     await expect(s.devices()[0]!.command({ payload: 'LATE' })).rejects.toMatchObject({ code: 'timeout' });
     await sink.waitState('lamp', 'down');
