@@ -118,9 +118,9 @@ export const mqttSchema = z.strictObject({
   publishQueue: bytes(1000),
   // A dead broker behind a silent network (cable pulled) is noticed after 1.5 × this; 0 disables.
   keepaliveSeconds: z.number().int().min(0).max(65535).default(30),
-  // A command publish (QoS 1) not acknowledged by the broker within this fails with `timeout`.
+  // A command publish (QoS 2) not taken by the broker (PUBREC) within this fails with `timeout`.
   commandTimeoutMs: ms(5_000),
-  // Bigger payloads are counted as parse errors, not forwarded to every dashboard.
+  // Bigger payloads are counted as parse errors and dropped: never a reading, never forwarded.
   maxPayloadBytes: bytes(64 * 1024),
   // Federation: publish readings to <prefix>/<gateway>/<device>/reading, accept .../command.
   federation: z

@@ -33,6 +33,12 @@ export interface Mosquitto {
   stop(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
   /** stop (if running), then start again on the same port with the same options */
   restart(): Promise<void>;
+  /**
+   * SIGSTOP / SIGCONT: a broker that hangs with its sockets open (what clients wrote waits unread
+   * in its kernel buffers and is processed on resume()). Resume before stop().
+   */
+  pause(): void;
+  resume(): void;
   /** broker stderr/stdout so far, for failure messages */
   log(): string;
 }
@@ -157,6 +163,8 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
       removeDir();
       await start();
     },
+    pause: () => void child?.kill('SIGSTOP'),
+    resume: () => void child?.kill('SIGCONT'),
     log: () => output,
   };
 }

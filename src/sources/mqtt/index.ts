@@ -13,6 +13,14 @@
  *   mqtt.authRetryMs. Clean session: every CONNACK subscribes again.
  * - Nothing unbounded while offline: commands fail at once with `device_unavailable`; what we
  *   publish ourselves (federation) waits in a bounded drop-oldest queue; queueQoSZero is off.
+ * - An error ack is final: a command answered `timeout`, `device_unavailable` or `shutting_down` is
+ *   never published afterwards (QoS 2, released only while still pending: see `command()`).
+ * - Topics that commands are published to are never read as readings, and a payload over
+ *   mqtt.maxPayloadBytes is counted and dropped, never a reading: neither may show up on a
+ *   dashboard as a phantom reading that uses up a seq.
+ * - Fault boundary: an exception while handling one message (parser, reading consumer) stays here
+ *   (SG_ERR_SOURCE_FAULT): that device goes down with the reason and comes up again with its next
+ *   message handled without one; mqtt.js's packet loop and the other devices go on.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -67,11 +75,16 @@ interface Entry {
   readonly decode: PayloadDecoder;
   readonly derived: Set<string>;
   status: DeviceStatus;
+  /** down because handling a message threw: up again after the next message handled cleanly */
+  faulted: boolean;
   readonly device: Device;
 }
 
 interface Pending {
   device: string;
+  /** the PUBLISH packet id, once mqtt.js allocated it */
+  messageId: number | undefined;
+  resolve(): void;
   reject(err: CommandError): void;
   timer: NodeJS.Timeout;
 }
@@ -82,8 +95,11 @@ export class MqttSource implements Source {
   private readonly queue: PublishQueue;
   private readonly federation: Federation | undefined;
   private readonly pending = new Set<Pending>();
-  /** parse errors: one line per device per 10 s (keys are configured device ids: bounded) */
+  /** where this gateway publishes commands: never a reading, whichever device filter matches it */
+  private readonly commandTopics: Set<string>;
+  /** parse errors and faults: one line per device per 10 s (keys are configured device ids: bounded) */
   private readonly errorLog = new LogRateLimiter(10_000);
+  private readonly faultLog = new LogRateLimiter(10_000);
   private client: MqttClient | undefined;
   private connected = false;
   private stopped = false;
@@ -102,6 +118,7 @@ export class MqttSource implements Source {
   ) {
     this.log = logger.child({ source: 'mqtt' });
     this.entries = devices.filter((d) => d.mqtt).map((cfg) => this.entry(cfg));
+    this.commandTopics = new Set(this.entries.flatMap((e) => (e.mqtt.commandTopic === undefined ? [] : [e.mqtt.commandTopic])));
     this.queue = new PublishQueue(config.publishQueue, () => metrics.mqttPublishDropped.inc());
     this.federation = config.federation.enabled
       ? new Federation(config.federation.prefix, gatewayId, { publish: (t, p, q) => this.publish(t, p, q) }, this.log)
@@ -113,9 +130,10 @@ export class MqttSource implements Source {
     const e: Entry = {
       cfg,
       mqtt: m,
-      decode: createPayloadDecoder(m.payload, cfg.parser, this.config.maxPayloadBytes),
+      decode: createPayloadDecoder(m.payload, cfg.parser),
       derived: new Set(),
       status: { id: cfg.id, source: 'mqtt', state: 'down', reason: this.downReason },
+      faulted: false,
       device: {
         id: cfg.id,
         source: 'mqtt',
@@ -153,6 +171,9 @@ export class MqttSource implements Source {
     client.on('error', (err) => this.onError(err));
     client.on('close', () => this.onClose());
     client.on('message', (topic, payload) => this.onMessage(topic, payload));
+    client.on('packetreceive', (packet) => {
+      if (packet.cmd === 'pubrec') this.onPubrec(packet.messageId);
+    });
     client.connect();
   }
 
@@ -254,22 +275,65 @@ export class MqttSource implements Source {
       if (this.stopped || !this.client) return;
       metrics.reconnects.inc({ source: 'mqtt' });
       this.lastError = undefined;
+      // no options: mqtt.js starts from a new, empty outgoing store (client.js reconnect()), so no
+      // command of an earlier connection, already answered with an error, is replayed on CONNACK
       this.client.reconnect();
     }, delay);
   }
 
+  /** Called from mqtt.js's packet loop: nothing may throw out of here (it would end the process). */
   private onMessage(topic: string, payload: Buffer): void {
     if (this.federation?.owns(topic)) {
-      this.federation.handleMessage(topic, payload);
+      try {
+        this.federation.handleMessage(topic, payload);
+      } catch (err) {
+        this.fault(undefined, topic, err);
+      }
       return;
     }
+    // our own commands (and anyone else's on those topics) are traffic to a device, not from it
+    if (this.commandTopics.has(topic)) return;
     const ts = Date.now();
     for (const e of this.entries) {
-      if (matchTopic(e.mqtt.topic, topic)) this.deliver(e, topic, payload, ts);
+      if (!matchTopic(e.mqtt.topic, topic)) continue;
+      try {
+        this.deliver(e, topic, payload, ts);
+        if (e.faulted) {
+          e.faulted = false;
+          this.setState(e, 'up');
+        }
+      } catch (err) {
+        this.fault(e, topic, err);
+      }
+    }
+  }
+
+  /** One exception caught at the source boundary: counted, logged (rate-limited), device down. */
+  private fault(e: Entry | undefined, topic: string, err: unknown): void {
+    metrics.faults.inc({ boundary: 'source' });
+    const code = 'SG_ERR_SOURCE_FAULT';
+    if (!e) {
+      this.faultLog.log(this.log, 'error', 'federation', { code, topic, err }, 'handling a federated MQTT message threw');
+      return;
+    }
+    this.faultLog.log(this.log, 'error', e.cfg.id, { code, device: e.cfg.id, topic, err }, 'handling an MQTT message threw');
+    e.faulted = true;
+    const reason = `handling a message from "${topic}" failed: ${err instanceof Error ? err.message : String(err)}`;
+    try {
+      this.setState(e, 'down', reason);
+    } catch {
+      // the consumer that threw may throw again; e.status and serialgate_device_up already say it
     }
   }
 
   private deliver(e: Entry, topic: string, payload: Buffer, ts: number): void {
+    if (payload.byteLength > this.config.maxPayloadBytes) {
+      // no reading, not even one with only an error: forwarding a huge blob is what the cap
+      // prevents, and a phantom reading would use up a seq; the count and the log say it
+      const error = `payload of ${payload.byteLength} bytes exceeds mqtt.maxPayloadBytes (${this.config.maxPayloadBytes}): dropped`;
+      this.countParseError(e, e.cfg.id, topic, error);
+      return;
+    }
     let device = e.cfg.id;
     if (e.mqtt.idFromTopicSegment !== undefined) {
       const derived = this.derivedId(e, topic, e.mqtt.idFromTopicSegment);
@@ -292,12 +356,7 @@ export class MqttSource implements Source {
 
   private emit(e: Entry, reading: ReadingInput): void {
     metrics.readings.inc({ device: e.cfg.id });
-    try {
-      this.sink.reading(reading);
-    } catch (err) {
-      // a failing consumer must not break mqtt.js's packet loop (and with it every device)
-      this.log.error({ err, device: reading.device }, 'the reading consumer threw');
-    }
+    this.sink.reading(reading); // a throw is caught at the boundary, onMessage()
   }
 
   private derivedId(e: Entry, topic: string, index: number): { id: string; error?: undefined } | { error: string } {
@@ -311,9 +370,13 @@ export class MqttSource implements Source {
     return { id };
   }
 
-  private parseError(e: Entry, device: string, topic: string, ts: number, error: string, raw: string | undefined): void {
+  private countParseError(e: Entry, device: string, topic: string, error: string): void {
     metrics.parseErrors.inc({ device: e.cfg.id });
     this.errorLog.log(this.log, 'warn', e.cfg.id, { device, topic, error }, 'MQTT payload could not be parsed');
+  }
+
+  private parseError(e: Entry, device: string, topic: string, ts: number, error: string, raw: string | undefined): void {
+    this.countParseError(e, device, topic, error);
     if (e.cfg.parser.onError !== 'raw') return;
     const reading: ReadingInput = { device, ts, error };
     if (raw !== undefined) reading.raw = raw;
@@ -358,31 +421,62 @@ export class MqttSource implements Source {
     if (!this.connected || !client) {
       return Promise.reject(new CommandError('device_unavailable', `MQTT broker is down: ${this.downReason}`, id));
     }
+    // QoS 2, so that an error ack is final. The broker takes the message (PUBLISH → PUBREC) but
+    // delivers it only when we release it (PUBREL): mqtt.js sends the PUBREL right after the
+    // PUBREC event, and only for a packet it still tracks. A command that fails first (timeout,
+    // connection loss, stop) is removed from mqtt.js, so it is never released; the clean session
+    // that ends with the connection discards what the broker held. With QoS 1 the PUBLISH itself
+    // is the delivery: one written to a hung broker is delivered whenever it reads its socket.
     return new Promise((resolve, reject) => {
       const p: Pending = {
         device: id,
+        messageId: undefined,
+        resolve: () => resolve({}),
         reject,
-        timer: setTimeout(() => {
-          this.pending.delete(p);
-          reject(new CommandError('timeout', `the broker did not acknowledge the command within ${this.config.commandTimeoutMs} ms`, id));
-        }, this.config.commandTimeoutMs),
+        timer: setTimeout(() => this.commandTimedOut(client, p), this.config.commandTimeoutMs),
       };
       this.pending.add(p);
-      client.publish(topic, text, { qos: 1 }, (err) => {
-        if (!this.pending.delete(p)) return; // already failed (timeout, close, stop)
-        clearTimeout(p.timer);
-        if (err) reject(new CommandError('device_unavailable', `publish failed: ${err.message}`, id));
-        else resolve({});
+      client.publish(topic, text, { qos: 2 }, (err) => {
+        // PUBCOMP (the command resolved at PUBREC) or an error before the PUBREC
+        if (err && this.pending.has(p)) this.failCommand(p, new CommandError('device_unavailable', `publish failed: ${err.message}`, id));
       });
+      // the id is allocated synchronously: we publish only while connected, after mqtt.js replayed its store
+      if (this.pending.has(p)) p.messageId = client.getLastMessageId();
     });
   }
 
-  private failPending(code: 'device_unavailable' | 'shutting_down', message: string): void {
+  /** The broker holds a command (PUBREC); mqtt.js releases it (PUBREL) right after this: delivered. */
+  private onPubrec(messageId: number | undefined): void {
     for (const p of this.pending) {
+      if (p.messageId !== messageId) continue;
+      this.pending.delete(p);
       clearTimeout(p.timer);
-      p.reject(new CommandError(code, message, p.device));
+      p.resolve();
+      return;
     }
-    this.pending.clear();
+  }
+
+  private commandTimedOut(client: MqttClient, p: Pending): void {
+    const ms = this.config.commandTimeoutMs;
+    this.failCommand(p, new CommandError('timeout', `the broker did not acknowledge the command within ${ms} ms`, p.device));
+    // The broker may hold the unreleased message under this packet id, and a later PUBLISH that
+    // reuses the id could release it: end the connection (and with it the clean session). A broker
+    // that cannot answer a PUBLISH within commandTimeoutMs is not healthy anyway: down, reconnect.
+    if (client !== this.client || !this.connected) return;
+    this.lastError = { reason: `the broker did not acknowledge a command within ${ms} ms`, auth: false };
+    client.stream.destroy();
+  }
+
+  /** Reject one command and make mqtt.js forget it, so that it never sends its PUBREL. */
+  private failCommand(p: Pending, err: CommandError): void {
+    this.pending.delete(p);
+    clearTimeout(p.timer);
+    if (p.messageId !== undefined) this.client?.removeOutgoingMessage(p.messageId);
+    p.reject(err);
+  }
+
+  private failPending(code: 'device_unavailable' | 'shutting_down', message: string): void {
+    for (const p of this.pending) this.failCommand(p, new CommandError(code, message, p.device));
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * MQTT payload → values, per device `mqtt.payload` format. Sans-I/O: bytes in, a LineResult out,
  * never a throw. Errors carry the payload text in `raw` (like the line parsers) so a device with
- * `parser.onError: raw` can forward it.
+ * `parser.onError: raw` can forward it. The size cap is checked before (MqttSource): an oversized
+ * payload is dropped, not decoded into an error reading.
  *
  * - `json`:   the serial json line parser (one object, flattened; anything else is an error)
  * - `number`: the whole payload is one number → `{ value: n }` (sensors that publish "21.5")
@@ -19,14 +20,9 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 export function createPayloadDecoder(
   format: NonNullable<DeviceConfig['mqtt']>['payload'],
   parser: DeviceConfig['parser'],
-  maxPayloadBytes: number,
 ): PayloadDecoder {
   const parseText = textParser(format, parser);
   return (payload) => {
-    if (payload.byteLength > maxPayloadBytes) {
-      // no raw: forwarding a huge blob to every dashboard is what the cap prevents
-      return { error: `payload of ${payload.byteLength} bytes exceeds mqtt.maxPayloadBytes (${maxPayloadBytes})` };
-    }
     let text: string;
     try {
       text = utf8.decode(payload);
