@@ -9,10 +9,9 @@
  * messages. Tags are refused before cbor-x sees the bytes: its tag 27 calls a global function by
  * name, and deep nesting would recurse in its decoder.
  *
- * On both encodings a number is a finite double and an integer stays within ±(2^53−1): anything
- * else would reach handlers as a BigInt, NaN or a silently rounded value (a BigInt makes
- * JSON.stringify throw). Strings are well-formed Unicode, so that they survive UTF-8 on the way
- * to a device.
+ * On both encodings a number is finite and within ±(2^53−1): anything else would reach handlers
+ * as a BigInt, NaN, Infinity or a silently rounded value (a BigInt makes JSON.stringify throw).
+ * Strings are well-formed Unicode, so that they survive UTF-8 on the way to a device.
  */
 import { Decoder, Encoder } from 'cbor-x';
 import { Opcode } from '../ws/constants.js';
@@ -82,26 +81,24 @@ export type DecodeErrorCode = 'bad_encoding' | 'malformed' | 'too_deep' | 'forbi
 export type Decoded = { ok: true; value: unknown } | { ok: false; code: DecodeErrorCode; message: string };
 
 const fail = (code: DecodeErrorCode, message: string): Decoded => ({ ok: false, code, message });
-const unsafeInteger = (): Decoded => fail('out_of_range', `integers must be within ±${Number.MAX_SAFE_INTEGER} (2^53−1)`);
+const outOfRange = (): Decoded => fail('out_of_range', `numbers must be finite and within ±${Number.MAX_SAFE_INTEGER} (2^53−1)`);
 
 /**
  * Decodes one client message into plain data inside the JSON data model: objects have a null
  * prototype, `__proto__` as a key anywhere is refused, nesting is bounded, numbers are finite
- * and integers safe, strings well-formed. Never throws; never recurses on client input deeper
+ * and within ±(2^53−1), strings well-formed. Never throws; never recurses on client input deeper
  * than MAX_DEPTH.
  */
 export function decodeClientMessage(data: Buffer, binary: boolean, encoding: Encoding): Decoded {
   if (encoding === 'json') {
     if (binary) return fail('bad_encoding', `binary frame on ${PROTOCOL_JSON}: send JSON in a text frame`);
-    const text = data.toString('utf8');
     let value: unknown;
     try {
       // V8's JSON.parse is iterative: 10,000 levels parse without a stack overflow.
-      value = JSON.parse(text);
+      value = JSON.parse(data.toString('utf8'));
     } catch (err) {
       return fail('malformed', `not JSON: ${(err as Error).message}`);
     }
-    if (hasUnsafeIntegerLiteral(text)) return unsafeInteger();
     return checkTree(value);
   }
   if (!binary) return fail('bad_encoding', `text frame on ${PROTOCOL_CBOR}: send CBOR in a binary frame`);
@@ -116,42 +113,14 @@ export function decodeClientMessage(data: Buffer, binary: boolean, encoding: Enc
   return checkTree(value);
 }
 
-/**
- * JSON.parse rounds an integer literal beyond 2^53−1 to the nearest double without a word
- * (12345678901234567891 → 12345678901234567000). CBOR refuses such integers, so JSON does too: one
- * scan over text that already parsed, skipping strings. A literal with a fraction or an exponent
- * is a float, as a CBOR float is (its overflow to Infinity is caught by checkTree).
- */
-function hasUnsafeIntegerLiteral(text: string): boolean {
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 0x22 /* " */) {
-      for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c /* \ */) i++;
-      continue;
-    }
-    if (c !== 0x2d /* - */ && (c < 0x30 || c > 0x39)) continue;
-    let end = i + 1;
-    let float = false;
-    for (; end < text.length; end++) {
-      const d = text.charCodeAt(end);
-      if (d === 0x2e /* . */ || d === 0x65 /* e */ || d === 0x45 /* E */ || d === 0x2b /* + */ || d === 0x2d) float = true;
-      else if (d < 0x30 || d > 0x39) break;
-    }
-    // 15 digits are always safe: parse only the rare long literal
-    if (!float && end - i > 15 && !Number.isSafeInteger(Number(text.slice(i, end)))) return true;
-    i = end - 1;
-  }
-  return false;
-}
-
 // In a /u regex a surrogate pair is one code point, so this matches only a lone surrogate: a JSON
 // "\ud800" escape, which no UTF-8 (and so no CBOR text, serial line or MQTT payload) can carry.
 const LONE_SURROGATE = /\p{Cs}/u;
 
 /**
  * Walks a decoded value without recursion and copies it into the JSON data model: depth ≤
- * MAX_DEPTH, no `__proto__` keys, text keys only, finite numbers (-0 becomes 0, which is what
- * JSON.stringify makes of it anyway), well-formed strings; CBOR Maps become null-prototype
+ * MAX_DEPTH, no `__proto__` keys, text keys only, numbers within ±(2^53−1) (-0 becomes 0, which
+ * is what JSON.stringify makes of it anyway), well-formed strings; CBOR Maps become null-prototype
  * objects. Anything else (a value no JSON text and no accepted CBOR item decodes to) is refused
  * rather than trusted, so that no decoder option or version can widen what handlers see.
  */
@@ -167,13 +136,16 @@ function checkTree(root: unknown): Decoded {
         set(value);
         continue;
       case 'number':
-        if (!Number.isFinite(value)) return fail('out_of_range', 'numbers must be finite (no NaN or Infinity)');
+        // (false for NaN too) Beyond 2^53 a double is an integer that JSON.parse or a float
+        // encoding has already rounded; bounding the value, not the literal, gives the same JS
+        // value the same answer on both encodings (JSON.stringify writes 1e20 as an integer,
+        // cbor-x writes 2**53 as a float).
+        if (!(Math.abs(value) <= Number.MAX_SAFE_INTEGER)) return outOfRange();
         set(value === 0 ? 0 : value);
         continue;
       case 'bigint':
         // cbor-x returns every integer with a 64-bit argument as a BigInt, small or not:
-        // checkCborShape already bounded them, so this one is exact
-        if (!Number.isSafeInteger(Number(value))) return unsafeInteger();
+        // checkCborShape already bounded them, so this one converts exactly
         set(Number(value));
         continue;
       case 'string':
@@ -240,7 +212,7 @@ function checkCborShape(buf: Buffer): Decoded | undefined {
         // Number() would round the integer. Major 1 means -1-arg, so its bound is one lower:
         // -(2^53-1) is arg 2^53-2. (A rounded length stays far beyond the frame; a float's bits
         // are not used as arg.)
-        if (major <= 1 && big > BigInt(Number.MAX_SAFE_INTEGER - major)) return unsafeInteger();
+        if (major <= 1 && big > BigInt(Number.MAX_SAFE_INTEGER - major)) return outOfRange();
         arg = Number(big);
       } else arg = n === 1 ? buf[pos]! : n === 2 ? buf.readUInt16BE(pos) : buf.readUInt32BE(pos);
       pos += n;
@@ -272,7 +244,7 @@ function checkCborShape(buf: Buffer): Decoded | undefined {
       case 6:
         // bignums (tags 2, 3) are integers, refused as integers are, so 2^64 gets the same
         // answer as its JSON literal
-        return arg === 2 || arg === 3 ? unsafeInteger() : fail('malformed', 'CBOR tags are not accepted');
+        return arg === 2 || arg === 3 ? outOfRange() : fail('malformed', 'CBOR tags are not accepted');
       default:
         return fail('malformed', 'CBOR byte strings are not accepted');
     }

@@ -58,14 +58,22 @@ describe('CBOR floats', () => {
     expect(command(hex)).toMatchObject({ ok: false, code: 'out_of_range' });
   });
 
-  it('finite floats of every width decode to their value; -0 becomes 0', () => {
+  it('floats of every width within ±(2^53−1) decode to their value; -0 becomes 0', () => {
     expect(payloadOf(command('f93e00'))).toBe(1.5);
     expect(payloadOf(command('fa47c35000'))).toBe(100000);
     expect(payloadOf(command('fb3ff199999999999a'))).toBe(1.1);
-    // a double whose bits read as an integer are far beyond 2^53: still a float, not an integer
-    expect(payloadOf(command('fb7fefffffffffffff'))).toBe(Number.MAX_VALUE);
+    // a double whose bits, read as an integer, are far beyond 2^53: its value is what counts
+    expect(payloadOf(command('fb4330000000000000'))).toBe(2 ** 52);
+    expect(payloadOf(command('fb0000000000000001'))).toBe(5e-324);
     expect(Object.is(payloadOf(command('f98000')), 0)).toBe(true);
     expect(Object.is(payloadOf(command('fb8000000000000000')), 0)).toBe(true);
+  });
+
+  it('a float beyond ±(2^53−1) is refused as the integer it is (cbor-x writes 2**53 as a float)', () => {
+    expect(command('fb4340000000000000')).toMatchObject({ ok: false, code: 'out_of_range' }); // 2^53
+    expect(command('fa5f800000')).toMatchObject({ ok: false, code: 'out_of_range' }); // 2^64 single
+    expect(command('f97bff')).toMatchObject({ ok: true }); // 65504, the largest half
+    expect(command('fbffefffffffffffff')).toMatchObject({ ok: false, code: 'out_of_range' }); // -MAX_VALUE
   });
 });
 
@@ -126,15 +134,19 @@ describe('JSON', () => {
     expect(payloadOf(payload('{"99999999999999999999": "\\"99999999999999999999\\\\"}'))).toEqual({ '99999999999999999999': '"99999999999999999999\\' });
   });
 
-  it('safe integers and float literals are accepted; -0 becomes 0', () => {
+  it('numbers within ±(2^53−1) are accepted in any notation; -0 becomes 0', () => {
     expect(payloadOf(payload('9007199254740991'))).toBe(Number.MAX_SAFE_INTEGER);
     expect(payloadOf(payload('-9007199254740991'))).toBe(-Number.MAX_SAFE_INTEGER);
-    // an exponent or a fraction makes a float, as a CBOR float would be
-    expect(payloadOf(payload('1e20'))).toBe(1e20);
-    expect(payloadOf(payload('12345678901234567891.5'))).toBe(12345678901234567891.5);
+    expect(payloadOf(payload('9.007199254740991e15'))).toBe(Number.MAX_SAFE_INTEGER);
     expect(payloadOf(payload('1.5E-7'))).toBe(1.5e-7);
     expect(Object.is(payloadOf(payload('-0')), 0)).toBe(true);
     expect(Object.is(payloadOf(payload('-0.0')), 0)).toBe(true);
+  });
+
+  it('beyond it, an exponent or a fraction makes no difference: the value is what counts', () => {
+    expect(payload('1e20')).toMatchObject({ ok: false, code: 'out_of_range' });
+    expect(payload('1e+21')).toMatchObject({ ok: false, code: 'out_of_range' });
+    expect(payload('12345678901234567891.5')).toMatchObject({ ok: false, code: 'out_of_range' });
   });
 
   it('a literal that overflows to ±Infinity → out_of_range', () => {
@@ -154,12 +166,21 @@ describe('JSON', () => {
 
 describe('both encodings agree', () => {
   const plain = new Encoder({ useRecords: false });
+  const both = (v: unknown) => [json(JSON.stringify({ n: v })), decodeClientMessage(Buffer.from(plain.encode({ n: v })), true, 'cbor')];
   it.each([
     ['2^53', '9007199254740992', 2n ** 53n],
     ['-2^53', '-9007199254740992', -(2n ** 53n)],
     ['2^64', '18446744073709551616', 2n ** 64n],
-  ])('%s is out_of_range as a JSON literal and as CBOR', (_name, text, big) => {
+  ])('%s is out_of_range as a JSON literal and as a CBOR integer', (_name, text, big) => {
     expect(json(`{"n":${text}}`)).toMatchObject({ ok: false, code: 'out_of_range' });
     expect(decodeClientMessage(Buffer.from(plain.encode({ n: big })), true, 'cbor')).toMatchObject({ ok: false, code: 'out_of_range' });
+  });
+
+  it.each([2 ** 53, -(2 ** 53), 1e20, 1e21, 1e300])('the JS number %d: refused by both (JSON.stringify and cbor-x write it differently)', (n) => {
+    for (const r of both(n)) expect(r).toMatchObject({ ok: false, code: 'out_of_range' });
+  });
+
+  it.each([Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER, 2 ** 52 + 0.5, 0.1, -1e-300])('the JS number %d: the same value from both', (n) => {
+    for (const r of both(n)) expect(r).toMatchObject({ ok: true, value: { n } });
   });
 });
