@@ -224,8 +224,8 @@ const jsonNoise = fc.oneof(
 );
 
 /** A valid encoding with a few bytes changed, dropped or inserted. */
-const mutated = (encoding: Encoding) =>
-  fc.tuple(values({ exotic: encoding === 'cbor', lone: true }), fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.constantFrom('set', 'drop', 'insert')), { minLength: 1, maxLength: 4 })).map(([v, edits]) => {
+const mutated = (encoding: Encoding, source: fc.Arbitrary<unknown> = values({ exotic: encoding === 'cbor', lone: true })) =>
+  fc.tuple(source, fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.constantFrom('set', 'drop', 'insert')), { minLength: 1, maxLength: 4 })).map(([v, edits]) => {
     const bytes = [...encode(v, encoding, false)];
     for (const [at, b, op] of edits) {
       const i = bytes.length === 0 ? 0 : at % bytes.length;
@@ -331,41 +331,75 @@ function hubWithDevices() {
 
 const settle = () => new Promise((r) => setImmediate(r));
 
+/** One operator connection to a Hub with recording devices: what one client frame brings about. */
+function harness(encoding: Encoding, protocol: string | undefined) {
+  const { hub, devs } = hubWithDevices();
+  const conn = new FakeConn(protocol);
+  hub.attach(conn, { role: 'operator' });
+  conn.writes.length = 0; // hello
+  return {
+    conn,
+    async send(bytes: Buffer): Promise<{ replies: any[]; calls: Record<keyof typeof devs, DeviceCommand[]> }> {
+      const before = { a: devs.a.calls.length, b: devs.b.calls.length, m: devs.m.calls.length };
+      conn.emit('message', bytes, encoding === 'cbor');
+      await settle();
+      const replies = conn.messages();
+      conn.writes.length = 0;
+      return { replies, calls: { a: devs.a.calls.slice(before.a), b: devs.b.calls.slice(before.b), m: devs.m.calls.slice(before.m) } };
+    },
+  };
+}
+
+function assertCalls(calls: Record<string, DeviceCommand[]>, want: ReturnType<typeof deviceCall>): void {
+  for (const id of ['a', 'b', 'm']) expect(calls[id]).toEqual(want?.device === id ? [want.cmd] : []);
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
 describe.each([
   ['json', undefined],
   ['cbor', 'serialgate.v1.cbor'],
 ] as const)('a Hub behind decodeClientMessage, %s (property)', (encoding, protocol) => {
-  it('every message gets exactly one ack or error; a device sees only the valid commands, each exactly as sent', async () => {
-    const { hub, devs } = hubWithDevices();
-    const conn = new FakeConn(protocol);
-    hub.attach(conn, { role: 'operator' });
-    conn.writes.length = 0; // hello
+  it('arbitrary values: exactly one ack or error each; a device sees only the valid commands, each exactly as sent', async () => {
+    const h = harness(encoding, protocol);
     // lone surrogates stay out of this CBOR run: cbor-x may rewrite them (covered above)
     await fc.assert(
       fc.asyncProperty(commandLike({ exotic: encoding === 'cbor', lone: encoding === 'json' }), fc.boolean(), async (v, clone) => {
         const exp = expected(v, encoding, clone);
-        const before = { a: devs.a.calls.length, b: devs.b.calls.length, m: devs.m.calls.length };
-        conn.emit('message', encode(v, encoding, clone), encoding === 'cbor');
-        await settle();
-
-        const replies = conn.messages();
-        conn.writes.length = 0;
+        const { replies, calls } = await h.send(encode(v, encoding, clone));
         expect(replies).toHaveLength(1);
         expect(['ack', 'error']).toContain(replies[0].type);
         if (exp.codes.size > 0) {
           expect(replies[0].type).toBe('error');
           expect([...exp.codes]).toContain(replies[0].error.code);
         }
-
-        const want = exp.codes.size === 0 && v !== null && typeof v === 'object' && !Array.isArray(v) ? deviceCall(exp.value as Record<string, unknown>) : undefined;
-        for (const id of ['a', 'b', 'm'] as const) {
-          const got = devs[id].calls.slice(before[id]);
-          expect(got).toEqual(want?.device === id ? [want.cmd] : []);
-        }
+        const want = exp.codes.size === 0 && isRecord(exp.value) ? deviceCall(exp.value) : undefined;
+        assertCalls(calls, want);
         if (want) expect(replies[0]).toMatchObject({ type: 'ack', ok: true });
       }),
       { numRuns: 1500 },
     );
-    expect(conn.closedWith).toBeUndefined();
+    expect(h.conn.closedWith).toBeUndefined();
+  });
+
+  it('arbitrary and mutated bytes: exactly one ack or error each; a device call only for bytes that decode to a valid command', async () => {
+    const h = harness(encoding, protocol);
+    const command = commandLike({ exotic: encoding === 'cbor', lone: true });
+    const bytes = encoding === 'cbor' ? fc.oneof(cborNoise, mutated('cbor', command)) : fc.oneof(jsonNoise.map((t) => Buffer.from(t)), mutated('json', command));
+    await fc.assert(
+      fc.asyncProperty(bytes, async (b) => {
+        const decoded = decodeClientMessage(b, encoding === 'cbor', encoding);
+        const { replies, calls } = await h.send(b);
+        expect(replies).toHaveLength(1);
+        expect(['ack', 'error']).toContain(replies[0].type);
+        if (!decoded.ok) expect(replies[0]).toMatchObject({ type: 'error', error: { code: decoded.code } });
+        else assertJsonModel(decoded.value);
+        const want = decoded.ok && isRecord(decoded.value) ? deviceCall(decoded.value) : undefined;
+        assertCalls(calls, want);
+        if (want) expect(replies[0]).toMatchObject({ type: 'ack', ok: true });
+      }),
+      { numRuns: 1500 },
+    );
+    expect(h.conn.closedWith).toBeUndefined();
   });
 });
