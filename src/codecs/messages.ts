@@ -116,6 +116,7 @@ export function decodeClientMessage(data: Buffer, binary: boolean, encoding: Enc
 // In a /u regex a surrogate pair is one code point, so this matches only a lone surrogate: a JSON
 // "\ud800" escape, which no UTF-8 (and so no CBOR text, serial line or MQTT payload) can carry.
 const LONE_SURROGATE = /\p{Cs}/u;
+const notWellFormed = (): Decoded => fail('malformed', 'strings must be well-formed Unicode (no lone surrogates)');
 
 /**
  * Walks a decoded value without recursion and copies it into the JSON data model: depth ≤
@@ -135,27 +136,25 @@ function checkTree(root: unknown): Decoded {
       case 'boolean':
         set(value);
         continue;
-      case 'number':
+      case 'bigint': // cbor-x returns every integer with a 64-bit argument as a BigInt, small or not
+      case 'number': {
         // (false for NaN too) Beyond 2^53 a double is an integer that JSON.parse or a float
         // encoding has already rounded; bounding the value, not the literal, gives the same JS
         // value the same answer on both encodings (JSON.stringify writes 1e20 as an integer,
         // cbor-x writes 2**53 as a float).
-        if (!(Math.abs(value) <= Number.MAX_SAFE_INTEGER)) return outOfRange();
-        set(value === 0 ? 0 : value);
+        const n = Number(value);
+        if (!(Math.abs(n) <= Number.MAX_SAFE_INTEGER)) return outOfRange();
+        set(n === 0 ? 0 : n);
         continue;
-      case 'bigint':
-        // cbor-x returns every integer with a 64-bit argument as a BigInt, small or not:
-        // checkCborShape already bounded them, so this one converts exactly
-        set(Number(value));
-        continue;
+      }
       case 'string':
-        if (LONE_SURROGATE.test(value)) return fail('malformed', 'strings must be well-formed Unicode (no lone surrogates)');
+        if (LONE_SURROGATE.test(value)) return notWellFormed();
         set(value);
         continue;
       case 'object':
         break;
       default:
-        return fail('malformed', `a ${typeof value} is not in the JSON data model`);
+        return fail('malformed', `a value of type ${typeof value} is not in the JSON data model`);
     }
     if (value === null) {
       set(null);
@@ -178,7 +177,7 @@ function checkTree(root: unknown): Decoded {
     for (const [key, item] of entries) {
       if (typeof key !== 'string') return fail('malformed', 'map keys must be text strings');
       if (key === '__proto__') return fail('forbidden_key', '"__proto__" is not allowed as a key');
-      if (LONE_SURROGATE.test(key)) return fail('malformed', 'strings must be well-formed Unicode (no lone surrogates)');
+      if (LONE_SURROGATE.test(key)) return notWellFormed();
       stack.push({ value: item, depth: depth + 1, set: (v) => (obj[key] = v) });
     }
   }
@@ -188,8 +187,8 @@ function checkTree(root: unknown): Decoded {
 /**
  * One pass over CBOR heads (RFC 8949 §3) with an explicit stack: refuses tags, byte strings,
  * indefinite lengths, undefined/simple values, non-text map keys, text that is not UTF-8,
- * integers beyond ±(2^53−1) (bignums included) and nesting deeper than MAX_DEPTH, so the decoder only ever sees the
- * JSON data model.
+ * integers beyond ±(2^53−1) (bignums included) and nesting deeper than MAX_DEPTH, so the decoder
+ * only ever sees the JSON data model (and never rounds an integer).
  */
 function checkCborShape(buf: Buffer): Decoded | undefined {
   // open containers: items still expected, and whether it is a map (even items are keys)

@@ -2,18 +2,13 @@
  * Command routing: validate, route to Device.command(), answer exactly one ack. Every command
  * ends in exactly one result (counted in metrics.commands); the ack is skipped only when its
  * connection is gone.
- *
- * The router arms no timer: each command has exactly one deadline and its source owns it, because
- * only the source can act when it passes (serial: the queue's deadline from the moment the command
- * goes on the wire, and a port reset when the write never drained; MQTT: mqtt.commandTimeoutMs for
- * the PUBACK). Federation commands (Hub.routeCommand) reach the device without the router, so a
- * router timer could not be the guarantee anyway. shutdown() still ends whatever is pending.
  */
 import type { DeviceConfig } from '../config/schema.js';
 import { metrics } from '../http/metrics.js';
 import type { Logger } from '../log.js';
 import { CommandError, type Device, type DeviceCommand } from '../sources/types.js';
 import type { AckMessage } from '../codecs/messages.js';
+import { jsonText } from '../codecs/json-text.js';
 import type { CommandMessage } from './client-messages.js';
 
 export type AckErrorCode =
@@ -72,8 +67,10 @@ export function checkCommand(msg: CommandMessage, target: CommandTarget): Check 
   }
   if (msg.line !== undefined) return invalid(`${device.id} is an MQTT device: send "payload", not "line"`);
   if (msg.payload === undefined) return invalid('"payload" is required for an MQTT device');
-  const size = typeof msg.payload === 'string' ? msg.payload.length : JSON.stringify(msg.payload).length;
-  if (size > rules.maxLength) return invalid(`"payload" is longer than ${rules.maxLength} characters (commands.maxLength)`);
+  const text = typeof msg.payload === 'string' ? msg.payload : jsonText(msg.payload);
+  // (decoded client messages always have JSON text; this guards every other caller)
+  if (text === undefined) return invalid('"payload" cannot be sent as JSON');
+  if (text.length > rules.maxLength) return invalid(`"payload" is longer than ${rules.maxLength} characters (commands.maxLength)`);
   if (target.allow && !(typeof msg.payload === 'string' && target.allow.test(msg.payload))) {
     return { ok: false, code: 'forbidden', message: 'payload not allowed by commands.allow' };
   }
@@ -85,6 +82,7 @@ interface Pending {
   id: string;
   device: string;
   done: boolean;
+  guard: NodeJS.Timeout;
 }
 
 export class CommandRouter {
@@ -114,7 +112,18 @@ export class CommandRouter {
     if (status.state !== 'up') return refuse('device_unavailable', `${label} is down${status.reason ? `: ${status.reason}` : ''}`);
 
     owner.inflight.add(msg.id);
-    const p: Pending = { owner, id: msg.id, device: label, done: false };
+    const rules = target.rules;
+    // Safety net only: the source times out a reply itself; this bounds a command that never settles
+    // (waiting behind a full queue of others included).
+    const guardMs = ((rules.reply?.timeoutMs ?? 5_000) * (rules.queue + 1)) + 1_000;
+    const p: Pending = {
+      owner,
+      id: msg.id,
+      device: label,
+      done: false,
+      guard: setTimeout(() => this.settle(p, { code: 'timeout', message: `no result within ${guardMs} ms` }), guardMs),
+    };
+    p.guard.unref();
     this.pending.add(p);
     let result: Promise<{ reply?: string }>;
     try {
@@ -141,6 +150,7 @@ export class CommandRouter {
   private settle(p: Pending, result: { reply?: string } | { code: AckErrorCode; message: string }): void {
     if (p.done) return;
     p.done = true;
+    clearTimeout(p.guard);
     this.pending.delete(p);
     p.owner.inflight.delete(p.id);
     this.finish(p.owner, p.id, p.device, result);
