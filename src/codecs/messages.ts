@@ -8,10 +8,15 @@
  * false, null, definite lengths, nesting ≤ MAX_DEPTH — so that both encodings carry the same
  * messages. Tags are refused before cbor-x sees the bytes: its tag 27 calls a global function by
  * name, and deep nesting would recurse in its decoder.
+ *
+ * On both encodings a number is finite and within ±(2^53−1): anything else would reach handlers
+ * as a BigInt, NaN, Infinity or a silently rounded value (a BigInt makes JSON.stringify throw).
+ * Strings are well-formed Unicode, so that they survive UTF-8 on the way to a device.
  */
 import { Decoder, Encoder } from 'cbor-x';
 import { Opcode } from '../ws/constants.js';
 import { encodeFrame } from '../ws/frame-encoder.js';
+import { isValidUtf8 } from '../ws/utf8.js';
 import type { DeviceState, SourceKind } from '../sources/types.js';
 
 export const PROTOCOL_JSON = 'serialgate.v1.json';
@@ -72,15 +77,17 @@ export function frameMessage(msg: ServerMessage, encoding: Encoding): Buffer {
 
 // ---- client → server ----------------------------------------------------------------------
 
-export type DecodeErrorCode = 'bad_encoding' | 'malformed' | 'too_deep' | 'forbidden_key';
+export type DecodeErrorCode = 'bad_encoding' | 'malformed' | 'too_deep' | 'forbidden_key' | 'out_of_range';
 export type Decoded = { ok: true; value: unknown } | { ok: false; code: DecodeErrorCode; message: string };
 
 const fail = (code: DecodeErrorCode, message: string): Decoded => ({ ok: false, code, message });
+const outOfRange = (): Decoded => fail('out_of_range', `numbers must be finite and within ±${Number.MAX_SAFE_INTEGER} (2^53−1)`);
 
 /**
- * Decodes one client message into plain data: objects have a null prototype, `__proto__` as a
- * key anywhere is refused, nesting is bounded. Never throws; never recurses on client input
- * deeper than MAX_DEPTH.
+ * Decodes one client message into plain data inside the JSON data model: objects have a null
+ * prototype, `__proto__` as a key anywhere is refused, nesting is bounded, numbers are finite
+ * and within ±(2^53−1), strings well-formed. Never throws; never recurses on client input deeper
+ * than MAX_DEPTH.
  */
 export function decodeClientMessage(data: Buffer, binary: boolean, encoding: Encoding): Decoded {
   if (encoding === 'json') {
@@ -106,9 +113,17 @@ export function decodeClientMessage(data: Buffer, binary: boolean, encoding: Enc
   return checkTree(value);
 }
 
+// In a /u regex a surrogate pair is one code point, so this matches only a lone surrogate: a JSON
+// "\ud800" escape, which no UTF-8 (and so no CBOR text, serial line or MQTT payload) can carry.
+const LONE_SURROGATE = /\p{Cs}/u;
+const notWellFormed = (): Decoded => fail('malformed', 'strings must be well-formed Unicode (no lone surrogates)');
+
 /**
- * Walks a decoded value without recursion: depth ≤ MAX_DEPTH, no `__proto__` keys, and (for
- * CBOR) Maps become null-prototype objects. Returns the converted value.
+ * Walks a decoded value without recursion and copies it into the JSON data model: depth ≤
+ * MAX_DEPTH, no `__proto__` keys, text keys only, numbers within ±(2^53−1) (-0 becomes 0, which
+ * is what JSON.stringify makes of it anyway), well-formed strings; CBOR Maps become null-prototype
+ * objects. Anything else (a value no JSON text and no accepted CBOR item decodes to) is refused
+ * rather than trusted, so that no decoder option or version can widen what handlers see.
  */
 function checkTree(root: unknown): Decoded {
   const out: { v: unknown } = { v: undefined };
@@ -117,8 +132,32 @@ function checkTree(root: unknown): Decoded {
   ];
   while (stack.length > 0) {
     const { value, depth, set } = stack.pop()!;
-    if (value === null || typeof value !== 'object') {
-      set(value);
+    switch (typeof value) {
+      case 'boolean':
+        set(value);
+        continue;
+      case 'bigint': // cbor-x returns every integer with a 64-bit argument as a BigInt, small or not
+      case 'number': {
+        // (false for NaN too) Beyond 2^53 a double is an integer that JSON.parse or a float
+        // encoding has already rounded; bounding the value, not the literal, gives the same JS
+        // value the same answer on both encodings (JSON.stringify writes 1e20 as an integer,
+        // cbor-x writes 2**53 as a float).
+        const n = Number(value);
+        if (!(Math.abs(n) <= Number.MAX_SAFE_INTEGER)) return outOfRange();
+        set(n === 0 ? 0 : n);
+        continue;
+      }
+      case 'string':
+        if (LONE_SURROGATE.test(value)) return notWellFormed();
+        set(value);
+        continue;
+      case 'object':
+        break;
+      default:
+        return fail('malformed', `a value of type ${typeof value} is not in the JSON data model`);
+    }
+    if (value === null) {
+      set(null);
       continue;
     }
     if (depth >= MAX_DEPTH) return fail('too_deep', `nested deeper than ${MAX_DEPTH} levels`);
@@ -128,12 +167,17 @@ function checkTree(root: unknown): Decoded {
       value.forEach((item, i) => stack.push({ value: item, depth: depth + 1, set: (v) => (arr[i] = v) }));
       continue;
     }
+    const proto: unknown = Object.getPrototypeOf(value);
+    if (!(value instanceof Map) && proto !== Object.prototype && proto !== null) {
+      return fail('malformed', 'only maps, arrays, strings, numbers, true, false and null are accepted');
+    }
     const obj: Record<string, unknown> = Object.create(null);
     set(obj);
     const entries: [unknown, unknown][] = value instanceof Map ? [...value.entries()] : Object.entries(value);
     for (const [key, item] of entries) {
       if (typeof key !== 'string') return fail('malformed', 'map keys must be text strings');
       if (key === '__proto__') return fail('forbidden_key', '"__proto__" is not allowed as a key');
+      if (LONE_SURROGATE.test(key)) return notWellFormed();
       stack.push({ value: item, depth: depth + 1, set: (v) => (obj[key] = v) });
     }
   }
@@ -142,8 +186,9 @@ function checkTree(root: unknown): Decoded {
 
 /**
  * One pass over CBOR heads (RFC 8949 §3) with an explicit stack: refuses tags, byte strings,
- * indefinite lengths, undefined/simple values, non-text map keys and nesting deeper than
- * MAX_DEPTH, so the decoder only ever sees the JSON data model.
+ * indefinite lengths, undefined/simple values, non-text map keys, text that is not UTF-8,
+ * integers beyond ±(2^53−1) (bignums included) and nesting deeper than MAX_DEPTH, so the decoder
+ * only ever sees the JSON data model (and never rounds an integer).
  */
 function checkCborShape(buf: Buffer): Decoded | undefined {
   // open containers: items still expected, and whether it is a map (even items are keys)
@@ -161,7 +206,14 @@ function checkCborShape(buf: Buffer): Decoded | undefined {
     else if (info <= 27) {
       const n = 1 << (info - 24);
       if (pos + n > buf.length) return fail('malformed', 'not CBOR: unexpected end of data');
-      arg = n === 1 ? buf[pos]! : n === 2 ? buf.readUInt16BE(pos) : n === 4 ? buf.readUInt32BE(pos) : Number(buf.readBigUInt64BE(pos));
+      if (n === 8) {
+        const big = buf.readBigUInt64BE(pos);
+        // Number() would round the integer. Major 1 means -1-arg, so its bound is one lower:
+        // -(2^53-1) is arg 2^53-2. (A rounded length stays far beyond the frame; a float's bits
+        // are not used as arg.)
+        if (major <= 1 && big > BigInt(Number.MAX_SAFE_INTEGER - major)) return outOfRange();
+        arg = Number(big);
+      } else arg = n === 1 ? buf[pos]! : n === 2 ? buf.readUInt16BE(pos) : buf.readUInt32BE(pos);
       pos += n;
     } else return fail('malformed', 'CBOR indefinite lengths and reserved values are not accepted');
     if (isKey && major !== 3) return fail('malformed', 'map keys must be text strings');
@@ -172,6 +224,8 @@ function checkCborShape(buf: Buffer): Decoded | undefined {
         break;
       case 3:
         if (arg > buf.length - pos) return fail('malformed', 'not CBOR: unexpected end of data');
+        // cbor-x would turn invalid UTF-8 into U+FFFD without a word
+        if (!isValidUtf8(buf.subarray(pos, pos + arg))) return fail('malformed', 'CBOR text strings must be valid UTF-8');
         pos += arg;
         break;
       case 4:
@@ -186,8 +240,12 @@ function checkCborShape(buf: Buffer): Decoded | undefined {
           return fail('malformed', 'only false, true, null and floats are accepted as CBOR simple values');
         }
         break;
+      case 6:
+        // bignums (tags 2, 3) are integers, refused as integers are, so 2^64 gets the same
+        // answer as its JSON literal
+        return arg === 2 || arg === 3 ? outOfRange() : fail('malformed', 'CBOR tags are not accepted');
       default:
-        return fail('malformed', major === 6 ? 'CBOR tags are not accepted' : 'CBOR byte strings are not accepted');
+        return fail('malformed', 'CBOR byte strings are not accepted');
     }
     if (top) {
       top.index++;

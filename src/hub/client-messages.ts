@@ -15,6 +15,7 @@ export type ClientErrorCode =
   | 'malformed'
   | 'too_deep'
   | 'forbidden_key'
+  | 'out_of_range'
   | 'not_object'
   | 'unknown_type'
   | 'invalid_field'

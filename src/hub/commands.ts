@@ -8,6 +8,7 @@ import { metrics } from '../http/metrics.js';
 import type { Logger } from '../log.js';
 import { CommandError, type Device, type DeviceCommand } from '../sources/types.js';
 import type { AckMessage } from '../codecs/messages.js';
+import { jsonText } from '../codecs/json-text.js';
 import type { CommandMessage } from './client-messages.js';
 
 export type AckErrorCode =
@@ -66,8 +67,10 @@ export function checkCommand(msg: CommandMessage, target: CommandTarget): Check 
   }
   if (msg.line !== undefined) return invalid(`${device.id} is an MQTT device: send "payload", not "line"`);
   if (msg.payload === undefined) return invalid('"payload" is required for an MQTT device');
-  const size = typeof msg.payload === 'string' ? msg.payload.length : JSON.stringify(msg.payload).length;
-  if (size > rules.maxLength) return invalid(`"payload" is longer than ${rules.maxLength} characters (commands.maxLength)`);
+  const text = typeof msg.payload === 'string' ? msg.payload : jsonText(msg.payload);
+  // (decoded client messages always have JSON text; this guards every other caller)
+  if (text === undefined) return invalid('"payload" cannot be sent as JSON');
+  if (text.length > rules.maxLength) return invalid(`"payload" is longer than ${rules.maxLength} characters (commands.maxLength)`);
   if (target.allow && !(typeof msg.payload === 'string' && target.allow.test(msg.payload))) {
     return { ok: false, code: 'forbidden', message: 'payload not allowed by commands.allow' };
   }

@@ -39,6 +39,7 @@ import {
   type Source,
   type SourceSink,
 } from '../types.js';
+import { jsonText } from '../../codecs/json-text.js';
 import { backoffDelay } from '../backoff.js';
 import { Federation, type FederatedCommandHandler } from './federation.js';
 import { createPayloadDecoder, type PayloadDecoder } from './payload.js';
@@ -411,7 +412,7 @@ export class MqttSource implements Source {
     if (topic === undefined) return Promise.reject(new CommandError('invalid', `device "${id}" has no mqtt.commandTopic`, id));
     const body = cmd.payload !== undefined ? cmd.payload : cmd.line;
     if (body === undefined) return Promise.reject(new CommandError('invalid', 'an MQTT command needs a payload', id));
-    const text = typeof body === 'string' ? body : JSON.stringify(body);
+    const text = typeof body === 'string' ? body : jsonText(body);
     if (text === undefined) return Promise.reject(new CommandError('invalid', 'the command payload cannot be sent as JSON', id));
     const size = Buffer.byteLength(text);
     if (size > this.config.maxPayloadBytes) {
