@@ -58,8 +58,9 @@ export class SerialDevice implements Device {
   /** the last loss was a fault: reopening then does not restart the backoff, so a fault loop slows down */
   private faulted = false;
   /**
-   * a write stalled: the device may hold the start of that command (what the flush could not take
-   * back), so the reopened port first sends a bare terminator to end it as a line of its own
+   * a write stalled: the device may hold a fragment of that command (what it read before it
+   * stopped, and what went out around the flush), so the reopened port first sends a bare
+   * terminator to end it as a line of its own rather than let it prefix the next command
    */
   private resync = false;
 
@@ -172,8 +173,6 @@ export class SerialDevice implements Device {
     if (!this.faulted) this.attempt = 0;
     this.port = port;
     this.splitter.reset();
-    if (this.resync && this.cfg.commands.terminator !== '') port.write(this.cfg.commands.terminator);
-    this.resync = false;
     port.on('data', (chunk: Buffer) =>
       this.guard(() => {
         if (this.port === port) this.splitter.push(chunk);
@@ -185,6 +184,9 @@ export class SerialDevice implements Device {
     );
     this.watchTimer = setInterval(() => void this.guard(() => this.watch(port)), WATCH_INTERVAL_MS);
     this.dirWatcher = watchEntry(s.path, () => void this.guard(() => this.watch(port)));
+    // after the listeners: a failing write is reported as an 'error', and loses this port
+    if (this.resync && this.cfg.commands.terminator !== '') port.write(this.cfg.commands.terminator);
+    this.resync = false;
     this.log.info({ path: s.path, baudRate: s.baudRate }, 'serial port open');
     this.setState('up');
   }
@@ -321,8 +323,9 @@ function watchEntry(path: string, onChange: () => void): FSWatcher | undefined {
 
 /**
  * Discard what the kernel still holds for the port, then close it. Unsent output must go: the
- * ack of a stuck command already said `timeout`, so the device must not run it later, and a real
- * tty's close waits up to its closing_wait (30 s) for output to drain.
+ * ack of a stuck command already said `timeout`, so the rest of it must not reach the device when
+ * it reads again, and a real tty's close waits up to its closing_wait (30 s) for output to drain.
+ * (serialport may still push a last chunk of a stuck write between the flush and the close.)
  */
 function closePort(port: SerialPort): Promise<void> {
   return new Promise((resolve) => {
