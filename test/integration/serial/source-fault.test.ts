@@ -20,6 +20,8 @@ afterEach(async () => {
 class ThrowingSink extends RecordingSink {
   throwOnReading: (r: ReadingInput) => boolean = () => false;
   throwOnState: (s: DeviceStatus) => boolean = () => false;
+  /** when each state arrived */
+  readonly stateTimes: { state: string; at: number }[] = [];
 
   override reading(r: ReadingInput): void {
     if (this.throwOnReading(r)) throw new Error('sink exploded on a reading');
@@ -27,6 +29,7 @@ class ThrowingSink extends RecordingSink {
   }
 
   override state(s: DeviceStatus): void {
+    this.stateTimes.push({ state: s.state, at: performance.now() });
     super.state(s);
     if (this.throwOnState(s)) throw new Error('sink exploded on a state');
   }
@@ -35,8 +38,8 @@ class ThrowingSink extends RecordingSink {
 const faults = async () => (await metrics.faults.get()).values.find((v) => v.labels['boundary'] === 'source')?.value ?? 0;
 
 let ids = 0;
-async function setup() {
-  const mock = await startMock({ link: uniqueLink(), format: 'kv', intervalMs: 0 });
+async function setup(intervalMs = 0) {
+  const mock = await startMock({ link: uniqueLink(), format: 'kv', intervalMs });
   cleanups.push(() => mock.stop());
   const id = `serial-fault-${process.pid}-${++ids}`;
   const lines: Record<string, unknown>[] = [];
@@ -87,5 +90,21 @@ describe('a source fault on a real PTY', () => {
     await sink.waitState(id, 'up', 3_000);
     await mock.write('a=3\n');
     await sink.waitFor('a line after the replug', () => sink.readings.some((r) => r.values?.['a'] === 3));
+  });
+
+  it('a fault on every line: each reopen waits longer (the backoff is not restarted by the reopen)', async () => {
+    const { sink, id } = await setup(20);
+    sink.throwOnReading = () => true;
+    // reconnect { minMs: 100, maxMs: 200 } doubles to its cap: 100, 200, 200 ms (+ up to 50 % jitter)
+    await sink.waitFor('three faults', () => sink.stateTimes.filter((t) => t.state === 'down').length >= 3, 10_000);
+    await sink.waitState(id, 'up', 3_000);
+    const t = sink.stateTimes;
+    const downs = t.flatMap((x, i) => (x.state === 'down' ? [i] : []));
+    const waits = downs.slice(0, 3).map((i) => t[i + 1]!.at - t[i]!.at);
+    expect(t.slice(downs[0]!, downs[2]! + 2).map((x) => x.state)).toEqual(['down', 'up', 'down', 'up', 'down', 'up']);
+    // lower bounds only (a loaded machine makes them longer): without the rule every wait is ~100 ms
+    expect(waits[0]).toBeGreaterThanOrEqual(95);
+    expect(waits[1]).toBeGreaterThanOrEqual(195);
+    expect(waits[2]).toBeGreaterThanOrEqual(195);
   });
 });
