@@ -42,6 +42,11 @@ export interface MockDevice {
   write(data: Buffer | string): Promise<void>;
   /** silent: no sensor lines and no replies (explicit write() still goes out) */
   setSilent(silent: boolean): void;
+  /**
+   * false: the firmware stops reading its input (a hung USB CDC device): what the gateway writes
+   * piles up in the kernel's PTY buffer until its writes no longer complete. Until the next replug.
+   */
+  setReading(on: boolean): Promise<void>;
   /** `lines` sensor lines back to back, paced at the 115200-baud line rate */
   burst(lines: number): Promise<void>;
   /** a line of random bytes incl. invalid UTF-8, then a newline */
@@ -113,6 +118,10 @@ export class Mock implements MockDevice {
 
   setSilent(silent: boolean): void {
     this.silent = silent;
+  }
+
+  setReading(on: boolean): Promise<void> {
+    return this.requirePty().setReading(on);
   }
 
   burst(lines: number): Promise<void> {

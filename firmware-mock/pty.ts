@@ -19,6 +19,8 @@ export interface Pty {
   /** the /dev/pts/N the link points to */
   readonly ptsPath: string;
   write(data: Buffer): Promise<void>;
+  /** false: the device end stops reading (its firmware hung); resolves once the relay took it */
+  setReading(on: boolean): Promise<void>;
   /** closes the PTY and removes the link (if it still points at this PTY) */
   close(): Promise<void>;
   readonly closed: boolean;
@@ -36,6 +38,17 @@ export function openPty(link: string, onData: (chunk: Buffer) => void): Promise<
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.stdin.on('error', () => {}); // EPIPE after the relay died: exit handling reports it
   child.stdout.on('data', onData);
+
+  // after READY the relay only acknowledges setReading, one "READING 0|1" line each
+  const acks: (() => void)[] = [];
+  let notices = '';
+  function onNotice(s: string): void {
+    notices += s;
+    for (let i = notices.indexOf('\n'); i >= 0; i = notices.indexOf('\n')) {
+      if (/^READING [01]$/.test(notices.slice(0, i))) acks.shift()?.();
+      notices = notices.slice(i + 1);
+    }
+  }
 
   const removeLink = async () => {
     try {
@@ -59,7 +72,7 @@ export function openPty(link: string, onData: (chunk: Buffer) => void): Promise<
     });
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (s: string) => {
-      if (ptsPath) return;
+      if (ptsPath) return onNotice(s);
       stderr += s;
       const m = /^READY (\S+)\n/.exec(stderr);
       if (!m) return;
@@ -82,6 +95,21 @@ export function openPty(link: string, onData: (chunk: Buffer) => void): Promise<
       write(data) {
         if (closed) return Promise.reject(new Error('the mock is unplugged'));
         return new Promise<void>((resolve, reject) => proc.stdin!.write(data, (err) => (err ? reject(err) : resolve())));
+      },
+      setReading(on) {
+        if (closed) return Promise.reject(new Error('the mock is unplugged'));
+        return new Promise<void>((resolve, reject) => {
+          const acked = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+          const timer = setTimeout(() => {
+            acks.splice(acks.indexOf(acked), 1);
+            reject(new Error(`pty-relay did not acknowledge setReading(${on}) within ${READY_TIMEOUT_MS} ms`));
+          }, READY_TIMEOUT_MS);
+          acks.push(acked);
+          proc.kill(on ? 'SIGUSR2' : 'SIGUSR1');
+        });
       },
       async close() {
         if (!closed) proc.kill('SIGTERM');

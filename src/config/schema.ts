@@ -177,6 +177,9 @@ export const commandsSchema = z
     allow: pattern().optional(),
     // request/response devices: the first line matching `match` within `timeoutMs` is the reply
     reply: z.strictObject({ match: pattern(), timeoutMs: ms(2_000) }).optional(),
+    // without `reply`: a serial command not written and drained within this is `timeout` and the port is
+    // reset (a device that stopped reading would otherwise hold the port's queue forever)
+    writeTimeoutMs: z.number().int().positive().default(2_000),
     // commands waiting for one port; beyond this, `busy`
     queue: z.number().int().positive().default(16),
   })

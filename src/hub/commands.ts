@@ -2,6 +2,12 @@
  * Command routing: validate, route to Device.command(), answer exactly one ack. Every command
  * ends in exactly one result (counted in metrics.commands); the ack is skipped only when its
  * connection is gone.
+ *
+ * The router arms no timer: each command has exactly one deadline and its source owns it, because
+ * only the source can act when it passes (serial: the queue's deadline from the moment the command
+ * goes on the wire, and a port reset when the write never drained; MQTT: mqtt.commandTimeoutMs for
+ * the PUBACK). Federation commands (Hub.routeCommand) reach the device without the router, so a
+ * router timer could not be the guarantee anyway. shutdown() still ends whatever is pending.
  */
 import type { DeviceConfig } from '../config/schema.js';
 import { metrics } from '../http/metrics.js';
@@ -82,7 +88,6 @@ interface Pending {
   id: string;
   device: string;
   done: boolean;
-  guard: NodeJS.Timeout;
 }
 
 export class CommandRouter {
@@ -112,18 +117,7 @@ export class CommandRouter {
     if (status.state !== 'up') return refuse('device_unavailable', `${label} is down${status.reason ? `: ${status.reason}` : ''}`);
 
     owner.inflight.add(msg.id);
-    const rules = target.rules;
-    // Safety net only: the source times out a reply itself; this bounds a command that never settles
-    // (waiting behind a full queue of others included).
-    const guardMs = ((rules.reply?.timeoutMs ?? 5_000) * (rules.queue + 1)) + 1_000;
-    const p: Pending = {
-      owner,
-      id: msg.id,
-      device: label,
-      done: false,
-      guard: setTimeout(() => this.settle(p, { code: 'timeout', message: `no result within ${guardMs} ms` }), guardMs),
-    };
-    p.guard.unref();
+    const p: Pending = { owner, id: msg.id, device: label, done: false };
     this.pending.add(p);
     let result: Promise<{ reply?: string }>;
     try {
@@ -150,7 +144,6 @@ export class CommandRouter {
   private settle(p: Pending, result: { reply?: string } | { code: AckErrorCode; message: string }): void {
     if (p.done) return;
     p.done = true;
-    clearTimeout(p.guard);
     this.pending.delete(p);
     p.owner.inflight.delete(p.id);
     this.finish(p.owner, p.id, p.device, result);

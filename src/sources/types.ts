@@ -73,7 +73,8 @@ export interface Device {
   status(): DeviceStatus;
   /**
    * Send a command. Resolves with the device's reply line when the device config declares a reply
-   * pattern (else with no reply once written / published). Rejects with CommandError.
+   * pattern (else with no reply once written / published). Rejects with CommandError. Always
+   * settles: the source owns the command's one deadline (the router arms no timer of its own).
    */
   command(cmd: DeviceCommand): Promise<{ reply?: string }>;
 }

@@ -3,6 +3,14 @@
  * request/response device, its reply awaited, before the next one touches the wire, so two
  * commands never interleave. Sans-I/O apart from the injected `write` and timers.
  *
+ * One deadline per command, owned here and nowhere else (the router arms none): it starts when the
+ * command goes on the wire and covers the write, the drain and, with `reply`, the reply. A command
+ * waiting behind others has none of its own; it is bounded by the deadlines of those ahead.
+ * A deadline that passes before the write drained means the device stopped reading (a USB CDC
+ * device whose firmware hung, flow control held forever): the port is stuck, so the command fails
+ * with `timeout`, every command behind it with `device_unavailable`, and the owner is told to reset
+ * the port (`stalled`). A deadline that passes after the drain is only a missing reply.
+ *
  * Reply matching: while a command waits, the first received line matching `reply.match` is its
  * reply and is consumed (not also a reading); lines that do not match stay readings. Matching
  * starts when the write starts, because a fast device can answer before the drain callback runs.
@@ -16,7 +24,10 @@ export interface CommandQueueOptions {
   terminator: string;
   maxLength: number;
   allow?: RegExp;
+  /** with a reply pattern, `timeoutMs` is the command's one deadline (write, drain and reply) */
   reply?: { match: RegExp; timeoutMs: number };
+  /** the deadline of a command without a reply pattern: written and drained within this */
+  writeTimeoutMs: number;
   /** commands accepted at a time, the one on the wire included; beyond → busy */
   queue: number;
 }
@@ -26,15 +37,21 @@ interface Job {
   resolve(r: { reply?: string }): void;
   reject(e: CommandError): void;
   timer?: NodeJS.Timeout;
+  drained: boolean;
 }
 
 export class CommandQueue {
   private readonly waiting: Job[] = [];
   private active: Job | undefined;
 
+  /**
+   * `write` resolves once the bytes are written and drained. `stalled` is called when a write did
+   * not drain within its deadline, after every accepted command was answered: reset the port.
+   */
   constructor(
     private readonly opts: CommandQueueOptions,
     private readonly write: (data: Buffer) => Promise<void>,
+    private readonly stalled: (reason: string) => void,
   ) {}
 
   /** commands accepted and not yet finished */
@@ -49,7 +66,7 @@ export class CommandQueue {
       return Promise.reject(this.error('busy', `${this.size} commands already queued for this port (commands.queue)`));
     }
     return new Promise((resolve, reject) => {
-      this.waiting.push({ line: line as string, resolve, reject });
+      this.waiting.push({ line: line as string, resolve, reject, drained: false });
       this.pump();
     });
   }
@@ -90,26 +107,35 @@ export class CommandQueue {
     if (!job) return;
     this.active = job;
     const reply = this.opts.reply;
-    if (reply) {
-      job.timer = setTimeout(
-        () => this.finish(job, this.error('timeout', `no reply matching /${reply.match.source}/ within ${reply.timeoutMs} ms`)),
-        reply.timeoutMs,
-      );
-    }
+    const deadlineMs = reply ? reply.timeoutMs : this.opts.writeTimeoutMs;
+    job.timer = setTimeout(() => this.expire(job, deadlineMs), deadlineMs);
     this.write(Buffer.from(job.line + this.opts.terminator)).then(
       () => {
+        job.drained = true;
         if (!reply) this.finish(job, {});
       },
       (err: Error) => this.finish(job, this.error('device_unavailable', `write failed: ${err.message}`)),
     );
   }
 
+  private expire(job: Job, deadlineMs: number): void {
+    const reply = this.opts.reply;
+    if (job.drained && reply) {
+      return this.finish(job, this.error('timeout', `no reply matching /${reply.match.source}/ within ${deadlineMs} ms`));
+    }
+    // the port is stuck: nothing behind this command can go out until it is reset
+    const reason = `the device did not take a command within ${deadlineMs} ms (write not drained: is it still reading?)`;
+    this.active = undefined;
+    job.reject(this.error('timeout', `${reason}; the port is reset`));
+    this.failAll('device_unavailable', `the port is reset: ${reason}`);
+    this.stalled(reason);
+  }
+
   /** settle a job once; whatever happens later to it (late write callback) is ignored */
   private finish(job: Job, result: { reply?: string } | CommandError): void {
-    if (job !== this.active && !this.waiting.includes(job)) return;
+    if (job !== this.active) return;
     clearTimeout(job.timer);
-    if (job === this.active) this.active = undefined;
-    else this.waiting.splice(this.waiting.indexOf(job), 1);
+    this.active = undefined;
     if (result instanceof CommandError) job.reject(result);
     else job.resolve(result);
     this.pump();

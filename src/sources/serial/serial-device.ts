@@ -7,6 +7,13 @@
  * file systems without inotify). The path vanishing, or now naming a different device (a by-id
  * link re-pointed by udev), counts as an unplug; closing the port stops serialport's spin. After
  * any loss or failed open we retry with capped exponential backoff plus jitter.
+ *
+ * Two more ways to lose a port, both handled as a loss (down with a reason, closed, reopened):
+ * - a command whose write never drains (the device stopped reading; see CommandQueue);
+ * - a fault: an exception from our own handlers (parser, reply matching, the hub's sink, a bug).
+ *   Every callback serialport, fs and the timers call into runs inside `guard`, so such an
+ *   exception never escapes into serialport's event emitter (where it would crash the process);
+ *   it is counted, logged once as SG_ERR_SOURCE_FAULT, and the port is reset.
  */
 import { watch as fsWatch, type FSWatcher } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -48,6 +55,14 @@ export class SerialDevice implements Device {
   private dirWatcher: FSWatcher | undefined;
   private phase: 'idle' | 'running' | 'stopped' = 'idle';
   private lastOpenError = '';
+  /** the last loss was a fault: reopening then does not restart the backoff, so a fault loop slows down */
+  private faulted = false;
+  /**
+   * a write stalled: the device may hold a fragment of that command (what it read before it
+   * stopped, and what went out around the flush), so the reopened port first sends a bare
+   * terminator to end it as a line of its own rather than let it prefix the next command
+   */
+  private resync = false;
 
   /** parser and pattern mistakes throw ParserConfigError here; no I/O happens */
   constructor(cfg: SerialDeviceConfig, private readonly sink: SourceSink, logger: Logger) {
@@ -67,10 +82,18 @@ export class SerialDevice implements Device {
         terminator: c.terminator,
         maxLength: c.maxLength,
         queue: c.queue,
+        writeTimeoutMs: c.writeTimeoutMs,
         ...(c.allow !== undefined && { allow: compilePattern(c.allow, `device ${cfg.id}: commands.allow`) }),
         ...(c.reply && { reply: { match: compilePattern(c.reply.match, `device ${cfg.id}: commands.reply.match`), timeoutMs: c.reply.timeoutMs } }),
       },
       (data) => this.writeDrained(data),
+      // called from the queue's timer: inside the fault boundary like every other callback
+      (reason) =>
+        void this.guard(() => {
+          if (!this.port) return;
+          this.resync = true;
+          this.lost(this.port, reason);
+        }),
     );
   }
 
@@ -99,7 +122,7 @@ export class SerialDevice implements Device {
   start(): Promise<void> {
     if (this.phase !== 'idle') return Promise.resolve();
     this.phase = 'running';
-    return this.connect();
+    return this.guard(() => this.connect());
   }
 
   async stop(): Promise<void> {
@@ -147,45 +170,75 @@ export class SerialDevice implements Device {
       return;
     }
     this.lastOpenError = '';
-    this.attempt = 0;
+    if (!this.faulted) this.attempt = 0;
     this.port = port;
     this.splitter.reset();
-    port.on('data', (chunk: Buffer) => {
-      if (this.port === port) this.splitter.push(chunk);
-    });
-    port.on('error', (err: Error) => this.lost(port, `I/O error: ${err.message}`));
-    port.on('close', (err?: Error & { disconnected?: boolean }) =>
-      this.lost(port, err?.disconnected ? 'device disconnected (unplugged?)' : 'port closed'),
+    port.on('data', (chunk: Buffer) =>
+      this.guard(() => {
+        if (this.port === port) this.splitter.push(chunk);
+      }),
     );
-    this.watchTimer = setInterval(() => void this.watch(port), WATCH_INTERVAL_MS);
-    this.dirWatcher = watchEntry(s.path, () => void this.watch(port));
+    port.on('error', (err: Error) => this.guard(() => this.lost(port, `I/O error: ${err.message}`)));
+    port.on('close', (err?: Error & { disconnected?: boolean }) =>
+      this.guard(() => this.lost(port, err?.disconnected ? 'device disconnected (unplugged?)' : 'port closed')),
+    );
+    this.watchTimer = setInterval(() => void this.guard(() => this.watch(port)), WATCH_INTERVAL_MS);
+    this.dirWatcher = watchEntry(s.path, () => void this.guard(() => this.watch(port)));
+    // after the listeners: a failing write is reported as an 'error', and loses this port
+    if (this.resync && this.cfg.commands.terminator !== '') port.write(this.cfg.commands.terminator);
+    this.resync = false;
     this.log.info({ path: s.path, baudRate: s.baudRate }, 'serial port open');
     this.setState('up');
   }
 
   private async watch(port: SerialPort): Promise<void> {
     const path = this.cfg.serial.path;
-    try {
-      const st = await stat(path);
-      const o = this.opened;
-      if (o && (st.dev !== o.dev || st.ino !== o.ino || st.rdev !== o.rdev)) {
-        this.lost(port, `${path} now points to another device (replugged?)`);
-      }
-    } catch {
-      this.lost(port, `${path} disappeared (unplugged?)`);
-    }
+    const st = await stat(path).catch(() => undefined);
+    const o = this.opened;
+    // lost() outside any catch: an exception from the sink must reach the fault boundary
+    if (!st) this.lost(port, `${path} disappeared (unplugged?)`);
+    else if (o && (st.dev !== o.dev || st.ino !== o.ino || st.rdev !== o.rdev)) this.lost(port, `${path} now points to another device (replugged?)`);
   }
 
   /** the open port is gone: once per port, whichever signal came first */
-  private lost(port: SerialPort, reason: string): void {
+  private lost(port: SerialPort, reason: string, fault = false): void {
     if (this.port !== port) return;
     this.port = undefined;
+    this.faulted = fault;
     this.unwatch();
     this.log.warn({ reason }, 'serial device lost');
     this.queue.failAll('device_unavailable', `device went down: ${reason}`);
-    this.setState('down', reason);
     void closePort(port);
     this.scheduleRetry();
+    // last: the sink may throw (then `guard` reports it), and the reopen is already scheduled
+    this.setState('down', reason);
+  }
+
+  /**
+   * The source's fault boundary: runs a callback of serialport, fs or a timer. An exception, sync
+   * or async, is counted, logged once and resets the port; nothing escapes to the caller.
+   */
+  private guard(run: () => void | Promise<void>): Promise<void> {
+    try {
+      return Promise.resolve(run()).catch((err: unknown) => this.fault(err));
+    } catch (err) {
+      this.fault(err);
+      return Promise.resolve();
+    }
+  }
+
+  private fault(err: unknown): void {
+    metrics.faults.inc({ boundary: 'source' });
+    const message = err instanceof Error ? err.message : String(err);
+    this.log.error({ code: 'SG_ERR_SOURCE_FAULT', err }, 'a serial source handler threw: the port is reset');
+    const reason = `internal fault: ${message.slice(0, 200)}`;
+    try {
+      if (this.port) this.lost(this.port, reason, true);
+      else this.scheduleRetry(); // the fault came while down (announcing it): keep trying
+    } catch {
+      // the sink threw again while told the device is down: the same fault, logged above;
+      // lost() has closed the port and scheduled the reopen before calling it
+    }
   }
 
   private unwatch(): void {
@@ -198,7 +251,7 @@ export class SerialDevice implements Device {
     if (this.stopped || this.retryTimer) return;
     const delay = backoffDelay(this.attempt++, this.cfg.serial.reconnect);
     metrics.reconnects.inc({ source: this.id });
-    this.retryTimer = setTimeout(() => void this.connect(), delay);
+    this.retryTimer = setTimeout(() => void this.guard(() => this.connect()), delay);
   }
 
   private setState(state: 'up' | 'down', reason?: string): void {
@@ -240,19 +293,16 @@ export class SerialDevice implements Device {
     this.errors.log(this.log, 'warn', 'overlong', { kind: 'overlong' }, `discarded a line of ${bytes} bytes (serial.maxLineBytes is ${this.cfg.serial.maxLineBytes})`);
   }
 
+  /** a sink that throws is a fault: it reaches `guard` through the 'data' handler */
   private emit(r: LineResult): void {
     metrics.readings.inc({ device: this.id });
-    try {
-      this.sink.reading({
-        device: this.id,
-        ts: Date.now(),
-        ...(r.values && { values: r.values }),
-        ...(r.raw !== undefined && { raw: r.raw }),
-        ...(r.error !== undefined && { error: r.error }),
-      });
-    } catch (err) {
-      this.log.error({ err }, 'the reading sink threw');
-    }
+    this.sink.reading({
+      device: this.id,
+      ts: Date.now(),
+      ...(r.values && { values: r.values }),
+      ...(r.raw !== undefined && { raw: r.raw }),
+      ...(r.error !== undefined && { error: r.error }),
+    });
   }
 }
 
@@ -271,9 +321,15 @@ function watchEntry(path: string, onChange: () => void): FSWatcher | undefined {
   }
 }
 
+/**
+ * Discard what the kernel still holds for the port, then close it. Unsent output must go: the
+ * ack of a stuck command already said `timeout`, so the rest of it must not reach the device when
+ * it reads again, and a real tty's close waits up to its closing_wait (30 s) for output to drain.
+ * (serialport may still push a last chunk of a stuck write between the flush and the close.)
+ */
 function closePort(port: SerialPort): Promise<void> {
   return new Promise((resolve) => {
     if (!port.isOpen) return resolve();
-    port.close(() => resolve());
+    port.flush(() => (port.isOpen ? port.close(() => resolve()) : resolve()));
   });
 }

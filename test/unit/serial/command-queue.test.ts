@@ -5,11 +5,16 @@ import { CommandError } from '../../../src/sources/types.js';
 function setup(opts: Partial<CommandQueueOptions> = {}) {
   const written: string[] = [];
   const pendingWrites: { resolve(): void; reject(e: Error): void }[] = [];
-  const q = new CommandQueue({ device: 'd1', terminator: '\n', maxLength: 16, queue: 3, ...opts }, (data) => {
-    written.push(data.toString());
-    return new Promise((resolve, reject) => pendingWrites.push({ resolve, reject }));
-  });
-  return { q, written, pendingWrites };
+  const stalls: string[] = [];
+  const q = new CommandQueue(
+    { device: 'd1', terminator: '\n', maxLength: 16, queue: 3, writeTimeoutMs: 700, ...opts },
+    (data) => {
+      written.push(data.toString());
+      return new Promise((resolve, reject) => pendingWrites.push({ resolve, reject }));
+    },
+    (reason) => stalls.push(reason),
+  );
+  return { q, written, pendingWrites, stalls };
 }
 
 const settle = () => new Promise((r) => setImmediate(r));
@@ -54,6 +59,7 @@ describe('CommandQueue', () => {
     const b = q.submit('PING');
     const aDone = expect(a).rejects.toEqual(new CommandError('timeout', 'no reply matching /^OK/ within 500 ms', 'd1'));
     pendingWrites[0]!.resolve();
+    await settle(); // drained: what is missing now is only the reply
     vi.advanceTimersByTime(499);
     expect(written).toHaveLength(1);
     vi.advanceTimersByTime(1);
@@ -61,6 +67,37 @@ describe('CommandQueue', () => {
     expect(written).toHaveLength(2);
     q.offer('OK');
     await expect(b).resolves.toEqual({ reply: 'OK' });
+  });
+
+  it.each([
+    ['without a reply pattern', {}, 700],
+    ['with a reply pattern', { reply: { match: /^OK/, timeoutMs: 500 } }, 500],
+  ])('%s, a write that never drains → timeout, the commands behind → device_unavailable, the port is reset', async (_name, opts, ms) => {
+    const { q, written, stalls } = setup(opts);
+    const stuck = `the device did not take a command within ${ms} ms (write not drained: is it still reading?)`;
+    const a = expect(q.submit('A')).rejects.toEqual(new CommandError('timeout', `${stuck}; the port is reset`, 'd1'));
+    const b = expect(q.submit('B')).rejects.toEqual(new CommandError('device_unavailable', `the port is reset: ${stuck}`, 'd1'));
+    expect(vi.getTimerCount()).toBe(1); // one deadline, for the command on the wire
+    vi.advanceTimersByTime(ms - 1);
+    expect(stalls).toEqual([]);
+    vi.advanceTimersByTime(1);
+    await Promise.all([a, b]);
+    expect(stalls).toEqual([stuck]);
+    expect(written).toEqual(['A\n']); // B never went onto the stuck port
+    expect(q.size).toBe(0);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('each command gets its own deadline when it goes on the wire, not while it waits', async () => {
+    const { q, pendingWrites } = setup({ writeTimeoutMs: 1000 });
+    const a = q.submit('A');
+    const b = q.submit('B');
+    vi.advanceTimersByTime(900);
+    pendingWrites[0]!.resolve();
+    await expect(a).resolves.toEqual({});
+    vi.advanceTimersByTime(900); // 1800 ms after it was accepted, 900 ms on the wire
+    pendingWrites[1]!.resolve();
+    await expect(b).resolves.toEqual({});
   });
 
   it('beyond `queue` accepted commands → busy', async () => {
