@@ -7,7 +7,7 @@ import type http from 'node:http';
 import type https from 'node:https';
 import type { Socket } from 'node:net';
 import type { LimitsConfig } from '../config/schema.js';
-import { metrics, sendTally } from '../http/metrics.js';
+import { closeCodeLabel, metrics, sendTally } from '../http/metrics.js';
 import type { Logger } from '../log.js';
 import type { ParserOptions } from '../ws/frame-parser.js';
 import { httpErrorResponse, processHandshake } from '../ws/handshake.js';
@@ -79,7 +79,7 @@ export class WsServer implements ConnectionHost {
   connectionClosed(conn: Connection, code: number): void {
     this.open.delete(conn);
     metrics.connections.dec();
-    metrics.closes.inc({ code: String(code) });
+    metrics.closes.inc({ code: closeCodeLabel(code) });
     if (this.open.size === 0) {
       this.stopSweep();
       this.onAllClosed?.();
