@@ -7,7 +7,7 @@ import type https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Config, DeviceConfig } from './config/schema.js';
 import { buildHealthReport, createRequestHandler, defaultWebRoot } from './http/routes.js';
-import { isLoopbackHost } from './hub/auth.js';
+import { Authenticator, isLoopbackHost } from './hub/auth.js';
 import { Hub } from './hub/hub.js';
 import type { Logger } from './log.js';
 import { echoEndpoint } from './server/echo.js';
@@ -121,8 +121,12 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
       ...(sources.mqtt ? { broker: sources.mqtt.source.brokerState() } : {}),
       connections: hub.stats().connections,
     });
-  const server = createHttpServer(config.server, createRequestHandler({ health, webRoot: defaultWebRoot(), logger }));
-  const wss = new WsServer(server, config.server.limits, logger.child({ component: 'ws' }));
+  // The Host rule of auth.hosts guards every route, not only the hub's upgrade: a rebinding page
+  // could otherwise read /metrics or /healthz. Rebuilt on reload, like the hub's.
+  let hostRule = new Authenticator(config.auth, config.server.host);
+  const hostAllowed = (host: string | undefined) => hostRule.hostAllowed(host);
+  const server = createHttpServer(config.server, createRequestHandler({ health, webRoot: defaultWebRoot(), logger }), hostAllowed);
+  const wss = new WsServer(server, config.server.limits, logger.child({ component: 'ws' }), hostAllowed);
   wss.addEndpoint(hub.endpoint());
   if (config.server.echo) wss.addEndpoint(echoEndpoint());
 
@@ -150,6 +154,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
         logger.warn('server.* and hub.* changes take effect after a restart; applying devices and auth now');
       }
       current = next;
+      hostRule = new Authenticator(next.auth, next.server.host);
       await sources.apply(next);
       logger.info({ devices: next.devices.length }, 'configuration reloaded');
     },

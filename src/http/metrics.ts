@@ -48,7 +48,7 @@ export const metrics = {
   connections: new Gauge({ name: 'serialgate_ws_connections', help: 'Open WebSocket connections', registers: [registry] }),
   connectionsTotal: counter('serialgate_ws_connections_total', 'WebSocket connections accepted'),
   handshakeRejected: counter('serialgate_ws_handshake_rejected_total', 'Upgrade requests refused, by HTTP status', ['status']),
-  httpClientErrors: counter('serialgate_http_client_errors_total', 'Malformed, oversized or timed-out HTTP requests refused before routing (garbage, slowloris), by status', ['status']),
+  httpClientErrors: counter('serialgate_http_client_errors_total', 'Plain HTTP requests refused before routing (garbage, slowloris, too many headers, Host not allowed), by status', ['status']),
   closes: counter('serialgate_ws_closes_total', 'Connections closed, by close code (registered codes, else "other")', ['code']),
   messagesSent: tallied('serialgate_ws_messages_sent_total', 'Messages sent to dashboards', 'messages'),
   bytesSent: tallied('serialgate_ws_bytes_sent_total', 'Bytes written to dashboard sockets', 'bytes'),

@@ -10,6 +10,7 @@ import type { Duplex } from 'node:stream';
 import type { Config } from '../config/schema.js';
 import { metrics } from '../http/metrics.js';
 import { httpErrorResponse } from '../ws/handshake.js';
+import { refusalOf, type HostCheck, type RequestRules } from './request-rules.js';
 
 type ServerConfig = Config['server'];
 
@@ -19,8 +20,10 @@ function checkingInterval(timeoutMs: number): number {
   return Math.min(1000, Math.max(50, Math.floor(timeoutMs / 5)));
 }
 
-export function createHttpServer(server: ServerConfig, handler: http.RequestListener): http.Server | https.Server {
+/** `hostAllowed`: the Host allowlist, applied to every plain request (WsServer applies it to upgrades). */
+export function createHttpServer(server: ServerConfig, handler: http.RequestListener, hostAllowed?: HostCheck): http.Server | https.Server {
   const { limits } = server;
+  const routed = admit({ maxHeaders: limits.maxHeaders, hostAllowed }, handler);
   const options: http.ServerOptions = {
     // Slowloris: the whole header block (upgrade requests included) must arrive within this.
     headersTimeout: limits.handshakeTimeoutMs,
@@ -37,14 +40,32 @@ export function createHttpServer(server: ServerConfig, handler: http.RequestList
           // the TLS handshake comes before any HTTP byte: without this, a silent client holds a socket for 120 s
           handshakeTimeout: limits.handshakeTimeoutMs,
         },
-        handler,
+        routed,
       )
-    : http.createServer(options, handler);
-  // One more than allowed, so the handshake sees the excess and answers 431 instead of Node
-  // silently dropping headers past the count.
+    : http.createServer(options, routed);
+  // One more than allowed, so the rules see the excess and answer 431 instead of Node silently
+  // dropping headers past the count.
   srv.maxHeadersCount = limits.maxHeaders + 1;
   srv.on('clientError', onClientError);
   return srv;
+}
+
+/** Runs `handler` only for a request the rules admit; a refusal ends the connection too. */
+function admit(rules: RequestRules, handler: http.RequestListener): http.RequestListener {
+  return (req, res) => {
+    const refused = refusalOf(req, rules);
+    if (!refused) return handler(req, res);
+    metrics.httpClientErrors.inc({ status: refused.status });
+    res.shouldKeepAlive = false;
+    const body = `${refused.message}\n`;
+    res.writeHead(refused.status, {
+      'Content-Type': 'text/plain; charset=utf-8',
+      'Content-Length': String(Buffer.byteLength(body)),
+      'Cache-Control': 'no-store',
+      'X-Content-Type-Options': 'nosniff',
+    });
+    res.end(body);
+  };
 }
 
 /** Status for an error Node's HTTP parser or its timers raised before a request existed. */

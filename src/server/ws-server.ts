@@ -12,6 +12,7 @@ import type { Logger } from '../log.js';
 import type { ParserOptions } from '../ws/frame-parser.js';
 import { httpErrorResponse, processHandshake } from '../ws/handshake.js';
 import { Connection, type ConnectionHost } from './connection.js';
+import { refusalOf, type HostCheck, type RequestRules } from './request-rules.js';
 
 export interface UpgradeInfo {
   url: URL;
@@ -37,6 +38,7 @@ const URL_BASE = 'http://serialgate.invalid';
 
 export class WsServer implements ConnectionHost {
   readonly parserOptions: ParserOptions;
+  private readonly rules: RequestRules;
   private readonly endpoints = new Map<string, EndpointOptions<unknown>>();
   private readonly open = new Set<Connection>();
   private closing = false;
@@ -44,11 +46,14 @@ export class WsServer implements ConnectionHost {
   private allClosed: Promise<void> | undefined;
   private onAllClosed: (() => void) | undefined;
 
+  /** `hostAllowed`: the same Host allowlist createHttpServer applies to plain requests, for every endpoint. */
   constructor(
     http: http.Server | https.Server,
     readonly limits: LimitsConfig,
     readonly logger: Logger,
+    hostAllowed?: HostCheck,
   ) {
+    this.rules = { maxHeaders: limits.maxHeaders, hostAllowed };
     this.parserOptions = { maxMessageBytes: limits.maxMessageBytes, maxFragments: limits.maxFragments };
     http.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => this.upgrade(req, socket, head));
   }
@@ -101,6 +106,9 @@ export class WsServer implements ConnectionHost {
       socket.destroy();
     };
 
+    // the rules of every request first: an upgrade is refused like the same plain GET
+    const refused = refusalOf(req, this.rules);
+    if (refused) return reject(refused.status, refused.message);
     // origin-form only ("/path?query"): "//host/x" or "http://host/x" must not route as "/x"
     const url = target.startsWith('/') && !target.startsWith('//') ? safeUrl(target) : undefined;
     if (!url) return reject(400, 'request target must be a path');
