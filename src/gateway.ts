@@ -100,6 +100,13 @@ class SourceSet {
 
 const same = (a: DeviceConfig, b: DeviceConfig): boolean => JSON.stringify(a) === JSON.stringify(b);
 
+/**
+ * How long a stop waits for dashboards to answer the close frame (server.limits.closeTimeoutMs
+ * when shorter). A live browser answers within milliseconds; one that has not after 2 s will not,
+ * and the CLI's stop deadline (10 s, under the unit's TimeoutStopSec=20s) must hold.
+ */
+export const SHUTDOWN_CLOSE_GRACE_MS = 2_000;
+
 export async function startGateway(config: Config, logger: Logger): Promise<Gateway> {
   if (!isLoopbackHost(config.server.host) && config.auth.hosts.length === 0 && config.auth.anonymous !== 'none') {
     logger.warn(
@@ -164,12 +171,13 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
         // 1. no new TCP connections (an upgrade on a kept-alive one meets a closing hub: 1001)
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         (server as http.Server).closeIdleConnections?.();
-        // 2. pending commands → shutting_down, dashboards → 1001
-        await hub.shutdown();
-        // 3. release ports and the broker
-        await sources.stop();
-        // 4. whatever else is still open (echo), then the HTTP server
-        await wss.close(1001, 'gateway shutting down');
+        // 2. all at once: pending commands → shutting_down and 1001 to every dashboard (the hub
+        //    flushes first), 1001 to what else is open (echo), ports and broker released. Peers
+        //    that never answer or never read are dropped after the grace: they cannot hold the stop.
+        const dashboards = hub.shutdown();
+        const connections = wss.close(1001, 'gateway shutting down', Math.min(SHUTDOWN_CLOSE_GRACE_MS, config.server.limits.closeTimeoutMs));
+        await Promise.all([dashboards, connections, sources.stop()]);
+        // 3. the HTTP server: requests still in flight (a slow /metrics client) end here
         (server as http.Server).closeAllConnections?.();
         await closed;
         logger.info('gateway stopped');

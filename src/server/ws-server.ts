@@ -67,9 +67,13 @@ export class WsServer implements ConnectionHost {
     this.endpoints.set(opts.path, opts as EndpointOptions<unknown>);
   }
 
-  /** Refuses new upgrades (503), closes every connection with `code` and resolves once all are
-   *  CLOSED; each one's close timer bounds the wait to closeTimeoutMs. */
-  close(code: number = 1001, reason: string = ''): Promise<void> {
+  /**
+   * Refuses new upgrades (503), closes every connection with `code` (one already closing keeps its
+   * own) and resolves once all are CLOSED. A peer gets `graceMs` to answer the close frame, then
+   * its socket is destroyed: a shutdown must not wait on peers that never answer or never read.
+   * Each connection's own close timer (closeTimeoutMs) still applies when it is shorter.
+   */
+  close(code: number = 1001, reason: string = '', graceMs: number = this.limits.closeTimeoutMs): Promise<void> {
     this.closing = true;
     for (const conn of this.open) conn.close(code, reason);
     if (this.open.size === 0) return Promise.resolve();
@@ -77,6 +81,10 @@ export class WsServer implements ConnectionHost {
     this.allClosed ??= new Promise((resolve) => {
       this.onAllClosed = resolve;
     });
+    const deadline = setTimeout(() => {
+      for (const conn of this.open) conn.terminate();
+    }, graceMs);
+    void this.allClosed.then(() => clearTimeout(deadline));
     return this.allClosed;
   }
 
