@@ -11,7 +11,7 @@ import { Authenticator, isLoopbackHost } from './hub/auth.js';
 import { Hub } from './hub/hub.js';
 import type { Logger } from './log.js';
 import { echoEndpoint } from './server/echo.js';
-import { createHttpServer } from './server/http-server.js';
+import { createHttpServer, destroyAllConnections } from './server/http-server.js';
 import { WsServer } from './server/ws-server.js';
 import type { MqttSource } from './sources/mqtt/index.js';
 import { SerialSource } from './sources/serial/index.js';
@@ -177,8 +177,9 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
         const dashboards = hub.shutdown();
         const connections = wss.close(1001, 'gateway shutting down', Math.min(SHUTDOWN_CLOSE_GRACE_MS, config.server.limits.closeTimeoutMs));
         await Promise.all([dashboards, connections, sources.stop()]);
-        // 3. the HTTP server: requests still in flight (a slow /metrics client) end here
-        (server as http.Server).closeAllConnections?.();
+        // 3. the HTTP server: requests still in flight (a slow /metrics client) and TLS
+        //    handshakes that never finished end here
+        destroyAllConnections(server);
         await closed;
         logger.info('gateway stopped');
       })();

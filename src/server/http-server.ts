@@ -47,7 +47,29 @@ export function createHttpServer(server: ServerConfig, handler: http.RequestList
   // dropping headers past the count.
   srv.maxHeadersCount = limits.maxHeaders + 1;
   srv.on('clientError', onClientError);
+  const sockets = new Set<Socket>();
+  const forget = function (this: Socket) {
+    sockets.delete(this);
+  };
+  srv.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.on('close', forget);
+  });
+  accepted.set(srv, sockets);
   return srv;
+}
+
+/** Every TCP socket a server accepted and that is still open (the raw socket under TLS). */
+const accepted = new WeakMap<http.Server | https.Server, Set<Socket>>();
+
+/**
+ * The end of a stop: destroys every socket still open, whatever state its peer left it in.
+ * Node's closeAllConnections() knows a connection only once HTTP sees it, so under TLS a peer
+ * that connected and never finished the TLS handshake would hold server.close() for
+ * handshakeTimeoutMs.
+ */
+export function destroyAllConnections(srv: http.Server | https.Server): void {
+  for (const socket of accepted.get(srv) ?? []) socket.destroy();
 }
 
 /** Runs `handler` only for a request the rules admit; a refusal ends the connection too. */
