@@ -7,11 +7,11 @@ import type https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Config, DeviceConfig } from './config/schema.js';
 import { buildHealthReport, createRequestHandler, defaultWebRoot } from './http/routes.js';
-import { isLoopbackHost } from './hub/auth.js';
+import { Authenticator, isLoopbackHost } from './hub/auth.js';
 import { Hub } from './hub/hub.js';
 import type { Logger } from './log.js';
 import { echoEndpoint } from './server/echo.js';
-import { createHttpServer } from './server/http-server.js';
+import { createHttpServer, destroyAllConnections } from './server/http-server.js';
 import { WsServer } from './server/ws-server.js';
 import type { MqttSource } from './sources/mqtt/index.js';
 import { SerialSource } from './sources/serial/index.js';
@@ -100,6 +100,13 @@ class SourceSet {
 
 const same = (a: DeviceConfig, b: DeviceConfig): boolean => JSON.stringify(a) === JSON.stringify(b);
 
+/**
+ * How long a stop waits for dashboards to answer the close frame (server.limits.closeTimeoutMs
+ * when shorter). A live browser answers within milliseconds; one that has not after 2 s will not,
+ * and the CLI's stop deadline (10 s, under the unit's TimeoutStopSec=20s) must hold.
+ */
+export const SHUTDOWN_CLOSE_GRACE_MS = 2_000;
+
 export async function startGateway(config: Config, logger: Logger): Promise<Gateway> {
   if (!isLoopbackHost(config.server.host) && config.auth.hosts.length === 0 && config.auth.anonymous !== 'none') {
     logger.warn(
@@ -121,8 +128,12 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
       ...(sources.mqtt ? { broker: sources.mqtt.source.brokerState() } : {}),
       connections: hub.stats().connections,
     });
-  const server = createHttpServer(config.server, createRequestHandler({ health, webRoot: defaultWebRoot(), logger }));
-  const wss = new WsServer(server, config.server.limits, logger.child({ component: 'ws' }));
+  // The Host rule of auth.hosts guards every route, not only the hub's upgrade: a rebinding page
+  // could otherwise read /metrics or /healthz. Rebuilt on reload, like the hub's.
+  let hostRule = new Authenticator(config.auth, config.server.host);
+  const hostAllowed = (host: string | undefined) => hostRule.hostAllowed(host);
+  const server = createHttpServer(config.server, createRequestHandler({ health, webRoot: defaultWebRoot(), logger }), hostAllowed);
+  const wss = new WsServer(server, config.server.limits, logger.child({ component: 'ws' }), hostAllowed);
   wss.addEndpoint(hub.endpoint());
   if (config.server.echo) wss.addEndpoint(echoEndpoint());
 
@@ -150,6 +161,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
         logger.warn('server.* and hub.* changes take effect after a restart; applying devices and auth now');
       }
       current = next;
+      hostRule = new Authenticator(next.auth, next.server.host);
       await sources.apply(next);
       logger.info({ devices: next.devices.length }, 'configuration reloaded');
     },
@@ -159,13 +171,15 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
         // 1. no new TCP connections (an upgrade on a kept-alive one meets a closing hub: 1001)
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         (server as http.Server).closeIdleConnections?.();
-        // 2. pending commands → shutting_down, dashboards → 1001
-        await hub.shutdown();
-        // 3. release ports and the broker
-        await sources.stop();
-        // 4. whatever else is still open (echo), then the HTTP server
-        await wss.close(1001, 'gateway shutting down');
-        (server as http.Server).closeAllConnections?.();
+        // 2. all at once: pending commands → shutting_down and 1001 to every dashboard (the hub
+        //    flushes first), 1001 to what else is open (echo), ports and broker released. Peers
+        //    that never answer or never read are dropped after the grace: they cannot hold the stop.
+        const dashboards = hub.shutdown();
+        const connections = wss.close(1001, 'gateway shutting down', Math.min(SHUTDOWN_CLOSE_GRACE_MS, config.server.limits.closeTimeoutMs));
+        await Promise.all([dashboards, connections, sources.stop()]);
+        // 3. the HTTP server: requests still in flight (a slow /metrics client) and TLS
+        //    handshakes that never finished end here
+        destroyAllConnections(server);
         await closed;
         logger.info('gateway stopped');
       })();

@@ -3,8 +3,9 @@
  * SIGHUP, systemd notifications. `run` and `demo` share it.
  *
  *  SIGTERM / SIGINT  stop accepting, pending commands answered `shutting_down`, dashboards closed
- *                    with 1001, sources closed (gateway.stop()), exit 0 — or exit 1 with a log
- *                    line when that takes longer than the deadline. A second SIGINT exits at once.
+ *                    with 1001 while the sources close (gateway.stop(), which drops peers that do
+ *                    not answer within its grace period), exit 0 — or exit 1 with a log line when
+ *                    that takes longer than the deadline (a stuck source). A second SIGINT exits at once.
  *  SIGHUP            read and validate the config first; on error keep the running one and log
  *                    every issue with path and line; else gateway.reload() (dashboards stay).
  */

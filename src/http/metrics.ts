@@ -1,6 +1,8 @@
 /**
  * Every Prometheus metric the gateway exposes, defined once. Modules import the ones they count;
- * /metrics serialises the registry. Labels are bounded (device ids come from the config).
+ * /metrics serialises the registry. Every label value comes from a closed set: device ids from
+ * the config, statuses and error codes from our code, close codes through closeCodeLabel(), so no
+ * peer can mint new series (each costs memory for the life of the process and every scrape).
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 
@@ -30,12 +32,24 @@ const tallied = (name: string, help: string, key: keyof typeof sendTally) =>
     },
   });
 
+/**
+ * Close codes registered by RFC 6455 §7.4.1 and the IANA registry below 3000 (1004 reserved, never
+ * sent). A peer may send any of 3000-4999, and each would be its own series: those, and anything
+ * unregistered, count as `other`.
+ */
+const KNOWN_CLOSE_CODES: ReadonlySet<number> = new Set([1000, 1001, 1002, 1003, 1005, 1006, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 1015]);
+
+/** The `code` label of serialgate_ws_closes_total for a close code: the number if registered, else `other`. */
+export function closeCodeLabel(code: number): string {
+  return KNOWN_CLOSE_CODES.has(code) ? String(code) : 'other';
+}
+
 export const metrics = {
   connections: new Gauge({ name: 'serialgate_ws_connections', help: 'Open WebSocket connections', registers: [registry] }),
   connectionsTotal: counter('serialgate_ws_connections_total', 'WebSocket connections accepted'),
   handshakeRejected: counter('serialgate_ws_handshake_rejected_total', 'Upgrade requests refused, by HTTP status', ['status']),
-  httpClientErrors: counter('serialgate_http_client_errors_total', 'Malformed, oversized or timed-out HTTP requests refused before routing (garbage, slowloris), by status', ['status']),
-  closes: counter('serialgate_ws_closes_total', 'Connections closed, by close code', ['code']),
+  httpClientErrors: counter('serialgate_http_client_errors_total', 'Plain HTTP requests refused before routing (garbage, slowloris, too many headers, Host not allowed), by status', ['status']),
+  closes: counter('serialgate_ws_closes_total', 'Connections closed, by close code (registered codes, else "other")', ['code']),
   messagesSent: tallied('serialgate_ws_messages_sent_total', 'Messages sent to dashboards', 'messages'),
   bytesSent: tallied('serialgate_ws_bytes_sent_total', 'Bytes written to dashboard sockets', 'bytes'),
   messagesReceived: counter('serialgate_ws_messages_received_total', 'Messages received from dashboards'),

@@ -10,6 +10,7 @@ import type { Duplex } from 'node:stream';
 import type { Config } from '../config/schema.js';
 import { metrics } from '../http/metrics.js';
 import { httpErrorResponse } from '../ws/handshake.js';
+import { refusalOf, type HostCheck, type RequestRules } from './request-rules.js';
 
 type ServerConfig = Config['server'];
 
@@ -19,8 +20,10 @@ function checkingInterval(timeoutMs: number): number {
   return Math.min(1000, Math.max(50, Math.floor(timeoutMs / 5)));
 }
 
-export function createHttpServer(server: ServerConfig, handler: http.RequestListener): http.Server | https.Server {
+/** `hostAllowed`: the Host allowlist, applied to every plain request (WsServer applies it to upgrades). */
+export function createHttpServer(server: ServerConfig, handler: http.RequestListener, hostAllowed?: HostCheck): http.Server | https.Server {
   const { limits } = server;
+  const routed = admit({ maxHeaders: limits.maxHeaders, hostAllowed }, handler);
   const options: http.ServerOptions = {
     // Slowloris: the whole header block (upgrade requests included) must arrive within this.
     headersTimeout: limits.handshakeTimeoutMs,
@@ -37,14 +40,54 @@ export function createHttpServer(server: ServerConfig, handler: http.RequestList
           // the TLS handshake comes before any HTTP byte: without this, a silent client holds a socket for 120 s
           handshakeTimeout: limits.handshakeTimeoutMs,
         },
-        handler,
+        routed,
       )
-    : http.createServer(options, handler);
-  // One more than allowed, so the handshake sees the excess and answers 431 instead of Node
-  // silently dropping headers past the count.
+    : http.createServer(options, routed);
+  // One more than allowed, so the rules see the excess and answer 431 instead of Node silently
+  // dropping headers past the count.
   srv.maxHeadersCount = limits.maxHeaders + 1;
   srv.on('clientError', onClientError);
+  const sockets = new Set<Socket>();
+  const forget = function (this: Socket) {
+    sockets.delete(this);
+  };
+  srv.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.on('close', forget);
+  });
+  accepted.set(srv, sockets);
   return srv;
+}
+
+/** Every TCP socket a server accepted and that is still open (the raw socket under TLS). */
+const accepted = new WeakMap<http.Server | https.Server, Set<Socket>>();
+
+/**
+ * The end of a stop: destroys every socket still open, whatever state its peer left it in.
+ * Node's closeAllConnections() knows a connection only once HTTP sees it, so under TLS a peer
+ * that connected and never finished the TLS handshake would hold server.close() for
+ * handshakeTimeoutMs.
+ */
+export function destroyAllConnections(srv: http.Server | https.Server): void {
+  for (const socket of accepted.get(srv) ?? []) socket.destroy();
+}
+
+/** Runs `handler` only for a request the rules admit; a refusal ends the connection too. */
+function admit(rules: RequestRules, handler: http.RequestListener): http.RequestListener {
+  return (req, res) => {
+    const refused = refusalOf(req, rules);
+    if (!refused) return handler(req, res);
+    metrics.httpClientErrors.inc({ status: refused.status });
+    res.shouldKeepAlive = false;
+    const body = `${refused.message}\n`;
+    res.writeHead(refused.status, {
+      'Content-Type': 'text/plain; charset=utf-8',
+      'Content-Length': String(Buffer.byteLength(body)),
+      'Cache-Control': 'no-store',
+      'X-Content-Type-Options': 'nosniff',
+    });
+    res.end(body);
+  };
 }
 
 /** Status for an error Node's HTTP parser or its timers raised before a request existed. */

@@ -7,11 +7,12 @@ import type http from 'node:http';
 import type https from 'node:https';
 import type { Socket } from 'node:net';
 import type { LimitsConfig } from '../config/schema.js';
-import { metrics, sendTally } from '../http/metrics.js';
+import { closeCodeLabel, metrics, sendTally } from '../http/metrics.js';
 import type { Logger } from '../log.js';
 import type { ParserOptions } from '../ws/frame-parser.js';
 import { httpErrorResponse, processHandshake } from '../ws/handshake.js';
 import { Connection, type ConnectionHost } from './connection.js';
+import { refusalOf, type HostCheck, type RequestRules } from './request-rules.js';
 
 export interface UpgradeInfo {
   url: URL;
@@ -37,6 +38,7 @@ const URL_BASE = 'http://serialgate.invalid';
 
 export class WsServer implements ConnectionHost {
   readonly parserOptions: ParserOptions;
+  private readonly rules: RequestRules;
   private readonly endpoints = new Map<string, EndpointOptions<unknown>>();
   private readonly open = new Set<Connection>();
   private closing = false;
@@ -44,11 +46,14 @@ export class WsServer implements ConnectionHost {
   private allClosed: Promise<void> | undefined;
   private onAllClosed: (() => void) | undefined;
 
+  /** `hostAllowed`: the same Host allowlist createHttpServer applies to plain requests, for every endpoint. */
   constructor(
     http: http.Server | https.Server,
     readonly limits: LimitsConfig,
     readonly logger: Logger,
+    hostAllowed?: HostCheck,
   ) {
+    this.rules = { maxHeaders: limits.maxHeaders, hostAllowed };
     this.parserOptions = { maxMessageBytes: limits.maxMessageBytes, maxFragments: limits.maxFragments };
     http.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => this.upgrade(req, socket, head));
   }
@@ -62,9 +67,13 @@ export class WsServer implements ConnectionHost {
     this.endpoints.set(opts.path, opts as EndpointOptions<unknown>);
   }
 
-  /** Refuses new upgrades (503), closes every connection with `code` and resolves once all are
-   *  CLOSED; each one's close timer bounds the wait to closeTimeoutMs. */
-  close(code: number = 1001, reason: string = ''): Promise<void> {
+  /**
+   * Refuses new upgrades (503), closes every connection with `code` (one already closing keeps its
+   * own) and resolves once all are CLOSED. A peer gets `graceMs` to answer the close frame, then
+   * its socket is destroyed: a shutdown must not wait on peers that never answer or never read.
+   * Each connection's own close timer (closeTimeoutMs) still applies when it is shorter.
+   */
+  close(code: number = 1001, reason: string = '', graceMs: number = this.limits.closeTimeoutMs): Promise<void> {
     this.closing = true;
     for (const conn of this.open) conn.close(code, reason);
     if (this.open.size === 0) return Promise.resolve();
@@ -72,6 +81,10 @@ export class WsServer implements ConnectionHost {
     this.allClosed ??= new Promise((resolve) => {
       this.onAllClosed = resolve;
     });
+    const deadline = setTimeout(() => {
+      for (const conn of this.open) conn.terminate();
+    }, graceMs);
+    void this.allClosed.then(() => clearTimeout(deadline));
     return this.allClosed;
   }
 
@@ -79,7 +92,7 @@ export class WsServer implements ConnectionHost {
   connectionClosed(conn: Connection, code: number): void {
     this.open.delete(conn);
     metrics.connections.dec();
-    metrics.closes.inc({ code: String(code) });
+    metrics.closes.inc({ code: closeCodeLabel(code) });
     if (this.open.size === 0) {
       this.stopSweep();
       this.onAllClosed?.();
@@ -101,6 +114,9 @@ export class WsServer implements ConnectionHost {
       socket.destroy();
     };
 
+    // the rules of every request first: an upgrade is refused like the same plain GET
+    const refused = refusalOf(req, this.rules);
+    if (refused) return reject(refused.status, refused.message);
     // origin-form only ("/path?query"): "//host/x" or "http://host/x" must not route as "/x"
     const url = target.startsWith('/') && !target.startsWith('//') ? safeUrl(target) : undefined;
     if (!url) return reject(400, 'request target must be a path');

@@ -1,0 +1,102 @@
+/**
+ * The same HTTP rules on every route of the real daemon: the Host allowlist and the header-count
+ * limit refuse `/`, `/healthz`, `/metrics` and static files with the status the WebSocket upgrade
+ * gets, over raw TCP; legitimate requests are still served.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rawHttp, upgradeRequest } from '../server/raw-peer.js';
+import { Daemon, ensureBuilt } from './daemon-helpers.js';
+
+const ROUTES = ['/', '/healthz', '/metrics', '/app.js'];
+
+let dir: string;
+const daemons: Daemon[] = [];
+
+beforeAll(async () => {
+  await ensureBuilt();
+  dir = mkdtempSync(path.join(tmpdir(), 'sg-http-rules-'));
+}, 200_000);
+
+afterAll(async () => {
+  for (const d of daemons) await d.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** a daemon with `auth` (YAML flow mapping) on 127.0.0.1, and its port */
+async function daemon(name: string, auth: string): Promise<number> {
+  const file = path.join(dir, `${name}.yaml`);
+  writeFileSync(file, ['server: { host: 127.0.0.1, port: 0 }', `auth: ${auth}`, 'log: { level: info }'].join('\n'));
+  const d = Daemon.start(['run', '--config', file]);
+  daemons.push(d);
+  return Number(new URL(await d.ready()).port);
+}
+
+/** a plain GET over raw TCP; `Connection: close` so the server ends the connection after answering */
+function get(port: number, target: string, host: string | undefined, extra = ''): ReturnType<typeof rawHttp> {
+  const hostLine = host === undefined ? '' : `Host: ${host}\r\n`;
+  return rawHttp(port, [`GET ${target} HTTP/1.1\r\n${hostLine}Connection: close\r\n${extra}\r\n`]);
+}
+
+const upgradeWithHost = (host: string, extra = '') => upgradeRequest('/ws', extra).replace('Host: 127.0.0.1', `Host: ${host}`);
+
+describe('bound to loopback, auth.hosts empty: Host must be a loopback name', () => {
+  let port: number;
+  beforeAll(async () => {
+    port = await daemon('loopback', '{ anonymous: viewer }');
+  }, 30_000);
+
+  it('a foreign Host (DNS rebinding) → 403 on every route, as on the upgrade', async () => {
+    const upgrade = await rawHttp(port, [upgradeWithHost('evil.example')]);
+    expect(upgrade.status).toBe(403);
+    for (const route of ROUTES) {
+      const r = await get(port, route, `evil.example:${port}`);
+      expect(r.status, route).toBe(upgrade.status);
+      expect(r.text, route).toContain('Host not allowed (auth.hosts)');
+    }
+    // no Host at all is not a loopback name either
+    expect((await rawHttp(port, [`GET /healthz HTTP/1.0\r\n\r\n`])).status).toBe(403);
+  });
+
+  it('2,000 header lines → 431 on every route, as on the upgrade', async () => {
+    const many = 'a:b\r\n'.repeat(2_000);
+    const upgrade = await rawHttp(port, [upgradeRequest('/ws', many)]);
+    expect(upgrade.status).toBe(431);
+    for (const route of ROUTES) {
+      const r = await get(port, route, '127.0.0.1', many);
+      expect(r.status, route).toBe(upgrade.status);
+      expect(r.text, route).toContain('too many header lines');
+    }
+  });
+
+  it('loopback names are served, with an ordinary number of headers', async () => {
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`]) {
+      for (const route of ROUTES) expect((await get(port, route, host, 'Accept: */*\r\n')).status, `${host}${route}`).toBe(200);
+    }
+    expect((await rawHttp(port, [upgradeRequest('/ws')], { timeoutMs: 500 })).status).toBe(101);
+  });
+
+  it('refusals are counted in serialgate_http_client_errors_total{status}', async () => {
+    const metrics = (await get(port, '/metrics', '127.0.0.1')).text;
+    expect(metrics).toMatch(/serialgate_http_client_errors_total\{status="403"\} [1-9]/);
+    expect(metrics).toMatch(/serialgate_http_client_errors_total\{status="431"\} [1-9]/);
+  });
+});
+
+describe('auth.hosts set: only the listed names', () => {
+  let port: number;
+  beforeAll(async () => {
+    port = await daemon('hosts', '{ anonymous: viewer, hosts: [dash.example] }');
+  }, 30_000);
+
+  it('a listed name is served on every route; another, even 127.0.0.1, gets 403 like the upgrade', async () => {
+    for (const route of ROUTES) {
+      expect((await get(port, route, 'dash.example')).status, route).toBe(200);
+      expect((await get(port, route, `127.0.0.1:${port}`)).status, route).toBe(403);
+    }
+    expect((await rawHttp(port, [upgradeWithHost('dash.example')], { timeoutMs: 500 })).status).toBe(101);
+    expect((await rawHttp(port, [upgradeRequest('/ws')])).status).toBe(403);
+  });
+});
