@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FrameParser } from '../../../src/ws/frame-parser.js';
+import { FrameEvent, FrameParser } from '../../../src/ws/frame-parser.js';
 import { hex, record, utf8 } from './events.js';
 
 // Client frames below use the all-zero masking key, so the payload bytes stay readable:
@@ -128,7 +128,7 @@ describe('message size and fragment limits', () => {
     const r = record({ maxFragments: 128 });
     let maxBuffered = 0;
     for (let at = 0; at < stream.length; at += 65536) {
-      r.parser.push(stream.subarray(at, at + 65536));
+      r.pushBytes(stream.subarray(at, at + 65536));
       maxBuffered = Math.max(maxBuffered, r.parser.bufferedBytes);
     }
     expect(r.events).toEqual([['error', 1009, 'SG_ERR_WS_TOO_MANY_FRAGMENTS']]);
@@ -296,7 +296,7 @@ describe('parser life cycle', () => {
     const rest = Buffer.alloc(65534, 2);
     let maxBuffered = 0;
     for (let at = 0; at < rest.length; at += 1000) {
-      r.parser.push(rest.subarray(at, at + 1000));
+      r.pushBytes(rest.subarray(at, at + 1000));
       maxBuffered = Math.max(maxBuffered, r.parser.bufferedBytes);
     }
     expect(maxBuffered).toBe(65535); // capped at the declared length
@@ -305,14 +305,11 @@ describe('parser life cycle', () => {
   });
 
   it('delivers a single-frame message in one chunk as a view of that chunk (no copy)', () => {
-    let got: Buffer | undefined;
-    const parser = new FrameParser(
-      { maxMessageBytes: 1000, maxFragments: 4 },
-      { message: (data) => (got = data), ping() {}, pong() {}, close() {}, error() {} },
-    );
+    const parser = new FrameParser({ maxMessageBytes: 1000, maxFragments: 4 });
     const chunk = hex(`82 83 ${M0} 010203`);
     parser.push(chunk);
-    expect(got?.buffer).toBe(chunk.buffer);
-    expect(got?.byteOffset).toBe(chunk.byteOffset + 6);
+    expect(parser.next()).toBe(FrameEvent.Message);
+    expect(parser.data.buffer).toBe(chunk.buffer);
+    expect(parser.data.byteOffset).toBe(chunk.byteOffset + 6);
   });
 });
