@@ -23,9 +23,6 @@ export type ReadyStateValue = (typeof ReadyState)[keyof typeof ReadyState];
 export const Action = { Done: 0, Message: 1, Send: 2, Close: 3, End: 4, Destroy: 5, Violation: 6 } as const;
 export type ActionKind = (typeof Action)[keyof typeof Action];
 
-/** A control frame carries at most 125 bytes, 2 of them the close code. */
-const MAX_REASON_BYTES = 123;
-
 /**
  * The server side of one WebSocket connection without I/O, in the manner of python-websockets'
  * Protocol: bytes in through receive(), what to do out through next(), one action per call, so
@@ -65,11 +62,6 @@ export class WsProtocol {
     return this.current;
   }
 
-  /** Bytes held for incomplete frames and messages. */
-  get bufferedBytes(): number {
-    return this.parser.bufferedBytes;
-  }
-
   /** The next bytes from the peer (taken over: unmasked in place). Then call next() until Done. */
   receive(chunk: Buffer): void {
     this.parser.push(chunk);
@@ -105,8 +97,8 @@ export class WsProtocol {
           // FrameEvent.Error
           const err = parser.error!;
           this.error = err;
-          // The reason tells the peer why, if it fits into the close frame; the stable code always does.
-          this.pending = this.fail(err.closeCode, Buffer.byteLength(err.message) <= MAX_REASON_BYTES ? err.message : err.code);
+          // The reason tells the peer why: the parser's messages are short fixed texts (a close frame holds 123 bytes).
+          this.pending = this.fail(err.closeCode, err.message);
           return Action.Violation;
         }
       }

@@ -20,6 +20,10 @@ describe('RFC 6455 §5.7 examples', () => {
     expect(record({ expectMasked: false }).push('01 03 48656c', '80 02 6c6f')).toEqual([['message', HELLO, 'text']]);
   });
 
+  it('unmasked text "Hello" split in the middle of the payload (client side)', () => {
+    expect(record({ expectMasked: false }).push('81 05 4865', '6c6c6f')).toEqual([['message', HELLO, 'text']]);
+  });
+
   it('unmasked ping "Hello" and a masked pong "Hello"', () => {
     expect(record({ expectMasked: false }).push('89 05 48656c6c6f')).toEqual([['ping', HELLO]]);
     expect(record().push('8a 85 37fa213d 7f9f4d5158')).toEqual([['pong', HELLO]]);
@@ -311,5 +315,28 @@ describe('parser life cycle', () => {
     expect(parser.next()).toBe(FrameEvent.Message);
     expect(parser.data.buffer).toBe(chunk.buffer);
     expect(parser.data.byteOffset).toBe(chunk.byteOffset + 6);
+  });
+
+  it('returns one event per next(), then None once the pushed bytes are used up', () => {
+    const parser = new FrameParser({ maxMessageBytes: 1000, maxFragments: 4 });
+    parser.push(hex(`81 81 ${M0} 61 89 80 ${M0} 88 80 ${M0}`));
+    expect([parser.next(), parser.data.toString()]).toEqual([FrameEvent.Message, 'a']);
+    expect(parser.next()).toBe(FrameEvent.Ping);
+    expect([parser.next(), parser.closeCode]).toEqual([FrameEvent.Close, undefined]);
+    expect(parser.next()).toBe(FrameEvent.None);
+    expect(parser.data.length).toBe(0); // the last payload is not held once everything is read
+  });
+
+  it('keeps the unread bytes of a chunk when the next chunk is pushed before they were read', () => {
+    const parser = new FrameParser({ maxMessageBytes: 1000, maxFragments: 4 });
+    parser.push(hex(`81 81 ${M0} 61 81 81 ${M0}`));
+    expect(parser.next()).toBe(FrameEvent.Message); // 'a'; the second frame lacks its payload
+    parser.push(hex(`62`));
+    expect([parser.next(), parser.data.toString()]).toEqual([FrameEvent.Message, 'b']);
+    parser.push(hex(`81 81 ${M0} 63 81 81 ${M0} 64`));
+    parser.push(hex(`81 81 ${M0} 65`)); // nothing of the previous chunk read yet
+    const texts: string[] = [];
+    while (parser.next() === FrameEvent.Message) texts.push(parser.data.toString());
+    expect(texts).toEqual(['c', 'd', 'e']);
   });
 });
