@@ -78,6 +78,8 @@ export class WsProtocol {
     for (;;) {
       switch (parser.next()) {
         case FrameEvent.None:
+          // A delivered message is the application's now: holding it would pin its socket read.
+          this.data = EMPTY;
           return Action.Done;
         case FrameEvent.Message:
           // After our close frame the application is done with the connection (as in the browser API).
