@@ -54,8 +54,8 @@ const FastBuffer = (Buffer as unknown as { [Symbol.species]: new (ab: ArrayBuffe
  * on any input, and no code of the caller runs inside them, so an exception in whatever handles
  * an event cannot leave the parser half-way through a frame. Any split of the byte stream gives
  * the same events, because every field is read by a state that may stop in the middle of it;
- * at most 8 header bytes are carried between pushes. The events are read from the parser's own
- * fields, so parsing allocates nothing per event.
+ * at most 8 header bytes are carried between pushes. An event's payload is read from the
+ * parser's own fields, so no event object is allocated.
  *
  * Memory: a frame whose payload is entirely inside one pushed chunk is delivered as a view of
  * that chunk (no copy); a payload that spans chunks is copied into a buffer that grows by
