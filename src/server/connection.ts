@@ -1,9 +1,15 @@
 /**
- * One WebSocket connection: the socket I/O around the sans-I/O FrameParser. States and
- * bufferedAmount follow the browser API; send() reports backpressure instead of queueing without
- * bound. Memory matters here (thousands of idle connections on a Pi): socket listeners and parser
- * handlers are shared functions that find their connection through the socket, and timers are
- * either shared by the server (keepalive) or exist only while closing.
+ * One WebSocket connection: the socket I/O around the sans-I/O WsProtocol, which decides
+ * everything about frames and the close handshake; this class carries out its actions and keeps
+ * the socket, the timers and the backpressure. States and bufferedAmount follow the browser API;
+ * send() reports backpressure instead of queueing without bound. Memory matters here (thousands
+ * of idle connections on a Pi): socket listeners are shared functions that find their connection
+ * through the socket, and timers are either shared by the server (keepalive) or exist only while
+ * closing.
+ *
+ * Fault boundary: an exception thrown by a listener of this connection's events ('message',
+ * 'drain', 'close') costs this connection only: it is logged once (SG_ERR_CONNECTION_FAULT),
+ * counted, and the connection is failed with 1011. No input can reach process-level handlers.
  */
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
@@ -11,12 +17,11 @@ import type { LimitsConfig } from '../config/schema.js';
 import { metrics, sendTally } from '../http/metrics.js';
 import type { Logger } from '../log.js';
 import { CloseCode, Opcode } from '../ws/constants.js';
-import type { WsProtocolError } from '../ws/errors.js';
-import { encodeClose, encodeFrame } from '../ws/frame-encoder.js';
-import { FrameParser, type ParserHandlers, type ParserOptions } from '../ws/frame-parser.js';
+import { encodeFrame } from '../ws/frame-encoder.js';
+import type { ParserOptions } from '../ws/frame-parser.js';
+import { Action, ReadyState, WsProtocol, type ActionKind, type ReadyStateValue } from '../ws/protocol.js';
 
 export type SendResult = 'ok' | 'backpressure' | 'closed';
-type ReadyState = 0 | 1 | 2 | 3;
 
 /** What a connection shares with the others of its server (one object, not one per connection). */
 export interface ConnectionHost {
@@ -30,25 +35,18 @@ export interface ConnectionHost {
 const kConnection = Symbol('serialgate.connection');
 type OwnedSocket = Socket & { [kConnection]?: Connection };
 const EMPTY = Buffer.alloc(0);
-/** A control frame carries at most 125 bytes, 2 of them the close code. */
-const MAX_REASON_BYTES = 123;
 
 let nextId = 1;
 
 export class Connection extends EventEmitter {
   static readonly CONNECTING = 0;
-  static readonly OPEN = 1;
-  static readonly CLOSING = 2;
-  static readonly CLOSED = 3;
+  static readonly OPEN = ReadyState.Open;
+  static readonly CLOSING = ReadyState.Closing;
+  static readonly CLOSED = ReadyState.Closed;
 
   readonly id = nextId++;
   readonly remoteAddress: string;
-  private state: ReadyState = Connection.OPEN;
-  private readonly parser: FrameParser;
-  /** Close code of whoever closed first (0: nobody yet); reported by 'close'. */
-  private closeCode = 0;
-  private closeReason = '';
-  private closeSent = false;
+  private readonly protocolCore: WsProtocol;
   private closeTimer: NodeJS.Timeout | undefined;
   /** Keepalive bookkeeping read by the server's one sweep timer. */
   private lastSeen = Date.now();
@@ -67,7 +65,7 @@ export class Connection extends EventEmitter {
   ) {
     super();
     this.remoteAddress = socket.remoteAddress ?? '';
-    this.parser = new FrameParser(host.parserOptions, new ParserSink(this));
+    this.protocolCore = new WsProtocol(host.parserOptions);
     (socket as OwnedSocket)[kConnection] = this;
     socket.on('data', onSocketData);
     socket.on('error', onSocketError);
@@ -76,8 +74,8 @@ export class Connection extends EventEmitter {
     socket.on('close', onSocketClose);
   }
 
-  get readyState(): ReadyState {
-    return this.state;
+  get readyState(): ReadyStateValue {
+    return this.protocolCore.state;
   }
 
   /** Bytes queued in user space, not yet accepted by the kernel. */
@@ -85,17 +83,26 @@ export class Connection extends EventEmitter {
     return this.socket.writableLength;
   }
 
-  /** @internal Feeds bytes read from the socket (or handshake leftovers) to the parser. */
+  /** @internal Feeds bytes read from the socket (or handshake leftovers) to the protocol and
+   *  carries out what they call for, one action at a time. */
   receive(chunk: Buffer): void {
     this.lastSeen = Date.now();
     this.pingSentAt = 0; // any data proves the peer is alive, not only a pong
-    this.parser.push(chunk);
+    const core = this.protocolCore;
+    core.receive(chunk);
+    for (let action = core.next(); action !== Action.Done; action = core.next()) {
+      try {
+        this.perform(action);
+      } catch (err) {
+        this.fault(err);
+      }
+    }
   }
 
   /** A string is sent as a text frame and a Buffer as binary, unless `binary` says otherwise
    *  (a Buffer holding valid UTF-8, e.g. a received text message, can go out as text). */
   send(data: string | Buffer, binary: boolean = typeof data !== 'string'): SendResult {
-    if (this.state !== Connection.OPEN) return 'closed';
+    if (this.readyState !== Connection.OPEN) return 'closed';
     return this.sendFrame(encodeFrame(binary ? Opcode.Binary : Opcode.Text, data));
   }
 
@@ -114,7 +121,7 @@ export class Connection extends EventEmitter {
   writeFrame(frame: Buffer): SendResult {
     const socket = this.socket;
     // !writable: the socket died (reset) and its 'close' event is still pending
-    if (this.state !== Connection.OPEN || !socket.writable) return 'closed';
+    if (this.readyState !== Connection.OPEN || !socket.writable) return 'closed';
     const queued = socket.writableLength;
     // Hard cap: a client that stopped reading cannot grow our memory. A message larger than the
     // cap still goes out on an empty queue, so the queue never exceeds max(cap, one message).
@@ -139,11 +146,8 @@ export class Connection extends EventEmitter {
 
   /** Starts the close handshake; the socket is destroyed if the peer does not answer in closeTimeoutMs. */
   close(code: number = CloseCode.Normal, reason: string = ''): void {
-    if (this.state !== Connection.OPEN) return;
-    const frame = encodeClose(code, reason); // throws on a code we may not send: a caller bug
-    this.closeCode = code;
-    this.closeReason = reason;
-    this.startClosing(frame, false);
+    // throws on a code we may not send: a caller bug
+    this.perform(this.protocolCore.close(code, reason));
   }
 
   /** Destroys the socket without a close handshake ('close' reports 1006 unless a close was sent). */
@@ -153,7 +157,7 @@ export class Connection extends EventEmitter {
 
   /** Called by the server's sweep timer: ping an idle peer, drop one that stopped answering. */
   keepalive(now: number, pingIntervalMs: number, pongTimeoutMs: number): void {
-    if (this.state !== Connection.OPEN) return;
+    if (this.readyState !== Connection.OPEN) return;
     if (this.pingSentAt !== 0) {
       if (now - this.pingSentAt >= pongTimeoutMs) {
         this.host.logger.debug({ conn: this.id }, 'no pong within pongTimeoutMs: terminating');
@@ -165,45 +169,38 @@ export class Connection extends EventEmitter {
     }
   }
 
-  // ---- parser events (through ParserSink) ----
-
-  /** @internal */
-  onMessage(data: Buffer, binary: boolean): void {
-    // After close() the browser API drops incoming messages too: the application is done.
-    if (this.state !== Connection.OPEN) return;
-    metrics.messagesReceived.inc();
-    this.emit('message', data, binary);
+  /** @internal The fault boundary: `err` was thrown while this connection's event was handled. */
+  fault(err: unknown): void {
+    metrics.faults.inc({ boundary: 'connection' });
+    this.host.logger.error({ err, conn: this.id, code: 'SG_ERR_CONNECTION_FAULT' }, 'exception while handling a connection: closing it with 1011');
+    this.perform(this.protocolCore.fail(CloseCode.InternalError, 'internal error'));
   }
 
-  /** @internal */
-  onPing(data: Buffer): void {
-    if (this.state === Connection.OPEN) this.writeFrame(encodeFrame(Opcode.Pong, data));
-  }
-
-  /** @internal */
-  onPeerClose(code: number | undefined, reason: string): void {
-    if (this.closeSent) {
-      // The peer answered our close: the handshake is complete and the server closes TCP first.
-      this.socket.end();
-      return;
+  /** Carries out one action of the protocol core (see Action). */
+  private perform(action: ActionKind): void {
+    const core = this.protocolCore;
+    switch (action) {
+      case Action.Message:
+        metrics.messagesReceived.inc();
+        this.emit('message', core.data, core.binary);
+        break;
+      case Action.Send:
+        this.writeFrame(core.data);
+        break;
+      case Action.Close:
+        this.startClosing(core.data, core.endAfter);
+        break;
+      case Action.End:
+        this.socket.end();
+        break;
+      case Action.Destroy:
+        this.socket.destroy();
+        break;
+      case Action.Violation:
+        this.host.logger.debug({ conn: this.id, code: core.error!.code, closeCode: core.error!.closeCode }, core.error!.message);
+        break;
+      // Action.Done: nothing to do
     }
-    this.closeCode = code ?? CloseCode.NoStatus;
-    this.closeReason = reason;
-    // Echo the code (RFC 6455 §5.5.1); a close without a code is answered with 1000.
-    this.startClosing(encodeClose(code ?? CloseCode.Normal, code === undefined ? '' : reason), true);
-  }
-
-  /** @internal */
-  onProtocolError(err: WsProtocolError): void {
-    this.host.logger.debug({ conn: this.id, code: err.code, closeCode: err.closeCode }, err.message);
-    if (this.closeSent) {
-      this.socket.destroy();
-      return;
-    }
-    this.closeCode = err.closeCode;
-    this.closeReason = Buffer.byteLength(err.message) <= MAX_REASON_BYTES ? err.message : err.code;
-    // _Fail the WebSocket Connection_ (RFC 6455 §7.1.7): say why, then close TCP without waiting.
-    this.startClosing(encodeClose(err.closeCode, this.closeReason), true);
   }
 
   // ---- socket events (through the shared listeners below) ----
@@ -214,31 +211,41 @@ export class Connection extends EventEmitter {
   }
 
   /** @internal */
+  onSocketEnd(): void {
+    this.perform(this.protocolCore.eof());
+  }
+
+  /** @internal */
   onSocketClose(): void {
-    this.state = Connection.CLOSED;
     if (this.closeTimer) clearTimeout(this.closeTimer);
     this.closeTimer = undefined;
-    // Nobody sent a close frame: the TCP connection died (RFC 6455 §7.1.5).
-    const code = this.closeCode || CloseCode.Abnormal;
+    const { code, reason } = this.protocolCore.closed();
     this.host.connectionClosed(this, code);
-    this.emit('close', code, this.closeReason);
+    this.emitGuarded('close', code, reason);
   }
 
   /** @internal */
   onDrainCheck(): void {
-    if (this.state !== Connection.OPEN) return;
+    if (this.readyState !== Connection.OPEN) return;
     if (this.socket.writableLength <= this.host.limits.sendSoftLimitBytes) {
       this.awaitingDrain = false;
-      this.emit('drain');
+      this.emitGuarded('drain');
     } else {
       this.socket.write(EMPTY, this.onFlushed);
     }
   }
 
+  /** Emits an event outside receive()'s loop, behind the same fault boundary. */
+  private emitGuarded(event: 'drain' | 'close', ...args: unknown[]): void {
+    try {
+      this.emit(event, ...args);
+    } catch (err) {
+      this.fault(err);
+    }
+  }
+
   /** Sends `frame` (a close frame) and arms the close timer; `endTcp` when we close TCP right away. */
   private startClosing(frame: Buffer, endTcp: boolean): void {
-    this.state = Connection.CLOSING;
-    this.closeSent = true;
     if (endTcp) this.socket.end(frame);
     else this.socket.write(frame);
     this.closeTimer = setTimeout(destroySocket, this.host.limits.closeTimeoutMs, this.socket);
@@ -248,10 +255,7 @@ export class Connection extends EventEmitter {
   /** The peer stopped reading and our queue hit the hard cap: 1013, and free the memory now. */
   private overflow(): void {
     this.host.logger.debug({ conn: this.id, queued: this.socket.writableLength }, 'send buffer over sendHardLimitBytes: closing with 1013');
-    this.state = Connection.CLOSING;
-    this.closeCode = CloseCode.TryAgainLater;
-    this.closeReason = 'send buffer full';
-    this.socket.destroy();
+    this.perform(this.protocolCore.abort(CloseCode.TryAgainLater, 'send buffer full'));
   }
 
   /**
@@ -284,29 +288,9 @@ function onSocketError(this: OwnedSocket, err: Error): void {
 }
 
 function onSocketEnd(this: OwnedSocket): void {
-  this.end();
+  this[kConnection]!.onSocketEnd();
 }
 
 function onSocketClose(this: OwnedSocket): void {
   this[kConnection]!.onSocketClose();
-}
-
-/** The parser's handlers for one connection: one small object, no closures. */
-class ParserSink implements ParserHandlers {
-  constructor(private readonly conn: Connection) {}
-  message(data: Buffer, binary: boolean): void {
-    this.conn.onMessage(data, binary);
-  }
-  ping(data: Buffer): void {
-    this.conn.onPing(data);
-  }
-  pong(): void {
-    // receive() already recorded that the peer is alive
-  }
-  close(code: number | undefined, reason: string): void {
-    this.conn.onPeerClose(code, reason);
-  }
-  error(err: WsProtocolError): void {
-    this.conn.onProtocolError(err);
-  }
 }

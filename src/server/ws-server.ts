@@ -165,8 +165,7 @@ export class WsServer implements ConnectionHost {
       endpoint.onConnection(conn, info, context);
     } catch (err) {
       // an endpoint bug must cost this connection, not the process
-      this.logger.error({ err, path: url.pathname, conn: conn.id }, 'onConnection threw');
-      conn.close(1011, 'internal error');
+      conn.fault(err);
       return;
     }
     // Frame bytes that arrived in the same packet as the handshake, once the endpoint listens.

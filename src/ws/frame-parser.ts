@@ -12,16 +12,20 @@ export interface ParserOptions {
   expectMasked?: boolean;
 }
 
-export interface ParserHandlers {
-  /** A complete message; text is valid UTF-8 (still bytes, so the caller decides whether to decode). */
-  message(data: Buffer, binary: boolean): void;
-  ping(data: Buffer): void;
-  pong(data: Buffer): void;
-  /** `code` is undefined when the close frame had no payload. No events follow. */
-  close(code: number | undefined, reason: string): void;
-  /** At most once; afterwards push() ignores everything. */
-  error(err: WsProtocolError): void;
-}
+/**
+ * What next() found. Its payload is in the parser's fields, valid until the next call:
+ * Message → data, binary; Ping, Pong → data; Close → closeCode, closeReason; Error → error.
+ * After Close or Error the parser has stopped: next() only ever returns None again.
+ */
+export const FrameEvent = { None: 0, Message: 1, Ping: 2, Pong: 3, Close: 4, Error: 5 } as const;
+export type FrameEventKind = (typeof FrameEvent)[keyof typeof FrameEvent];
+// The same values as plain constants for the hot path: V8 folds these, not an object's properties.
+const NONE = FrameEvent.None;
+const MESSAGE = FrameEvent.Message;
+const PING = FrameEvent.Ping;
+const PONG = FrameEvent.Pong;
+const CLOSE = FrameEvent.Close;
+const ERROR = FrameEvent.Error;
 
 // Parser states, one per fixed-size field of the frame header, then the payload (like ws's receiver).
 const HEADER = 0; // 2 bytes: FIN, RSV, opcode, MASK, 7-bit length
@@ -45,26 +49,44 @@ const FastBuffer = (Buffer as unknown as { [Symbol.species]: new (ab: ArrayBuffe
 ];
 
 /**
- * Incremental RFC 6455 frame parser (sans-I/O): bytes in through push(), events out through the
- * handlers. Any split of the byte stream gives the same events, because every field is read by
- * a state that may stop in the middle of it; at most 8 header bytes are carried between pushes.
+ * Incremental RFC 6455 frame parser (sans-I/O, pull): push() hands it the next bytes, next()
+ * returns the next event found in them, FrameEvent.None once they are used up. Neither throws
+ * on any input, and no code of the caller runs inside them, so an exception in whatever handles
+ * an event cannot leave the parser half-way through a frame. Any split of the byte stream gives
+ * the same events, because every field is read by a state that may stop in the middle of it;
+ * at most 8 header bytes are carried between pushes. An event's payload is read from the
+ * parser's own fields, so no event object is allocated.
  *
  * Memory: a frame whose payload is entirely inside one pushed chunk is delivered as a view of
  * that chunk (no copy); a payload that spans chunks is copied into a buffer that grows by
  * doubling up to its declared length (checked against maxMessageBytes first), so a peer that
  * declares a big frame and trickles it costs at most twice what it sent (at least 1 KiB), not
  * the declared size. The parser holds at most maxMessageBytes + 125 (a control frame) + 8
- * (a partial header field), see bufferedBytes.
+ * (a partial header field), see bufferedBytes, plus the chunk whose events are not all read.
  *
  * push() takes ownership of the chunk: payloads are unmasked in place and delivered as views,
  * so the caller must not reuse the chunk (socket 'data' buffers are never reused by Node).
- * A handler that throws propagates out of push() and leaves the parser unusable: handlers are
- * ours, so that is a bug to see, not input to survive.
  */
 export class FrameParser {
+  /** Message, Ping, Pong: the payload (unmasked; text is valid UTF-8, still as bytes). */
+  data: Buffer = EMPTY;
+  /** Message: true for a binary message, false for text. */
+  binary = false;
+  /** Close: the code, undefined when the close frame had no payload. */
+  closeCode: number | undefined;
+  closeReason = '';
+  /** Error: the peer's violation; it ends the parse. */
+  error: WsProtocolError | undefined;
+
   private readonly maxMessageBytes: number;
   private readonly maxFragments: number;
   private readonly expectMasked: boolean;
+
+  /** Pushed bytes from `offset` on are not parsed yet. */
+  private chunk: Buffer = EMPTY;
+  private offset = 0;
+  /** Set by the step that completes an event; next() returns it. */
+  private event: FrameEventKind = NONE;
 
   private state = HEADER;
   /**
@@ -94,10 +116,7 @@ export class FrameParser {
   /** Used whenever a text message is not one frame in one chunk; else isValidUtf8 on the whole. */
   private readonly utf8 = new Utf8Validator();
 
-  constructor(
-    opts: ParserOptions,
-    private readonly handlers: ParserHandlers,
-  ) {
+  constructor(opts: ParserOptions) {
     this.maxMessageBytes = opts.maxMessageBytes;
     this.maxFragments = opts.maxFragments;
     this.expectMasked = opts.expectMasked ?? true;
@@ -108,11 +127,21 @@ export class FrameParser {
     return this.fieldLength + (this.partial ? this.partial.length : 0) + this.partsBytes;
   }
 
-  /** Feeds the next bytes from the peer. Never throws on any input; errors go to handlers.error. */
+  /** Hands over the next bytes from the peer; their events come from next(). */
   push(chunk: Buffer): void {
+    // A caller that pushes again before reading every event keeps the unread bytes first.
+    this.chunk = this.offset < this.chunk.length ? Buffer.concat([this.chunk.subarray(this.offset), chunk]) : chunk;
+    this.offset = 0;
+  }
+
+  /** Parses until the next event; None when the pushed bytes hold no further complete event. */
+  next(): FrameEventKind {
+    this.event = NONE;
+    const chunk = this.chunk;
     const end = chunk.length;
-    let off = 0;
-    while (off < end) {
+    let off = this.offset;
+    // An incomplete field consumes the rest of the chunk, which ends the loop.
+    while (this.event === NONE && off < end) {
       switch (this.state) {
         case HEADER: {
           let b0: number;
@@ -123,7 +152,7 @@ export class FrameParser {
             off += 2;
           } else {
             off = this.fill(chunk, off, 2);
-            if (this.fieldLength < 2) return;
+            if (this.fieldLength < 2) break;
             b0 = this.field[0]!;
             b1 = this.field[1]!;
             this.fieldLength = 0;
@@ -138,7 +167,7 @@ export class FrameParser {
             off += 2;
           } else {
             off = this.fill(chunk, off, 2);
-            if (this.fieldLength < 2) return;
+            if (this.fieldLength < 2) break;
             length = this.field.readUInt16BE(0);
             this.fieldLength = 0;
           }
@@ -154,17 +183,17 @@ export class FrameParser {
             off += 8;
           } else {
             off = this.fill(chunk, off, 8);
-            if (this.fieldLength < 8) return;
+            if (this.fieldLength < 8) break;
             high = this.field.readUInt32BE(0);
             low = this.field.readUInt32BE(4);
             this.fieldLength = 0;
           }
           if (high >= 0x8000_0000) {
             this.fail(CloseCode.ProtocolError, 'SG_ERR_WS_LENGTH_64', 'frame length has the most significant bit set');
-            return;
+          } else {
+            // Exact up to 2^53; beyond, the rounding cannot bring it under any sane limit.
+            this.length(high * 0x1_0000_0000 + low);
           }
-          // Exact up to 2^53; beyond, the rounding cannot bring it under any sane limit.
-          this.length(high * 0x1_0000_0000 + low);
           break;
         }
         case MASK_KEY: {
@@ -177,7 +206,7 @@ export class FrameParser {
             off += 4;
           } else {
             off = this.fill(chunk, off, 4);
-            if (this.fieldLength < 4) return;
+            if (this.fieldLength < 4) break;
             this.field.copy(key, 0, 0, 4);
             this.fieldLength = 0;
           }
@@ -187,10 +216,20 @@ export class FrameParser {
         case PAYLOAD:
           off = this.payload(chunk, off);
           break;
-        default: // STOPPED
-          return;
+        default: // STOPPED: whatever follows a close frame or an error is ignored
+          off = end;
       }
     }
+    if (off < end) {
+      this.offset = off;
+    } else {
+      // Used up: drop the references, so that an idle connection does not pin its last chunk
+      // (a delivered payload is the caller's now).
+      this.chunk = EMPTY;
+      this.offset = 0;
+      if (this.event === NONE) this.data = EMPTY;
+    }
+    return this.event;
   }
 
   /** Copies up to `want - fieldLength` bytes into the field buffer; returns the new offset. */
@@ -308,9 +347,9 @@ export class FrameParser {
     this.state = HEADER;
     const opcode = this.opcode;
     if (opcode >= Opcode.Close) {
-      if (opcode === Opcode.Ping) this.handlers.ping(data);
-      else if (opcode === Opcode.Pong) this.handlers.pong(data);
-      else this.close(data);
+      if (opcode === Opcode.Close) return this.close(data);
+      this.data = data;
+      this.event = opcode === Opcode.Ping ? PING : PONG;
       return;
     }
     const text = this.messageOpcode === Opcode.Text;
@@ -334,13 +373,15 @@ export class FrameParser {
     }
     this.utf8.reset();
     this.messageOpcode = 0;
-    this.handlers.message(message, !text);
+    this.data = message;
+    this.binary = !text;
+    this.event = MESSAGE;
   }
 
   private close(data: Buffer): void {
     this.state = STOPPED; // nothing may follow a close frame (RFC 6455 §5.5.1)
     this.release();
-    if (data.length === 0) return this.handlers.close(undefined, '');
+    if (data.length === 0) return this.closed(undefined, '');
     if (data.length === 1) return this.fail(CloseCode.ProtocolError, 'SG_ERR_WS_CLOSE_PAYLOAD', 'close frame with a 1-byte payload');
     const code = data.readUInt16BE(0);
     if (!isValidCloseCode(code)) return this.fail(CloseCode.ProtocolError, 'SG_ERR_WS_CLOSE_CODE', `invalid close code ${code}`);
@@ -348,7 +389,13 @@ export class FrameParser {
     if (!isValidUtf8(reason)) {
       return this.fail(CloseCode.InvalidPayload, 'SG_ERR_WS_CLOSE_REASON_UTF8', 'close reason is not valid UTF-8');
     }
-    this.handlers.close(code, reason.toString('utf8'));
+    this.closed(code, reason.toString('utf8'));
+  }
+
+  private closed(code: number | undefined, reason: string): void {
+    this.closeCode = code;
+    this.closeReason = reason;
+    this.event = CLOSE;
   }
 
   private failUtf8(): void {
@@ -358,7 +405,8 @@ export class FrameParser {
   private fail(closeCode: number, code: WsErrorCode, message: string): void {
     this.state = STOPPED;
     this.release();
-    this.handlers.error(new WsProtocolError(closeCode, code, message));
+    this.error = new WsProtocolError(closeCode, code, message);
+    this.event = ERROR;
   }
 
   /** Drops every buffered byte once the parser has stopped. */

@@ -37,15 +37,15 @@ export function unmask(data: Uint8Array, mask: Uint8Array, start: number, end: n
   if (i + 2 < end) data[i + 2] = data[i + 2]! ^ r2;
 }
 
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+/** Scratch for wordMask: four bytes seen as the 32-bit word they are in this machine's byte order. */
+const maskBytes = new Uint8Array(4);
+const maskWord = new Uint32Array(maskBytes.buffer);
 
-/** The 32-bit value whose in-memory bytes are mask[k], mask[k+1], … (mod 4). */
+/** The 32-bit value whose in-memory bytes are mask[k], mask[k+1], … (mod 4), on either endianness. */
 function wordMask(mask: Uint8Array, k: number): number {
-  const b0 = mask[k & 3]!;
-  const b1 = mask[(k + 1) & 3]!;
-  const b2 = mask[(k + 2) & 3]!;
-  const b3 = mask[(k + 3) & 3]!;
-  return LITTLE_ENDIAN
-    ? (b0 | (b1 << 8) | (b2 << 16) | (b3 << 24)) >>> 0
-    : ((b0 << 24) | (b1 << 16) | (b2 << 8) | b3) >>> 0;
+  maskBytes[0] = mask[k & 3]!;
+  maskBytes[1] = mask[(k + 1) & 3]!;
+  maskBytes[2] = mask[(k + 2) & 3]!;
+  maskBytes[3] = mask[(k + 3) & 3]!;
+  return maskWord[0]!;
 }

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { encodeFrame } from '../../../src/ws/frame-encoder.js';
 import { FrameParser } from '../../../src/ws/frame-parser.js';
+import { pushTo, type ParserHandlers } from '../../unit/ws/events.js';
 
 export type PeerEvent =
   | { type: 'message'; data: Buffer; binary: boolean }
@@ -33,16 +34,14 @@ export function upgradeRequest(path = '/echo', extraHeaders = ''): string {
 export class RawPeer {
   readonly events: PeerEvent[] = [];
   /** Bytes after the HTTP response head. */
-  private readonly parser = new FrameParser(
-    { maxMessageBytes: 64 * 1024 * 1024, maxFragments: 1_000_000, expectMasked: false },
-    {
-      message: (data, binary) => this.push({ type: 'message', data: Buffer.from(data), binary }),
-      ping: (data) => this.push({ type: 'ping', data: Buffer.from(data) }),
-      pong: (data) => this.push({ type: 'pong', data: Buffer.from(data) }),
-      close: (code, reason) => this.push({ type: 'close', code, reason }),
-      error: (err) => this.push({ type: 'error', code: err.code }),
-    },
-  );
+  private readonly parser = new FrameParser({ maxMessageBytes: 64 * 1024 * 1024, maxFragments: 1_000_000, expectMasked: false });
+  private readonly handlers: ParserHandlers = {
+    message: (data, binary) => this.push({ type: 'message', data: Buffer.from(data), binary }),
+    ping: (data) => this.push({ type: 'ping', data: Buffer.from(data) }),
+    pong: (data) => this.push({ type: 'pong', data: Buffer.from(data) }),
+    close: (code, reason) => this.push({ type: 'close', code, reason }),
+    error: (err) => this.push({ type: 'error', code: err.code }),
+  };
   private waiters: Array<() => void> = [];
   /** Resolves when the TCP connection is closed (either side). */
   readonly closed: Promise<void>;
@@ -64,8 +63,8 @@ export class RawPeer {
     });
     socket.on('error', () => {});
     if (read) {
-      if (head.length) this.parser.push(head);
-      socket.on('data', (chunk: Buffer) => this.parser.push(chunk));
+      if (head.length) pushTo(this.parser, head, this.handlers);
+      socket.on('data', (chunk: Buffer) => pushTo(this.parser, chunk, this.handlers));
     } else {
       socket.pause();
     }

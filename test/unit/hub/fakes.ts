@@ -2,6 +2,7 @@
 import { EventEmitter } from 'node:events';
 import { decode } from 'cbor-x';
 import { FrameParser } from '../../../src/ws/frame-parser.js';
+import { pushTo, type ParserHandlers } from '../ws/events.js';
 import type { SendResult } from '../../../src/hub/session.js';
 import { CommandError, type Device, type DeviceCommand, type DeviceStatus, type SourceKind } from '../../../src/sources/types.js';
 import { configSchema, type Config } from '../../../src/config/schema.js';
@@ -40,9 +41,8 @@ export class FakeConn extends EventEmitter {
   /** all messages written so far, decoded */
   messages(): any[] {
     const out: any[] = [];
-    const parser = new FrameParser(
-      { maxMessageBytes: 1 << 24, maxFragments: 8, expectMasked: false },
-      {
+    const parser = new FrameParser({ maxMessageBytes: 1 << 24, maxFragments: 8, expectMasked: false });
+    const handlers: ParserHandlers = {
         message: (data, binary) => out.push(binary ? decode(data) : JSON.parse(data.toString())),
         ping: () => {},
         pong: () => {},
@@ -50,9 +50,8 @@ export class FakeConn extends EventEmitter {
         error: (err) => {
           throw err;
         },
-      },
-    );
-    for (const w of this.writes) parser.push(w);
+    };
+    for (const w of this.writes) pushTo(parser, w, handlers);
     return out;
   }
 

@@ -111,7 +111,7 @@ async function wsEvents(stream: Buffer, cuts: number[]): Promise<Event[]> {
 
 function ourEvents(stream: Buffer, cuts: number[]): Event[] {
   const r = record({ maxMessageBytes: MAX_PAYLOAD, maxFragments: MAX_FRAGMENTS });
-  for (const piece of split(stream, cuts)) r.parser.push(piece);
+  for (const piece of split(stream, cuts)) r.pushBytes(piece);
   return r.events.map((e) => (e[0] === 'error' ? ['error', e[1], 'ws'] : e));
 }
 

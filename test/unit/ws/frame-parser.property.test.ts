@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encodeFrame } from '../../../src/ws/frame-encoder.js';
 import { FrameParser } from '../../../src/ws/frame-parser.js';
-import { record, type Event } from './events.js';
+import { pushTo, record, type Event } from './events.js';
 
 const MAX = 4096;
 
@@ -51,7 +51,7 @@ function run(stream: Buffer, cuts: number[]): Event[] {
   const points = [...new Set(cuts.map((c) => c % (stream.length + 1)))].sort((a, b) => a - b);
   let from = 0;
   for (const to of [...points, stream.length]) {
-    r.parser.push(Buffer.from(stream.subarray(from, to)));
+    r.pushBytes(Buffer.from(stream.subarray(from, to)));
     from = to;
   }
   return r.events;
@@ -101,21 +101,19 @@ describe('FrameParser properties', () => {
     fc.assert(
       fc.property(hostileArb, fc.array(fc.nat(), { maxLength: 20 }), (bytes, cuts) => {
         const events: string[] = [];
-        const parser = new FrameParser(
-          { maxMessageBytes: 64, maxFragments: 4 },
-          {
-            message: () => events.push('message'),
-            ping: () => events.push('ping'),
-            pong: () => events.push('pong'),
-            close: () => events.push('close'),
-            error: () => events.push('error'),
-          },
-        );
+        const parser = new FrameParser({ maxMessageBytes: 64, maxFragments: 4 });
+        const handlers = {
+          message: () => events.push('message'),
+          ping: () => events.push('ping'),
+          pong: () => events.push('pong'),
+          close: () => events.push('close'),
+          error: () => events.push('error'),
+        };
         const stream = Buffer.from(bytes);
         const points = [...new Set(cuts.map((c) => c % (stream.length + 1)))].sort((a, b) => a - b);
         let from = 0;
         for (const to of [...points, stream.length]) {
-          parser.push(stream.subarray(from, to));
+          pushTo(parser, stream.subarray(from, to), handlers);
           expect(parser.bufferedBytes).toBeLessThanOrEqual(64 + 125 + 8);
           from = to;
         }
@@ -141,7 +139,7 @@ describe('FrameParser properties', () => {
           const points = [...new Set(cuts.map((c) => c % (frame.length + 1)))].sort((a, b) => a - b);
           let from = 0;
           for (const to of [...points, frame.length]) {
-            r.parser.push(Buffer.from(frame.subarray(from, to)));
+            r.pushBytes(Buffer.from(frame.subarray(from, to)));
             const arrived = Math.max(0, to - header);
             if (arrived < length) expect(r.parser.bufferedBytes).toBeLessThanOrEqual(Math.max(1024, 2 * arrived) + 8);
             from = to;
@@ -166,8 +164,8 @@ describe('FrameParser properties', () => {
           const payload = Buffer.alloc(length, binary ? fill : 0x20 + (fill % 0x5f)); // text: printable ASCII
           const frame = encodeFrame(binary ? 2 : 1, payload, { mask: Buffer.from(mask) });
           const r = record({ maxMessageBytes: 1 << 20 });
-          r.parser.push(frame.subarray(0, frame.length >> 1));
-          r.parser.push(frame.subarray(frame.length >> 1));
+          r.pushBytes(frame.subarray(0, frame.length >> 1));
+          r.pushBytes(frame.subarray(frame.length >> 1));
           expect(r.events).toEqual([['message', payload.toString('hex'), binary ? 'binary' : 'text']]);
         },
       ),

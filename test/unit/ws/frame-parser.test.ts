@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FrameParser } from '../../../src/ws/frame-parser.js';
+import { FrameEvent, FrameParser } from '../../../src/ws/frame-parser.js';
 import { hex, record, utf8 } from './events.js';
 
 // Client frames below use the all-zero masking key, so the payload bytes stay readable:
@@ -18,6 +18,10 @@ describe('RFC 6455 §5.7 examples', () => {
 
   it('fragmented unmasked text "Hel" + "lo"', () => {
     expect(record({ expectMasked: false }).push('01 03 48656c', '80 02 6c6f')).toEqual([['message', HELLO, 'text']]);
+  });
+
+  it('unmasked text "Hello" split in the middle of the payload (client side)', () => {
+    expect(record({ expectMasked: false }).push('81 05 4865', '6c6c6f')).toEqual([['message', HELLO, 'text']]);
   });
 
   it('unmasked ping "Hello" and a masked pong "Hello"', () => {
@@ -128,7 +132,7 @@ describe('message size and fragment limits', () => {
     const r = record({ maxFragments: 128 });
     let maxBuffered = 0;
     for (let at = 0; at < stream.length; at += 65536) {
-      r.parser.push(stream.subarray(at, at + 65536));
+      r.pushBytes(stream.subarray(at, at + 65536));
       maxBuffered = Math.max(maxBuffered, r.parser.bufferedBytes);
     }
     expect(r.events).toEqual([['error', 1009, 'SG_ERR_WS_TOO_MANY_FRAGMENTS']]);
@@ -296,7 +300,7 @@ describe('parser life cycle', () => {
     const rest = Buffer.alloc(65534, 2);
     let maxBuffered = 0;
     for (let at = 0; at < rest.length; at += 1000) {
-      r.parser.push(rest.subarray(at, at + 1000));
+      r.pushBytes(rest.subarray(at, at + 1000));
       maxBuffered = Math.max(maxBuffered, r.parser.bufferedBytes);
     }
     expect(maxBuffered).toBe(65535); // capped at the declared length
@@ -305,14 +309,34 @@ describe('parser life cycle', () => {
   });
 
   it('delivers a single-frame message in one chunk as a view of that chunk (no copy)', () => {
-    let got: Buffer | undefined;
-    const parser = new FrameParser(
-      { maxMessageBytes: 1000, maxFragments: 4 },
-      { message: (data) => (got = data), ping() {}, pong() {}, close() {}, error() {} },
-    );
+    const parser = new FrameParser({ maxMessageBytes: 1000, maxFragments: 4 });
     const chunk = hex(`82 83 ${M0} 010203`);
     parser.push(chunk);
-    expect(got?.buffer).toBe(chunk.buffer);
-    expect(got?.byteOffset).toBe(chunk.byteOffset + 6);
+    expect(parser.next()).toBe(FrameEvent.Message);
+    expect(parser.data.buffer).toBe(chunk.buffer);
+    expect(parser.data.byteOffset).toBe(chunk.byteOffset + 6);
+  });
+
+  it('returns one event per next(), then None once the pushed bytes are used up', () => {
+    const parser = new FrameParser({ maxMessageBytes: 1000, maxFragments: 4 });
+    parser.push(hex(`81 81 ${M0} 61 89 80 ${M0} 88 80 ${M0}`));
+    expect([parser.next(), parser.data.toString()]).toEqual([FrameEvent.Message, 'a']);
+    expect(parser.next()).toBe(FrameEvent.Ping);
+    expect([parser.next(), parser.closeCode]).toEqual([FrameEvent.Close, undefined]);
+    expect(parser.next()).toBe(FrameEvent.None);
+    expect(parser.data.length).toBe(0); // the last payload is not held once everything is read
+  });
+
+  it('keeps the unread bytes of a chunk when the next chunk is pushed before they were read', () => {
+    const parser = new FrameParser({ maxMessageBytes: 1000, maxFragments: 4 });
+    parser.push(hex(`81 81 ${M0} 61 81 81 ${M0}`));
+    expect(parser.next()).toBe(FrameEvent.Message); // 'a'; the second frame lacks its payload
+    parser.push(hex(`62`));
+    expect([parser.next(), parser.data.toString()]).toEqual([FrameEvent.Message, 'b']);
+    parser.push(hex(`81 81 ${M0} 63 81 81 ${M0} 64`));
+    parser.push(hex(`81 81 ${M0} 65`)); // nothing of the previous chunk read yet
+    const texts: string[] = [];
+    while (parser.next() === FrameEvent.Message) texts.push(parser.data.toString());
+    expect(texts).toEqual(['c', 'd', 'e']);
   });
 });

@@ -161,6 +161,11 @@ describe('processHandshake: refused', () => {
     expect(r.message).toBe('none of the offered subprotocols is supported; supported: serialgate.v1.cbor, serialgate.v1.json');
   });
 
+  it('refuses any subprotocol with 400 on an endpoint that has none', () => {
+    const r = refused(request({ 'Sec-WebSocket-Protocol': 'chat' }), { ...OPTS, protocols: [] });
+    expect([r.status, r.message]).toEqual([400, 'none of the offered subprotocols is supported; supported: none']);
+  });
+
   it('refuses a subprotocol list with a non-token element with 400', () => {
     expect(refused(request({ 'Sec-WebSocket-Protocol': 'serialgate.v1.json, a b' })).status).toBe(400);
     expect(refused(request({ 'Sec-WebSocket-Protocol': 'serialgate.v1.json, x/y' })).status).toBe(400);
@@ -201,6 +206,10 @@ describe('httpErrorResponse', () => {
     );
   });
 
+  it('names a status Node does not know "Error"', () => {
+    expect(httpErrorResponse(499, 'client gone').toString()).toMatch(/^HTTP\/1\.1 499 Error\r\n/);
+  });
+
   it('counts UTF-8 bytes in Content-Length', () => {
     expect(httpErrorResponse(503, 'überlastet').toString()).toContain('Content-Length: 12\r\n');
   });
@@ -208,5 +217,6 @@ describe('httpErrorResponse', () => {
   it('refuses header injection (caller bug)', () => {
     expect(() => httpErrorResponse(400, 'x', { 'X-A': 'a\r\nSet-Cookie: y' })).toThrow(RangeError);
     expect(() => httpErrorResponse(400, 'x', { 'X A': 'a' })).toThrow(RangeError);
+    expect(() => httpErrorResponse(400, 'x', { '': 'a' })).toThrow(RangeError);
   });
 });
