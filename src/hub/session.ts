@@ -73,8 +73,8 @@ export class Session implements CommandOwner {
     helloSeq: 0,
     /** seqs sent in the snapshot on connect */
     snapshot: new Set<number>(),
-    /** live readings with seq > after were sent when they matched sub (latest epoch first applies) */
-    epochs: [] as { after: number; sub: Subscription }[],
+    /** live readings with seq > after were sent when they matched sub (the latest period that began before a seq applies) */
+    periods: [] as { after: number; sub: Subscription }[],
   };
 
   /** frames waiting for the next flush, in order */
