@@ -5,7 +5,7 @@
  * subscribed connection, and per connection one write per coalescing window (hub.coalesceMs)
  * however many readings fell into it.
  */
-import { commandsSchema, type Config, type DeviceConfig } from '../config/schema.js';
+import { commandsSchema, type Config, type DeviceConfig, type Role } from '../config/schema.js';
 import { metrics } from '../http/metrics.js';
 import type { Logger } from '../log.js';
 import type { EndpointOptions } from '../server/ws-server.js';
@@ -76,10 +76,27 @@ export class Hub implements SourceSink {
     this.router = new CommandRouter((id) => this.devices.get(id), logger);
   }
 
-  /** hub.* and server.* need a restart; device command rules follow the new config at once. */
+  /**
+   * A reload (the gateway keeps server.* and hub.resumeBuffer at their running values: see
+   * src/reload.ts). Auth applies to open connections too: one whose token was removed, or whose
+   * role went down, is closed with 1008 (reconnecting gets it the new role, or a 401); a role that
+   * went up applies from its next connection. The other hub.* limits apply to every connection at
+   * once; device command rules with setDevices.
+   */
   reconfigure(config: Config): void {
     this.config = config;
     this.auth = new Authenticator(config.auth, config.server.host);
+    let closed = 0;
+    for (const s of this.sessions) {
+      const role = this.auth.roleOf(s.credential);
+      if (role === undefined || RANK[role] < RANK[s.role]) {
+        closed++;
+        s.conn.close(1008, role === undefined ? 'token no longer valid (configuration reloaded)' : `role is now ${role} (configuration reloaded): reconnect`);
+        continue;
+      }
+      s.applyLimits(config.hub);
+    }
+    if (closed > 0) this.logger.warn({ closed }, 'closed dashboard connections whose token the reload removed or downgraded');
   }
 
   /** Every reading after it got its seq (federation publishes them to the broker). */
@@ -168,13 +185,7 @@ export class Hub implements SourceSink {
     const { hub } = this.config;
     const s = new Session(
       conn,
-      {
-        role: context.role,
-        encoding: encodingOf(conn.protocol),
-        commandRate: hub.commandRate,
-        badMessageLimit: hub.badMessageLimit,
-        stallTimeoutMs: hub.stallTimeoutMs,
-      },
+      { ...hub, role: context.role, credential: context.credential, encoding: encodingOf(conn.protocol) },
       this.markDirty,
     );
     if (this.closing) {
@@ -362,6 +373,9 @@ function wasSent(s: Session, seq: number, device: string): boolean {
   }
   return false;
 }
+
+/** a reload may lower a connection's role, never raise it in place */
+const RANK: Readonly<Record<Role, number>> = { viewer: 0, operator: 1 };
 
 /** rules for a device the config does not list (e.g. one a source derived from a topic) */
 const defaultRules: DeviceConfig['commands'] = commandsSchema.parse({});
