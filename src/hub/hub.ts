@@ -23,6 +23,7 @@ import { Authenticator, type AuthContext } from './auth.js';
 import { parseClientMessage, type SubscribeMessage } from './client-messages.js';
 import { compilePattern } from '../codecs/line-parser.js';
 import { CommandRouter, checkCommand, type CommandTarget } from './commands.js';
+import { canProduce } from './derived.js';
 import { newEpoch, type StreamStart } from './epoch.js';
 import { ResumeRing } from './ring.js';
 import { Encoded, Session, matches, type HubConnection, type SharedBatch, type Subscription } from './session.js';
@@ -128,10 +129,12 @@ export class Hub implements SourceSink {
     }
     for (const id of this.devices.keys()) {
       if (next.has(id)) continue;
-      this.last.delete(id);
       this.statuses.delete(id);
+      forgetMetrics(id);
       this.broadcast({ type: 'state', device: id, state: 'down', reason: 'removed from the configuration' });
     }
+    // last values of removed devices, and of derived ids the new topic filters cannot yield any more
+    for (const id of this.last.keys()) if (!canProduce(this.config.devices, id)) this.last.delete(id);
     this.devices.clear();
     for (const [id, t] of next) this.devices.set(id, t);
     for (const t of next.values()) this.state(t.device.status());
@@ -372,6 +375,18 @@ function wasSent(s: Session, seq: number, device: string): boolean {
     if (seq > e.after) return matches(e.sub, device);
   }
   return false;
+}
+
+/**
+ * A device removed by a reload leaves /metrics: its series would otherwise stay forever, frozen
+ * (device_up 0 reads as "down", not as "gone").
+ */
+function forgetMetrics(device: string): void {
+  for (const m of [metrics.readings, metrics.parseErrors, metrics.overlongLines, metrics.deviceUp]) m.remove({ device });
+  // commands carry a second label (the result): remove every series of this device
+  void metrics.commands.get().then(({ values }) => {
+    for (const v of values) if (v.labels.device === device) metrics.commands.remove(v.labels);
+  });
 }
 
 /** a reload may lower a connection's role, never raise it in place */

@@ -1,8 +1,10 @@
 /**
  * A reload's auth and hub.* changes reach connections that are already open: a removed or
- * downgraded token closes its connection with 1008, limits apply at once.
+ * downgraded token closes its connection with 1008, limits apply at once; devices and derived ids
+ * that the new config cannot produce leave the snapshot and /metrics.
  */
 import { describe, expect, it } from 'vitest';
+import { metrics, registry } from '../../../src/http/metrics.js';
 import { Authenticator } from '../../../src/hub/auth.js';
 import { Hub } from '../../../src/hub/hub.js';
 import { silentLogger } from '../../../src/log.js';
@@ -95,5 +97,52 @@ describe('Hub.reconfigure: hub.* limits apply to open connections', () => {
     reload(auth, { commandRate: { perSecond: 1, burst: 2 } });
     for (let i = 0; i < 3; i++) c.sendJson({ type: 'subscribe', devices: ['*'] });
     expect(c.of('error').map((e) => e.error.code)).toEqual(['rate_limited']);
+  });
+});
+
+describe('Hub.setDevices after a reload: what no longer exists leaves the snapshot and /metrics', () => {
+  const mqttDevice = (topic: string) => ({ id: 'room', mqtt: { topic, idFromTopicSegment: 1 }, parser: { format: 'json' } });
+  const serial = { id: 'bench', serial: { path: '/dev/null' } };
+  const cfg = (devices: unknown[]) => testConfig({ devices, hub: { coalesceMs: 0 } });
+
+  it('derived ids the new topic filter cannot yield are dropped from the snapshot; those it can, kept', () => {
+    const hub = new Hub(cfg([mqttDevice('sensors/+/temp'), serial]), silentLogger());
+    const devices = [new FakeDevice('room', 'mqtt'), new FakeDevice('bench')];
+    hub.setDevices(devices);
+    for (const device of ['room-kitchen', 'room-cellar', 'bench']) hub.reading({ device, ts: 1, values: { t: 1 } });
+    // the filter now names one room: "cellar" cannot come from it any more
+    const next = cfg([mqttDevice('sensors/kitchen/temp'), serial]);
+    hub.reconfigure(next);
+    hub.setDevices(devices);
+    const c = new FakeConn();
+    hub.attach(c, { role: 'viewer' });
+    expect(c.of('reading').map((r) => r.device)).toEqual(['room-kitchen', 'bench']);
+    // a "#" before the level admits any segment there: still producible
+    hub.reconfigure(cfg([{ ...mqttDevice('sensors/#'), mqtt: { topic: 'sensors/#', idFromTopicSegment: 2 } }, serial]));
+    hub.setDevices(devices);
+    const d = new FakeConn();
+    hub.attach(d, { role: 'viewer' });
+    expect(d.of('reading').map((r) => r.device)).toEqual(['room-kitchen', 'bench']);
+    hub.reconfigure(cfg([{ id: 'room', mqtt: { topic: 'sensors/+/temp' }, parser: { format: 'json' } }, serial]));
+    hub.setDevices(devices);
+    const e = new FakeConn();
+    hub.attach(e, { role: 'viewer' });
+    expect(e.of('reading').map((r) => r.device)).toEqual(['bench']);
+  });
+
+  it('a device removed by a reload leaves /metrics (every series labelled with it), the others stay', async () => {
+    metrics.readings.inc({ device: 'gone' });
+    metrics.deviceUp.set({ device: 'gone' }, 0);
+    metrics.commands.inc({ device: 'gone', result: 'ok' });
+    metrics.commands.inc({ device: 'gone', result: 'timeout' });
+    metrics.readings.inc({ device: 'bench' });
+    const hub = new Hub(cfg([serial, { id: 'gone', serial: { path: '/dev/null' } }]), silentLogger());
+    hub.setDevices([new FakeDevice('bench'), new FakeDevice('gone')]);
+    hub.reconfigure(cfg([serial]));
+    hub.setDevices([new FakeDevice('bench')]);
+    await new Promise((r) => setImmediate(r));
+    const text = await registry.metrics();
+    expect(text).not.toMatch(/device="gone"/);
+    expect(text).toMatch(/serialgate_readings_total\{device="bench"\}/);
   });
 });
