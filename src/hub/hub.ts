@@ -383,6 +383,7 @@ function wasSent(s: Session, seq: number, device: string): boolean {
  */
 function forgetMetrics(device: string): void {
   for (const m of [metrics.readings, metrics.parseErrors, metrics.overlongLines, metrics.deviceUp]) m.remove({ device });
+  metrics.reconnects.remove({ source: device });
   // commands carry a second label (the result): remove every series of this device
   void metrics.commands.get().then(({ values }) => {
     for (const v of values) if (v.labels.device === device) metrics.commands.remove(v.labels);
