@@ -1,14 +1,13 @@
 /**
- * Which reading device ids a config can still produce: its device ids, and the ids an MQTT device
- * with `idFromTopicSegment` derives (`<id>-<segment>`, segment = that level of a matching topic).
+ * Which derived reading device ids a config can still produce: those an MQTT device with
+ * `idFromTopicSegment` derives (`<id>-<segment>`, segment = that level of a matching topic).
  * After a reload changed a topic filter, a derived id the new filter cannot yield any more must
  * not linger in the snapshot as if the device still existed.
  */
 import type { DeviceConfig } from '../config/schema.js';
 
-export function canProduce(devices: readonly DeviceConfig[], id: string): boolean {
+export function canDerive(devices: readonly DeviceConfig[], id: string): boolean {
   for (const d of devices) {
-    if (d.id === id) return true;
     const level = d.mqtt?.idFromTopicSegment;
     if (level === undefined || !id.startsWith(`${d.id}-`)) continue;
     if (filterAdmits(d.mqtt!.topic, level, id.slice(d.id.length + 1))) return true;

@@ -23,7 +23,7 @@ import { Authenticator, type AuthContext } from './auth.js';
 import { parseClientMessage, type SubscribeMessage } from './client-messages.js';
 import { compilePattern } from '../codecs/line-parser.js';
 import { CommandRouter, checkCommand, type CommandTarget } from './commands.js';
-import { canProduce } from './derived.js';
+import { canDerive } from './derived.js';
 import { newEpoch, type StreamStart } from './epoch.js';
 import { ResumeRing } from './ring.js';
 import { Encoded, Session, matches, type HubConnection, type SharedBatch, type Subscription } from './session.js';
@@ -134,7 +134,8 @@ export class Hub implements SourceSink {
       this.broadcast({ type: 'state', device: id, state: 'down', reason: 'removed from the configuration' });
     }
     // last values of removed devices, and of derived ids the new topic filters cannot yield any more
-    for (const id of this.last.keys()) if (!canProduce(this.config.devices, id)) this.last.delete(id);
+    const running = this.config.devices.filter((d) => next.has(d.id));
+    for (const id of this.last.keys()) if (!next.has(id) && !canDerive(running, id)) this.last.delete(id);
     this.devices.clear();
     for (const [id, t] of next) this.devices.set(id, t);
     for (const t of next.values()) this.state(t.device.status());
