@@ -10,6 +10,7 @@ import { buildHealthReport, createRequestHandler, defaultWebRoot } from './http/
 import { Authenticator, isLoopbackHost } from './hub/auth.js';
 import { Hub } from './hub/hub.js';
 import type { Logger } from './log.js';
+import { planReload } from './reload.js';
 import { echoEndpoint } from './server/echo.js';
 import { createHttpServer, destroyAllConnections } from './server/http-server.js';
 import { WsServer } from './server/ws-server.js';
@@ -22,7 +23,7 @@ export interface Gateway {
   readonly url: string;
   readonly hub: Hub;
   readonly sources: Source[];
-  /** applies device (and auth) changes; dashboard connections stay open */
+  /** applies what a running gateway can (src/reload.ts); dashboards stay open unless their token went */
   reload(config: Config): Promise<void>;
   stop(): Promise<void>;
 }
@@ -156,9 +157,10 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
     get sources() {
       return sources.all();
     },
-    async reload(next: Config) {
-      if (JSON.stringify(next.server) !== JSON.stringify(current.server) || JSON.stringify(next.hub) !== JSON.stringify(current.hub)) {
-        logger.warn('server.* and hub.* changes take effect after a restart; applying devices and auth now');
+    async reload(file: Config) {
+      const { config: next, needsRestart } = planReload(current, file);
+      if (needsRestart.length > 0) {
+        logger.warn({ keys: needsRestart }, `these changes take effect after a restart, the running values stay: ${needsRestart.join(', ')}`);
       }
       current = next;
       hostRule = new Authenticator(next.auth, next.server.host);

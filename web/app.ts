@@ -45,6 +45,8 @@ const dirty = new Set<DeviceView>();
 /** per device: the last seq shown, to prove no reading is shown twice or out of order */
 const lastShown = new Map<string, number>();
 const stats = { readings: 0, nonIncreasing: 0, frames: 0, cspViolations: 0 };
+/** the seqs shown, newest last (bounded), for tests and the debug hook */
+const shownLog: number[] = [];
 /** connection states seen, newest last (bounded), for tests and the debug hook */
 const stateLog: string[] = [];
 let role: HelloMessage['role'] | undefined;
@@ -105,6 +107,8 @@ function onReading(r: ReadingMessage): void {
   const prev = lastShown.get(r.device) ?? -1;
   if (r.seq <= prev) stats.nonIncreasing++;
   lastShown.set(r.device, r.seq);
+  shownLog.push(r.seq);
+  if (shownLog.length > 1000) shownLog.shift();
   const v = view(r.device);
   v.reading(r);
   dirty.add(v);
@@ -185,9 +189,10 @@ const client: SerialgateClient = connect(url, {
   onDeviceState: (s) => view(s.device).setState(s.state, s.reason),
   onGap: (g) => console.info(`serialgate: readings ${g.from}–${g.to} were not delivered (gap)`),
   onReset: (r) => {
-    // the gateway restarted: its seqs start again, so does our per-device check
+    // A new stream: its seqs say nothing about the old one's, so the per-device order check starts
+    // again. The charts keep their points (x is the gateway's receive time, which goes on).
     lastShown.clear();
-    console.info(`serialgate: gateway restarted (seq ${r.previousSeq} → ${r.seq})`);
+    console.info(`serialgate: gateway restarted (stream ${r.previousEpoch} at seq ${r.previousSeq} → ${r.epoch} at seq ${r.seq})`);
   },
   onError: (e) => console.warn('serialgate:', 'error' in e ? `${e.error.code}: ${e.error.message}` : e.message),
 });
@@ -248,4 +253,5 @@ window.addEventListener('resize', () => {
   stats: () => ({ ...client.stats(), ...stats, rejectedPoints: [...views.values()].reduce((n, v) => n + v.rejectedPoints(), 0) }),
   chartX: (device: string, metric: string) => views.get(device)?.chartX(metric) ?? [],
   states: () => [...stateLog],
+  shown: () => [...shownLog],
 };

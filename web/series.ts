@@ -14,7 +14,7 @@ export class Series {
   /** bucket of the newest point and how many readings it averages */
   private bucket = -Infinity;
   private n = 0;
-  /** readings refused because they were not newer than the newest point */
+  /** readings refused because they were older than the newest point */
   rejected = 0;
   /** set by push, cleared by view: the chart has something new to draw */
   changed = false;
@@ -32,10 +32,14 @@ export class Series {
     return this.count;
   }
 
-  /** Adds a reading at `ts` (ms). Returns false for a reading older than the newest point. */
+  /**
+   * Adds a reading at `ts` (ms). Returns false for a reading older than the newest point. One
+   * with the same ts joins the newest point's mean: lines a port buffered while nobody read it
+   * (a gateway restart) arrive in one chunk and get one receive time, and each is a reading.
+   */
   push(ts: number, value: number): boolean {
     const x = ts / 1000;
-    if (this.count > 0 && x <= this.xs[this.head]!) {
+    if (this.count > 0 && x < this.xs[this.head]!) {
       this.rejected++;
       return false;
     }

@@ -1,6 +1,6 @@
 /**
  * The serialgate client: one logical session over a sequence of WebSockets. It reconnects with
- * capped, jittered backoff; resumes with `subscribe { since }` and hands readings over exactly
+ * capped, jittered backoff; resumes with `subscribe { since, epoch }` and hands readings over exactly
  * once and in order (see sequencer.ts); holds commands back while the socket cannot take them
  * and settles each command's promise exactly once. Works with the browser's WebSocket and, in
  * Node (which has no global WebSocket before v22), with `ws` passed as `WebSocketImpl`.
@@ -22,7 +22,7 @@ import {
   type Role,
   type StateMessage,
 } from './messages.js';
-import { Sequencer, type SequencerStats } from './sequencer.js';
+import { Sequencer, type ResetInfo, type SequencerStats } from './sequencer.js';
 
 /**
  * The part of the WebSocket API the client uses: the browser's and `ws`'s both fit. Handler
@@ -101,8 +101,12 @@ export interface ConnectOptions {
   onHello?(h: HelloMessage): void;
   onGap?(g: { from: number; to: number }): void;
   onDeviceState?(s: StateMessage): void;
-  /** the gateway restarted (its seq went backwards); readings it got after previousSeq are lost */
-  onReset?(info: { previousSeq: number; seq: number }): void;
+  /**
+   * The stream started again (the gateway restarted: hello named a new epoch, or the gateway
+   * answered our resume with `reset`), whatever the numbers. Readings of the old stream after
+   * previousSeq are unknown; the new stream's readings follow from what the gateway still holds.
+   */
+  onReset?(info: ResetInfo): void;
   /** a server `error` message, or a frame this client could not decode */
   onError?(err: ErrorMessage | ProtocolViolation): void;
 }
@@ -116,6 +120,8 @@ export interface SerialgateClient {
   /** devices as last known: hello's list updated by `state` messages */
   readonly devices: ReadonlyMap<string, DeviceInfo>;
   readonly lastSeq: number;
+  /** the stream `lastSeq` counts in (hello.epoch), sent back with it on every resume */
+  readonly epoch: string | undefined;
   /**
    * Sends a command; resolves with the ack's reply, rejects with CommandFailedError. A string is
    * sent as `line` to a serial device and as `payload` to an MQTT device.
@@ -261,6 +267,8 @@ export function connect(url: string, options: ConnectOptions = {}): SerialgateCl
         return sequencer.reading(msg);
       case 'gap':
         return sequencer.gap(msg);
+      case 'reset':
+        return sequencer.reset(msg.epoch);
       case 'state': {
         const d = deviceMap.get(msg.device);
         if (d) deviceMap.set(msg.device, { ...d, state: msg.state, reason: msg.reason });
@@ -279,9 +287,9 @@ export function connect(url: string, options: ConnectOptions = {}): SerialgateCl
     hello = h;
     deviceMap.clear();
     for (const d of h.devices) deviceMap.set(d.id, d);
-    const since = sequencer.hello(h.seq);
-    if (since !== undefined || devices.length !== 1 || devices[0] !== '*') {
-      send(since === undefined ? { type: 'subscribe', devices } : { type: 'subscribe', devices, since });
+    const resume = sequencer.hello(h.seq, h.epoch);
+    if (resume !== undefined || devices.length !== 1 || devices[0] !== '*') {
+      send(resume === undefined ? { type: 'subscribe', devices } : { type: 'subscribe', devices, ...resume });
     }
     if (sequencer.resuming) settleTimer = setTimeout(() => sequencer.flush(), resumeSettleMs);
     safe(options.onHello, h);
@@ -347,6 +355,9 @@ export function connect(url: string, options: ConnectOptions = {}): SerialgateCl
     },
     get lastSeq() {
       return sequencer.lastSeq;
+    },
+    get epoch() {
+      return sequencer.epoch;
     },
     command(device, cmd, opts) {
       if (userClosed) return Promise.reject(new CommandFailedError('closed', 'the client is closed', device, ''));

@@ -16,6 +16,7 @@ export type {
 } from './client.js';
 export { ClientError, CommandFailedError, type ClientSideCode } from './errors.js';
 export { ProtocolViolation, SUBPROTOCOLS } from './messages.js';
+export type { ResetInfo } from './sequencer.js';
 export type {
   AckMessage,
   DeviceInfo,
@@ -25,6 +26,7 @@ export type {
   GapMessage,
   HelloMessage,
   ReadingMessage,
+  ResetMessage,
   Role,
   ServerMessage,
   StateMessage,

@@ -27,6 +27,8 @@ export interface HelloMessage {
   protocol: 1;
   gateway: string;
   role: Role;
+  /** names the stream `seq` counts in: a new epoch means the count started again */
+  epoch: string;
   seq: number;
   devices: DeviceInfo[];
 }
@@ -65,12 +67,22 @@ export interface ErrorMessage {
   error: ErrorBody;
   id?: string;
 }
-export type ServerMessage = HelloMessage | ReadingMessage | StateMessage | AckMessage | GapMessage | ErrorMessage;
+/**
+ * The `since` we sent counted in another stream (or named none): what follows is `epoch`'s stream
+ * from what the gateway still holds, as if we had sent since 0.
+ */
+export interface ResetMessage {
+  type: 'reset';
+  epoch: string;
+}
+export type ServerMessage = HelloMessage | ReadingMessage | StateMessage | AckMessage | GapMessage | ErrorMessage | ResetMessage;
 
 export interface SubscribeMessage {
   type: 'subscribe';
   devices: string[];
   since?: number;
+  /** the epoch `since` counts in */
+  epoch?: string;
 }
 export type CommandMessage =
   | { type: 'command'; id: string; device: string; line: string }
@@ -80,6 +92,7 @@ export type ClientMessage = SubscribeMessage | CommandMessage;
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isSeq = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 const isStr = (v: unknown): v is string => typeof v === 'string';
+const isEpoch = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
 const optStr = (v: unknown): boolean => v === undefined || typeof v === 'string';
 const isState = (v: unknown): v is DeviceState => v === 'up' || v === 'down';
 const isErrorBody = (v: unknown): v is ErrorBody => isObject(v) && isStr(v.code) && isStr(v.message);
@@ -106,7 +119,7 @@ export function parseServerMessage(v: unknown): ServerMessage | undefined {
   const ok = ((): boolean => {
     switch (v.type) {
       case 'hello':
-        return v.protocol === 1 && isStr(v.gateway) && (v.role === 'viewer' || v.role === 'operator') && isSeq(v.seq) &&
+        return v.protocol === 1 && isStr(v.gateway) && (v.role === 'viewer' || v.role === 'operator') && isEpoch(v.epoch) && isSeq(v.seq) &&
           Array.isArray(v.devices) && v.devices.every(isDeviceInfo);
       case 'reading':
         return isSeq(v.seq) && isStr(v.device) && typeof v.ts === 'number' &&
@@ -119,12 +132,14 @@ export function parseServerMessage(v: unknown): ServerMessage | undefined {
         return isSeq(v.from) && isSeq(v.to) && v.from <= v.to;
       case 'error':
         return isErrorBody(v.error) && optStr(v.id);
+      case 'reset':
+        return isEpoch(v.epoch);
       default:
         return true;
     }
   })();
   if (!ok) throw new ProtocolViolation(`malformed "${v.type}" message`);
-  const known = ['hello', 'reading', 'state', 'ack', 'gap', 'error'];
+  const known = ['hello', 'reading', 'state', 'ack', 'gap', 'error', 'reset'];
   return known.includes(v.type) ? (v as unknown as ServerMessage) : undefined;
 }
 

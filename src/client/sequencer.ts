@@ -12,14 +12,34 @@
  *   `subscribe` asked for, and both overlap. Readings are held and released in seq order once
  *   every seq of that range has arrived or been declared a gap (or on `flush()`, which the
  *   client calls after a short settle time for subscriptions narrower than "*").
+ *
+ * A seq means something only in its stream, named by hello's `epoch`. A hello with another
+ * epoch is a restart whatever the numbers: the old stream's seqs say nothing about the new one's,
+ * so nothing of the new run is dropped as "already seen". The gateway confirms it with a `reset`
+ * (the since we sent counted in another stream); a `reset` we did not see coming is a restart too.
  */
 import type { GapMessage, ReadingMessage } from './messages.js';
+
+/** The stream started again: readings of the old one after `previousSeq` are unknown. */
+export interface ResetInfo {
+  /** the stream followed until now and the last seq delivered from it */
+  previousEpoch: string;
+  previousSeq: number;
+  /** the stream that follows and the hello.seq of the session that told us */
+  epoch: string;
+  seq: number;
+}
+
+/** What a resumed session sends back in `subscribe`: where we are, and in which stream. */
+export interface Resume {
+  since: number;
+  epoch: string;
+}
 
 export interface SequencerHandlers {
   reading(r: ReadingMessage): void;
   gap(g: { from: number; to: number }): void;
-  /** the gateway's seq went backwards: it restarted and readings after `previousSeq` are unknown */
-  reset(info: { previousSeq: number; seq: number }): void;
+  reset(info: ResetInfo): void;
 }
 
 export interface SequencerStats {
@@ -32,7 +52,7 @@ export interface SequencerStats {
   /** gap messages, and the number of seqs they declared lost */
   gaps: number;
   missed: number;
-  /** gateway restarts detected (seq went backwards) */
+  /** gateway restarts detected (a new epoch, or a `reset`) */
   resets: number;
 }
 
@@ -59,7 +79,11 @@ interface UnorderedPhase {
 
 export class Sequencer {
   private last = 0;
-  private started = false;
+  /** the stream `last` counts in; undefined before the first hello */
+  private current: string | undefined;
+  private helloSeq = 0;
+  /** the gateway will answer this session's subscribe with a reset we already acted on */
+  private resetExpected = false;
   private window: ResumeWindow | undefined;
   private unordered: UnorderedPhase | undefined;
   readonly stats: SequencerStats = { received: 0, delivered: 0, duplicates: 0, gaps: 0, missed: 0, resets: 0 };
@@ -71,32 +95,53 @@ export class Sequencer {
     return this.last;
   }
 
+  /** the epoch of the stream followed (undefined before the first hello) */
+  get epoch(): string | undefined {
+    return this.current;
+  }
+
   /** true while a resume window holds readings back */
   get resuming(): boolean {
     return this.window !== undefined;
   }
 
   /**
-   * A session started with this hello.seq. Returns the `since` to send in `subscribe`, or
-   * undefined for the first session (the snapshot is all it needs).
+   * A session started with this hello. Returns the `since` and `epoch` to send in `subscribe`
+   * (always ours: the gateway decides whether they continue its stream), or undefined for the
+   * first session (the snapshot is all it needs).
    */
-  hello(seq: number): number | undefined {
+  hello(seq: number, epoch: string): Resume | undefined {
     this.flush();
     this.unordered = undefined;
-    if (!this.started) {
-      this.started = true;
+    this.helloSeq = seq;
+    this.resetExpected = false;
+    if (this.current === undefined) {
+      this.current = epoch;
       this.unordered = { lo: 0, hi: seq, seen: new Set() };
       return undefined;
     }
-    if (seq < this.last) {
-      // A restarted gateway counts from 0 again: what it holds now is all new to us.
-      const previousSeq = this.last;
-      this.last = 0;
-      this.stats.resets++;
-      this.handlers.reset({ previousSeq, seq });
+    const resume = { since: this.last, epoch: this.current };
+    // Another stream, or ours counting below what we had (no gateway does that; the gateway
+    // refuses such a since too): what it holds now is all new to us.
+    if (epoch !== this.current || seq < this.last) {
+      this.restart(epoch, seq);
+      this.resetExpected = true;
     }
     if (seq > this.last) this.window = { from: this.last, to: seq, pending: new Map(), gaps: [], covered: 0 };
-    return this.last;
+    return resume;
+  }
+
+  /** `reset`: the since we sent does not continue the gateway's stream `epoch`. */
+  reset(epoch: string): void {
+    if (this.resetExpected && epoch === this.current) {
+      this.resetExpected = false;
+      return;
+    }
+    // Unforeseen: what was held is released, and until the first live reading any unseen seq of
+    // the new stream up to hello.seq (the replay that follows) is delivered, as for a fresh session.
+    this.flush();
+    this.restart(epoch, this.helloSeq);
+    this.unordered = { lo: 0, hi: this.helloSeq, seen: new Set() };
   }
 
   reading(r: ReadingMessage): void {
@@ -145,6 +190,14 @@ export class Sequencer {
     w.pending.set(r.seq, r);
     if (r.seq <= w.to && !inGaps(w.gaps, r.seq)) w.covered++;
     if (w.covered >= w.to - w.from || w.pending.size >= MAX_PENDING) this.flush();
+  }
+
+  private restart(epoch: string, seq: number): void {
+    const info: ResetInfo = { previousEpoch: this.current!, previousSeq: this.last, epoch, seq };
+    this.current = epoch;
+    this.last = 0;
+    this.stats.resets++;
+    this.handlers.reset(info);
   }
 
   private deliver(r: ReadingMessage): void {

@@ -40,6 +40,8 @@ export interface HelloMessage {
   protocol: 1;
   gateway: string;
   role: string;
+  /** names the stream `seq` counts in; new whenever the count starts again */
+  epoch: string;
   seq: number;
   devices: { id: string; source: SourceKind; state: DeviceState }[];
 }
@@ -60,7 +62,9 @@ export type AckMessage =
 /** Readings in [from, to] (inclusive seqs) matching the subscription that the client will not get, except those sent right after this message. */
 export interface GapMessage { type: 'gap'; from: number; to: number }
 export interface ErrorMessage { type: 'error'; error: { code: string; message: string }; id?: string }
-export type ServerMessage = HelloMessage | ReadingMessage | StateMessage | AckMessage | GapMessage | ErrorMessage;
+/** The `since` of a subscribe counted in another stream (or named none): what follows is `epoch`'s stream from what the ring holds. */
+export interface ResetMessage { type: 'reset'; epoch: string }
+export type ServerMessage = HelloMessage | ReadingMessage | StateMessage | AckMessage | GapMessage | ErrorMessage | ResetMessage;
 
 // useRecords: false → plain CBOR maps that any decoder (and cbor-x's default `decode` in the
 // browser) turns into plain objects; numbers keep their JS value (integers as CBOR ints, others

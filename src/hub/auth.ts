@@ -8,6 +8,8 @@ import type { Config, Role } from '../config/schema.js';
 
 export interface AuthContext {
   role: Role;
+  /** SHA-256 of the token the connection presented (absent: anonymous), so a reload can re-check it */
+  credential?: Buffer;
 }
 
 /** The parts of an upgrade request auth looks at (a subset of the server's UpgradeInfo). */
@@ -96,15 +98,25 @@ export class Authenticator {
     const found = this.tokenOf(req);
     if (typeof found === 'object') return found;
     if (found === undefined) {
-      if (this.auth.anonymous === 'none') return { ok: false, status: 401, message: 'a token is required' };
-      return { ok: true, context: { role: this.auth.anonymous } };
+      const role = this.roleOf(undefined);
+      return role === undefined ? { ok: false, status: 401, message: 'a token is required' } : { ok: true, context: { role } };
     }
-    const candidate = digest(found);
+    const credential = digest(found);
+    const role = this.roleOf(credential);
+    if (role === undefined) return { ok: false, status: 401, message: 'invalid token' };
+    return { ok: true, context: { role, credential } };
+  }
+
+  /**
+   * The role a token digest (undefined: anonymous) has under this config, undefined when it has
+   * none: at the handshake, and again for open connections when a reload brings a new config.
+   */
+  roleOf(credential: Buffer | undefined): Role | undefined {
+    if (credential === undefined) return this.auth.anonymous === 'none' ? undefined : this.auth.anonymous;
     let role: Role | undefined;
     // every configured token is compared, so the time taken does not say which one came close
-    for (const t of this.tokens) if (timingSafeEqual(candidate, t.digest) && role === undefined) role = t.role;
-    if (role === undefined) return { ok: false, status: 401, message: 'invalid token' };
-    return { ok: true, context: { role } };
+    for (const t of this.tokens) if (timingSafeEqual(credential, t.digest) && role === undefined) role = t.role;
+    return role;
   }
 
   /** the offered token, undefined when none, or a refusal for a malformed or disallowed one */

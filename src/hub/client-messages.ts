@@ -9,6 +9,8 @@
 export const MAX_ID_LENGTH = 64;
 /** A subscription names at most this many devices. */
 export const MAX_SUBSCRIBED = 1024;
+/** An epoch is 12 characters today; a longer one is still compared, never echoed. */
+export const MAX_EPOCH_LENGTH = 64;
 
 export type ClientErrorCode =
   | 'bad_encoding'
@@ -26,6 +28,8 @@ export interface SubscribeMessage {
   /** '*' = every device, present and future */
   devices: '*' | ReadonlySet<string>;
   since?: number;
+  /** the stream `since` counts in (hello.epoch); a since without it is not trusted */
+  epoch?: string;
 }
 
 export interface CommandMessage {
@@ -62,15 +66,19 @@ export function parseClientMessage(value: unknown): ParseResult {
 }
 
 function parseSubscribe(m: Record<string, unknown>, id: string | undefined): ParseResult {
-  const { devices, since } = m;
+  const { devices, since, epoch } = m;
   if (!Array.isArray(devices) || devices.length > MAX_SUBSCRIBED || !devices.every((d) => typeof d === 'string' && d.length > 0 && d.length <= 64)) {
     return fail('invalid_field', `subscribe "devices" must be ["*"] or up to ${MAX_SUBSCRIBED} device ids`, id);
   }
   if (since !== undefined && !(typeof since === 'number' && Number.isSafeInteger(since) && since >= 0)) {
     return fail('invalid_field', 'subscribe "since" must be a non-negative integer seq', id);
   }
+  if (epoch !== undefined && !(typeof epoch === 'string' && epoch.length > 0 && epoch.length <= MAX_EPOCH_LENGTH)) {
+    return fail('invalid_field', `subscribe "epoch" must be a string of 1-${MAX_EPOCH_LENGTH} characters (hello.epoch)`, id);
+  }
   const ids = devices as string[];
   const msg: SubscribeMessage = { type: 'subscribe', devices: ids.includes('*') ? '*' : new Set(ids) };
   if (since !== undefined) msg.since = since;
+  if (epoch !== undefined) msg.epoch = epoch;
   return { ok: true, msg };
 }

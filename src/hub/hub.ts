@@ -5,7 +5,7 @@
  * subscribed connection, and per connection one write per coalescing window (hub.coalesceMs)
  * however many readings fell into it.
  */
-import { commandsSchema, type Config, type DeviceConfig } from '../config/schema.js';
+import { commandsSchema, type Config, type DeviceConfig, type Role } from '../config/schema.js';
 import { metrics } from '../http/metrics.js';
 import type { Logger } from '../log.js';
 import type { EndpointOptions } from '../server/ws-server.js';
@@ -23,16 +23,26 @@ import { Authenticator, type AuthContext } from './auth.js';
 import { parseClientMessage, type SubscribeMessage } from './client-messages.js';
 import { compilePattern } from '../codecs/line-parser.js';
 import { CommandRouter, checkCommand, type CommandTarget } from './commands.js';
+import { canDerive } from './derived.js';
+import { newEpoch, type StreamStart } from './epoch.js';
 import { ResumeRing } from './ring.js';
 import { Encoded, Session, matches, type HubConnection, type SharedBatch, type Subscription } from './session.js';
 
 export type { AuthContext } from './auth.js';
+export type { StreamStart } from './epoch.js';
 
 /** Subscription changes remembered per connection for resume de-duplication. */
-const MAX_EPOCHS = 16;
+const MAX_PERIODS = 16;
+
+export interface HubOptions {
+  /** the stream to continue (History restores it across a planned restart); default: a new epoch from seq 0 */
+  stream?: StreamStart;
+}
 
 export class Hub implements SourceSink {
-  private seq = 0;
+  /** the stream `seq` counts in (hello.epoch) */
+  readonly epoch: string;
+  private seq: number;
   private readonly ring: ResumeRing;
   private auth: Authenticator;
   private readonly router: CommandRouter;
@@ -58,16 +68,36 @@ export class Hub implements SourceSink {
   constructor(
     private config: Config,
     private readonly logger: Logger,
+    opts: HubOptions = {},
   ) {
-    this.ring = new ResumeRing(config.hub.resumeBuffer);
+    this.epoch = opts.stream?.epoch ?? newEpoch();
+    this.seq = opts.stream?.seq ?? 0;
+    this.ring = new ResumeRing(config.hub.resumeBuffer, this.seq);
     this.auth = new Authenticator(config.auth, config.server.host);
     this.router = new CommandRouter((id) => this.devices.get(id), logger);
   }
 
-  /** hub.* and server.* need a restart; device command rules follow the new config at once. */
+  /**
+   * A reload (the gateway keeps server.* and hub.resumeBuffer at their running values: see
+   * src/reload.ts). Auth applies to open connections too: one whose token was removed, or whose
+   * role went down, is closed with 1008 (reconnecting gets it the new role, or a 401); a role that
+   * went up applies from its next connection. The other hub.* limits apply to every connection at
+   * once; device command rules with setDevices.
+   */
   reconfigure(config: Config): void {
     this.config = config;
     this.auth = new Authenticator(config.auth, config.server.host);
+    let closed = 0;
+    for (const s of this.sessions) {
+      const role = this.auth.roleOf(s.credential);
+      if (role === undefined || RANK[role] < RANK[s.role]) {
+        closed++;
+        s.conn.close(1008, role === undefined ? 'token no longer valid (configuration reloaded)' : `role is now ${role} (configuration reloaded): reconnect`);
+        continue;
+      }
+      s.applyLimits(config.hub);
+    }
+    if (closed > 0) this.logger.warn({ closed }, 'closed dashboard connections whose token the reload removed or downgraded');
   }
 
   /** Every reading after it got its seq (federation publishes them to the broker). */
@@ -99,10 +129,13 @@ export class Hub implements SourceSink {
     }
     for (const id of this.devices.keys()) {
       if (next.has(id)) continue;
-      this.last.delete(id);
       this.statuses.delete(id);
+      forgetMetrics(id);
       this.broadcast({ type: 'state', device: id, state: 'down', reason: 'removed from the configuration' });
     }
+    // last values of removed devices, and of derived ids the new topic filters cannot yield any more
+    const running = this.config.devices.filter((d) => next.has(d.id));
+    for (const id of this.last.keys()) if (!next.has(id) && !canDerive(running, id)) this.last.delete(id);
     this.devices.clear();
     for (const [id, t] of next) this.devices.set(id, t);
     for (const t of next.values()) this.state(t.device.status());
@@ -156,13 +189,7 @@ export class Hub implements SourceSink {
     const { hub } = this.config;
     const s = new Session(
       conn,
-      {
-        role: context.role,
-        encoding: encodingOf(conn.protocol),
-        commandRate: hub.commandRate,
-        badMessageLimit: hub.badMessageLimit,
-        stallTimeoutMs: hub.stallTimeoutMs,
-      },
+      { ...hub, role: context.role, credential: context.credential, encoding: encodingOf(conn.protocol) },
       this.markDirty,
     );
     if (this.closing) {
@@ -174,10 +201,10 @@ export class Hub implements SourceSink {
     conn.on('close', () => this.detach(s));
     conn.on('drain', () => s.drained());
     s.sent.helloSeq = this.seq;
-    s.sent.epochs.push({ after: this.seq, sub: '*' });
+    s.sent.periods.push({ after: this.seq, sub: '*' });
     const devices = [...this.statuses.values()].map((d) => ({ id: d.id, source: d.source, state: d.state }));
     // hello and the snapshot leave in one write
-    s.queue(frameMessage({ type: 'hello', protocol: 1, gateway: this.config.gateway.id, role: context.role, seq: this.seq, devices }, s.encoding));
+    s.queue(frameMessage({ type: 'hello', protocol: 1, gateway: this.config.gateway.id, role: context.role, epoch: this.epoch, seq: this.seq, devices }, s.encoding));
     const snapshot = [...this.last.values()].sort((a, b) => a.msg.seq - b.msg.seq);
     for (const r of snapshot) {
       s.sent.snapshot.add(r.msg.seq);
@@ -209,6 +236,11 @@ export class Hub implements SourceSink {
 
   stats(): { connections: number; seq: number } {
     return { connections: this.sessions.size, seq: this.seq };
+  }
+
+  /** Where the stream is now: what a planned restart hands to the next Hub to continue it. */
+  stream(): StreamStart {
+    return { epoch: this.epoch, seq: this.seq };
   }
 
   // ---- internals ----
@@ -293,11 +325,17 @@ export class Hub implements SourceSink {
   /**
    * `subscribe`: replace the subscription; with `since`, first replay what the ring holds after
    * it (a `gap` for what it no longer holds), skipping what this connection was already sent.
+   * A since continues this stream only when it names this epoch and does not lie beyond its
+   * newest seq (Centrifugo's rule); any other since is answered with `reset` and counts as 0, so
+   * a restarted count is never taken for a continuation of the old one.
    */
   private resubscribe(s: Session, msg: SubscribeMessage): void {
     const sub = msg.devices;
     if (msg.since !== undefined) {
-      const replay = this.ring.since(msg.since);
+      const continues = msg.epoch === this.epoch && msg.since <= this.seq;
+      if (!continues) s.queue(frameMessage({ type: 'reset', epoch: this.epoch }, s.encoding));
+      const since = continues ? msg.since : 0;
+      const replay = this.ring.since(since);
       const frames: Buffer[] = [];
       const seqs: number[] = [];
       for (const r of replay.readings) {
@@ -313,8 +351,7 @@ export class Hub implements SourceSink {
         budget -= frames[first - 1]!.length;
       }
       let gap = replay.gap;
-      // (a since beyond the newest seq counts as 0, as in ResumeRing.since)
-      if (first > 0) gap = { from: gap?.from ?? (msg.since > this.seq ? 0 : msg.since) + 1, to: seqs[first - 1]! };
+      if (first > 0) gap = { from: gap?.from ?? since + 1, to: seqs[first - 1]! };
       if (gap) {
         metrics.gaps.inc();
         s.queue(frameMessage({ type: 'gap', ...gap }, s.encoding));
@@ -322,24 +359,40 @@ export class Hub implements SourceSink {
       for (let i = first; i < frames.length; i++) s.queue(frames[i]!);
     }
     this.subscribe(s, sub);
-    const epochs = s.sent.epochs;
-    epochs.push({ after: this.seq, sub });
-    // an epoch wholly older than the ring cannot matter to a replay any more
-    while (epochs.length > MAX_EPOCHS || (epochs.length > 1 && epochs[1]!.after < this.ring.oldest)) epochs.shift();
+    const periods = s.sent.periods;
+    periods.push({ after: this.seq, sub });
+    // a period wholly older than the ring cannot matter to a replay any more
+    while (periods.length > MAX_PERIODS || (periods.length > 1 && periods[1]!.after < this.ring.oldest)) periods.shift();
     s.flush();
   }
 }
 
 /** Was reading `seq` of `device` already sent on this connection (snapshot or live)? */
 function wasSent(s: Session, seq: number, device: string): boolean {
-  const { helloSeq, snapshot, epochs } = s.sent;
+  const { helloSeq, snapshot, periods } = s.sent;
   if (seq <= helloSeq) return snapshot.has(seq);
-  for (let i = epochs.length - 1; i >= 0; i--) {
-    const e = epochs[i]!;
+  for (let i = periods.length - 1; i >= 0; i--) {
+    const e = periods[i]!;
     if (seq > e.after) return matches(e.sub, device);
   }
   return false;
 }
+
+/**
+ * A device removed by a reload leaves /metrics: its series would otherwise stay forever, frozen
+ * (device_up 0 reads as "down", not as "gone").
+ */
+function forgetMetrics(device: string): void {
+  for (const m of [metrics.readings, metrics.parseErrors, metrics.overlongLines, metrics.deviceUp]) m.remove({ device });
+  metrics.reconnects.remove({ source: device });
+  // commands carry a second label (the result): remove every series of this device
+  void metrics.commands.get().then(({ values }) => {
+    for (const v of values) if (v.labels.device === device) metrics.commands.remove(v.labels);
+  });
+}
+
+/** a reload may lower a connection's role, never raise it in place */
+const RANK: Readonly<Record<Role, number>> = { viewer: 0, operator: 1 };
 
 /** rules for a device the config does not list (e.g. one a source derived from a topic) */
 const defaultRules: DeviceConfig['commands'] = commandsSchema.parse({});

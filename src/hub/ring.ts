@@ -13,20 +13,25 @@ export interface Replay {
 
 export class ResumeRing {
   private readonly slots: (Reading | undefined)[];
-  private newest = 0;
+  private newest: number;
 
-  constructor(readonly capacity: number) {
+  /** `start`: the last seq used before this ring (a stream restored across a restart), held by none */
+  constructor(
+    readonly capacity: number,
+    private readonly start = 0,
+  ) {
     this.slots = new Array<Reading | undefined>(capacity).fill(undefined);
+    this.newest = start;
   }
 
-  /** seq of the newest reading pushed, 0 before the first */
+  /** seq of the newest reading pushed, `start` before the first */
   get last(): number {
     return this.newest;
   }
 
   /** seq of the oldest reading held (last + 1 when nothing is held) */
   get oldest(): number {
-    return Math.max(1, this.newest - this.capacity + 1);
+    return this.capacity > 0 ? Math.max(this.start + 1, this.newest - this.capacity + 1) : this.newest + 1;
   }
 
   /** `r.seq` must be last + 1: the hub numbers readings itself. */
@@ -37,15 +42,13 @@ export class ResumeRing {
   }
 
   /**
-   * What a client that has seen everything up to `since` missed. A `since` beyond the newest seq
-   * comes from an earlier run of the gateway (the counter restarted): it counts as 0.
+   * What a client that has seen everything up to `since` (≤ last: the hub checks that a since
+   * counts in this stream) missed.
    */
   since(since: number): Replay {
-    const after = since > this.newest ? 0 : since;
-    const oldest = this.capacity > 0 ? this.oldest : this.newest + 1;
+    const oldest = this.oldest;
     const readings: Reading[] = [];
-    const first = Math.max(after + 1, oldest);
-    for (let seq = first; seq <= this.newest; seq++) readings.push(this.slots[seq % this.capacity]!);
-    return after + 1 < oldest ? { gap: { from: after + 1, to: oldest - 1 }, readings } : { readings };
+    for (let seq = Math.max(since + 1, oldest); seq <= this.newest; seq++) readings.push(this.slots[seq % this.capacity]!);
+    return since + 1 < oldest ? { gap: { from: since + 1, to: oldest - 1 }, readings } : { readings };
   }
 }

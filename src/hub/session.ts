@@ -7,6 +7,7 @@ import { metrics, sendTally } from '../http/metrics.js';
 import type { SendResult } from '../server/connection.js';
 import type { AckMessage, Encoding, ServerMessage } from '../codecs/messages.js';
 import { frameMessage } from '../codecs/messages.js';
+import type { Role } from '../config/schema.js';
 import type { CommandOwner } from './commands.js';
 import { TokenBucket, WindowCounter } from './limits.js';
 
@@ -50,19 +51,26 @@ export type Subscription = '*' | ReadonlySet<string>;
 
 export const matches = (sub: Subscription, device: string): boolean => sub === '*' || sub.has(device);
 
-export interface SessionOptions {
-  role: string;
-  encoding: Encoding;
+/** The hub.* limits a session applies; a reload hands new ones to open sessions (applyLimits). */
+export interface SessionLimits {
   commandRate: { perSecond: number; burst: number };
   badMessageLimit: number;
   stallTimeoutMs: number;
+}
+
+export interface SessionOptions extends SessionLimits {
+  role: Role;
+  /** what authenticated the connection (AuthContext.credential), re-checked on reload */
+  credential: Buffer | undefined;
+  encoding: Encoding;
 }
 
 /** Bad client messages are counted over this window (hub.badMessageLimit). */
 export const BAD_MESSAGE_WINDOW_MS = 10_000;
 
 export class Session implements CommandOwner {
-  readonly role: string;
+  readonly role: Role;
+  readonly credential: Buffer | undefined;
   readonly encoding: Encoding;
   readonly inflight = new Set<string>();
   subscription: Subscription = '*';
@@ -73,8 +81,8 @@ export class Session implements CommandOwner {
     helloSeq: 0,
     /** seqs sent in the snapshot on connect */
     snapshot: new Set<number>(),
-    /** live readings with seq > after were sent when they matched sub (latest epoch first applies) */
-    epochs: [] as { after: number; sub: Subscription }[],
+    /** live readings with seq > after were sent when they matched sub (the latest period that began before a seq applies) */
+    periods: [] as { after: number; sub: Subscription }[],
   };
 
   /** frames waiting for the next flush, in order */
@@ -86,19 +94,27 @@ export class Session implements CommandOwner {
   private dropTo = 0;
   private dropped = 0;
   private stallTimer: NodeJS.Timeout | undefined;
-  private readonly bucket: TokenBucket;
-  private readonly bad: WindowCounter;
+  private limits!: SessionLimits;
+  private bucket!: TokenBucket;
+  private bad!: WindowCounter;
 
   constructor(
     readonly conn: HubConnection,
-    private readonly opts: SessionOptions,
+    opts: SessionOptions,
     /** called when this session has frames to flush (the hub batches them) */
     private readonly dirty: (s: Session) => void,
   ) {
     this.role = opts.role;
+    this.credential = opts.credential;
     this.encoding = opts.encoding;
-    this.bucket = new TokenBucket(opts.commandRate.perSecond, opts.commandRate.burst);
-    this.bad = new WindowCounter(opts.badMessageLimit, BAD_MESSAGE_WINDOW_MS);
+    this.applyLimits(opts);
+  }
+
+  /** At start and on reload: the rate and bad-message counts start afresh under the new limits. */
+  applyLimits(limits: SessionLimits): void {
+    this.limits = { commandRate: limits.commandRate, badMessageLimit: limits.badMessageLimit, stallTimeoutMs: limits.stallTimeoutMs };
+    this.bucket = new TokenBucket(limits.commandRate.perSecond, limits.commandRate.burst);
+    this.bad = new WindowCounter(limits.badMessageLimit, BAD_MESSAGE_WINDOW_MS);
   }
 
   takeToken(): boolean {
@@ -177,7 +193,7 @@ export class Session implements CommandOwner {
       // the close frame waits behind the stuck queue (until limits.closeTimeoutMs): stop feeding it now
       this.conn.close(1013, 'slow consumer');
       this.closed();
-    }, this.opts.stallTimeoutMs);
+    }, this.limits.stallTimeoutMs);
     this.stallTimer.unref();
   }
 

@@ -78,6 +78,8 @@ async function openWithToken(p: Page, token: string): Promise<void> {
 
 const stats = (p: Page) =>
   p.evaluate(() => (window as unknown as { __sg: { stats(): Record<string, number> } }).__sg.stats());
+const epoch = (p: Page) => p.evaluate(() => (window as unknown as { __sg: { client: { epoch?: string } } }).__sg.client.epoch);
+const shown = (p: Page) => p.evaluate(() => (window as unknown as { __sg: { shown(): number[] } }).__sg.shown());
 const chartX = (p: Page, metric: string) =>
   p.evaluate((m) => (window as unknown as { __sg: { chartX(d: string, m: string): number[] } }).__sg.chartX('mock1', m), metric);
 
@@ -165,9 +167,13 @@ describe('dashboard in Chromium', () => {
     await page.waitForSelector('[data-testid="device-state-mock1"]:text("up")', { timeout: 10_000 });
   });
 
-  it('a gateway restart on the same port: reconnecting shown, reconnects and resumes without a reload or a duplicate point', async () => {
+  it('a gateway restart on the same port: reconnecting shown, reconnects, reports the reset and shows the new run without a reload or a duplicate point', async () => {
     await page.evaluate(() => ((window as unknown as { __noReload: boolean }).__noReload = true));
     const before = await stats(page);
+    const epochBefore = await epoch(page);
+    const shownBefore = await shown(page);
+    const xsBefore = await chartX(page, 'temp');
+    expect(shownBefore.length).toBeLessThan(1000);
     await gateway.stop();
     await page.waitForSelector('[data-testid="conn-state"][data-state="reconnecting"]', { timeout: 5_000 });
     expect(await page.getByTestId('conn-state').textContent()).toMatch(/^reconnecting in \d+ s \(1001 gateway shutting down\)$/);
@@ -179,9 +185,24 @@ describe('dashboard in Chromium', () => {
     expect(after.resets).toBe(1);
     expect(after.nonIncreasing).toBe(0);
     expect(after.rejectedPoints).toBe(0);
+    // a new stream, followed from its first seq: no reading of the new run dropped as "already seen"
+    const epochAfter = await epoch(page);
+    expect(epochAfter).toMatch(/^[A-Za-z0-9_-]{12}$/);
+    expect(epochAfter).not.toBe(epochBefore);
+    // (a reading or two of the old run may have arrived between the snapshot above and the stop)
+    const all = await shown(page);
+    const start = all.lastIndexOf(1);
+    expect(start).toBeGreaterThanOrEqual(shownBefore.length);
+    const newRun = all.slice(start);
+    expect(newRun.length).toBeGreaterThan(5);
+    expect(newRun).toEqual(Array.from({ length: newRun.length }, (_, i) => i + 1));
+    // the chart kept the points of the old run and carries on after them
     const xs = await chartX(page, 'temp');
     expect(xs.length).toBeGreaterThan(10);
     expect(strictlyIncreasing(xs)).toBe(true);
+    const kept = xsBefore.slice(0, -2);
+    expect(kept.length).toBeGreaterThan(5);
+    expect(xs.slice(0, kept.length)).toEqual(kept);
     await page.waitForSelector('[data-testid="device-state-mock1"]:text("up")', { timeout: 10_000 });
     // a gateway that went away after a session opened is not a token problem: no prompt
     expect(await page.getByTestId('token-form').isHidden()).toBe(true);

@@ -7,7 +7,7 @@ import { startMock, type MockDevice } from '../../../firmware-mock/index.js';
 import { configSchema, type Config } from '../../../src/config/schema.js';
 import { startGateway, type Gateway } from '../../../src/gateway.js';
 import { silentLogger } from '../../../src/log.js';
-import { connect, type ConnectionInfo, type ConnectOptions, type ReadingMessage, type SerialgateClient } from '../../../src/client/index.js';
+import { connect, type ConnectionInfo, type ConnectOptions, type ReadingMessage, type ResetInfo, type SerialgateClient } from '../../../src/client/index.js';
 
 export const OPERATOR_TOKEN = 'operator-token-0123456789abcdef';
 export const VIEWER_TOKEN = 'viewer-token-0123456789abcdef';
@@ -78,8 +78,9 @@ export function recordingClient(url: string, opts: ConnectOptions = {}) {
   const readings: ReadingMessage[] = [];
   const states: ConnectionInfo[] = [];
   const gaps: { from: number; to: number }[] = [];
-  const resets: { previousSeq: number; seq: number }[] = [];
+  const resets: ResetInfo[] = [];
   const hellos: number[] = [];
+  const epochs: string[] = [];
   const client: SerialgateClient = connect(url, {
     WebSocketImpl: WebSocket,
     token: OPERATOR_TOKEN,
@@ -89,9 +90,12 @@ export function recordingClient(url: string, opts: ConnectOptions = {}) {
     onState: (s) => states.push(s),
     onGap: (g) => gaps.push(g),
     onReset: (r) => resets.push(r),
-    onHello: (h) => hellos.push(h.seq),
+    onHello: (h) => {
+      hellos.push(h.seq);
+      epochs.push(h.epoch);
+    },
   });
-  return { client, readings, states, gaps, resets, hellos };
+  return { client, readings, states, gaps, resets, hellos, epochs };
 }
 
 /** polls `cond` every 10 ms; rejects naming `what` after timeoutMs */

@@ -224,6 +224,7 @@ describe('resume', () => {
   it('after a reconnect, subscribe with since returns exactly the missed readings, once each', async () => {
     const watcher = await Peer.open(ws);
     const first = await Peer.open(ws);
+    const { epoch } = await first.next('hello');
     await first.waitFor('a few readings', () => first.of('reading').length >= 4);
     await first.close();
     const lastSeen = Math.max(...first.of('reading').map((m) => m.seq));
@@ -234,20 +235,23 @@ describe('resume', () => {
     const again = await Peer.open(ws);
     const hello = await again.next('hello');
     expect(hello.seq).toBeGreaterThan(lastSeen + 2);
-    again.send({ type: 'subscribe', devices: ['*'], since: lastSeen });
+    expect(hello.epoch).toBe(epoch);
+    again.send({ type: 'subscribe', devices: ['*'], since: lastSeen, epoch });
     await again.waitFor('readings past the reconnect', () => again.of('reading').some((m) => m.seq > hello.seq + 2));
     const after = again.of('reading').map((m) => m.seq).filter((s) => s > lastSeen);
     const top = Math.max(...after);
     expect([...after].sort((a, b) => a - b)).toEqual(Array.from({ length: top - lastSeen }, (_, i) => lastSeen + 1 + i));
     expect(again.of('gap')).toEqual([]);
+    expect(again.of('reset')).toEqual([]);
     await again.close();
   });
 
   it('a gap when the buffer no longer holds them', async () => {
     const p = await Peer.open(ws);
+    const { epoch } = await p.next('hello');
     await p.waitFor('more readings than the ring holds (20)', () => p.of('reading').some((m) => m.seq > 30), 10_000);
     const before = Math.max(...p.of('reading').map((m) => m.seq));
-    p.send({ type: 'subscribe', devices: ['*'], since: 1 });
+    p.send({ type: 'subscribe', devices: ['*'], since: 1, epoch });
     const gap = await p.next('gap');
     const after = Math.max(...p.of('reading').map((m) => m.seq));
     // everything from 2 up to just before the oldest of the 20 held readings

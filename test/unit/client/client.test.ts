@@ -50,11 +50,12 @@ class FakeSocket implements WebSocketLike {
   }
 }
 
-const hello = (seq: number, role = 'operator') => ({
+const hello = (seq: number, role = 'operator', epoch = 'E1') => ({
   type: 'hello',
   protocol: 1,
   gateway: 'g',
   role,
+  epoch,
   seq,
   devices: [
     { id: 'd1', source: 'serial', state: 'up' },
@@ -136,10 +137,51 @@ describe('client state machine', () => {
     vi.advanceTimersByTime(1000);
     last().accept();
     last().deliver(hello(6));
-    expect(last().sent).toEqual([{ type: 'subscribe', devices: ['*'], since: 4 }]);
+    expect(last().sent).toEqual([{ type: 'subscribe', devices: ['*'], since: 4, epoch: 'E1' }]);
     for (const n of [6, 5, 6]) last().deliver(reading(n));
     expect(got).toEqual([2, 3, 4, 5, 6]);
     expect(client!.stats()).toMatchObject({ duplicates: 1, delivered: 5, opens: 2 });
+  });
+
+  it('a hello with a new epoch: our since and epoch sent back, onReset once (the reset that confirms it is no second one), the new run delivered', () => {
+    const got: number[] = [];
+    const resets: unknown[] = [];
+    start({ onReading: (r) => got.push(r.seq), onReset: (r) => resets.push(r) });
+    last().accept();
+    last().deliver(hello(0));
+    for (const n of [1, 2, 3]) last().deliver(reading(n));
+    expect(client!.epoch).toBe('E1');
+    last().serverClose(1001);
+    vi.advanceTimersByTime(1000);
+    last().accept();
+    // the new run already passed our since: nothing of it may pass for already seen
+    last().deliver(hello(5, 'operator', 'E2'));
+    expect(last().sent).toEqual([{ type: 'subscribe', devices: ['*'], since: 3, epoch: 'E1' }]);
+    expect(resets).toEqual([{ previousEpoch: 'E1', previousSeq: 3, epoch: 'E2', seq: 5 }]);
+    expect(client!.epoch).toBe('E2');
+    last().deliver(reading(5));
+    last().deliver({ type: 'reset', epoch: 'E2' });
+    for (const n of [1, 2, 3, 4, 6]) last().deliver(reading(n));
+    expect(got).toEqual([1, 2, 3, 1, 2, 3, 4, 5, 6]);
+    expect(resets).toHaveLength(1);
+    expect(client!.stats().resets).toBe(1);
+  });
+
+  it('a reset the hello did not announce (same epoch) still fires onReset and the replay after it is delivered', () => {
+    const got: number[] = [];
+    const resets: unknown[] = [];
+    start({ onReading: (r) => got.push(r.seq), onReset: (r) => resets.push(r) });
+    last().accept();
+    last().deliver(hello(0));
+    for (const n of [1, 2]) last().deliver(reading(n));
+    last().serverClose(1006);
+    vi.advanceTimersByTime(1000);
+    last().accept();
+    last().deliver(hello(2));
+    last().deliver({ type: 'reset', epoch: 'E1' });
+    for (const n of [1, 2]) last().deliver(reading(n));
+    expect(resets).toEqual([{ previousEpoch: 'E1', previousSeq: 2, epoch: 'E1', seq: 2 }]);
+    expect(got).toEqual([1, 2, 1, 2]);
   });
 
   it('holds commands while bufferedAmount is high and sends them when it drains; string → line or payload by source', async () => {

@@ -7,7 +7,7 @@ import { decodeClientMessage } from '../../../src/codecs/messages.js';
 describe('parseServerMessage', () => {
   it('accepts every message type of protocol v1', () => {
     const msgs = [
-      { type: 'hello', protocol: 1, gateway: 'g', role: 'viewer', seq: 0, devices: [{ id: 'd', source: 'serial', state: 'up' }] },
+      { type: 'hello', protocol: 1, gateway: 'g', role: 'viewer', epoch: 'Qx3_9kTz-aB1', seq: 0, devices: [{ id: 'd', source: 'serial', state: 'up' }] },
       { type: 'reading', seq: 1, device: 'd', ts: 1, values: { t: 21.5, ok: true, s: 'x', n: null } },
       { type: 'reading', seq: 2, device: 'd', ts: 1, raw: 'line' },
       { type: 'state', device: 'd', state: 'down', reason: 'unplugged' },
@@ -15,6 +15,7 @@ describe('parseServerMessage', () => {
       { type: 'ack', id: 'c1', ok: false, error: { code: 'forbidden', message: 'viewer' } },
       { type: 'gap', from: 3, to: 3 },
       { type: 'error', error: { code: 'malformed', message: 'x' } },
+      { type: 'reset', epoch: 'Qx3_9kTz-aB1' },
     ];
     for (const m of msgs) expect(parseServerMessage(m)).toBe(m);
   });
@@ -29,8 +30,12 @@ describe('parseServerMessage', () => {
     [{ type: 'reading', seq: -1, device: 'd', ts: 1 }, 'malformed "reading" message'],
     [{ type: 'reading', seq: 1.5, device: 'd', ts: 1 }, 'malformed "reading" message'],
     [{ type: 'reading', seq: 1, device: 'd', ts: 1, values: { a: { b: 1 } } }, 'malformed "reading" message'],
-    [{ type: 'hello', protocol: 2, gateway: 'g', role: 'viewer', seq: 0, devices: [] }, 'malformed "hello" message'],
-    [{ type: 'hello', protocol: 1, gateway: 'g', role: 'admin', seq: 0, devices: [] }, 'malformed "hello" message'],
+    [{ type: 'hello', protocol: 2, gateway: 'g', role: 'viewer', epoch: 'e', seq: 0, devices: [] }, 'malformed "hello" message'],
+    [{ type: 'hello', protocol: 1, gateway: 'g', role: 'admin', epoch: 'e', seq: 0, devices: [] }, 'malformed "hello" message'],
+    // a seq that names no stream cannot be resumed safely
+    [{ type: 'hello', protocol: 1, gateway: 'g', role: 'viewer', seq: 0, devices: [] }, 'malformed "hello" message'],
+    [{ type: 'hello', protocol: 1, gateway: 'g', role: 'viewer', epoch: '', seq: 0, devices: [] }, 'malformed "hello" message'],
+    [{ type: 'reset' }, 'malformed "reset" message'],
     [{ type: 'ack', id: 'c1', ok: false }, 'malformed "ack" message'],
     [{ type: 'gap', from: 5, to: 4 }, 'malformed "gap" message'],
     [{ type: 'state', device: 'd', state: 'sideways' }, 'malformed "state" message'],
@@ -58,8 +63,8 @@ describe('codec', () => {
       const decoded = decodeClientMessage(Buffer.from(data), enc === 'cbor', enc);
       expect(decoded).toEqual({ ok: true, value: { ...cmd } });
     }
-    const sub = encodeClientMessage({ type: 'subscribe', devices: ['*'], since: 12 }, 'cbor');
-    expect(decodeClientMessage(Buffer.from(sub), true, 'cbor')).toEqual({ ok: true, value: { type: 'subscribe', devices: ['*'], since: 12 } });
+    const sub = encodeClientMessage({ type: 'subscribe', devices: ['*'], since: 12, epoch: 'Qx3_9kTz-aB1' }, 'cbor');
+    expect(decodeClientMessage(Buffer.from(sub), true, 'cbor')).toEqual({ ok: true, value: { type: 'subscribe', devices: ['*'], since: 12, epoch: 'Qx3_9kTz-aB1' } });
   });
 
   it('maps the negotiated subprotocol to an encoding; none means JSON', () => {

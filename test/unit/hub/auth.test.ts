@@ -25,9 +25,9 @@ describe('Authenticator.authorize', () => {
   const a = new Authenticator(auth(), '127.0.0.1');
 
   it('Bearer header, bearer.<token> subprotocol → the token role', () => {
-    expect(a.authorize(req({ headers: { authorization: `Bearer ${OP}` } }))).toEqual({ ok: true, context: { role: 'operator' } });
-    expect(a.authorize(req({ headers: { authorization: `bearer ${VIEW}` } }))).toEqual({ ok: true, context: { role: 'viewer' } });
-    expect(a.authorize(req({ offered: ['serialgate.v1.json', `bearer.${OP}`] }))).toEqual({ ok: true, context: { role: 'operator' } });
+    expect(a.authorize(req({ headers: { authorization: `Bearer ${OP}` } }))).toEqual({ ok: true, context: { role: 'operator', credential: expect.any(Buffer) } });
+    expect(a.authorize(req({ headers: { authorization: `bearer ${VIEW}` } }))).toEqual({ ok: true, context: { role: 'viewer', credential: expect.any(Buffer) } });
+    expect(a.authorize(req({ offered: ['serialgate.v1.json', `bearer.${OP}`] }))).toEqual({ ok: true, context: { role: 'operator', credential: expect.any(Buffer) } });
   });
 
   it('wrong or malformed token → 401', () => {
@@ -45,7 +45,7 @@ describe('Authenticator.authorize', () => {
   it('?token= only when auth.queryToken', () => {
     expect(a.authorize(req({ url: `http://127.0.0.1:8080/ws?token=${OP}` }))).toMatchObject({ ok: false, status: 401 });
     const q = new Authenticator(auth({ queryToken: true }), '127.0.0.1');
-    expect(q.authorize(req({ url: `http://127.0.0.1:8080/ws?token=${OP}` }))).toEqual({ ok: true, context: { role: 'operator' } });
+    expect(q.authorize(req({ url: `http://127.0.0.1:8080/ws?token=${OP}` }))).toEqual({ ok: true, context: { role: 'operator', credential: expect.any(Buffer) } });
   });
 
   it('Host check: loopback names on a loopback bind, auth.hosts when set, anything otherwise', () => {

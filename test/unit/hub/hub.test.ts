@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { Hub } from '../../../src/hub/hub.js';
+import { Hub, type HubOptions } from '../../../src/hub/hub.js';
 import { silentLogger } from '../../../src/log.js';
 import { FakeConn, FakeDevice, testConfig, timeoutError } from './fakes.js';
 
-function setup(hubOver: Record<string, unknown> = {}, cfgOver: Record<string, unknown> = {}) {
-  const hub = new Hub(testConfig({ hub: { coalesceMs: 0, ...hubOver }, ...cfgOver }), silentLogger());
+function setup(hubOver: Record<string, unknown> = {}, cfgOver: Record<string, unknown> = {}, opts: HubOptions = {}) {
+  const hub = new Hub(testConfig({ hub: { coalesceMs: 0, ...hubOver }, ...cfgOver }), silentLogger(), opts);
   const devs = { a: new FakeDevice('a'), b: new FakeDevice('b'), m: new FakeDevice('m', 'mqtt') };
   hub.setDevices(Object.values(devs));
   const connect = (role: 'viewer' | 'operator' = 'operator', protocol?: string) => {
@@ -24,7 +24,7 @@ afterEach(() => {
 
 describe('session start', () => {
   it('hello, then the last value of each device in seq order, then live readings (JSON)', () => {
-    const { connect, read } = setup();
+    const { hub, connect, read } = setup();
     read('a', 1);
     read('b', 2);
     read('a', 3);
@@ -36,6 +36,7 @@ describe('session start', () => {
       protocol: 1,
       gateway: 'serialgate',
       role: 'viewer',
+      epoch: hub.epoch,
       seq: 3,
       devices: [
         { id: 'a', source: 'serial', state: 'up' },
@@ -123,35 +124,36 @@ describe('subscriptions', () => {
 
 describe('resume', () => {
   it('since: replays exactly what this connection has not been sent, in order, then live', () => {
-    const { connect, read } = setup();
+    const { hub, connect, read } = setup();
     for (let i = 1; i <= 5; i++) read(i % 2 ? 'a' : 'b', i);
     // a client that had seen up to 2 reconnects: snapshot sends 4 (b) and 5 (a)
     const c = connect('viewer');
     read('a', 6);
-    c.sendJson({ type: 'subscribe', devices: ['*'], since: 2 });
+    c.sendJson({ type: 'subscribe', devices: ['*'], since: 2, epoch: hub.epoch });
     read('b', 7);
     const seqs = c.of('reading').map((m) => m.seq);
     expect(seqs).toEqual([4, 5, 6, 3, 7]);
     expect(new Set(seqs).size).toBe(seqs.length);
     expect(c.of('gap')).toEqual([]);
+    expect(c.of('reset')).toEqual([]);
   });
 
   it('a gap for what the ring no longer holds', () => {
-    const { connect, read } = setup({ resumeBuffer: 3 });
+    const { hub, connect, read } = setup({ resumeBuffer: 3 });
     for (let i = 1; i <= 8; i++) read('a', i);
     const c = connect('viewer');
-    c.sendJson({ type: 'subscribe', devices: ['a'], since: 2 });
+    c.sendJson({ type: 'subscribe', devices: ['a'], since: 2, epoch: hub.epoch });
     expect(c.of('gap')).toEqual([{ type: 'gap', from: 3, to: 5 }]);
     expect(c.of('reading').map((m) => m.seq)).toEqual([8, 6, 7]);
   });
 
   it('a replay larger than half the hard send limit: the newest part, the rest as a gap', () => {
-    const { connect, read } = setup({}, { server: { limits: { sendHardLimitBytes: 4096 } } });
+    const { hub, connect, read } = setup({}, { server: { limits: { sendHardLimitBytes: 4096 } } });
     const c = connect('viewer');
     c.sendJson({ type: 'subscribe', devices: [] });
     for (let i = 1; i <= 100; i++) read('a', i);
     const before = c.writes.length;
-    c.sendJson({ type: 'subscribe', devices: ['*'], since: 0 });
+    c.sendJson({ type: 'subscribe', devices: ['*'], since: 0, epoch: hub.epoch });
     expect(c.writes.length).toBe(before + 1);
     expect(c.writes.at(-1)!.length).toBeLessThanOrEqual(2048 + 32);
     const [gap] = c.of('gap');
@@ -169,6 +171,77 @@ describe('resume', () => {
     read('b', 2);
     c.sendJson({ type: 'subscribe', devices: ['a', 'b'], since: 0 });
     expect(c.of('reading').map((m) => m.seq)).toEqual([2, 1]);
+  });
+});
+
+describe('stream identity (epoch)', () => {
+  /** a hub that has sent 1..n and a connection that got the hello and the snapshot */
+  function afterRestart(n: number, hubOver: Record<string, unknown> = {}) {
+    const t = setup(hubOver);
+    for (let i = 1; i <= n; i++) t.read(i % 2 ? 'a' : 'b', i);
+    return { ...t, c: t.connect('viewer') };
+  }
+  const types = (c: { messages(): any[] }) => c.messages().map((m) => (m.type === 'reading' ? m.seq : m.type));
+
+  it('each hub draws its own epoch (12 URL-safe characters)', () => {
+    const epochs = new Set(Array.from({ length: 50 }, () => setup().hub.epoch));
+    expect(epochs.size).toBe(50);
+    for (const e of epochs) expect(e).toMatch(/^[A-Za-z0-9_-]{12}$/);
+  });
+
+  it('a since from another epoch, still below our seq: reset, then this stream from 1 without what was sent', () => {
+    const { c } = afterRestart(6);
+    c.sendJson({ type: 'subscribe', devices: ['*'], since: 4, epoch: 'another-run' });
+    // hello, snapshot (5 a, 6 b), reset, then 1..4 (5 and 6 were already sent)
+    expect(types(c)).toEqual(['hello', 5, 6, 'reset', 1, 2, 3, 4]);
+    expect(c.of('reset')).toEqual([{ type: 'reset', epoch: c.of('hello')[0].epoch }]);
+    expect(c.of('gap')).toEqual([]);
+  });
+
+  it('a since from another epoch beyond our seq: reset, then everything held', () => {
+    const { c } = afterRestart(3);
+    c.sendJson({ type: 'subscribe', devices: ['*'], since: 40, epoch: 'another-run' });
+    expect(types(c)).toEqual(['hello', 2, 3, 'reset', 1]);
+  });
+
+  it('a since without an epoch cannot be trusted: reset as for another epoch', () => {
+    const { c } = afterRestart(4);
+    c.sendJson({ type: 'subscribe', devices: ['*'], since: 2 });
+    expect(types(c)).toEqual(['hello', 3, 4, 'reset', 1, 2]);
+  });
+
+  it('our epoch with a since beyond our seq does not continue it either: reset', () => {
+    const { hub, c } = afterRestart(2);
+    c.sendJson({ type: 'subscribe', devices: ['*'], since: 9, epoch: hub.epoch });
+    expect(types(c)).toEqual(['hello', 1, 2, 'reset']);
+  });
+
+  it('our epoch: replayed after since as before, no reset', () => {
+    const { hub, c } = afterRestart(6);
+    c.sendJson({ type: 'subscribe', devices: ['*'], since: 2, epoch: hub.epoch });
+    expect(types(c)).toEqual(['hello', 5, 6, 3, 4]);
+  });
+
+  it('after a reset, what the ring no longer holds is a gap from 1', () => {
+    const { c } = afterRestart(8, { resumeBuffer: 3 });
+    c.sendJson({ type: 'subscribe', devices: ['*'], since: 30, epoch: 'another-run' });
+    expect(types(c)).toEqual(['hello', 7, 8, 'reset', 'gap', 6]);
+    expect(c.of('gap')).toEqual([{ type: 'gap', from: 1, to: 5 }]);
+  });
+
+  it('a stream handed in (History across a planned restart) continues: same epoch, next seq, old seqs a gap', () => {
+    const { hub, connect, read } = setup({}, {}, { stream: { epoch: 'restored-epoch', seq: 41 } });
+    expect(hub.epoch).toBe('restored-epoch');
+    const c = connect('viewer');
+    expect(c.of('hello')[0]).toMatchObject({ epoch: 'restored-epoch', seq: 41 });
+    read('a', 1);
+    expect(c.of('reading').map((m) => m.seq)).toEqual([42]);
+    expect(hub.stream()).toEqual({ epoch: 'restored-epoch', seq: 42 });
+    // a client of the previous run that had seen 40 gets 41 as a gap (not held), then 42
+    const d = connect('viewer');
+    d.sendJson({ type: 'subscribe', devices: ['*'], since: 40, epoch: 'restored-epoch' });
+    expect(types(d)).toEqual(['hello', 42, 'gap']);
+    expect(d.of('gap')).toEqual([{ type: 'gap', from: 41, to: 41 }]);
   });
 });
 
@@ -355,6 +428,9 @@ describe('bad client messages', () => {
     ['devices not an array', Buffer.from('{"type":"subscribe","devices":"*"}'), false, 'invalid_field'],
     ['since negative', Buffer.from('{"type":"subscribe","devices":["*"],"since":-1}'), false, 'invalid_field'],
     ['since a string', Buffer.from('{"type":"subscribe","devices":["*"],"since":"3"}'), false, 'invalid_field'],
+    ['epoch not a string', Buffer.from('{"type":"subscribe","devices":["*"],"since":3,"epoch":7}'), false, 'invalid_field'],
+    ['epoch empty', Buffer.from('{"type":"subscribe","devices":["*"],"since":3,"epoch":""}'), false, 'invalid_field'],
+    ['epoch over 64 chars', Buffer.from(JSON.stringify({ type: 'subscribe', devices: ['*'], since: 3, epoch: 'e'.repeat(65) })), false, 'invalid_field'],
     ['command id not a string', Buffer.from('{"type":"command","id":5,"device":"a","line":"X"}'), false, 'invalid_field'],
     ['command id over 64 chars', Buffer.from(JSON.stringify({ type: 'command', id: 'i'.repeat(65), device: 'a', line: 'X' })), false, 'invalid_field'],
     ['nested 10,000 deep', Buffer.from('{"type":"command","id":"n","device":"m","payload":' + '['.repeat(10_000) + ']'.repeat(10_000) + '}'), false, 'too_deep'],

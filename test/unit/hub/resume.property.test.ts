@@ -31,13 +31,14 @@ describe('resume (property)', () => {
           }
           const seq = hub.stats().seq;
           const since = sinceSeed % (seq + 1);
-          c.sendJson({ type: 'subscribe', devices: ['*'], since });
+          c.sendJson({ type: 'subscribe', devices: ['*'], since, epoch: hub.epoch });
           for (const d of after) hub.reading({ device: d, ts: ts++ });
 
           const got = c.of('reading').map((r) => r.seq).filter((s) => s > since).sort((x, y) => x - y);
           const final = hub.stats().seq;
           expect(got).toEqual(Array.from({ length: final - since }, (_, i) => since + 1 + i));
           expect(c.of('gap')).toEqual([]);
+          expect(c.of('reset')).toEqual([]);
         },
       ),
       { numRuns: 300 },

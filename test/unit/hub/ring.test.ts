@@ -28,10 +28,17 @@ describe('ResumeRing', () => {
     expect(ring.since(14).gap).toEqual({ from: 15, to: 15 });
   });
 
-  it('a since beyond the newest seq (the gateway restarted) counts as 0', () => {
-    const ring = new ResumeRing(4);
-    fill(ring, 6);
-    expect(ring.since(1000)).toEqual({ gap: { from: 1, to: 2 }, readings: [3, 4, 5, 6].map(r) });
+  it('a ring that continues a stream (start seq) holds none of the seqs before it', () => {
+    const ring = new ResumeRing(4, 10);
+    expect(ring.last).toBe(10);
+    expect(ring.oldest).toBe(11);
+    expect(ring.since(0)).toEqual({ gap: { from: 1, to: 10 }, readings: [] });
+    expect(ring.since(10)).toEqual({ readings: [] });
+    fill(ring, 12);
+    expect(ring.since(8)).toEqual({ gap: { from: 9, to: 10 }, readings: [r(11), r(12)] });
+    fill(ring, 20);
+    expect(ring.oldest).toBe(17);
+    expect(() => ring.push(r(30))).toThrow(RangeError);
   });
 
   it('capacity 0 holds nothing: everything after since is a gap', () => {

@@ -25,13 +25,24 @@ describe('Series (chart ring buffer)', () => {
     expect(arr(ys)).toEqual([3, 10]);
   });
 
-  it('refuses a reading not newer than the newest point and counts it', () => {
+  it('refuses a reading older than the newest point and counts it', () => {
     const s = new Series(10, 1);
     expect(s.push(2000, 1)).toBe(true);
-    expect(s.push(2000, 2)).toBe(false);
     expect(s.push(1000, 2)).toBe(false);
+    expect(s.push(1999, 2)).toBe(false);
     expect(s.rejected).toBe(2);
     expect(arr(s.view()[1])).toEqual([1]);
+  });
+
+  it('readings with the same ts (one chunk from a port) share the newest point: averaged, x unchanged', () => {
+    const s = new Series(10, 1);
+    expect(s.push(2000, 1)).toBe(true);
+    expect(s.push(2000, 3)).toBe(true);
+    expect(s.push(2000, 5)).toBe(true);
+    expect(s.rejected).toBe(0);
+    const [xs, ys] = s.view();
+    expect(arr(xs)).toEqual([2]);
+    expect(arr(ys)).toEqual([3]);
   });
 
   it('view(since) cuts off points older than the window', () => {
