@@ -10,5 +10,19 @@ export default defineConfig({
     hookTimeout: 30_000,
     pool: 'forks',
     reporters: ['default', './test/summary-reporter.ts'],
+    // On with --coverage (npm test): the thresholds hold for the whole suite, not for one file.
+    // V8 sees the test processes only: src/ code that runs in a spawned `node dist/src/cli.js`
+    // (the daemon tests) is not counted.
+    coverage: {
+      provider: 'v8',
+      include: ['src/**/*.ts'],
+      reporter: ['text-summary', ['json-summary', { file: 'coverage-summary.json' }]],
+      reportsDirectory: 'test-results/coverage',
+      thresholds: {
+        lines: 90,
+        // the sans-I/O protocol core: every branch is a wire behaviour
+        'src/ws/**': { branches: 100 },
+      },
+    },
   },
 });
