@@ -312,14 +312,17 @@ describe('open errors', () => {
       const dir = copyPackageClosure('serialport');
       cleanups.push(() => rm(dir, { recursive: true, force: true }));
       const entry = createRequire(path.join(dir, 'child.js')).resolve('serialport');
-      const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, entry, mock.link], {
+      // the node running the tests may be as unreachable for nobody (Node 24 under ~/.cache)
+      const node = path.join(dir, 'node');
+      cpSync(process.execPath, node);
+      const r = spawnSync(node, ['--input-type=module', '-e', script, entry, mock.link], {
         cwd: dir,
         uid: 65534,
         gid: 65534,
         encoding: 'utf8',
         timeout: 10_000,
       });
-      if (r.status !== 0 || !r.stdout) throw new Error(`the child as nobody failed (status ${r.status}): ${r.stderr}`);
+      if (r.status !== 0 || !r.stdout) throw new Error(`the child as nobody failed (status ${r.status}): ${r.error?.message ?? r.stderr}`);
       message = JSON.parse(r.stdout) as string;
     } else {
       await chmod(mock.ptsPath, 0o000);
