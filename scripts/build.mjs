@@ -10,6 +10,7 @@
  * so a second `npm start` goes straight to the demo.
  */
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,7 +39,9 @@ async function inputsDigest() {
 }
 
 const { all, digest } = await inputsDigest();
-if ((await readFile(STAMP, 'utf8').catch(() => '')) !== digest) {
+// the outputs are checked too: a dist/ emptied by hand but for the stamp is rebuilt
+const outputsThere = ['src/cli.js', 'web/index.html'].every((f) => existsSync(path.join(root, 'dist', f)));
+if (!outputsThere || (await readFile(STAMP, 'utf8').catch(() => '')) !== digest) {
   const { build } = await import('esbuild'); // not loaded at all when there is nothing to do
   await build({
     absWorkingDir: root,

@@ -29,7 +29,7 @@ describe('scripts/build.mjs', () => {
     expect([r.status, r.stdout]).toEqual([0, `${pkg.version}\n`]);
   });
 
-  it('writes nothing when no input changed, rebuilds when one did', () => {
+  it('writes nothing when no input changed, rebuilds when one did or an output is gone', () => {
     const before = statSync(out('src/cli.js')).mtimeMs;
     const web = statSync(out('web/app.js')).mtimeMs;
     expect(build()).toMatchObject({ status: 0, stderr: '' });
@@ -39,5 +39,10 @@ describe('scripts/build.mjs', () => {
     writeFileSync(log, readFileSync(log, 'utf8') + '\nexport const BUILT_FROM_THE_EDIT = 1;\n');
     expect(build()).toMatchObject({ status: 0, stderr: '' });
     expect(readFileSync(out('src/log.js'), 'utf8')).toContain('BUILT_FROM_THE_EDIT');
+
+    // an output removed by hand, the inputs unchanged: built again
+    rmSync(out('web/index.html'));
+    expect(build()).toMatchObject({ status: 0, stderr: '' });
+    expect(existsSync(out('web/index.html'))).toBe(true);
   });
 });
