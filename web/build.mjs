@@ -3,20 +3,15 @@
  * minified) and app.css (ours + uPlot's). No inline script or style anywhere, so the gateway's
  * CSP (script-src 'self'; style-src 'self') holds; nothing loaded from a CDN.
  *
- * `node web/build.mjs` (run by `npm run build`); type-checks web/ first.
+ * Run by scripts/build.mjs (`npm run build`, `npm start`), or alone as `node web/build.mjs`. esbuild
+ * only strips types: web/tsconfig.json is type-checked by `npm run build` and `npm test`.
  */
-import { spawnSync } from 'node:child_process';
 import { copyFile, mkdir, readFile, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const out = `${root}dist/web`;
-const require = createRequire(import.meta.url);
-
-const tsc = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', `${root}web/tsconfig.json`], { stdio: 'inherit' });
-if (tsc.status !== 0) process.exit(tsc.status ?? 1);
 
 /**
  * cbor-x probes `new Function('')` at load to decide whether to compile record readers; under

@@ -31,8 +31,25 @@ export function demoConfig(port: number, link: string): Config {
   });
 }
 
+/** The mock's PTY relay is a python3 script; a newcomer's machine may not have python3 at all. */
+export class DemoNoPythonError extends Error {
+  readonly code = 'SG_ERR_DEMO_NO_PYTHON';
+  constructor(cause: unknown) {
+    super('the demo\'s mock device runs on python3 (standard library only), found neither at /usr/bin/python3 nor on PATH: install it (sudo apt-get install python3) and run npm start again', { cause });
+    this.name = 'DemoNoPythonError';
+  }
+}
+
+/** spawn's ENOENT names the missing program; any other failure is passed on as it is */
+function explainMockError(err: unknown): unknown {
+  const e = err as NodeJS.ErrnoException;
+  return e.code === 'ENOENT' && e.syscall?.startsWith('spawn') && /python/.test(e.path ?? '') ? new DemoNoPythonError(err) : err;
+}
+
 export async function startDemo(opts: DemoOptions): Promise<{ gateway: Gateway; stopMock(): Promise<void> }> {
-  const mock = await startMock({ link: opts.link, format: 'kv', intervalMs: 1000 });
+  const mock = await startMock({ link: opts.link, format: 'kv', intervalMs: 1000 }).catch((err: unknown) => {
+    throw explainMockError(err);
+  });
   try {
     const gateway = await startGateway(demoConfig(opts.port, opts.link), opts.logger);
     return { gateway, stopMock: () => mock.stop() };

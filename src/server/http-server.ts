@@ -104,7 +104,9 @@ function clientErrorStatus(code: string | undefined): number {
 
 const clientErrorMessages = new Map<number, string>([
   [408, 'request not completed in time'],
-  [431, 'request header block too large'],
+  // Node 20 reports only the byte limit here; from Node 22 on, llhttp also stops at
+  // maxHeadersCount with the same error code, so the message cannot tell which one it was
+  [431, 'request header block too large or with too many header lines'],
   [400, 'malformed HTTP request'],
 ]);
 

@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Python `websockets` (Debian python3-websockets, legacy asyncio API of 10.x) as an interop peer.
+"""Python `websockets` (Debian python3-websockets) as an interop peer: 10.x through 15.x, whose
+`websockets.connect` is the legacy asyncio client up to 13.x and the new one from 14.0.
 
 Usage: ws-peers.py SCENARIO URL [JSON-ARGS]
 Prints one JSON object on stdout; the test asserts on it. Every wait is bounded by TIMEOUT.
@@ -18,7 +19,7 @@ import json
 import sys
 
 import websockets
-from websockets.exceptions import ConnectionClosed, InvalidStatusCode
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 TIMEOUT = 20
 
@@ -99,11 +100,24 @@ async def server_close(url, _args):
     return await closed_by_server(await connect(url), "close-me")
 
 
+def refused_status(err):
+    """The HTTP status of a refused handshake, or None when it failed for another reason.
+
+    The legacy client (10.x-13.x) raises InvalidStatusCode with `status_code`; the new one (14.0+,
+    where InvalidStatusCode is deprecated) raises InvalidStatus with `response.status_code`.
+    """
+    response = getattr(err, "response", None)
+    return getattr(response if response is not None else err, "status_code", None)
+
+
 async def protocol(url, args):
     try:
         ws = await connect(url, subprotocols=args["offer"])
-    except InvalidStatusCode as err:
-        return {"status": err.status_code}
+    except InvalidHandshake as err:
+        status = refused_status(err)
+        if status is None:
+            raise
+        return {"status": status}
     chosen = ws.subprotocol
     await ws.close()
     return {"protocol": chosen}

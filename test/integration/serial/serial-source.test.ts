@@ -2,8 +2,10 @@
  * SerialSource against the firmware mock on a real PTY, opened with the real serialport binding.
  */
 import { spawnSync } from 'node:child_process';
+import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { chmod, rename, rm, symlink } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import path from 'node:path';
 import { SerialPort } from 'serialport';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startMock, type MockDevice, type MockOptions } from '../../../firmware-mock/index.js';
@@ -18,6 +20,34 @@ const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
+
+/**
+ * Copies package `name` and everything it depends on (as npm laid it out in this checkout's
+ * node_modules, nested copies included) into a fresh world-readable directory under /tmp, the
+ * one place every user can traverse. Returns that directory.
+ */
+function copyPackageClosure(name: string): string {
+  const root = path.resolve(import.meta.dirname, '../../..');
+  const seen = new Set<string>();
+  const visit = (from: string, dep: string) => {
+    // node's lookup: from's own node_modules, then each parent's
+    for (let d = from; d.startsWith(root); d = path.dirname(d)) {
+      const dir = path.join(d, 'node_modules', dep);
+      if (!existsSync(path.join(dir, 'package.json'))) continue;
+      if (seen.has(dir)) return;
+      seen.add(dir);
+      const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+      for (const next of Object.keys(pkg.dependencies ?? {})) visit(dir, next);
+      return;
+    }
+    throw new Error(`${dep} (needed from ${from}) is not installed`);
+  };
+  visit(root, name);
+  const dest = mkdtempSync('/tmp/sg-nobody-');
+  chmodSync(dest, 0o755); // mkdtemp makes it 0700
+  for (const dir of seen) cpSync(dir, path.join(dest, path.relative(root, dir)), { recursive: true });
+  return dest;
+}
 
 let ids = 0;
 interface Setup {
@@ -277,13 +307,22 @@ describe('open errors', () => {
       const script = `const { SerialPort } = await import(process.argv[1]);
         new SerialPort({ path: process.argv[2], baudRate: 9600, autoOpen: false })
           .open((e) => { process.stdout.write(JSON.stringify(e ? e.message : null)); process.exit(0); });`;
-      const entry = createRequire(import.meta.url).resolve('serialport');
-      const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, entry, mock.link], {
+      // nobody may not be able to read the checkout (a 0700 home or mktemp -d above it): give the
+      // child its own world-readable copy of serialport and what it depends on
+      const dir = copyPackageClosure('serialport');
+      cleanups.push(() => rm(dir, { recursive: true, force: true }));
+      const entry = createRequire(path.join(dir, 'child.js')).resolve('serialport');
+      // the node running the tests may be as unreachable for nobody (Node 24 under ~/.cache)
+      const node = path.join(dir, 'node');
+      cpSync(process.execPath, node);
+      const r = spawnSync(node, ['--input-type=module', '-e', script, entry, mock.link], {
+        cwd: dir,
         uid: 65534,
         gid: 65534,
         encoding: 'utf8',
         timeout: 10_000,
       });
+      if (r.status !== 0 || !r.stdout) throw new Error(`the child as nobody failed (status ${r.status}): ${r.error?.message ?? r.stderr}`);
       message = JSON.parse(r.stdout) as string;
     } else {
       await chmod(mock.ptsPath, 0o000);

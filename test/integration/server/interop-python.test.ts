@@ -76,6 +76,29 @@ describe('Python websockets ↔ our server', () => {
   });
 });
 
+describe('ws-peers.py across websockets versions', () => {
+  // Only 10.4 is installable here (Debian 12); it defines both exception shapes, so both are real.
+  it('reads the refusal status from InvalidStatusCode (legacy client) and InvalidStatus (14.0+)', async () => {
+    const script = `
+import importlib.util, json, sys
+spec = importlib.util.spec_from_file_location("peers", sys.argv[1])
+peers = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(peers)
+from websockets.datastructures import Headers
+from websockets.exceptions import InvalidHandshake, InvalidStatus, InvalidStatusCode
+from websockets.http11 import Response
+print(json.dumps([
+    peers.refused_status(InvalidStatusCode(403, Headers())),
+    peers.refused_status(InvalidStatus(Response(400, "Bad Request", Headers()))),
+    peers.refused_status(InvalidHandshake("no status")),
+]))`;
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile('/usr/bin/python3', ['-c', script, PEER], { timeout: 10_000 }, (err, stdout, stderr) => (err ? reject(new Error(stderr)) : resolve(stdout))),
+    );
+    expect(JSON.parse(out)).toEqual([403, 400, null]);
+  });
+});
+
 describe('Python websockets, 16 MiB', () => {
   let server: TestServer;
   beforeAll(async () => {
