@@ -3,7 +3,7 @@
  * minified) and app.css (ours + uPlot's). No inline script or style anywhere, so the gateway's
  * CSP (script-src 'self'; style-src 'self') holds; nothing loaded from a CDN.
  *
- * Run by scripts/build.mjs (`npm run build`, `npm start`), or alone as `node web/build.mjs`. esbuild
+ * Run by .ci/build.mjs (`npm run build`, `npm start`), or alone as `node web/build.mjs`. esbuild
  * only strips types: web/tsconfig.json is type-checked by `npm run build` and `npm test`.
  */
 import { copyFile, mkdir, readFile, rm } from 'node:fs/promises';

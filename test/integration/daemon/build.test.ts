@@ -1,5 +1,5 @@
 /**
- * scripts/build.mjs (npm start, npm run build) on a copy of the checkout, so that the dist/ the
+ * .ci/build.mjs (npm start, npm run build) on a copy of the checkout, so that the dist/ the
  * other tests read is never rewritten under them: it builds what runs, and does nothing at all
  * when no input changed (what makes a second `npm start` start the demo at once).
  */
@@ -12,15 +12,15 @@ import { ROOT } from './daemon-helpers.js';
 
 const copy = mkdtempSync(path.join(tmpdir(), 'sg-build-'));
 afterAll(() => rmSync(copy, { recursive: true, force: true }));
-for (const entry of ['src', 'firmware-mock', 'bench', 'web', 'scripts', 'tsconfig.json', 'package.json', 'package-lock.json']) {
+for (const entry of ['src', 'firmware-mock', 'bench', 'web', '.ci', 'tsconfig.json', 'package.json', 'package-lock.json']) {
   cpSync(path.join(ROOT, entry), path.join(copy, entry), { recursive: true });
 }
 symlinkSync(path.join(ROOT, 'node_modules'), path.join(copy, 'node_modules'));
 
-const build = () => spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: copy, encoding: 'utf8', timeout: 60_000 });
+const build = () => spawnSync(process.execPath, ['.ci/build.mjs'], { cwd: copy, encoding: 'utf8', timeout: 60_000 });
 const out = (f: string) => path.join(copy, 'dist', f);
 
-describe('scripts/build.mjs', () => {
+describe('.ci/build.mjs', () => {
   it('builds a runnable CLI, the mock and the dashboard from a clean tree', () => {
     expect(build()).toMatchObject({ status: 0, stderr: '' });
     for (const f of ['src/cli.js', 'src/client/index.js', 'firmware-mock/cli.js', 'bench/run.js', 'web/app.js', 'web/index.html']) expect(existsSync(out(f)), f).toBe(true);

@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const SOURCES = ['src', 'firmware-mock', 'bench'];
 /** what else decides the output: the dashboard, the build scripts, the installed packages */
-const INPUTS = [...SOURCES, 'web', 'scripts', 'tsconfig.json', 'package-lock.json'];
+const INPUTS = [...SOURCES, 'web', '.ci', 'tsconfig.json', 'package-lock.json'];
 const STAMP = path.join(root, 'dist', '.build-inputs');
 
 async function files(entry) {
