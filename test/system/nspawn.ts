@@ -82,7 +82,13 @@ export function ensureRootfs(log: (line: string) => void): { root: string; built
   symlinkSync('../lib/node_modules/npm/bin/npm-cli.js', path.join(tmp, 'usr/bin/npm'));
   writeFileSync(path.join(tmp, 'etc/hostname'), 'sg-system-test\n');
   writeFileSync(path.join(tmp, STAMP), `debootstrap ${RELEASE} ${PACKAGES.join(' ')} (recipe ${RECIPE})\n`);
-  renameSync(tmp, root);
+  try {
+    renameSync(tmp, root);
+  } catch (err) {
+    // a concurrent run built it first: theirs is as good as ours
+    rmSync(tmp, { recursive: true, force: true });
+    if (!existsSync(path.join(root, STAMP))) throw err;
+  }
   return { root, builtMs: Date.now() - started };
 }
 
@@ -121,6 +127,19 @@ export class Container {
     nspawn.stdout!.pipe(out);
     nspawn.stderr!.pipe(out);
     const exited = once(nspawn, 'exit');
+    // the test runner dying must not leave a booted system behind: killing the container's
+    // init ends its whole PID namespace
+    const reap = () => {
+      for (const pid of [c?.leader, nspawn.pid]) {
+        try {
+          if (pid) process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone
+        }
+      }
+    };
+    process.once('exit', reap);
+    void exited.then(() => process.removeListener('exit', reap));
     let c: Container | undefined;
     try {
       c = new Container(nspawn, await waitForLeader(nspawn, 15_000), exited);
