@@ -302,6 +302,12 @@ describe('serialgate under systemd (PID 1 in systemd-nspawn)', () => {
   });
 
   it('the watchdog restarts a gateway whose event loop is stalled (SIGSTOP)', async () => {
+    // the pings arrive (from the systemd-notify child, through PrivateUsers): systemd moves
+    // WatchdogTimestamp on each one, every WatchdogSec/2
+    const w0 = (await box.show(UNIT, 'WatchdogTimestampMonotonic')).WatchdogTimestampMonotonic;
+    const tPing = Date.now();
+    await until('a WATCHDOG=1 ping', async () => ((await box.show(UNIT, 'WatchdogTimestampMonotonic')).WatchdogTimestampMonotonic !== w0 ? true : undefined), (WATCHDOG_SEC / 2 + 5) * 1000);
+    const pingMs = Date.now() - tPing;
     const before = await box.show(UNIT, 'MainPID', 'NRestarts');
     const since = await containerNow();
     // µs on the clock the journal stamps its entries with (one kernel: the host's)
@@ -341,7 +347,7 @@ describe('serialgate under systemd (PID 1 in systemd-nspawn)', () => {
     note(
       'watchdog',
       ms,
-      `SIGSTOP ${before.MainPID}; journal, seconds after it: "Watchdog timeout (limit 30s)!" ${f(timeout)}, "Killing process ${before.MainPID} (node) with signal SIGABRT" ${f(killed)}, ` +
+      `a ping seen after ${pingMs} ms of waiting; SIGSTOP ${before.MainPID}; journal, seconds after it: "Watchdog timeout (limit 30s)!" ${f(timeout)}, "Killing process ${before.MainPID} (node) with signal SIGABRT" ${f(killed)}, ` +
         `"Scheduled restart job, restart counter is at ${after.NRestarts}" ${f(scheduled)}, new MainPID ${after.MainPID} ready ${f(ready)}`,
     );
     // the stalled process took the old dashboard's socket with it
