@@ -5,7 +5,7 @@
  * and how long it took (also written to test-results/systemd-system.txt).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type Socket } from 'node:net';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -17,10 +17,16 @@ import { Container, ensureRootfs, HOST_CA, SRC_INSIDE } from './nspawn.js';
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const RESULTS = path.join(ROOT, 'test-results');
 const UNIT = 'serialgate.service';
-/** from systemd/serialgate.service */
-const WATCHDOG_SEC = 30;
-const RESTART_SEC = 2;
-const TIMEOUT_STOP_SEC = 20;
+const unitText = readFileSync(path.join(ROOT, 'systemd/serialgate.service'), 'utf8');
+/** a `Key=<n>s` setting of the shipped unit, so that the bounds below follow it */
+function unitSeconds(key: string): number {
+  const m = new RegExp(`^${key}=(\\d+)s$`, 'm').exec(unitText);
+  if (!m) throw new Error(`systemd/serialgate.service has no ${key}=<n>s`);
+  return Number(m[1]);
+}
+const WATCHDOG_SEC = unitSeconds('WatchdogSec');
+const RESTART_SEC = unitSeconds('RestartSec');
+const TIMEOUT_STOP_SEC = unitSeconds('TimeoutStopSec');
 
 const report: string[] = [];
 function note(check: string, ms: number, observed: string): void {
@@ -332,7 +338,7 @@ describe('serialgate under systemd (PID 1 in systemd-nspawn)', () => {
       expect(e, `journal line ${re}`).toBeDefined();
       return (Number(e!.__REALTIME_TIMESTAMP) - stoppedUs) / 1e6;
     };
-    const timeout = at(/: Watchdog timeout \(limit 30s\)!$/);
+    const timeout = at(new RegExp(`: Watchdog timeout \\(limit ${WATCHDOG_SEC}s\\)!$`));
     const killed = at(new RegExp(`: Killing process ${before.MainPID} \\(node\\) with signal SIGABRT\\.$`));
     const scheduled = at(/: Scheduled restart job, restart counter is at/);
     const ready = at(/"msg":"ready"/);
@@ -347,7 +353,7 @@ describe('serialgate under systemd (PID 1 in systemd-nspawn)', () => {
     note(
       'watchdog',
       ms,
-      `a ping seen after ${pingMs} ms of waiting; SIGSTOP ${before.MainPID}; journal, seconds after it: "Watchdog timeout (limit 30s)!" ${f(timeout)}, "Killing process ${before.MainPID} (node) with signal SIGABRT" ${f(killed)}, ` +
+      `a ping seen after ${pingMs} ms of waiting; SIGSTOP ${before.MainPID}; journal, seconds after it: "Watchdog timeout (limit ${WATCHDOG_SEC}s)!" ${f(timeout)}, "Killing process ${before.MainPID} (node) with signal SIGABRT" ${f(killed)}, ` +
         `"Scheduled restart job, restart counter is at ${after.NRestarts}" ${f(scheduled)}, new MainPID ${after.MainPID} ready ${f(ready)}`,
     );
     // the stalled process took the old dashboard's socket with it
