@@ -1,0 +1,430 @@
+/**
+ * serialgate as a systemd service, under a real systemd (PID 1 of a Debian 12 container booted
+ * with systemd-nspawn), installed with `systemd/install.sh` the way the README tells a user, and
+ * checked from the host. The checks run in order on one booted system; each prints what it saw
+ * and how long it took (also written to test-results/systemd-system.txt).
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, connect, type Socket } from 'node:net';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Waiter } from '../helpers/waiter.js';
+import { Container, ensureRootfs, HOST_CA, SRC_INSIDE } from './nspawn.js';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const RESULTS = path.join(ROOT, 'test-results');
+const UNIT = 'serialgate.service';
+const unitText = readFileSync(path.join(ROOT, 'systemd/serialgate.service'), 'utf8');
+/** a `Key=<n>s` setting of the shipped unit, so that the bounds below follow it */
+function unitSeconds(key: string): number {
+  const m = new RegExp(`^${key}=(\\d+)s$`, 'm').exec(unitText);
+  if (!m) throw new Error(`systemd/serialgate.service has no ${key}=<n>s`);
+  return Number(m[1]);
+}
+const WATCHDOG_SEC = unitSeconds('WatchdogSec');
+const RESTART_SEC = unitSeconds('RestartSec');
+const TIMEOUT_STOP_SEC = unitSeconds('TimeoutStopSec');
+
+const report: string[] = [];
+function note(check: string, ms: number, observed: string): void {
+  const line = `${check.padEnd(12)} ${(ms / 1000).toFixed(2).padStart(6)} s  ${observed}`;
+  report.push(line);
+  console.log(`[systemd] ${line}`);
+}
+
+let box: Container;
+let port: number;
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const p = (srv.address() as { port: number }).port;
+  await new Promise((r) => srv.close(r));
+  return p;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** polls `cond` every 200 ms, at most `timeoutMs` */
+async function until<T>(what: string, cond: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await cond();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(200);
+  }
+}
+
+/** the config a user writes in README step 3: the mock devices, loopback only */
+function configYaml(devices: { id: string; path: string }[]): string {
+  return [
+    'gateway: { id: sg-system-test }',
+    `server: { host: 127.0.0.1, port: ${port} }`,
+    'auth:',
+    '  tokens: [ { token: "${SG_OPERATOR_TOKEN}", role: operator } ]',
+    'devices:',
+    ...devices.flatMap((d) => [`  - id: ${d.id}`, `    serial: { path: ${d.path}, baudRate: 115200 }`, '    parser: { format: kv }']),
+    '',
+  ].join('\n');
+}
+
+async function writeConfig(yaml: string): Promise<void> {
+  await box.run(`cat > /etc/serialgate/config.yaml <<'EOF'\n${yaml}EOF`);
+}
+
+/**
+ * A firmware mock on a PTY inside the container, as a transient unit. udev gives a USB adapter
+ * root:dialout 0660; a PTY is root:tty 0620, so we do what udev would. `systemctl restart` of
+ * the mock is an unplug and replug: a new /dev/pts/N behind the same link.
+ */
+async function plugMock(id: string, restart = false): Promise<string> {
+  const unit = `sg-mock-${id}`;
+  const link = `/run/sg-${id}`;
+  await box.run(
+    restart
+      ? `systemctl restart ${unit}`
+      : `systemd-run --quiet --unit=${unit} /usr/bin/node /opt/serialgate/dist/firmware-mock/cli.js --link ${link} --interval 200`,
+  );
+  const r = await box.run(`for i in $(seq 100); do [ -e ${link} ] && break; sleep 0.1; done; t=$(readlink -e ${link}) && chgrp dialout "$t" && chmod 0660 "$t" && echo "$t"`);
+  return r.stdout.trim();
+}
+
+interface Msg {
+  type: string;
+  device?: string;
+  state?: string;
+  devices?: { id: string }[];
+  [k: string]: unknown;
+}
+
+class Dashboard {
+  readonly msgs: Msg[] = [];
+  readonly waiter = new Waiter();
+  closed: { code: number; at: number } | undefined;
+  readonly ws: WebSocket;
+
+  constructor() {
+    this.ws = new WebSocket(`ws://127.0.0.1:${port}/ws`);
+    this.ws.on('message', (d) => {
+      this.msgs.push(JSON.parse(String(d)) as Msg);
+      this.waiter.wake();
+    });
+    this.ws.on('close', (code) => {
+      this.closed = { code, at: Date.now() };
+      this.waiter.wake();
+    });
+    this.ws.on('error', () => this.waiter.wake());
+  }
+
+  /** resolves with the index of the first message from `from` on that matches */
+  async next(what: string, match: (m: Msg) => boolean, from = 0, timeoutMs = 10_000): Promise<number> {
+    const find = () => this.msgs.findIndex((m, i) => i >= from && match(m));
+    await this.waiter.waitFor(what, () => find() >= 0, timeoutMs, () => `last messages: ${JSON.stringify(this.msgs.slice(-3))}`);
+    return find();
+  }
+}
+
+/**
+ * A dashboard that completes the handshake and then never writes again: it never answers the
+ * close frame. Records the close code the gateway sent.
+ */
+async function deafDashboard(): Promise<{ socket: Socket; closeCode: () => number | undefined }> {
+  const socket = connect(port, '127.0.0.1');
+  let buf = Buffer.alloc(0);
+  let headerDone = false;
+  let code: number | undefined;
+  socket.on('data', (d: Buffer) => {
+    buf = Buffer.concat([buf, d]);
+    if (!headerDone) {
+      const end = buf.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      headerDone = true;
+      buf = buf.subarray(end + 4);
+    }
+    // server frames are unmasked: opcode, 7-bit length (126: 16-bit follows; 127: 64-bit)
+    while (buf.length >= 2) {
+      const len7 = buf[1] & 0x7f;
+      const hdr = len7 === 126 ? 4 : len7 === 127 ? 10 : 2;
+      if (buf.length < hdr) return;
+      const len = len7 === 126 ? buf.readUInt16BE(2) : len7 === 127 ? Number(buf.readBigUInt64BE(2)) : len7;
+      if (buf.length < hdr + len) return;
+      if ((buf[0] & 0x0f) === 0x8 && len >= 2) code = buf.readUInt16BE(hdr);
+      buf = buf.subarray(hdr + len);
+    }
+  });
+  socket.on('error', () => undefined);
+  await new Promise<void>((r) => socket.once('connect', () => r()));
+  socket.write(
+    `GET /ws HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+  );
+  const end = Date.now() + 5_000;
+  while (!headerDone && Date.now() < end) await sleep(20);
+  if (!headerDone) throw new Error('the deaf dashboard got no handshake answer');
+  return { socket, closeCode: () => code };
+}
+
+async function healthz(): Promise<{ status: number; body: string } | undefined> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(2_000) });
+    return { status: res.status, body: await res.text() };
+  } catch {
+    return undefined;
+  }
+}
+
+async function journal(since: string, grep?: string): Promise<string> {
+  const r = await box.exec(`journalctl -u ${UNIT} --no-pager -o short-precise --since '${since}'${grep ? ` --grep '${grep}'` : ''}`);
+  return r.stdout;
+}
+
+async function containerNow(): Promise<string> {
+  return (await box.run(`date '+%Y-%m-%d %H:%M:%S.%N' | cut -c1-23`)).stdout.trim();
+}
+
+function securityScore(output: string): number {
+  const m = /Overall exposure level for serialgate\.service: (\d+\.\d+)/.exec(output);
+  if (!m) throw new Error(`no exposure level in: ${output}`);
+  return Number(m[1]);
+}
+
+beforeAll(async () => {
+  mkdirSync(RESULTS, { recursive: true });
+  // install.sh copies dist/ (npm run test:systemd builds first)
+  if (!existsSync(path.join(ROOT, 'dist/src/cli.js'))) throw new Error('dist/ missing: npm run build (or npm run test:systemd)');
+  const t0 = Date.now();
+  const fs = ensureRootfs((l) => console.log(`[systemd] ${l}`));
+  note('rootfs', Date.now() - t0, fs.builtMs === undefined ? `cached (${fs.root})` : `built by debootstrap (${fs.root})`);
+  port = await freePort();
+  const t1 = Date.now();
+  box = await Container.boot({ root: fs.root, checkout: ROOT, consoleLog: path.join(RESULTS, 'systemd-console.log'), name: `sg-test-${process.pid}` });
+  const version = (await box.run('systemctl --version | head -1')).stdout.trim();
+  note('boot', Date.now() - t1, `PID 1 is ${version}; cgroup ${(await box.run('stat -fc %T /sys/fs/cgroup')).stdout.trim()}`);
+});
+
+afterAll(async () => {
+  if (box) {
+    const off = await box.poweroff();
+    note('poweroff', off.ms, off.clean ? 'clean (systemctl poweroff, nspawn exited)' : 'NOT clean: killed after the bound');
+  }
+  writeFileSync(path.join(RESULTS, 'systemd-system.txt'), report.join('\n') + '\n');
+  console.log(`\n[systemd] summary\n${report.join('\n')}`);
+});
+
+describe('serialgate under systemd (PID 1 in systemd-nspawn)', () => {
+  let dash: Dashboard;
+
+  it('installs with systemd/install.sh as the README says', async () => {
+    const env: Record<string, string> = {};
+    if (process.env.NODE_EXTRA_CA_CERTS) env.NODE_EXTRA_CA_CERTS = HOST_CA;
+    const r = await box.run(`cd ${SRC_INSIDE} && systemd/install.sh`, { timeoutMs: 300_000, env });
+    expect(r.stdout).toContain('created system user serialgate');
+    expect(r.stdout).toContain('serialgate install: done');
+    expect((await box.run('id -nG serialgate')).stdout.split(/\s+/)).toContain('dialout');
+    expect((await box.run('stat -c %a:%U:%G /etc/serialgate/env')).stdout.trim()).toBe('640:root:serialgate');
+    note('install', r.ms, 'install.sh: user serialgate (+dialout), /opt/serialgate with npm ci --omit=dev, unit, config, env');
+  });
+
+  it('a config that fails at start: failed with exit 78 and no restart loop', async () => {
+    await writeConfig(configYaml([]).replace('server: {', 'server: { bogus: 1,'));
+    const start = await box.exec(`systemctl start ${UNIT}`);
+    expect(start.code).not.toBe(0);
+    // RestartPreventExitStatus=78: wait two restart delays, the unit must stay down
+    await sleep(2 * RESTART_SEC * 1000 + 500);
+    const s = await box.show(UNIT, 'ActiveState', 'Result', 'ExecMainStatus', 'NRestarts');
+    expect(s).toEqual({ ActiveState: 'failed', Result: 'exit-code', ExecMainStatus: '78', NRestarts: '0' });
+    expect(await journal('-1min', 'server.bogus')).toMatch(/server\.bogus/);
+    await box.run(`systemctl reset-failed ${UNIT}`);
+    note('bad-config', start.ms, `systemctl start failed in ${start.ms} ms; ${JSON.stringify(s)} after ${2 * RESTART_SEC + 0.5} s; journal names server.bogus`);
+  });
+
+  it('systemctl start returns once the gateway listens (Type=notify, READY=1)', async () => {
+    const pts = await plugMock('mock0');
+    await writeConfig(configYaml([{ id: 'mock0', path: '/run/sg-mock0' }]));
+    const start = await box.run(`systemctl enable --now ${UNIT}`);
+    // no retry: if start returned before the server listened, this connection is refused
+    const h = await healthz();
+    expect(h?.status).toBe(200);
+    const s = await box.show(UNIT, 'ActiveState', 'SubState', 'StatusText');
+    expect(s.ActiveState).toBe('active');
+    expect(s.SubState).toBe('running');
+    expect(s.StatusText).toBe(`listening on http://127.0.0.1:${port}`);
+    note('start', start.ms, `enable --now → active (running), StatusText "${s.StatusText}"; /healthz 200 at once; mock on ${pts}`);
+  });
+
+  it('a dashboard on the host gets readings from the mock PTY, also after a replug', async () => {
+    const t0 = Date.now();
+    dash = new Dashboard();
+    const hello = dash.msgs[await dash.next('hello', (m) => m.type === 'hello')];
+    expect(hello.devices?.map((d) => d.id)).toEqual(['mock0']);
+    const first = await dash.next('a reading from mock0', (m) => m.type === 'reading' && m.device === 'mock0');
+    const tFirst = Date.now() - t0;
+    const t1 = Date.now();
+    const pts = await plugMock('mock0', true);
+    const down = await dash.next('mock0 down', (m) => m.type === 'state' && m.device === 'mock0' && m.state === 'down', first);
+    await dash.next('a reading from mock0 after the replug', (m) => m.type === 'reading' && m.device === 'mock0', down, 15_000);
+    expect(dash.closed).toBeUndefined();
+    note('readings', Date.now() - t0, `first reading ${tFirst} ms after connect; replug (new ${pts}) → state down → readings again ${Date.now() - t1} ms after the replug`);
+  });
+
+  it('systemctl reload applies a new device with the dashboard still connected', async () => {
+    await plugMock('mock1');
+    const before = await box.show(UNIT, 'MainPID');
+    await writeConfig(configYaml([{ id: 'mock0', path: '/run/sg-mock0' }, { id: 'mock1', path: '/run/sg-mock1' }]));
+    const from = dash.msgs.length;
+    const t0 = Date.now();
+    await box.run(`systemctl reload ${UNIT}`);
+    await dash.next('a reading from mock1', (m) => m.type === 'reading' && m.device === 'mock1', from);
+    const ms = Date.now() - t0;
+    expect(dash.closed).toBeUndefined();
+    expect(await box.show(UNIT, 'MainPID', 'ActiveState')).toEqual({ ...before, ActiveState: 'active' });
+    note('reload', ms, `same MainPID ${before.MainPID}, dashboard still open, first mock1 reading ${ms} ms after systemctl reload`);
+  });
+
+  it('DevicePolicy=closed refuses a device class not allowed; a DeviceAllow drop-in admits it', async () => {
+    // a misc-class node (10:200, like /dev/net/tun) with serial-port permissions: only the
+    // device ACL stands in the way. Refused by the cgroup: EPERM; allowed: whatever the driver says.
+    await box.run('mknod -m 0660 /dev/sg-misc0 c 10 200 && chgrp dialout /dev/sg-misc0');
+    await writeConfig(configYaml([{ id: 'mock0', path: '/run/sg-mock0' }, { id: 'misc0', path: '/dev/sg-misc0' }]));
+    const since = await containerNow();
+    const t0 = Date.now();
+    await box.run(`systemctl reload ${UNIT}`);
+    const refused = await until('misc0 refused', async () => (await journal(since, 'cannot open serial port')).match(/.*misc0.*/)?.[0], 10_000);
+    expect(refused).toMatch(/Operation not permitted/);
+    const since2 = await containerNow();
+    await box.run(`mkdir -p /etc/systemd/system/${UNIT}.d && printf '[Service]\\nDeviceAllow=char-misc rw\\n' > /etc/systemd/system/${UNIT}.d/50-misc.conf && systemctl daemon-reload && systemctl restart ${UNIT}`);
+    const admitted = await until('misc0 opened or refused by its driver', async () => (await journal(since2, 'misc0')).match(/.*cannot open serial port.*|.*serial port open.*/)?.[0], 10_000);
+    expect(admitted).not.toMatch(/Operation not permitted/);
+    // back to the shipped unit for the checks that follow
+    await box.run(`rm /etc/systemd/system/${UNIT}.d/50-misc.conf && systemctl daemon-reload`);
+    await writeConfig(configYaml([{ id: 'mock0', path: '/run/sg-mock0' }, { id: 'mock1', path: '/run/sg-mock1' }]));
+    await box.run(`systemctl restart ${UNIT}`);
+    const err = (line: string) => /"err":"([^"]*)"/.exec(line)?.[1] ?? /serial port open/.exec(line)?.[0];
+    note('device-acl', Date.now() - t0, `without DeviceAllow=char-misc: "${err(refused)}"; with the drop-in: "${err(admitted)}"`);
+  });
+
+  it('the watchdog restarts a gateway whose event loop is stalled (SIGSTOP)', async () => {
+    // the pings arrive (from the systemd-notify child, through PrivateUsers): systemd moves
+    // WatchdogTimestamp on each one, every WatchdogSec/2
+    const w0 = (await box.show(UNIT, 'WatchdogTimestampMonotonic')).WatchdogTimestampMonotonic;
+    const tPing = Date.now();
+    await until('a WATCHDOG=1 ping', async () => ((await box.show(UNIT, 'WatchdogTimestampMonotonic')).WatchdogTimestampMonotonic !== w0 ? true : undefined), (WATCHDOG_SEC / 2 + 5) * 1000);
+    const pingMs = Date.now() - tPing;
+    const before = await box.show(UNIT, 'MainPID', 'NRestarts');
+    const since = await containerNow();
+    // µs on the clock the journal stamps its entries with (one kernel: the host's)
+    const stoppedUs = Number((await box.run(`date +%s%6N && kill -STOP ${before.MainPID}`)).stdout.trim());
+    const t0 = Date.now();
+    const after = await until(
+      'a new main process, active',
+      async () => {
+        const s = await box.show(UNIT, 'MainPID', 'NRestarts', 'ActiveState', 'ActiveEnterTimestampMonotonic');
+        return s.ActiveState === 'active' && s.MainPID !== before.MainPID && s.MainPID !== '0' ? s : undefined;
+      },
+      (WATCHDOG_SEC + RESTART_SEC + 15) * 1000,
+    );
+    const ms = Date.now() - t0;
+    expect(Number(after.NRestarts)).toBe(Number(before.NRestarts) + 1);
+    const entries = (await box.run(`journalctl -u ${UNIT} --no-pager -o json --since '${since}' --output-fields=MESSAGE`)).stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { MESSAGE: string; __REALTIME_TIMESTAMP: string });
+    const at = (re: RegExp): number => {
+      const e = entries.find((x) => re.test(x.MESSAGE));
+      expect(e, `journal line ${re}`).toBeDefined();
+      return (Number(e!.__REALTIME_TIMESTAMP) - stoppedUs) / 1e6;
+    };
+    const timeout = at(new RegExp(`: Watchdog timeout \\(limit ${WATCHDOG_SEC}s\\)!$`));
+    const killed = at(new RegExp(`: Killing process ${before.MainPID} \\(node\\) with signal SIGABRT\\.$`));
+    const scheduled = at(/: Scheduled restart job, restart counter is at/);
+    const ready = at(/"msg":"ready"/);
+    // the pings come every WatchdogSec/2: the stall is seen within WatchdogSec of SIGSTOP; the
+    // restart comes RestartSec after the SIGABRT'd process is gone (the abort itself takes a moment)
+    expect(timeout).toBeLessThanOrEqual(WATCHDOG_SEC + 1);
+    expect(scheduled - timeout).toBeLessThan(RESTART_SEC + 2);
+    expect(ready).toBeLessThan(WATCHDOG_SEC + RESTART_SEC + 5);
+    // the lines the README tells a user to look for, as systemd wrote them
+    writeFileSync(path.join(RESULTS, 'systemd-watchdog.journal'), (await journal(since, 'Watchdog|SIGABRT|Main process exited|Failed with result|Scheduled restart|Started|"ready"')) + '\n');
+    const f = (x: number) => `${x.toFixed(2)} s`;
+    note(
+      'watchdog',
+      ms,
+      `a ping seen after ${pingMs} ms of waiting; SIGSTOP ${before.MainPID}; journal, seconds after it: "Watchdog timeout (limit ${WATCHDOG_SEC}s)!" ${f(timeout)}, "Killing process ${before.MainPID} (node) with signal SIGABRT" ${f(killed)}, ` +
+        `"Scheduled restart job, restart counter is at ${after.NRestarts}" ${f(scheduled)}, new MainPID ${after.MainPID} ready ${f(ready)}`,
+    );
+    // the stalled process took the old dashboard's socket with it
+    dash.ws.terminate();
+  });
+
+  it('the sandbox: state directory writable, the rest read-only or hidden', async () => {
+    const { MainPID: pid } = await box.show(UNIT, 'MainPID');
+    await box.run('mkdir -p /home/alice && echo secret > /home/alice/notes && echo secret > /root/notes && echo secret > /tmp/host-notes');
+    // root in the service's mount namespace: a failure is the mount, not file permissions
+    const inNs = (cmd: string) => box.exec(`nsenter -t ${pid} -m -- ${cmd}`);
+    const t0 = Date.now();
+    const results: string[] = [];
+    for (const p of ['/etc/serialgate/probe', '/opt/serialgate/probe', '/usr/local/bin/probe', '/usr/bin/probe', '/var/probe', '/boot/probe']) {
+      const r = await inNs(`sh -c 'echo x > ${p}'`);
+      expect(r.code, p).not.toBe(0);
+      expect(r.stderr, p).toMatch(/Read-only file system/);
+      results.push(`${p}: EROFS`);
+    }
+    const asUser = await inNs(`setpriv --reuid=serialgate --regid=serialgate --init-groups sh -c 'echo x > /var/lib/serialgate/probe && stat -c %U:%a /var/lib/serialgate'`);
+    expect(asUser.code, asUser.stderr).toBe(0);
+    expect(asUser.stdout.trim()).toBe('serialgate:750');
+    results.push('/var/lib/serialgate: written by serialgate');
+    for (const p of ['/home/alice/notes', '/root/notes', '/tmp/host-notes']) {
+      const r = await inNs(`test -e ${p}`);
+      expect(r.code, `${p} visible to the service`).not.toBe(0);
+    }
+    results.push('/home, /root, the system /tmp: not visible');
+    const svcTmp = await inNs(`sh -c 'echo x > /tmp/service-notes'`);
+    expect(svcTmp.code).toBe(0);
+    expect((await box.exec('test -e /tmp/service-notes')).code).not.toBe(0);
+    results.push("the service's /tmp: private");
+    const status = (await box.run(`cat /proc/${pid}/status; cat /proc/${pid}/uid_map`)).stdout;
+    expect(status).toMatch(/^CapEff:\s+0000000000000000$/m);
+    expect(status).toMatch(/^NoNewPrivs:\s+1$/m);
+    expect(status).toMatch(/^Seccomp:\s+2$/m);
+    // PrivateUsers=yes: a user namespace that maps root and the service user only
+    expect(status).not.toMatch(/^\s*0\s+0\s+4294967295$/m);
+    results.push('CapEff 0, NoNewPrivs 1, Seccomp 2, own user namespace');
+    note('sandbox', Date.now() - t0, results.join('; '));
+  });
+
+  it('systemctl stop finishes well inside TimeoutStopSec with dashboards connected, one never answering the close frame', async () => {
+    const open = new Dashboard();
+    await open.next('hello', (m) => m.type === 'hello');
+    const deaf = await deafDashboard();
+    const since = await containerNow();
+    const t0 = Date.now();
+    const stop = await box.run(`systemctl stop ${UNIT}`, { timeoutMs: (TIMEOUT_STOP_SEC + 10) * 1000 });
+    const ms = Date.now() - t0;
+    expect(ms).toBeLessThan(TIMEOUT_STOP_SEC * 1000);
+    const s = await box.show(UNIT, 'Result', 'ExecMainCode', 'ExecMainStatus');
+    // the gateway ended by itself (CLD_EXITED), not by systemd's SIGKILL at TimeoutStopSec. Its
+    // status is 0, or 1 when its own 10 s deadline ended the wait for the deaf client (README)
+    expect(s.ExecMainCode).toBe('1');
+    expect(['0', '1']).toContain(s.ExecMainStatus);
+    expect(s.Result).not.toBe('timeout');
+    await open.waiter.waitFor('the dashboard closed', () => open.closed !== undefined, 5_000);
+    expect(open.closed?.code).toBe(1001);
+    expect(deaf.closeCode()).toBe(1001);
+    deaf.socket.destroy();
+    const why = (await journal(since, 'shutdown|stopped|Deactivated|Failed')).split('\n').filter(Boolean).map((l) => l.replace(/^.*?(node|systemd)\[\d+\]: /, '')).join(' | ');
+    note('stop', stop.ms, `systemctl stop ${ms} ms (TimeoutStopSec=${TIMEOUT_STOP_SEC}s), exit status ${s.ExecMainStatus}, Result=${s.Result}; journal: ${why}; ws client closed 1001 after ${open.closed!.at - t0} ms; deaf client got a 1001 close frame`);
+  });
+
+  it('systemd-analyze security inside the booted system gives the offline score, ≤ 1.5', async () => {
+    const t0 = Date.now();
+    const inside = securityScore((await box.exec(`systemd-analyze security --no-pager ${UNIT}`)).stdout);
+    const offline = securityScore(spawnSync('systemd-analyze', ['security', '--offline=yes', '--no-pager', path.join(ROOT, 'systemd/serialgate.service')], { encoding: 'utf8' }).stdout);
+    expect(inside).toBe(offline);
+    expect(inside).toBeLessThanOrEqual(1.5);
+    note('security', Date.now() - t0, `inside ${inside}, offline ${offline}`);
+  });
+});
