@@ -80,10 +80,8 @@ export class SerialDevice implements Device {
       {
         device: cfg.id,
         terminator: c.terminator,
-        maxLength: c.maxLength,
         queue: c.queue,
         writeTimeoutMs: c.writeTimeoutMs,
-        ...(c.allow !== undefined && { allow: compilePattern(c.allow, `device ${cfg.id}: commands.allow`) }),
         ...(c.reply && { reply: { match: compilePattern(c.reply.match, `device ${cfg.id}: commands.reply.match`), timeoutMs: c.reply.timeoutMs } }),
       },
       (data) => this.writeDrained(data),
@@ -115,6 +113,8 @@ export class SerialDevice implements Device {
     if (!this.port) {
       return Promise.reject(new CommandError('device_unavailable', `device is down: ${this.current.reason ?? 'not connected'}`, this.id));
     }
+    // the router checked the line; only a caller that skipped it can leave it out (nothing to write)
+    if (cmd.line === undefined) return Promise.reject(new CommandError('invalid', 'a serial command needs a "line" string', this.id));
     return this.queue.submit(cmd.line);
   }
 
@@ -133,7 +133,6 @@ export class SerialDevice implements Device {
     const port = this.port;
     this.port = undefined;
     this.current = { id: this.id, source: 'serial', state: 'down', reason: 'stopped' };
-    metrics.deviceUp.set({ device: this.id }, 0);
     if (port) await closePort(port);
   }
 
@@ -257,7 +256,6 @@ export class SerialDevice implements Device {
   private setState(state: 'up' | 'down', reason?: string): void {
     if (this.current.state === state && this.current.reason === reason) return;
     this.current = { id: this.id, source: 'serial', state, ...(reason !== undefined && { reason }) };
-    metrics.deviceUp.set({ device: this.id }, state === 'up' ? 1 : 0);
     this.sink.state(this.status());
   }
 
