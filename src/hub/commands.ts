@@ -68,6 +68,8 @@ export function checkCommand(msg: CommandMessage, target: CommandTarget): Check 
     if (typeof msg.line !== 'string' || msg.line.length === 0) return invalid('"line" must be a non-empty string');
     if (msg.line.length > rules.maxLength) return invalid(`"line" is longer than ${rules.maxLength} characters (commands.maxLength)`);
     if (hasControl(msg.line)) return invalid('"line" must not contain control characters');
+    // a terminator that is no control character (";") would split the line into two commands on the wire
+    if (rules.terminator !== '' && msg.line.includes(rules.terminator)) return invalid('"line" must not contain commands.terminator');
     if (target.allow && !target.allow.test(msg.line)) return { ok: false, code: 'forbidden', message: 'line not allowed by commands.allow' };
     return { ok: true, cmd: { line: msg.line } };
   }

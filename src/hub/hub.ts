@@ -125,6 +125,7 @@ export class Hub implements SourceSink {
     const next = new Map<string, CommandTarget>();
     for (const device of devices) {
       const rules = configs.get(device.id)?.commands ?? defaultRules;
+      metrics.deviceUp.set({ device: device.id }, device.status().state === 'up' ? 1 : 0);
       next.set(device.id, { device, rules, allow: rules.allow === undefined ? undefined : compilePattern(rules.allow, `device ${device.id}: commands.allow`) });
     }
     for (const id of this.devices.keys()) {
@@ -167,6 +168,8 @@ export class Hub implements SourceSink {
   state(s: DeviceStatus): void {
     const prev = this.statuses.get(s.id);
     this.statuses.set(s.id, s);
+    // the gauge is derived here from the one state sources report, never set by a source itself
+    metrics.deviceUp.set({ device: s.id }, s.state === 'up' ? 1 : 0);
     if (prev && prev.state === s.state && prev.reason === s.reason) return;
     const msg: ServerMessage = s.reason === undefined ? { type: 'state', device: s.id, state: s.state } : { type: 'state', device: s.id, state: s.state, reason: s.reason };
     this.broadcast(msg);

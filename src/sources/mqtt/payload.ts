@@ -1,7 +1,7 @@
 /**
  * MQTT payload → values, per device `mqtt.payload` format. Sans-I/O: bytes in, a LineResult out,
  * never a throw. Errors carry the payload text in `raw` (like the line parsers) so a device with
- * `parser.onError: raw` can forward it. The size cap is checked before (MqttSource): an oversized
+ * `parser.onError: raw` can forward it. The size cap is checked before (routing.ts): an oversized
  * payload is dropped, not decoded into an error reading.
  *
  * - `json`:   the serial json line parser (one object, flattened; anything else is an error)

@@ -4,17 +4,6 @@
  * because one client subscription set feeds many devices and each message must find its device(s).
  */
 
-export class TopicError extends Error {
-  readonly code = 'SG_ERR_MQTT_TOPIC';
-  constructor(
-    readonly topic: string,
-    message: string,
-  ) {
-    super(`${message}: "${topic}"`);
-    this.name = 'TopicError';
-  }
-}
-
 const MAX_TOPIC_BYTES = 65535;
 
 /** Why `filter` is not a valid subscription filter, or undefined when it is. */
@@ -42,16 +31,6 @@ export function topicNameProblem(topic: string): string | undefined {
     if (c === 0x23 || c === 0x2b) return 'a topic to publish to must not contain the wildcards + or #';
   }
   return undefined;
-}
-
-export function assertFilter(filter: string): void {
-  const problem = filterProblem(filter);
-  if (problem) throw new TopicError(filter, problem);
-}
-
-export function assertTopicName(topic: string): void {
-  const problem = topicNameProblem(topic);
-  if (problem) throw new TopicError(topic, problem);
 }
 
 /**

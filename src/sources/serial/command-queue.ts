@@ -16,14 +16,15 @@
  * starts when the write starts, because a fast device can answer before the drain callback runs.
  * A reply that arrives after its timeout is an ordinary reading (or the next command's reply if it
  * matches while that one waits: a device that answers late cannot be told apart).
+ *
+ * The queue executes, it does not validate: the router (src/hub/commands.ts) is the one check of a
+ * command line (length, control characters, terminator, commands.allow) before it gets here.
  */
 import { CommandError } from '../types.js';
 
 export interface CommandQueueOptions {
   device: string;
   terminator: string;
-  maxLength: number;
-  allow?: RegExp;
   /** with a reply pattern, `timeoutMs` is the command's one deadline (write, drain and reply) */
   reply?: { match: RegExp; timeoutMs: number };
   /** the deadline of a command without a reply pattern: written and drained within this */
@@ -59,14 +60,13 @@ export class CommandQueue {
     return this.waiting.length + (this.active ? 1 : 0);
   }
 
-  submit(line: unknown): Promise<{ reply?: string }> {
-    const invalid = this.validate(line);
-    if (invalid) return Promise.reject(this.error('invalid', invalid));
+  /** `line` was checked by the router: one line, no terminator inside, within commands.maxLength */
+  submit(line: string): Promise<{ reply?: string }> {
     if (this.size >= this.opts.queue) {
       return Promise.reject(this.error('busy', `${this.size} commands already queued for this port (commands.queue)`));
     }
     return new Promise((resolve, reject) => {
-      this.waiting.push({ line: line as string, resolve, reject, drained: false });
+      this.waiting.push({ line, resolve, reject, drained: false });
       this.pump();
     });
   }
@@ -87,18 +87,6 @@ export class CommandQueue {
       clearTimeout(job.timer);
       job.reject(this.error(code, message));
     }
-  }
-
-  private validate(line: unknown): string | undefined {
-    if (typeof line !== 'string') return 'a serial command needs a "line" string';
-    if (line.length === 0) return 'empty command';
-    if (line.includes('\n') || line.includes('\r') || (this.opts.terminator !== '' && line.includes(this.opts.terminator))) {
-      return 'a command is one line: no line breaks or terminator inside';
-    }
-    const bytes = Buffer.byteLength(line);
-    if (bytes > this.opts.maxLength) return `command is ${bytes} bytes, more than commands.maxLength (${this.opts.maxLength})`;
-    if (this.opts.allow && !this.opts.allow.test(line)) return 'command not allowed by commands.allow';
-    return undefined;
   }
 
   private pump(): void {

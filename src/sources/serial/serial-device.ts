@@ -15,10 +15,9 @@
  *   exception never escapes into serialport's event emitter (where it would crash the process);
  *   it is counted, logged once as SG_ERR_SOURCE_FAULT, and the port is reset.
  */
-import { watch as fsWatch, type FSWatcher } from 'node:fs';
+import type { FSWatcher } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { basename, dirname } from 'node:path';
-import { SerialPort } from 'serialport';
+import type { SerialPort } from 'serialport';
 import { compilePattern, createLineParser, type LineResult } from '../../codecs/line-parser.js';
 import { LineSplitter } from '../../codecs/line-splitter.js';
 import type { DeviceConfig } from '../../config/schema.js';
@@ -29,6 +28,7 @@ import { backoffDelay } from '../backoff.js';
 import { CommandError, type Device, type DeviceCommand, type DeviceStatus, type SourceSink } from '../types.js';
 import { CommandQueue } from './command-queue.js';
 import { explainOpenError } from './open-error.js';
+import { closePort, openPort, watchEntry, type FileIdentity } from './port.js';
 
 /** how often an open port's path is checked for an unplug serialport did not report */
 export const WATCH_INTERVAL_MS = 1_000;
@@ -48,7 +48,7 @@ export class SerialDevice implements Device {
   private current: DeviceStatus;
   private port: SerialPort | undefined;
   /** identity of the file the port was opened from: a change means another device took the path */
-  private opened: { dev: number; ino: number; rdev: number } | undefined;
+  private opened: FileIdentity | undefined;
   private attempt = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private watchTimer: NodeJS.Timeout | undefined;
@@ -80,10 +80,8 @@ export class SerialDevice implements Device {
       {
         device: cfg.id,
         terminator: c.terminator,
-        maxLength: c.maxLength,
         queue: c.queue,
         writeTimeoutMs: c.writeTimeoutMs,
-        ...(c.allow !== undefined && { allow: compilePattern(c.allow, `device ${cfg.id}: commands.allow`) }),
         ...(c.reply && { reply: { match: compilePattern(c.reply.match, `device ${cfg.id}: commands.reply.match`), timeoutMs: c.reply.timeoutMs } }),
       },
       (data) => this.writeDrained(data),
@@ -115,6 +113,8 @@ export class SerialDevice implements Device {
     if (!this.port) {
       return Promise.reject(new CommandError('device_unavailable', `device is down: ${this.current.reason ?? 'not connected'}`, this.id));
     }
+    // the router checked the line; only a caller that skipped it can leave it out (nothing to write)
+    if (cmd.line === undefined) return Promise.reject(new CommandError('invalid', 'a serial command needs a "line" string', this.id));
     return this.queue.submit(cmd.line);
   }
 
@@ -133,7 +133,6 @@ export class SerialDevice implements Device {
     const port = this.port;
     this.port = undefined;
     this.current = { id: this.id, source: 'serial', state: 'down', reason: 'stopped' };
-    metrics.deviceUp.set({ device: this.id }, 0);
     if (port) await closePort(port);
   }
 
@@ -141,21 +140,9 @@ export class SerialDevice implements Device {
     this.retryTimer = undefined;
     if (this.stopped) return;
     const s = this.cfg.serial;
-    const port = new SerialPort({
-      path: s.path,
-      baudRate: s.baudRate,
-      dataBits: s.dataBits,
-      stopBits: s.stopBits,
-      parity: s.parity,
-      autoOpen: false,
-      // an exclusive flock: a second gateway (or a second device entry) on the same port fails loudly
-      lock: true,
-    });
+    let port: SerialPort;
     try {
-      // stat first: a Node errno (ENOENT, EACCES on a parent dir) beats the binding's plain string
-      const st = await stat(s.path);
-      await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
-      this.opened = { dev: st.dev, ino: st.ino, rdev: st.rdev };
+      ({ port, identity: this.opened } = await openPort(s));
     } catch (err) {
       const { reason } = explainOpenError(err, s.path);
       if (reason !== this.lastOpenError) this.log.warn({ err: (err as Error).message }, `cannot open serial port: ${reason}`);
@@ -257,7 +244,6 @@ export class SerialDevice implements Device {
   private setState(state: 'up' | 'down', reason?: string): void {
     if (this.current.state === state && this.current.reason === reason) return;
     this.current = { id: this.id, source: 'serial', state, ...(reason !== undefined && { reason }) };
-    metrics.deviceUp.set({ device: this.id }, state === 'up' ? 1 : 0);
     this.sink.state(this.status());
   }
 
@@ -304,32 +290,4 @@ export class SerialDevice implements Device {
       ...(r.error !== undefined && { error: r.error }),
     });
   }
-}
-
-/** inotify on the directory of `path`, calling back when that entry changes; undefined if unsupported */
-function watchEntry(path: string, onChange: () => void): FSWatcher | undefined {
-  const name = basename(path);
-  try {
-    const w = fsWatch(dirname(path), { persistent: false }, (_event, file) => {
-      if (file === null || file === name) onChange();
-    });
-    // the directory itself may vanish (/dev/serial/by-id with its last device): the poll remains
-    w.on('error', () => w.close());
-    return w;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Discard what the kernel still holds for the port, then close it. Unsent output must go: the
- * ack of a stuck command already said `timeout`, so the rest of it must not reach the device when
- * it reads again, and a real tty's close waits up to its closing_wait (30 s) for output to drain.
- * (serialport may still push a last chunk of a stuck write between the flush and the close.)
- */
-function closePort(port: SerialPort): Promise<void> {
-  return new Promise((resolve) => {
-    if (!port.isOpen) return resolve();
-    port.flush(() => (port.isOpen ? port.close(() => resolve()) : resolve()));
-  });
 }

@@ -2,7 +2,8 @@
 import type mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { metrics } from '../../../src/http/metrics.js';
-import { MAX_SOCKET_BACKLOG_BYTES, type MqttSource } from '../../../src/sources/mqtt/index.js';
+import { MAX_SOCKET_BACKLOG_BYTES } from '../../../src/sources/mqtt/connection.js';
+import type { MqttSource } from '../../../src/sources/mqtt/index.js';
 import { CommandError, type DeviceCommand } from '../../../src/sources/types.js';
 import { startMosquitto, type Mosquitto } from '../../helpers/mosquitto.js';
 import { device, mqttConfig, newSource, testClient, type RecordingSink } from './fixtures.js';
@@ -131,7 +132,7 @@ describe('federation', () => {
       // 30 MB offered: more than loopback socket buffers plus the 1 MiB cap can hold
       for (let seq = 1; seq <= 500; seq++) s.publishReading({ seq, device: 'd', ts: seq, raw: big });
       expect(await dropped()).toBeGreaterThan(before);
-      const backlog = (s as unknown as { client: { stream: { writableLength: number } } }).client.stream.writableLength;
+      const backlog = (s as unknown as { connection: { client: { stream: { writableLength: number } } } }).connection.client.stream.writableLength;
       expect(backlog).toBeLessThanOrEqual(MAX_SOCKET_BACKLOG_BYTES + 61_000);
     } finally {
       await source?.stop();

@@ -42,9 +42,11 @@ beforeAll(async () => {
 afterAll(() => stopAll(pub, source, broker));
 
 describe('MqttSource readings', () => {
-  it('reports the broker up and every device up with no reason', () => {
+  it('reports the broker up and every device up with no reason', async () => {
     expect(source.brokerState()).toBe('up');
     expect(source.devices().map((d) => d.status())).toEqual(devices.map((d) => ({ id: d.id, source: 'mqtt', state: 'up' })));
+    // to its sink and nowhere else: serialgate_device_up is derived by the hub (test/unit/hub/command-path.test.ts)
+    expect((await metrics.deviceUp.get()).values.filter((v) => devices.some((d) => d.id === v.labels.device))).toEqual([]);
   });
 
   it('json payloads from a # filter become values (numbers stay numbers, nested keys dotted)', async () => {

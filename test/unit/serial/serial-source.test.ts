@@ -22,13 +22,12 @@ describe('SerialSource construction (no I/O)', () => {
 
   // the schema refuses these (test/unit/config); a config built in code can still carry one
   const unchecked = (patch: (d: DeviceConfig) => void): DeviceConfig => {
-    const d = dev('bad', { parser: { format: 'regex', pattern: '(?<x>.)' }, commands: { allow: '.', reply: { match: '.' } } });
+    const d = dev('bad', { parser: { format: 'regex', pattern: '(?<x>.)' }, commands: { reply: { match: '.' } } });
     patch(d);
     return d;
   };
   it.each([
     ['reply.match', (d: DeviceConfig) => (d.commands.reply!.match = '('), /^device bad: commands\.reply\.match does not compile: /],
-    ['allow', (d: DeviceConfig) => (d.commands.allow = '['), /^device bad: commands\.allow does not compile: /],
     ['parser.pattern', (d: DeviceConfig) => (d.parser.pattern = '(?<x>'), /^regex pattern does not compile: /],
   ])('a %s that does not compile fails at construction', (_key, patch, msg) => {
     expect(() => new SerialSource([unchecked(patch)], new RecordingSink(), silentLogger())).toThrow(ParserConfigError);

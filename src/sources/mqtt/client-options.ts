@@ -1,0 +1,63 @@
+/**
+ * The mqtt.js options of our one broker client, TLS files read here: a file that cannot be read is
+ * a configuration error naming its key (MqttConfigError), raised by start() before any I/O.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { IClientOptions } from 'mqtt';
+import type { MqttConfig } from '../../config/schema.js';
+
+/** A broker that accepts TCP but never answers CONNECT is given up on after this. */
+const CONNECT_TIMEOUT_MS = 10_000;
+
+export class MqttConfigError extends Error {
+  readonly code = 'SG_ERR_MQTT_CONFIG';
+  constructor(
+    readonly path: string,
+    message: string,
+  ) {
+    super(`${path}: ${message}`);
+    this.name = 'MqttConfigError';
+  }
+}
+
+export function clientOptions(c: MqttConfig, gatewayId: string): IClientOptions {
+  const opts: IClientOptions = {
+    clientId: c.clientId ?? `serialgate-${gatewayId}-${randomBytes(4).toString('hex')}`,
+    clean: true,
+    keepalive: c.keepaliveSeconds,
+    connectTimeout: CONNECT_TIMEOUT_MS,
+    reconnectPeriod: 0, // we schedule reconnects ourselves (backoff + jitter)
+    resubscribe: false, // we subscribe on every CONNACK ourselves
+    queueQoSZero: false,
+    manualConnect: true,
+  };
+  if (c.username !== undefined) opts.username = c.username;
+  if (c.password !== undefined) opts.password = c.password;
+  if (c.tls) {
+    opts.rejectUnauthorized = c.tls.rejectUnauthorized;
+    if (c.tls.ca) opts.ca = readTlsFile('mqtt.tls.ca', c.tls.ca);
+    if (c.tls.cert) opts.cert = readTlsFile('mqtt.tls.cert', c.tls.cert);
+    if (c.tls.key) opts.key = readTlsFile('mqtt.tls.key', c.tls.key);
+  }
+  return opts;
+}
+
+function readTlsFile(path: string, file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new MqttConfigError(path, `cannot read "${file}": ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+/** The broker URL for logs: credentials in the URL (mqtt://user:pass@host) never reach a log line. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '[unparsable url]';
+  }
+}

@@ -1,0 +1,189 @@
+/**
+ * The one broker connection: the mqtt.js client's lifecycle, our reconnect, the subscriptions of
+ * every CONNACK, and what we publish ourselves. It knows no device and no command: whoever uses it
+ * (the MQTT source, federation) says which filters to hold and gets the messages, the PUBRECs and
+ * the losses through a ConnectionHandler.
+ *
+ * - Reconnect is ours, not mqtt.js's fixed 1 s interval: reconnectPeriod 0 and a timer with the one
+ *   capped exponential backoff with jitter (../backoff.ts); after a credentials refusal, every
+ *   mqtt.authRetryMs.
+ * - Clean session: every CONNACK subscribes again, and a reconnect starts from an empty outgoing
+ *   store, so nothing of an earlier connection is replayed.
+ * - Nothing unbounded while offline: what we publish waits in a bounded drop-oldest queue
+ *   (queueQoSZero is off), and a connected broker that reads slower than we publish QoS 0 has
+ *   those publishes dropped and counted once our socket holds MAX_SOCKET_BACKLOG_BYTES.
+ */
+import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttConfig } from '../../config/schema.js';
+import { metrics } from '../../http/metrics.js';
+import type { Logger } from '../../log.js';
+import { backoffDelay } from '../backoff.js';
+import { clientOptions, redactUrl } from './client-options.js';
+import { PublishQueue } from './publish-queue.js';
+import { describeError, isAuthFailure } from './reasons.js';
+
+/**
+ * Bytes our socket may hold unsent before QoS 0 publishes (federated readings) are dropped and
+ * counted: a broker that reads slower than we publish must not grow our memory.
+ */
+export const MAX_SOCKET_BACKLOG_BYTES = 1024 * 1024;
+
+export type Qos = 0 | 1 | 2;
+
+/** What the users of the connection hear; called from mqtt.js's packet loop, so none may throw. */
+export interface ConnectionHandler {
+  /** the filters to subscribe on every CONNACK (the session is clean), each with its QoS */
+  filters(): ReadonlyMap<string, Qos>;
+  /** the broker's answer to one subscription of the current connection */
+  subscribed(filter: string, granted: boolean): void;
+  message(topic: string, payload: Buffer): void;
+  /** the broker holds one of our QoS 2 messages (PUBREC): mqtt.js releases it (PUBREL) right after */
+  pubrec(messageId: number | undefined): void;
+  /** the connection ended or an attempt failed; `reason` is in words for a device's down state */
+  lost(reason: string): void;
+}
+
+export class MqttConnection {
+  private client: MqttClient | undefined;
+  private connected = false;
+  private stopped = false;
+  private attempt = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  /** the last client error since the last connection attempt: the reason for the next `close` */
+  private lastError: { reason: string; auth: boolean } | undefined;
+  private downReason = 'connecting to the MQTT broker';
+  private readonly queue: PublishQueue;
+
+  constructor(
+    private readonly config: MqttConfig,
+    private readonly gatewayId: string,
+    private readonly handler: ConnectionHandler,
+    private readonly log: Logger,
+  ) {
+    this.queue = new PublishQueue(config.publishQueue, () => metrics.mqttPublishDropped.inc());
+  }
+
+  get up(): boolean {
+    return this.connected;
+  }
+
+  /** why the broker is away (meaningful while !up) */
+  get reason(): string {
+    return this.downReason;
+  }
+
+  /** The client while connected: what a command is published on. */
+  live(): MqttClient | undefined {
+    return this.connected ? this.client : undefined;
+  }
+
+  /** Throws MqttConfigError (a TLS file that cannot be read) before any I/O. */
+  start(): void {
+    if (this.client || this.stopped) return;
+    const client = mqtt.connect(this.config.url, clientOptions(this.config, this.gatewayId));
+    this.client = client;
+    client.on('connect', () => this.onConnect(client));
+    client.on('error', (err) => this.onError(err));
+    client.on('close', () => this.onClose());
+    client.on('message', (topic, payload) => this.handler.message(topic, payload));
+    client.on('packetreceive', (packet) => {
+      if (packet.cmd === 'pubrec') this.handler.pubrec(packet.messageId);
+    });
+    client.connect();
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    const client = this.client;
+    this.connected = false;
+    if (!client) return;
+    // forced: a clean session leaves nothing worth a DISCONNECT handshake, and it cannot hang
+    await new Promise<void>((resolve) => client.end(true, {}, () => resolve()));
+  }
+
+  /** Publish now, or queue (bounded, drop oldest) while the broker is away. */
+  publish(topic: string, payload: string, qos: 0 | 1): void {
+    const client = this.live();
+    if (!client) {
+      this.queue.push({ topic, payload, qos });
+      return;
+    }
+    if (qos === 0 && (client.stream?.writableLength ?? 0) > MAX_SOCKET_BACKLOG_BYTES) {
+      metrics.mqttPublishDropped.inc();
+      return;
+    }
+    client.publish(topic, payload, { qos });
+  }
+
+  /**
+   * End `client`'s connection, and with it the clean session, because of `reason` (which becomes
+   * the reason of the loss); then reconnect as after any loss. Nothing when it is down already.
+   */
+  drop(client: MqttClient, reason: string): void {
+    if (client !== this.live()) return;
+    this.lastError = { reason, auth: false };
+    client.stream.destroy();
+  }
+
+  private onConnect(client: MqttClient): void {
+    this.connected = true;
+    this.attempt = 0;
+    this.lastError = undefined;
+    this.log.info({ url: redactUrl(this.config.url) }, 'connected to the MQTT broker');
+    for (const [filter, qos] of this.handler.filters()) {
+      client.subscribe(filter, { qos }, (err, granted) => {
+        if (client !== this.live()) return;
+        const refused = !!err || !granted?.length || granted[0]!.qos === 128;
+        if (refused) this.log.error({ filter, err: err?.message }, 'the broker refused a subscription');
+        this.handler.subscribed(filter, !refused);
+      });
+    }
+    for (const m of this.queue.drain()) client.publish(m.topic, m.payload, { qos: m.qos });
+  }
+
+  private onError(err: Error): void {
+    const reason = describeError(err);
+    const auth = isAuthFailure(err);
+    // the same refusal on every retry is one line per change, not one per attempt
+    if (reason !== this.lastError?.reason && reason !== this.downReason) {
+      this.log.warn({ err: err.message, reason }, 'MQTT broker connection failed');
+    }
+    this.lastError = { reason, auth };
+  }
+
+  private onClose(): void {
+    if (this.stopped) return;
+    const wasConnected = this.connected;
+    this.connected = false;
+    const reason = this.lastError?.reason ?? (wasConnected ? 'connection to the MQTT broker lost' : 'could not connect to the MQTT broker');
+    if (wasConnected) this.log.warn({ reason }, 'MQTT broker connection lost');
+    this.downReason = reason;
+    this.handler.lost(reason);
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    if (this.retryTimer || this.stopped) return;
+    const auth = this.lastError?.auth ?? false;
+    const delay = auth ? this.config.authRetryMs : backoffDelay(this.attempt++, this.config.reconnect);
+    if (auth) {
+      this.log.error(
+        { reason: this.lastError?.reason, retryInMs: delay },
+        `the MQTT broker refused our credentials (check mqtt.username / mqtt.password); retrying every ${delay} ms (mqtt.authRetryMs)`,
+      );
+    } else {
+      this.log.debug({ retryInMs: delay, attempt: this.attempt }, 'MQTT reconnect scheduled');
+    }
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (this.stopped || !this.client) return;
+      metrics.reconnects.inc({ source: 'mqtt' });
+      this.lastError = undefined;
+      // no options: mqtt.js starts from a new, empty outgoing store (client.js reconnect()), so no
+      // command of an earlier connection, already answered with an error, is replayed on CONNACK
+      this.client.reconnect();
+    }, delay);
+  }
+}
