@@ -326,6 +326,12 @@ export class Hub implements SourceSink {
   /** One answer in order after what is queued; live readings go on around it. */
   private answerHistory(s: Session, msg: HistoryRequestMessage): void {
     const reply = this.history.answer(msg, s.encoding, this.config.server.limits.sendHardLimitBytes / 2);
+    if (!reply.ok && reply.code === 'history_unavailable') {
+      // the store's fault, not the client's: logged, and not counted towards hub.badMessageLimit
+      this.logger.warn({ code: 'SG_ERR_HISTORY_READ', conn: s.conn.id }, reply.message);
+      metrics.clientErrors.inc({ code: reply.code });
+      return s.send({ type: 'error', error: { code: reply.code, message: reply.message }, id: msg.id });
+    }
     if (!reply.ok) return this.clientError(s, reply.code, reply.message, msg.id);
     s.queue(reply.frame);
     s.flush();

@@ -141,10 +141,13 @@ describe('history request', () => {
       },
       devices: () => [],
     };
-    const { connect } = setup({}, broken);
+    const { connect } = setup({ hub: { coalesceMs: 0, badMessageLimit: 2 } }, broken);
     const c = connect();
     c.sendJson({ type: 'history', id: 'f', device: 'a' });
     expect(c.of('error')).toEqual([{ type: 'error', id: 'f', error: { code: 'history_unavailable', message: 'the history could not be read: disk on fire' } }]);
+    // never counted as the client's bad messages: more failures than hub.badMessageLimit leave it open
+    for (let i = 0; i < 5; i++) c.sendJson({ type: 'history', id: `f${i}`, device: 'a' });
+    expect(c.of('error')).toHaveLength(6);
     expect(c.closedWith).toBeUndefined();
   });
 
