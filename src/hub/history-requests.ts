@@ -30,12 +30,11 @@ const isTime = (v: unknown): v is number => typeof v === 'number' && Number.isSa
 
 /**
  * The query a request's fields describe, or why they describe none. `to` defaults to now, `from`
- * to an hour before `to`, maxPoints to DEFAULT_HISTORY_POINTS (capped at `maxPointsCap`).
+ * to an hour before `to` (never before 1970), maxPoints to DEFAULT_HISTORY_POINTS.
  */
 export function checkHistoryRange(
   fields: { device: unknown; from: unknown; to: unknown; maxPoints: unknown },
   now: number,
-  maxPointsCap = MAX_HISTORY_POINTS,
 ): RangeCheck {
   const { device, from, to, maxPoints } = fields;
   if (typeof device !== 'string' || device.length === 0 || device.length > 64) return { ok: false, message: 'history "device" must be a device id (1-64 characters)' };
@@ -44,10 +43,10 @@ export function checkHistoryRange(
   const end = to ?? now;
   const start = from ?? Math.max(0, end - DEFAULT_HISTORY_RANGE_MS);
   if (start > end) return { ok: false, message: 'history "from" must not be after "to"' };
-  if (maxPoints !== undefined && !(typeof maxPoints === 'number' && Number.isSafeInteger(maxPoints) && maxPoints >= 1 && maxPoints <= maxPointsCap)) {
-    return { ok: false, message: `history "maxPoints" must be an integer from 1 to ${maxPointsCap}` };
+  if (maxPoints !== undefined && !(typeof maxPoints === 'number' && Number.isSafeInteger(maxPoints) && maxPoints >= 1 && maxPoints <= MAX_HISTORY_POINTS)) {
+    return { ok: false, message: `history "maxPoints" must be an integer from 1 to ${MAX_HISTORY_POINTS}` };
   }
-  return { ok: true, query: { device, from: start, to: end, maxPoints: maxPoints ?? Math.min(DEFAULT_HISTORY_POINTS, maxPointsCap) } };
+  return { ok: true, query: { device, from: start, to: end, maxPoints: maxPoints ?? DEFAULT_HISTORY_POINTS } };
 }
 
 export type HistoryReply = { ok: true; frame: Buffer } | { ok: false; code: 'invalid_field' | 'history_unavailable'; message: string };

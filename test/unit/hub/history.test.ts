@@ -170,11 +170,10 @@ describe('history request', () => {
 });
 
 describe('checkHistoryRange', () => {
-  it('caps maxPoints at what the caller allows and keeps from ≥ 0', () => {
-    expect(checkHistoryRange({ device: 'a', from: undefined, to: 1000, maxPoints: undefined }, 5, 50)).toEqual({
+  it('a default from never lies before 1970; maxPoints defaults to 1,000', () => {
+    expect(checkHistoryRange({ device: 'a', from: undefined, to: 1000, maxPoints: undefined }, 5)).toEqual({
       ok: true,
-      query: { device: 'a', from: 0, to: 1000, maxPoints: 50 },
+      query: { device: 'a', from: 0, to: 1000, maxPoints: DEFAULT_HISTORY_POINTS },
     });
-    expect(checkHistoryRange({ device: 'a', from: undefined, to: undefined, maxPoints: 51 }, 5, 50).ok).toBe(false);
   });
 });
