@@ -6,8 +6,10 @@ import type http from 'node:http';
 import type https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Config, DeviceConfig } from './config/schema.js';
+import type { HistoryReader, HistoryWriter } from './history/types.js';
 import { buildHealthReport, createRequestHandler, defaultWebRoot } from './http/routes.js';
 import { Authenticator, isLoopbackHost } from './hub/auth.js';
+import { NO_HISTORY } from './hub/history-requests.js';
 import { Hub } from './hub/hub.js';
 import type { Logger } from './log.js';
 import { planReload } from './reload.js';
@@ -108,18 +110,28 @@ const same = (a: DeviceConfig, b: DeviceConfig): boolean => JSON.stringify(a) ==
  */
 export const SHUTDOWN_CLOSE_GRACE_MS = 2_000;
 
-export async function startGateway(config: Config, logger: Logger): Promise<Gateway> {
+export interface GatewayOptions {
+  /**
+   * The history the dashboards and /history.csv read and the hub's readings feed (issue 11).
+   * Absent: no history (empty answers, the export answers empty too).
+   */
+  history?: HistoryReader & HistoryWriter;
+}
+
+export async function startGateway(config: Config, logger: Logger, opts: GatewayOptions = {}): Promise<Gateway> {
   if (!isLoopbackHost(config.server.host) && config.auth.hosts.length === 0 && config.auth.anonymous !== 'none') {
     logger.warn(
       { host: config.server.host },
       'listening beyond loopback with auth.hosts empty: any Host header is accepted, so a DNS-rebinding page could read what anonymous viewers see; list the names you use in auth.hosts',
     );
   }
-  const hub = new Hub(config, logger.child({ component: 'hub' }));
+  const hub = new Hub(config, logger.child({ component: 'hub' }), opts.history ? { history: opts.history } : {});
   const sources = new SourceSet(hub, logger);
   let current = config;
   let ready = false;
   hub.tap((r) => sources.mqtt?.source.publishReading(r));
+  const history = opts.history;
+  if (history) hub.tap((r) => history.record(r));
 
   const health = () =>
     buildHealthReport({
@@ -133,7 +145,8 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
   // could otherwise read /metrics or /healthz. Rebuilt on reload, like the hub's.
   let hostRule = new Authenticator(config.auth, config.server.host);
   const hostAllowed = (host: string | undefined) => hostRule.hostAllowed(host);
-  const server = createHttpServer(config.server, createRequestHandler({ health, webRoot: defaultWebRoot(), logger }), hostAllowed);
+  const exportDeps = { history: history ?? NO_HISTORY, auth: () => hostRule };
+  const server = createHttpServer(config.server, createRequestHandler({ health, webRoot: defaultWebRoot(), logger, history: exportDeps }), hostAllowed);
   const wss = new WsServer(server, config.server.limits, logger.child({ component: 'ws' }), hostAllowed);
   wss.addEndpoint(hub.endpoint());
   if (config.server.echo) wss.addEndpoint(echoEndpoint());

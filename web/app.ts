@@ -3,6 +3,9 @@
  * only touch memory; the DOM and the charts are updated once per animation frame for the cards
  * that changed, so 1,000 readings/s cost the same number of paints as 10.
  *
+ * Charts are filled from the gateway's history on every session (load, reconnect) for the range
+ * picked in the header (5 min, 1 h, 24 h; `?range=ms`), then the live tail is appended.
+ *
  * Settings: `?protocol=json|cbor` (default CBOR, also switchable in the header), `?ws=/path`
  * when the gateway's server.path is not /ws. A token entered in the prompt is kept in
  * sessionStorage (this tab only) and offered as the `bearer.<token>` subprotocol.
@@ -17,11 +20,13 @@ import {
   type ReadingMessage,
   type SerialgateClient,
 } from '../src/client/index.js';
-import { DeviceView } from './device-view.js';
+import { DeviceView, POINTS, WINDOW_MS } from './device-view.js';
 import { connectionText } from './format.js';
 
 const TOKEN_KEY = 'serialgate.token';
 const PROTOCOL_KEY = 'serialgate.protocol';
+const RANGE_KEY = 'serialgate.range';
+const RANGES = [5 * 60_000, 60 * 60_000, 24 * 60 * 60_000];
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 const connEl = $('conn');
@@ -30,6 +35,7 @@ const roleEl = $('role');
 const rateEl = $('rate');
 const devicesEl = $('devices');
 const protocolSel = $<HTMLSelectElement>('protocol');
+const rangeSel = $<HTMLSelectElement>('range');
 const tokenForm = $<HTMLFormElement>('token-form');
 const tokenInput = $<HTMLInputElement>('token-input');
 const tokenMessage = $('token-message');
@@ -39,12 +45,15 @@ const wsPath = params.get('ws') ?? '/ws';
 const url = `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}${wsPath.startsWith('/') ? wsPath : '/ws'}`;
 const protocol: Encoding = (params.get('protocol') ?? sessionStorage.getItem(PROTOCOL_KEY)) === 'json' ? 'json' : 'cbor';
 protocolSel.value = protocol;
+const storedRange = Number(params.get('range') ?? sessionStorage.getItem(RANGE_KEY));
+let windowMs = RANGES.includes(storedRange) ? storedRange : WINDOW_MS;
+rangeSel.value = String(windowMs);
 
 const views = new Map<string, DeviceView>();
 const dirty = new Set<DeviceView>();
 /** per device: the last seq shown, to prove no reading is shown twice or out of order */
 const lastShown = new Map<string, number>();
-const stats = { readings: 0, nonIncreasing: 0, frames: 0, cspViolations: 0 };
+const stats = { readings: 0, nonIncreasing: 0, frames: 0, cspViolations: 0, histories: 0, historyErrors: 0 };
 /** the seqs shown, newest last (bounded), for tests and the debug hook */
 const shownLog: number[] = [];
 /** connection states seen, newest last (bounded), for tests and the debug hook */
@@ -76,6 +85,7 @@ function view(id: string, source = ''): DeviceView {
   let v = views.get(id);
   if (!v) {
     v = new DeviceView(id, source, runCommand);
+    v.setWindow(windowMs);
     v.setCommandsEnabled(role === 'operator');
     views.set(id, v);
     devicesEl.append(v.el);
@@ -131,6 +141,30 @@ function onHello(h: HelloMessage): void {
     const v = view(d.id, d.source);
     v.setState(d.state, d.reason);
     v.setCommandsEnabled(h.role === 'operator');
+  }
+  // every session (page load, reconnect, gateway restart) refills the charts from the history
+  loadHistory();
+}
+
+/** Asks for the selected range of every device; an answer that comes after a range change is dropped. */
+function loadHistory(): void {
+  const range = windowMs;
+  const to = Date.now();
+  for (const id of views.keys()) {
+    client.history(id, { from: to - range, to, maxPoints: POINTS }).then(
+      (h) => {
+        const v = views.get(id);
+        if (!v || range !== windowMs) return;
+        stats.histories++;
+        v.history(h);
+        dirty.add(v);
+        requestFrame();
+      },
+      (err: Error) => {
+        stats.historyErrors++;
+        console.info(`serialgate: no history for ${id}: ${err.message}`);
+      },
+    );
   }
 }
 
@@ -201,6 +235,19 @@ protocolSel.addEventListener('change', () => {
   const p: Encoding = protocolSel.value === 'json' ? 'json' : 'cbor';
   sessionStorage.setItem(PROTOCOL_KEY, p);
   client.reconnect({ protocol: p });
+});
+
+rangeSel.addEventListener('change', () => {
+  const ms = Number(rangeSel.value);
+  if (!RANGES.includes(ms)) return;
+  windowMs = ms;
+  sessionStorage.setItem(RANGE_KEY, String(ms));
+  for (const v of views.values()) {
+    v.setWindow(ms);
+    dirty.add(v);
+  }
+  requestFrame();
+  if (client.state === 'open') loadHistory();
 });
 
 $('token-button').addEventListener('click', () => showTokenForm('Enter a token (kept for this tab only):'));

@@ -3,22 +3,24 @@
  * the command controls. `reading()` runs per reading and only updates memory (bounded);
  * `render()` runs at most once per animation frame and touches the DOM.
  */
-import type { ReadingMessage, Values } from '../src/client/index.js';
+import type { HistoryMessage, ReadingMessage, Values } from '../src/client/index.js';
 import { Chart } from './chart.js';
 import { consoleLine, formatAge, formatValue } from './format.js';
 import { LineRing } from './lines.js';
 import { Series } from './series.js';
 
-/** what the charts show: the last 5 minutes, in at most 1,200 points (250 ms buckets) */
+/** what the charts show by default: the last 5 minutes, in at most POINTS points (250 ms buckets) */
 export const WINDOW_MS = 5 * 60_000;
-const POINTS = 1_200;
+/** points per chart whatever the range (5 min: 250 ms apart; 24 h: 72 s): also what a history request asks for */
+export const POINTS = 1_200;
 const CONSOLE_LINES = 200;
 const REDRAW_MS = 100;
 const QUICK_COMMANDS = ['LED ON', 'LED OFF', 'PING'];
 const COLORS = ['#3b82f6', '#f59e0b', '#10b981', '#ef4444', '#8b5cf6', '#ec4899'];
 
 interface Metric {
-  value: Values[string];
+  /** undefined until a live reading brings one (a metric may first come from history) */
+  value: Values[string] | undefined;
   dirty: boolean;
   series?: Series;
   dd?: HTMLElement;
@@ -49,6 +51,8 @@ export class DeviceView {
   private drawnAt = -Infinity;
   /** newest reading time (gateway clock) */
   private lastTs = 0;
+  /** the range the charts show (the range selector) */
+  private windowMs = WINDOW_MS;
 
   constructor(
     readonly id: string,
@@ -103,10 +107,56 @@ export class DeviceView {
       if (!m) this.metrics.set(k, (m = { value: v, dirty: true }));
       m.value = v;
       m.dirty = true;
-      if (typeof v === 'number' && Number.isFinite(v)) (m.series ??= new Series(POINTS, WINDOW_MS / POINTS)).push(r.ts, v);
+      if (typeof v === 'number' && Number.isFinite(v)) (m.series ??= this.newSeries()).push(r.ts, v);
     }
     this.lines.push(consoleLine(r));
     this.consoleDirty = this.dirty = true;
+  }
+
+  /**
+   * A history answer: each chart starts again from it (buckets drawn at their mean, at the middle
+   * of their span, then the raw points), followed by what arrived live after its newest entry, so
+   * a reading that came both ways is drawn once. A reload thus draws the curve it drew before.
+   */
+  history(h: HistoryMessage): void {
+    const fresh = new Map<string, Series>();
+    const add = (name: string, ts: number, v: unknown) => {
+      if (typeof v !== 'number' || !Number.isFinite(v)) return;
+      let series = fresh.get(name);
+      if (!series) fresh.set(name, (series = this.newSeries()));
+      series.push(ts, v);
+    };
+    for (const b of h.buckets) for (const name in b.fields) add(name, b.ts + b.span / 2, b.fields[name]!.mean);
+    let newest = 0;
+    for (const p of h.points) {
+      newest = Math.max(newest, p.ts);
+      for (const name in p.values) add(name, p.ts, p.values[name]);
+    }
+    for (const [name, series] of fresh) {
+      let m = this.metrics.get(name);
+      if (!m) this.metrics.set(name, (m = { value: undefined, dirty: false }));
+      const [xs, ys] = m.series?.view(newest + 1) ?? [[], []];
+      for (let i = 0; i < xs.length; i++) series.push(xs[i]! * 1000, ys[i]!);
+      m.series = series;
+    }
+    if (newest > this.lastTs) this.lastTs = newest;
+    this.dirty = true;
+  }
+
+  /** the range selector: charts start empty at the new bucket size until history refills them */
+  setWindow(ms: number): void {
+    this.windowMs = ms;
+    for (const m of this.metrics.values()) {
+      if (!m.series) continue;
+      m.series = this.newSeries();
+      // drawn empty now rather than showing the old range at the new scale
+      m.series.changed = true;
+    }
+    this.dirty = true;
+  }
+
+  private newSeries(): Series {
+    return new Series(POINTS, this.windowMs / POINTS);
   }
 
   /** a line of our own in the console (commands and their answers) */
@@ -127,7 +177,7 @@ export class DeviceView {
     this.dirty = false;
     this.drawnAt = now;
     for (const [name, m] of this.metrics) {
-      if (m.dirty) {
+      if (m.dirty && m.value !== undefined) {
         m.dirty = false;
         if (!m.dd) {
           const row = el('div', { 'data-metric': name });
@@ -144,7 +194,7 @@ export class DeviceView {
         this.chartsEl.append(box);
         m.chart = new Chart(box, name, COLORS[(this.chartsEl.childElementCount - 1) % COLORS.length]!);
       }
-      m.chart.setData(...m.series.view(this.lastTs - WINDOW_MS));
+      m.chart.setData(...m.series.view(this.lastTs - this.windowMs));
     }
     if (this.consoleDirty) {
       this.consoleDirty = false;

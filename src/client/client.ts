@@ -8,7 +8,8 @@
 import { Backoff } from './backoff.js';
 import { decodeServerFrame, encodeClientMessage, encodingOf } from './codec.js';
 import { Commands, type CommandInput, type CommandResult } from './commands.js';
-import { ClientError, CommandFailedError } from './errors.js';
+import { ClientError, CommandFailedError, HistoryFailedError } from './errors.js';
+import { HistoryRequests } from './history.js';
 import {
   parseServerMessage,
   ProtocolViolation,
@@ -18,6 +19,8 @@ import {
   type Encoding,
   type ErrorMessage,
   type HelloMessage,
+  type HistoryMessage,
+  type HistoryRange,
   type ReadingMessage,
   type Role,
   type StateMessage,
@@ -127,6 +130,12 @@ export interface SerialgateClient {
    * sent as `line` to a serial device and as `payload` to an MQTT device.
    */
   command(device: string, cmd: CommandInput, opts?: { timeoutMs?: number }): Promise<CommandResult>;
+  /**
+   * Asks the gateway for a device's history (any role may). Resolves with the one answer (check
+   * `truncated`), rejects with HistoryFailedError. Sent when a session is open; a connection lost
+   * before the answer sends it again on the next one, within the timeout (commandTimeoutMs).
+   */
+  history(device: string, range?: HistoryRange, opts?: { timeoutMs?: number }): Promise<HistoryMessage>;
   /** replace the subscription (takes effect now if open, and on every reconnect) */
   subscribe(devices: string[]): void;
   /** reconnect now, optionally with another token (null: none) or encoding; resume state is kept */
@@ -195,6 +204,7 @@ export function connect(url: string, options: ConnectOptions = {}): SerialgateCl
   const info: ConnectionInfo = { state: 'connecting', failures: 0, refused: false };
   const deviceMap = new Map<string, DeviceInfo>();
   const commands = new Commands(options.commandTimeoutMs ?? 10_000);
+  const histories = new HistoryRequests(options.commandTimeoutMs ?? 10_000);
   const counters = { opens: 0, errors: 0 };
   let hello: HelloMessage | undefined;
   let ws: WebSocketLike | undefined;
@@ -276,9 +286,14 @@ export function connect(url: string, options: ConnectOptions = {}): SerialgateCl
       }
       case 'ack':
         return commands.ack(msg);
+      case 'history':
+        return histories.answer(msg);
       case 'error':
         counters.errors++;
-        if (msg.id !== undefined) commands.error(msg.id, msg.error);
+        if (msg.id !== undefined) {
+          commands.error(msg.id, msg.error);
+          histories.error(msg.id, msg.error);
+        }
         return safe(options.onError, msg);
     }
   }
@@ -292,6 +307,7 @@ export function connect(url: string, options: ConnectOptions = {}): SerialgateCl
       send(resume === undefined ? { type: 'subscribe', devices } : { type: 'subscribe', devices, ...resume });
     }
     if (sequencer.resuming) settleTimer = setTimeout(() => sequencer.flush(), resumeSettleMs);
+    for (const req of histories.waiting()) send(req);
     safe(options.onHello, h);
     pump();
   }
@@ -307,7 +323,10 @@ export function connect(url: string, options: ConnectOptions = {}): SerialgateCl
       reason ||= lastErrorMessage ?? 'connection refused (auth?)';
     }
     if (userClosed || !reconnectOpts) {
-      if (!userClosed) commands.closeAll('the connection closed and reconnect is off');
+      if (!userClosed) {
+        commands.closeAll('the connection closed and reconnect is off');
+        histories.closeAll('the connection closed and reconnect is off');
+      }
       return setState('closed', { code, reason, refused });
     }
     if (restartNow) {
@@ -365,6 +384,12 @@ export function connect(url: string, options: ConnectOptions = {}): SerialgateCl
       pump();
       return p;
     },
+    history(device, range = {}, opts) {
+      if (userClosed) return Promise.reject(new HistoryFailedError('closed', 'the client is closed', device, ''));
+      const { msg, answer } = histories.add(device, range, opts?.timeoutMs);
+      if (ws?.readyState === OPEN && hello) send(msg);
+      return answer;
+    },
     subscribe(next) {
       devices = [...next];
       if (ws?.readyState === OPEN && hello) send({ type: 'subscribe', devices });
@@ -390,6 +415,7 @@ export function connect(url: string, options: ConnectOptions = {}): SerialgateCl
       userClosed = true;
       clearTimeout(retryTimer);
       commands.closeAll('the client was closed');
+      histories.closeAll('the client was closed');
       if (ws && ws.readyState <= OPEN) {
         setState('closing');
         ws.close(code, reason);

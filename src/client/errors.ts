@@ -13,18 +13,30 @@ export type ClientSideCode =
   /** client.close() was called */
   | 'closed';
 
-export class CommandFailedError extends Error {
+/** A request the gateway answered with an error, or that got no answer (commands, history). */
+abstract class RequestFailedError extends Error {
   constructor(
-    /** the ack's `error.code`, or a ClientSideCode */
+    /** the gateway's `error.code`, or a ClientSideCode */
     readonly code: string,
     message: string,
     readonly device: string,
-    /** the command id on the wire */
+    /** the request id on the wire */
     readonly id: string,
   ) {
     super(message);
-    this.name = 'CommandFailedError';
   }
+}
+
+export class CommandFailedError extends RequestFailedError {
+  override readonly name = 'CommandFailedError';
+}
+
+/**
+ * A history request that got no answer: the gateway's `error.code` (`invalid_field`,
+ * `history_unavailable`, `rate_limited`), `client_timeout` or `closed`.
+ */
+export class HistoryFailedError extends RequestFailedError {
+  override readonly name = 'HistoryFailedError';
 }
 
 /** Misuse of the client API (bad token, bad URL): thrown synchronously by connect(). */

@@ -14,7 +14,7 @@ export type {
   WebSocketConstructor,
   WebSocketLike,
 } from './client.js';
-export { ClientError, CommandFailedError, type ClientSideCode } from './errors.js';
+export { ClientError, CommandFailedError, HistoryFailedError, type ClientSideCode } from './errors.js';
 export { ProtocolViolation, SUBPROTOCOLS } from './messages.js';
 export type { ResetInfo } from './sequencer.js';
 export type {
@@ -23,8 +23,13 @@ export type {
   DeviceState,
   Encoding,
   ErrorMessage,
+  FieldStats,
   GapMessage,
   HelloMessage,
+  HistoryBucket,
+  HistoryMessage,
+  HistoryPoint,
+  HistoryRange,
   ReadingMessage,
   ResetMessage,
   Role,

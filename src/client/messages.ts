@@ -5,6 +5,8 @@
  * (a newer gateway may add some).
  */
 
+import type { HistoryBucket, HistoryPoint } from '../history/types.js';
+
 export type Encoding = 'json' | 'cbor';
 export const SUBPROTOCOLS: Readonly<Record<Encoding, string>> = {
   json: 'serialgate.v1.json',
@@ -75,7 +77,24 @@ export interface ResetMessage {
   type: 'reset';
   epoch: string;
 }
-export type ServerMessage = HelloMessage | ReadingMessage | StateMessage | AckMessage | GapMessage | ErrorMessage | ResetMessage;
+/** the history's own shapes (src/history/types.ts): one definition for the store, the wire and this client */
+export type { FieldStats, HistoryBucket, HistoryPoint } from '../history/types.js';
+/**
+ * The answer to a history request, oldest first: buckets for the older part of [from, to], raw
+ * points for the recent part. `truncated`: the whole would not fit the gateway's send limits;
+ * the oldest entries were left out and `from` names the oldest one sent.
+ */
+export interface HistoryMessage {
+  type: 'history';
+  id: string;
+  device: string;
+  from: number;
+  to: number;
+  buckets: HistoryBucket[];
+  points: HistoryPoint[];
+  truncated?: true;
+}
+export type ServerMessage = HelloMessage | ReadingMessage | StateMessage | AckMessage | GapMessage | ErrorMessage | ResetMessage | HistoryMessage;
 
 export interface SubscribeMessage {
   type: 'subscribe';
@@ -87,7 +106,18 @@ export interface SubscribeMessage {
 export type CommandMessage =
   | { type: 'command'; id: string; device: string; line: string }
   | { type: 'command'; id: string; device: string; payload: unknown };
-export type ClientMessage = SubscribeMessage | CommandMessage;
+/** ms since the epoch; absent: `to` now, `from` an hour before `to`, maxPoints 1,000 (at most 10,000) */
+export interface HistoryRange {
+  from?: number;
+  to?: number;
+  maxPoints?: number;
+}
+export interface HistoryRequestMessage extends HistoryRange {
+  type: 'history';
+  id: string;
+  device: string;
+}
+export type ClientMessage = SubscribeMessage | CommandMessage | HistoryRequestMessage;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isSeq = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
@@ -105,6 +135,17 @@ function isValues(v: unknown): v is Values {
   }
   return true;
 }
+
+const isNum = (v: unknown): v is number => typeof v === 'number';
+const isStats = (v: unknown): boolean => isObject(v) && isNum(v.min) && isNum(v.max) && isNum(v.mean) && isSeq(v.count);
+
+function isBucket(v: unknown): v is HistoryBucket {
+  if (!isObject(v) || !isNum(v.ts) || !isNum(v.span) || !isSeq(v.count) || !isObject(v.fields)) return false;
+  for (const k in v.fields) if (!isStats(v.fields[k])) return false;
+  return true;
+}
+
+const isPoint = (v: unknown): v is HistoryPoint => isObject(v) && isSeq(v.seq) && isNum(v.ts) && isValues(v.values);
 
 function isDeviceInfo(v: unknown): v is DeviceInfo {
   return isObject(v) && isStr(v.id) && (v.source === 'serial' || v.source === 'mqtt') && isState(v.state) && optStr(v.reason);
@@ -134,12 +175,15 @@ export function parseServerMessage(v: unknown): ServerMessage | undefined {
         return isErrorBody(v.error) && optStr(v.id);
       case 'reset':
         return isEpoch(v.epoch);
+      case 'history':
+        return isStr(v.id) && isStr(v.device) && isNum(v.from) && isNum(v.to) && (v.truncated === undefined || v.truncated === true) &&
+          Array.isArray(v.buckets) && v.buckets.every(isBucket) && Array.isArray(v.points) && v.points.every(isPoint);
       default:
         return true;
     }
   })();
   if (!ok) throw new ProtocolViolation(`malformed "${v.type}" message`);
-  const known = ['hello', 'reading', 'state', 'ack', 'gap', 'error', 'reset'];
+  const known = ['hello', 'reading', 'state', 'ack', 'gap', 'error', 'reset', 'history'];
   return known.includes(v.type) ? (v as unknown as ServerMessage) : undefined;
 }
 

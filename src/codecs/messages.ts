@@ -17,6 +17,7 @@ import { Decoder, Encoder } from 'cbor-x';
 import { Opcode } from '../ws/constants.js';
 import { encodeFrame } from '../ws/frame-encoder.js';
 import { isValidUtf8 } from '../ws/utf8.js';
+import type { HistoryBucket, HistoryPoint } from '../history/types.js';
 import type { DeviceState, SourceKind } from '../sources/types.js';
 
 export const PROTOCOL_JSON = 'serialgate.v1.json';
@@ -64,7 +65,23 @@ export interface GapMessage { type: 'gap'; from: number; to: number }
 export interface ErrorMessage { type: 'error'; error: { code: string; message: string }; id?: string }
 /** The `since` of a subscribe counted in another stream (or named none): what follows is `epoch`'s stream from what the ring holds. */
 export interface ResetMessage { type: 'reset'; epoch: string }
-export type ServerMessage = HelloMessage | ReadingMessage | StateMessage | AckMessage | GapMessage | ErrorMessage | ResetMessage;
+/**
+ * The answer to a client's `history` request (same id), oldest first: buckets for the older part
+ * of [from, to], raw points for the recent window. `truncated`: the whole answer would not have
+ * fit the connection's send limits, so the oldest entries were left out and `from` moved up to
+ * the oldest one sent (ask again with an earlier `to` for the rest).
+ */
+export interface HistoryMessage {
+  type: 'history';
+  id: string;
+  device: string;
+  from: number;
+  to: number;
+  buckets: HistoryBucket[];
+  points: HistoryPoint[];
+  truncated?: true;
+}
+export type ServerMessage = HelloMessage | ReadingMessage | StateMessage | AckMessage | GapMessage | ErrorMessage | ResetMessage | HistoryMessage;
 
 // useRecords: false → plain CBOR maps that any decoder (and cbor-x's default `decode` in the
 // browser) turns into plain objects; numbers keep their JS value (integers as CBOR ints, others

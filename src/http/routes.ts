@@ -1,11 +1,13 @@
 /**
- * Plain HTTP on the gateway's server: the dashboard's static files, /healthz and /metrics.
+ * Plain HTTP on the gateway's server: the dashboard's static files, /healthz, /metrics and the
+ * history export (history-export.ts).
  * WebSocket upgrades never reach this handler (the server routes 'upgrade' separately).
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../log.js';
 import type { DeviceStatus } from '../sources/types.js';
+import { EXPORT_PATHS, exportHistory, type ExportDeps } from './history-export.js';
 import { registry } from './metrics.js';
 import { acceptsGzip, etagMatches, StaticFiles } from './static.js';
 
@@ -51,7 +53,7 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
 
 const ALLOW = 'GET, HEAD';
 
-export function createRequestHandler(deps: { health(): HealthReport; webRoot: string; logger: Logger }): RequestListener {
+export function createRequestHandler(deps: { health(): HealthReport; webRoot: string; logger: Logger; history?: ExportDeps }): RequestListener {
   const files = new StaticFiles(deps.webRoot);
   const log = deps.logger.child({ component: 'http' });
 
@@ -63,13 +65,14 @@ export function createRequestHandler(deps: { health(): HealthReport; webRoot: st
     send(res, status, 'text/plain; charset=utf-8', message + '\n', head, { 'Cache-Control': 'no-store', ...extra });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    let pathname: string;
+    let url: URL;
     try {
-      // only the path matters; a relative base keeps absolute-form request targets harmless
-      pathname = new URL(req.url ?? '/', 'http://gateway.invalid').pathname;
+      // only the path and query matter; a relative base keeps absolute-form request targets harmless
+      url = new URL(req.url ?? '/', 'http://gateway.invalid');
     } catch {
       return text(res, 400, 'bad request target', false);
     }
+    const pathname = url.pathname;
     const head = req.method === 'HEAD';
     if (req.method !== 'GET' && !head) return text(res, 405, 'method not allowed', false, { Allow: ALLOW });
 
@@ -77,6 +80,11 @@ export function createRequestHandler(deps: { health(): HealthReport; webRoot: st
       const report = deps.health();
       const body = JSON.stringify(report);
       return send(res, report.status === 'ok' ? 200 : 503, 'application/json; charset=utf-8', body, head, { 'Cache-Control': 'no-store' });
+    }
+    if (deps.history && EXPORT_PATHS.has(pathname)) {
+      const r = exportHistory(req, url, deps.history);
+      // private: a shared cache must never hand one viewer's answer to a client without a token
+      return send(res, r.status, r.type, r.body, head, { 'Cache-Control': 'no-store', ...r.headers });
     }
     if (pathname === '/metrics') {
       const body = await registry.metrics();

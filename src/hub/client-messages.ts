@@ -2,7 +2,8 @@
  * Client → server messages (DESIGN.md "Client → server"), validated from decoded plain data.
  * Field checks that need the device list (known device, line rules) belong to commands.ts and
  * are answered with an `ack`; here a message is refused with an `error` only when it cannot be
- * a subscribe or a command at all (or a command without a usable id, which an ack could not name).
+ * a subscribe, a command or a history request at all (or one without a usable id, which an answer
+ * could not name).
  */
 
 /** The longest command id we echo back. */
@@ -41,7 +42,17 @@ export interface CommandMessage {
   payload: unknown;
 }
 
-export type ClientMessage = SubscribeMessage | CommandMessage;
+/** Checked field by field by history-requests.ts, so that every refusal names the request's id. */
+export interface HistoryRequestMessage {
+  type: 'history';
+  id: string;
+  device: unknown;
+  from: unknown;
+  to: unknown;
+  maxPoints: unknown;
+}
+
+export type ClientMessage = SubscribeMessage | CommandMessage | HistoryRequestMessage;
 export type ParseResult = { ok: true; msg: ClientMessage } | { ok: false; code: ClientErrorCode; message: string; id?: string };
 
 const fail = (code: ClientErrorCode, message: string, id?: string): ParseResult =>
@@ -60,8 +71,11 @@ export function parseClientMessage(value: unknown): ParseResult {
     case 'command':
       if (id === undefined) return fail('invalid_field', `command "id" must be a string of 1-${MAX_ID_LENGTH} characters`);
       return { ok: true, msg: { type: 'command', id, device: m.device, line: m.line, payload: m.payload } };
+    case 'history':
+      if (id === undefined) return fail('invalid_field', `history "id" must be a string of 1-${MAX_ID_LENGTH} characters`);
+      return { ok: true, msg: { type: 'history', id, device: m.device, from: m.from, to: m.to, maxPoints: m.maxPoints } };
     default:
-      return fail('unknown_type', typeof m.type === 'string' ? `unknown message type "${m.type.slice(0, 64)}"` : '"type" must be "subscribe" or "command"', id);
+      return fail('unknown_type', typeof m.type === 'string' ? `unknown message type "${m.type.slice(0, 64)}"` : '"type" must be "subscribe", "command" or "history"', id);
   }
 }
 

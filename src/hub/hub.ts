@@ -20,11 +20,13 @@ import {
   type ServerMessage,
 } from '../codecs/messages.js';
 import { Authenticator, type AuthContext } from './auth.js';
-import { parseClientMessage, type SubscribeMessage } from './client-messages.js';
+import { parseClientMessage, type HistoryRequestMessage, type SubscribeMessage } from './client-messages.js';
 import { compilePattern } from '../codecs/line-parser.js';
 import { CommandRouter, checkCommand, type CommandTarget } from './commands.js';
 import { canDerive } from './derived.js';
 import { newEpoch, type StreamStart } from './epoch.js';
+import { HistoryRequests, NO_HISTORY } from './history-requests.js';
+import type { HistoryReader } from '../history/types.js';
 import { ResumeRing } from './ring.js';
 import { Encoded, Session, matches, type HubConnection, type SharedBatch, type Subscription } from './session.js';
 
@@ -37,6 +39,8 @@ const MAX_PERIODS = 16;
 export interface HubOptions {
   /** the stream to continue (History restores it across a planned restart); default: a new epoch from seq 0 */
   stream?: StreamStart;
+  /** answers `history` requests (issue 11); default NO_HISTORY: empty answers */
+  history?: HistoryReader;
 }
 
 export class Hub implements SourceSink {
@@ -46,6 +50,7 @@ export class Hub implements SourceSink {
   private readonly ring: ResumeRing;
   private auth: Authenticator;
   private readonly router: CommandRouter;
+  private readonly history: HistoryRequests;
   private readonly devices = new Map<string, CommandTarget>();
   private readonly statuses = new Map<string, DeviceStatus>();
   /** last reading of each device with its frames: the snapshot a new connection gets */
@@ -75,6 +80,7 @@ export class Hub implements SourceSink {
     this.ring = new ResumeRing(config.hub.resumeBuffer, this.seq);
     this.auth = new Authenticator(config.auth, config.server.host);
     this.router = new CommandRouter((id) => this.devices.get(id), logger);
+    this.history = new HistoryRequests(opts.history ?? NO_HISTORY);
   }
 
   /**
@@ -315,8 +321,23 @@ export class Hub implements SourceSink {
     }
     const msg = parsed.msg;
     if (msg.type === 'command') return this.router.handle(s, msg);
-    if (!s.takeToken()) return this.clientError(s, 'rate_limited', 'too many subscribe messages: slow down (hub.commandRate)');
+    if (!s.takeToken()) return this.clientError(s, 'rate_limited', `too many ${msg.type} messages: slow down (hub.commandRate)`);
+    if (msg.type === 'history') return this.answerHistory(s, msg);
     this.resubscribe(s, msg);
+  }
+
+  /** One answer in order after what is queued; live readings go on around it. */
+  private answerHistory(s: Session, msg: HistoryRequestMessage): void {
+    const reply = this.history.answer(msg, s.encoding, this.config.server.limits.sendHardLimitBytes / 2);
+    if (!reply.ok && reply.code === 'history_unavailable') {
+      // the store's fault, not the client's: logged, and not counted towards hub.badMessageLimit
+      this.logger.warn({ code: 'SG_ERR_HISTORY_READ', conn: s.conn.id }, reply.message);
+      metrics.clientErrors.inc({ code: reply.code });
+      return s.send({ type: 'error', error: { code: reply.code, message: reply.message }, id: msg.id });
+    }
+    if (!reply.ok) return this.clientError(s, reply.code, reply.message, msg.id);
+    s.queue(reply.frame);
+    s.flush();
   }
 
   private clientError(s: Session, code: string, message: string, id?: string): void {

@@ -263,3 +263,65 @@ describe('client state machine', () => {
     expect(client!.stats().errors).toBe(3);
   });
 });
+
+describe('client.history()', () => {
+  const answer = (id: string) => ({ type: 'history', id, device: 'd1', from: 0, to: 10, buckets: [], points: [{ seq: 1, ts: 5, values: { v: 1 } }] });
+
+  it('waits for the hello, sends one request per call, resolves each with its own answer', async () => {
+    start();
+    const a = client!.history('d1', { from: 0, to: 10 });
+    const b = client!.history('d1', { maxPoints: 5 });
+    last().accept();
+    expect(last().sent).toEqual([]);
+    last().deliver(hello(3));
+    expect(last().sent).toEqual([
+      { type: 'history', id: 'h1', device: 'd1', from: 0, to: 10 },
+      { type: 'history', id: 'h2', device: 'd1', maxPoints: 5 },
+    ]);
+    last().deliver(answer('h2'));
+    last().deliver(answer('h1'));
+    await expect(a).resolves.toMatchObject({ id: 'h1', points: [{ seq: 1 }] });
+    await expect(b).resolves.toMatchObject({ id: 'h2' });
+    // an open session sends at once
+    const c = client!.history('d1');
+    expect(last().sent.at(-1)).toEqual({ type: 'history', id: 'h3', device: 'd1' });
+    last().deliver(answer('h3'));
+    await c;
+  });
+
+  it('a connection lost before the answer: sent again on the next session (it only reads), answered once', async () => {
+    start();
+    last().accept();
+    last().deliver(hello(3));
+    const p = client!.history('d1');
+    expect(last().sent).toEqual([{ type: 'history', id: 'h1', device: 'd1' }]);
+    last().serverClose(1001);
+    vi.advanceTimersByTime(1000);
+    last().accept();
+    last().deliver(hello(3));
+    expect(last().sent).toContainEqual({ type: 'history', id: 'h1', device: 'd1' });
+    last().deliver(answer('h1'));
+    last().deliver(answer('h1'));
+    await expect(p).resolves.toMatchObject({ id: 'h1' });
+  });
+
+  it('rejects with HistoryFailedError: an error naming its id, the deadline, close(); a malformed answer is a protocol violation', async () => {
+    const errors: unknown[] = [];
+    start({ commandTimeoutMs: 500, onError: (e) => errors.push(e) });
+    last().accept();
+    last().deliver(hello(3));
+    const bad = client!.history('d1', { from: 5, to: 1 });
+    last().deliver({ type: 'error', id: 'h1', error: { code: 'invalid_field', message: 'history "from" must not be after "to"' } });
+    await expect(bad).rejects.toMatchObject({ name: 'HistoryFailedError', code: 'invalid_field', device: 'd1', id: 'h1' });
+    const slow = client!.history('d1');
+    const slowErr = slow.catch((e: unknown) => e);
+    last().deliver({ ...answer('h2'), points: [{ seq: 1, ts: 5, values: 'nope' }] });
+    expect(errors.at(-1)).toMatchObject({ name: 'ProtocolViolation' });
+    vi.advanceTimersByTime(500);
+    expect(await slowErr).toMatchObject({ code: 'client_timeout' });
+    const waiting = client!.history('d1').catch((e: unknown) => e);
+    client!.close();
+    expect(await waiting).toMatchObject({ code: 'closed' });
+    await expect(client!.history('d1')).rejects.toMatchObject({ code: 'closed' });
+  });
+});

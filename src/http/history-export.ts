@@ -1,0 +1,96 @@
+/**
+ * `GET /history.csv` and `/history.json` (issue 11 point 4): a device's history for a
+ * spreadsheet. Behind the dashboard's own rules: the Host allowlist (every route, see
+ * request-rules.ts), the Origin rule and a viewer token or anonymous role exactly as the
+ * WebSocket handshake decides them (Authenticator in src/hub/auth.ts), so nobody the WebSocket
+ * refuses can read history here.
+ *
+ * Query: device (required), from and to (ms since the epoch or an ISO 8601 date; default the last
+ * hour), maxPoints (default and most 10,000).
+ */
+import type { IncomingMessage } from 'node:http';
+import type { HistoryAnswer, HistoryReader } from '../history/types.js';
+import type { AuthDecision, AuthRequest } from '../hub/auth.js';
+import { checkHistoryRange, MAX_HISTORY_POINTS } from '../hub/history-requests.js';
+
+/** What the export needs of the dashboard's auth (the gateway's current Authenticator). */
+export interface ExportAuth {
+  authorize(req: AuthRequest): AuthDecision;
+  originAllowed(origin: string | undefined, host: string | undefined): boolean;
+}
+
+export interface ExportDeps {
+  history: HistoryReader;
+  auth(): ExportAuth;
+}
+
+export type ExportResult = { status: number; type: string; body: string; headers?: Record<string, string> };
+
+export const EXPORT_PATHS: ReadonlySet<string> = new Set(['/history.csv', '/history.json']);
+
+export function exportHistory(req: IncomingMessage, url: URL, deps: ExportDeps, now = Date.now()): ExportResult {
+  const auth = deps.auth();
+  const host = req.headers.host;
+  // a browser sends Origin on every cross-origin fetch: a foreign page is refused before any token
+  if (!auth.originAllowed(req.headers.origin, host)) return refusal(403, 'Origin not allowed (auth.origins)');
+  const headers = new Map<string, string>();
+  for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers.set(k, v);
+  const decision = auth.authorize({ url, headers, offered: [] });
+  if (!decision.ok) return refusal(decision.status, decision.message, decision.status === 401 ? { 'WWW-Authenticate': 'Bearer realm="serialgate"' } : {});
+
+  const p = url.searchParams;
+  const range = checkHistoryRange(
+    { device: p.get('device') ?? undefined, from: time(p.get('from')), to: time(p.get('to')), maxPoints: p.has('maxPoints') ? Number(p.get('maxPoints')) : MAX_HISTORY_POINTS },
+    now,
+  );
+  if (!range.ok) return refusal(400, range.message);
+  const answer = deps.history.query(range.query);
+  const name = `${range.query.device.replace(/[^A-Za-z0-9._-]/g, '_')}-history`;
+  if (url.pathname === '/history.json') {
+    return { status: 200, type: 'application/json; charset=utf-8', body: JSON.stringify(answer), headers: { 'Content-Disposition': `attachment; filename="${name}.json"` } };
+  }
+  return { status: 200, type: 'text/csv; charset=utf-8', body: toCsv(answer), headers: { 'Content-Disposition': `attachment; filename="${name}.csv"` } };
+}
+
+const refusal = (status: number, message: string, headers: Record<string, string> = {}): ExportResult => ({ status, type: 'text/plain; charset=utf-8', body: `${message}\n`, headers });
+
+/** ms digits, or an ISO 8601 date; anything else becomes NaN, which the range check refuses */
+function time(s: string | null): number | undefined {
+  if (s === null) return undefined;
+  return /^\d+$/.test(s) ? Number(s) : Date.parse(s);
+}
+
+/**
+ * One row per bucket and per raw point, oldest first: `time` (ISO), `ts` (ms), `kind`
+ * (bucket|point), `span_ms` and `count` (buckets), then per field its value (a bucket's mean)
+ * and, for buckets, `<field>_min` and `<field>_max`.
+ */
+export function toCsv(a: HistoryAnswer): string {
+  const names = new Set<string>();
+  for (const b of a.buckets) for (const k in b.fields) names.add(k);
+  for (const pt of a.points) for (const k in pt.values) names.add(k);
+  const fields = [...names].sort();
+  const rows = [['time', 'ts', 'kind', 'span_ms', 'count', ...fields.flatMap((f) => [f, `${f}_min`, `${f}_max`])]];
+  for (const b of a.buckets) {
+    rows.push([iso(b.ts), String(b.ts), 'bucket', String(b.span), String(b.count), ...fields.flatMap((f) => {
+      const s = b.fields[f];
+      return s ? [String(s.mean), String(s.min), String(s.max)] : ['', '', ''];
+    })]);
+  }
+  for (const pt of a.points) {
+    rows.push([iso(pt.ts), String(pt.ts), 'point', '', '', ...fields.flatMap((f) => [cell(pt.values[f]), '', ''])]);
+  }
+  return rows.map((r) => r.map(quote).join(',')).join('\r\n') + '\r\n';
+}
+
+const iso = (ts: number): string => new Date(ts).toISOString();
+
+/** a point's value as a cell; a text that a spreadsheet would run as a formula is defused with a leading ' (OWASP CSV injection) */
+function cell(v: unknown): string {
+  if (v === undefined || v === null) return '';
+  if (typeof v !== 'string') return String(v);
+  return /^[=+\-@\t\r]/.test(v) ? `'${v}` : v;
+}
+
+/** RFC 4180 */
+const quote = (s: string): string => (/[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);

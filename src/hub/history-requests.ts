@@ -1,0 +1,109 @@
+/**
+ * History on the wire (issue 11): a client's `history` request checked, asked of the
+ * HistoryReader and answered with ONE `history` message in the connection's encoding, sized to
+ * the connection's send limits. The same range rules serve the HTTP export (src/http/history-export.ts).
+ *
+ * Wiring point: the hub gets a HistoryReader through HubOptions.history; without one it answers
+ * from NO_HISTORY (empty lists), so a dashboard works the same against a gateway that keeps none.
+ */
+import type { HistoryAnswer, HistoryQuery, HistoryReader } from '../history/types.js';
+import type { Encoding, HistoryMessage } from '../codecs/messages.js';
+import { frameMessage } from '../codecs/messages.js';
+import type { HistoryRequestMessage } from './client-messages.js';
+
+/** When a request names no maxPoints: a chart a few hundred pixels wide needs no more. */
+export const DEFAULT_HISTORY_POINTS = 1_000;
+/** The most a request may ask for: 10,000 entries of a few fields stay well under 1 MiB of CBOR. */
+export const MAX_HISTORY_POINTS = 10_000;
+/** When a request names no `from`: the last hour. */
+export const DEFAULT_HISTORY_RANGE_MS = 60 * 60_000;
+
+/** A gateway that keeps no history: every answer is empty, never an error. */
+export const NO_HISTORY: HistoryReader = {
+  query: (q) => ({ device: q.device, from: q.from, to: q.to, buckets: [], points: [] }),
+  devices: () => [],
+};
+
+export type RangeCheck = { ok: true; query: HistoryQuery } | { ok: false; message: string };
+
+const isTime = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+/**
+ * The query a request's fields describe, or why they describe none. `to` defaults to now, `from`
+ * to an hour before `to` (never before 1970), maxPoints to DEFAULT_HISTORY_POINTS.
+ */
+export function checkHistoryRange(
+  fields: { device: unknown; from: unknown; to: unknown; maxPoints: unknown },
+  now: number,
+): RangeCheck {
+  const { device, from, to, maxPoints } = fields;
+  if (typeof device !== 'string' || device.length === 0 || device.length > 64) return { ok: false, message: 'history "device" must be a device id (1-64 characters)' };
+  if (to !== undefined && !isTime(to)) return { ok: false, message: 'history "to" must be a time in ms since the epoch (a non-negative integer)' };
+  if (from !== undefined && !isTime(from)) return { ok: false, message: 'history "from" must be a time in ms since the epoch (a non-negative integer)' };
+  const end = to ?? now;
+  const start = from ?? Math.max(0, end - DEFAULT_HISTORY_RANGE_MS);
+  if (start > end) return { ok: false, message: 'history "from" must not be after "to"' };
+  if (maxPoints !== undefined && !(typeof maxPoints === 'number' && Number.isSafeInteger(maxPoints) && maxPoints >= 1 && maxPoints <= MAX_HISTORY_POINTS)) {
+    return { ok: false, message: `history "maxPoints" must be an integer from 1 to ${MAX_HISTORY_POINTS}` };
+  }
+  return { ok: true, query: { device, from: start, to: end, maxPoints: maxPoints ?? DEFAULT_HISTORY_POINTS } };
+}
+
+export type HistoryReply = { ok: true; frame: Buffer } | { ok: false; code: 'invalid_field' | 'history_unavailable'; message: string };
+
+export class HistoryRequests {
+  constructor(
+    private readonly reader: HistoryReader,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /**
+   * The answer frame to `req`, at most `budget` bytes: half the hard send limit, the rule the
+   * resume replay follows, so that an answer alone can never get its connection closed with 1013.
+   */
+  answer(req: HistoryRequestMessage, encoding: Encoding, budget: number): HistoryReply {
+    const range = checkHistoryRange(req, this.now());
+    if (!range.ok) return { ok: false, code: 'invalid_field', message: range.message };
+    let answer: HistoryAnswer;
+    try {
+      answer = this.reader.query(range.query);
+    } catch (err) {
+      // a store failure costs this request, not the connection: the client may ask again
+      return { ok: false, code: 'history_unavailable', message: `the history could not be read: ${(err as Error).message}` };
+    }
+    return { ok: true, frame: fitAnswer(req.id, answer, encoding, budget) };
+  }
+}
+
+/**
+ * The answer as one frame of at most `budget` bytes: whole if it fits, else the newest entries
+ * that fit (found by bisection, ~14 encodes for 10,000 entries), `truncated` and `from` moved up
+ * to the oldest entry kept, so the client knows exactly which part of its range it has.
+ */
+export function fitAnswer(id: string, a: HistoryAnswer, encoding: Encoding, budget: number): Buffer {
+  const whole: HistoryMessage = { type: 'history', id, device: a.device, from: a.from, to: a.to, buckets: a.buckets, points: a.points };
+  const frame = frameMessage(whole, encoding);
+  if (frame.length <= budget) return frame;
+  const total = a.buckets.length + a.points.length;
+  /** the answer with only the newest `keep` entries */
+  const newest = (keep: number): HistoryMessage => {
+    const drop = total - keep;
+    const buckets = a.buckets.slice(Math.min(drop, a.buckets.length));
+    const points = a.points.slice(Math.max(0, drop - a.buckets.length));
+    const oldest = buckets[0]?.ts ?? points[0]?.ts ?? a.to;
+    return { type: 'history', id, device: a.device, from: Math.max(a.from, oldest), to: a.to, buckets, points, truncated: true };
+  };
+  // invariant: `lo` entries fit (0 always does: an empty answer is a few dozen bytes), `hi` do not
+  let lo = 0;
+  let hi = total;
+  let best = frameMessage(newest(0), encoding);
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >>> 1;
+    const f = frameMessage(newest(mid), encoding);
+    if (f.length <= budget) {
+      lo = mid;
+      best = f;
+    } else hi = mid;
+  }
+  return best;
+}

@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest';
+import { toCsv } from '../../../src/http/history-export.js';
+
+describe('toCsv', () => {
+  it('a row per bucket (mean, min, max) then per point; RFC 4180 quoting; formulas defused', () => {
+    const csv = toCsv({
+      device: 'd',
+      from: 0,
+      to: 10_000,
+      buckets: [{ ts: 0, span: 5000, count: 2, fields: { t: { min: 1, max: 3, mean: 2, count: 2 } } }],
+      points: [
+        { seq: 7, ts: 6000, values: { t: -4.5, note: 'a,"b"' } },
+        { seq: 8, ts: 7000, values: { note: '=HYPERLINK("x")', ok: true } },
+      ],
+    });
+    expect(csv.split('\r\n')).toEqual([
+      'time,ts,kind,span_ms,count,note,note_min,note_max,ok,ok_min,ok_max,t,t_min,t_max',
+      '1970-01-01T00:00:00.000Z,0,bucket,5000,2,,,,,,,2,1,3',
+      '1970-01-01T00:00:06.000Z,6000,point,,,"a,""b""",,,,,,-4.5,,',
+      `1970-01-01T00:00:07.000Z,7000,point,,,"'=HYPERLINK(""x"")",,,true,,,,,`,
+      '',
+    ]);
+  });
+});
