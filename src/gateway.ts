@@ -16,7 +16,7 @@ import { createHttpServer, destroyAllConnections } from './server/http-server.js
 import { WsServer } from './server/ws-server.js';
 import type { MqttSource } from './sources/mqtt/index.js';
 import { SerialSource } from './sources/serial/index.js';
-import type { Device, Source } from './sources/types.js';
+import type { Device, Source } from './domain.js';
 
 export interface Gateway {
   /** http(s)://HOST:PORT with the real port (server.port 0 = ephemeral) */

@@ -17,7 +17,7 @@ import { Decoder, Encoder } from 'cbor-x';
 import { Opcode } from '../ws/constants.js';
 import { encodeFrame } from '../ws/frame-encoder.js';
 import { isValidUtf8 } from '../ws/utf8.js';
-import type { DeviceState, SourceKind } from '../sources/types.js';
+import type { DeviceState, SourceKind } from '../domain.js';
 
 export const PROTOCOL_JSON = 'serialgate.v1.json';
 export const PROTOCOL_CBOR = 'serialgate.v1.cbor';

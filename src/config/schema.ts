@@ -3,7 +3,7 @@
  * Objects are strict: an unknown key (a typo) is an error that names its path.
  */
 import { z } from 'zod';
-import { filterProblem, topicNameProblem } from '../sources/mqtt/topic.js';
+import { filterProblem, topicNameProblem } from './mqtt-topic.js';
 
 const ms = (def: number) => z.number().int().nonnegative().default(def);
 const bytes = (def: number) => z.number().int().positive().default(def);

@@ -10,9 +10,9 @@
  * router timer could not be the guarantee anyway. shutdown() still ends whatever is pending.
  */
 import type { DeviceConfig } from '../config/schema.js';
-import { metrics } from '../http/metrics.js';
+import { metrics } from '../metrics.js';
 import type { Logger } from '../log.js';
-import { CommandError, type Device, type DeviceCommand } from '../sources/types.js';
+import { CommandError, type Device, type DeviceCommand } from '../domain.js';
 import type { AckMessage } from '../codecs/messages.js';
 import { jsonText } from '../codecs/json-text.js';
 import type { CommandMessage } from './client-messages.js';

@@ -6,10 +6,10 @@
  * however many readings fell into it.
  */
 import { commandsSchema, type Config, type DeviceConfig, type Role } from '../config/schema.js';
-import { metrics } from '../http/metrics.js';
+import { metrics } from '../metrics.js';
 import type { Logger } from '../log.js';
 import type { EndpointOptions } from '../server/ws-server.js';
-import { CommandError, type Device, type DeviceCommand, type DeviceStatus, type Reading, type ReadingInput, type SourceSink } from '../sources/types.js';
+import { CommandError, type Device, type DeviceCommand, type DeviceStatus, type Reading, type ReadingInput, type SourceSink } from '../domain.js';
 import {
   PROTOCOLS,
   decodeClientMessage,

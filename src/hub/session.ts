@@ -3,7 +3,7 @@
  * waiting for the next coalesced write, and the slow-consumer state (latest value per device
  * while its socket is congested).
  */
-import { metrics, sendTally } from '../http/metrics.js';
+import { metrics, sendTally } from '../metrics.js';
 import type { SendResult } from '../server/connection.js';
 import type { AckMessage, Encoding, ServerMessage } from '../codecs/messages.js';
 import { frameMessage } from '../codecs/messages.js';

@@ -26,7 +26,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { ID_PATTERN, type DeviceConfig, type MqttConfig } from '../../config/schema.js';
-import { metrics } from '../../http/metrics.js';
+import { metrics } from '../../metrics.js';
 import type { Logger } from '../../log.js';
 import { LogRateLimiter } from '../../log-rate.js';
 import {
@@ -38,7 +38,7 @@ import {
   type ReadingInput,
   type Source,
   type SourceSink,
-} from '../types.js';
+} from '../../domain.js';
 import { jsonText } from '../../codecs/json-text.js';
 import { backoffDelay } from '../backoff.js';
 import { Federation, type FederatedCommandHandler } from './federation.js';

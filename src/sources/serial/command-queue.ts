@@ -17,7 +17,7 @@
  * A reply that arrives after its timeout is an ordinary reading (or the next command's reply if it
  * matches while that one waits: a device that answers late cannot be told apart).
  */
-import { CommandError } from '../types.js';
+import { CommandError } from '../../domain.js';
 
 export interface CommandQueueOptions {
   device: string;

@@ -22,11 +22,11 @@ import { SerialPort } from 'serialport';
 import { compilePattern, createLineParser, type LineResult } from '../../codecs/line-parser.js';
 import { LineSplitter } from '../../codecs/line-splitter.js';
 import type { DeviceConfig } from '../../config/schema.js';
-import { metrics } from '../../http/metrics.js';
+import { metrics } from '../../metrics.js';
 import { LogRateLimiter } from '../../log-rate.js';
 import type { Logger } from '../../log.js';
 import { backoffDelay } from '../backoff.js';
-import { CommandError, type Device, type DeviceCommand, type DeviceStatus, type SourceSink } from '../types.js';
+import { CommandError, type Device, type DeviceCommand, type DeviceStatus, type SourceSink } from '../../domain.js';
 import { CommandQueue } from './command-queue.js';
 import { explainOpenError } from './open-error.js';
 

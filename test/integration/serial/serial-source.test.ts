@@ -9,11 +9,11 @@ import path from 'node:path';
 import { SerialPort } from 'serialport';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startMock, type MockDevice, type MockOptions } from '../../../firmware-mock/index.js';
-import { metrics } from '../../../src/http/metrics.js';
+import { metrics } from '../../../src/metrics.js';
 import { silentLogger } from '../../../src/log.js';
 import { explainOpenError, SerialSource } from '../../../src/sources/serial/index.js';
 import type { SerialDevice } from '../../../src/sources/serial/serial-device.js';
-import { CommandError } from '../../../src/sources/types.js';
+import { CommandError } from '../../../src/domain.js';
 import { RecordingSink, serialDevice, uniqueLink } from '../../helpers/mock.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];

@@ -5,10 +5,10 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { startMock } from '../../../firmware-mock/index.js';
-import { metrics } from '../../../src/http/metrics.js';
+import { metrics } from '../../../src/metrics.js';
 import { createLogger } from '../../../src/log.js';
 import { SerialSource } from '../../../src/sources/serial/index.js';
-import type { DeviceStatus, ReadingInput } from '../../../src/sources/types.js';
+import type { DeviceStatus, ReadingInput } from '../../../src/domain.js';
 import { RecordingSink, serialDevice, uniqueLink } from '../../helpers/mock.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];

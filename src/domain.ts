@@ -1,5 +1,6 @@
 /**
- * The contract between sources (serial, MQTT) and the hub.
+ * Domain types of the base layer, and the contract between sources (serial, MQTT) and the hub:
+ * the hub owns these interfaces, sources implement them, codecs, protocol and history use the types.
  * Sources never assign `seq`: the hub owns the one gateway-wide counter.
  */
 
