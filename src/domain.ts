@@ -25,6 +25,11 @@ export interface Reading extends ReadingInput {
 }
 
 export type SourceKind = 'serial' | 'mqtt';
+
+/** What a dashboard may do: read (viewer), or read and send commands (operator). */
+export const ROLES = ['viewer', 'operator'] as const;
+export type Role = (typeof ROLES)[number];
+
 export type DeviceState = 'up' | 'down';
 
 export interface DeviceStatus {

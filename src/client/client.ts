@@ -6,12 +6,12 @@
  * Node (which has no global WebSocket before v22), with `ws` passed as `WebSocketImpl`.
  */
 import { Backoff } from './backoff.js';
-import { decodeServerFrame, encodeClientMessage, encodingOf } from './codec.js';
+import { decodeServerFrame, encodeClientMessage } from '../protocol/client-codec.js';
 import { Commands, type CommandInput, type CommandResult } from './commands.js';
 import { ClientError, CommandFailedError } from './errors.js';
+import { parseServerMessage, ProtocolViolation } from '../protocol/server-messages.js';
 import {
-  parseServerMessage,
-  ProtocolViolation,
+  encodingOf,
   SUBPROTOCOLS,
   type ClientMessage,
   type DeviceInfo,
@@ -21,7 +21,7 @@ import {
   type ReadingMessage,
   type Role,
   type StateMessage,
-} from './messages.js';
+} from '../protocol/messages.js';
 import { Sequencer, type ResetInfo, type SequencerStats } from './sequencer.js';
 
 /**

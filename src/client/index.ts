@@ -15,7 +15,8 @@ export type {
   WebSocketLike,
 } from './client.js';
 export { ClientError, CommandFailedError, type ClientSideCode } from './errors.js';
-export { ProtocolViolation, SUBPROTOCOLS } from './messages.js';
+export { SUBPROTOCOLS } from '../protocol/messages.js';
+export { ProtocolViolation } from '../protocol/server-messages.js';
 export type { ResetInfo } from './sequencer.js';
 export type {
   AckMessage,
@@ -31,4 +32,4 @@ export type {
   ServerMessage,
   StateMessage,
   Values,
-} from './messages.js';
+} from '../protocol/messages.js';

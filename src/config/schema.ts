@@ -3,6 +3,7 @@
  * Objects are strict: an unknown key (a typo) is an error that names its path.
  */
 import { z } from 'zod';
+import { ROLES } from '../domain.js';
 import { filterProblem, topicNameProblem } from './mqtt-topic.js';
 
 const ms = (def: number) => z.number().int().nonnegative().default(def);
@@ -78,7 +79,7 @@ export const serverSchema = z
   })
   .prefault({});
 
-export const roleSchema = z.enum(['viewer', 'operator']);
+export const roleSchema = z.enum(ROLES);
 
 export const authSchema = z
   .strictObject({

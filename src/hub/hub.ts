@@ -10,17 +10,11 @@ import { metrics } from '../metrics.js';
 import type { Logger } from '../log.js';
 import type { EndpointOptions } from '../server/ws-server.js';
 import { CommandError, type Device, type DeviceCommand, type DeviceStatus, type Reading, type ReadingInput, type SourceSink } from '../domain.js';
-import {
-  PROTOCOLS,
-  decodeClientMessage,
-  encodingOf,
-  frameMessage,
-  type Encoding,
-  type ReadingMessage,
-  type ServerMessage,
-} from '../codecs/messages.js';
+import { PROTOCOLS, encodingOf, type Encoding, type ReadingMessage, type ServerMessage } from '../protocol/messages.js';
+import { decodeClientMessage } from '../protocol/codec.js';
+import { parseClientMessage, type SubscribeRequest } from '../protocol/client-messages.js';
 import { Authenticator, type AuthContext } from './auth.js';
-import { parseClientMessage, type SubscribeMessage } from './client-messages.js';
+import { frameMessage } from './frame.js';
 import { compilePattern } from '../codecs/line-parser.js';
 import { CommandRouter, checkCommand, type CommandTarget } from './commands.js';
 import { canDerive } from './derived.js';
@@ -329,7 +323,7 @@ export class Hub implements SourceSink {
    * newest seq (Centrifugo's rule); any other since is answered with `reset` and counts as 0, so
    * a restarted count is never taken for a continuation of the old one.
    */
-  private resubscribe(s: Session, msg: SubscribeMessage): void {
+  private resubscribe(s: Session, msg: SubscribeRequest): void {
     const sub = msg.devices;
     if (msg.since !== undefined) {
       const continues = msg.epoch === this.epoch && msg.since <= this.seq;

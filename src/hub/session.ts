@@ -5,10 +5,10 @@
  */
 import { metrics, sendTally } from '../metrics.js';
 import type { SendResult } from '../server/connection.js';
-import type { AckMessage, Encoding, ServerMessage } from '../codecs/messages.js';
-import { frameMessage } from '../codecs/messages.js';
+import type { AckMessage, Encoding, ServerMessage } from '../protocol/messages.js';
 import type { Role } from '../config/schema.js';
 import type { CommandOwner } from './commands.js';
+import { frameMessage } from './frame.js';
 import { TokenBucket, WindowCounter } from './limits.js';
 
 export type { SendResult };

@@ -1,93 +1,9 @@
 /**
- * Wire protocol v1 (DESIGN.md) as the client sees it: message types and cheap structural checks.
- * The client runs in the browser too, so no schema library: hand-written guards that reject what
- * the rest of the client could not handle, and let unknown message types pass as `undefined`
- * (a newer gateway may add some).
+ * Server → client messages checked on arrival, for the typed client. The client runs in the
+ * browser too, so no schema library: hand-written guards that reject what the rest of the client
+ * could not handle, and let unknown message types pass as `undefined` (a newer gateway may add some).
  */
-
-export type Encoding = 'json' | 'cbor';
-export const SUBPROTOCOLS: Readonly<Record<Encoding, string>> = {
-  json: 'serialgate.v1.json',
-  cbor: 'serialgate.v1.cbor',
-};
-
-export type Role = 'viewer' | 'operator';
-export type DeviceState = 'up' | 'down';
-export type SourceKind = 'serial' | 'mqtt';
-export type Values = Record<string, number | string | boolean | null>;
-
-export interface DeviceInfo {
-  id: string;
-  source: SourceKind;
-  state: DeviceState;
-  reason?: string;
-}
-export interface HelloMessage {
-  type: 'hello';
-  protocol: 1;
-  gateway: string;
-  role: Role;
-  /** names the stream `seq` counts in: a new epoch means the count started again */
-  epoch: string;
-  seq: number;
-  devices: DeviceInfo[];
-}
-export interface ReadingMessage {
-  type: 'reading';
-  seq: number;
-  device: string;
-  /** receive time at the gateway, ms since the epoch */
-  ts: number;
-  values?: Values;
-  raw?: string;
-  /** set when the line could not be parsed and was forwarded as raw */
-  error?: string;
-}
-export interface StateMessage {
-  type: 'state';
-  device: string;
-  state: DeviceState;
-  reason?: string;
-}
-export interface ErrorBody {
-  code: string;
-  message: string;
-}
-export type AckMessage =
-  | { type: 'ack'; id: string; ok: true; reply?: string }
-  | { type: 'ack'; id: string; ok: false; error: ErrorBody };
-/** Inclusive range of seqs the client will not get. */
-export interface GapMessage {
-  type: 'gap';
-  from: number;
-  to: number;
-}
-export interface ErrorMessage {
-  type: 'error';
-  error: ErrorBody;
-  id?: string;
-}
-/**
- * The `since` we sent counted in another stream (or named none): what follows is `epoch`'s stream
- * from what the gateway still holds, as if we had sent since 0.
- */
-export interface ResetMessage {
-  type: 'reset';
-  epoch: string;
-}
-export type ServerMessage = HelloMessage | ReadingMessage | StateMessage | AckMessage | GapMessage | ErrorMessage | ResetMessage;
-
-export interface SubscribeMessage {
-  type: 'subscribe';
-  devices: string[];
-  since?: number;
-  /** the epoch `since` counts in */
-  epoch?: string;
-}
-export type CommandMessage =
-  | { type: 'command'; id: string; device: string; line: string }
-  | { type: 'command'; id: string; device: string; payload: unknown };
-export type ClientMessage = SubscribeMessage | CommandMessage;
+import type { DeviceInfo, DeviceState, ErrorBody, ServerMessage, Values } from './messages.js';
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isSeq = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
