@@ -5,7 +5,7 @@
  * and settles each command's promise exactly once. Works with the browser's WebSocket and, in
  * Node (which has no global WebSocket before v22), with `ws` passed as `WebSocketImpl`.
  */
-import { Backoff } from './backoff.js';
+import { Backoff } from '../backoff.js';
 import { decodeServerFrame, encodeClientMessage } from '../protocol/client-codec.js';
 import { Commands, type CommandInput, type CommandResult } from './commands.js';
 import { ClientError, CommandFailedError } from './errors.js';

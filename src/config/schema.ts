@@ -24,7 +24,7 @@ const backoff = (minMs: number, maxMs: number) =>
     .strictObject({
       /** first retry delay */
       minMs: ms(minMs),
-      /** cap of the exponential backoff; jitter is added on top of every step */
+      /** cap of every wait (src/backoff.ts: each wait is half its step plus a random half) */
       maxMs: ms(maxMs),
     })
     .prefault({});

@@ -40,7 +40,7 @@ import {
   type SourceSink,
 } from '../../domain.js';
 import { jsonText } from '../../codecs/json-text.js';
-import { backoffDelay } from '../backoff.js';
+import { backoffDelay } from '../../backoff.js';
 import { Federation, type FederatedCommandHandler } from './federation.js';
 import { createPayloadDecoder, type PayloadDecoder } from './payload.js';
 import { PublishQueue } from './publish-queue.js';

@@ -25,7 +25,7 @@ import type { DeviceConfig } from '../../config/schema.js';
 import { metrics } from '../../metrics.js';
 import { LogRateLimiter } from '../../log-rate.js';
 import type { Logger } from '../../log.js';
-import { backoffDelay } from '../backoff.js';
+import { backoffDelay } from '../../backoff.js';
 import { CommandError, type Device, type DeviceCommand, type DeviceStatus, type SourceSink } from '../../domain.js';
 import { CommandQueue } from './command-queue.js';
 import { explainOpenError } from './open-error.js';

@@ -109,7 +109,7 @@ describe('SerialSource on a real PTY', () => {
     expect(await counter(metrics.reconnects, { source: id })).toBeGreaterThanOrEqual(1);
     await mock.replug();
     const t1 = Date.now();
-    // backoff maxMs 400 + 50 % jitter = 600 ms per retry at most, plus the open itself
+    // backoff maxMs 400 = 400 ms per retry at most (a hard cap), plus the open itself
     await sink.waitFor('up again', () => device.status().state === 'up', 2_000);
     const n = withValues(sink).length;
     await sink.waitFor('readings again', () => withValues(sink).length > n + 2, 2_000);
