@@ -10,7 +10,7 @@ import { buildHealthReport, createRequestHandler, defaultWebRoot } from './http/
 import { Authenticator, isLoopbackHost } from './hub/auth.js';
 import { Hub } from './hub/hub.js';
 import type { Logger } from './log.js';
-import { planReload } from './reload.js';
+import { planReload } from './cli/reload.js';
 import { echoEndpoint } from './server/echo.js';
 import { createHttpServer, destroyAllConnections } from './server/http-server.js';
 import { WsServer } from './server/ws-server.js';

@@ -256,4 +256,3 @@ export type LimitsConfig = Config['server']['limits'];
 export type ParserConfig = DeviceConfig['parser'];
 export type SerialConfig = NonNullable<DeviceConfig['serial']>;
 export type MqttConfig = NonNullable<Config['mqtt']>;
-export type Role = z.infer<typeof roleSchema>;

@@ -5,7 +5,8 @@
  * subscribed connection, and per connection one write per coalescing window (hub.coalesceMs)
  * however many readings fell into it.
  */
-import { commandsSchema, type Config, type DeviceConfig, type Role } from '../config/schema.js';
+import { commandsSchema, type Config, type DeviceConfig } from '../config/schema.js';
+import type { Role } from '../domain.js';
 import { metrics } from '../metrics.js';
 import type { Logger } from '../log.js';
 import type { EndpointOptions } from '../server/ws-server.js';

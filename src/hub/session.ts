@@ -6,7 +6,7 @@
 import { metrics, sendTally } from '../metrics.js';
 import type { SendResult } from '../server/connection.js';
 import type { AckMessage, Encoding, ServerMessage } from '../protocol/messages.js';
-import type { Role } from '../config/schema.js';
+import type { Role } from '../domain.js';
 import type { CommandOwner } from './commands.js';
 import { frameMessage } from './frame.js';
 import { TokenBucket, WindowCounter } from './limits.js';
