@@ -23,7 +23,7 @@ export interface Gateway {
   readonly url: string;
   readonly hub: Hub;
   readonly sources: Source[];
-  /** applies what a running gateway can (src/reload.ts); dashboards stay open unless their token went */
+  /** applies what a running gateway can (src/cli/reload.ts); dashboards stay open unless their token went */
   reload(config: Config): Promise<void>;
   stop(): Promise<void>;
 }

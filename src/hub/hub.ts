@@ -74,7 +74,7 @@ export class Hub implements SourceSink {
 
   /**
    * A reload (the gateway keeps server.* and hub.resumeBuffer at their running values: see
-   * src/reload.ts). Auth applies to open connections too: one whose token was removed, or whose
+   * src/cli/reload.ts). Auth applies to open connections too: one whose token was removed, or whose
    * role went down, is closed with 1008 (reconnecting gets it the new role, or a 401); a role that
    * went up applies from its next connection. The other hub.* limits apply to every connection at
    * once; device command rules with setDevices.

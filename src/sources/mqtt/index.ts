@@ -9,7 +9,7 @@
  *   per reading device). At most MAX_DERIVED_IDS derived ids per device, so a publisher cannot
  *   grow our memory or the metrics label set without bound.
  * - Reconnect is ours, not mqtt.js's fixed 1 s interval: reconnectPeriod 0 and a timer with capped
- *   exponential backoff and jitter (backoff.ts); after a credentials refusal, every
+ *   exponential backoff and jitter (src/backoff.ts); after a credentials refusal, every
  *   mqtt.authRetryMs. Clean session: every CONNACK subscribes again.
  * - Nothing unbounded while offline: commands fail at once with `device_unavailable`; what we
  *   publish ourselves (federation) waits in a bounded drop-oldest queue; queueQoSZero is off.
