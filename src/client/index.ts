@@ -13,7 +13,7 @@ export type {
   SerialgateClient,
   WebSocketConstructor,
   WebSocketLike,
-} from './client.js';
+} from './api.js';
 export { ClientError, CommandFailedError, type ClientSideCode } from './errors.js';
 export { SUBPROTOCOLS } from '../protocol/messages.js';
 export { ProtocolViolation } from '../protocol/server-messages.js';
