@@ -15,7 +15,7 @@ import { ConfigError, loadConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { configSecrets, maskSecrets } from './config/secrets.js';
 import { createLogger } from './log.js';
-import { createNotifier } from './sd-notify.js';
+import { createNotifier } from './cli/sd-notify.js';
 
 const DEFAULT_CONFIGS = ['/etc/serialgate/config.yaml', './serialgate.yaml'];
 /** a dashboard that never answers the close frame must not hold up a stop for long */

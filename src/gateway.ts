@@ -12,20 +12,20 @@ import { Authenticator, isLoopbackHost } from './hub/auth.js';
 import { NO_HISTORY } from './hub/history-requests.js';
 import { Hub } from './hub/hub.js';
 import type { Logger } from './log.js';
-import { planReload } from './reload.js';
+import { planReload } from './cli/reload.js';
 import { echoEndpoint } from './server/echo.js';
 import { createHttpServer, destroyAllConnections } from './server/http-server.js';
 import { WsServer } from './server/ws-server.js';
 import type { MqttSource } from './sources/mqtt/index.js';
 import { SerialSource } from './sources/serial/index.js';
-import type { Device, Source } from './sources/types.js';
+import type { Device, Source } from './domain.js';
 
 export interface Gateway {
   /** http(s)://HOST:PORT with the real port (server.port 0 = ephemeral) */
   readonly url: string;
   readonly hub: Hub;
   readonly sources: Source[];
-  /** applies what a running gateway can (src/reload.ts); dashboards stay open unless their token went */
+  /** applies what a running gateway can (src/cli/reload.ts); dashboards stay open unless their token went */
   reload(config: Config): Promise<void>;
   stop(): Promise<void>;
 }

@@ -13,7 +13,7 @@ import { ConfigError, formatIssue } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import type { Gateway } from '../gateway.js';
 import type { Logger } from '../log.js';
-import type { Notifier } from '../sd-notify.js';
+import type { Notifier } from './sd-notify.js';
 
 /** exit codes, documented in `serialgate --help` */
 export const EXIT = { ok: 0, failure: 1, usage: 2, config: 78 } as const;

@@ -5,144 +5,15 @@
  * and settles each command's promise exactly once. Works with the browser's WebSocket and, in
  * Node (which has no global WebSocket before v22), with `ws` passed as `WebSocketImpl`.
  */
-import { Backoff } from './backoff.js';
-import { decodeServerFrame, encodeClientMessage, encodingOf } from './codec.js';
-import { Commands, type CommandInput, type CommandResult } from './commands.js';
+import { Backoff } from '../backoff.js';
+import { decodeServerFrame, encodeClientMessage } from '../protocol/client-codec.js';
+import type { ConnectionInfo, ConnectOptions, SerialgateClient, WebSocketConstructor, WebSocketLike } from './api.js';
+import { Commands } from './commands.js';
 import { ClientError, CommandFailedError, HistoryFailedError } from './errors.js';
 import { HistoryRequests } from './history.js';
-import {
-  parseServerMessage,
-  ProtocolViolation,
-  SUBPROTOCOLS,
-  type ClientMessage,
-  type DeviceInfo,
-  type Encoding,
-  type ErrorMessage,
-  type HelloMessage,
-  type HistoryMessage,
-  type HistoryRange,
-  type ReadingMessage,
-  type Role,
-  type StateMessage,
-} from './messages.js';
-import { Sequencer, type ResetInfo, type SequencerStats } from './sequencer.js';
-
-/**
- * The part of the WebSocket API the client uses: the browser's and `ws`'s both fit. Handler
- * events are `any` because the two declare unrelated event classes; each handler below states
- * the fields it reads.
- */
-export interface WebSocketLike {
-  readonly readyState: number;
-  readonly bufferedAmount: number;
-  readonly protocol: string;
-  binaryType: string;
-  onopen: ((ev: any) => void) | null;
-  onmessage: ((ev: any) => void) | null;
-  onclose: ((ev: any) => void) | null;
-  onerror: ((ev: any) => void) | null;
-  send(data: string | Uint8Array): void;
-  close(code?: number, reason?: string): void;
-}
-export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
-
-/** readyState names, plus 'reconnecting' while waiting for the next attempt */
-export type ConnectionState = 'connecting' | 'open' | 'closing' | 'closed' | 'reconnecting';
-
-export interface ConnectionInfo {
-  state: ConnectionState;
-  /** close code and reason of the last connection (1006 when it never opened) */
-  code?: number;
-  reason?: string;
-  /** when the next attempt starts (ms since the epoch), while 'reconnecting' */
-  nextRetryAt?: number;
-  /** consecutive attempts that did not reach 'open' */
-  failures: number;
-  /**
-   * The last attempt closed before the handshake completed. A browser cannot tell a refused
-   * token (401), a foreign origin (403) and an unreachable gateway apart (all are close 1006),
-   * so a UI should offer a token prompt when this is set.
-   */
-  refused: boolean;
-  /** the negotiated subprotocol ('' when the gateway chose none: JSON) */
-  protocol?: string;
-}
-
-export type { CommandInput, CommandResult };
-
-export interface ClientStats extends SequencerStats {
-  /** connections that reached 'open' */
-  opens: number;
-  commandsSent: number;
-  /** server `error` messages and undecodable frames */
-  errors: number;
-}
-
-export interface ConnectOptions {
-  /** 'cbor' (binary frames, default) or 'json' (text frames) */
-  protocol?: Encoding;
-  /**
-   * Offered as the subprotocol `bearer.<token>`, so it must be a valid subprotocol token
-   * (RFC 7230 tchar: letters, digits and !#$%&'*+-.^_`|~; no spaces, '/', '=' or ':').
-   * Hex or base64url tokens fit.
-   */
-  token?: string;
-  /** device ids to receive readings from; default ['*'] (all) */
-  devices?: string[];
-  /** WebSocket constructor; default globalThis.WebSocket. In Node pass `WebSocket` from 'ws'. */
-  WebSocketImpl?: WebSocketConstructor;
-  /** reconnect backoff; false: do not reconnect */
-  reconnect?: { minMs?: number; maxMs?: number } | false;
-  /** a command not acknowledged within this is rejected with 'client_timeout' (default 10 s) */
-  commandTimeoutMs?: number;
-  /** commands are held back while the socket has more than this queued (default 64 KiB) */
-  maxBufferedBytes?: number;
-  /** a resume narrower than "*" is released after this (default 1 s) */
-  resumeSettleMs?: number;
-  onReading?(r: ReadingMessage): void;
-  onState?(info: ConnectionInfo): void;
-  onHello?(h: HelloMessage): void;
-  onGap?(g: { from: number; to: number }): void;
-  onDeviceState?(s: StateMessage): void;
-  /**
-   * The stream started again (the gateway restarted: hello named a new epoch, or the gateway
-   * answered our resume with `reset`), whatever the numbers. Readings of the old stream after
-   * previousSeq are unknown; the new stream's readings follow from what the gateway still holds.
-   */
-  onReset?(info: ResetInfo): void;
-  /** a server `error` message, or a frame this client could not decode */
-  onError?(err: ErrorMessage | ProtocolViolation): void;
-}
-
-export interface SerialgateClient {
-  readonly state: ConnectionState;
-  readonly info: Readonly<ConnectionInfo>;
-  /** the hello of the current (or last) session */
-  readonly hello: HelloMessage | undefined;
-  readonly role: Role | undefined;
-  /** devices as last known: hello's list updated by `state` messages */
-  readonly devices: ReadonlyMap<string, DeviceInfo>;
-  readonly lastSeq: number;
-  /** the stream `lastSeq` counts in (hello.epoch), sent back with it on every resume */
-  readonly epoch: string | undefined;
-  /**
-   * Sends a command; resolves with the ack's reply, rejects with CommandFailedError. A string is
-   * sent as `line` to a serial device and as `payload` to an MQTT device.
-   */
-  command(device: string, cmd: CommandInput, opts?: { timeoutMs?: number }): Promise<CommandResult>;
-  /**
-   * Asks the gateway for a device's history (any role may). Resolves with the one answer (check
-   * `truncated`), rejects with HistoryFailedError. Sent when a session is open; a connection lost
-   * before the answer sends it again on the next one, within the timeout (commandTimeoutMs).
-   */
-  history(device: string, range?: HistoryRange, opts?: { timeoutMs?: number }): Promise<HistoryMessage>;
-  /** replace the subscription (takes effect now if open, and on every reconnect) */
-  subscribe(devices: string[]): void;
-  /** reconnect now, optionally with another token (null: none) or encoding; resume state is kept */
-  reconnect(opts?: { token?: string | null; protocol?: Encoding }): void;
-  close(code?: number, reason?: string): void;
-  stats(): ClientStats;
-}
+import { parseServerMessage, ProtocolViolation } from '../protocol/server-messages.js';
+import { encodingOf, SUBPROTOCOLS, type ClientMessage, type DeviceInfo, type Encoding, type HelloMessage } from '../protocol/messages.js';
+import { Sequencer } from './sequencer.js';
 
 const OPEN = 1;
 // RFC 7230 tchar: what a Sec-WebSocket-Protocol entry may contain.
@@ -189,9 +60,34 @@ function webSocketImpl(options: ConnectOptions): WebSocketConstructor {
   return Impl;
 }
 
+/**
+ * Where the client's one logical session is. Each state holds what only it needs, so no flag can
+ * disagree with another: the socket of the current attempt (and whether it ever opened, and what
+ * its error event said) exists only while there is one, the retry timer only while waiting, and
+ * what follows a close we asked for is named by `then`.
+ *
+ *   connecting ─open→ open ─socket closed→ reconnecting ─timer→ connecting
+ *   connecting|open ─reconnect()→ closing{then: reopen} ─socket closed→ connecting
+ *   connecting|open ─close()→ closing{then: close} ─socket closed→ closed
+ *   any ─socket closed, reconnect off→ closed;  reconnecting ─close()→ closed
+ */
+interface Attempt {
+  readonly sock: WebSocketLike;
+  /** the handshake completed: a close before it counts as a refusal */
+  opened: boolean;
+  /** what the socket's error event said (Node's ws says why, a browser never does) */
+  lastError?: string;
+}
+type Phase =
+  | { name: 'connecting' | 'open'; attempt: Attempt }
+  | { name: 'closing'; attempt: Attempt; then: 'reopen' | 'close' }
+  | { name: 'reconnecting'; timer: ReturnType<typeof setTimeout> }
+  | { name: 'closed'; byUser: boolean };
+
 export function connect(url: string, options: ConnectOptions = {}): SerialgateClient {
   const Impl = webSocketImpl(options);
   const wsUrl = toWsUrl(url);
+  // what the user may change while connected; each applies from the next attempt (devices at once)
   let token = options.token;
   if (token !== undefined) checkToken(token);
   let encoding: Encoding = options.protocol ?? 'cbor';
@@ -206,13 +102,10 @@ export function connect(url: string, options: ConnectOptions = {}): SerialgateCl
   const commands = new Commands(options.commandTimeoutMs ?? 10_000);
   const histories = new HistoryRequests(options.commandTimeoutMs ?? 10_000);
   const counters = { opens: 0, errors: 0 };
+  let phase: Phase = { name: 'closed', byUser: false }; // until the first attempt, just below
+  /** the hello of the current (or last) attempt */
   let hello: HelloMessage | undefined;
-  let ws: WebSocketLike | undefined;
-  let opened = false;
-  let lastErrorMessage: string | undefined;
-  let userClosed = false;
-  let restartNow = false;
-  let retryTimer: ReturnType<typeof setTimeout> | undefined;
+  // timers of an open session: the resume settle window and the held-back command pump
   let settleTimer: ReturnType<typeof setTimeout> | undefined;
   let pumpTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -222,42 +115,54 @@ export function connect(url: string, options: ConnectOptions = {}): SerialgateCl
     reset: (r) => safe(options.onReset, r),
   });
 
-  function setState(state: ConnectionState, patch: Partial<ConnectionInfo> = {}): void {
-    Object.assign(info, patch, { state });
-    if (state !== 'reconnecting') delete info.nextRetryAt;
+  /** the only way `phase` changes; reports the public state */
+  function enter(next: Phase, patch: Partial<ConnectionInfo> = {}): void {
+    phase = next;
+    Object.assign(info, patch, { state: next.name });
+    if (next.name !== 'reconnecting') delete info.nextRetryAt;
     safe(options.onState, { ...info });
   }
 
-  function send(msg: ClientMessage): void {
-    ws!.send(encodeClientMessage(msg, encodingOf(ws!.protocol)));
+  /** close() was called: nothing opens again */
+  function closedByUser(): boolean {
+    return (phase.name === 'closed' && phase.byUser) || (phase.name === 'closing' && phase.then === 'close');
   }
 
-  function open(): void {
+  /** the socket of the current attempt, while there is one */
+  function socket(): WebSocketLike | undefined {
+    return 'attempt' in phase ? phase.attempt.sock : undefined;
+  }
+
+  function send(msg: ClientMessage): void {
+    const ws = socket()!;
+    ws.send(encodeClientMessage(msg, encodingOf(ws.protocol)));
+  }
+
+  /** → connecting: a new socket with the current token and encoding */
+  function startAttempt(): void {
     const protocols = [SUBPROTOCOLS[encoding]];
     if (token !== undefined) protocols.push(`bearer.${token}`);
-    opened = false;
-    lastErrorMessage = undefined;
     hello = undefined;
     const sock = new Impl(wsUrl, protocols);
-    ws = sock;
+    const attempt: Attempt = { sock, opened: false };
     sock.binaryType = 'arraybuffer';
     sock.onopen = () => {
-      opened = true;
+      attempt.opened = true;
       counters.opens++;
       backoff.reset();
-      setState('open', { failures: 0, refused: false, protocol: sock.protocol, code: undefined, reason: undefined });
+      // a socket that reconnect() or close() is already closing stays 'closing', but it did open
+      if (phase.name === 'connecting' && phase.attempt === attempt) {
+        enter({ name: 'open', attempt }, { failures: 0, refused: false, protocol: sock.protocol, code: undefined, reason: undefined });
+      } else info.failures = 0;
     };
     sock.onmessage = (ev: { data: unknown }) => onFrame(ev.data);
     sock.onerror = (ev: { message?: unknown }) => {
-      // Node's ws says why ("Unexpected server response: 401"); a browser never does.
-      if (typeof ev.message === 'string') lastErrorMessage = ev.message;
+      if (typeof ev.message === 'string') attempt.lastError = ev.message;
     };
     sock.onclose = (ev: { code: number; reason: string }) => {
-      if (ws !== sock) return;
-      ws = undefined;
-      onClosed(ev.code, ev.reason);
+      if (socket() === sock) socketClosed(attempt, ev.code, ev.reason);
     };
-    setState('connecting');
+    enter({ name: 'connecting', attempt });
   }
 
   function onFrame(data: unknown): void {
@@ -288,6 +193,8 @@ export function connect(url: string, options: ConnectOptions = {}): SerialgateCl
         return commands.ack(msg);
       case 'history':
         return histories.answer(msg);
+      case 'history':
+        return histories.answer(msg);
       case 'error':
         counters.errors++;
         if (msg.id !== undefined) {
@@ -312,39 +219,39 @@ export function connect(url: string, options: ConnectOptions = {}): SerialgateCl
     pump();
   }
 
-  function onClosed(code: number, reason: string): void {
+  /** connecting | open | closing → connecting (asked to reopen), reconnecting, or closed */
+  function socketClosed(attempt: Attempt, code: number, reason: string): void {
+    const then = phase.name === 'closing' ? phase.then : undefined;
     clearTimeout(settleTimer);
     clearTimeout(pumpTimer);
     sequencer.flush();
     commands.connectionLost();
-    const refused = !opened;
+    const refused = !attempt.opened;
     if (refused) {
       info.failures++;
-      reason ||= lastErrorMessage ?? 'connection refused (auth?)';
+      reason ||= attempt.lastError ?? 'connection refused (auth?)';
     }
-    if (userClosed || !reconnectOpts) {
-      if (!userClosed) {
+    if (then === 'close' || !reconnectOpts) {
+      if (then !== 'close') {
         commands.closeAll('the connection closed and reconnect is off');
         histories.closeAll('the connection closed and reconnect is off');
       }
-      return setState('closed', { code, reason, refused });
+      return enter({ name: 'closed', byUser: then === 'close' }, { code, reason, refused });
     }
-    if (restartNow) {
-      restartNow = false;
+    if (then === 'reopen') {
       info.code = code;
       info.reason = reason;
-      return open();
+      return startAttempt();
     }
     const delay = backoff.next();
-    retryTimer = setTimeout(open, delay);
-    setState('reconnecting', { code, reason, refused, nextRetryAt: Date.now() + delay });
+    enter({ name: 'reconnecting', timer: setTimeout(startAttempt, delay) }, { code, reason, refused, nextRetryAt: Date.now() + delay });
   }
 
   /** Sends held-back commands while the socket takes them; re-checks later if it is full. */
   function pump(): void {
     clearTimeout(pumpTimer);
     const mqtt = (device: string) => deviceMap.get(device)?.source === 'mqtt';
-    while (commands.waiting > 0 && ws?.readyState === OPEN && hello) {
+    for (let ws = socket(); commands.waiting > 0 && ws?.readyState === OPEN && hello; ws = socket()) {
       if (ws.bufferedAmount > maxBufferedBytes) {
         // Browsers have no 'drain' event: look again shortly.
         pumpTimer = setTimeout(pump, 50);
@@ -354,7 +261,7 @@ export function connect(url: string, options: ConnectOptions = {}): SerialgateCl
     }
   }
 
-  open();
+  startAttempt();
 
   return {
     get state() {
@@ -379,49 +286,46 @@ export function connect(url: string, options: ConnectOptions = {}): SerialgateCl
       return sequencer.epoch;
     },
     command(device, cmd, opts) {
-      if (userClosed) return Promise.reject(new CommandFailedError('closed', 'the client is closed', device, ''));
+      if (closedByUser()) return Promise.reject(new CommandFailedError('closed', 'the client is closed', device, ''));
       const p = commands.add(device, cmd, opts?.timeoutMs);
       pump();
       return p;
     },
     history(device, range = {}, opts) {
-      if (userClosed) return Promise.reject(new HistoryFailedError('closed', 'the client is closed', device, ''));
+      if (closedByUser()) return Promise.reject(new HistoryFailedError('closed', 'the client is closed', device, ''));
       const { msg, answer } = histories.add(device, range, opts?.timeoutMs);
-      if (ws?.readyState === OPEN && hello) send(msg);
+      if (socket()?.readyState === OPEN && hello) send(msg);
       return answer;
     },
     subscribe(next) {
       devices = [...next];
-      if (ws?.readyState === OPEN && hello) send({ type: 'subscribe', devices });
+      if (socket()?.readyState === OPEN && hello) send({ type: 'subscribe', devices });
     },
     reconnect(opts) {
-      if (userClosed) return;
+      if (closedByUser()) return;
       if (opts?.token !== undefined) {
         if (opts.token !== null) checkToken(opts.token);
         token = opts.token ?? undefined;
       }
       if (opts?.protocol) encoding = opts.protocol;
-      if (ws) {
-        restartNow = true;
-        setState('closing');
-        ws.close(1000, 'reconnecting');
+      if ('attempt' in phase) {
+        enter({ name: 'closing', attempt: phase.attempt, then: 'reopen' });
+        phase.attempt.sock.close(1000, 'reconnecting');
       } else {
-        clearTimeout(retryTimer);
-        open();
+        if (phase.name === 'reconnecting') clearTimeout(phase.timer);
+        startAttempt();
       }
     },
     close(code = 1000, reason = '') {
-      if (userClosed) return;
-      userClosed = true;
-      clearTimeout(retryTimer);
+      if (closedByUser()) return;
+      if (phase.name === 'reconnecting') clearTimeout(phase.timer);
       commands.closeAll('the client was closed');
       histories.closeAll('the client was closed');
-      if (ws && ws.readyState <= OPEN) {
-        setState('closing');
-        ws.close(code, reason);
+      if ('attempt' in phase && phase.attempt.sock.readyState <= OPEN) {
+        enter({ name: 'closing', attempt: phase.attempt, then: 'close' });
+        phase.attempt.sock.close(code, reason);
       } else {
-        ws = undefined;
-        setState('closed');
+        enter({ name: 'closed', byUser: true });
       }
     },
     stats() {

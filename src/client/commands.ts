@@ -5,7 +5,7 @@
  * minutes late is worse than an error.
  */
 import { CommandFailedError } from './errors.js';
-import type { AckMessage, CommandMessage, ErrorBody } from './messages.js';
+import type { AckMessage, CommandMessage, ErrorBody } from '../protocol/messages.js';
 
 export interface CommandResult {
   id: string;

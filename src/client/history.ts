@@ -4,7 +4,7 @@
  * again on the next session (`resend`), and only the deadline, an `error` or close() end it.
  */
 import { HistoryFailedError } from './errors.js';
-import type { ErrorBody, HistoryMessage, HistoryRange, HistoryRequestMessage } from './messages.js';
+import type { ErrorBody, HistoryMessage, HistoryRange, HistoryRequestMessage } from '../protocol/messages.js';
 
 interface Pending {
   msg: HistoryRequestMessage;

@@ -13,9 +13,10 @@ export type {
   SerialgateClient,
   WebSocketConstructor,
   WebSocketLike,
-} from './client.js';
+} from './api.js';
 export { ClientError, CommandFailedError, HistoryFailedError, type ClientSideCode } from './errors.js';
-export { ProtocolViolation, SUBPROTOCOLS } from './messages.js';
+export { SUBPROTOCOLS } from '../protocol/messages.js';
+export { ProtocolViolation } from '../protocol/server-messages.js';
 export type { ResetInfo } from './sequencer.js';
 export type {
   AckMessage,
@@ -36,4 +37,4 @@ export type {
   ServerMessage,
   StateMessage,
   Values,
-} from './messages.js';
+} from '../protocol/messages.js';

@@ -18,7 +18,7 @@
  * so nothing of the new run is dropped as "already seen". The gateway confirms it with a `reset`
  * (the since we sent counted in another stream); a `reset` we did not see coming is a restart too.
  */
-import type { GapMessage, ReadingMessage } from './messages.js';
+import type { GapMessage, ReadingMessage } from '../protocol/messages.js';
 
 /** The stream started again: readings of the old one after `previousSeq` are unknown. */
 export interface ResetInfo {

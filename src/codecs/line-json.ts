@@ -8,7 +8,7 @@
  * also bounds the recursion below. JSON.parse creates `__proto__` as an own property and the
  * values object has no prototype, so it stays data.
  */
-import type { Values } from '../sources/types.js';
+import type { Values } from '../domain.js';
 import { emptyValues } from './line-values.js';
 import type { LineResult } from './line-parser.js';
 

@@ -9,7 +9,7 @@
  * `onError: raw` can forward it as is.
  */
 import type { ParserConfig } from '../config/schema.js';
-import type { Values } from '../sources/types.js';
+import type { Values } from '../domain.js';
 import { parseJsonLine } from './line-json.js';
 import { clip, parseKvLine } from './line-kv.js';
 import { emptyValues, scalarOf } from './line-values.js';

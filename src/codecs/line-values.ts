@@ -7,7 +7,7 @@
  * such as "007" or "0x1F" are not mangled. A number that does not fit a double ("1e400") also
  * stays a string: a reading never carries Infinity (it would not survive JSON).
  */
-import type { Values } from '../sources/types.js';
+import type { Values } from '../domain.js';
 
 export type Scalar = Values[string];
 

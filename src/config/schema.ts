@@ -3,7 +3,8 @@
  * Objects are strict: an unknown key (a typo) is an error that names its path.
  */
 import { z } from 'zod';
-import { filterProblem, topicNameProblem } from '../sources/mqtt/topic.js';
+import { ROLES } from '../domain.js';
+import { filterProblem, topicNameProblem } from './mqtt-topic.js';
 
 const ms = (def: number) => z.number().int().nonnegative().default(def);
 const bytes = (def: number) => z.number().int().positive().default(def);
@@ -23,7 +24,7 @@ const backoff = (minMs: number, maxMs: number) =>
     .strictObject({
       /** first retry delay */
       minMs: ms(minMs),
-      /** cap of the exponential backoff; jitter is added on top of every step */
+      /** cap of every wait (src/backoff.ts: each wait is half its step plus a random half) */
       maxMs: ms(maxMs),
     })
     .prefault({});
@@ -78,7 +79,7 @@ export const serverSchema = z
   })
   .prefault({});
 
-export const roleSchema = z.enum(['viewer', 'operator']);
+export const roleSchema = z.enum(ROLES);
 
 export const authSchema = z
   .strictObject({
@@ -255,4 +256,3 @@ export type LimitsConfig = Config['server']['limits'];
 export type ParserConfig = DeviceConfig['parser'];
 export type SerialConfig = NonNullable<DeviceConfig['serial']>;
 export type MqttConfig = NonNullable<Config['mqtt']>;
-export type Role = z.infer<typeof roleSchema>;

@@ -2,7 +2,7 @@
  * What the rest of the gateway asks of the history (issue 11): the store answers range queries,
  * the hub feeds it readings. The store's engine, its persistence and its budget stay behind this seam.
  */
-import type { Reading, Values } from '../sources/types.js';
+import type { Reading, Values } from '../domain.js';
 
 /** One raw reading as history keeps it (numbers stay numbers; non-numeric fields kept as they came). */
 export interface HistoryPoint {

@@ -6,9 +6,9 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../log.js';
-import type { DeviceStatus } from '../sources/types.js';
+import type { DeviceStatus } from '../domain.js';
+import { registry } from '../metrics.js';
 import { EXPORT_PATHS, exportHistory, type ExportDeps } from './history-export.js';
-import { registry } from './metrics.js';
 import { acceptsGzip, etagMatches, StaticFiles } from './static.js';
 
 export interface HealthReport {

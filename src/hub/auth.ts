@@ -4,7 +4,8 @@
  * early exit over the token list) and never logged or echoed.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Config, Role } from '../config/schema.js';
+import type { Config } from '../config/schema.js';
+import type { Role } from '../domain.js';
 
 export interface AuthContext {
   role: Role;

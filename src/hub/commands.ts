@@ -10,12 +10,12 @@
  * router timer could not be the guarantee anyway. shutdown() still ends whatever is pending.
  */
 import type { DeviceConfig } from '../config/schema.js';
-import { metrics } from '../http/metrics.js';
+import { metrics } from '../metrics.js';
 import type { Logger } from '../log.js';
-import { CommandError, type Device, type DeviceCommand } from '../sources/types.js';
-import type { AckMessage } from '../codecs/messages.js';
+import { CommandError, type Device, type DeviceCommand } from '../domain.js';
+import type { AckMessage } from '../protocol/messages.js';
 import { jsonText } from '../codecs/json-text.js';
-import type { CommandMessage } from './client-messages.js';
+import type { CommandRequest } from '../protocol/client-messages.js';
 
 export type AckErrorCode =
   | 'forbidden'
@@ -60,7 +60,7 @@ function hasControl(s: string): boolean {
 type Check = { ok: true; cmd: DeviceCommand } | { ok: false; code: AckErrorCode; message: string };
 
 /** Field rules: serial devices take a `line`, MQTT devices a `payload`. */
-export function checkCommand(msg: CommandMessage, target: CommandTarget): Check {
+export function checkCommand(msg: CommandRequest, target: CommandTarget): Check {
   const { rules, device } = target;
   const invalid = (message: string): Check => ({ ok: false, code: 'invalid', message });
   if (device.source === 'serial') {
@@ -101,7 +101,7 @@ export class CommandRouter {
     private readonly logger: Logger,
   ) {}
 
-  handle(owner: CommandOwner, msg: CommandMessage): void {
+  handle(owner: CommandOwner, msg: CommandRequest): void {
     const target = typeof msg.device === 'string' ? this.lookup(msg.device) : undefined;
     // metrics labels come from the config only, never from input
     const label = target?.device.id ?? '';

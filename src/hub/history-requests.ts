@@ -7,9 +7,9 @@
  * from NO_HISTORY (empty lists), so a dashboard works the same against a gateway that keeps none.
  */
 import type { HistoryAnswer, HistoryQuery, HistoryReader } from '../history/types.js';
-import type { Encoding, HistoryMessage } from '../codecs/messages.js';
-import { frameMessage } from '../codecs/messages.js';
-import type { HistoryRequestMessage } from './client-messages.js';
+import type { Encoding, HistoryMessage } from '../protocol/messages.js';
+import type { HistoryRequest } from '../protocol/client-messages.js';
+import { frameMessage } from './frame.js';
 
 /** When a request names no maxPoints: a chart a few hundred pixels wide needs no more. */
 export const DEFAULT_HISTORY_POINTS = 1_000;
@@ -61,7 +61,7 @@ export class HistoryRequests {
    * The answer frame to `req`, at most `budget` bytes: half the hard send limit, the rule the
    * resume replay follows, so that an answer alone can never get its connection closed with 1013.
    */
-  answer(req: HistoryRequestMessage, encoding: Encoding, budget: number): HistoryReply {
+  answer(req: HistoryRequest, encoding: Encoding, budget: number): HistoryReply {
     const range = checkHistoryRange(req, this.now());
     if (!range.ok) return { ok: false, code: 'invalid_field', message: range.message };
     let answer: HistoryAnswer;

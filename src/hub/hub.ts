@@ -5,22 +5,17 @@
  * subscribed connection, and per connection one write per coalescing window (hub.coalesceMs)
  * however many readings fell into it.
  */
-import { commandsSchema, type Config, type DeviceConfig, type Role } from '../config/schema.js';
-import { metrics } from '../http/metrics.js';
+import { commandsSchema, type Config, type DeviceConfig } from '../config/schema.js';
+import type { Role } from '../domain.js';
+import { metrics } from '../metrics.js';
 import type { Logger } from '../log.js';
 import type { EndpointOptions } from '../server/ws-server.js';
-import { CommandError, type Device, type DeviceCommand, type DeviceStatus, type Reading, type ReadingInput, type SourceSink } from '../sources/types.js';
-import {
-  PROTOCOLS,
-  decodeClientMessage,
-  encodingOf,
-  frameMessage,
-  type Encoding,
-  type ReadingMessage,
-  type ServerMessage,
-} from '../codecs/messages.js';
+import { CommandError, type Device, type DeviceCommand, type DeviceStatus, type Reading, type ReadingInput, type SourceSink } from '../domain.js';
+import { PROTOCOLS, encodingOf, type Encoding, type ReadingMessage, type ServerMessage } from '../protocol/messages.js';
+import { decodeClientMessage } from '../protocol/codec.js';
+import { parseClientMessage, type HistoryRequest, type SubscribeRequest } from '../protocol/client-messages.js';
 import { Authenticator, type AuthContext } from './auth.js';
-import { parseClientMessage, type HistoryRequestMessage, type SubscribeMessage } from './client-messages.js';
+import { frameMessage } from './frame.js';
 import { compilePattern } from '../codecs/line-parser.js';
 import { CommandRouter, checkCommand, type CommandTarget } from './commands.js';
 import { canDerive } from './derived.js';
@@ -85,7 +80,7 @@ export class Hub implements SourceSink {
 
   /**
    * A reload (the gateway keeps server.* and hub.resumeBuffer at their running values: see
-   * src/reload.ts). Auth applies to open connections too: one whose token was removed, or whose
+   * src/cli/reload.ts). Auth applies to open connections too: one whose token was removed, or whose
    * role went down, is closed with 1008 (reconnecting gets it the new role, or a 401); a role that
    * went up applies from its next connection. The other hub.* limits apply to every connection at
    * once; device command rules with setDevices.
@@ -327,7 +322,7 @@ export class Hub implements SourceSink {
   }
 
   /** One answer in order after what is queued; live readings go on around it. */
-  private answerHistory(s: Session, msg: HistoryRequestMessage): void {
+  private answerHistory(s: Session, msg: HistoryRequest): void {
     const reply = this.history.answer(msg, s.encoding, this.config.server.limits.sendHardLimitBytes / 2);
     if (!reply.ok && reply.code === 'history_unavailable') {
       // the store's fault, not the client's: logged, and not counted towards hub.badMessageLimit
@@ -353,7 +348,7 @@ export class Hub implements SourceSink {
    * newest seq (Centrifugo's rule); any other since is answered with `reset` and counts as 0, so
    * a restarted count is never taken for a continuation of the old one.
    */
-  private resubscribe(s: Session, msg: SubscribeMessage): void {
+  private resubscribe(s: Session, msg: SubscribeRequest): void {
     const sub = msg.devices;
     if (msg.since !== undefined) {
       const continues = msg.epoch === this.epoch && msg.since <= this.seq;

@@ -2,7 +2,7 @@
  * The resume buffer: the last `capacity` readings, preallocated and indexed by seq (the hub's seqs
  * are contiguous), so pushing is O(1) with no allocation and a replay is a slice of the ring.
  */
-import type { Reading } from '../sources/types.js';
+import type { Reading } from '../domain.js';
 
 export interface Replay {
   /** seqs the buffer no longer holds (inclusive); absent when everything after `since` is held */

@@ -3,12 +3,12 @@
  * waiting for the next coalesced write, and the slow-consumer state (latest value per device
  * while its socket is congested).
  */
-import { metrics, sendTally } from '../http/metrics.js';
+import { metrics, sendTally } from '../metrics.js';
 import type { SendResult } from '../server/connection.js';
-import type { AckMessage, Encoding, ServerMessage } from '../codecs/messages.js';
-import { frameMessage } from '../codecs/messages.js';
-import type { Role } from '../config/schema.js';
+import type { AckMessage, Encoding, ServerMessage } from '../protocol/messages.js';
+import type { Role } from '../domain.js';
 import type { CommandOwner } from './commands.js';
+import { frameMessage } from './frame.js';
 import { TokenBucket, WindowCounter } from './limits.js';
 
 export type { SendResult };

@@ -14,7 +14,7 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import type { LimitsConfig } from '../config/schema.js';
-import { metrics, sendTally } from '../http/metrics.js';
+import { metrics, sendTally } from '../metrics.js';
 import type { Logger } from '../log.js';
 import { CloseCode, Opcode } from '../ws/constants.js';
 import { encodeFrame } from '../ws/frame-encoder.js';

@@ -8,7 +8,7 @@ import https from 'node:https';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Config } from '../config/schema.js';
-import { metrics } from '../http/metrics.js';
+import { metrics } from '../metrics.js';
 import { httpErrorResponse } from '../ws/handshake.js';
 import { refusalOf, type HostCheck, type RequestRules } from './request-rules.js';
 

@@ -7,7 +7,7 @@ import type http from 'node:http';
 import type https from 'node:https';
 import type { Socket } from 'node:net';
 import type { LimitsConfig } from '../config/schema.js';
-import { closeCodeLabel, metrics, sendTally } from '../http/metrics.js';
+import { closeCodeLabel, metrics, sendTally } from '../metrics.js';
 import type { Logger } from '../log.js';
 import type { ParserOptions } from '../ws/frame-parser.js';
 import { httpErrorResponse, processHandshake } from '../ws/handshake.js';

@@ -4,7 +4,7 @@
  * `rawWindowMs` before `to`, older readings averaged into equal buckets, at most maxPoints in all.
  */
 import type { FieldStats, HistoryAnswer, HistoryBucket, HistoryPoint, HistoryQuery, HistoryReader, HistoryWriter } from '../../src/history/types.js';
-import type { Reading } from '../../src/sources/types.js';
+import type { Reading } from '../../src/domain.js';
 
 export class MemoryHistory implements HistoryReader, HistoryWriter {
   private readonly byDevice = new Map<string, HistoryPoint[]>();

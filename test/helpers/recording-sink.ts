@@ -1,5 +1,5 @@
 /** A SourceSink that records what a source delivers and can wait for a condition. */
-import type { DeviceStatus, ReadingInput, SourceSink } from '../../src/sources/types.js';
+import type { DeviceStatus, ReadingInput, SourceSink } from '../../src/domain.js';
 import { Waiter } from './waiter.js';
 
 export class RecordingSink implements SourceSink {

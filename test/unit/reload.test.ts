@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/load.js';
 import { configSchema } from '../../src/config/schema.js';
-import { planReload } from '../../src/reload.js';
+import { planReload } from '../../src/cli/reload.js';
 
 const cfg = (over: Record<string, unknown> = {}) => configSchema.parse({ server: { host: '127.0.0.1', port: 8080 }, ...over });
 

@@ -13,7 +13,7 @@
  */
 import type { MqttClient } from 'mqtt';
 import { jsonText } from '../../codecs/json-text.js';
-import { CommandError, type DeviceCommand } from '../types.js';
+import { CommandError, type DeviceCommand } from '../../domain.js';
 import type { MqttConnection } from './connection.js';
 
 interface Pending {

@@ -15,9 +15,9 @@
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import type { MqttConfig } from '../../config/schema.js';
-import { metrics } from '../../http/metrics.js';
+import { metrics } from '../../metrics.js';
 import type { Logger } from '../../log.js';
-import { backoffDelay } from '../backoff.js';
+import { backoffDelay } from '../../backoff.js';
 import { clientOptions, redactUrl } from './client-options.js';
 import { PublishQueue } from './publish-queue.js';
 import { describeError, isAuthFailure } from './reasons.js';

@@ -12,7 +12,7 @@
  */
 import type { Logger } from '../../log.js';
 import { LogRateLimiter } from '../../log-rate.js';
-import { CommandError, type DeviceCommand, type Reading } from '../types.js';
+import { CommandError, type DeviceCommand, type Reading } from '../../domain.js';
 
 /** Routes a command received from the broker to one of this gateway's devices (the hub does it). */
 export type FederatedCommandHandler = (device: string, cmd: DeviceCommand) => Promise<{ reply?: string }>;

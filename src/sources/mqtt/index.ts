@@ -12,10 +12,10 @@
  * ourselves (federation) waits in the connection's bounded drop-oldest queue.
  */
 import type { DeviceConfig, MqttConfig } from '../../config/schema.js';
-import { metrics } from '../../http/metrics.js';
+import { metrics } from '../../metrics.js';
 import type { Logger } from '../../log.js';
 import { LogRateLimiter } from '../../log-rate.js';
-import type { Device, Reading, Source, SourceSink } from '../types.js';
+import type { Device, Reading, Source, SourceSink } from '../../domain.js';
 import { CommandPublisher } from './commands.js';
 import { MqttConnection, type Qos } from './connection.js';
 import { Federation, type FederatedCommandHandler } from './federation.js';

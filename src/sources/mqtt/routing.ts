@@ -17,10 +17,10 @@
  *   message handled without one; mqtt.js's packet loop and the other devices go on.
  */
 import { ID_PATTERN, type DeviceConfig, type MqttConfig } from '../../config/schema.js';
-import { metrics } from '../../http/metrics.js';
+import { metrics } from '../../metrics.js';
 import type { Logger } from '../../log.js';
 import { LogRateLimiter } from '../../log-rate.js';
-import type { Device, DeviceCommand, DeviceStatus, ReadingInput, SourceSink } from '../types.js';
+import type { Device, DeviceCommand, DeviceStatus, ReadingInput, SourceSink } from '../../domain.js';
 import type { Qos } from './connection.js';
 import { createPayloadDecoder, type PayloadDecoder } from './payload.js';
 import { matchTopic, topicLevel } from './topic.js';

@@ -20,7 +20,7 @@
  * The queue executes, it does not validate: the router (src/hub/commands.ts) is the one check of a
  * command line (length, control characters, terminator, commands.allow) before it gets here.
  */
-import { CommandError } from '../types.js';
+import { CommandError } from '../../domain.js';
 
 export interface CommandQueueOptions {
   device: string;

@@ -4,7 +4,7 @@
  */
 import type { DeviceConfig } from '../../config/schema.js';
 import type { Logger } from '../../log.js';
-import type { Device, Source, SourceSink } from '../types.js';
+import type { Device, Source, SourceSink } from '../../domain.js';
 import { SerialDevice } from './serial-device.js';
 
 export { SerialDevice } from './serial-device.js';

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../src/log.js';
-import { metrics } from '../../../src/http/metrics.js';
+import { metrics } from '../../../src/metrics.js';
 import { buildHealthReport, createRequestHandler, SECURITY_HEADERS, type HealthReport } from '../../../src/http/routes.js';
 import { acceptsGzip, etagMatches } from '../../../src/http/static.js';
 

@@ -6,7 +6,7 @@ import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../../src/config/schema.js';
 import { startGateway, type Gateway } from '../../../src/gateway.js';
-import { registry } from '../../../src/http/metrics.js';
+import { registry } from '../../../src/metrics.js';
 import { silentLogger } from '../../../src/log.js';
 import { startMosquitto, type Mosquitto } from '../../helpers/mosquitto.js';
 import { Peer } from './peer.js';

@@ -11,7 +11,7 @@ import { Encoder } from 'cbor-x';
 import type mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMock, type MockDevice } from '../../../firmware-mock/index.js';
-import { CommandError } from '../../../src/sources/types.js';
+import { CommandError } from '../../../src/domain.js';
 import { uniqueLink } from '../../helpers/mock.js';
 import { startMosquitto, type Mosquitto } from '../../helpers/mosquitto.js';
 import { Daemon, ensureBuilt } from '../daemon/daemon-helpers.js';

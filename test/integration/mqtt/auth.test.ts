@@ -1,6 +1,6 @@
 /** A broker that refuses our credentials: down with "not authorized", retried at the slow auth pace. */
 import { afterEach, describe, expect, it } from 'vitest';
-import { metrics } from '../../../src/http/metrics.js';
+import { metrics } from '../../../src/metrics.js';
 import type { MqttSource } from '../../../src/sources/mqtt/index.js';
 import { startMosquitto, type Mosquitto } from '../../helpers/mosquitto.js';
 import { device, mqttConfig, newSource } from './fixtures.js';

@@ -2,7 +2,7 @@
 import type mqtt from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttSource } from '../../../src/sources/mqtt/index.js';
-import { CommandError } from '../../../src/sources/types.js';
+import { CommandError } from '../../../src/domain.js';
 import { startMosquitto, type Mosquitto } from '../../helpers/mosquitto.js';
 import { device, mqttConfig, newSource, testClient } from './fixtures.js';
 import { startSilentBroker, type SilentBroker } from './silent-broker.js';

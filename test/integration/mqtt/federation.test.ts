@@ -1,10 +1,10 @@
 /** Federation over a real Mosquitto: readings out to <prefix>/<gw>/<device>/reading, commands in, acks out. */
 import type mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
-import { metrics } from '../../../src/http/metrics.js';
+import { metrics } from '../../../src/metrics.js';
 import { MAX_SOCKET_BACKLOG_BYTES } from '../../../src/sources/mqtt/connection.js';
 import type { MqttSource } from '../../../src/sources/mqtt/index.js';
-import { CommandError, type DeviceCommand } from '../../../src/sources/types.js';
+import { CommandError, type DeviceCommand } from '../../../src/domain.js';
 import { startMosquitto, type Mosquitto } from '../../helpers/mosquitto.js';
 import { device, mqttConfig, newSource, testClient, type RecordingSink } from './fixtures.js';
 import { startSilentBroker } from './silent-broker.js';

@@ -6,10 +6,10 @@
  */
 import type mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { metrics } from '../../../src/http/metrics.js';
+import { metrics } from '../../../src/metrics.js';
 import { createLogger } from '../../../src/log.js';
 import { MqttSource } from '../../../src/sources/mqtt/index.js';
-import type { ReadingInput } from '../../../src/sources/types.js';
+import type { ReadingInput } from '../../../src/domain.js';
 import { startMosquitto, type Mosquitto } from '../../helpers/mosquitto.js';
 import { device, mqttConfig, RecordingSink, startWithPublisher, stopAll } from './fixtures.js';
 

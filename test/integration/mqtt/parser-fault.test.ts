@@ -7,7 +7,7 @@
  */
 import type mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { metrics } from '../../../src/http/metrics.js';
+import { metrics } from '../../../src/metrics.js';
 import type { MqttSource } from '../../../src/sources/mqtt/index.js';
 import { startMosquitto, type Mosquitto } from '../../helpers/mosquitto.js';
 import { device, mqttConfig, newSource, plain, startWithPublisher, stopAll, type RecordingSink } from './fixtures.js';

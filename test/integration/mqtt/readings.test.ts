@@ -1,7 +1,7 @@
 /** Readings from a real Mosquitto: wildcard filters, the three payload formats, derived ids, garbage. */
 import type mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { metrics } from '../../../src/http/metrics.js';
+import { metrics } from '../../../src/metrics.js';
 import type { MqttSource } from '../../../src/sources/mqtt/index.js';
 import { startMosquitto, type Mosquitto } from '../../helpers/mosquitto.js';
 import { device, mqttConfig, newSource, plain, startWithPublisher, stopAll, type RecordingSink } from './fixtures.js';

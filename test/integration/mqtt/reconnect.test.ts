@@ -1,9 +1,9 @@
 /** Broker loss and return with a real Mosquitto: down within seconds, up again, resubscribed. */
 import type mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
-import { metrics } from '../../../src/http/metrics.js';
+import { metrics } from '../../../src/metrics.js';
 import type { MqttSource } from '../../../src/sources/mqtt/index.js';
-import { CommandError } from '../../../src/sources/types.js';
+import { CommandError } from '../../../src/domain.js';
 import { freePort, startMosquitto, type Mosquitto } from '../../helpers/mosquitto.js';
 import { device, mqttConfig, newSource, testClient, type RecordingSink } from './fixtures.js';
 

@@ -9,11 +9,11 @@ import path from 'node:path';
 import { SerialPort } from 'serialport';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startMock, type MockDevice, type MockOptions } from '../../../firmware-mock/index.js';
-import { metrics } from '../../../src/http/metrics.js';
+import { metrics } from '../../../src/metrics.js';
 import { silentLogger } from '../../../src/log.js';
 import { explainOpenError, SerialSource } from '../../../src/sources/serial/index.js';
 import type { SerialDevice } from '../../../src/sources/serial/serial-device.js';
-import { CommandError } from '../../../src/sources/types.js';
+import { CommandError } from '../../../src/domain.js';
 import { RecordingSink, serialDevice, uniqueLink } from '../../helpers/mock.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -110,7 +110,7 @@ describe('SerialSource on a real PTY', () => {
     expect(await counter(metrics.reconnects, { source: id })).toBeGreaterThanOrEqual(1);
     await mock.replug();
     const t1 = Date.now();
-    // backoff maxMs 400 + 50 % jitter = 600 ms per retry at most, plus the open itself
+    // backoff maxMs 400 = 400 ms per retry at most (a hard cap), plus the open itself
     await sink.waitFor('up again', () => device.status().state === 'up', 2_000);
     const n = withValues(sink).length;
     await sink.waitFor('readings again', () => withValues(sink).length > n + 2, 2_000);

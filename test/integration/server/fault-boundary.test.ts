@@ -5,7 +5,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { metrics } from '../../../src/http/metrics.js';
+import { metrics } from '../../../src/metrics.js';
 import { createLogger } from '../../../src/log.js';
 import type { Connection } from '../../../src/server/connection.js';
 import type { EndpointOptions } from '../../../src/server/ws-server.js';

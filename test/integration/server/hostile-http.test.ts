@@ -4,7 +4,7 @@
  */
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { metrics } from '../../../src/http/metrics.js';
+import { metrics } from '../../../src/metrics.js';
 import { expectServed, startServer, type TestServer } from './harness.js';
 import { rawHttp, upgradeRequest } from './raw-peer.js';
 

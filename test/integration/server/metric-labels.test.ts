@@ -8,7 +8,7 @@ import type mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../../../src/config/schema.js';
 import { startGateway, type Gateway } from '../../../src/gateway.js';
-import { closeCodeLabel } from '../../../src/http/metrics.js';
+import { closeCodeLabel } from '../../../src/metrics.js';
 import { silentLogger } from '../../../src/log.js';
 import { Opcode } from '../../../src/ws/constants.js';
 import { startMosquitto, type Mosquitto } from '../../helpers/mosquitto.js';

@@ -3,7 +3,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { createLogger, redactLine } from '../../../src/log.js';
 import { LogRateLimiter } from '../../../src/log-rate.js';
-import { watchdogInterval } from '../../../src/sd-notify.js';
+import { watchdogInterval } from '../../../src/cli/sd-notify.js';
 
 /** a pino logger writing into an array, with the same level numbers as the real one */
 function capture(): { logger: pino.Logger; lines: () => Record<string, unknown>[] } {

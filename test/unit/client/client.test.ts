@@ -239,6 +239,25 @@ describe('client state machine', () => {
     expect(() => client!.reconnect({ token: 'bad token' })).toThrow(expect.objectContaining({ code: 'SG_ERR_CLIENT_TOKEN' }));
   });
 
+  it('a socket that opens while reconnect() or close() is closing it stays closing (no "open" between)', () => {
+    start();
+    const first = last();
+    first.close = () => {}; // the close handshake is still in flight when the handshake completes
+    client!.reconnect();
+    first.accept();
+    expect(client!.state).toBe('closing');
+    first.serverClose(1000, 'reconnecting');
+    expect(FakeSocket.all).toHaveLength(2);
+    const second = last();
+    second.close = () => {};
+    client!.close();
+    second.accept();
+    expect(client!.state).toBe('closing');
+    second.serverClose(1000);
+    expect(states.map((s) => s.state)).toEqual(['connecting', 'closing', 'connecting', 'closing', 'closed']);
+    expect(FakeSocket.all).toHaveLength(2);
+  });
+
   it('reconnect: false → closed after the first close, queued commands fail with closed', async () => {
     start({ reconnect: false });
     const p = client!.command('d1', 'PING');

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { encode } from 'cbor-x';
-import { parseServerMessage, ProtocolViolation } from '../../../src/client/messages.js';
-import { decodeServerFrame, encodeClientMessage, encodingOf } from '../../../src/client/codec.js';
-import { decodeClientMessage } from '../../../src/codecs/messages.js';
+import { parseServerMessage, ProtocolViolation } from '../../../src/protocol/server-messages.js';
+import { decodeServerFrame, encodeClientMessage } from '../../../src/protocol/client-codec.js';
+import { encodingOf } from '../../../src/protocol/messages.js';
+import { decodeClientMessage } from '../../../src/protocol/codec.js';
 
 describe('parseServerMessage', () => {
   it('accepts every message type of protocol v1', () => {

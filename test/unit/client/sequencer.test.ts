@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Sequencer, type ResetInfo } from '../../../src/client/sequencer.js';
-import type { ReadingMessage } from '../../../src/client/messages.js';
+import type { ReadingMessage } from '../../../src/protocol/messages.js';
 
 const E1 = 'epoch-one';
 const E2 = 'epoch-two';

@@ -5,11 +5,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { commandsSchema } from '../../../src/config/schema.js';
-import type { AckMessage } from '../../../src/codecs/messages.js';
+import type { AckMessage } from '../../../src/protocol/messages.js';
 import { Hub } from '../../../src/hub/hub.js';
 import { CommandRouter, type CommandOwner, type CommandTarget } from '../../../src/hub/commands.js';
 import { silentLogger } from '../../../src/log.js';
-import { CommandError } from '../../../src/sources/types.js';
+import { CommandError } from '../../../src/domain.js';
 import { FakeDevice, testConfig } from '../hub/fakes.js';
 
 const cyclic: Record<string, unknown> = {};

@@ -9,10 +9,11 @@
 import { Encoder } from 'cbor-x';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MAX_DEPTH, decodeClientMessage, type Decoded, type Encoding } from '../../../src/codecs/messages.js';
+import { MAX_DEPTH, decodeClientMessage, type Decoded } from '../../../src/protocol/codec.js';
+import type { Encoding } from '../../../src/protocol/messages.js';
 import { Hub } from '../../../src/hub/hub.js';
 import { silentLogger } from '../../../src/log.js';
-import type { DeviceCommand } from '../../../src/sources/types.js';
+import type { DeviceCommand } from '../../../src/domain.js';
 import { FakeConn, FakeDevice, testConfig } from '../hub/fakes.js';
 
 const DECODE_CODES = ['bad_encoding', 'malformed', 'too_deep', 'forbidden_key', 'out_of_range'];

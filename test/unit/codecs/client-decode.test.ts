@@ -4,7 +4,7 @@
  */
 import { Encoder } from 'cbor-x';
 import { describe, expect, it } from 'vitest';
-import { decodeClientMessage } from '../../../src/codecs/messages.js';
+import { decodeClientMessage } from '../../../src/protocol/codec.js';
 
 const json = (s: string) => decodeClientMessage(Buffer.from(s), false, 'json');
 const cborHex = (h: string) => decodeClientMessage(Buffer.from(h, 'hex'), true, 'cbor');

@@ -3,7 +3,7 @@
  * (test/unit/serial/command-queue.test.ts, test/integration/serial/stuck-write.test.ts).
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { AckMessage } from '../../../src/codecs/messages.js';
+import type { AckMessage } from '../../../src/protocol/messages.js';
 import { CommandRouter, type CommandOwner, type CommandTarget } from '../../../src/hub/commands.js';
 import { silentLogger } from '../../../src/log.js';
 import { FakeDevice, testConfig, timeoutError } from './fakes.js';

@@ -4,10 +4,10 @@
  * by the hub from the state sources report, not set by the sources.
  */
 import { describe, expect, it } from 'vitest';
-import type { AckMessage } from '../../../src/codecs/messages.js';
+import type { AckMessage } from '../../../src/protocol/messages.js';
 import { CommandRouter, type CommandOwner, type CommandTarget } from '../../../src/hub/commands.js';
 import { Hub } from '../../../src/hub/hub.js';
-import { metrics } from '../../../src/http/metrics.js';
+import { metrics } from '../../../src/metrics.js';
 import { silentLogger } from '../../../src/log.js';
 import { FakeDevice, testConfig } from './fakes.js';
 

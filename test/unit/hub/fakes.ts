@@ -4,7 +4,7 @@ import { decode } from 'cbor-x';
 import { FrameParser } from '../../../src/ws/frame-parser.js';
 import { pushTo, type ParserHandlers } from '../ws/events.js';
 import type { SendResult } from '../../../src/hub/session.js';
-import { CommandError, type Device, type DeviceCommand, type DeviceStatus, type SourceKind } from '../../../src/sources/types.js';
+import { CommandError, type Device, type DeviceCommand, type DeviceStatus, type SourceKind } from '../../../src/domain.js';
 import { configSchema, type Config } from '../../../src/config/schema.js';
 
 let nextId = 1;

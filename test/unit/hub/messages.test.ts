@@ -1,12 +1,8 @@
 import { Encoder, decode } from 'cbor-x';
 import { describe, expect, it } from 'vitest';
-import {
-  MAX_DEPTH,
-  decodeClientMessage,
-  encodingOf,
-  frameMessage,
-  type ReadingMessage,
-} from '../../../src/codecs/messages.js';
+import { MAX_DEPTH, decodeClientMessage } from '../../../src/protocol/codec.js';
+import { encodingOf, type ReadingMessage } from '../../../src/protocol/messages.js';
+import { frameMessage } from '../../../src/hub/frame.js';
 
 const reading: ReadingMessage = { type: 'reading', seq: 7, device: 'm1', ts: 1_764_000_000_123, values: { t: 21.5, n: 3, ok: true, s: 'x', z: null } };
 

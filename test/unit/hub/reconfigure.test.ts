@@ -4,7 +4,7 @@
  * that the new config cannot produce leave the snapshot and /metrics.
  */
 import { describe, expect, it } from 'vitest';
-import { metrics, registry } from '../../../src/http/metrics.js';
+import { metrics, registry } from '../../../src/metrics.js';
 import { Authenticator } from '../../../src/hub/auth.js';
 import { Hub } from '../../../src/hub/hub.js';
 import { silentLogger } from '../../../src/log.js';

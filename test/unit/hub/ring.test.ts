@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ResumeRing } from '../../../src/hub/ring.js';
-import type { Reading } from '../../../src/sources/types.js';
+import type { Reading } from '../../../src/domain.js';
 
 const r = (seq: number): Reading => ({ seq, device: 'd', ts: seq });
 const fill = (ring: ResumeRing, n: number) => {

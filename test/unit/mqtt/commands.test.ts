@@ -5,7 +5,7 @@
 import type { MqttClient } from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CommandPublisher } from '../../../src/sources/mqtt/commands.js';
-import { CommandError } from '../../../src/sources/types.js';
+import { CommandError } from '../../../src/domain.js';
 
 function setup() {
   let nextId = 1;

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../src/log.js';
 import { Federation } from '../../../src/sources/mqtt/federation.js';
-import { CommandError } from '../../../src/sources/types.js';
+import { CommandError } from '../../../src/domain.js';
 
 function setup() {
   const sent: [string, unknown, 0 | 1][] = [];

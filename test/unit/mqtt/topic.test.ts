@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { filterProblem, matchTopic, topicLevel, topicNameProblem } from '../../../src/sources/mqtt/topic.js';
+import { filterProblem, topicNameProblem } from '../../../src/config/mqtt-topic.js';
+import { matchTopic, topicLevel } from '../../../src/sources/mqtt/topic.js';
 
 /**
  * Reference oracle, written straight from MQTT 3.1.1 §4.7 over level lists (recursive, obviously

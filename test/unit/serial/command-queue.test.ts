@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CommandQueue, type CommandQueueOptions } from '../../../src/sources/serial/command-queue.js';
-import { CommandError } from '../../../src/sources/types.js';
+import { CommandError } from '../../../src/domain.js';
 
 function setup(opts: Partial<CommandQueueOptions> = {}) {
   const written: string[] = [];

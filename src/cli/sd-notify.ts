@@ -12,7 +12,7 @@
  * systemd restarts the service, which is the point.
  */
 import { spawn } from 'node:child_process';
-import type { Logger } from './log.js';
+import type { Logger } from '../log.js';
 
 export interface Notifier {
   /** true when NOTIFY_SOCKET is set (running under systemd Type=notify, or a test) */

@@ -6,8 +6,8 @@
  * and the reload names every one that changed, so that a reload never looks like it applied
  * something it did not.
  */
-import { ConfigError, formatPath } from './config/load.js';
-import { configSchema, type Config } from './config/schema.js';
+import { ConfigError, formatPath } from '../config/load.js';
+import { configSchema, type Config } from '../config/schema.js';
 
 export interface ReloadPlan {
   /** the config to run: `next` with the restart-only keys at their running values */

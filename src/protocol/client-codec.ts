@@ -1,10 +1,11 @@
 /**
- * One encoding per connection, chosen by the negotiated subprotocol: JSON in text frames, CBOR
+ * The typed client's side of the bytes (browser and Node): one encoding per connection, chosen by
+ * the negotiated subprotocol (encodingOf in messages.ts): JSON in text frames, CBOR
  * (cbor-x) in binary frames. cbor-x's plain `encode` writes no tags (useRecords: false), which
  * is what the gateway accepts from a client: the JSON data model only.
  */
 import { decode as cborDecode, Encoder } from 'cbor-x';
-import { SUBPROTOCOLS, type ClientMessage, type Encoding } from './messages.js';
+import type { ClientMessage, Encoding } from './messages.js';
 
 const cbor = new Encoder({ useRecords: false });
 
@@ -24,9 +25,4 @@ export function decodeServerFrame(data: unknown): unknown {
   if (data instanceof ArrayBuffer) return cborDecode(new Uint8Array(data));
   if (ArrayBuffer.isView(data)) return cborDecode(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
   throw new TypeError(`unexpected frame data of type ${typeof data}`);
-}
-
-/** The encoding a negotiated subprotocol means; none (or unknown) means JSON (DESIGN.md). */
-export function encodingOf(protocol: string | undefined): Encoding {
-  return protocol === SUBPROTOCOLS.cbor ? 'cbor' : 'json';
 }

@@ -1,6 +1,7 @@
 /**
- * Dashboard wire protocol v1 (DESIGN.md): server messages encoded once per encoding and framed
- * once, client messages decoded into plain data that the hub then validates.
+ * Dashboard wire protocol v1 (DESIGN.md), the gateway's side of the bytes: server messages encoded
+ * once per encoding (the hub frames them once), client messages decoded into plain data that
+ * client-messages.ts then validates. Node only (Buffer); the browser client uses client-codec.ts.
  *
  * JSON (`serialgate.v1.json`, or no subprotocol): one object per text frame.
  * CBOR (`serialgate.v1.cbor`): the same object as CBOR in one binary frame. A CBOR client may send
@@ -13,75 +14,12 @@
  * as a BigInt, NaN, Infinity or a silently rounded value (a BigInt makes JSON.stringify throw).
  * Strings are well-formed Unicode, so that they survive UTF-8 on the way to a device.
  */
+import { isUtf8 } from 'node:buffer';
 import { Decoder, Encoder } from 'cbor-x';
-import { Opcode } from '../ws/constants.js';
-import { encodeFrame } from '../ws/frame-encoder.js';
-import { isValidUtf8 } from '../ws/utf8.js';
-import type { HistoryBucket, HistoryPoint } from '../history/types.js';
-import type { DeviceState, SourceKind } from '../sources/types.js';
-
-export const PROTOCOL_JSON = 'serialgate.v1.json';
-export const PROTOCOL_CBOR = 'serialgate.v1.cbor';
-/** Server preference order: CBOR is smaller and cheaper to decode for a client that offers it. */
-export const PROTOCOLS: readonly string[] = [PROTOCOL_CBOR, PROTOCOL_JSON];
-
-export type Encoding = 'json' | 'cbor';
-
-export function encodingOf(protocol: string | undefined): Encoding {
-  return protocol === PROTOCOL_CBOR ? 'cbor' : 'json';
-}
+import { PROTOCOL_CBOR, PROTOCOL_JSON, type Encoding, type ServerMessage } from './messages.js';
 
 /** Deepest nesting a client message may have (a command payload is a small JSON value). */
 export const MAX_DEPTH = 32;
-
-// ---- server → client ----------------------------------------------------------------------
-
-export interface HelloMessage {
-  type: 'hello';
-  protocol: 1;
-  gateway: string;
-  role: string;
-  /** names the stream `seq` counts in; new whenever the count starts again */
-  epoch: string;
-  seq: number;
-  devices: { id: string; source: SourceKind; state: DeviceState }[];
-}
-export interface ReadingMessage {
-  type: 'reading';
-  seq: number;
-  device: string;
-  ts: number;
-  values?: Record<string, number | string | boolean | null>;
-  raw?: string;
-  /** why `raw` could not be parsed (parser.onError: raw) — an addition to DESIGN.md's Reading */
-  error?: string;
-}
-export interface StateMessage { type: 'state'; device: string; state: DeviceState; reason?: string }
-export type AckMessage =
-  | { type: 'ack'; id: string; ok: true; reply?: string }
-  | { type: 'ack'; id: string; ok: false; error: { code: string; message: string } };
-/** Readings in [from, to] (inclusive seqs) matching the subscription that the client will not get, except those sent right after this message. */
-export interface GapMessage { type: 'gap'; from: number; to: number }
-export interface ErrorMessage { type: 'error'; error: { code: string; message: string }; id?: string }
-/** The `since` of a subscribe counted in another stream (or named none): what follows is `epoch`'s stream from what the ring holds. */
-export interface ResetMessage { type: 'reset'; epoch: string }
-/**
- * The answer to a client's `history` request (same id), oldest first: buckets for the older part
- * of [from, to], raw points for the recent window. `truncated`: the whole answer would not have
- * fit the connection's send limits, so the oldest entries were left out and `from` moved up to
- * the oldest one sent (ask again with an earlier `to` for the rest).
- */
-export interface HistoryMessage {
-  type: 'history';
-  id: string;
-  device: string;
-  from: number;
-  to: number;
-  buckets: HistoryBucket[];
-  points: HistoryPoint[];
-  truncated?: true;
-}
-export type ServerMessage = HelloMessage | ReadingMessage | StateMessage | AckMessage | GapMessage | ErrorMessage | ResetMessage | HistoryMessage;
 
 // useRecords: false → plain CBOR maps that any decoder (and cbor-x's default `decode` in the
 // browser) turns into plain objects; numbers keep their JS value (integers as CBOR ints, others
@@ -89,11 +27,13 @@ export type ServerMessage = HelloMessage | ReadingMessage | StateMessage | AckMe
 const encoder = new Encoder({ useRecords: false, variableMapSize: true });
 const decoder = new Decoder({ useRecords: false, mapsAsObjects: false });
 
-/** The whole WebSocket frame (text for JSON, binary for CBOR), ready for Connection.sendFrame. */
-export function frameMessage(msg: ServerMessage, encoding: Encoding): Buffer {
-  if (encoding === 'json') return encodeFrame(Opcode.Text, JSON.stringify(msg));
-  // encodeFrame copies the payload out of cbor-x's reused buffer
-  return encodeFrame(Opcode.Binary, encoder.encode(msg));
+/**
+ * One server message as the payload of one frame: a string (JSON, for a text frame) or bytes
+ * (CBOR, for a binary frame). The bytes are a view of cbor-x's reused buffer, valid until the
+ * next encode: the caller copies them out at once (framing does).
+ */
+export function encodeServerMessage(msg: ServerMessage, encoding: Encoding): string | Buffer {
+  return encoding === 'json' ? JSON.stringify(msg) : encoder.encode(msg);
 }
 
 // ---- client → server ----------------------------------------------------------------------
@@ -246,7 +186,7 @@ function checkCborShape(buf: Buffer): Decoded | undefined {
       case 3:
         if (arg > buf.length - pos) return fail('malformed', 'not CBOR: unexpected end of data');
         // cbor-x would turn invalid UTF-8 into U+FFFD without a word
-        if (!isValidUtf8(buf.subarray(pos, pos + arg))) return fail('malformed', 'CBOR text strings must be valid UTF-8');
+        if (!isUtf8(buf.subarray(pos, pos + arg))) return fail('malformed', 'CBOR text strings must be valid UTF-8');
         pos += arg;
         break;
       case 4:

@@ -1,5 +1,6 @@
 /**
- * The contract between sources (serial, MQTT) and the hub.
+ * Domain types of the base layer, and the contract between sources (serial, MQTT) and the hub:
+ * the hub owns these interfaces, sources implement them, codecs, protocol and history use the types.
  * Sources never assign `seq`: the hub owns the one gateway-wide counter.
  */
 
@@ -24,6 +25,11 @@ export interface Reading extends ReadingInput {
 }
 
 export type SourceKind = 'serial' | 'mqtt';
+
+/** What a dashboard may do: read (viewer), or read and send commands (operator). */
+export const ROLES = ['viewer', 'operator'] as const;
+export type Role = (typeof ROLES)[number];
+
 export type DeviceState = 'up' | 'down';
 
 export interface DeviceStatus {

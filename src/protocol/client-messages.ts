@@ -1,5 +1,6 @@
 /**
- * Client → server messages (DESIGN.md "Client → server"), validated from decoded plain data.
+ * Client → server messages (DESIGN.md "Client → server"), validated from decoded plain data
+ * into the requests the hub acts on (the wire shapes are in messages.ts).
  * Field checks that need the device list (known device, line rules) belong to commands.ts and
  * are answered with an `ack`; here a message is refused with an `error` only when it cannot be
  * a subscribe, a command or a history request at all (or one without a usable id, which an answer
@@ -24,7 +25,7 @@ export type ClientErrorCode =
   | 'invalid_field'
   | 'rate_limited';
 
-export interface SubscribeMessage {
+export interface SubscribeRequest {
   type: 'subscribe';
   /** '*' = every device, present and future */
   devices: '*' | ReadonlySet<string>;
@@ -33,7 +34,7 @@ export interface SubscribeMessage {
   epoch?: string;
 }
 
-export interface CommandMessage {
+export interface CommandRequest {
   type: 'command';
   id: string;
   /** checked by the router (unknown_device, invalid) so that it is answered with an ack */
@@ -42,8 +43,8 @@ export interface CommandMessage {
   payload: unknown;
 }
 
-/** Checked field by field by history-requests.ts, so that every refusal names the request's id. */
-export interface HistoryRequestMessage {
+/** Checked field by field by hub/history-requests.ts, so that every refusal names the request's id. */
+export interface HistoryRequest {
   type: 'history';
   id: string;
   device: unknown;
@@ -52,8 +53,8 @@ export interface HistoryRequestMessage {
   maxPoints: unknown;
 }
 
-export type ClientMessage = SubscribeMessage | CommandMessage | HistoryRequestMessage;
-export type ParseResult = { ok: true; msg: ClientMessage } | { ok: false; code: ClientErrorCode; message: string; id?: string };
+export type ClientRequest = SubscribeRequest | CommandRequest | HistoryRequest;
+export type ParseResult = { ok: true; msg: ClientRequest } | { ok: false; code: ClientErrorCode; message: string; id?: string };
 
 const fail = (code: ClientErrorCode, message: string, id?: string): ParseResult =>
   id === undefined ? { ok: false, code, message } : { ok: false, code, message, id };
@@ -91,7 +92,7 @@ function parseSubscribe(m: Record<string, unknown>, id: string | undefined): Par
     return fail('invalid_field', `subscribe "epoch" must be a string of 1-${MAX_EPOCH_LENGTH} characters (hello.epoch)`, id);
   }
   const ids = devices as string[];
-  const msg: SubscribeMessage = { type: 'subscribe', devices: ids.includes('*') ? '*' : new Set(ids) };
+  const msg: SubscribeRequest = { type: 'subscribe', devices: ids.includes('*') ? '*' : new Set(ids) };
   if (since !== undefined) msg.since = since;
   if (epoch !== undefined) msg.epoch = epoch;
   return { ok: true, msg };
