@@ -6,7 +6,7 @@
  * Wiring point: the hub gets a HistoryReader through HubOptions.history; without one it answers
  * from NO_HISTORY (empty lists), so a dashboard works the same against a gateway that keeps none.
  */
-import type { HistoryAnswer, HistoryQuery, HistoryReader } from '../history/types.js';
+import type { HistoryAnswer, HistoryQuery, HistoryReader } from '../domain.js';
 import type { Encoding, HistoryMessage } from '../protocol/messages.js';
 import type { HistoryRequest } from '../protocol/client-messages.js';
 import { frameMessage } from './frame.js';

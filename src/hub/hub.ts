@@ -21,7 +21,7 @@ import { CommandRouter, checkCommand, type CommandTarget } from './commands.js';
 import { canDerive } from './derived.js';
 import { newEpoch, type StreamStart } from './epoch.js';
 import { HistoryRequests, NO_HISTORY } from './history-requests.js';
-import type { HistoryReader } from '../history/types.js';
+import type { HistoryReader } from '../domain.js';
 import { ResumeRing } from './ring.js';
 import { Encoded, Session, matches, type HubConnection, type SharedBatch, type Subscription } from './session.js';
 

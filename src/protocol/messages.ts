@@ -4,11 +4,11 @@
  * and constants only, so that the browser bundle pays nothing for importing them.
  */
 import type { DeviceState, DeviceStatus, Role, SourceKind, Values } from '../domain.js';
-import type { HistoryBucket, HistoryPoint } from '../history/types.js';
+import type { HistoryBucket, HistoryPoint } from '../domain.js';
 
 export type { DeviceState, Role, SourceKind, Values };
 /** the history's own shapes (src/history/types.ts): one definition for the store, the wire and the client */
-export type { FieldStats, HistoryBucket, HistoryPoint } from '../history/types.js';
+export type { FieldStats, HistoryBucket, HistoryPoint } from '../domain.js';
 
 export const PROTOCOL_JSON = 'serialgate.v1.json';
 export const PROTOCOL_CBOR = 'serialgate.v1.cbor';
