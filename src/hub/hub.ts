@@ -1,9 +1,9 @@
 /**
  * Readings → dashboards, commands → devices (DESIGN.md "Dashboard wire protocol, version 1").
  *
- * Cost per reading: one encode + one frame per encoding in use (Encoded), one Buffer push per
- * subscribed connection, and per connection one write per coalescing window (hub.coalesceMs)
- * however many readings fell into it.
+ * Cost per reading: one encode + one frame per encoding in use (ReadingFrames), one Buffer push per
+ * subscribed connection, and per connection one write per loop turn when quiet, at most one per
+ * coalescing window (hub.coalesceMs) under load (FlushScheduler).
  */
 import { commandsSchema, type Config, type DeviceConfig, type Role } from '../config/schema.js';
 import { metrics } from '../http/metrics.js';
@@ -25,8 +25,9 @@ import { compilePattern } from '../codecs/line-parser.js';
 import { CommandRouter, checkCommand, type CommandTarget } from './commands.js';
 import { canDerive } from './derived.js';
 import { newEpoch, type StreamStart } from './epoch.js';
+import { FlushScheduler } from './flush-scheduler.js';
 import { ResumeRing } from './ring.js';
-import { Encoded, Session, matches, type HubConnection, type SharedBatch, type Subscription } from './session.js';
+import { ReadingFrames, Session, matches, type HubConnection, type Subscription } from './session.js';
 
 export type { AuthContext } from './auth.js';
 export type { StreamStart } from './epoch.js';
@@ -49,21 +50,15 @@ export class Hub implements SourceSink {
   private readonly devices = new Map<string, CommandTarget>();
   private readonly statuses = new Map<string, DeviceStatus>();
   /** last reading of each device with its frames: the snapshot a new connection gets */
-  private readonly last = new Map<string, Encoded>();
+  private readonly last = new Map<string, ReadingFrames>();
   private readonly sessions = new Set<Session>();
   /** subscription groups: a session is in `everyone` or in the set of each device it names */
   private readonly everyone = new Set<Session>();
   private readonly byDevice = new Map<string, Set<Session>>();
-  private readonly dirty = new Set<Session>();
-  private flushTimer: NodeJS.Timeout | undefined;
+  private readonly flusher = new FlushScheduler<Session>(() => this.config.hub.coalesceMs);
   private closing = false;
   private readonly taps: ((r: Reading) => void)[] = [];
-  private readonly markDirty = (s: Session) => this.scheduleFlush(s);
-  private readonly flushAll = () => {
-    // it fired: clearing it again would only cost a timer-list lookup per pass
-    this.flushTimer = undefined;
-    this.flush();
-  };
+  private readonly markDirty = (s: Session) => this.flusher.schedule(s);
 
   constructor(
     private config: Config,
@@ -149,7 +144,7 @@ export class Hub implements SourceSink {
     if (input.raw !== undefined) msg.raw = input.raw;
     if (input.error !== undefined) msg.error = input.error;
     this.ring.push(msg);
-    const r = new Encoded(msg);
+    const r = new ReadingFrames(msg);
     this.last.set(msg.device, r);
     for (const tap of this.taps) {
       try {
@@ -218,7 +213,7 @@ export class Hub implements SourceSink {
   shutdown(): Promise<void> {
     this.closing = true;
     this.router.shutdown();
-    this.flush();
+    this.flusher.flushAll();
     const open = [...this.sessions];
     if (open.length === 0) return Promise.resolve();
     return new Promise((resolve) => {
@@ -248,7 +243,7 @@ export class Hub implements SourceSink {
   private detach(s: Session): void {
     s.closed();
     this.sessions.delete(s);
-    this.dirty.delete(s);
+    this.flusher.forget(s);
     this.unsubscribe(s);
   }
 
@@ -276,22 +271,6 @@ export class Hub implements SourceSink {
       if (!group) this.byDevice.set(id, (group = new Set()));
       group.add(s);
     }
-  }
-
-  private scheduleFlush(s: Session): void {
-    if (this.config.hub.coalesceMs === 0) return s.flush();
-    this.dirty.add(s);
-    this.flushTimer ??= setTimeout(this.flushAll, this.config.hub.coalesceMs);
-  }
-
-  private flush(): void {
-    if (this.flushTimer) {
-      clearTimeout(this.flushTimer);
-      this.flushTimer = undefined;
-    }
-    const shared: Record<Encoding, SharedBatch> = { json: { frames: [], buf: undefined }, cbor: { frames: [], buf: undefined } };
-    for (const s of this.dirty) s.flush(shared[s.encoding]);
-    this.dirty.clear();
   }
 
   /** A small message to every connection (state changes): framed once per encoding. */

@@ -9,6 +9,7 @@ import type { AckMessage, Encoding, ServerMessage } from '../codecs/messages.js'
 import { frameMessage } from '../codecs/messages.js';
 import type { Role } from '../config/schema.js';
 import type { CommandOwner } from './commands.js';
+import type { Flushable } from './flush-scheduler.js';
 import { TokenBucket, WindowCounter } from './limits.js';
 
 export type { SendResult };
@@ -25,7 +26,7 @@ export interface HubConnection {
 }
 
 /** A reading with its frames, built lazily, at most once per encoding, shared by every session. */
-export class Encoded {
+export class ReadingFrames {
   private json: Buffer | undefined;
   private cbor: Buffer | undefined;
 
@@ -42,7 +43,7 @@ export class Encoded {
  * same frames (the common case: all subscribed to "*" with one encoding), so a pass over N
  * connections copies the window's frames once instead of N times.
  */
-export interface SharedBatch {
+export interface PassBuffer {
   frames: readonly Buffer[];
   buf: Buffer | undefined;
 }
@@ -68,7 +69,7 @@ export interface SessionOptions extends SessionLimits {
 /** Bad client messages are counted over this window (hub.badMessageLimit). */
 export const BAD_MESSAGE_WINDOW_MS = 10_000;
 
-export class Session implements CommandOwner {
+export class Session implements CommandOwner, Flushable {
   readonly role: Role;
   readonly credential: Buffer | undefined;
   readonly encoding: Encoding;
@@ -85,11 +86,13 @@ export class Session implements CommandOwner {
     periods: [] as { after: number; sub: Subscription }[],
   };
 
+  /** performance.now() of the last write (FlushScheduler batches only what follows a recent one) */
+  lastWriteAt = -Infinity;
   /** frames waiting for the next flush, in order */
   private pending: Buffer[] = [];
   /** congested: readings go to `latest` instead of the socket until 'drain' */
   private congested = false;
-  private latest: Map<string, Encoded> | undefined;
+  private latest: Map<string, ReadingFrames> | undefined;
   private dropFrom = 0;
   private dropTo = 0;
   private dropped = 0;
@@ -127,7 +130,7 @@ export class Session implements CommandOwner {
   }
 
   /** A live reading: queued for the next coalesced write, or kept as the latest while congested. */
-  deliver(r: Encoded): void {
+  deliver(r: ReadingFrames): void {
     if (!this.open) return;
     if (this.congested) {
       const latest = (this.latest ??= new Map());
@@ -142,7 +145,7 @@ export class Session implements CommandOwner {
       return;
     }
     this.pending.push(r.frame(this.encoding));
-    // the hub flushes this session within coalesceMs
+    // the hub's FlushScheduler writes it (at the end of this turn, or within coalesceMs under load)
     if (this.pending.length === 1) this.dirty(this);
   }
 
@@ -162,8 +165,8 @@ export class Session implements CommandOwner {
     this.send(msg);
   }
 
-  /** Writes everything queued as ONE frame buffer (one write, one syscall); `shared`: see SharedBatch. */
-  flush(shared?: SharedBatch): void {
+  /** Writes everything queued as ONE frame buffer (one write, one syscall); `shared`: see PassBuffer. */
+  flush(shared?: PassBuffer): void {
     const pending = this.pending;
     const n = pending.length;
     if (n === 0 || !this.open) return;
@@ -171,6 +174,7 @@ export class Session implements CommandOwner {
     const buf = n === 1 ? pending[0]! : shared ? concatShared(pending, shared) : Buffer.concat(pending);
     const result = this.conn.sendFrame(buf);
     if (result === 'closed') return;
+    this.lastWriteAt = performance.now();
     // sendFrame counted one message for the whole batch
     if (n > 1) sendTally.messages += n - 1;
     if (result === 'backpressure') this.congest();
@@ -219,7 +223,7 @@ export class Session implements CommandOwner {
 }
 
 /** `frames` concatenated: the pass's shared buffer when it holds the same frames, else a new one that becomes it. */
-function concatShared(frames: Buffer[], shared: SharedBatch): Buffer {
+function concatShared(frames: Buffer[], shared: PassBuffer): Buffer {
   const prev = shared.frames;
   if (shared.buf !== undefined && prev.length === frames.length && frames.every((f, i) => f === prev[i])) return shared.buf;
   shared.frames = frames;

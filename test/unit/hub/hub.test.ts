@@ -98,6 +98,27 @@ describe('coalescing', () => {
     expect(c.of('reading').map((m) => m.seq)).toEqual([1, 2, 3]);
   });
 
+  it('a quiet connection is written at the end of the loop turn, not after the window: one write for what arrived in it', () => {
+    vi.useFakeTimers();
+    const { connect, read } = setup({ coalesceMs: 50 });
+    const c = connect();
+    vi.advanceTimersByTime(60);
+    const before = c.writes.length;
+    read('a', 1);
+    read('b', 2);
+    expect(c.writes.length).toBe(before);
+    vi.advanceTimersByTime(0);
+    expect(c.writes.length).toBe(before + 1);
+    // written 0 ms ago: under load, the next readings wait for the rest of the window
+    vi.advanceTimersByTime(10);
+    read('a', 3);
+    vi.advanceTimersByTime(39);
+    expect(c.writes.length).toBe(before + 1);
+    vi.advanceTimersByTime(1);
+    expect(c.writes.length).toBe(before + 2);
+    expect(c.of('reading').map((m) => m.seq)).toEqual([1, 2, 3]);
+  });
+
   it('an ack is not delayed by the window and keeps its order after queued readings', async () => {
     vi.useFakeTimers();
     const { connect, read } = setup({ coalesceMs: 50 });
