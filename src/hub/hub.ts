@@ -9,7 +9,7 @@ import { commandsSchema, type Config, type DeviceConfig, type Role } from '../co
 import { metrics } from '../http/metrics.js';
 import type { Logger } from '../log.js';
 import type { EndpointOptions } from '../server/ws-server.js';
-import { CommandError, type Device, type DeviceCommand, type DeviceStatus, type Reading, type ReadingInput, type SourceSink } from '../sources/types.js';
+import { type Device, type DeviceCommand, type DeviceStatus, type Reading, type ReadingInput, type SourceSink } from '../sources/types.js';
 import {
   PROTOCOLS,
   decodeClientMessage,
@@ -22,7 +22,8 @@ import {
 import { Authenticator, type AuthContext } from './auth.js';
 import { parseClientMessage, type SubscribeMessage } from './client-messages.js';
 import { compilePattern } from '../codecs/line-parser.js';
-import { CommandRouter, checkCommand, type CommandTarget } from './commands.js';
+import { CommandRouter, type CommandTarget } from './commands.js';
+import { FleetOwner, type FleetOrigin } from './fleet-owner.js';
 import { canDerive } from './derived.js';
 import { newEpoch, type StreamStart } from './epoch.js';
 import { FlushScheduler } from './flush-scheduler.js';
@@ -47,6 +48,8 @@ export class Hub implements SourceSink {
   private readonly ring: ResumeRing;
   private auth: Authenticator;
   private readonly router: CommandRouter;
+  /** federation origins by gateway: each its own rate limit and in-flight table */
+  private readonly fleet = new Map<string, FleetOwner>();
   private readonly devices = new Map<string, CommandTarget>();
   private readonly statuses = new Map<string, DeviceStatus>();
   /** last reading of each device with its frames: the snapshot a new connection gets */
@@ -92,6 +95,7 @@ export class Hub implements SourceSink {
       }
       s.applyLimits(config.hub);
     }
+    for (const owner of this.fleet.values()) owner.applyLimits(config.hub.commandRate);
     if (closed > 0) this.logger.warn({ closed }, 'closed dashboard connections whose token the reload removed or downgraded');
   }
 
@@ -101,17 +105,15 @@ export class Hub implements SourceSink {
   }
 
   /**
-   * A command from outside a dashboard (federation over MQTT): the same device rules as a
-   * dashboard's, without a connection; refusals are CommandErrors.
+   * A command from outside a dashboard (federation over MQTT): through the same router as a
+   * dashboard's, as `origin` with its own rate limit and in-flight table; refusals are CommandErrors.
    */
-  routeCommand(device: string, cmd: DeviceCommand): Promise<{ reply?: string }> {
-    const target = this.devices.get(device);
-    if (!target) return Promise.reject(new CommandError('invalid', `no device "${device.slice(0, 64)}"`, device));
-    const check = checkCommand({ type: 'command', id: '', device, line: cmd.line, payload: cmd.payload }, target);
-    if (!check.ok) return Promise.reject(new CommandError('invalid', check.message, device));
-    if (this.closing) return Promise.reject(new CommandError('shutting_down', 'the gateway is shutting down', device));
-    if (target.device.status().state !== 'up') return Promise.reject(new CommandError('device_unavailable', `${device} is down`, device));
-    return target.device.command(check.cmd);
+  routeCommand(device: string, cmd: DeviceCommand, origin: FleetOrigin = { kind: 'fleet', gateway: '' }): Promise<{ reply?: string }> {
+    let owner = this.fleet.get(origin.gateway);
+    if (!owner) this.fleet.set(origin.gateway, (owner = new FleetOwner(origin, this.config.hub.commandRate)));
+    const { msg, result } = owner.command(device, cmd);
+    this.router.handle(owner, msg);
+    return result;
   }
 
   /** At start and on reload; connections stay open and learn about changes from `state`. */

@@ -47,6 +47,9 @@ export interface DeviceCommand {
 }
 
 export type CommandErrorCode =
+  | 'forbidden'
+  | 'unknown_device'
+  | 'rate_limited'
   | 'device_unavailable'
   | 'timeout'
   | 'busy'

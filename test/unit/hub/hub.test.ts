@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Hub, type HubOptions } from '../../../src/hub/hub.js';
+import { metrics } from '../../../src/http/metrics.js';
 import { silentLogger } from '../../../src/log.js';
 import { FakeConn, FakeDevice, testConfig, timeoutError } from './fakes.js';
 
@@ -14,6 +15,11 @@ function setup(hubOver: Record<string, unknown> = {}, cfgOver: Record<string, un
   };
   const read = (device: string, t: number) => hub.reading({ device, ts: 1000 + t, values: { t } });
   return { hub, devs, connect, read };
+}
+
+async function commandCount(device: string, result: string): Promise<number> {
+  const { values } = await metrics.commands.get();
+  return values.find((v) => v.labels.device === device && v.labels.result === result)?.value ?? 0;
 }
 
 const flushPromises = () => new Promise((r) => setImmediate(r));
@@ -495,14 +501,47 @@ describe('bad client messages', () => {
 });
 
 describe('routeCommand (federation)', () => {
-  it('applies the same device rules and reports refusals as CommandErrors', async () => {
+  it('applies the same device rules and reports refusals as CommandErrors, with the router\'s codes', async () => {
     const { hub, devs } = setup();
     await expect(hub.routeCommand('b', { line: 'LED ON' })).resolves.toEqual({ reply: 'OK LED ON' });
-    await expect(hub.routeCommand('zz', { line: 'X' })).rejects.toMatchObject({ code: 'invalid', message: 'no device "zz"' });
-    await expect(hub.routeCommand('b', { line: 'REBOOT' })).rejects.toMatchObject({ code: 'invalid', message: 'line not allowed by commands.allow' });
+    await expect(hub.routeCommand('zz', { line: 'X' })).rejects.toMatchObject({ code: 'unknown_device', message: 'no device "zz"' });
+    await expect(hub.routeCommand('b', { line: 'REBOOT' })).rejects.toMatchObject({ code: 'forbidden', message: 'line not allowed by commands.allow' });
     await expect(hub.routeCommand('a', { line: 'A\rB' })).rejects.toMatchObject({ code: 'invalid' });
     devs.a.state = 'down';
     await expect(hub.routeCommand('a', { line: 'PING' })).rejects.toMatchObject({ code: 'device_unavailable' });
+  });
+
+  it('goes through the router: rate limited per origin (hub.commandRate), counted in metrics.commands', async () => {
+    const { hub, devs } = setup({ commandRate: { perSecond: 0.001, burst: 2 } });
+    const before = await commandCount('a', 'rate_limited');
+    await expect(hub.routeCommand('a', { line: 'P1' })).resolves.toEqual({ reply: 'OK P1' });
+    await expect(hub.routeCommand('a', { line: 'P2' })).resolves.toEqual({ reply: 'OK P2' });
+    await expect(hub.routeCommand('a', { line: 'P3' })).rejects.toMatchObject({ code: 'rate_limited' });
+    expect(await commandCount('a', 'rate_limited')).toBe(before + 1);
+    // another gateway is another origin: its own bucket
+    await expect(hub.routeCommand('a', { line: 'P4' }, { kind: 'fleet', gateway: 'gw2' })).resolves.toEqual({ reply: 'OK P4' });
+    expect(devs.a.calls.map((c) => c.line)).toEqual(['P1', 'P2', 'P4']);
+  });
+
+  it('a pending federated command is answered shutting_down at shutdown', async () => {
+    const { hub, devs } = setup();
+    devs.a.respond = () => new Promise(() => {});
+    const pending = hub.routeCommand('a', { line: 'SLOW' });
+    await hub.shutdown();
+    await expect(pending).rejects.toMatchObject({ code: 'shutting_down' });
+  });
+});
+
+describe('command lengths', () => {
+  it('commands.maxLength counts UTF-8 bytes, for dashboards and federation alike', async () => {
+    const { hub, connect } = setup();
+    // 8 characters, 16 bytes: at the limit of device a (maxLength 16)
+    await expect(hub.routeCommand('a', { line: 'éééééééé' })).resolves.toEqual({ reply: 'OK éééééééé' });
+    // 9 characters, 17 bytes: under the limit in UTF-16 units, over it in bytes
+    await expect(hub.routeCommand('a', { line: 'éééééééé1' })).rejects.toMatchObject({ code: 'invalid', message: '"line" is longer than 16 bytes (commands.maxLength)' });
+    const c = connect();
+    c.sendJson({ type: 'command', id: 'u', device: 'a', line: 'éééééééé1' });
+    expect(c.of('ack')).toEqual([{ type: 'ack', id: 'u', ok: false, error: { code: 'invalid', message: '"line" is longer than 16 bytes (commands.maxLength)' } }]);
   });
 });
 
