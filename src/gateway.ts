@@ -119,7 +119,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
   const sources = new SourceSet(hub, logger);
   let current = config;
   let ready = false;
-  hub.tap((r) => sources.mqtt?.source.publishReading(r));
+  hub.onReading((r) => sources.mqtt?.source.publishReading(r));
 
   const health = () =>
     buildHealthReport({

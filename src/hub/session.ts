@@ -1,16 +1,20 @@
 /**
  * One dashboard connection as the hub sees it: its encoding, role, subscription, the frames
  * waiting for the next coalesced write, and the slow-consumer state (latest value per device
- * while its socket is congested).
+ * while its socket is congested). Every other part of the hub sees it through a small interface
+ * (CommandOwner, Flushable, Resumer, Subscriber).
  */
 import { metrics, sendTally } from '../http/metrics.js';
 import type { SendResult } from '../server/connection.js';
-import type { AckMessage, Encoding, ServerMessage } from '../codecs/messages.js';
+import type { Encoding, ServerMessage } from '../codecs/messages.js';
 import { frameMessage } from '../codecs/messages.js';
 import type { Role } from '../config/schema.js';
-import type { CommandOwner } from './commands.js';
+import type { CommandAck, CommandOwner } from './commands.js';
 import type { Flushable } from './flush-scheduler.js';
 import { TokenBucket, WindowCounter } from './limits.js';
+import type { ReadingFrames } from './reading-frames.js';
+import type { Resumer, SentRecord } from './resume.js';
+import { matches, type Subscriber, type Subscription } from './subscriptions.js';
 
 export type { SendResult };
 
@@ -25,19 +29,6 @@ export interface HubConnection {
   on(event: 'drain', listener: () => void): unknown;
 }
 
-/** A reading with its frames, built lazily, at most once per encoding, shared by every session. */
-export class ReadingFrames {
-  private json: Buffer | undefined;
-  private cbor: Buffer | undefined;
-
-  constructor(readonly msg: ServerMessage & { seq: number; device: string }) {}
-
-  frame(encoding: Encoding): Buffer {
-    if (encoding === 'json') return (this.json ??= frameMessage(this.msg, 'json'));
-    return (this.cbor ??= frameMessage(this.msg, 'cbor'));
-  }
-}
-
 /**
  * One flush pass's concatenation, reused by every session of the pass that queued exactly the
  * same frames (the common case: all subscribed to "*" with one encoding), so a pass over N
@@ -47,10 +38,6 @@ export interface PassBuffer {
   frames: readonly Buffer[];
   buf: Buffer | undefined;
 }
-
-export type Subscription = '*' | ReadonlySet<string>;
-
-export const matches = (sub: Subscription, device: string): boolean => sub === '*' || sub.has(device);
 
 /** The hub.* limits a session applies; a reload hands new ones to open sessions (applyLimits). */
 export interface SessionLimits {
@@ -69,22 +56,15 @@ export interface SessionOptions extends SessionLimits {
 /** Bad client messages are counted over this window (hub.badMessageLimit). */
 export const BAD_MESSAGE_WINDOW_MS = 10_000;
 
-export class Session implements CommandOwner, Flushable {
+export class Session implements CommandOwner, Flushable, Resumer, Subscriber {
   readonly role: Role;
   readonly credential: Buffer | undefined;
   readonly encoding: Encoding;
   readonly inflight = new Set<string>();
   subscription: Subscription = '*';
   open = true;
-  /** Resume bookkeeping (hub.ts): what this connection was already sent. */
-  readonly sent = {
-    /** hello.seq: later readings were sent live */
-    helloSeq: 0,
-    /** seqs sent in the snapshot on connect */
-    snapshot: new Set<number>(),
-    /** live readings with seq > after were sent when they matched sub (the latest period that began before a seq applies) */
-    periods: [] as { after: number; sub: Subscription }[],
-  };
+  /** what this connection was already sent (Resume's bookkeeping) */
+  readonly sent: SentRecord = { helloSeq: 0, snapshot: new Set(), periods: [] };
 
   /** performance.now() of the last write (FlushScheduler batches only what follows a recent one) */
   lastWriteAt = -Infinity;
@@ -134,14 +114,14 @@ export class Session implements CommandOwner, Flushable {
     if (!this.open) return;
     if (this.congested) {
       const latest = (this.latest ??= new Map());
-      if (latest.has(r.msg.device)) {
+      if (latest.has(r.device)) {
         // the reading it replaces is the one this client will never get
         this.dropped++;
         metrics.drops.inc();
       }
-      if (this.dropFrom === 0) this.dropFrom = r.msg.seq;
-      this.dropTo = r.msg.seq;
-      latest.set(r.msg.device, r);
+      if (this.dropFrom === 0) this.dropFrom = r.seq;
+      this.dropTo = r.seq;
+      latest.set(r.device, r);
       return;
     }
     this.pending.push(r.frame(this.encoding));
@@ -161,7 +141,7 @@ export class Session implements CommandOwner, Flushable {
     this.flush();
   }
 
-  ack(msg: AckMessage): void {
+  ack(msg: CommandAck): void {
     this.send(msg);
   }
 
@@ -215,7 +195,7 @@ export class Session implements CommandOwner, Flushable {
     }
     this.dropFrom = this.dropTo = this.dropped = 0;
     if (latest) {
-      const held = [...latest.values()].filter((r) => matches(this.subscription, r.msg.device)).sort((a, b) => a.msg.seq - b.msg.seq);
+      const held = [...latest.values()].filter((r) => matches(this.subscription, r.device)).sort((a, b) => a.seq - b.seq);
       for (const r of held) this.queue(r.frame(this.encoding));
     }
     this.flush();

@@ -165,6 +165,23 @@ describe('resume', () => {
     expect(c.of('reset')).toEqual([]);
   });
 
+  it('dashboards resuming in the same loop turn share the replay: the same frames, one concatenation for all', () => {
+    vi.useFakeTimers();
+    const { connect, read } = setup({ coalesceMs: 5, resumeBuffer: 4 });
+    for (let i = 1; i <= 6; i++) read('a', i);
+    // after a restart every dashboard comes back with a since of the old stream: reset, gap, replay
+    const cs = [connect('viewer'), connect('viewer'), connect('viewer')];
+    for (const c of cs) c.sendJson({ type: 'subscribe', devices: ['*'], since: 40, epoch: 'old-run' });
+    vi.advanceTimersByTime(5);
+    const replays = cs.map((c) => c.writes.at(-1));
+    expect(replays[1]).toBe(replays[0]);
+    expect(replays[2]).toBe(replays[0]);
+    for (const c of cs) {
+      expect(c.messages().map((m) => m.type)).toEqual(['hello', 'reading', 'reset', 'gap', 'reading', 'reading', 'reading']);
+      expect(c.of('reading').map((m) => m.seq)).toEqual([6, 3, 4, 5]);
+    }
+  });
+
   it('a gap for what the ring no longer holds', () => {
     const { hub, connect, read } = setup({ resumeBuffer: 3 });
     for (let i = 1; i <= 8; i++) read('a', i);
@@ -558,10 +575,10 @@ describe('devices and readings', () => {
     expect(late.of('reading').map((r) => r.device)).toEqual(['a']);
   });
 
-  it('tap sees every reading with its seq', () => {
+  it('onReading sees every reading with its seq', () => {
     const { hub, read } = setup();
     const seen: number[] = [];
-    hub.tap((r) => seen.push(r.seq));
+    hub.onReading((r) => seen.push(r.seq));
     read('a', 1);
     read('b', 2);
     expect(seen).toEqual([1, 2]);
