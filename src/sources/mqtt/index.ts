@@ -165,7 +165,6 @@ export class MqttSource implements Source {
 
   async start(): Promise<void> {
     if (this.client || this.stopped) return;
-    for (const e of this.entries) metrics.deviceUp.set({ device: e.cfg.id }, 0);
     const client = mqtt.connect(this.config.url, this.clientOptions());
     this.client = client;
     client.on('connect', () => this.onConnect(client));
@@ -323,7 +322,7 @@ export class MqttSource implements Source {
     try {
       this.setState(e, 'down', reason);
     } catch {
-      // the consumer that threw may throw again; e.status and serialgate_device_up already say it
+      // the consumer that threw may throw again; e.status (and the hub's serialgate_device_up) already say it
     }
   }
 
@@ -387,7 +386,6 @@ export class MqttSource implements Source {
   private setState(e: Entry, state: 'up' | 'down', reason?: string): void {
     if (e.status.state === state && e.status.reason === reason) return;
     e.status = reason === undefined ? { id: e.cfg.id, source: 'mqtt', state } : { id: e.cfg.id, source: 'mqtt', state, reason };
-    metrics.deviceUp.set({ device: e.cfg.id }, state === 'up' ? 1 : 0);
     this.sink.state(e.status);
   }
 

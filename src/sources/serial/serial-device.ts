@@ -133,7 +133,6 @@ export class SerialDevice implements Device {
     const port = this.port;
     this.port = undefined;
     this.current = { id: this.id, source: 'serial', state: 'down', reason: 'stopped' };
-    metrics.deviceUp.set({ device: this.id }, 0);
     if (port) await closePort(port);
   }
 
@@ -257,7 +256,6 @@ export class SerialDevice implements Device {
   private setState(state: 'up' | 'down', reason?: string): void {
     if (this.current.state === state && this.current.reason === reason) return;
     this.current = { id: this.id, source: 'serial', state, ...(reason !== undefined && { reason }) };
-    metrics.deviceUp.set({ device: this.id }, state === 'up' ? 1 : 0);
     this.sink.state(this.status());
   }
 

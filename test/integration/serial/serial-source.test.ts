@@ -92,7 +92,6 @@ describe('SerialSource on a real PTY', () => {
     expect(Math.abs(r.ts - Date.now())).toBeLessThan(5_000);
     expect(Object.keys(r.values!)).toEqual(['temp', 'hum', 'count']);
     expect(typeof r.values!['temp']).toBe('number');
-    expect(await counter(metrics.deviceUp, { device: id })).toBe(1);
     expect(await counter(metrics.readings, { device: id })).toBeGreaterThanOrEqual(3);
   });
 

@@ -575,6 +575,16 @@ describe('devices and readings', () => {
     expect(late.of('reading').map((r) => r.device)).toEqual(['a']);
   });
 
+  it('serialgate_device_up is derived from the state the hub keeps (sources do not set it)', async () => {
+    const { hub } = setup();
+    const up = async (device: string) => (await metrics.deviceUp.get()).values.find((v) => v.labels.device === device)?.value;
+    expect(await up('a')).toBe(1);
+    hub.state({ id: 'a', source: 'serial', state: 'down', reason: 'ENOENT' });
+    expect(await up('a')).toBe(0);
+    hub.state({ id: 'a', source: 'serial', state: 'up' });
+    expect(await up('a')).toBe(1);
+  });
+
   it('onReading sees every reading with its seq', () => {
     const { hub, read } = setup();
     const seen: number[] = [];
