@@ -57,7 +57,7 @@ class SourceSet {
     const stopping: Promise<void>[] = [];
     for (const [id, e] of this.serial) {
       const next = wanted.get(id);
-      if (next && same(next, e.cfg)) {
+      if (next && unchanged(next, e.cfg)) {
         wanted.delete(id);
         continue;
       }
@@ -99,7 +99,7 @@ class SourceSet {
   }
 }
 
-const same = (a: DeviceConfig, b: DeviceConfig): boolean => JSON.stringify(a) === JSON.stringify(b);
+const unchanged = (a: DeviceConfig, b: DeviceConfig): boolean => JSON.stringify(a) === JSON.stringify(b);
 
 /**
  * How long a stop waits for dashboards to answer the close frame (server.limits.closeTimeoutMs
