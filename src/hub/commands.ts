@@ -6,7 +6,7 @@
  * The router arms no timer: each command has exactly one deadline and its source owns it, because
  * only the source can act when it passes (serial: the queue's deadline from the moment the command
  * goes on the wire, and a port reset when the write never drained; MQTT: mqtt.commandTimeoutMs for
- * the PUBACK). shutdown() still ends whatever is pending.
+ * the PUBREC). shutdown() still ends whatever is pending.
  *
  * Dashboards (Session) and federation (FleetOwner, via Hub.routeCommand) are both owners of this
  * one router: the same validation, rate limit, in-flight table and metric for every origin.

@@ -17,6 +17,7 @@ export interface FleetOrigin {
 
 type Answer = { resolve: (r: { reply?: string }) => void; reject: (err: CommandError) => void; device: string };
 
+/** One per FleetOrigin (the hub keeps them by gateway). */
 export class FleetOwner implements CommandOwner {
   /** federation is trusted as an operator: whoever may publish to our command topics is one */
   readonly role = 'operator';
@@ -28,10 +29,7 @@ export class FleetOwner implements CommandOwner {
   /** router ids: federated ids may be absent or numbers, and only this table has to tell them apart */
   private next = 0;
 
-  constructor(
-    readonly origin: FleetOrigin,
-    rate: { perSecond: number; burst: number },
-  ) {
+  constructor(rate: { perSecond: number; burst: number }) {
     this.applyLimits(rate);
   }
 

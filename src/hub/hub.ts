@@ -104,7 +104,7 @@ export class Hub implements SourceSink {
    */
   routeCommand(device: string, cmd: DeviceCommand, origin: FleetOrigin = { kind: 'fleet', gateway: '' }): Promise<{ reply?: string }> {
     let owner = this.fleet.get(origin.gateway);
-    if (!owner) this.fleet.set(origin.gateway, (owner = new FleetOwner(origin, this.config.hub.commandRate)));
+    if (!owner) this.fleet.set(origin.gateway, (owner = new FleetOwner(this.config.hub.commandRate)));
     const { msg, result } = owner.command(device, cmd);
     this.router.handle(owner, msg);
     return result;
