@@ -6,10 +6,7 @@
  */
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
-import { configSchema } from '../../../src/config/schema.js';
-import { startGateway } from '../../../src/gateway.js';
-import { silentLogger } from '../../../src/log.js';
-import { startMosquitto } from '../../helpers/mosquitto.js';
+import { gatewayOnBroker } from './broker-gateway.js';
 import { Peer } from './peer.js';
 
 const cleanups: (() => Promise<unknown> | void)[] = [];
@@ -21,18 +18,12 @@ const WINDOW_MS = 2_000;
 
 describe('load-adaptive coalescing', () => {
   it('a lone reading on a quiet gateway is delivered at once, the next ones within the window wait for it', async () => {
-    const broker = await startMosquitto();
-    cleanups.push(() => broker.stop());
-    const config = configSchema.parse({
-      gateway: { id: 'quiet' },
-      server: { host: '127.0.0.1', port: 0 },
-      mqtt: { url: broker.url },
+    const { gw, brokerUrl } = await gatewayOnBroker(cleanups, {
+      id: 'quiet',
       hub: { coalesceMs: WINDOW_MS },
       devices: [{ id: 'probe', mqtt: { topic: 'probe/t' }, parser: { format: 'json' } }],
     });
-    const gw = await startGateway(config, silentLogger());
-    cleanups.push(() => gw.stop());
-    const publisher = await mqtt.connectAsync(broker.url);
+    const publisher = await mqtt.connectAsync(brokerUrl);
     cleanups.push(() => publisher.endAsync());
     const peer = await Peer.open(`${gw.url.replace(/^http/, 'ws')}/ws`);
     cleanups.push(() => peer.ws.terminate());

@@ -5,10 +5,7 @@
  */
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
-import { configSchema } from '../../../src/config/schema.js';
-import { startGateway } from '../../../src/gateway.js';
-import { silentLogger } from '../../../src/log.js';
-import { startMosquitto } from '../../helpers/mosquitto.js';
+import { gatewayOnBroker } from './broker-gateway.js';
 
 const cleanups: (() => Promise<unknown> | void)[] = [];
 afterEach(async () => {
@@ -17,18 +14,13 @@ afterEach(async () => {
 
 describe('federated commands through the gateway', () => {
   it('unknown_device, forbidden, rate_limited like a dashboard; counted in serialgate_commands_total', async () => {
-    const broker = await startMosquitto();
-    cleanups.push(() => broker.stop());
-    const config = configSchema.parse({
-      gateway: { id: 'gw1' },
-      server: { host: '127.0.0.1', port: 0 },
-      mqtt: { url: broker.url, federation: { enabled: true, prefix: 'sg' } },
+    const { gw, brokerUrl } = await gatewayOnBroker(cleanups, {
+      id: 'gw1',
+      mqtt: { federation: { enabled: true, prefix: 'sg' } },
       hub: { commandRate: { perSecond: 0.001, burst: 2 } },
       devices: [{ id: 'lamp', mqtt: { topic: 'lamp/state', commandTopic: 'lamp/set' }, commands: { allow: '^(on|off)$' } }],
     });
-    const gw = await startGateway(config, silentLogger());
-    cleanups.push(() => gw.stop());
-    const peer = await mqtt.connectAsync(broker.url);
+    const peer = await mqtt.connectAsync(brokerUrl);
     cleanups.push(() => peer.endAsync(true));
     const acks = new Map<string, any>();
     peer.on('message', (_t, p) => {
