@@ -53,6 +53,9 @@ export interface DeviceCommand {
 }
 
 export type CommandErrorCode =
+  | 'forbidden'
+  | 'unknown_device'
+  | 'rate_limited'
   | 'device_unavailable'
   | 'timeout'
   | 'busy'

@@ -59,7 +59,7 @@ class SourceSet {
     const stopping: Promise<void>[] = [];
     for (const [id, e] of this.serial) {
       const next = wanted.get(id);
-      if (next && same(next, e.cfg)) {
+      if (next && unchanged(next, e.cfg)) {
         wanted.delete(id);
         continue;
       }
@@ -101,7 +101,7 @@ class SourceSet {
   }
 }
 
-const same = (a: DeviceConfig, b: DeviceConfig): boolean => JSON.stringify(a) === JSON.stringify(b);
+const unchanged = (a: DeviceConfig, b: DeviceConfig): boolean => JSON.stringify(a) === JSON.stringify(b);
 
 /**
  * How long a stop waits for dashboards to answer the close frame (server.limits.closeTimeoutMs
@@ -129,9 +129,9 @@ export async function startGateway(config: Config, logger: Logger, opts: Gateway
   const sources = new SourceSet(hub, logger);
   let current = config;
   let ready = false;
-  hub.tap((r) => sources.mqtt?.source.publishReading(r));
+  hub.onReading((r) => sources.mqtt?.source.publishReading(r));
   const history = opts.history;
-  if (history) hub.tap((r) => history.record(r));
+  if (history) hub.onReading((r) => history.record(r));
 
   const health = () =>
     buildHealthReport({

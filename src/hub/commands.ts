@@ -6,27 +6,27 @@
  * The router arms no timer: each command has exactly one deadline and its source owns it, because
  * only the source can act when it passes (serial: the queue's deadline from the moment the command
  * goes on the wire, and a port reset when the write never drained; MQTT: mqtt.commandTimeoutMs for
- * the PUBACK). Federation commands (Hub.routeCommand) reach the device without the router, so a
- * router timer could not be the guarantee anyway. shutdown() still ends whatever is pending.
+ * the PUBREC). shutdown() still ends whatever is pending.
+ *
+ * Dashboards (Session) and federation (FleetOwner, via Hub.routeCommand) are both owners of this
+ * one router: the same validation, rate limit, in-flight table and metric for every origin.
+ * Lengths are UTF-8 bytes, the unit a port or a broker carries, and the same for `line` and
+ * `payload`; sources execute what the router let through and do not check it again.
  */
 import type { DeviceConfig } from '../config/schema.js';
 import { metrics } from '../metrics.js';
 import type { Logger } from '../log.js';
-import { CommandError, type Device, type DeviceCommand } from '../domain.js';
-import type { AckMessage } from '../protocol/messages.js';
+import { CommandError, type CommandErrorCode, type Device, type DeviceCommand } from '../domain.js';
 import { jsonText } from '../codecs/json-text.js';
 import type { CommandRequest } from '../protocol/client-messages.js';
 
-export type AckErrorCode =
-  | 'forbidden'
-  | 'unknown_device'
-  | 'device_unavailable'
-  | 'timeout'
-  | 'invalid'
-  | 'rate_limited'
-  | 'busy'
-  | 'shutting_down'
-  | 'internal';
+/** One set of codes for every origin: what a device rejects with is what an ack carries. */
+export type AckErrorCode = CommandErrorCode;
+
+/** The ack the router builds: AckMessage with its code typed. */
+export type CommandAck =
+  | { type: 'ack'; id: string; ok: true; reply?: string }
+  | { type: 'ack'; id: string; ok: false; error: { code: AckErrorCode; message: string } };
 
 /** A routable device with its command rules, compiled once per configuration. */
 export interface CommandTarget {
@@ -36,7 +36,7 @@ export interface CommandTarget {
   allow?: RegExp;
 }
 
-/** The connection side of a command: who asks, and where the ack goes. */
+/** The origin side of a command (a dashboard's Session, a FleetOwner): who asks, and where the ack goes. */
 export interface CommandOwner {
   readonly role: string;
   /** false once the connection is closed: the command still completes, no ack is sent */
@@ -45,7 +45,7 @@ export interface CommandOwner {
   readonly inflight: Set<string>;
   /** token bucket of the connection (hub.commandRate) */
   takeToken(): boolean;
-  ack(msg: AckMessage): void;
+  ack(msg: CommandAck): void;
 }
 
 // C0 controls, DEL and C1 controls: a line must not smuggle a terminator or escape sequence.
@@ -66,7 +66,7 @@ export function checkCommand(msg: CommandRequest, target: CommandTarget): Check 
   if (device.source === 'serial') {
     if (msg.payload !== undefined) return invalid(`${device.id} is a serial device: send "line", not "payload"`);
     if (typeof msg.line !== 'string' || msg.line.length === 0) return invalid('"line" must be a non-empty string');
-    if (msg.line.length > rules.maxLength) return invalid(`"line" is longer than ${rules.maxLength} characters (commands.maxLength)`);
+    if (Buffer.byteLength(msg.line) > rules.maxLength) return invalid(`"line" is longer than ${rules.maxLength} bytes (commands.maxLength)`);
     if (hasControl(msg.line)) return invalid('"line" must not contain control characters');
     // a terminator that is no control character (";") would split the line into two commands on the wire
     if (rules.terminator !== '' && msg.line.includes(rules.terminator)) return invalid('"line" must not contain commands.terminator');
@@ -78,7 +78,7 @@ export function checkCommand(msg: CommandRequest, target: CommandTarget): Check 
   const text = typeof msg.payload === 'string' ? msg.payload : jsonText(msg.payload);
   // (decoded client messages always have JSON text; this guards every other caller)
   if (text === undefined) return invalid('"payload" cannot be sent as JSON');
-  if (text.length > rules.maxLength) return invalid(`"payload" is longer than ${rules.maxLength} characters (commands.maxLength)`);
+  if (Buffer.byteLength(text) > rules.maxLength) return invalid(`"payload" is longer than ${rules.maxLength} bytes (commands.maxLength)`);
   if (target.allow && !(typeof msg.payload === 'string' && target.allow.test(msg.payload))) {
     return { ok: false, code: 'forbidden', message: 'payload not allowed by commands.allow' };
   }

@@ -1,35 +1,42 @@
 /**
- * Readings → dashboards, commands → devices (DESIGN.md "Dashboard wire protocol, version 1").
+ * Readings → dashboards, commands → devices (DESIGN.md "Dashboard wire protocol, version 1"): the
+ * facade the daemon uses. Each job is a module of its own; the hub wires them and owns only what
+ * crosses them (the sessions, auth, the bad-message policy):
  *
- * Cost per reading: one encode + one frame per encoding in use (Encoded), one Buffer push per
- * subscribed connection, and per connection one write per coalescing window (hub.coalesceMs)
- * however many readings fell into it.
+ * - devices.ts       device registry: command rules, state (the device_up gauge), last values
+ * - resume.ts        the stream (epoch, seq), the ring of readings with their frames, de-duplication
+ * - subscriptions.ts which connection gets which reading
+ * - flush-scheduler.ts when a connection is written (coalescing only under load)
+ * - commands.ts      the one command router, for dashboards and federation (fleet-owner.ts)
+ * - session.ts       one connection
+ *
+ * Cost per reading: one encode + one frame per encoding in use (ReadingFrames), one Buffer push per
+ * subscribed connection, and per connection one write per loop turn when quiet, at most one per
+ * coalescing window (hub.coalesceMs) under load.
  */
-import { commandsSchema, type Config, type DeviceConfig } from '../config/schema.js';
-import type { Role } from '../domain.js';
+import type { Config } from '../config/schema.js';
+import type { Device, DeviceCommand, DeviceStatus, HistoryReader, Reading, ReadingInput, Role, SourceSink } from '../domain.js';
 import { metrics } from '../metrics.js';
 import type { Logger } from '../log.js';
 import type { EndpointOptions } from '../server/ws-server.js';
-import { CommandError, type Device, type DeviceCommand, type DeviceStatus, type Reading, type ReadingInput, type SourceSink } from '../domain.js';
-import { PROTOCOLS, encodingOf, type Encoding, type ReadingMessage, type ServerMessage } from '../protocol/messages.js';
+import { PROTOCOLS, encodingOf, type Encoding, type ServerMessage } from '../protocol/messages.js';
 import { decodeClientMessage } from '../protocol/codec.js';
 import { parseClientMessage, type HistoryRequest, type SubscribeRequest } from '../protocol/client-messages.js';
 import { Authenticator, type AuthContext } from './auth.js';
 import { frameMessage } from './frame.js';
-import { compilePattern } from '../codecs/line-parser.js';
-import { CommandRouter, checkCommand, type CommandTarget } from './commands.js';
-import { canDerive } from './derived.js';
-import { newEpoch, type StreamStart } from './epoch.js';
 import { HistoryRequests, NO_HISTORY } from './history-requests.js';
-import type { HistoryReader } from '../domain.js';
-import { ResumeRing } from './ring.js';
-import { Encoded, Session, matches, type HubConnection, type SharedBatch, type Subscription } from './session.js';
+import { CommandRouter } from './commands.js';
+import { DeviceRegistry } from './devices.js';
+import type { StreamStart } from './epoch.js';
+import { FleetOwner, type FleetOrigin } from './fleet-owner.js';
+import { FlushScheduler } from './flush-scheduler.js';
+import { Resume } from './resume.js';
+import { Session, type HubConnection } from './session.js';
+import { SubscriptionIndex } from './subscriptions.js';
 
 export type { AuthContext } from './auth.js';
 export type { StreamStart } from './epoch.js';
-
-/** Subscription changes remembered per connection for resume de-duplication. */
-const MAX_PERIODS = 16;
+export type { FleetOrigin } from './fleet-owner.js';
 
 export interface HubOptions {
   /** the stream to continue (History restores it across a planned restart); default: a new epoch from seq 0 */
@@ -39,43 +46,34 @@ export interface HubOptions {
 }
 
 export class Hub implements SourceSink {
-  /** the stream `seq` counts in (hello.epoch) */
-  readonly epoch: string;
-  private seq: number;
-  private readonly ring: ResumeRing;
   private auth: Authenticator;
+  private readonly registry = new DeviceRegistry();
+  private readonly resume: Resume;
   private readonly router: CommandRouter;
   private readonly history: HistoryRequests;
-  private readonly devices = new Map<string, CommandTarget>();
-  private readonly statuses = new Map<string, DeviceStatus>();
-  /** last reading of each device with its frames: the snapshot a new connection gets */
-  private readonly last = new Map<string, Encoded>();
+  /** federation origins by gateway: each its own rate limit and in-flight table */
+  private readonly fleet = new Map<string, FleetOwner>();
   private readonly sessions = new Set<Session>();
-  /** subscription groups: a session is in `everyone` or in the set of each device it names */
-  private readonly everyone = new Set<Session>();
-  private readonly byDevice = new Map<string, Set<Session>>();
-  private readonly dirty = new Set<Session>();
-  private flushTimer: NodeJS.Timeout | undefined;
+  private readonly subscribers = new SubscriptionIndex<Session>();
+  private readonly flusher = new FlushScheduler<Session>(() => this.config.hub.coalesceMs);
   private closing = false;
-  private readonly taps: ((r: Reading) => void)[] = [];
-  private readonly markDirty = (s: Session) => this.scheduleFlush(s);
-  private readonly flushAll = () => {
-    // it fired: clearing it again would only cost a timer-list lookup per pass
-    this.flushTimer = undefined;
-    this.flush();
-  };
+  private readonly readingListeners: ((r: Reading) => void)[] = [];
+  private readonly scheduleFlush = (s: Session) => this.flusher.schedule(s);
 
   constructor(
     private config: Config,
     private readonly logger: Logger,
     opts: HubOptions = {},
   ) {
-    this.epoch = opts.stream?.epoch ?? newEpoch();
-    this.seq = opts.stream?.seq ?? 0;
-    this.ring = new ResumeRing(config.hub.resumeBuffer, this.seq);
+    this.resume = new Resume(config.hub.resumeBuffer, opts.stream);
     this.auth = new Authenticator(config.auth, config.server.host);
-    this.router = new CommandRouter((id) => this.devices.get(id), logger);
+    this.router = new CommandRouter((id) => this.registry.target(id), logger);
     this.history = new HistoryRequests(opts.history ?? NO_HISTORY);
+  }
+
+  /** the stream `seq` counts in (hello.epoch) */
+  get epoch(): string {
+    return this.resume.epoch;
   }
 
   /**
@@ -98,82 +96,54 @@ export class Hub implements SourceSink {
       }
       s.applyLimits(config.hub);
     }
+    for (const owner of this.fleet.values()) owner.applyLimits(config.hub.commandRate);
     if (closed > 0) this.logger.warn({ closed }, 'closed dashboard connections whose token the reload removed or downgraded');
   }
 
   /** Every reading after it got its seq (federation publishes them to the broker). */
-  tap(listener: (r: Reading) => void): void {
-    this.taps.push(listener);
+  onReading(listener: (r: Reading) => void): void {
+    this.readingListeners.push(listener);
   }
 
   /**
-   * A command from outside a dashboard (federation over MQTT): the same device rules as a
-   * dashboard's, without a connection; refusals are CommandErrors.
+   * A command from outside a dashboard (federation over MQTT): through the same router as a
+   * dashboard's, as `origin` with its own rate limit and in-flight table; refusals are CommandErrors.
    */
-  routeCommand(device: string, cmd: DeviceCommand): Promise<{ reply?: string }> {
-    const target = this.devices.get(device);
-    if (!target) return Promise.reject(new CommandError('invalid', `no device "${device.slice(0, 64)}"`, device));
-    const check = checkCommand({ type: 'command', id: '', device, line: cmd.line, payload: cmd.payload }, target);
-    if (!check.ok) return Promise.reject(new CommandError('invalid', check.message, device));
-    if (this.closing) return Promise.reject(new CommandError('shutting_down', 'the gateway is shutting down', device));
-    if (target.device.status().state !== 'up') return Promise.reject(new CommandError('device_unavailable', `${device} is down`, device));
-    return target.device.command(check.cmd);
+  routeCommand(device: string, cmd: DeviceCommand, origin: FleetOrigin = { kind: 'fleet', gateway: '' }): Promise<{ reply?: string }> {
+    let owner = this.fleet.get(origin.gateway);
+    if (!owner) this.fleet.set(origin.gateway, (owner = new FleetOwner(this.config.hub.commandRate)));
+    const { msg, result } = owner.command(device, cmd);
+    this.router.handle(owner, msg);
+    return result;
   }
 
   /** At start and on reload; connections stay open and learn about changes from `state`. */
   setDevices(devices: Device[]): void {
-    const configs = new Map<string, DeviceConfig>(this.config.devices.map((d) => [d.id, d]));
-    const next = new Map<string, CommandTarget>();
-    for (const device of devices) {
-      const rules = configs.get(device.id)?.commands ?? defaultRules;
-      metrics.deviceUp.set({ device: device.id }, device.status().state === 'up' ? 1 : 0);
-      next.set(device.id, { device, rules, allow: rules.allow === undefined ? undefined : compilePattern(rules.allow, `device ${device.id}: commands.allow`) });
-    }
-    for (const id of this.devices.keys()) {
-      if (next.has(id)) continue;
-      this.statuses.delete(id);
-      forgetMetrics(id);
+    for (const id of this.registry.replace(devices, this.config.devices)) {
       this.broadcast({ type: 'state', device: id, state: 'down', reason: 'removed from the configuration' });
     }
-    // last values of removed devices, and of derived ids the new topic filters cannot yield any more
-    const running = this.config.devices.filter((d) => next.has(d.id));
-    for (const id of this.last.keys()) if (!next.has(id) && !canDerive(running, id)) this.last.delete(id);
-    this.devices.clear();
-    for (const [id, t] of next) this.devices.set(id, t);
-    for (const t of next.values()) this.state(t.device.status());
+    for (const d of devices) this.state(d.status());
   }
 
   // ---- SourceSink ----
 
   reading(input: ReadingInput): void {
-    const msg: ReadingMessage = { type: 'reading', seq: ++this.seq, device: input.device, ts: input.ts };
-    if (input.values !== undefined) msg.values = input.values;
-    if (input.raw !== undefined) msg.raw = input.raw;
-    if (input.error !== undefined) msg.error = input.error;
-    this.ring.push(msg);
-    const r = new Encoded(msg);
-    this.last.set(msg.device, r);
-    for (const tap of this.taps) {
+    const r = this.resume.append(input);
+    this.registry.reading(r);
+    for (const listener of this.readingListeners) {
       try {
-        tap(msg);
+        listener(r.msg);
       } catch (err) {
         // a federation hiccup must not cost the dashboards this reading
-        this.logger.error({ err, device: msg.device }, 'reading tap failed');
+        this.logger.error({ err, device: r.device }, 'reading listener failed');
       }
     }
-    for (const s of this.everyone) s.deliver(r);
-    const group = this.byDevice.get(msg.device);
-    if (group) for (const s of group) s.deliver(r);
+    this.subscribers.deliver(r);
   }
 
   state(s: DeviceStatus): void {
-    const prev = this.statuses.get(s.id);
-    this.statuses.set(s.id, s);
-    // the gauge is derived here from the one state sources report, never set by a source itself
-    metrics.deviceUp.set({ device: s.id }, s.state === 'up' ? 1 : 0);
-    if (prev && prev.state === s.state && prev.reason === s.reason) return;
-    const msg: ServerMessage = s.reason === undefined ? { type: 'state', device: s.id, state: s.state } : { type: 'state', device: s.id, state: s.state, reason: s.reason };
-    this.broadcast(msg);
+    if (!this.registry.state(s)) return;
+    this.broadcast(s.reason === undefined ? { type: 'state', device: s.id, state: s.state } : { type: 'state', device: s.id, state: s.state, reason: s.reason });
   }
 
   // ---- connections ----
@@ -191,11 +161,7 @@ export class Hub implements SourceSink {
   /** A new dashboard: hello, the last value of every device, then live readings. */
   attach(conn: HubConnection, context: AuthContext): Session {
     const { hub } = this.config;
-    const s = new Session(
-      conn,
-      { ...hub, role: context.role, credential: context.credential, encoding: encodingOf(conn.protocol) },
-      this.markDirty,
-    );
+    const s = new Session(conn, { ...hub, role: context.role, credential: context.credential, encoding: encodingOf(conn.protocol) }, this.scheduleFlush);
     if (this.closing) {
       conn.close(1001, 'gateway shutting down');
       return s;
@@ -204,25 +170,21 @@ export class Hub implements SourceSink {
     conn.on('message', (data, binary) => this.onMessage(s, data, binary));
     conn.on('close', () => this.detach(s));
     conn.on('drain', () => s.drained());
-    s.sent.helloSeq = this.seq;
-    s.sent.periods.push({ after: this.seq, sub: '*' });
-    const devices = [...this.statuses.values()].map((d) => ({ id: d.id, source: d.source, state: d.state }));
+    const snapshot = this.registry.snapshot();
+    this.resume.started(s, snapshot);
     // hello and the snapshot leave in one write
-    s.queue(frameMessage({ type: 'hello', protocol: 1, gateway: this.config.gateway.id, role: context.role, epoch: this.epoch, seq: this.seq, devices }, s.encoding));
-    const snapshot = [...this.last.values()].sort((a, b) => a.msg.seq - b.msg.seq);
-    for (const r of snapshot) {
-      s.sent.snapshot.add(r.msg.seq);
-      s.queue(r.frame(s.encoding));
-    }
+    const hello = { type: 'hello', protocol: 1, gateway: this.config.gateway.id, role: context.role, epoch: this.epoch, seq: this.resume.newest, devices: this.registry.list() } as const;
+    s.queue(frameMessage(hello, s.encoding));
+    for (const r of snapshot) s.queue(r.frame(s.encoding));
     s.flush();
-    this.everyone.add(s);
+    this.subscribers.subscribe(s, '*');
     return s;
   }
 
   shutdown(): Promise<void> {
     this.closing = true;
     this.router.shutdown();
-    this.flush();
+    this.flusher.flushAll();
     const open = [...this.sessions];
     if (open.length === 0) return Promise.resolve();
     return new Promise((resolve) => {
@@ -239,12 +201,12 @@ export class Hub implements SourceSink {
   }
 
   stats(): { connections: number; seq: number } {
-    return { connections: this.sessions.size, seq: this.seq };
+    return { connections: this.sessions.size, seq: this.resume.newest };
   }
 
   /** Where the stream is now: what a planned restart hands to the next Hub to continue it. */
   stream(): StreamStart {
-    return { epoch: this.epoch, seq: this.seq };
+    return this.resume.stream();
   }
 
   // ---- internals ----
@@ -252,50 +214,8 @@ export class Hub implements SourceSink {
   private detach(s: Session): void {
     s.closed();
     this.sessions.delete(s);
-    this.dirty.delete(s);
-    this.unsubscribe(s);
-  }
-
-  private unsubscribe(s: Session): void {
-    if (s.subscription === '*') {
-      this.everyone.delete(s);
-      return;
-    }
-    for (const id of s.subscription) {
-      const group = this.byDevice.get(id);
-      group?.delete(s);
-      if (group?.size === 0) this.byDevice.delete(id);
-    }
-  }
-
-  private subscribe(s: Session, sub: Subscription): void {
-    this.unsubscribe(s);
-    s.subscription = sub;
-    if (sub === '*') {
-      this.everyone.add(s);
-      return;
-    }
-    for (const id of sub) {
-      let group = this.byDevice.get(id);
-      if (!group) this.byDevice.set(id, (group = new Set()));
-      group.add(s);
-    }
-  }
-
-  private scheduleFlush(s: Session): void {
-    if (this.config.hub.coalesceMs === 0) return s.flush();
-    this.dirty.add(s);
-    this.flushTimer ??= setTimeout(this.flushAll, this.config.hub.coalesceMs);
-  }
-
-  private flush(): void {
-    if (this.flushTimer) {
-      clearTimeout(this.flushTimer);
-      this.flushTimer = undefined;
-    }
-    const shared: Record<Encoding, SharedBatch> = { json: { frames: [], buf: undefined }, cbor: { frames: [], buf: undefined } };
-    for (const s of this.dirty) s.flush(shared[s.encoding]);
-    this.dirty.clear();
+    this.flusher.forget(s);
+    this.subscribers.remove(s);
   }
 
   /** A small message to every connection (state changes): framed once per encoding. */
@@ -342,76 +262,17 @@ export class Hub implements SourceSink {
   }
 
   /**
-   * `subscribe`: replace the subscription; with `since`, first replay what the ring holds after
-   * it (a `gap` for what it no longer holds), skipping what this connection was already sent.
-   * A since continues this stream only when it names this epoch and does not lie beyond its
-   * newest seq (Centrifugo's rule); any other since is answered with `reset` and counts as 0, so
-   * a restarted count is never taken for a continuation of the old one.
+   * `subscribe`: replace the subscription; with `since`, first the replay (Resume.replay). The
+   * replay leaves like live readings do, through the flush scheduler: dashboards resuming in the
+   * same loop turn (all of them, after a restart) share one concatenation of the same frames.
    */
   private resubscribe(s: Session, msg: SubscribeRequest): void {
-    const sub = msg.devices;
-    if (msg.since !== undefined) {
-      const continues = msg.epoch === this.epoch && msg.since <= this.seq;
-      if (!continues) s.queue(frameMessage({ type: 'reset', epoch: this.epoch }, s.encoding));
-      const since = continues ? msg.since : 0;
-      const replay = this.ring.since(since);
-      const frames: Buffer[] = [];
-      const seqs: number[] = [];
-      for (const r of replay.readings) {
-        if (!matches(sub, r.device) || wasSent(s, r.seq, r.device)) continue;
-        const cached = this.last.get(r.device);
-        frames.push(cached && cached.msg.seq === r.seq ? cached.frame(s.encoding) : frameMessage(r as ReadingMessage, s.encoding));
-        seqs.push(r.seq);
-      }
-      // A replay bigger than half the hard send limit would get the connection closed with 1013
-      // (and the client would reconnect and ask again): the newest part is sent, the rest is a gap.
-      let first = frames.length;
-      for (let budget = this.config.server.limits.sendHardLimitBytes / 2; first > 0 && budget >= frames[first - 1]!.length; first--) {
-        budget -= frames[first - 1]!.length;
-      }
-      let gap = replay.gap;
-      if (first > 0) gap = { from: gap?.from ?? since + 1, to: seqs[first - 1]! };
-      if (gap) {
-        metrics.gaps.inc();
-        s.queue(frameMessage({ type: 'gap', ...gap }, s.encoding));
-      }
-      for (let i = first; i < frames.length; i++) s.queue(frames[i]!);
-    }
-    this.subscribe(s, sub);
-    const periods = s.sent.periods;
-    periods.push({ after: this.seq, sub });
-    // a period wholly older than the ring cannot matter to a replay any more
-    while (periods.length > MAX_PERIODS || (periods.length > 1 && periods[1]!.after < this.ring.oldest)) periods.shift();
-    s.flush();
+    if (msg.since !== undefined) this.resume.replay(s, { ...msg, since: msg.since }, this.config.server.limits.sendHardLimitBytes / 2);
+    this.subscribers.subscribe(s, msg.devices);
+    this.resume.subscribed(s, msg.devices);
+    this.flusher.schedule(s);
   }
-}
-
-/** Was reading `seq` of `device` already sent on this connection (snapshot or live)? */
-function wasSent(s: Session, seq: number, device: string): boolean {
-  const { helloSeq, snapshot, periods } = s.sent;
-  if (seq <= helloSeq) return snapshot.has(seq);
-  for (let i = periods.length - 1; i >= 0; i--) {
-    const e = periods[i]!;
-    if (seq > e.after) return matches(e.sub, device);
-  }
-  return false;
-}
-
-/**
- * A device removed by a reload leaves /metrics: its series would otherwise stay forever, frozen
- * (device_up 0 reads as "down", not as "gone").
- */
-function forgetMetrics(device: string): void {
-  for (const m of [metrics.readings, metrics.parseErrors, metrics.overlongLines, metrics.deviceUp]) m.remove({ device });
-  metrics.reconnects.remove({ source: device });
-  // commands carry a second label (the result): remove every series of this device
-  void metrics.commands.get().then(({ values }) => {
-    for (const v of values) if (v.labels.device === device) metrics.commands.remove(v.labels);
-  });
 }
 
 /** a reload may lower a connection's role, never raise it in place */
 const RANK: Readonly<Record<Role, number>> = { viewer: 0, operator: 1 };
-
-/** rules for a device the config does not list (e.g. one a source derived from a topic) */
-const defaultRules: DeviceConfig['commands'] = commandsSchema.parse({});

@@ -1,15 +1,20 @@
 /**
  * One dashboard connection as the hub sees it: its encoding, role, subscription, the frames
  * waiting for the next coalesced write, and the slow-consumer state (latest value per device
- * while its socket is congested).
+ * while its socket is congested). Every other part of the hub sees it through a small interface
+ * (CommandOwner, Flushable, Resumer, Subscriber).
  */
 import { metrics, sendTally } from '../metrics.js';
 import type { SendResult } from '../server/connection.js';
-import type { AckMessage, Encoding, ServerMessage } from '../protocol/messages.js';
+import type { Encoding, ServerMessage } from '../protocol/messages.js';
 import type { Role } from '../domain.js';
-import type { CommandOwner } from './commands.js';
+import type { CommandAck, CommandOwner } from './commands.js';
+import type { Flushable } from './flush-scheduler.js';
 import { frameMessage } from './frame.js';
 import { TokenBucket, WindowCounter } from './limits.js';
+import type { ReadingFrames } from './reading-frames.js';
+import type { Resumer, SentRecord } from './resume.js';
+import { matches, type Subscriber, type Subscription } from './subscriptions.js';
 
 export type { SendResult };
 
@@ -24,32 +29,15 @@ export interface HubConnection {
   on(event: 'drain', listener: () => void): unknown;
 }
 
-/** A reading with its frames, built lazily, at most once per encoding, shared by every session. */
-export class Encoded {
-  private json: Buffer | undefined;
-  private cbor: Buffer | undefined;
-
-  constructor(readonly msg: ServerMessage & { seq: number; device: string }) {}
-
-  frame(encoding: Encoding): Buffer {
-    if (encoding === 'json') return (this.json ??= frameMessage(this.msg, 'json'));
-    return (this.cbor ??= frameMessage(this.msg, 'cbor'));
-  }
-}
-
 /**
  * One flush pass's concatenation, reused by every session of the pass that queued exactly the
  * same frames (the common case: all subscribed to "*" with one encoding), so a pass over N
  * connections copies the window's frames once instead of N times.
  */
-export interface SharedBatch {
+export interface PassBuffer {
   frames: readonly Buffer[];
   buf: Buffer | undefined;
 }
-
-export type Subscription = '*' | ReadonlySet<string>;
-
-export const matches = (sub: Subscription, device: string): boolean => sub === '*' || sub.has(device);
 
 /** The hub.* limits a session applies; a reload hands new ones to open sessions (applyLimits). */
 export interface SessionLimits {
@@ -68,28 +56,23 @@ export interface SessionOptions extends SessionLimits {
 /** Bad client messages are counted over this window (hub.badMessageLimit). */
 export const BAD_MESSAGE_WINDOW_MS = 10_000;
 
-export class Session implements CommandOwner {
+export class Session implements CommandOwner, Flushable, Resumer, Subscriber {
   readonly role: Role;
   readonly credential: Buffer | undefined;
   readonly encoding: Encoding;
   readonly inflight = new Set<string>();
   subscription: Subscription = '*';
   open = true;
-  /** Resume bookkeeping (hub.ts): what this connection was already sent. */
-  readonly sent = {
-    /** hello.seq: later readings were sent live */
-    helloSeq: 0,
-    /** seqs sent in the snapshot on connect */
-    snapshot: new Set<number>(),
-    /** live readings with seq > after were sent when they matched sub (the latest period that began before a seq applies) */
-    periods: [] as { after: number; sub: Subscription }[],
-  };
+  /** what this connection was already sent (Resume's bookkeeping) */
+  readonly sent: SentRecord = { helloSeq: 0, snapshot: new Set(), periods: [] };
 
+  /** performance.now() of the last write (FlushScheduler batches only what follows a recent one) */
+  lastWriteAt = -Infinity;
   /** frames waiting for the next flush, in order */
   private pending: Buffer[] = [];
   /** congested: readings go to `latest` instead of the socket until 'drain' */
   private congested = false;
-  private latest: Map<string, Encoded> | undefined;
+  private latest: Map<string, ReadingFrames> | undefined;
   private dropFrom = 0;
   private dropTo = 0;
   private dropped = 0;
@@ -127,22 +110,22 @@ export class Session implements CommandOwner {
   }
 
   /** A live reading: queued for the next coalesced write, or kept as the latest while congested. */
-  deliver(r: Encoded): void {
+  deliver(r: ReadingFrames): void {
     if (!this.open) return;
     if (this.congested) {
       const latest = (this.latest ??= new Map());
-      if (latest.has(r.msg.device)) {
+      if (latest.has(r.device)) {
         // the reading it replaces is the one this client will never get
         this.dropped++;
         metrics.drops.inc();
       }
-      if (this.dropFrom === 0) this.dropFrom = r.msg.seq;
-      this.dropTo = r.msg.seq;
-      latest.set(r.msg.device, r);
+      if (this.dropFrom === 0) this.dropFrom = r.seq;
+      this.dropTo = r.seq;
+      latest.set(r.device, r);
       return;
     }
     this.pending.push(r.frame(this.encoding));
-    // the hub flushes this session within coalesceMs
+    // the hub's FlushScheduler writes it (at the end of this turn, or within coalesceMs under load)
     if (this.pending.length === 1) this.dirty(this);
   }
 
@@ -158,12 +141,12 @@ export class Session implements CommandOwner {
     this.flush();
   }
 
-  ack(msg: AckMessage): void {
+  ack(msg: CommandAck): void {
     this.send(msg);
   }
 
-  /** Writes everything queued as ONE frame buffer (one write, one syscall); `shared`: see SharedBatch. */
-  flush(shared?: SharedBatch): void {
+  /** Writes everything queued as ONE frame buffer (one write, one syscall); `shared`: see PassBuffer. */
+  flush(shared?: PassBuffer): void {
     const pending = this.pending;
     const n = pending.length;
     if (n === 0 || !this.open) return;
@@ -171,6 +154,7 @@ export class Session implements CommandOwner {
     const buf = n === 1 ? pending[0]! : shared ? concatShared(pending, shared) : Buffer.concat(pending);
     const result = this.conn.sendFrame(buf);
     if (result === 'closed') return;
+    this.lastWriteAt = performance.now();
     // sendFrame counted one message for the whole batch
     if (n > 1) sendTally.messages += n - 1;
     if (result === 'backpressure') this.congest();
@@ -211,7 +195,7 @@ export class Session implements CommandOwner {
     }
     this.dropFrom = this.dropTo = this.dropped = 0;
     if (latest) {
-      const held = [...latest.values()].filter((r) => matches(this.subscription, r.msg.device)).sort((a, b) => a.msg.seq - b.msg.seq);
+      const held = [...latest.values()].filter((r) => matches(this.subscription, r.device)).sort((a, b) => a.seq - b.seq);
       for (const r of held) this.queue(r.frame(this.encoding));
     }
     this.flush();
@@ -219,7 +203,7 @@ export class Session implements CommandOwner {
 }
 
 /** `frames` concatenated: the pass's shared buffer when it holds the same frames, else a new one that becomes it. */
-function concatShared(frames: Buffer[], shared: SharedBatch): Buffer {
+function concatShared(frames: Buffer[], shared: PassBuffer): Buffer {
   const prev = shared.frames;
   if (shared.buf !== undefined && prev.length === frames.length && frames.every((f, i) => f === prev[i])) return shared.buf;
   shared.frames = frames;

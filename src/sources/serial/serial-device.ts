@@ -90,7 +90,7 @@ export class SerialDevice implements Device {
         void this.guard(() => {
           if (!this.port) return;
           this.resync = true;
-          this.lost(this.port, reason);
+          this.portLost(this.port, reason);
         }),
     );
   }
@@ -165,9 +165,9 @@ export class SerialDevice implements Device {
         if (this.port === port) this.splitter.push(chunk);
       }),
     );
-    port.on('error', (err: Error) => this.guard(() => this.lost(port, `I/O error: ${err.message}`)));
+    port.on('error', (err: Error) => this.guard(() => this.portLost(port, `I/O error: ${err.message}`)));
     port.on('close', (err?: Error & { disconnected?: boolean }) =>
-      this.guard(() => this.lost(port, err?.disconnected ? 'device disconnected (unplugged?)' : 'port closed')),
+      this.guard(() => this.portLost(port, err?.disconnected ? 'device disconnected (unplugged?)' : 'port closed')),
     );
     this.watchTimer = setInterval(() => void this.guard(() => this.watch(port)), WATCH_INTERVAL_MS);
     this.dirWatcher = watchEntry(s.path, () => void this.guard(() => this.watch(port)));
@@ -182,13 +182,13 @@ export class SerialDevice implements Device {
     const path = this.cfg.serial.path;
     const st = await stat(path).catch(() => undefined);
     const o = this.opened;
-    // lost() outside any catch: an exception from the sink must reach the fault boundary
-    if (!st) this.lost(port, `${path} disappeared (unplugged?)`);
-    else if (o && (st.dev !== o.dev || st.ino !== o.ino || st.rdev !== o.rdev)) this.lost(port, `${path} now points to another device (replugged?)`);
+    // portLost() outside any catch: an exception from the sink must reach the fault boundary
+    if (!st) this.portLost(port, `${path} disappeared (unplugged?)`);
+    else if (o && (st.dev !== o.dev || st.ino !== o.ino || st.rdev !== o.rdev)) this.portLost(port, `${path} now points to another device (replugged?)`);
   }
 
   /** the open port is gone: once per port, whichever signal came first */
-  private lost(port: SerialPort, reason: string, fault = false): void {
+  private portLost(port: SerialPort, reason: string, fault = false): void {
     if (this.port !== port) return;
     this.port = undefined;
     this.faulted = fault;
@@ -220,11 +220,11 @@ export class SerialDevice implements Device {
     this.log.error({ code: 'SG_ERR_SOURCE_FAULT', err }, 'a serial source handler threw: the port is reset');
     const reason = `internal fault: ${message.slice(0, 200)}`;
     try {
-      if (this.port) this.lost(this.port, reason, true);
+      if (this.port) this.portLost(this.port, reason, true);
       else this.scheduleRetry(); // the fault came while down (announcing it): keep trying
     } catch {
       // the sink threw again while told the device is down: the same fault, logged above;
-      // lost() has closed the port and scheduled the reopen before calling it
+      // portLost() has closed the port and scheduled the reopen before calling it
     }
   }
 

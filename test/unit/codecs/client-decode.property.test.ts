@@ -295,9 +295,10 @@ function deviceCall(msg: Record<string, unknown>): { device: keyof typeof RULES;
   if (device === 'm') {
     if (line !== undefined || payload === undefined) return undefined;
     const text = typeof payload === 'string' ? payload : JSON.stringify(payload);
-    return text.length <= rules.maxLength ? { device, cmd: { payload } } : undefined;
+    // commands.maxLength counts UTF-8 bytes
+    return Buffer.byteLength(text) <= rules.maxLength ? { device, cmd: { payload } } : undefined;
   }
-  if (payload !== undefined || typeof line !== 'string' || line.length === 0 || line.length > rules.maxLength || hasControl(line)) return undefined;
+  if (payload !== undefined || typeof line !== 'string' || line.length === 0 || Buffer.byteLength(line) > rules.maxLength || hasControl(line)) return undefined;
   if ('allow' in rules && !rules.allow.test(line)) return undefined;
   return { device, cmd: { line } };
 }

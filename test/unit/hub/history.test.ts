@@ -17,7 +17,7 @@ const T0 = 1_700_000_000_000;
 function setup(cfgOver: Record<string, unknown> = {}, history: HistoryReader | null = new MemoryHistory(10_000)) {
   const hub = new Hub(testConfig({ hub: { coalesceMs: 0 }, ...cfgOver }), silentLogger(), history ? { history } : {});
   hub.setDevices([new FakeDevice('a'), new FakeDevice('b')]);
-  if (history instanceof MemoryHistory) hub.tap((r) => history.record(r));
+  if (history instanceof MemoryHistory) hub.onReading((r) => history.record(r));
   const connect = (protocol?: string) => {
     const c = new FakeConn(protocol);
     hub.attach(c, { role: 'viewer' });

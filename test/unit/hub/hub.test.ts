@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Hub, type HubOptions } from '../../../src/hub/hub.js';
+import { metrics } from '../../../src/metrics.js';
 import { silentLogger } from '../../../src/log.js';
 import { FakeConn, FakeDevice, testConfig, timeoutError } from './fakes.js';
 
@@ -14,6 +15,11 @@ function setup(hubOver: Record<string, unknown> = {}, cfgOver: Record<string, un
   };
   const read = (device: string, t: number) => hub.reading({ device, ts: 1000 + t, values: { t } });
   return { hub, devs, connect, read };
+}
+
+async function commandCount(device: string, result: string): Promise<number> {
+  const { values } = await metrics.commands.get();
+  return values.find((v) => v.labels.device === device && v.labels.result === result)?.value ?? 0;
 }
 
 const flushPromises = () => new Promise((r) => setImmediate(r));
@@ -98,6 +104,27 @@ describe('coalescing', () => {
     expect(c.of('reading').map((m) => m.seq)).toEqual([1, 2, 3]);
   });
 
+  it('a quiet connection is written at the end of the loop turn, not after the window: one write for what arrived in it', () => {
+    vi.useFakeTimers();
+    const { connect, read } = setup({ coalesceMs: 50 });
+    const c = connect();
+    vi.advanceTimersByTime(60);
+    const before = c.writes.length;
+    read('a', 1);
+    read('b', 2);
+    expect(c.writes.length).toBe(before);
+    vi.advanceTimersByTime(0);
+    expect(c.writes.length).toBe(before + 1);
+    // written 0 ms ago: under load, the next readings wait for the rest of the window
+    vi.advanceTimersByTime(10);
+    read('a', 3);
+    vi.advanceTimersByTime(39);
+    expect(c.writes.length).toBe(before + 1);
+    vi.advanceTimersByTime(1);
+    expect(c.writes.length).toBe(before + 2);
+    expect(c.of('reading').map((m) => m.seq)).toEqual([1, 2, 3]);
+  });
+
   it('an ack is not delayed by the window and keeps its order after queued readings', async () => {
     vi.useFakeTimers();
     const { connect, read } = setup({ coalesceMs: 50 });
@@ -136,6 +163,23 @@ describe('resume', () => {
     expect(new Set(seqs).size).toBe(seqs.length);
     expect(c.of('gap')).toEqual([]);
     expect(c.of('reset')).toEqual([]);
+  });
+
+  it('dashboards resuming in the same loop turn share the replay: the same frames, one concatenation for all', () => {
+    vi.useFakeTimers();
+    const { connect, read } = setup({ coalesceMs: 5, resumeBuffer: 4 });
+    for (let i = 1; i <= 6; i++) read('a', i);
+    // after a restart every dashboard comes back with a since of the old stream: reset, gap, replay
+    const cs = [connect('viewer'), connect('viewer'), connect('viewer')];
+    for (const c of cs) c.sendJson({ type: 'subscribe', devices: ['*'], since: 40, epoch: 'old-run' });
+    vi.advanceTimersByTime(5);
+    const replays = cs.map((c) => c.writes.at(-1));
+    expect(replays[1]).toBe(replays[0]);
+    expect(replays[2]).toBe(replays[0]);
+    for (const c of cs) {
+      expect(c.messages().map((m) => m.type)).toEqual(['hello', 'reading', 'reset', 'gap', 'reading', 'reading', 'reading']);
+      expect(c.of('reading').map((m) => m.seq)).toEqual([6, 3, 4, 5]);
+    }
   });
 
   it('a gap for what the ring no longer holds', () => {
@@ -474,14 +518,47 @@ describe('bad client messages', () => {
 });
 
 describe('routeCommand (federation)', () => {
-  it('applies the same device rules and reports refusals as CommandErrors', async () => {
+  it('applies the same device rules and reports refusals as CommandErrors, with the router\'s codes', async () => {
     const { hub, devs } = setup();
     await expect(hub.routeCommand('b', { line: 'LED ON' })).resolves.toEqual({ reply: 'OK LED ON' });
-    await expect(hub.routeCommand('zz', { line: 'X' })).rejects.toMatchObject({ code: 'invalid', message: 'no device "zz"' });
-    await expect(hub.routeCommand('b', { line: 'REBOOT' })).rejects.toMatchObject({ code: 'invalid', message: 'line not allowed by commands.allow' });
+    await expect(hub.routeCommand('zz', { line: 'X' })).rejects.toMatchObject({ code: 'unknown_device', message: 'no device "zz"' });
+    await expect(hub.routeCommand('b', { line: 'REBOOT' })).rejects.toMatchObject({ code: 'forbidden', message: 'line not allowed by commands.allow' });
     await expect(hub.routeCommand('a', { line: 'A\rB' })).rejects.toMatchObject({ code: 'invalid' });
     devs.a.state = 'down';
     await expect(hub.routeCommand('a', { line: 'PING' })).rejects.toMatchObject({ code: 'device_unavailable' });
+  });
+
+  it('goes through the router: rate limited per origin (hub.commandRate), counted in metrics.commands', async () => {
+    const { hub, devs } = setup({ commandRate: { perSecond: 0.001, burst: 2 } });
+    const before = await commandCount('a', 'rate_limited');
+    await expect(hub.routeCommand('a', { line: 'P1' })).resolves.toEqual({ reply: 'OK P1' });
+    await expect(hub.routeCommand('a', { line: 'P2' })).resolves.toEqual({ reply: 'OK P2' });
+    await expect(hub.routeCommand('a', { line: 'P3' })).rejects.toMatchObject({ code: 'rate_limited' });
+    expect(await commandCount('a', 'rate_limited')).toBe(before + 1);
+    // another gateway is another origin: its own bucket
+    await expect(hub.routeCommand('a', { line: 'P4' }, { kind: 'fleet', gateway: 'gw2' })).resolves.toEqual({ reply: 'OK P4' });
+    expect(devs.a.calls.map((c) => c.line)).toEqual(['P1', 'P2', 'P4']);
+  });
+
+  it('a pending federated command is answered shutting_down at shutdown', async () => {
+    const { hub, devs } = setup();
+    devs.a.respond = () => new Promise(() => {});
+    const pending = hub.routeCommand('a', { line: 'SLOW' });
+    await hub.shutdown();
+    await expect(pending).rejects.toMatchObject({ code: 'shutting_down' });
+  });
+});
+
+describe('command lengths', () => {
+  it('commands.maxLength counts UTF-8 bytes, for dashboards and federation alike', async () => {
+    const { hub, connect } = setup();
+    // 8 characters, 16 bytes: at the limit of device a (maxLength 16)
+    await expect(hub.routeCommand('a', { line: 'éééééééé' })).resolves.toEqual({ reply: 'OK éééééééé' });
+    // 9 characters, 17 bytes: under the limit in UTF-16 units, over it in bytes
+    await expect(hub.routeCommand('a', { line: 'éééééééé1' })).rejects.toMatchObject({ code: 'invalid', message: '"line" is longer than 16 bytes (commands.maxLength)' });
+    const c = connect();
+    c.sendJson({ type: 'command', id: 'u', device: 'a', line: 'éééééééé1' });
+    expect(c.of('ack')).toEqual([{ type: 'ack', id: 'u', ok: false, error: { code: 'invalid', message: '"line" is longer than 16 bytes (commands.maxLength)' } }]);
   });
 });
 
@@ -498,10 +575,20 @@ describe('devices and readings', () => {
     expect(late.of('reading').map((r) => r.device)).toEqual(['a']);
   });
 
-  it('tap sees every reading with its seq', () => {
+  it('serialgate_device_up is derived from the state the hub keeps (sources do not set it)', async () => {
+    const { hub } = setup();
+    const up = async (device: string) => (await metrics.deviceUp.get()).values.find((v) => v.labels.device === device)?.value;
+    expect(await up('a')).toBe(1);
+    hub.state({ id: 'a', source: 'serial', state: 'down', reason: 'ENOENT' });
+    expect(await up('a')).toBe(0);
+    hub.state({ id: 'a', source: 'serial', state: 'up' });
+    expect(await up('a')).toBe(1);
+  });
+
+  it('onReading sees every reading with its seq', () => {
     const { hub, read } = setup();
     const seen: number[] = [];
-    hub.tap((r) => seen.push(r.seq));
+    hub.onReading((r) => seen.push(r.seq));
     read('a', 1);
     read('b', 2);
     expect(seen).toEqual([1, 2]);

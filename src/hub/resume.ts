@@ -1,0 +1,140 @@
+/**
+ * Resume (README "Resume and gaps"): the stream (its epoch and seq), the ring of readings with
+ * their frames, and what each connection was already sent, so that `subscribe {since, epoch}`
+ * replays every missed reading exactly once, within the replay budget.
+ *
+ * A replay costs no encode the live fan-out (or another replay) already did: the ring holds
+ * ReadingFrames, and the reset and gap frames are shared too, so N dashboards resuming at once
+ * queue the same Buffers and their flush pass can share one concatenation (PassBuffer).
+ */
+import { metrics } from '../metrics.js';
+import type { Encoding, ReadingMessage } from '../protocol/messages.js';
+import { frameMessage } from './frame.js';
+import type { ReadingInput } from '../domain.js';
+import type { SubscribeRequest } from '../protocol/client-messages.js';
+import { newEpoch, type StreamStart } from './epoch.js';
+import { ReadingFrames } from './reading-frames.js';
+import { ResumeRing } from './ring.js';
+import { matches, type Subscription } from './subscriptions.js';
+
+/** Subscription changes remembered per connection for de-duplication. */
+const MAX_PERIODS = 16;
+
+/** What one connection was already sent (kept by its Session, read and written only here). */
+export interface SentRecord {
+  /** hello.seq: later readings were sent live */
+  helloSeq: number;
+  /** seqs sent in the snapshot on connect */
+  snapshot: Set<number>;
+  /** live readings with seq > after were sent when they matched sub (the latest period that began before a seq applies) */
+  periods: { after: number; sub: Subscription }[];
+}
+
+/** The part of a Session a replay needs. */
+export interface Resumer {
+  readonly encoding: Encoding;
+  readonly sent: SentRecord;
+  queue(frame: Buffer): void;
+}
+
+export class Resume {
+  /** the stream `seq` counts in (hello.epoch) */
+  readonly epoch: string;
+  private seq: number;
+  private readonly ring: ResumeRing<ReadingFrames>;
+  private readonly resets: Partial<Record<Encoding, Buffer>> = {};
+  /** the last gap frame per encoding: resumes after a restart all ask for the same one */
+  private readonly gaps: Partial<Record<Encoding, { from: number; to: number; frame: Buffer }>> = {};
+
+  constructor(capacity: number, stream: StreamStart | undefined) {
+    this.epoch = stream?.epoch ?? newEpoch();
+    this.seq = stream?.seq ?? 0;
+    this.ring = new ResumeRing(capacity, this.seq);
+  }
+
+  /** the newest seq (0, or the restored one, before the first reading) */
+  get newest(): number {
+    return this.seq;
+  }
+
+  stream(): StreamStart {
+    return { epoch: this.epoch, seq: this.seq };
+  }
+
+  /** The next reading of the stream: numbered, kept for replay, ready to be framed once per encoding. */
+  append(input: ReadingInput): ReadingFrames {
+    const msg: ReadingMessage = { type: 'reading', seq: ++this.seq, device: input.device, ts: input.ts };
+    if (input.values !== undefined) msg.values = input.values;
+    if (input.raw !== undefined) msg.raw = input.raw;
+    if (input.error !== undefined) msg.error = input.error;
+    const r = new ReadingFrames(msg);
+    this.ring.push(r);
+    return r;
+  }
+
+  /** A connection starts at the newest seq, subscribed to everything; `snapshot`: the seqs it gets with hello. */
+  started(s: Resumer, snapshot: readonly ReadingFrames[]): void {
+    s.sent.helloSeq = this.seq;
+    s.sent.periods.push({ after: this.seq, sub: '*' });
+    for (const r of snapshot) s.sent.snapshot.add(r.seq);
+  }
+
+  /**
+   * Queues on `s` what it missed after `msg.since` for the subscription it asks for: a `reset`
+   * when the since counts in another stream, a `gap` for what the ring (or the budget) does not
+   * cover, then the readings it was not already sent. A since continues this stream only when it
+   * names this epoch and does not lie beyond its newest seq (Centrifugo's rule); any other since
+   * counts as 0, so a restarted count is never taken for a continuation of the old one.
+   * `budgetBytes`: a bigger replay would get the connection closed with 1013 (and the client would
+   * reconnect and ask again), so the newest part is sent and the rest is a gap.
+   */
+  replay(s: Resumer, msg: SubscribeRequest & { since: number }, budgetBytes: number): void {
+    const continues = msg.epoch === this.epoch && msg.since <= this.seq;
+    if (!continues) s.queue((this.resets[s.encoding] ??= frameMessage({ type: 'reset', epoch: this.epoch }, s.encoding)));
+    const since = continues ? msg.since : 0;
+    const replay = this.ring.since(since);
+    const frames: Buffer[] = [];
+    const seqs: number[] = [];
+    for (const r of replay.readings) {
+      if (!matches(msg.devices, r.device) || wasSent(s.sent, r.seq, r.device)) continue;
+      frames.push(r.frame(s.encoding));
+      seqs.push(r.seq);
+    }
+    let first = frames.length;
+    for (let budget = budgetBytes; first > 0 && budget >= frames[first - 1]!.length; first--) budget -= frames[first - 1]!.length;
+    let gap = replay.gap;
+    if (first > 0) gap = { from: gap?.from ?? since + 1, to: seqs[first - 1]! };
+    if (gap) {
+      metrics.gaps.inc();
+      s.queue(this.gapFrame(gap, s.encoding));
+    }
+    for (let i = first; i < frames.length; i++) s.queue(frames[i]!);
+  }
+
+  /** The subscription changed to `sub` at the newest seq. */
+  subscribed(s: Resumer, sub: Subscription): void {
+    const periods = s.sent.periods;
+    periods.push({ after: this.seq, sub });
+    // a period wholly older than the ring cannot matter to a replay any more
+    while (periods.length > MAX_PERIODS || (periods.length > 1 && periods[1]!.after < this.ring.oldest)) periods.shift();
+  }
+
+  private gapFrame(gap: { from: number; to: number }, encoding: Encoding): Buffer {
+    const cached = this.gaps[encoding];
+    if (cached && cached.from === gap.from && cached.to === gap.to) return cached.frame;
+    const frame = frameMessage({ type: 'gap', ...gap }, encoding);
+    this.gaps[encoding] = { ...gap, frame };
+    return frame;
+  }
+}
+
+/** Was reading `seq` of `device` already sent on this connection (snapshot or live)? */
+function wasSent(sent: SentRecord, seq: number, device: string): boolean {
+  const { helloSeq, snapshot, periods } = sent;
+  if (seq <= helloSeq) return snapshot.has(seq);
+  for (let i = periods.length - 1; i >= 0; i--) {
+    const e = periods[i]!;
+    if (seq > e.after) return matches(e.sub, device);
+  }
+  return false;
+}
