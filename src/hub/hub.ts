@@ -24,19 +24,19 @@ import { parseClientMessage, type SubscribeMessage } from './client-messages.js'
 import { compilePattern } from '../codecs/line-parser.js';
 import { CommandRouter, checkCommand, type CommandTarget } from './commands.js';
 import { canDerive } from './derived.js';
-import { newEpoch, type StreamStart } from './epoch.js';
+import { newEpoch, type StreamSnapshot, type StreamStart } from './epoch.js';
 import { ResumeRing } from './ring.js';
 import { Encoded, Session, matches, type HubConnection, type SharedBatch, type Subscription } from './session.js';
 
 export type { AuthContext } from './auth.js';
-export type { StreamStart } from './epoch.js';
+export type { StreamSnapshot, StreamStart } from './epoch.js';
 
 /** Subscription changes remembered per connection for resume de-duplication. */
 const MAX_PERIODS = 16;
 
 export interface HubOptions {
   /** the stream to continue (History restores it across a planned restart); default: a new epoch from seq 0 */
-  stream?: StreamStart;
+  stream?: StreamStart | StreamSnapshot;
 }
 
 export class Hub implements SourceSink {
@@ -72,7 +72,8 @@ export class Hub implements SourceSink {
   ) {
     this.epoch = opts.stream?.epoch ?? newEpoch();
     this.seq = opts.stream?.seq ?? 0;
-    this.ring = new ResumeRing(config.hub.resumeBuffer, this.seq);
+    this.ring = restoreRing(config.hub.resumeBuffer, this.seq, opts.stream);
+    if (opts.stream && 'last' in opts.stream) for (const r of opts.stream.last) this.last.set(r.device, new Encoded(readingMessage(r)));
     this.auth = new Authenticator(config.auth, config.server.host);
     this.router = new CommandRouter((id) => this.devices.get(id), logger);
   }
@@ -144,10 +145,7 @@ export class Hub implements SourceSink {
   // ---- SourceSink ----
 
   reading(input: ReadingInput): void {
-    const msg: ReadingMessage = { type: 'reading', seq: ++this.seq, device: input.device, ts: input.ts };
-    if (input.values !== undefined) msg.values = input.values;
-    if (input.raw !== undefined) msg.raw = input.raw;
-    if (input.error !== undefined) msg.error = input.error;
+    const msg = readingMessage({ ...input, seq: ++this.seq });
     this.ring.push(msg);
     const r = new Encoded(msg);
     this.last.set(msg.device, r);
@@ -241,6 +239,12 @@ export class Hub implements SourceSink {
   /** Where the stream is now: what a planned restart hands to the next Hub to continue it. */
   stream(): StreamStart {
     return { epoch: this.epoch, seq: this.seq };
+  }
+
+  /** The stream with the resume buffer and the last values: what a clean stop saves (History). */
+  snapshot(): StreamSnapshot {
+    const held = this.ring.since(this.ring.oldest - 1).readings;
+    return { ...this.stream(), readings: held, last: [...this.last.values()].map((e) => e.msg as Reading) };
   }
 
   // ---- internals ----
@@ -368,6 +372,27 @@ export class Hub implements SourceSink {
 }
 
 /** Was reading `seq` of `device` already sent on this connection (snapshot or live)? */
+function readingMessage(r: Reading): ReadingMessage {
+  const msg: ReadingMessage = { type: 'reading', seq: r.seq, device: r.device, ts: r.ts };
+  if (r.values !== undefined) msg.values = r.values;
+  if (r.raw !== undefined) msg.raw = r.raw;
+  if (r.error !== undefined) msg.error = r.error;
+  return msg;
+}
+
+/**
+ * The resume buffer of a restored stream: its saved readings when they count up to `seq` without
+ * a hole (else none, and a resuming client is told the honest gap).
+ */
+function restoreRing(capacity: number, seq: number, stream: StreamStart | StreamSnapshot | undefined): ResumeRing {
+  const saved = stream && 'readings' in stream ? stream.readings.slice(-capacity) : [];
+  const contiguous = saved.length > 0 && saved.every((r, i) => r.seq === seq - saved.length + 1 + i);
+  if (!contiguous) return new ResumeRing(capacity, seq);
+  const ring = new ResumeRing(capacity, saved[0]!.seq - 1);
+  for (const r of saved) ring.push(readingMessage(r));
+  return ring;
+}
+
 function wasSent(s: Session, seq: number, device: string): boolean {
   const { helloSeq, snapshot, periods } = s.sent;
   if (seq <= helloSeq) return snapshot.has(seq);
