@@ -6,6 +6,8 @@ import type http from 'node:http';
 import type https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Config, DeviceConfig } from './config/schema.js';
+import { History, stateDir } from './history/persistent.js';
+import type { HistoryReader } from './history/types.js';
 import { buildHealthReport, createRequestHandler, defaultWebRoot } from './http/routes.js';
 import { Authenticator, isLoopbackHost } from './hub/auth.js';
 import { Hub } from './hub/hub.js';
@@ -22,6 +24,8 @@ export interface Gateway {
   /** http(s)://HOST:PORT with the real port (server.port 0 = ephemeral) */
   readonly url: string;
   readonly hub: Hub;
+  /** undefined when history.enabled is false */
+  readonly history: HistoryReader | undefined;
   readonly sources: Source[];
   /** applies what a running gateway can (src/reload.ts); dashboards stay open unless their token went */
   reload(config: Config): Promise<void>;
@@ -115,11 +119,15 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
       'listening beyond loopback with auth.hosts empty: any Host header is accepted, so a DNS-rebinding page could read what anonymous viewers see; list the names you use in auth.hosts',
     );
   }
-  const hub = new Hub(config, logger.child({ component: 'hub' }));
+  // before the hub: a stream a clean stop saved is where the hub's seq continues
+  const history = config.history.enabled ? new History(config.history, logger.child({ component: 'history' }), stateDir(config.history)) : undefined;
+  const hub = new Hub(config, logger.child({ component: 'hub' }), history?.restored ? { stream: history.restored } : {});
   const sources = new SourceSet(hub, logger);
   let current = config;
   let ready = false;
   hub.tap((r) => sources.mqtt?.source.publishReading(r));
+  if (history) hub.tap((r) => history.record(r));
+  history?.start();
 
   const health = () =>
     buildHealthReport({
@@ -154,6 +162,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
   return {
     url,
     hub,
+    history,
     get sources() {
       return sources.all();
     },
@@ -179,6 +188,8 @@ export async function startGateway(config: Config, logger: Logger): Promise<Gate
         const dashboards = hub.shutdown();
         const connections = wss.close(1001, 'gateway shutting down', Math.min(SHUTDOWN_CLOSE_GRACE_MS, config.server.limits.closeTimeoutMs));
         await Promise.all([dashboards, connections, sources.stop()]);
+        // no reading can come any more: the last batch and the stream for the next start
+        await history?.stop(hub.snapshot());
         // 3. the HTTP server: requests still in flight (a slow /metrics client) and TLS
         //    handshakes that never finished end here
         destroyAllConnections(server);
