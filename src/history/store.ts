@@ -22,6 +22,8 @@ class DeviceHistory {
   /** closed buckets, oldest first */
   closed: BucketAcc[] = [];
   open: BucketAcc | undefined;
+  /** raw holds every reading from this ts on (a point dropped, or not restored, moves it) */
+  rawSince = -Infinity;
 
   oldestRaw(): HistoryPoint | undefined {
     return this.raw[this.head];
@@ -29,6 +31,7 @@ class DeviceHistory {
 
   shiftRaw(): HistoryPoint {
     const p = this.raw[this.head++]!;
+    this.rawSince = Math.max(this.rawSince, p.ts + 1);
     if (this.head > 1024 && this.head * 2 > this.raw.length) {
       this.raw = this.raw.slice(this.head);
       this.head = 0;
@@ -88,6 +91,11 @@ export class HistoryStore implements HistoryReader, HistoryWriter {
       this.bytes += bucketBytes(acc);
     }
     const written = new Set(buckets.map((b) => `${b.d}\u0000${b.t}`));
+    // the readings before a device's first restored point are in its buckets only (or gone)
+    for (const r of points) {
+      const dev = this.device(r.d);
+      if (dev.raw.length === 0 && dev.rawSince === -Infinity) dev.rawSince = r.t;
+    }
     for (const r of points) {
       const p: HistoryPoint = { seq: r.s, ts: r.t, values: r.v };
       if (written.has(`${r.d}\u0000${this.bucketTs(r.t)}`)) this.keepRaw(this.device(r.d), p);
@@ -112,9 +120,8 @@ export class HistoryStore implements HistoryReader, HistoryWriter {
     const answer: HistoryAnswer = { device: q.device, from: q.from, to: q.to, buckets: [], points: [] };
     const dev = this.byDevice.get(q.device);
     if (!dev) return answer;
-    // one representation per reading: buckets before the first whole bucket the raw window holds, points after
-    const first = dev.oldestRaw();
-    const rawFrom = first ? Math.ceil(first.ts / this.limits.bucketMs) * this.limits.bucketMs : Infinity;
+    // one representation per reading: buckets up to the first bucket the raw window holds whole, points after
+    const rawFrom = dev.oldestRaw() ? Math.ceil(dev.rawSince / this.limits.bucketMs) * this.limits.bucketMs : Infinity;
     const accs = [...dev.closed, ...(dev.open ? [dev.open] : [])]
       .filter((b) => b.ts < rawFrom && b.ts <= q.to && b.ts + b.span > q.from)
       .sort((a, b) => a.ts - b.ts);

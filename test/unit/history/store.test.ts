@@ -72,6 +72,13 @@ describe('history queries', () => {
     }
   });
 
+  it('while the raw window still holds every reading of a device, the answer is all points (no partial first bucket)', () => {
+    const young = fed({}, { minutes: 3, everyMs: 7_000 });
+    const a = young.store.query({ device: 'a', from: 0, to: young.now(), maxPoints: 1000 });
+    expect(a.buckets).toEqual([]);
+    expect(a.points.map((p) => p.seq)).toEqual(young.sent.map((r) => r.seq));
+  });
+
   it('readings without values (raw lines) are not history', () => {
     const s = new HistoryStore(limits, () => 0);
     s.record({ seq: 1, device: 'r', ts: 0, raw: 'hello' });
