@@ -227,7 +227,8 @@ function downsample(accs: BucketAcc[], points: HistoryPoint[], bucketMs: number,
     if (cur?.ts !== ts) base.push((cur = emptyBucket(ts, bucketMs)));
     addValues(cur, p.values);
   }
-  for (let k = 1; ; k *= 2) {
+  // fewer than base.length / max groups cannot fit: start there rather than at 1
+  for (let k = Math.max(1, Math.floor(base.length / max)); ; k *= 2) {
     const span = k * bucketMs;
     const groups: BucketAcc[] = [];
     for (const b of base) {
