@@ -31,19 +31,23 @@ export class History implements HistoryReader, HistoryWriter {
   /** the stream a clean stop saved, taken at open */
   readonly restored: StreamSnapshot | undefined;
 
+  /** the state directory in use; undefined: memory only (none configured, or it could not be made) */
+  readonly dir: string | undefined;
+
   constructor(
     private readonly cfg: HistoryConfig,
     private readonly logger: Logger,
-    readonly dir: string | undefined,
+    dir: string | undefined,
     private readonly now: () => number = Date.now,
   ) {
-    this.store = new HistoryStore(cfg, now, dir !== undefined);
-    if (dir === undefined) return;
-    mkdirSync(dir, { recursive: true });
+    const usable = dir !== undefined && makeDir(dir, logger) ? dir : undefined;
+    this.dir = usable;
+    this.store = new HistoryStore(cfg, now, usable !== undefined);
+    if (usable === undefined) return;
     // points matter only for the raw window: their files are short-lived, buckets' live for the retention
-    this.points = new SegmentLog(dir, 'points', cfg.rawWindowMs, this.written);
-    this.buckets = new SegmentLog(dir, 'buckets', cfg.segmentMs, this.written);
-    this.restored = this.takeStream(dir);
+    this.points = new SegmentLog(usable, 'points', cfg.rawWindowMs, this.written);
+    this.buckets = new SegmentLog(usable, 'buckets', cfg.segmentMs, this.written);
+    this.restored = this.takeStream(usable);
     this.load();
   }
 
@@ -141,5 +145,16 @@ export class History implements HistoryReader, HistoryWriter {
       // an unreadable directory: start with an empty history rather than not at all
       this.logger.error({ err, code: 'SG_ERR_HISTORY_DAMAGED' }, 'history not loaded, starting empty');
     }
+  }
+}
+
+/** A state directory that cannot be made (read-only, wrong owner) costs the persistence, not the start. */
+function makeDir(dir: string, logger: Logger): boolean {
+  try {
+    mkdirSync(dir, { recursive: true });
+    return true;
+  } catch (err) {
+    logger.error({ err, dir, code: 'SG_ERR_HISTORY_WRITE' }, 'history directory unusable: history kept in memory only');
+    return false;
   }
 }

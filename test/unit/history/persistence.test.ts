@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -136,6 +136,30 @@ describe('History on disk', () => {
     const total = readdirSync(small).reduce((n, f) => n + statSync(path.join(small, f)).size, 0);
     // the budget, give or take the one file being appended
     expect(total).toBeLessThanOrEqual(4096 + 4096);
+  });
+
+  it('a batch that cannot be written is logged and dropped, the next one is tried; an unusable directory means memory only', async () => {
+    const dir = tmp();
+    const clock = { now: 0 };
+    const { logger, warnings } = recordingLogger();
+    const h = new History(cfg({ dir }), logger, dir, () => clock.now);
+    await feed(h, clock, 0, 10, 1000);
+    rmSync(dir, { recursive: true }); // the card went away under us
+    await h.flush();
+    expect(warnings).toEqual([expect.objectContaining({ code: 'SG_ERR_HISTORY_WRITE', points: 10 })]);
+    expect(h.query({ device: 'a', from: 0, to: clock.now, maxPoints: 100 }).points).toHaveLength(10);
+    mkdirSync(dir);
+    await feed(h, clock, 20_000, 5, 5, 10);
+    expect(readdirSync(dir).length).toBe(1);
+
+    const file = path.join(tmp(), 'a-file');
+    writeFileSync(file, '');
+    const m = recordingLogger();
+    const memoryOnly = new History(cfg(), m.logger, path.join(file, 'state'), () => clock.now);
+    expect(memoryOnly.dir).toBeUndefined();
+    expect(m.warnings).toEqual([expect.objectContaining({ code: 'SG_ERR_HISTORY_WRITE' })]);
+    memoryOnly.record({ seq: 1, device: 'a', ts: 0, values: { v: 1 } });
+    expect(memoryOnly.store.drain()).toEqual({ points: [], buckets: [] });
   });
 
   it('state directory: history.dir, else the first of $STATE_DIRECTORY, else memory only', () => {
