@@ -76,12 +76,15 @@ export class History implements HistoryReader, HistoryWriter {
     return this.flushing;
   }
 
-  /** A clean stop: open buckets closed and written, the stream saved for the next start. */
+  /**
+   * A clean stop: the last batch, and the stream saved for the next start. Open buckets are not
+   * written: their points are, and the next start folds them again (a bucket written now would
+   * be closed for good, and readings of the same minute after the start would miss it on disk).
+   */
   async stop(snapshot: StreamSnapshot | undefined): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
     if (!this.dir) return;
-    this.store.closeAll();
     await this.flush();
     if (!snapshot) return;
     try {
@@ -94,13 +97,16 @@ export class History implements HistoryReader, HistoryWriter {
 
   private async write(): Promise<void> {
     if (!this.points || !this.buckets) return;
+    // a quiet device's open bucket closes with age too, so it is written before its points files go
+    this.store.expire();
     const { points, buckets } = this.store.drain();
     try {
       await this.points.append(points.map((p) => ({ ts: p.t, record: p })));
       await this.buckets.append(buckets.map((b) => ({ ts: b.t, record: b })));
       const now = this.now();
       const dropped = [
-        ...this.points.expire(now - this.cfg.rawWindowMs, this.cfg.budgetBytes),
+        // a points file goes once its points are older than any open bucket: an open bucket is rebuilt from them at start
+        ...this.points.expire(now - this.cfg.rawWindowMs - this.cfg.bucketMs, this.cfg.budgetBytes),
         ...this.buckets.expire(now - this.cfg.retentionMs, this.cfg.budgetBytes - this.points.diskBytes()),
       ];
       if (dropped.length > 0) this.logger.debug({ files: dropped }, 'history files expired');

@@ -208,11 +208,6 @@ export class HistoryStore implements HistoryReader, HistoryWriter {
     dev.closed.push(b);
     if (this.persist) this.pendingBuckets.push(bucketRecord(id, b));
   }
-
-  /** the open buckets too, at a clean stop: the next start finds them whole */
-  closeAll(): void {
-    for (const [id, dev] of this.byDevice) if (dev.open) this.close(id, dev);
-  }
 }
 
 /**

@@ -84,15 +84,24 @@ describe('History on disk', () => {
     expect(after.buckets.length).toBeGreaterThan(10);
   });
 
-  it('a clean stop writes the open buckets too: nothing is lost', async () => {
+  it('clean stops within one minute: the open bucket is rebuilt from its points, nothing lost, nothing counted twice', async () => {
     const dir = tmp();
     const clock = { now: 0 };
-    const h = new History(cfg({ dir, rawWindowMs: MIN }), silentLogger(), dir, () => clock.now);
-    await feed(h, clock, 0, 150, 1000);
-    await h.stop(undefined);
-    const again = new History(cfg({ dir, rawWindowMs: MIN }), silentLogger(), dir, () => clock.now);
-    const a = again.query({ device: 'a', from: 0, to: clock.now, maxPoints: 1 });
-    expect(a.buckets[0]!.count).toBe(150);
+    const c = cfg({ dir, rawWindowMs: 30_000 });
+    let seq = 0;
+    for (const start of [0, 20_000, 40_000]) {
+      const h = new History(c, silentLogger(), dir, () => clock.now);
+      await feed(h, clock, start, 15, 1000, seq);
+      seq += 15;
+      await h.stop(undefined);
+    }
+    // later, the minute closed: its bucket holds all 45 readings of the three runs
+    clock.now = 3 * MIN;
+    const last = new History(c, silentLogger(), dir, () => clock.now);
+    await feed(last, clock, 3 * MIN, 1, 1, seq);
+    await last.stop(undefined);
+    const a = new History(c, silentLogger(), dir, () => clock.now).query({ device: 'a', from: 0, to: MIN - 1, maxPoints: 10 });
+    expect(a.buckets.map((b) => [b.ts, b.count, b.fields.v!.count])).toEqual([[0, 45, 45]]);
   });
 
   it('damaged and truncated files: the history opens, keeps what is valid, cuts the rest and says what it dropped', async () => {
