@@ -6,11 +6,12 @@ import type http from 'node:http';
 import type https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Config, DeviceConfig } from './config/schema.js';
-import type { HistoryReader, HistoryWriter } from './history/types.js';
+import { History, stateDir } from './history/persistent.js';
+import type { HistoryReader, HistoryWriter } from './domain.js';
 import { buildHealthReport, createRequestHandler, defaultWebRoot } from './http/routes.js';
 import { Authenticator, isLoopbackHost } from './hub/auth.js';
 import { NO_HISTORY } from './hub/history-requests.js';
-import { Hub } from './hub/hub.js';
+import { Hub, type HubOptions } from './hub/hub.js';
 import type { Logger } from './log.js';
 import { planReload } from './cli/reload.js';
 import { echoEndpoint } from './server/echo.js';
@@ -24,6 +25,8 @@ export interface Gateway {
   /** http(s)://HOST:PORT with the real port (server.port 0 = ephemeral) */
   readonly url: string;
   readonly hub: Hub;
+  /** undefined when history.enabled is false */
+  readonly history: HistoryReader | undefined;
   readonly sources: Source[];
   /** applies what a running gateway can (src/cli/reload.ts); dashboards stay open unless their token went */
   reload(config: Config): Promise<void>;
@@ -125,13 +128,19 @@ export async function startGateway(config: Config, logger: Logger, opts: Gateway
       'listening beyond loopback with auth.hosts empty: any Host header is accepted, so a DNS-rebinding page could read what anonymous viewers see; list the names you use in auth.hosts',
     );
   }
-  const hub = new Hub(config, logger.child({ component: 'hub' }), opts.history ? { history: opts.history } : {});
+  // before the hub: a stream a clean stop saved is where the hub's seq continues
+  const store = opts.history || !config.history.enabled ? undefined : new History(config.history, logger.child({ component: 'history' }), stateDir(config.history));
+  const history = opts.history ?? store;
+  const hubOptions: HubOptions = {};
+  if (store?.restored) hubOptions.stream = store.restored;
+  if (history) hubOptions.history = history;
+  const hub = new Hub(config, logger.child({ component: 'hub' }), hubOptions);
   const sources = new SourceSet(hub, logger);
   let current = config;
   let ready = false;
   hub.onReading((r) => sources.mqtt?.source.publishReading(r));
-  const history = opts.history;
   if (history) hub.onReading((r) => history.record(r));
+  store?.start();
 
   const health = () =>
     buildHealthReport({
@@ -167,6 +176,7 @@ export async function startGateway(config: Config, logger: Logger, opts: Gateway
   return {
     url,
     hub,
+    history,
     get sources() {
       return sources.all();
     },
@@ -192,6 +202,8 @@ export async function startGateway(config: Config, logger: Logger, opts: Gateway
         const dashboards = hub.shutdown();
         const connections = wss.close(1001, 'gateway shutting down', Math.min(SHUTDOWN_CLOSE_GRACE_MS, config.server.limits.closeTimeoutMs));
         await Promise.all([dashboards, connections, sources.stop()]);
+        // no reading can come any more: the last batch and the stream for the next start
+        await store?.stop(hub.snapshot());
         // 3. the HTTP server: requests still in flight (a slow /metrics client) and TLS
         //    handshakes that never finished end here
         destroyAllConnections(server);

@@ -2,7 +2,7 @@
  * What a reload (SIGHUP) can apply to a running gateway: everything except the keys a running
  * process cannot honour. `server.*` is the listener (host, port, TLS), the endpoints (path, echo)
  * and the socket limits the HTTP and WebSocket servers were built with; `hub.resumeBuffer` sizes
- * the preallocated ring that holds the stream. Those keep their running values until a restart,
+ * the preallocated ring that holds the stream; `history.*` the store and its files. Those keep their running values until a restart,
  * and the reload names every one that changed, so that a reload never looks like it applied
  * something it did not.
  */
@@ -19,7 +19,9 @@ export interface ReloadPlan {
 export function planReload(running: Config, next: Config): ReloadPlan {
   const needsRestart = [...changedPaths(running.server, next.server, 'server')];
   if (next.hub.resumeBuffer !== running.hub.resumeBuffer) needsRestart.push('hub.resumeBuffer');
-  const config: Config = { ...next, server: running.server, hub: { ...next.hub, resumeBuffer: running.hub.resumeBuffer } };
+  // the history's store, files and timer are built at start
+  needsRestart.push(...changedPaths(running.history, next.history, 'history'));
+  const config: Config = { ...next, server: running.server, history: running.history, hub: { ...next.hub, resumeBuffer: running.hub.resumeBuffer } };
   // The rules that tie keys together must hold for what will actually run: an anonymous
   // operator is refused unless the *running* listener is loopback, whatever the file now says.
   const checked = configSchema.safeParse(config);

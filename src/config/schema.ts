@@ -223,6 +223,29 @@ export const hubSchema = z
   })
   .prefault({});
 
+export const historySchema = z
+  .strictObject({
+    // off: no history in memory or on disk, and no stream carried across a restart
+    enabled: z.boolean().default(true),
+    // where segments and the stream snapshot live; empty = $STATE_DIRECTORY (StateDirectory= in the unit),
+    // and with neither the history stays in memory only (nothing written)
+    dir: z.string().default(''),
+    // readings kept as they came: 10 min is what a live chart zooms into
+    rawWindowMs: z.number().int().positive().default(600_000),
+    // older data as min/max/mean/count per field per minute: 1,440 buckets draw a day at full width
+    bucketMs: z.number().int().positive().default(60_000),
+    // buckets older than this expire (memory and disk): two days, so "yesterday" is always whole
+    retentionMs: z.number().int().positive().default(2 * 86_400_000),
+    // memory of the whole history (all devices), and separately its files: 32 MiB each is ~3 % of a 1 GB Pi
+    budgetBytes: bytes(32 * 1024 * 1024),
+    // at most one write + fsync per this interval (Home Assistant's recorder advises 30 s for SD cards);
+    // a power cut loses at most this much
+    flushMs: z.number().int().positive().default(30_000),
+    // one bucket file per this period: expiry deletes whole files, never rewrites one
+    segmentMs: z.number().int().positive().default(3_600_000),
+  })
+  .prefault({});
+
 export const configSchema = z
   .strictObject({
     gateway: z.strictObject({ id: z.string().regex(ID_PATTERN).default('serialgate') }).prefault({}),
@@ -231,6 +254,7 @@ export const configSchema = z
     mqtt: mqttSchema.optional(),
     devices: z.array(deviceSchema).default([]),
     hub: hubSchema,
+    history: historySchema,
     log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') }).prefault({}),
   })
   .superRefine((c, ctx) => {
@@ -256,3 +280,4 @@ export type LimitsConfig = Config['server']['limits'];
 export type ParserConfig = DeviceConfig['parser'];
 export type SerialConfig = NonNullable<DeviceConfig['serial']>;
 export type MqttConfig = NonNullable<Config['mqtt']>;
+export type HistoryConfig = Config['history'];

@@ -9,7 +9,7 @@
  * hour), maxPoints (default and most 10,000).
  */
 import type { IncomingMessage } from 'node:http';
-import type { HistoryAnswer, HistoryReader } from '../history/types.js';
+import type { HistoryAnswer, HistoryReader } from '../domain.js';
 import type { AuthDecision, AuthRequest } from '../hub/auth.js';
 import { checkHistoryRange, MAX_HISTORY_POINTS } from '../hub/history-requests.js';
 

@@ -35,6 +35,11 @@ export class DeviceRegistry {
     return [...this.last.values()].sort((a, b) => a.seq - b.seq);
   }
 
+  /** last values saved by a clean stop (History), before any device reports */
+  restore(last: readonly ReadingFrames[]): void {
+    for (const r of last) this.last.set(r.device, r);
+  }
+
   reading(r: ReadingFrames): void {
     this.last.set(r.device, r);
   }

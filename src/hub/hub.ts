@@ -27,20 +27,21 @@ import { frameMessage } from './frame.js';
 import { HistoryRequests, NO_HISTORY } from './history-requests.js';
 import { CommandRouter } from './commands.js';
 import { DeviceRegistry } from './devices.js';
-import type { StreamStart } from './epoch.js';
+import type { StreamSnapshot, StreamStart } from './epoch.js';
 import { FleetOwner, type FleetOrigin } from './fleet-owner.js';
 import { FlushScheduler } from './flush-scheduler.js';
-import { Resume } from './resume.js';
+import { ReadingFrames } from './reading-frames.js';
+import { Resume, readingMessage } from './resume.js';
 import { Session, type HubConnection } from './session.js';
 import { SubscriptionIndex } from './subscriptions.js';
 
 export type { AuthContext } from './auth.js';
-export type { StreamStart } from './epoch.js';
+export type { StreamSnapshot, StreamStart } from './epoch.js';
 export type { FleetOrigin } from './fleet-owner.js';
 
 export interface HubOptions {
   /** the stream to continue (History restores it across a planned restart); default: a new epoch from seq 0 */
-  stream?: StreamStart;
+  stream?: StreamStart | StreamSnapshot;
   /** answers `history` requests (issue 11); default NO_HISTORY: empty answers */
   history?: HistoryReader;
 }
@@ -66,6 +67,7 @@ export class Hub implements SourceSink {
     opts: HubOptions = {},
   ) {
     this.resume = new Resume(config.hub.resumeBuffer, opts.stream);
+    if (opts.stream && 'last' in opts.stream) this.registry.restore(opts.stream.last.map((r) => new ReadingFrames(readingMessage(r))));
     this.auth = new Authenticator(config.auth, config.server.host);
     this.router = new CommandRouter((id) => this.registry.target(id), logger);
     this.history = new HistoryRequests(opts.history ?? NO_HISTORY);
@@ -207,6 +209,11 @@ export class Hub implements SourceSink {
   /** Where the stream is now: what a planned restart hands to the next Hub to continue it. */
   stream(): StreamStart {
     return this.resume.stream();
+  }
+
+  /** The stream with the resume buffer and the last values: what a clean stop saves (History). */
+  snapshot(): StreamSnapshot {
+    return { ...this.resume.stream(), readings: this.resume.held(), last: this.registry.snapshot().map((r) => r.msg) };
   }
 
   // ---- internals ----

@@ -10,9 +10,9 @@
 import { metrics } from '../metrics.js';
 import type { Encoding, ReadingMessage } from '../protocol/messages.js';
 import { frameMessage } from './frame.js';
-import type { ReadingInput } from '../domain.js';
+import type { Reading, ReadingInput } from '../domain.js';
 import type { SubscribeRequest } from '../protocol/client-messages.js';
-import { newEpoch, type StreamStart } from './epoch.js';
+import { newEpoch, type StreamSnapshot, type StreamStart } from './epoch.js';
 import { ReadingFrames } from './reading-frames.js';
 import { ResumeRing } from './ring.js';
 import { matches, type Subscription } from './subscriptions.js';
@@ -46,10 +46,10 @@ export class Resume {
   /** the last gap frame per encoding: resumes after a restart all ask for the same one */
   private readonly gaps: Partial<Record<Encoding, { from: number; to: number; frame: Buffer }>> = {};
 
-  constructor(capacity: number, stream: StreamStart | undefined) {
+  constructor(capacity: number, stream: StreamStart | StreamSnapshot | undefined) {
     this.epoch = stream?.epoch ?? newEpoch();
     this.seq = stream?.seq ?? 0;
-    this.ring = new ResumeRing(capacity, this.seq);
+    this.ring = restoreRing(capacity, this.seq, stream);
   }
 
   /** the newest seq (0, or the restored one, before the first reading) */
@@ -61,13 +61,14 @@ export class Resume {
     return { epoch: this.epoch, seq: this.seq };
   }
 
+  /** The readings the ring holds, oldest first: what a clean stop saves (History). */
+  held(): Reading[] {
+    return this.ring.since(this.ring.oldest - 1).readings.map((r) => r.msg);
+  }
+
   /** The next reading of the stream: numbered, kept for replay, ready to be framed once per encoding. */
   append(input: ReadingInput): ReadingFrames {
-    const msg: ReadingMessage = { type: 'reading', seq: ++this.seq, device: input.device, ts: input.ts };
-    if (input.values !== undefined) msg.values = input.values;
-    if (input.raw !== undefined) msg.raw = input.raw;
-    if (input.error !== undefined) msg.error = input.error;
-    const r = new ReadingFrames(msg);
+    const r = new ReadingFrames(readingMessage({ ...input, seq: ++this.seq }));
     this.ring.push(r);
     return r;
   }
@@ -137,4 +138,25 @@ function wasSent(sent: SentRecord, seq: number, device: string): boolean {
     if (seq > e.after) return matches(e.sub, device);
   }
   return false;
+}
+
+export function readingMessage(r: Reading): ReadingMessage {
+  const msg: ReadingMessage = { type: 'reading', seq: r.seq, device: r.device, ts: r.ts };
+  if (r.values !== undefined) msg.values = r.values;
+  if (r.raw !== undefined) msg.raw = r.raw;
+  if (r.error !== undefined) msg.error = r.error;
+  return msg;
+}
+
+/**
+ * The resume buffer of a restored stream: its saved readings when they count up to `seq` without
+ * a hole (else none, and a resuming client is told the honest gap).
+ */
+function restoreRing(capacity: number, seq: number, stream: StreamStart | StreamSnapshot | undefined): ResumeRing<ReadingFrames> {
+  const saved = stream && 'readings' in stream ? stream.readings.slice(-capacity) : [];
+  const contiguous = saved.length > 0 && saved.every((r, i) => r.seq === seq - saved.length + 1 + i);
+  if (!contiguous) return new ResumeRing(capacity, seq);
+  const ring = new ResumeRing<ReadingFrames>(capacity, saved[0]!.seq - 1);
+  for (const r of saved) ring.push(new ReadingFrames(readingMessage(r)));
+  return ring;
 }

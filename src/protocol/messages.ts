@@ -7,7 +7,7 @@ import type { DeviceState, DeviceStatus, Role, SourceKind, Values } from '../dom
 import type { HistoryBucket, HistoryPoint } from '../domain.js';
 
 export type { DeviceState, Role, SourceKind, Values };
-/** the history's own shapes (src/history/types.ts): one definition for the store, the wire and the client */
+/** the history's own shapes (src/domain.ts): one definition for the store, the wire and the client */
 export type { FieldStats, HistoryBucket, HistoryPoint } from '../domain.js';
 
 export const PROTOCOL_JSON = 'serialgate.v1.json';

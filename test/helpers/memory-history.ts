@@ -1,9 +1,9 @@
 /**
  * A small in-memory history for tests of the wire, the client, the export and the dashboard,
- * behind the same seam as the real store (src/history/types.ts): raw points for the last
+ * behind the same seam as the real store (src/domain.ts): raw points for the last
  * `rawWindowMs` before `to`, older readings averaged into equal buckets, at most maxPoints in all.
  */
-import type { FieldStats, HistoryAnswer, HistoryBucket, HistoryPoint, HistoryQuery, HistoryReader, HistoryWriter } from '../../src/history/types.js';
+import type { FieldStats, HistoryAnswer, HistoryBucket, HistoryPoint, HistoryQuery, HistoryReader, HistoryWriter } from '../../src/domain.js';
 import type { Reading } from '../../src/domain.js';
 
 export class MemoryHistory implements HistoryReader, HistoryWriter {

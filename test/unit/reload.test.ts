@@ -24,6 +24,13 @@ describe('planReload', () => {
     expect(plan.config.hub).toEqual({ ...next.hub, resumeBuffer: running.hub.resumeBuffer });
   });
 
+  it('history.* keeps its running values and is named (the store, its files and timer are built at start)', () => {
+    const running = cfg();
+    const plan = planReload(running, cfg({ history: { flushMs: 1000, dir: '/elsewhere' } }));
+    expect(plan.needsRestart.sort()).toEqual(['history.dir', 'history.flushMs']);
+    expect(plan.config.history).toEqual(running.history);
+  });
+
   it('the cross-key rules are checked against what will run: no anonymous operator on a listener that stays public', () => {
     const running = cfg({ server: { host: '0.0.0.0', port: 8080 } });
     const next = cfg({ server: { host: '127.0.0.1', port: 8080 }, auth: { anonymous: 'operator' } });

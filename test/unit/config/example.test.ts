@@ -58,7 +58,7 @@ describe('systemd/config.example.yaml', () => {
     const deliberate = new Set(['gateway.id', 'server.host', 'devices']);
     const defaults = parseConfig('', 'defaults', {});
     const shipped = parseConfig(text, 'example', env) as unknown as Record<string, Record<string, unknown>>;
-    for (const section of ['server', 'hub', 'log'] as const) {
+    for (const section of ['server', 'hub', 'history', 'log'] as const) {
       for (const [k, v] of Object.entries(defaults[section] as Record<string, unknown>)) {
         if (!deliberate.has(`${section}.${k}`)) expect(shipped[section][k], `${section}.${k}`).toEqual(v);
       }

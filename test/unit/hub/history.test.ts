@@ -7,7 +7,7 @@ import { encode } from 'cbor-x';
 import { describe, expect, it } from 'vitest';
 import { Hub } from '../../../src/hub/hub.js';
 import { checkHistoryRange, DEFAULT_HISTORY_POINTS, DEFAULT_HISTORY_RANGE_MS, MAX_HISTORY_POINTS } from '../../../src/hub/history-requests.js';
-import type { HistoryReader } from '../../../src/history/types.js';
+import type { HistoryReader } from '../../../src/domain.js';
 import { silentLogger } from '../../../src/log.js';
 import { MemoryHistory } from '../../helpers/memory-history.js';
 import { FakeConn, FakeDevice, testConfig } from './fakes.js';

@@ -287,6 +287,30 @@ describe('stream identity (epoch)', () => {
     expect(types(d)).toEqual(['hello', 42, 'gap']);
     expect(d.of('gap')).toEqual([{ type: 'gap', from: 41, to: 41 }]);
   });
+
+  it('a snapshot handed to the next Hub restores the resume buffer and the last values: no gap, no reset', () => {
+    const first = setup({ resumeBuffer: 4 });
+    for (let t = 1; t <= 6; t++) first.read(t % 2 ? 'a' : 'b', t);
+    const snap = JSON.parse(JSON.stringify(first.hub.snapshot())) as ReturnType<Hub['snapshot']>;
+    expect(snap.readings.map((r) => r.seq)).toEqual([3, 4, 5, 6]);
+    const { connect } = setup({ resumeBuffer: 4 }, {}, { stream: snap });
+    const fresh = connect('viewer');
+    // the last value of each device, as before the restart
+    expect(fresh.of('reading').map((m) => m.seq)).toEqual([5, 6]);
+    const c = connect('viewer');
+    c.sendJson({ type: 'subscribe', devices: ['*'], since: 3, epoch: snap.epoch });
+    expect(types(c)).toEqual(['hello', 5, 6, 4]);
+    expect(c.of('gap')).toEqual([]);
+    expect(c.of('reset')).toEqual([]);
+  });
+
+  it('a snapshot whose readings do not count up to its seq restores no buffer: the client is told the gap', () => {
+    const snap = { epoch: 'e1', seq: 10, readings: [{ seq: 7, device: 'a', ts: 1, values: { t: 1 } }], last: [] };
+    const { connect } = setup({}, {}, { stream: snap });
+    const c = connect('viewer');
+    c.sendJson({ type: 'subscribe', devices: ['*'], since: 6, epoch: 'e1' });
+    expect(c.of('gap')).toEqual([{ type: 'gap', from: 7, to: 10 }]);
+  });
 });
 
 describe('slow consumers', () => {

@@ -1,0 +1,19 @@
+/**
+ * CRC-32 (IEEE 802.3, the zlib/PNG one). Node's zlib.crc32 exists only from 20.15/22.2; a table
+ * of 256 words is all it takes, and the framing must not depend on the runtime's minor version.
+ */
+const TABLE = (() => {
+  const t = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c >>> 0;
+  }
+  return t;
+})();
+
+export function crc32(buf: Uint8Array): number {
+  let c = 0xffffffff;
+  for (let i = 0; i < buf.length; i++) c = TABLE[(c ^ buf[i]!) & 0xff]! ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}

@@ -1,0 +1,166 @@
+/**
+ * The history as the daemon runs it: the in-memory store (store.ts) fed by the hub, its points
+ * and closed buckets appended to segment files in the state directory every `flushMs`, loaded
+ * back at start. Disk trouble is logged and counted, never thrown into the hub or the start.
+ */
+import { mkdirSync } from 'node:fs';
+import type { HistoryConfig } from '../config/schema.js';
+import type { StreamSnapshot } from '../hub/epoch.js';
+import type { Logger } from '../log.js';
+import type { Reading } from '../domain.js';
+import { isBucketRecord, isPointRecord } from './records.js';
+import { SegmentLog, type WriteCounters } from './segment-log.js';
+import { HistoryStore } from './store.js';
+import { saveStream, takeStream } from './stream-file.js';
+import type { HistoryAnswer, HistoryQuery, HistoryReader, HistoryWriter } from '../domain.js';
+
+/** The directory history.dir names, else systemd's StateDirectory=; undefined: memory only. */
+export function stateDir(cfg: HistoryConfig, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  // systemd may pass several directories separated by ':'; the first is ours
+  return cfg.dir || env.STATE_DIRECTORY?.split(':')[0] || undefined;
+}
+
+export class History implements HistoryReader, HistoryWriter {
+  readonly store: HistoryStore;
+  /** what the files got since start (bench and tests read it) */
+  readonly written: WriteCounters = { bytes: 0, fsyncs: 0 };
+  private readonly points: SegmentLog | undefined;
+  private readonly buckets: SegmentLog | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+  /** the stream a clean stop saved, taken at open */
+  readonly restored: StreamSnapshot | undefined;
+
+  /** the state directory in use; undefined: memory only (none configured, or it could not be made) */
+  readonly dir: string | undefined;
+
+  constructor(
+    private readonly cfg: HistoryConfig,
+    private readonly logger: Logger,
+    dir: string | undefined,
+    private readonly now: () => number = Date.now,
+  ) {
+    const usable = dir !== undefined && makeDir(dir, logger) ? dir : undefined;
+    this.dir = usable;
+    this.store = new HistoryStore(cfg, now, usable !== undefined);
+    if (usable === undefined) return;
+    // points matter only for the raw window: their files are short-lived, buckets' live for the retention
+    this.points = new SegmentLog(usable, 'points', cfg.rawWindowMs, this.written);
+    this.buckets = new SegmentLog(usable, 'buckets', cfg.segmentMs, this.written);
+    this.restored = this.takeStream(usable);
+    this.load();
+  }
+
+  record(r: Reading): void {
+    this.store.record(r);
+  }
+
+  query(q: HistoryQuery): HistoryAnswer {
+    return this.store.query(q);
+  }
+
+  devices(): string[] {
+    return this.store.devices();
+  }
+
+  /** Batches to disk every flushMs from now on. */
+  start(): void {
+    if (!this.points || this.timer) return;
+    this.timer = setInterval(() => void this.flush(), this.cfg.flushMs);
+    this.timer.unref();
+  }
+
+  /** Appends what is pending: one append and one fsync per file touched. Serialized; never rejects. */
+  flush(): Promise<void> {
+    this.flushing = this.flushing.then(() => this.write());
+    return this.flushing;
+  }
+
+  /**
+   * A clean stop: the last batch, and the stream saved for the next start. Open buckets are not
+   * written: their points are, and the next start folds them again (a bucket written now would
+   * be closed for good, and readings of the same minute after the start would miss it on disk).
+   */
+  async stop(snapshot: StreamSnapshot | undefined): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    if (!this.dir) return;
+    await this.flush();
+    if (!snapshot) return;
+    try {
+      saveStream(this.dir, snapshot);
+      this.logger.info({ epoch: snapshot.epoch, seq: snapshot.seq, readings: snapshot.readings.length }, 'stream saved for the next start');
+    } catch (err) {
+      this.logger.error({ err, code: 'SG_ERR_HISTORY_WRITE' }, 'could not save the stream: the next start begins a new epoch');
+    }
+  }
+
+  private async write(): Promise<void> {
+    if (!this.points || !this.buckets) return;
+    // a quiet device's open bucket closes with age too, so it is written before its points files go
+    this.store.expire();
+    const { points, buckets } = this.store.drain();
+    try {
+      await this.points.append(points.map((p) => ({ ts: p.t, record: p })));
+      await this.buckets.append(buckets.map((b) => ({ ts: b.t, record: b })));
+      const now = this.now();
+      const dropped = [
+        // a points file goes once its points are older than any open bucket: an open bucket is rebuilt from them at start
+        ...this.points.expire(now - this.cfg.rawWindowMs - this.cfg.bucketMs, this.cfg.budgetBytes),
+        ...this.buckets.expire(now - this.cfg.retentionMs, this.cfg.budgetBytes - this.points.diskBytes()),
+      ];
+      if (dropped.length > 0) this.logger.debug({ files: dropped }, 'history files expired');
+    } catch (err) {
+      // a full or failing card: this batch is lost, the next one is tried; memory still answers queries
+      this.logger.error({ err, code: 'SG_ERR_HISTORY_WRITE', points: points.length, buckets: buckets.length }, 'history batch not written');
+    }
+  }
+
+  private takeStream(dir: string): StreamSnapshot | undefined {
+    try {
+      const taken = takeStream(dir);
+      if ('snapshot' in taken) {
+        this.logger.info({ epoch: taken.snapshot.epoch, seq: taken.snapshot.seq }, 'stream restored: dashboards resume where the last clean stop left them');
+        return taken.snapshot;
+      }
+      if (taken.none === 'absent') this.logger.info('no saved stream (first start, or the last stop was not clean): a new epoch starts');
+      if (taken.none === 'damaged') this.logger.warn({ code: 'SG_ERR_HISTORY_DAMAGED', error: taken.error }, 'saved stream damaged, dropped: a new epoch starts');
+    } catch (err) {
+      this.logger.warn({ err, code: 'SG_ERR_HISTORY_DAMAGED' }, 'saved stream unreadable, dropped: a new epoch starts');
+    }
+    return undefined;
+  }
+
+  private load(): void {
+    try {
+      const buckets = this.buckets!.load();
+      const points = this.points!.load();
+      const b = buckets.records.filter(isBucketRecord);
+      const p = points.records.filter(isPointRecord);
+      this.store.restore(b, p);
+      const damage = [...buckets.damage, ...points.damage];
+      const badShape = buckets.records.length - b.length + points.records.length - p.length;
+      if (damage.length > 0 || badShape > 0) {
+        this.logger.warn(
+          { code: 'SG_ERR_HISTORY_DAMAGED', files: damage, badRecords: badShape },
+          `history files damaged: dropped ${damage.reduce((n, d) => n + d.droppedBytes, 0)} bytes and ${badShape} records, kept the rest`,
+        );
+      }
+      this.logger.info({ dir: this.dir, points: p.length, buckets: b.length }, 'history loaded');
+    } catch (err) {
+      // an unreadable directory: start with an empty history rather than not at all
+      this.logger.error({ err, code: 'SG_ERR_HISTORY_DAMAGED' }, 'history not loaded, starting empty');
+    }
+  }
+}
+
+/** A state directory that cannot be made (read-only, wrong owner) costs the persistence, not the start. */
+function makeDir(dir: string, logger: Logger): boolean {
+  try {
+    mkdirSync(dir, { recursive: true });
+    return true;
+  } catch (err) {
+    logger.error({ err, dir, code: 'SG_ERR_HISTORY_WRITE' }, 'history directory unusable: history kept in memory only');
+    return false;
+  }
+}

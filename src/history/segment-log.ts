@@ -1,0 +1,135 @@
+/**
+ * Append-only segment files for one kind of record: `<kind>-<period start ms>.seg`, one file per
+ * period. Written in batches (one append and one fsync per file touched), never rewritten: old
+ * data goes by deleting whole files, and a torn tail (power cut mid-append) is cut back at open.
+ */
+import { closeSync, fsyncSync, ftruncateSync, openSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import path from 'node:path';
+import { frame, unframe } from './framing.js';
+
+export interface SegmentDamage {
+  file: string;
+  /** bytes cut from the end of the file (a torn append, or damage and what followed it) */
+  droppedBytes: number;
+  /** why the whole file went, when it did (unreadable) */
+  error?: string;
+}
+
+export interface Loaded {
+  records: unknown[];
+  damage: SegmentDamage[];
+}
+
+export interface WriteCounters {
+  bytes: number;
+  fsyncs: number;
+}
+
+export class SegmentLog {
+  private readonly pattern: RegExp;
+
+  constructor(
+    private readonly dir: string,
+    private readonly kind: string,
+    private readonly periodMs: number,
+    private readonly counters: WriteCounters,
+  ) {
+    this.pattern = new RegExp(`^${kind}-(\\d+)\\.seg$`);
+  }
+
+  /** segment files oldest first, with their period start */
+  private files(): { file: string; start: number }[] {
+    return readdirSync(this.dir)
+      .map((name) => ({ name, m: this.pattern.exec(name) }))
+      .filter((e) => e.m)
+      .map((e) => ({ file: path.join(this.dir, e.name), start: Number(e.m![1]) }))
+      .sort((a, b) => a.start - b.start);
+  }
+
+  /** Every valid record, oldest file first; torn or damaged tails are cut so appends follow valid data. */
+  load(): Loaded {
+    const out: Loaded = { records: [], damage: [] };
+    for (const { file } of this.files()) {
+      try {
+        const buf = readFileSync(file);
+        const u = unframe(buf);
+        for (const r of u.records) out.records.push(r);
+        if (u.droppedBytes > 0) {
+          const fd = openSync(file, 'r+');
+          try {
+            ftruncateSync(fd, u.validBytes);
+            fsyncSync(fd);
+          } finally {
+            closeSync(fd);
+          }
+          out.damage.push({ file, droppedBytes: u.droppedBytes });
+        }
+      } catch (err) {
+        // unreadable (EIO on a worn card, a directory where a file was): the start must go on
+        out.damage.push({ file, droppedBytes: sizeOf(file), error: (err as Error).message });
+        removeQuietly(file);
+      }
+    }
+    return out;
+  }
+
+  /** Appends each record to the file of its period: one write and one fsync per file. */
+  async append(records: { ts: number; record: unknown }[]): Promise<void> {
+    const byFile = new Map<number, Buffer[]>();
+    for (const { ts, record } of records) {
+      const start = Math.floor(ts / this.periodMs) * this.periodMs;
+      let list = byFile.get(start);
+      if (!list) byFile.set(start, (list = []));
+      list.push(frame(record));
+    }
+    for (const [start, frames] of byFile) {
+      const buf = Buffer.concat(frames);
+      const fh = await open(path.join(this.dir, `${this.kind}-${start}.seg`), 'a');
+      try {
+        await fh.write(buf);
+        // the batch is on the card before the next one is taken: a power cut loses at most one
+        await fh.sync();
+        this.counters.bytes += buf.length;
+        this.counters.fsyncs++;
+      } finally {
+        await fh.close();
+      }
+    }
+  }
+
+  /** Deletes files whose whole period ended before `cutoff`, then the oldest while over `maxBytes`. */
+  expire(cutoff: number, maxBytes: number): string[] {
+    const dropped: string[] = [];
+    const files = this.files().map((f) => ({ ...f, size: sizeOf(f.file) }));
+    let total = files.reduce((n, f) => n + f.size, 0);
+    for (const [i, f] of files.entries()) {
+      const last = i === files.length - 1;
+      if (f.start + this.periodMs > cutoff && (total <= maxBytes || last)) break;
+      removeQuietly(f.file);
+      total -= f.size;
+      dropped.push(path.basename(f.file));
+    }
+    return dropped;
+  }
+
+  diskBytes(): number {
+    return this.files().reduce((n, f) => n + sizeOf(f.file), 0);
+  }
+}
+
+function sizeOf(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
+}
+
+function removeQuietly(file: string): void {
+  try {
+    unlinkSync(file);
+  } catch {
+    // already gone, or not ours to remove: the next start tries again
+  }
+}

@@ -1,0 +1,237 @@
+/**
+ * The history in memory, without I/O: per device the raw readings of the last `rawWindowMs` and
+ * one bucket per `bucketMs` back to `retentionMs`, all within `budgetBytes`. Every reading is
+ * folded into its bucket as it arrives, so dropping raw points (age or budget) never loses data,
+ * only resolution. What must reach the disk is queued for the caller (see persistent.ts) to drain.
+ */
+import type { Reading } from '../domain.js';
+import type { HistoryConfig } from '../config/schema.js';
+import { addValues, bucketBytes, emptyBucket, mergeInto, toBucket, type BucketAcc } from './stats.js';
+import type { HistoryAnswer, HistoryPoint, HistoryQuery, HistoryReader, HistoryWriter } from '../domain.js';
+import { bucketRecord, pointRecord, type BucketRecord, type PointRecord } from './records.js';
+
+export type StoreLimits = Pick<HistoryConfig, 'rawWindowMs' | 'bucketMs' | 'retentionMs' | 'budgetBytes'>;
+
+/** Rough bytes one raw point holds in memory (object, values object, its keys), for the budget. */
+export const pointBytes = (p: HistoryPoint): number => 96 + Object.keys(p.values).length * 48;
+
+class DeviceHistory {
+  /** oldest first; `head` skips points already dropped so dropping is O(1) (compacted now and then) */
+  raw: HistoryPoint[] = [];
+  head = 0;
+  /** closed buckets, oldest first */
+  closed: BucketAcc[] = [];
+  open: BucketAcc | undefined;
+  /** raw holds every reading from this ts on (a point dropped, or not restored, moves it) */
+  rawSince = -Infinity;
+
+  oldestRaw(): HistoryPoint | undefined {
+    return this.raw[this.head];
+  }
+
+  shiftRaw(): HistoryPoint {
+    const p = this.raw[this.head++]!;
+    this.rawSince = Math.max(this.rawSince, p.ts + 1);
+    if (this.head > 1024 && this.head * 2 > this.raw.length) {
+      this.raw = this.raw.slice(this.head);
+      this.head = 0;
+    }
+    return p;
+  }
+
+  rawPoints(): HistoryPoint[] {
+    return this.raw.slice(this.head);
+  }
+
+  /** the bucket [ts, ts + span) if it is open or closed (a restore looks it up) */
+  bucketAt(ts: number): BucketAcc | undefined {
+    if (this.open?.ts === ts) return this.open;
+    for (let i = this.closed.length - 1; i >= 0; i--) if (this.closed[i]!.ts === ts) return this.closed[i];
+    return undefined;
+  }
+}
+
+export class HistoryStore implements HistoryReader, HistoryWriter {
+  private readonly byDevice = new Map<string, DeviceHistory>();
+  private bytes = 0;
+  private pendingPoints: PointRecord[] = [];
+  private pendingBuckets: BucketRecord[] = [];
+
+  constructor(
+    private readonly limits: StoreLimits,
+    private readonly now: () => number = Date.now,
+    /** queue points and closed buckets for drain(); off when nothing will drain them (memory only) */
+    private readonly persist = false,
+  ) {}
+
+  /** Estimated bytes held; never above budgetBytes once a record() or expire() returned. */
+  get heldBytes(): number {
+    return this.bytes;
+  }
+
+  record(r: Reading): void {
+    if (!r.values) return; // a raw line has nothing to chart
+    const p: HistoryPoint = { seq: r.seq, ts: r.ts, values: r.values };
+    this.addPoint(r.device, p);
+    if (this.persist) this.pendingPoints.push(pointRecord(r.device, p));
+    this.expire();
+  }
+
+  /**
+   * Rebuilds the history from what the files held: closed buckets as they were written, then the
+   * points; a point whose bucket was written already is in it, and is only kept as a raw point.
+   */
+  restore(buckets: BucketRecord[], points: PointRecord[]): void {
+    for (const b of buckets) {
+      const dev = this.device(b.d);
+      const acc = emptyBucket(b.t, b.p);
+      acc.count = b.n;
+      for (const [k, [min, max, sum, count]] of Object.entries(b.f)) acc.fields.set(k, { min, max, sum, count });
+      dev.closed.push(acc);
+      this.bytes += bucketBytes(acc);
+    }
+    const written = new Set(buckets.map((b) => `${b.d}\u0000${b.t}`));
+    // the readings before a device's first restored point are in its buckets only (or gone)
+    for (const r of points) {
+      const dev = this.device(r.d);
+      if (dev.raw.length === 0 && dev.rawSince === -Infinity) dev.rawSince = r.t;
+    }
+    for (const r of points) {
+      const p: HistoryPoint = { seq: r.s, ts: r.t, values: r.v };
+      if (written.has(`${r.d}\u0000${this.bucketTs(r.t)}`)) this.keepRaw(this.device(r.d), p);
+      else this.addPoint(r.d, p);
+    }
+    this.expire();
+  }
+
+  /** What must be appended to the files since the last drain. */
+  drain(): { points: PointRecord[]; buckets: BucketRecord[] } {
+    const out = { points: this.pendingPoints, buckets: this.pendingBuckets };
+    this.pendingPoints = [];
+    this.pendingBuckets = [];
+    return out;
+  }
+
+  devices(): string[] {
+    return [...this.byDevice.keys()];
+  }
+
+  query(q: HistoryQuery): HistoryAnswer {
+    const answer: HistoryAnswer = { device: q.device, from: q.from, to: q.to, buckets: [], points: [] };
+    const dev = this.byDevice.get(q.device);
+    if (!dev) return answer;
+    // one representation per reading: buckets up to the first bucket the raw window holds whole, points after
+    const rawFrom = dev.oldestRaw() ? Math.ceil(dev.rawSince / this.limits.bucketMs) * this.limits.bucketMs : Infinity;
+    const accs = [...dev.closed, ...(dev.open ? [dev.open] : [])]
+      .filter((b) => b.ts < rawFrom && b.ts <= q.to && b.ts + b.span > q.from)
+      .sort((a, b) => a.ts - b.ts);
+    const points = dev.rawPoints().filter((p) => p.ts >= rawFrom && p.ts >= q.from && p.ts <= q.to);
+    const max = Math.max(1, q.maxPoints);
+    if (accs.length + points.length <= max) {
+      answer.buckets = accs.map(toBucket);
+      answer.points = points;
+      return answer;
+    }
+    answer.buckets = downsample(accs, points, this.limits.bucketMs, max).map(toBucket);
+    return answer;
+  }
+
+  /** Drops what is older than the windows, then the oldest raw points, then the oldest buckets, to fit the budget. */
+  expire(): void {
+    const now = this.now();
+    const rawCut = now - this.limits.rawWindowMs;
+    const bucketCut = now - this.limits.retentionMs;
+    for (const [id, dev] of this.byDevice) {
+      while (dev.oldestRaw() && dev.oldestRaw()!.ts < rawCut) this.bytes -= pointBytes(dev.shiftRaw());
+      if (dev.open && dev.open.ts + dev.open.span <= rawCut) this.close(id, dev);
+      while (dev.closed.length > 0 && dev.closed[0]!.ts + dev.closed[0]!.span <= bucketCut) this.bytes -= bucketBytes(dev.closed.shift()!);
+      if (!dev.open && dev.closed.length === 0 && !dev.oldestRaw()) this.byDevice.delete(id);
+    }
+    while (this.bytes > this.limits.budgetBytes && this.evictOldest()) {
+      /* evictOldest made progress */
+    }
+  }
+
+  private evictOldest(): boolean {
+    let pick: DeviceHistory | undefined;
+    for (const dev of this.byDevice.values()) {
+      const p = dev.oldestRaw();
+      if (p && (!pick || p.ts < pick.oldestRaw()!.ts)) pick = dev;
+    }
+    if (pick) {
+      this.bytes -= pointBytes(pick.shiftRaw());
+      return true;
+    }
+    for (const dev of this.byDevice.values()) {
+      const b = dev.closed[0];
+      if (b && (!pick || b.ts < pick.closed[0]!.ts)) pick = dev;
+    }
+    if (!pick) return false;
+    this.bytes -= bucketBytes(pick.closed.shift()!);
+    return true;
+  }
+
+  private device(id: string): DeviceHistory {
+    let dev = this.byDevice.get(id);
+    if (!dev) this.byDevice.set(id, (dev = new DeviceHistory()));
+    return dev;
+  }
+
+  private bucketTs(ts: number): number {
+    return Math.floor(ts / this.limits.bucketMs) * this.limits.bucketMs;
+  }
+
+  private addPoint(id: string, p: HistoryPoint): void {
+    const dev = this.device(id);
+    const ts = this.bucketTs(p.ts);
+    let bucket = dev.bucketAt(ts);
+    // a new bucket is counted whole, an existing one by what it grows
+    const before = bucket ? bucketBytes(bucket) : 0;
+    if (!bucket) {
+      if (dev.open) this.close(id, dev);
+      bucket = dev.open = emptyBucket(ts, this.limits.bucketMs);
+    }
+    addValues(bucket, p.values);
+    this.bytes += bucketBytes(bucket) - before;
+    this.keepRaw(dev, p);
+  }
+
+  private keepRaw(dev: DeviceHistory, p: HistoryPoint): void {
+    dev.raw.push(p);
+    this.bytes += pointBytes(p);
+  }
+
+  /** a bucket is written once, when no more readings can fall into it (a late one still counts in memory) */
+  private close(id: string, dev: DeviceHistory): void {
+    const b = dev.open!;
+    dev.open = undefined;
+    dev.closed.push(b);
+    if (this.persist) this.pendingBuckets.push(bucketRecord(id, b));
+  }
+}
+
+/**
+ * Fewer, coarser buckets so an answer fits `max`: points fold into buckets of `bucketMs`, then
+ * buckets group by a span of k × bucketMs, k doubling until the groups fit.
+ */
+function downsample(accs: BucketAcc[], points: HistoryPoint[], bucketMs: number, max: number): BucketAcc[] {
+  const base = [...accs];
+  let cur: BucketAcc | undefined;
+  for (const p of points) {
+    const ts = Math.floor(p.ts / bucketMs) * bucketMs;
+    if (cur?.ts !== ts) base.push((cur = emptyBucket(ts, bucketMs)));
+    addValues(cur, p.values);
+  }
+  // fewer than base.length / max groups cannot fit: start there rather than at 1
+  for (let k = Math.max(1, Math.floor(base.length / max)); ; k *= 2) {
+    const span = k * bucketMs;
+    const groups: BucketAcc[] = [];
+    for (const b of base) {
+      const ts = Math.floor(b.ts / span) * span;
+      let g = groups[groups.length - 1];
+      if (g?.ts !== ts) groups.push((g = emptyBucket(ts, span)));
+      mergeInto(g, b);
+    }
+    if (groups.length <= max) return groups;
+  }
+}

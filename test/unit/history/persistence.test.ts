@@ -1,0 +1,201 @@
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../../src/config/load.js';
+import { frame, unframe } from '../../../src/history/framing.js';
+import { History, stateDir } from '../../../src/history/persistent.js';
+import { saveStream, takeStream } from '../../../src/history/stream-file.js';
+import type { Logger } from '../../../src/log.js';
+import { silentLogger } from '../../../src/log.js';
+
+const MIN = 60_000;
+const dirs: string[] = [];
+const tmp = () => {
+  const d = mkdtempSync(path.join(tmpdir(), 'sg-history-'));
+  dirs.push(d);
+  return d;
+};
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+const cfg = (over: Record<string, unknown> = {}) => parseConfig(JSON.stringify({ history: over }), 'test', {}).history;
+
+/** a logger that keeps what was logged at warn and above */
+function recordingLogger(): { logger: Logger; warnings: Record<string, unknown>[] } {
+  const warnings: Record<string, unknown>[] = [];
+  const base = silentLogger();
+  const logger = Object.assign(Object.create(base) as Logger, {
+    warn: (o: Record<string, unknown>, msg?: string) => warnings.push({ ...o, msg }),
+    error: (o: Record<string, unknown>, msg?: string) => warnings.push({ ...o, msg }),
+  });
+  return { logger, warnings };
+}
+
+/** a history on a fake clock fed `n` readings one second apart from `t0`, flushed every `batch` */
+async function feed(h: History, clock: { now: number }, t0: number, n: number, batch: number, seq0 = 0) {
+  for (let i = 0; i < n; i++) {
+    clock.now = t0 + i * 1000;
+    h.record({ seq: seq0 + i + 1, device: 'a', ts: clock.now, values: { v: i } });
+    if ((i + 1) % batch === 0) await h.flush();
+  }
+}
+
+describe('framing', () => {
+  const recs = [{ a: 1 }, { b: 'two' }, { c: [3] }];
+  const whole = Buffer.concat(recs.map(frame));
+
+  it('round-trips records', () => {
+    expect(unframe(whole)).toEqual({ records: recs, validBytes: whole.length, droppedBytes: 0 });
+  });
+
+  it('a torn tail (any cut inside the last record) is detected and everything before it kept', () => {
+    const lastStart = whole.length - frame(recs[2]).length;
+    for (let cut = lastStart + 1; cut < whole.length; cut++) {
+      expect(unframe(whole.subarray(0, cut))).toEqual({ records: recs.slice(0, 2), validBytes: lastStart, droppedBytes: cut - lastStart });
+    }
+  });
+
+  it('a flipped bit fails the CRC: that record and all after it are dropped, none before', () => {
+    const bad = Buffer.from(whole);
+    const second = frame(recs[0]).length;
+    bad[second + 9] ^= 0x04;
+    expect(unframe(bad).records).toEqual([recs[0]]);
+    // a length field hit by damage cannot make us read beyond the buffer
+    const big = Buffer.from(whole);
+    big.writeUInt32BE(0xfffffff0, second);
+    expect(unframe(big).records).toEqual([recs[0]]);
+  });
+});
+
+describe('History on disk', () => {
+  it('a reopened history answers what the last flush wrote; the unflushed tail is the only loss', async () => {
+    const dir = tmp();
+    const clock = { now: 0 };
+    const h = new History(cfg({ dir }), silentLogger(), dir, () => clock.now);
+    await feed(h, clock, 0, 25 * 60, 30); // 25 min, a batch every 30 readings
+    h.record({ seq: 99_999, device: 'a', ts: clock.now + 500, values: { v: -1 } }); // never flushed: "kill -9"
+    const before = h.query({ device: 'a', from: 0, to: clock.now + 1000, maxPoints: 100_000 });
+    const again = new History(cfg({ dir }), silentLogger(), dir, () => clock.now);
+    const after = again.query({ device: 'a', from: 0, to: clock.now + 1000, maxPoints: 100_000 });
+    expect(after.points).toEqual(before.points.filter((p) => p.seq !== 99_999));
+    expect(after.buckets.map((b) => [b.ts, b.count, b.fields.v])).toEqual(before.buckets.map((b) => [b.ts, b.count, b.fields.v]));
+    expect(after.buckets.length).toBeGreaterThan(10);
+  });
+
+  it('clean stops within one minute: the open bucket is rebuilt from its points, nothing lost, nothing counted twice', async () => {
+    const dir = tmp();
+    const clock = { now: 0 };
+    const c = cfg({ dir, rawWindowMs: 30_000 });
+    let seq = 0;
+    for (const start of [0, 20_000, 40_000]) {
+      const h = new History(c, silentLogger(), dir, () => clock.now);
+      await feed(h, clock, start, 15, 1000, seq);
+      seq += 15;
+      await h.stop(undefined);
+    }
+    // later, the minute closed: its bucket holds all 45 readings of the three runs
+    clock.now = 3 * MIN;
+    const last = new History(c, silentLogger(), dir, () => clock.now);
+    await feed(last, clock, 3 * MIN, 1, 1, seq);
+    await last.stop(undefined);
+    const a = new History(c, silentLogger(), dir, () => clock.now).query({ device: 'a', from: 0, to: MIN - 1, maxPoints: 10 });
+    expect(a.buckets.map((b) => [b.ts, b.count, b.fields.v!.count])).toEqual([[0, 45, 45]]);
+  });
+
+  it('damaged and truncated files: the history opens, keeps what is valid, cuts the rest and says what it dropped', async () => {
+    const dir = tmp();
+    const clock = { now: 0 };
+    const h = new History(cfg({ dir }), silentLogger(), dir, () => clock.now);
+    await feed(h, clock, 0, 120, 60);
+    const file = path.join(dir, readdirSync(dir).find((f) => f.startsWith('points-'))!);
+    const size = statSync(file).size;
+    appendFileSync(file, frame({ d: 'a', s: 1000, t: 1, v: {} }).subarray(0, 11)); // a torn append
+    writeFileSync(path.join(dir, 'buckets-0.seg'), Buffer.from('garbage that is not a record at all'));
+    const { logger, warnings } = recordingLogger();
+    const again = new History(cfg({ dir }), logger, dir, () => clock.now);
+    expect(again.query({ device: 'a', from: 0, to: clock.now, maxPoints: 100_000 }).points).toHaveLength(120);
+    expect(statSync(file).size).toBe(size); // cut back: the next append follows valid data
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ code: 'SG_ERR_HISTORY_DAMAGED' });
+    expect(warnings[0]!.files).toEqual(
+      expect.arrayContaining([{ file, droppedBytes: 11 }, { file: path.join(dir, 'buckets-0.seg'), droppedBytes: 35 }]),
+    );
+    // the files are clean now: a third open has nothing to say
+    const third = recordingLogger();
+    new History(cfg({ dir }), third.logger, dir, () => clock.now);
+    expect(third.warnings).toEqual([]);
+  });
+
+  it('old data goes by whole files: points after two raw windows, buckets after the retention, and the disk budget holds', async () => {
+    const dir = tmp();
+    const clock = { now: 0 };
+    const c = cfg({ dir, rawWindowMs: MIN, retentionMs: 10 * MIN, segmentMs: 2 * MIN, budgetBytes: 1024 * 1024 });
+    const h = new History(c, silentLogger(), dir, () => clock.now);
+    await feed(h, clock, 0, 30 * 60, 60); // 30 minutes
+    const files = readdirSync(dir).sort();
+    const starts = (kind: string) => files.filter((f) => f.startsWith(kind)).map((f) => Number(/-(\d+)\.seg$/.exec(f)![1]));
+    expect(Math.min(...starts('points-'))).toBeGreaterThanOrEqual(clock.now - 2 * MIN - MIN);
+    expect(Math.min(...starts('buckets-'))).toBeGreaterThanOrEqual(clock.now - 10 * MIN - 2 * MIN);
+
+    const small = tmp();
+    const tight = new History({ ...c, dir: small, retentionMs: 1000 * MIN, budgetBytes: 4096 }, silentLogger(), small, () => clock.now);
+    await feed(tight, clock, 0, 60 * 60, 60);
+    const total = readdirSync(small).reduce((n, f) => n + statSync(path.join(small, f)).size, 0);
+    // the budget, give or take the one file being appended
+    expect(total).toBeLessThanOrEqual(4096 + 4096);
+  });
+
+  it('a batch that cannot be written is logged and dropped, the next one is tried; an unusable directory means memory only', async () => {
+    const dir = tmp();
+    const clock = { now: 0 };
+    const { logger, warnings } = recordingLogger();
+    const h = new History(cfg({ dir }), logger, dir, () => clock.now);
+    await feed(h, clock, 0, 10, 1000);
+    rmSync(dir, { recursive: true }); // the card went away under us
+    await h.flush();
+    expect(warnings).toEqual([expect.objectContaining({ code: 'SG_ERR_HISTORY_WRITE', points: 10 })]);
+    expect(h.query({ device: 'a', from: 0, to: clock.now, maxPoints: 100 }).points).toHaveLength(10);
+    mkdirSync(dir);
+    await feed(h, clock, 20_000, 5, 5, 10);
+    expect(readdirSync(dir).length).toBe(1);
+
+    const file = path.join(tmp(), 'a-file');
+    writeFileSync(file, '');
+    const m = recordingLogger();
+    const memoryOnly = new History(cfg(), m.logger, path.join(file, 'state'), () => clock.now);
+    expect(memoryOnly.dir).toBeUndefined();
+    expect(m.warnings).toEqual([expect.objectContaining({ code: 'SG_ERR_HISTORY_WRITE' })]);
+    memoryOnly.record({ seq: 1, device: 'a', ts: 0, values: { v: 1 } });
+    expect(memoryOnly.store.drain()).toEqual({ points: [], buckets: [] });
+  });
+
+  it('state directory: history.dir, else the first of $STATE_DIRECTORY, else memory only', () => {
+    expect(stateDir(cfg({ dir: '/x' }), { STATE_DIRECTORY: '/var/lib/serialgate' })).toBe('/x');
+    expect(stateDir(cfg(), { STATE_DIRECTORY: '/var/lib/serialgate:/var/lib/other' })).toBe('/var/lib/serialgate');
+    expect(stateDir(cfg(), {})).toBeUndefined();
+  });
+});
+
+describe('the saved stream', () => {
+  const snap = { epoch: 'e', seq: 3, readings: [{ seq: 3, device: 'a', ts: 1, values: { v: 1 } }], last: [] };
+
+  it('is taken once: after a later crash no stale snapshot continues the stream', () => {
+    const dir = tmp();
+    saveStream(dir, snap);
+    expect(takeStream(dir)).toEqual({ snapshot: snap });
+    expect(takeStream(dir)).toEqual({ none: 'absent' });
+    expect(existsSync(path.join(dir, 'stream.snap'))).toBe(false);
+  });
+
+  it('a damaged snapshot is dropped (a new epoch), never half used', () => {
+    const dir = tmp();
+    saveStream(dir, snap);
+    const file = path.join(dir, 'stream.snap');
+    writeFileSync(file, readFileSync(file).subarray(0, 20));
+    expect(takeStream(dir)).toMatchObject({ none: 'damaged' });
+    writeFileSync(file, frame({ epoch: 1 }));
+    expect(takeStream(dir)).toMatchObject({ none: 'damaged' });
+  });
+});

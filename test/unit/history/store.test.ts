@@ -1,0 +1,124 @@
+import { describe, expect, it } from 'vitest';
+import { HistoryStore, pointBytes, type StoreLimits } from '../../../src/history/store.js';
+import type { Reading } from '../../../src/domain.js';
+
+const MIN = 60_000;
+const limits: StoreLimits = { rawWindowMs: 10 * MIN, bucketMs: MIN, retentionMs: 60 * MIN, budgetBytes: 64 * 1024 * 1024 };
+
+/** a store on a fake clock, fed one reading per `everyMs` from t0 */
+function fed(over: Partial<StoreLimits> = {}, opts: { minutes: number; everyMs: number; devices?: string[] }) {
+  let now = 0;
+  const store = new HistoryStore({ ...limits, ...over }, () => now);
+  let seq = 0;
+  const sent: Reading[] = [];
+  for (let t = 0; t < opts.minutes * MIN; t += opts.everyMs) {
+    now = t;
+    for (const device of opts.devices ?? ['a']) {
+      const r: Reading = { seq: ++seq, device, ts: t, values: { v: t / 1000, s: 'text' } };
+      sent.push(r);
+      store.record(r);
+    }
+  }
+  return { store, sent, now: () => now, setNow: (t: number) => (now = t) };
+}
+
+describe('history queries', () => {
+  // 30 min of one reading per second: raw holds the last 10 min, buckets the rest
+  const { store, sent, now } = fed({}, { minutes: 30, everyMs: 1000 });
+  const end = now();
+
+  it('a range inside the raw window: every reading as it came, nothing as a bucket', () => {
+    const a = store.query({ device: 'a', from: end - 5 * MIN, to: end, maxPoints: 10_000 });
+    expect(a.buckets).toEqual([]);
+    const want = sent.filter((r) => r.ts >= end - 5 * MIN).map((r) => ({ seq: r.seq, ts: r.ts, values: r.values }));
+    expect(a.points).toEqual(want);
+  });
+
+  it('a range across the raw/bucket boundary: buckets up to where the raw window starts, then points; each reading once', () => {
+    const a = store.query({ device: 'a', from: end - 20 * MIN, to: end, maxPoints: 10_000 });
+    // from 9:59 before the end: the bucket holding `from`, then whole minutes up to the raw window's first
+    expect(a.buckets.length).toBe(11);
+    expect(a.buckets[0]!.ts).toBeLessThanOrEqual(end - 20 * MIN);
+    expect(a.buckets.every((b) => b.span === MIN && b.count === 60)).toBe(true);
+    const lastBucketEnd = a.buckets.at(-1)!.ts + MIN;
+    expect(a.points[0]!.ts).toBe(lastBucketEnd);
+    // no reading is in a bucket and a point, none is missing
+    const counted = a.buckets.reduce((n, b) => n + b.count, 0) + a.points.length;
+    expect(counted).toBe(sent.filter((r) => r.ts >= a.buckets[0]!.ts).length);
+    // a bucket's statistics are those of its readings
+    const b = a.buckets[0]!;
+    const xs = sent.filter((r) => r.ts >= b.ts && r.ts < b.ts + MIN).map((r) => r.values!.v as number);
+    expect(b.fields.v).toEqual({ min: Math.min(...xs), max: Math.max(...xs), mean: xs.reduce((x, y) => x + y) / xs.length, count: xs.length });
+    expect(b.fields.s).toBeUndefined();
+  });
+
+  it('beyond retention: nothing older than retentionMs is answered, and an unknown device is an empty answer', () => {
+    const later = fed({ retentionMs: 15 * MIN }, { minutes: 30, everyMs: 1000 });
+    const a = later.store.query({ device: 'a', from: 0, to: later.now(), maxPoints: 10_000 });
+    expect(a.buckets[0]!.ts).toBeGreaterThanOrEqual(later.now() - 16 * MIN);
+    expect(later.store.query({ device: 'a', from: 0, to: 5 * MIN, maxPoints: 100 }).buckets).toEqual([]);
+    expect(store.query({ device: 'nope', from: 0, to: end, maxPoints: 10 })).toEqual({ device: 'nope', from: 0, to: end, buckets: [], points: [] });
+  });
+
+  it('maxPoints: downsampled into coarser buckets that still count every reading of the range', () => {
+    for (const maxPoints of [1, 7, 25, 100]) {
+      const a = store.query({ device: 'a', from: 0, to: end, maxPoints });
+      expect(a.points).toEqual([]);
+      expect(a.buckets.length).toBeGreaterThan(0);
+      expect(a.buckets.length).toBeLessThanOrEqual(maxPoints);
+      expect(a.buckets.reduce((n, b) => n + b.count, 0)).toBe(sent.length);
+      expect(Math.min(...a.buckets.map((b) => b.fields.v!.min))).toBe(0);
+      expect(Math.max(...a.buckets.map((b) => b.fields.v!.max))).toBe(end / 1000);
+    }
+  });
+
+  it('while the raw window still holds every reading of a device, the answer is all points (no partial first bucket)', () => {
+    const young = fed({}, { minutes: 3, everyMs: 7_000 });
+    const a = young.store.query({ device: 'a', from: 0, to: young.now(), maxPoints: 1000 });
+    expect(a.buckets).toEqual([]);
+    expect(a.points.map((p) => p.seq)).toEqual(young.sent.map((r) => r.seq));
+  });
+
+  it('readings without values (raw lines) are not history', () => {
+    const s = new HistoryStore(limits, () => 0);
+    s.record({ seq: 1, device: 'r', ts: 0, raw: 'hello' });
+    expect(s.devices()).toEqual([]);
+  });
+});
+
+describe('the budget', () => {
+  it('a simulated long run (two days, 3 devices at 10/s) never holds more than budgetBytes; raw points go first, buckets stay', () => {
+    const budget = 2 * 1024 * 1024;
+    let now = 0;
+    const store = new HistoryStore({ ...limits, retentionMs: 24 * 60 * MIN, budgetBytes: budget }, () => now);
+    let seq = 0;
+    let peak = 0;
+    // 10/s for the first 20 min (raw fills the budget), then 1 every 10 s for two days (buckets age out)
+    for (let t = 0; t < 48 * 60 * MIN; t += t < 20 * MIN ? 100 : 10_000) {
+      now = t;
+      for (const device of ['a', 'b', 'c']) store.record({ seq: ++seq, device, ts: t, values: { v: seq, w: 1, x: 2 } });
+      peak = Math.max(peak, store.heldBytes);
+    }
+    expect(peak).toBeLessThanOrEqual(budget);
+    // the budget was the limit, not the windows: the run would hold more without it
+    expect(peak).toBeGreaterThan(budget - pointBytes({ seq: 0, ts: 0, values: { v: 0, w: 0, x: 0 } }) * 3);
+    const a = store.query({ device: 'a', from: 0, to: now, maxPoints: 100_000 });
+    // retention: only the last day
+    expect(a.buckets[0]!.ts).toBeGreaterThanOrEqual(now - 24 * 60 * MIN - MIN);
+    expect(a.buckets.length).toBeGreaterThan(23 * 60);
+  });
+
+  it('over budget with no raw points left, the oldest bucket goes', () => {
+    let now = 0;
+    const store = new HistoryStore({ ...limits, rawWindowMs: MIN, retentionMs: 1000 * MIN, budgetBytes: 4096 }, () => now);
+    for (let i = 0; i < 200; i++) {
+      now = i * MIN;
+      store.record({ seq: i + 1, device: 'a', ts: now, values: { v: i } });
+      expect(store.heldBytes).toBeLessThanOrEqual(4096);
+    }
+    const a = store.query({ device: 'a', from: 0, to: now, maxPoints: 1000 });
+    // ~192 B a bucket: about 21 fit, the newest ones
+    expect(a.buckets[0]!.ts).toBeGreaterThan(170 * MIN);
+    expect(a.buckets.at(-1)!.ts).toBe(199 * MIN);
+  });
+});
