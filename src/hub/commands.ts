@@ -10,23 +10,13 @@
  * router timer could not be the guarantee anyway. shutdown() still ends whatever is pending.
  */
 import type { DeviceConfig } from '../config/schema.js';
+import type { AckErrorCode } from '../errors.js';
 import { metrics } from '../http/metrics.js';
 import type { Logger } from '../log.js';
 import { CommandError, type Device, type DeviceCommand } from '../sources/types.js';
 import type { AckMessage } from '../codecs/messages.js';
 import { jsonText } from '../codecs/json-text.js';
 import type { CommandMessage } from './client-messages.js';
-
-export type AckErrorCode =
-  | 'forbidden'
-  | 'unknown_device'
-  | 'device_unavailable'
-  | 'timeout'
-  | 'invalid'
-  | 'rate_limited'
-  | 'busy'
-  | 'shutting_down'
-  | 'internal';
 
 /** A routable device with its command rules, compiled once per configuration. */
 export interface CommandTarget {

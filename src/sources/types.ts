@@ -2,6 +2,7 @@
  * The contract between sources (serial, MQTT) and the hub.
  * Sources never assign `seq`: the hub owns the one gateway-wide counter.
  */
+import type { CommandErrorCode } from '../errors.js';
 
 /** Parsed fields of one line. Built with a null prototype: `__proto__` from input is data. */
 export type Values = Record<string, number | string | boolean | null>;
@@ -45,14 +46,6 @@ export interface DeviceCommand {
   line?: string;
   payload?: unknown;
 }
-
-export type CommandErrorCode =
-  | 'device_unavailable'
-  | 'timeout'
-  | 'busy'
-  | 'invalid'
-  | 'shutting_down'
-  | 'internal';
 
 /** Typed failure of a device command; `code` is what the hub puts in `ack.error.code`. */
 export class CommandError extends Error {
