@@ -7,7 +7,8 @@ import type https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Config, DeviceConfig } from './config/schema.js';
 import { buildHealthReport, createRequestHandler, defaultWebRoot } from './http/routes.js';
-import { Authenticator, isLoopbackHost } from './hub/auth.js';
+import { Authenticator } from './hub/auth.js';
+import { isLoopbackHost } from './config/loopback.js';
 import { Hub } from './hub/hub.js';
 import type { Logger } from './log.js';
 import { planReload } from './reload.js';
@@ -17,6 +18,7 @@ import { WsServer } from './server/ws-server.js';
 import type { MqttSource } from './sources/mqtt/index.js';
 import { SerialSource } from './sources/serial/index.js';
 import type { Device, Source } from './sources/types.js';
+import { SHUTDOWN_CLOSE_GRACE_MS } from './bounds.js';
 
 export interface Gateway {
   /** http(s)://HOST:PORT with the real port (server.port 0 = ephemeral) */
@@ -100,13 +102,6 @@ class SourceSet {
 }
 
 const same = (a: DeviceConfig, b: DeviceConfig): boolean => JSON.stringify(a) === JSON.stringify(b);
-
-/**
- * How long a stop waits for dashboards to answer the close frame (server.limits.closeTimeoutMs
- * when shorter). A live browser answers within milliseconds; one that has not after 2 s will not,
- * and the CLI's stop deadline (10 s, under the unit's TimeoutStopSec=20s) must hold.
- */
-export const SHUTDOWN_CLOSE_GRACE_MS = 2_000;
 
 export async function startGateway(config: Config, logger: Logger): Promise<Gateway> {
   if (!isLoopbackHost(config.server.host) && config.auth.hosts.length === 0 && config.auth.anonymous !== 'none') {

@@ -18,6 +18,8 @@ import { Opcode } from '../ws/constants.js';
 import { encodeFrame } from '../ws/frame-encoder.js';
 import { isValidUtf8 } from '../ws/utf8.js';
 import type { DeviceState, SourceKind } from '../sources/types.js';
+import type { DecodeErrorCode } from '../errors.js';
+import { MAX_DEPTH } from '../bounds.js';
 
 export const PROTOCOL_JSON = 'serialgate.v1.json';
 export const PROTOCOL_CBOR = 'serialgate.v1.cbor';
@@ -29,9 +31,6 @@ export type Encoding = 'json' | 'cbor';
 export function encodingOf(protocol: string | undefined): Encoding {
   return protocol === PROTOCOL_CBOR ? 'cbor' : 'json';
 }
-
-/** Deepest nesting a client message may have (a command payload is a small JSON value). */
-export const MAX_DEPTH = 32;
 
 // ---- server → client ----------------------------------------------------------------------
 
@@ -81,7 +80,6 @@ export function frameMessage(msg: ServerMessage, encoding: Encoding): Buffer {
 
 // ---- client → server ----------------------------------------------------------------------
 
-export type DecodeErrorCode = 'bad_encoding' | 'malformed' | 'too_deep' | 'forbidden_key' | 'out_of_range';
 export type Decoded = { ok: true; value: unknown } | { ok: false; code: DecodeErrorCode; message: string };
 
 const fail = (code: DecodeErrorCode, message: string): Decoded => ({ ok: false, code, message });

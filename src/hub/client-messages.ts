@@ -4,24 +4,8 @@
  * are answered with an `ack`; here a message is refused with an `error` only when it cannot be
  * a subscribe or a command at all (or a command without a usable id, which an ack could not name).
  */
-
-/** The longest command id we echo back. */
-export const MAX_ID_LENGTH = 64;
-/** A subscription names at most this many devices. */
-export const MAX_SUBSCRIBED = 1024;
-/** An epoch is 12 characters today; a longer one is still compared, never echoed. */
-export const MAX_EPOCH_LENGTH = 64;
-
-export type ClientErrorCode =
-  | 'bad_encoding'
-  | 'malformed'
-  | 'too_deep'
-  | 'forbidden_key'
-  | 'out_of_range'
-  | 'not_object'
-  | 'unknown_type'
-  | 'invalid_field'
-  | 'rate_limited';
+import type { ClientErrorCode } from '../errors.js';
+import { MAX_EPOCH_LENGTH, MAX_ID_LENGTH, MAX_SUBSCRIBED } from '../bounds.js';
 
 export interface SubscribeMessage {
   type: 'subscribe';
@@ -67,7 +51,7 @@ export function parseClientMessage(value: unknown): ParseResult {
 
 function parseSubscribe(m: Record<string, unknown>, id: string | undefined): ParseResult {
   const { devices, since, epoch } = m;
-  if (!Array.isArray(devices) || devices.length > MAX_SUBSCRIBED || !devices.every((d) => typeof d === 'string' && d.length > 0 && d.length <= 64)) {
+  if (!Array.isArray(devices) || devices.length > MAX_SUBSCRIBED || !devices.every((d) => typeof d === 'string' && d.length > 0 && d.length <= MAX_ID_LENGTH)) {
     return fail('invalid_field', `subscribe "devices" must be ["*"] or up to ${MAX_SUBSCRIBED} device ids`, id);
   }
   if (since !== undefined && !(typeof since === 'number' && Number.isSafeInteger(since) && since >= 0)) {

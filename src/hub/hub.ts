@@ -27,12 +27,10 @@ import { canDerive } from './derived.js';
 import { newEpoch, type StreamStart } from './epoch.js';
 import { ResumeRing } from './ring.js';
 import { Encoded, Session, matches, type HubConnection, type SharedBatch, type Subscription } from './session.js';
+import { MAX_PERIODS } from '../bounds.js';
 
 export type { AuthContext } from './auth.js';
 export type { StreamStart } from './epoch.js';
-
-/** Subscription changes remembered per connection for resume de-duplication. */
-const MAX_PERIODS = 16;
 
 export interface HubOptions {
   /** the stream to continue (History restores it across a planned restart); default: a new epoch from seq 0 */

@@ -10,6 +10,7 @@ import { frameMessage } from '../codecs/messages.js';
 import type { Role } from '../config/schema.js';
 import type { CommandOwner } from './commands.js';
 import { TokenBucket, WindowCounter } from './limits.js';
+import { BAD_MESSAGE_WINDOW_MS } from '../bounds.js';
 
 export type { SendResult };
 
@@ -64,9 +65,6 @@ export interface SessionOptions extends SessionLimits {
   credential: Buffer | undefined;
   encoding: Encoding;
 }
-
-/** Bad client messages are counted over this window (hub.badMessageLimit). */
-export const BAD_MESSAGE_WINDOW_MS = 10_000;
 
 export class Session implements CommandOwner {
   readonly role: Role;

@@ -46,18 +46,9 @@ import { createPayloadDecoder, type PayloadDecoder } from './payload.js';
 import { PublishQueue } from './publish-queue.js';
 import { describeError, isAuthFailure } from './reasons.js';
 import { matchTopic, topicLevel } from './topic.js';
+import { CONNECT_TIMEOUT_MS, MAX_DERIVED_IDS, MAX_SOCKET_BACKLOG_BYTES } from '../../bounds.js';
 
 export type { FederatedCommandHandler } from './federation.js';
-
-/** Derived device ids per configured device; more are refused (counted as parse errors). */
-export const MAX_DERIVED_IDS = 256;
-/**
- * Bytes our socket may hold unsent before QoS 0 publishes (federated readings) are dropped and
- * counted: a broker that reads slower than we publish must not grow our memory.
- */
-export const MAX_SOCKET_BACKLOG_BYTES = 1024 * 1024;
-/** A broker that accepts TCP but never answers CONNECT is given up on after this. */
-const CONNECT_TIMEOUT_MS = 10_000;
 
 export class MqttConfigError extends Error {
   readonly code = 'SG_ERR_MQTT_CONFIG';

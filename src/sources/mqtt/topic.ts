@@ -3,6 +3,7 @@
  * no regex, no split arrays, one pass. The broker already filters what it sends us; we match again
  * because one client subscription set feeds many devices and each message must find its device(s).
  */
+import { MAX_TOPIC_BYTES } from '../../bounds.js';
 
 export class TopicError extends Error {
   readonly code = 'SG_ERR_MQTT_TOPIC';
@@ -14,8 +15,6 @@ export class TopicError extends Error {
     this.name = 'TopicError';
   }
 }
-
-const MAX_TOPIC_BYTES = 65535;
 
 /** Why `filter` is not a valid subscription filter, or undefined when it is. */
 export function filterProblem(filter: string): string | undefined {

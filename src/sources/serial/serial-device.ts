@@ -29,9 +29,7 @@ import { backoffDelay } from '../backoff.js';
 import { CommandError, type Device, type DeviceCommand, type DeviceStatus, type SourceSink } from '../types.js';
 import { CommandQueue } from './command-queue.js';
 import { explainOpenError } from './open-error.js';
-
-/** how often an open port's path is checked for an unplug serialport did not report */
-export const WATCH_INTERVAL_MS = 1_000;
+import { WATCH_INTERVAL_MS } from '../../bounds.js';
 
 type SerialDeviceConfig = DeviceConfig & { serial: NonNullable<DeviceConfig['serial']> };
 

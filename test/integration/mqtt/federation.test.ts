@@ -2,7 +2,8 @@
 import type mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { metrics } from '../../../src/http/metrics.js';
-import { MAX_SOCKET_BACKLOG_BYTES, type MqttSource } from '../../../src/sources/mqtt/index.js';
+import { MAX_SOCKET_BACKLOG_BYTES } from '../../../src/bounds.js';
+import type { MqttSource } from '../../../src/sources/mqtt/index.js';
 import { CommandError, type DeviceCommand } from '../../../src/sources/types.js';
 import { startMosquitto, type Mosquitto } from '../../helpers/mosquitto.js';
 import { device, mqttConfig, newSource, testClient, type RecordingSink } from './fixtures.js';

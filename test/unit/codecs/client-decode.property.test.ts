@@ -9,7 +9,8 @@
 import { Encoder } from 'cbor-x';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MAX_DEPTH, decodeClientMessage, type Decoded, type Encoding } from '../../../src/codecs/messages.js';
+import { MAX_DEPTH } from '../../../src/bounds.js';
+import { decodeClientMessage, type Decoded, type Encoding } from '../../../src/codecs/messages.js';
 import { Hub } from '../../../src/hub/hub.js';
 import { silentLogger } from '../../../src/log.js';
 import type { DeviceCommand } from '../../../src/sources/types.js';

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, parseConfig, type ConfigIssue } from '../../../src/config/load.js';
 import { MASK, maskSecrets, maskUrl } from '../../../src/config/secrets.js';
+import { keyMeta } from '../../../src/config/keys.js';
+import { isLoopbackHost } from '../../../src/config/loopback.js';
 
 /** The issues a config text produces (fails the test if it parses). */
 function issuesOf(text: string, env: NodeJS.ProcessEnv = {}): ConfigIssue[] {
@@ -213,5 +215,46 @@ describe('loadConfig', () => {
     const c = parseConfig('', 'empty.yaml', {});
     expect(c.server).toMatchObject({ host: '127.0.0.1', port: 8080, path: '/ws', echo: false });
     expect(c.devices).toEqual([]);
+  });
+});
+
+describe('durations: 0 only where the key says what it means', () => {
+  it.each(['server.limits.pingIntervalMs', 'hub.coalesceMs'])('%s accepts 0 and documents it', (key) => {
+    const [section, ...rest] = key.split('.');
+    const yaml = `${section}:\n${rest.map((k, i) => '  '.repeat(i + 1) + k + ':').join('\n')} 0\n`;
+    expect(() => parseConfig(yaml, 'test.yaml', {})).not.toThrow();
+    expect(keyMeta(key.split('.')).zero).toMatch(/\S/);
+  });
+
+  it.each([
+    'server.limits.handshakeTimeoutMs',
+    'server.limits.pongTimeoutMs',
+    'server.limits.closeTimeoutMs',
+    'hub.stallTimeoutMs',
+    'mqtt.authRetryMs',
+    'mqtt.commandTimeoutMs',
+    'mqtt.reconnect.minMs',
+    'mqtt.reconnect.maxMs',
+  ])('%s refuses 0 (it would time out or retry at once)', (key) => {
+    const [section, ...rest] = key.split('.');
+    const url = section === 'mqtt' ? '  url: mqtt://127.0.0.1\n' : '';
+    const yaml = `${section}:\n${url}${rest.map((k, i) => '  '.repeat(i + 1) + k + ':').join('\n')} 0\n`;
+    expect(issuesOf(yaml)).toEqual([expect.objectContaining({ path: key, message: expect.stringContaining('> 0') })]);
+    expect(keyMeta(key.split('.')).zero).toBeUndefined();
+  });
+
+  it('reply.timeoutMs refuses 0 too', () => {
+    const yaml = 'devices:\n  - id: a\n    serial: { path: /dev/x }\n    commands: { reply: { match: OK, timeoutMs: 0 } }\n';
+    expect(issuesOf(yaml).map((i) => i.path)).toEqual(['devices[0].commands.reply.timeoutMs']);
+  });
+});
+
+describe('one definition of loopback (src/config/loopback.ts)', () => {
+  it('an anonymous operator is allowed on any loopback listener the Host rule calls loopback', () => {
+    for (const host of ['127.0.0.1', '127.0.0.2', '::1', 'localhost']) {
+      expect(isLoopbackHost(host), host).toBe(true);
+      expect(() => parseConfig(`server: { host: "${host}" }\nauth: { anonymous: operator }\n`, 'test.yaml', {}), host).not.toThrow();
+    }
+    expect(issuesOf('server: { host: 0.0.0.0 }\nauth: { anonymous: operator }\n').map((i) => i.path)).toEqual(['auth.anonymous']);
   });
 });

@@ -1,7 +1,7 @@
 import { Encoder, decode } from 'cbor-x';
 import { describe, expect, it } from 'vitest';
+import { MAX_DEPTH } from '../../../src/bounds.js';
 import {
-  MAX_DEPTH,
   decodeClientMessage,
   encodingOf,
   frameMessage,
