@@ -8,9 +8,7 @@
  * Pure data, no imports but src/ws's own codes: the browser client bundles it too. src/ws keeps
  * its codes itself because it is the bottom layer and imports nothing; they are re-exported here.
  */
-import { WS_ERRORS, type WsErrorCode } from './ws/errors.js';
-
-export { WS_ERRORS, type WsErrorCode };
+export { WS_ERRORS } from './ws/errors.js';
 
 /** `ack.error.code`: why a command was not carried out. */
 export const ACK_ERRORS = {
@@ -98,7 +96,6 @@ export const HTTP_STATUSES = {
   500: 'a bug while answering; the gateway log says more',
   503: '`maxConnections` reached, shutting down, or `/healthz` reporting a problem',
 } as const;
-export type HttpStatus = keyof typeof HTTP_STATUSES;
 
 /** `code` of typed errors thrown at start-up or by the client API, and of faults in the log. */
 export const LOG_CODES = {

@@ -1,5 +1,5 @@
 /**
- * Composition root (CONTRACTS.md "E → F/G"): HTTP server + WebSocket endpoints + hub + sources.
+ * Composition root (DESIGN.md "Layout"): HTTP server + WebSocket endpoints + hub + sources.
  * Used by the CLI and by integration tests; owns the start, reload and stop order.
  */
 import type http from 'node:http';

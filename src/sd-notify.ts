@@ -22,10 +22,8 @@ export interface Notifier {
   readonly watchdogIntervalMs: number | undefined;
   ready(status?: string): Promise<void>;
   reloading(): Promise<void>;
+  /** also stops the watchdog timer */
   stopping(): Promise<void>;
-  status(text: string): Promise<void>;
-  /** stop the watchdog timer */
-  close(): void;
 }
 
 export interface NotifierOptions {
@@ -93,7 +91,5 @@ export function createNotifier(opts: NotifierOptions): Notifier {
       clearInterval(timer);
       return send('STOPPING=1');
     },
-    status: (text) => send(`STATUS=${text}`),
-    close: () => clearInterval(timer),
   };
 }

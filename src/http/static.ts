@@ -26,7 +26,7 @@ const TYPES = new Map<string, string>([
 ]);
 const COMPRESSIBLE = new Set(['.html', '.js', '.mjs', '.css', '.json', '.map', '.webmanifest', '.txt', '.svg']);
 
-export interface StaticFile {
+interface StaticFile {
   body: Buffer;
   gzip?: Buffer;
   etag: string;
