@@ -35,18 +35,46 @@ function limitsTable(): string {
 }
 
 export const TABLES: Readonly<Record<string, () => string>> = {
-  'ack-errors': () => table(['code', 'when'], Object.entries(ACK_ERRORS).map(([c, when]) => [code(c), when])),
-  'message-errors': () => table(['code', 'when'], Object.entries(MESSAGE_ERRORS).map(([c, when]) => [code(c), when])),
-  'close-codes': () => table(['code', 'meaning', 'client should'], CLOSE_CODES.map((e) => [e.codes.join(' / '), e.meaning, e.action])),
-  'http-statuses': () => table(['status', 'when'], Object.entries(HTTP_STATUSES).map(([s, when]) => [s, when])),
+  'ack-errors': () =>
+    table(
+      ['code', 'when'],
+      Object.entries(ACK_ERRORS).map(([c, when]) => [code(c), when]),
+    ),
+  'message-errors': () =>
+    table(
+      ['code', 'when'],
+      Object.entries(MESSAGE_ERRORS).map(([c, when]) => [code(c), when]),
+    ),
+  'close-codes': () =>
+    table(
+      ['code', 'meaning', 'client should'],
+      CLOSE_CODES.map((e) => [e.codes.join(' / '), e.meaning, e.action]),
+    ),
+  'http-statuses': () =>
+    table(
+      ['status', 'when'],
+      Object.entries(HTTP_STATUSES).map(([s, when]) => [s, when]),
+    ),
   'log-codes': () =>
     table(
       ['code', 'meaning'],
-      [...Object.entries(LOG_CODES), ...Object.entries(WS_ERRORS).map(([c, m]) => [c, `a peer broke RFC 6455: ${m} (logged, and the connection closed)`])].map(([c, m]) => [code(c), m]),
+      [
+        ...Object.entries(LOG_CODES),
+        ...Object.entries(WS_ERRORS).map(([c, m]) => [c, `a peer broke RFC 6455: ${m} (logged, and the connection closed)`]),
+      ].map(([c, m]) => [code(c), m]),
     ),
-  'client-codes': () => table(['code', 'when'], Object.entries(CLIENT_SIDE_ERRORS).map(([c, when]) => [code(c), when])),
+  'client-codes': () =>
+    table(
+      ['code', 'when'],
+      Object.entries(CLIENT_SIDE_ERRORS).map(([c, when]) => [code(c), when]),
+    ),
   limits: limitsTable,
-  'fixed-bounds': () => table(['bound', 'value', 'why / what happens'], FIXED_BOUNDS.map((b) => [code(b.name), b.unit === 'bytes' ? amount(b.value, true) : `${amount(b.value, false)} ${b.unit}`, b.why]), '|---|---:|---|'),
+  'fixed-bounds': () =>
+    table(
+      ['bound', 'value', 'why / what happens'],
+      FIXED_BOUNDS.map((b) => [code(b.name), b.unit === 'bytes' ? amount(b.value, true) : `${amount(b.value, false)} ${b.unit}`, b.why]),
+      '|---|---:|---|',
+    ),
 };
 
 const region = (name: string): RegExp => new RegExp(`(<!-- table:${name} -->\\n)([\\s\\S]*?)(\\n<!-- /table:${name} -->)`);
@@ -59,7 +87,8 @@ export function readmeTable(readme: string, name: string): string | undefined {
 /** The README with every generated table replaced by what the code says now. */
 export function renderTables(readme: string): string {
   let out = readme;
-  for (const [name, render] of Object.entries(TABLES)) out = out.replace(region(name), (_m, open: string, _old: string, close: string) => open + render() + close);
+  for (const [name, render] of Object.entries(TABLES))
+    out = out.replace(region(name), (_m, open: string, _old: string, close: string) => open + render() + close);
   return out;
 }
 

@@ -12,7 +12,7 @@ export { WS_ERRORS } from './ws/errors.js';
 
 /** `ack.error.code`: why a command was not carried out. */
 export const ACK_ERRORS = {
-  forbidden: 'the connection\'s role is `viewer`, or the line/payload does not match `commands.allow`',
+  forbidden: "the connection's role is `viewer`, or the line/payload does not match `commands.allow`",
   unknown_device: 'no device with that id',
   invalid:
     'wrong field types; `line` for an MQTT device or `payload` for a serial one; empty, too long, control characters; MQTT device without `commandTopic`',
@@ -21,7 +21,7 @@ export const ACK_ERRORS = {
   device_unavailable:
     'the device is down (answered at once, never queued), the serial port is being reset after a stuck write (commands queued behind it), or the broker connection dropped before the PUBREC (the command is then never published)',
   timeout:
-    'serial: not written and drained (then the port is reset, see [commands](#commands)) or not answered with a line matching `commands.reply.match` within the command\'s deadline (`reply.timeoutMs`, or `commands.writeTimeoutMs` without `reply`) / MQTT: no PUBREC within `mqtt.commandTimeoutMs` (the command is then never published)',
+    "serial: not written and drained (then the port is reset, see [commands](#commands)) or not answered with a line matching `commands.reply.match` within the command's deadline (`reply.timeoutMs`, or `commands.writeTimeoutMs` without `reply`) / MQTT: no PUBREC within `mqtt.commandTimeoutMs` (the command is then never published)",
   shutting_down: 'the gateway is stopping (pending commands get it at shutdown)',
   internal: 'a bug; the gateway log says more',
 } as const;
@@ -40,7 +40,7 @@ export const MESSAGE_ERRORS = {
   forbidden_key: '`__proto__` as a key anywhere',
   not_object: 'the message is not an object',
   unknown_type: '`type` is not `subscribe` or `command`',
-  invalid_field: 'a subscribe\'s `devices`/`since` or a command\'s `id` of the wrong type',
+  invalid_field: "a subscribe's `devices`/`since` or a command's `id` of the wrong type",
   rate_limited: 'subscribes beyond `hub.commandRate`',
 } as const;
 export type ClientErrorCode = keyof typeof MESSAGE_ERRORS;
@@ -72,7 +72,7 @@ export const CLOSE_CODES: readonly CloseEntry[] = [
   { codes: [1006], meaning: '(local) TCP lost without a close frame; also a dropped stuck client', action: 'reconnect with backoff, resume' },
   {
     codes: [1008],
-    meaning: 'policy: flood of bad messages; or a reload removed the connection\'s token or lowered its role (reason says which)',
+    meaning: "policy: flood of bad messages; or a reload removed the connection's token or lowered its role (reason says which)",
     action: 'fix the client; after a reload: reconnect (the new role, or a 401 for a removed token)',
   },
   {
@@ -105,7 +105,7 @@ export const LOG_CODES = {
   SG_ERR_MQTT_CONFIG: 'an MQTT TLS file (`mqtt.tls.*`) that cannot be read',
   SG_ERR_MQTT_TOPIC: 'a topic or filter that breaks the MQTT rules',
   SG_ERR_WS_ENDPOINT_EXISTS: 'two WebSocket endpoints configured on one path (a bug)',
-  SG_ERR_DEMO_NO_PYTHON: '`serialgate demo` found no `python3` (its mock device\'s PTY relay runs on it)',
+  SG_ERR_DEMO_NO_PYTHON: "`serialgate demo` found no `python3` (its mock device's PTY relay runs on it)",
   SG_ERR_CLIENT_TOKEN: 'typed client: a token with characters that cannot travel as a WebSocket subprotocol',
   SG_ERR_CLIENT_NO_WEBSOCKET: 'typed client: no global `WebSocket` and no `WebSocketImpl` passed in',
   SG_ERR_CLIENT_OPTIONS: 'typed client: a URL that is not ws:, wss:, http: or https:',

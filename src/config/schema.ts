@@ -11,20 +11,24 @@ import { filterProblem, topicNameProblem } from '../sources/mqtt/topic.js';
  * A duration in ms. 0 is refused unless the key says what 0 means there (`zero`, shown in the
  * README): a 0 that disables keepalive and a 0 that would time out at once must not look alike.
  */
-const ms = (def: number, zero?: string) => (zero === undefined ? z.number().int().positive() : z.number().int().nonnegative().meta({ zero })).default(def);
+const ms = (def: number, zero?: string) =>
+  (zero === undefined ? z.number().int().positive() : z.number().int().nonnegative().meta({ zero })).default(def);
 const bytes = (def: number) => z.number().int().positive().default(def);
 /** A resource limit: its reason and what happens at it travel with it into the README's Limits table. */
 const limit = <T extends z.ZodType>(schema: T, why: string): T => schema.meta({ why });
 
 /** a regular expression from the config: a typo is a config error with its path, not a runtime surprise */
 const pattern = () =>
-  z.string().min(1).superRefine((p, ctx) => {
-    try {
-      new RegExp(p);
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', message: `not a valid regular expression: ${(err as Error).message}` });
-    }
-  });
+  z
+    .string()
+    .min(1)
+    .superRefine((p, ctx) => {
+      try {
+        new RegExp(p);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: `not a valid regular expression: ${(err as Error).message}` });
+      }
+    });
 
 const backoff = (minMs: number, maxMs: number) =>
   z
@@ -56,7 +60,10 @@ export const limitsSchema = z
     maxHeaders: limit(bytes(64), 'browsers send ~15 headers; stops header floods (ws CVE-2024-37890) → HTTP 431, on plain requests as on upgrades'),
     maxHeaderBytes: limit(bytes(16 * 1024), 'a browser handshake, cookies included, is well under 8 KiB → HTTP 431'),
     handshakeTimeoutMs: limit(ms(10_000), 'slowloris: headers not complete within this → 408 and closed (with TLS, also the TLS handshake)'),
-    pingIntervalMs: limit(ms(20_000, 'turns keepalive off: no pings, a silent peer is never dropped'), 'under common NAT/proxy idle timeouts (30–60 s): a silent connection is pinged'),
+    pingIntervalMs: limit(
+      ms(20_000, 'turns keepalive off: no pings, a silent peer is never dropped'),
+      'under common NAT/proxy idle timeouts (30–60 s): a silent connection is pinged',
+    ),
     pongTimeoutMs: limit(ms(20_000), 'a peer silent this long after a ping is gone (phone asleep, Wi-Fi lost): socket destroyed, 1006'),
     closeTimeoutMs: limit(ms(10_000), 'close handshake not completed within this → socket destroyed'),
     sendSoftLimitBytes: limit(
@@ -91,9 +98,7 @@ export const roleSchema = z.enum(['viewer', 'operator']);
 
 export const authSchema = z
   .strictObject({
-    tokens: z
-      .array(z.strictObject({ token: z.string().min(16, 'tokens must be at least 16 characters'), role: roleSchema }))
-      .default([]),
+    tokens: z.array(z.strictObject({ token: z.string().min(16, 'tokens must be at least 16 characters'), role: roleSchema })).default([]),
     // Origins allowed besides the gateway's own (same-origin is always allowed).
     origins: z.array(z.string().url()).default([]),
     // Role of a client without a token. Readings are visible, commands need an operator token;

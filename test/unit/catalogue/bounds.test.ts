@@ -25,7 +25,8 @@ describe('fixed bounds (src/bounds.ts)', () => {
     for (const f of readdirSync(src, { recursive: true, encoding: 'utf8' })) {
       if (!f.endsWith('.ts') || f === 'bounds.ts' || f.startsWith('ws' + path.sep)) continue;
       const text = readFileSync(path.join(src, f), 'utf8');
-      for (const m of text.matchAll(/^(?:export )?const ([A-Z][A-Z0-9_]*) = ([0-9][0-9_]*(?: \* [0-9_]+)*);/gm)) if (!NOT_BOUNDS.has(m[1]!)) strays.push(`${f}: ${m[1]} = ${m[2]}`);
+      for (const m of text.matchAll(/^(?:export )?const ([A-Z][A-Z0-9_]*) = ([0-9][0-9_]*(?: \* [0-9_]+)*);/gm))
+        if (!NOT_BOUNDS.has(m[1]!)) strays.push(`${f}: ${m[1]} = ${m[2]}`);
     }
     expect(strays).toEqual([]);
   });

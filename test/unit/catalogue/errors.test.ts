@@ -2,7 +2,16 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ACK_ERRORS, CLOSE_CODES, LOG_CODES, MESSAGE_ERRORS, WS_ERRORS, type AckErrorCode, type ClientErrorCode, type CommandErrorCode } from '../../../src/errors.js';
+import {
+  ACK_ERRORS,
+  CLOSE_CODES,
+  LOG_CODES,
+  MESSAGE_ERRORS,
+  WS_ERRORS,
+  type AckErrorCode,
+  type ClientErrorCode,
+  type CommandErrorCode,
+} from '../../../src/errors.js';
 import { CloseCode } from '../../../src/ws/constants.js';
 
 const src = fileURLToPath(new URL('../../../src/', import.meta.url));

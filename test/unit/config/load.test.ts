@@ -19,7 +19,16 @@ const TOKEN = 'abcdefghijklmnop-0123456789';
 
 describe('parseConfig: each error class names its path and line', () => {
   it('a wrong type: the example from the issue', () => {
-    const text = ['devices:', '  - id: a', '    serial: { path: /dev/ttyUSB0 }', '  - id: b', '    serial:', '      path: /dev/ttyUSB1', '      baudRate: fast', ''].join('\n');
+    const text = [
+      'devices:',
+      '  - id: a',
+      '    serial: { path: /dev/ttyUSB0 }',
+      '  - id: b',
+      '    serial:',
+      '      path: /dev/ttyUSB1',
+      '      baudRate: fast',
+      '',
+    ].join('\n');
     expect(issuesOf(text)).toEqual([{ path: 'devices[1].serial.baudRate', message: 'expected a number, got "fast"', line: 7 }]);
     expect(() => parseConfig(text, 'test.yaml', {})).toThrow('devices[1].serial.baudRate: expected a number, got "fast" (line 7)');
   });
@@ -59,7 +68,9 @@ describe('parseConfig: each error class names its path and line', () => {
       { path: 'devices[0].id', message: 'ids are 1-64 of A-Z a-z 0-9 _ . -, got "bad id"', line: 2 },
     ]);
     expect(issuesOf('server:\n  path: ws\n')).toEqual([{ path: 'server.path', message: 'expected a value starting with "/", got "ws"', line: 2 }]);
-    expect(issuesOf('auth:\n  origins: [ "not a url" ]\n')).toEqual([{ path: 'auth.origins[0]', message: 'expected a URL, got "not a url"', line: 2 }]);
+    expect(issuesOf('auth:\n  origins: [ "not a url" ]\n')).toEqual([
+      { path: 'auth.origins[0]', message: 'expected a URL, got "not a url"', line: 2 },
+    ]);
   });
 
   it('cross-field rules: one source per device, csv columns, duplicate ids, anonymous operator off loopback', () => {
@@ -79,7 +90,8 @@ describe('parseConfig: each error class names its path and line', () => {
       { path: 'devices[0].mqtt', message: 'an MQTT device needs the top-level mqtt.url', line: 7 },
       { path: 'auth.anonymous', message: 'anonymous operators are only allowed when server.host is loopback (127.0.0.1, ::1)', line: 2 },
     ]);
-    const dup = 'server: { host: 0.0.0.0 }\nauth: { anonymous: operator }\ndevices:\n  - { id: a, serial: { path: /dev/x } }\n  - { id: a, serial: { path: /dev/y } }\n';
+    const dup =
+      'server: { host: 0.0.0.0 }\nauth: { anonymous: operator }\ndevices:\n  - { id: a, serial: { path: /dev/x } }\n  - { id: a, serial: { path: /dev/y } }\n';
     expect(issuesOf(dup)).toEqual([
       { path: 'devices[1].id', message: 'duplicate device id "a"', line: 5 },
       { path: 'auth.anonymous', message: 'anonymous operators are only allowed when server.host is loopback (127.0.0.1, ::1)', line: 2 },
@@ -121,7 +133,16 @@ describe('parseConfig: each error class names its path and line', () => {
 
 describe('parseConfig: unknown keys', () => {
   it('names the path and line of each unknown key, with a hint when one is close', () => {
-    const text = ['server:', '  limits:', '    maxFragment: 3', '    banana: 1', 'devices:', '  - id: a', '    serial: { path: /dev/x, baudrate: 9600 }', ''].join('\n');
+    const text = [
+      'server:',
+      '  limits:',
+      '    maxFragment: 3',
+      '    banana: 1',
+      'devices:',
+      '  - id: a',
+      '    serial: { path: /dev/x, baudrate: 9600 }',
+      '',
+    ].join('\n');
     expect(issuesOf(text)).toEqual([
       { path: 'server.limits.maxFragment', message: 'unknown key (did you mean "maxFragments"?)', line: 3 },
       { path: 'server.limits.banana', message: 'unknown key', line: 4 },
@@ -130,7 +151,9 @@ describe('parseConfig: unknown keys', () => {
   });
 
   it('an unknown top-level key', () => {
-    expect(issuesOf('gateway: { id: x }\ndevcies:\n  - id: a\n')).toEqual([{ path: 'devcies', message: 'unknown key (did you mean "devices"?)', line: 2 }]);
+    expect(issuesOf('gateway: { id: x }\ndevcies:\n  - id: a\n')).toEqual([
+      { path: 'devcies', message: 'unknown key (did you mean "devices"?)', line: 2 },
+    ]);
   });
 
   it('__proto__ and constructor are plain unknown keys, not prototype changes', () => {
@@ -144,11 +167,10 @@ describe('parseConfig: unknown keys', () => {
 
 describe('parseConfig: environment interpolation', () => {
   it('replaces ${NAME} in any string, also inside a longer string', () => {
-    const c = parseConfig(
-      'gateway: { id: "pi-${SITE}" }\nauth:\n  tokens:\n    - { token: "${SG_TOKEN}", role: operator }\n',
-      'test.yaml',
-      { SITE: '07', SG_TOKEN: TOKEN },
-    );
+    const c = parseConfig('gateway: { id: "pi-${SITE}" }\nauth:\n  tokens:\n    - { token: "${SG_TOKEN}", role: operator }\n', 'test.yaml', {
+      SITE: '07',
+      SG_TOKEN: TOKEN,
+    });
     expect(c.gateway.id).toBe('pi-07');
     expect(c.auth.tokens[0].token).toBe(TOKEN);
   });
@@ -173,7 +195,9 @@ describe('parseConfig: environment interpolation', () => {
 
   it('text without ${ is left alone, $NAME without braces too', () => {
     expect(parseConfig('server: { path: "/a$HOME" }\n', 'test.yaml', { HOME: '/root' }).server.path).toBe('/a$HOME');
-    expect(issuesOf('gateway: { id: "pi 1" }\n')).toEqual([{ path: 'gateway.id', message: 'expected a value matching /^[A-Za-z0-9_.-]{1,64}$/, got "pi 1"', line: 1 }]);
+    expect(issuesOf('gateway: { id: "pi 1" }\n')).toEqual([
+      { path: 'gateway.id', message: 'expected a value matching /^[A-Za-z0-9_.-]{1,64}$/, got "pi 1"', line: 1 },
+    ]);
   });
 });
 
@@ -208,7 +232,9 @@ describe('secrets', () => {
 
 describe('loadConfig', () => {
   it('a missing file is a ConfigError naming the file', async () => {
-    await expect(loadConfig('/nonexistent/serialgate.yaml')).rejects.toThrow('/nonexistent/serialgate.yaml: invalid configuration\n  cannot read: ENOENT');
+    await expect(loadConfig('/nonexistent/serialgate.yaml')).rejects.toThrow(
+      '/nonexistent/serialgate.yaml: invalid configuration\n  cannot read: ENOENT',
+    );
   });
 
   it('an empty file is the all-defaults config', () => {
