@@ -16,10 +16,9 @@ import type { Config } from './config/schema.js';
 import { configSecrets, maskSecrets } from './config/secrets.js';
 import { createLogger } from './log.js';
 import { createNotifier } from './cli/sd-notify.js';
+import { STOP_DEADLINE_MS } from './bounds.js';
 
 const DEFAULT_CONFIGS = ['/etc/serialgate/config.yaml', './serialgate.yaml'];
-/** a dashboard that never answers the close frame must not hold up a stop for long */
-const STOP_DEADLINE_MS = 10_000;
 
 const HELP = `serialgate — serial and MQTT sensors to live browser dashboards over WebSocket
 

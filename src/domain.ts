@@ -3,6 +3,9 @@
  * the hub owns these interfaces, sources implement them, codecs, protocol and history use the types.
  * Sources never assign `seq`: the hub owns the one gateway-wide counter.
  */
+import type { CommandErrorCode } from './errors.js';
+
+export type { CommandErrorCode };
 
 /** Parsed fields of one line. Built with a null prototype: `__proto__` from input is data. */
 export type Values = Record<string, number | string | boolean | null>;
@@ -51,17 +54,6 @@ export interface DeviceCommand {
   line?: string;
   payload?: unknown;
 }
-
-export type CommandErrorCode =
-  | 'forbidden'
-  | 'unknown_device'
-  | 'rate_limited'
-  | 'device_unavailable'
-  | 'timeout'
-  | 'busy'
-  | 'invalid'
-  | 'shutting_down'
-  | 'internal';
 
 /** Typed failure of a device command; `code` is what the hub puts in `ack.error.code`. */
 export class CommandError extends Error {

@@ -1,5 +1,5 @@
 /**
- * Composition root (CONTRACTS.md "E → F/G"): HTTP server + WebSocket endpoints + hub + sources.
+ * Composition root (DESIGN.md "Layout"): HTTP server + WebSocket endpoints + hub + sources.
  * Used by the CLI and by integration tests; owns the start, reload and stop order.
  */
 import type http from 'node:http';
@@ -9,7 +9,8 @@ import type { Config, DeviceConfig } from './config/schema.js';
 import { History, stateDir } from './history/persistent.js';
 import type { HistoryReader, HistoryWriter } from './domain.js';
 import { buildHealthReport, createRequestHandler, defaultWebRoot } from './http/routes.js';
-import { Authenticator, isLoopbackHost } from './hub/auth.js';
+import { Authenticator } from './hub/auth.js';
+import { isLoopbackHost } from './config/loopback.js';
 import { NO_HISTORY } from './hub/history-requests.js';
 import { Hub, type HubOptions } from './hub/hub.js';
 import type { Logger } from './log.js';
@@ -20,6 +21,7 @@ import { WsServer } from './server/ws-server.js';
 import type { MqttSource } from './sources/mqtt/index.js';
 import { SerialSource } from './sources/serial/index.js';
 import type { Device, Source } from './domain.js';
+import { SHUTDOWN_CLOSE_GRACE_MS } from './bounds.js';
 
 export interface Gateway {
   /** http(s)://HOST:PORT with the real port (server.port 0 = ephemeral) */
@@ -105,13 +107,6 @@ class SourceSet {
 }
 
 const unchanged = (a: DeviceConfig, b: DeviceConfig): boolean => JSON.stringify(a) === JSON.stringify(b);
-
-/**
- * How long a stop waits for dashboards to answer the close frame (server.limits.closeTimeoutMs
- * when shorter). A live browser answers within milliseconds; one that has not after 2 s will not,
- * and the CLI's stop deadline (10 s, under the unit's TimeoutStopSec=20s) must hold.
- */
-export const SHUTDOWN_CLOSE_GRACE_MS = 2_000;
 
 export interface GatewayOptions {
   /**

@@ -3,6 +3,7 @@
  * not fill the journal. One line per key per interval; the next line says how many were skipped.
  */
 import type { Logger } from './log.js';
+import { LOG_RATE_MAX_KEYS } from './bounds.js';
 
 type Level = 'fatal' | 'error' | 'warn' | 'info' | 'debug';
 
@@ -10,9 +11,6 @@ interface Slot {
   last: number;
   suppressed: number;
 }
-
-/** keys are bounded by the caller (device ids, error codes); this cap guards against a mistake */
-const MAX_KEYS = 1000;
 
 export class LogRateLimiter {
   private readonly slots = new Map<string, Slot>();
@@ -32,7 +30,7 @@ export class LogRateLimiter {
     }
     const suppressed = slot?.suppressed ?? 0;
     this.slots.delete(key); // re-insert: Map order is then least recently logged first
-    if (this.slots.size >= MAX_KEYS) this.slots.delete(this.slots.keys().next().value as string);
+    if (this.slots.size >= LOG_RATE_MAX_KEYS) this.slots.delete(this.slots.keys().next().value as string);
     this.slots.set(key, { last: t, suppressed: 0 });
     logger[level](suppressed ? { ...obj, suppressed } : obj, msg);
     return true;

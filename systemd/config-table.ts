@@ -19,14 +19,20 @@ export function fullExample(text: string): string {
 
 function commentsByKey(yamlText: string): Map<string, string> {
   const out = new Map<string, string>();
-  const clean = (c: string | null | undefined) => (c ?? '').split('\n').map((s) => s.trim()).filter(Boolean).join(' ');
+  const clean = (c: string | null | undefined) =>
+    (c ?? '')
+      .split('\n')
+      .map((s) => s.trim())
+      .filter(Boolean)
+      .join(' ');
   const walk = (node: unknown, prefix: string): void => {
     if (isMap(node)) {
       for (const pair of node.items) {
         if (!isScalar(pair.key)) continue;
         const p = prefix ? `${prefix}.${String(pair.key.value)}` : String(pair.key.value);
         const v = pair.value as { comment?: string | null; commentBefore?: string | null } | null;
-        const c = clean(v?.comment) || clean(pair.key.comment) || (isMap(v) || isSeq(v) ? clean(v.commentBefore) : '') || clean(pair.key.commentBefore);
+        const c =
+          clean(v?.comment) || clean(pair.key.comment) || (isMap(v) || isSeq(v) ? clean(v.commentBefore) : '') || clean(pair.key.commentBefore);
         if (c && !out.has(p)) out.set(p, c);
         walk(pair.value, p);
       }
@@ -39,7 +45,17 @@ function commentsByKey(yamlText: string): Map<string, string> {
 }
 
 /** keys without a default: the row says so instead of showing nothing */
-const REQUIRED = new Set(['mqtt.url', 'devices[].id', 'devices[].serial.path', 'devices[].mqtt.topic', 'devices[].commands.reply.match', 'auth.tokens[].token', 'auth.tokens[].role', 'server.tls.cert', 'server.tls.key']);
+const REQUIRED = new Set([
+  'mqtt.url',
+  'devices[].id',
+  'devices[].serial.path',
+  'devices[].mqtt.topic',
+  'devices[].commands.reply.match',
+  'auth.tokens[].token',
+  'auth.tokens[].role',
+  'server.tls.cert',
+  'server.tls.key',
+]);
 
 export function configKeyTable(exampleText: string): string {
   const comments = commentsByKey(fullExample(exampleText));

@@ -14,7 +14,7 @@ export interface DemoOptions {
 }
 
 /** The demo's config, through the schema so every default applies as in a real file. */
-export function demoConfig(port: number, link: string): Config {
+function demoConfig(port: number, link: string): Config {
   return configSchema.parse({
     gateway: { id: 'demo' },
     server: { host: '127.0.0.1', port },
@@ -32,7 +32,7 @@ export function demoConfig(port: number, link: string): Config {
 }
 
 /** The mock's PTY relay is a python3 script; a newcomer's machine may not have python3 at all. */
-export class DemoNoPythonError extends Error {
+class DemoNoPythonError extends Error {
   readonly code = 'SG_ERR_DEMO_NO_PYTHON';
   constructor(cause: unknown) {
     super('the demo\'s mock device runs on python3 (standard library only), found neither at /usr/bin/python3 nor on PATH: install it (sudo apt-get install python3) and run npm start again', { cause });

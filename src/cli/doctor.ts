@@ -8,7 +8,7 @@ import { readdir, readFile, readlink, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config/schema.js';
 
-export type Verdict = 'ok' | 'warn' | 'fail' | 'skip';
+type Verdict = 'ok' | 'warn' | 'fail' | 'skip';
 
 export interface Check {
   name: string;

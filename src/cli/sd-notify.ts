@@ -13,6 +13,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { Logger } from '../log.js';
+import { NOTIFY_MAX_IN_FLIGHT, NOTIFY_TIMEOUT_MS } from '../bounds.js';
 
 export interface Notifier {
   /** true when NOTIFY_SOCKET is set (running under systemd Type=notify, or a test) */
@@ -21,10 +22,8 @@ export interface Notifier {
   readonly watchdogIntervalMs: number | undefined;
   ready(status?: string): Promise<void>;
   reloading(): Promise<void>;
+  /** also stops the watchdog timer */
   stopping(): Promise<void>;
-  status(text: string): Promise<void>;
-  /** stop the watchdog timer */
-  close(): void;
 }
 
 export interface NotifierOptions {
@@ -34,10 +33,6 @@ export interface NotifierOptions {
   command?: string;
   pid?: number;
 }
-
-/** a hung systemd-notify (manager busy) must not pile up processes */
-const MAX_IN_FLIGHT = 4;
-const SEND_TIMEOUT_MS = 5_000;
 
 /** WATCHDOG_USEC/2 in ms when the watchdog is meant for this process (WATCHDOG_PID, if set, is us). */
 export function watchdogInterval(env: NodeJS.ProcessEnv, pid: number): number | undefined {
@@ -58,10 +53,10 @@ export function createNotifier(opts: NotifierOptions): Notifier {
   let timer: NodeJS.Timeout | undefined;
 
   function send(...fields: string[]): Promise<void> {
-    if (!enabled || inFlight >= MAX_IN_FLIGHT) return Promise.resolve();
+    if (!enabled || inFlight >= NOTIFY_MAX_IN_FLIGHT) return Promise.resolve();
     inFlight++;
     return new Promise<void>((resolve) => {
-      const child = spawn(command, fields, { stdio: ['ignore', 'ignore', 'pipe'], env, timeout: SEND_TIMEOUT_MS });
+      const child = spawn(command, fields, { stdio: ['ignore', 'ignore', 'pipe'], env, timeout: NOTIFY_TIMEOUT_MS });
       let stderr = '';
       child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-500)));
       const done = (problem?: string): void => {
@@ -96,7 +91,5 @@ export function createNotifier(opts: NotifierOptions): Notifier {
       clearInterval(timer);
       return send('STOPPING=1');
     },
-    status: (text) => send(`STATUS=${text}`),
-    close: () => clearInterval(timer),
   };
 }

@@ -1,17 +1,12 @@
 /**
  * Typed failures of the client. `code` is stable: the gateway's ack codes (`forbidden`,
  * `unknown_device`, `device_unavailable`, `timeout`, `invalid`, `rate_limited`, `busy`,
- * `shutting_down`) pass through unchanged; failures decided on this side have their own.
+ * `shutting_down`) pass through unchanged; failures decided on this side have their own
+ * (ClientSideCode). Both come from the one catalogue in src/errors.ts.
  */
+import type { LogCode } from '../errors.js';
 
-/** Failures decided by the client, never sent by the gateway. */
-export type ClientSideCode =
-  /** no ack within the command timeout (held back or sent) */
-  | 'client_timeout'
-  /** the connection dropped after the command was sent: it may or may not have run */
-  | 'connection_lost'
-  /** client.close() was called */
-  | 'closed';
+export type { ClientSideCode } from '../errors.js';
 
 /** A request the gateway answered with an error, or that got no answer (commands, history). */
 abstract class RequestFailedError extends Error {
@@ -42,7 +37,7 @@ export class HistoryFailedError extends RequestFailedError {
 /** Misuse of the client API (bad token, bad URL): thrown synchronously by connect(). */
 export class ClientError extends Error {
   constructor(
-    readonly code: 'SG_ERR_CLIENT_TOKEN' | 'SG_ERR_CLIENT_NO_WEBSOCKET' | 'SG_ERR_CLIENT_OPTIONS',
+    readonly code: Extract<LogCode, 'SG_ERR_CLIENT_TOKEN' | 'SG_ERR_CLIENT_NO_WEBSOCKET' | 'SG_ERR_CLIENT_OPTIONS'>,
     message: string,
   ) {
     super(message);

@@ -19,6 +19,7 @@
  * (the since we sent counted in another stream); a `reset` we did not see coming is a restart too.
  */
 import type { GapMessage, ReadingMessage } from '../protocol/messages.js';
+import { MAX_RESUME_PENDING } from '../bounds.js';
 
 /** The stream started again: readings of the old one after `previousSeq` are unknown. */
 export interface ResetInfo {
@@ -55,9 +56,6 @@ export interface SequencerStats {
   /** gateway restarts detected (a new epoch, or a `reset`) */
   resets: number;
 }
-
-/** Readings held in one resume window at most; beyond this it is released as it is. */
-const MAX_PENDING = 50_000;
 
 interface ResumeWindow {
   /** exclusive: the last seq delivered before the reconnect */
@@ -189,7 +187,7 @@ export class Sequencer {
     if (r.seq <= w.from || w.pending.has(r.seq)) return this.duplicate();
     w.pending.set(r.seq, r);
     if (r.seq <= w.to && !inGaps(w.gaps, r.seq)) w.covered++;
-    if (w.covered >= w.to - w.from || w.pending.size >= MAX_PENDING) this.flush();
+    if (w.covered >= w.to - w.from || w.pending.size >= MAX_RESUME_PENDING) this.flush();
   }
 
   private restart(epoch: string, seq: number): void {

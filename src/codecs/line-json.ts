@@ -11,8 +11,7 @@
 import type { Values } from '../domain.js';
 import { emptyValues } from './line-values.js';
 import type { LineResult } from './line-parser.js';
-
-export const MAX_DEPTH = 32;
+import { MAX_DEPTH } from '../bounds.js';
 
 class FlattenError extends Error {}
 

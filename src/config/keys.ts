@@ -1,8 +1,8 @@
 /**
  * Walks the zod schema to list every configuration key. Used for "did you mean" hints on unknown
- * keys, by the test that checks the annotated example covers every key, and by the README table.
+ * keys, by the test that checks the annotated example covers every key, and by the README tables.
  */
-import type { z } from 'zod';
+import { z } from 'zod';
 import { configSchema } from './schema.js';
 
 interface Def {
@@ -38,6 +38,20 @@ export function shapeAt(path: readonly PropertyKey[], root: z.ZodType = configSc
   }
   const d = defOf(cur);
   return d.type === 'object' ? d.shape : undefined;
+}
+
+/** What the schema says about a key besides its type: why it has its bound, what a 0 means. */
+export interface KeyMeta {
+  why?: string;
+  zero?: string;
+}
+
+/** The metadata of the key at `path` under `root` (collected over its default/optional wrappers). */
+export function keyMeta(path: readonly string[], root: z.ZodType = configSchema): KeyMeta {
+  const leaf = shapeAt(path.slice(0, -1), root)?.[path[path.length - 1]];
+  const meta: KeyMeta = {};
+  for (let cur = leaf, i = 0; cur && i < 16; cur = defOf(cur).innerType, i++) Object.assign(meta, z.globalRegistry.get(cur));
+  return meta;
 }
 
 /** Every key as a dotted path, lists written as `[]`: `devices[].serial.baudRate`. Parents included. */

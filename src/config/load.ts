@@ -39,7 +39,13 @@ export function formatPath(path: readonly PropertyKey[]): string {
 /** `${NAME}` (or `${NAME:-default}`) in any string value is replaced from the environment. */
 const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
-function interpolate(value: unknown, env: NodeJS.ProcessEnv, path: PropertyKey[], issues: ConfigIssue[], lineOf: (p: PropertyKey[]) => number | undefined): unknown {
+function interpolate(
+  value: unknown,
+  env: NodeJS.ProcessEnv,
+  path: PropertyKey[],
+  issues: ConfigIssue[],
+  lineOf: (p: PropertyKey[]) => number | undefined,
+): unknown {
   if (typeof value === 'string') {
     return value.replace(ENV_REF, (_m, name: string, fallback: string | undefined) => {
       const v = env[name] ?? fallback;
@@ -130,8 +136,13 @@ function describeValue(v: unknown, secret: boolean): string {
 }
 
 const NOUN: Record<string, string> = {
-  number: 'a number', int: 'a whole number', string: 'a string', boolean: 'true or false',
-  array: 'a list', object: 'a mapping', nan: 'a number',
+  number: 'a number',
+  int: 'a whole number',
+  string: 'a string',
+  boolean: 'true or false',
+  array: 'a list',
+  object: 'a mapping',
+  nan: 'a number',
 };
 
 /** zod's default messages ("Invalid input: expected number, received string") → config language. */

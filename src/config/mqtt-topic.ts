@@ -4,7 +4,7 @@
  * they live below both: the config never imports a source.
  */
 
-const MAX_TOPIC_BYTES = 65535;
+import { MAX_TOPIC_BYTES } from '../bounds.js';
 
 /** Why `filter` is not a valid subscription filter, or undefined when it is. */
 export function filterProblem(filter: string): string | undefined {

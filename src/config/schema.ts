@@ -4,20 +4,32 @@
  */
 import { z } from 'zod';
 import { ROLES } from '../domain.js';
+import { MAX_ID_LENGTH } from '../bounds.js';
+import { isLoopbackHost } from './loopback.js';
 import { filterProblem, topicNameProblem } from './mqtt-topic.js';
 
-const ms = (def: number) => z.number().int().nonnegative().default(def);
+/**
+ * A duration in ms. 0 is refused unless the key says what 0 means there (`zero`, shown in the
+ * README): a 0 that disables keepalive and a 0 that would time out at once must not look alike.
+ */
+const ms = (def: number, zero?: string) =>
+  (zero === undefined ? z.number().int().positive() : z.number().int().nonnegative().meta({ zero })).default(def);
 const bytes = (def: number) => z.number().int().positive().default(def);
+/** A resource limit: its reason and what happens at it travel with it into the README's Limits table. */
+const limit = <T extends z.ZodType>(schema: T, why: string): T => schema.meta({ why });
 
 /** a regular expression from the config: a typo is a config error with its path, not a runtime surprise */
 const pattern = () =>
-  z.string().min(1).superRefine((p, ctx) => {
-    try {
-      new RegExp(p);
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', message: `not a valid regular expression: ${(err as Error).message}` });
-    }
-  });
+  z
+    .string()
+    .min(1)
+    .superRefine((p, ctx) => {
+      try {
+        new RegExp(p);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: `not a valid regular expression: ${(err as Error).message}` });
+      }
+    });
 
 const backoff = (minMs: number, maxMs: number) =>
   z
@@ -30,7 +42,7 @@ const backoff = (minMs: number, maxMs: number) =>
     .prefault({});
 
 /** Device and gateway ids; also the rule for ids the MQTT source derives from topic levels. */
-export const ID_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
+export const ID_PATTERN = new RegExp(`^[A-Za-z0-9_.-]{1,${MAX_ID_LENGTH}}$`);
 
 /** An MQTT topic (name or filter) checked by the same rules the MQTT source applies. */
 const mqttTopic = (problemOf: (topic: string) => string | undefined) =>
@@ -41,28 +53,32 @@ const mqttTopic = (problemOf: (topic: string) => string | undefined) =>
 
 export const limitsSchema = z
   .strictObject({
-    // Dashboards send short commands; 64 KiB leaves room for a big MQTT payload and no more.
-    maxMessageBytes: bytes(64 * 1024),
-    // A real client fragments a message into a handful of frames; this stops empty-fragment floods.
-    maxFragments: bytes(128),
-    // Browsers send ~15 headers; 64 stops header floods (ws CVE-2024-37890) long before memory matters.
-    maxHeaders: bytes(64),
-    // Cookies included, a browser handshake is well under 8 KiB.
-    maxHeaderBytes: bytes(16 * 1024),
-    // Slowloris: a handshake that does not complete within this is dropped.
-    handshakeTimeoutMs: ms(10_000),
-    // Under common NAT/proxy idle timeouts (30-60 s); 0 disables keepalive.
-    pingIntervalMs: ms(20_000),
-    // A peer that has not answered a ping within this is gone (phone asleep, Wi-Fi lost).
-    pongTimeoutMs: ms(20_000),
-    // After sending a close frame, destroy the socket if the peer does not answer within this.
-    closeTimeoutMs: ms(10_000),
-    // Above this many queued outbound bytes a connection gets only the latest value per device.
-    sendSoftLimitBytes: bytes(64 * 1024),
-    // Above this a connection is closed with 1013: one stuck client cannot grow our memory.
-    sendHardLimitBytes: bytes(1024 * 1024),
-    // About 10 KB per idle connection: 2,000 connections fit in ~20 MB of a 1 GB Pi.
-    maxConnections: bytes(2000),
+    maxMessageBytes: limit(
+      bytes(64 * 1024),
+      'dashboards send short commands; room for a big MQTT payload and no more. Checked against the *declared* length (running total over fragments) before anything is buffered → close 1009',
+    ),
+    maxFragments: limit(bytes(128), 'a real client uses a handful of frames per message; stops empty-fragment floods → close 1009'),
+    maxHeaders: limit(bytes(64), 'browsers send ~15 headers; stops header floods (ws CVE-2024-37890) → HTTP 431, on plain requests as on upgrades'),
+    maxHeaderBytes: limit(bytes(16 * 1024), 'a browser handshake, cookies included, is well under 8 KiB → HTTP 431'),
+    handshakeTimeoutMs: limit(ms(10_000), 'slowloris: headers not complete within this → 408 and closed (with TLS, also the TLS handshake)'),
+    pingIntervalMs: limit(
+      ms(20_000, 'turns keepalive off: no pings, a silent peer is never dropped'),
+      'under common NAT/proxy idle timeouts (30–60 s): a silent connection is pinged',
+    ),
+    pongTimeoutMs: limit(ms(20_000), 'a peer silent this long after a ping is gone (phone asleep, Wi-Fi lost): socket destroyed, 1006'),
+    closeTimeoutMs: limit(ms(10_000), 'close handshake not completed within this → socket destroyed'),
+    sendSoftLimitBytes: limit(
+      bytes(64 * 1024),
+      "queued outbound bytes above this: `send()` returns `'backpressure'` and the hub sends only the latest value per device",
+    ),
+    sendHardLimitBytes: limit(
+      bytes(1024 * 1024),
+      'a queue that would pass this closes the connection with 1013: one stuck client cannot grow memory (one larger message still goes out on an empty queue)',
+    ),
+    maxConnections: limit(
+      bytes(2000),
+      'across all endpoints, beyond it HTTP 503. The schema budgets ~10 KB per idle connection (~20 MB on a 1 GB Pi); measured ≈ 8 KiB RSS',
+    ),
   })
   .prefault({});
 
@@ -83,9 +99,7 @@ export const roleSchema = z.enum(ROLES);
 
 export const authSchema = z
   .strictObject({
-    tokens: z
-      .array(z.strictObject({ token: z.string().min(16, 'tokens must be at least 16 characters'), role: roleSchema }))
-      .default([]),
+    tokens: z.array(z.strictObject({ token: z.string().min(16, 'tokens must be at least 16 characters'), role: roleSchema })).default([]),
     // Origins allowed besides the gateway's own (same-origin is always allowed).
     origins: z.array(z.string().url()).default([]),
     // Role of a client without a token. Readings are visible, commands need an operator token;
@@ -188,7 +202,7 @@ export const commandsSchema = z
 
 export const deviceSchema = z
   .strictObject({
-    id: z.string().regex(ID_PATTERN, 'ids are 1-64 of A-Z a-z 0-9 _ . -'),
+    id: z.string().regex(ID_PATTERN, `ids are 1-${MAX_ID_LENGTH} of A-Z a-z 0-9 _ . -`),
     serial: serialSchema.optional(),
     mqtt: mqttDeviceSchema.optional(),
     parser: parserSchema.prefault({ format: 'raw' }),
@@ -213,7 +227,7 @@ export const hubSchema = z
     // readings kept for resume (`subscribe` with `since`); ~200 B each, 10,000 ≈ 2 MB
     resumeBuffer: z.number().int().nonnegative().default(10_000),
     // frames for one connection written within this window go out in one write (fewer syscalls)
-    coalesceMs: ms(5),
+    coalesceMs: ms(5, 'writes every frame at once: lower latency, more CPU'),
     // a connection above the soft limit for this long is closed with 1013
     stallTimeoutMs: ms(30_000),
     // per-connection command rate limit (token bucket)
@@ -264,8 +278,7 @@ export const configSchema = z
       seen.add(d.id);
       if (d.mqtt && !c.mqtt) ctx.addIssue({ code: 'custom', path: ['devices', i, 'mqtt'], message: 'an MQTT device needs the top-level mqtt.url' });
     });
-    const loopback = ['127.0.0.1', '::1', 'localhost'].includes(c.server.host);
-    if (c.auth.anonymous === 'operator' && !loopback) {
+    if (c.auth.anonymous === 'operator' && !isLoopbackHost(c.server.host)) {
       ctx.addIssue({
         code: 'custom',
         path: ['auth', 'anonymous'],

@@ -8,6 +8,7 @@ import { realpathSync, type Stats } from 'node:fs';
 import { readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { MAX_STATIC_FILE_BYTES, MIN_GZIP_BYTES } from '../bounds.js';
 
 const TYPES = new Map<string, string>([
   ['.html', 'text/html; charset=utf-8'],
@@ -24,12 +25,8 @@ const TYPES = new Map<string, string>([
   ['.woff2', 'font/woff2'],
 ]);
 const COMPRESSIBLE = new Set(['.html', '.js', '.mjs', '.css', '.json', '.map', '.webmanifest', '.txt', '.svg']);
-/** below this gzip saves less than its header costs */
-const MIN_GZIP_BYTES = 256;
-/** a dashboard asset larger than this is not ours: refuse rather than hold it in memory */
-const MAX_FILE_BYTES = 8 * 1024 * 1024;
 
-export interface StaticFile {
+interface StaticFile {
   body: Buffer;
   gzip?: Buffer;
   etag: string;
@@ -81,7 +78,7 @@ export class StaticFiles {
     } catch {
       return { ok: false, status: 404 };
     }
-    if (!st.isFile() || st.size > MAX_FILE_BYTES) return { ok: false, status: 404 };
+    if (!st.isFile() || st.size > MAX_STATIC_FILE_BYTES) return { ok: false, status: 404 };
     const hit = this.cache.get(real);
     if (hit && hit.mtimeMs === st.mtimeMs && hit.size === st.size) return { ok: true, file: hit };
     const entry = await this.load(real, st);

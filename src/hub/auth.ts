@@ -6,6 +6,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Config } from '../config/schema.js';
 import type { Role } from '../domain.js';
+import { isLoopbackHost } from '../config/loopback.js';
 
 export interface AuthContext {
   role: Role;
@@ -26,10 +27,6 @@ const BEARER_PROTOCOL = 'bearer.';
 const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
-
-export function isLoopbackHost(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host === '[::1]' || host.startsWith('127.');
-}
 
 /** "example.com:8080" → "example.com", "[::1]:80" → "[::1]"; undefined when unparsable. */
 function hostnameOf(host: string): string | undefined {

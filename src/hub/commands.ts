@@ -14,14 +14,12 @@
  * `payload`; sources execute what the router let through and do not check it again.
  */
 import type { DeviceConfig } from '../config/schema.js';
+import type { AckErrorCode } from '../errors.js';
 import { metrics } from '../metrics.js';
 import type { Logger } from '../log.js';
-import { CommandError, type CommandErrorCode, type Device, type DeviceCommand } from '../domain.js';
+import { CommandError, type Device, type DeviceCommand } from '../domain.js';
 import { jsonText } from '../codecs/json-text.js';
 import type { CommandRequest } from '../protocol/client-messages.js';
-
-/** One set of codes for every origin: what a device rejects with is what an ack carries. */
-export type AckErrorCode = CommandErrorCode;
 
 /** The ack the router builds: AckMessage with its code typed. */
 export type CommandAck =

@@ -15,6 +15,7 @@ import { TokenBucket, WindowCounter } from './limits.js';
 import type { ReadingFrames } from './reading-frames.js';
 import type { Resumer, SentRecord } from './resume.js';
 import { matches, type Subscriber, type Subscription } from './subscriptions.js';
+import { BAD_MESSAGE_WINDOW_MS } from '../bounds.js';
 
 export type { SendResult };
 
@@ -52,9 +53,6 @@ export interface SessionOptions extends SessionLimits {
   credential: Buffer | undefined;
   encoding: Encoding;
 }
-
-/** Bad client messages are counted over this window (hub.badMessageLimit). */
-export const BAD_MESSAGE_WINDOW_MS = 10_000;
 
 export class Session implements CommandOwner, Flushable, Resumer, Subscriber {
   readonly role: Role;

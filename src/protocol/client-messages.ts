@@ -6,24 +6,8 @@
  * a subscribe, a command or a history request at all (or one without a usable id, which an answer
  * could not name).
  */
-
-/** The longest command id we echo back. */
-export const MAX_ID_LENGTH = 64;
-/** A subscription names at most this many devices. */
-export const MAX_SUBSCRIBED = 1024;
-/** An epoch is 12 characters today; a longer one is still compared, never echoed. */
-export const MAX_EPOCH_LENGTH = 64;
-
-export type ClientErrorCode =
-  | 'bad_encoding'
-  | 'malformed'
-  | 'too_deep'
-  | 'forbidden_key'
-  | 'out_of_range'
-  | 'not_object'
-  | 'unknown_type'
-  | 'invalid_field'
-  | 'rate_limited';
+import type { ClientErrorCode } from '../errors.js';
+import { MAX_EPOCH_LENGTH, MAX_ID_LENGTH, MAX_SUBSCRIBED } from '../bounds.js';
 
 export interface SubscribeRequest {
   type: 'subscribe';
@@ -82,7 +66,7 @@ export function parseClientMessage(value: unknown): ParseResult {
 
 function parseSubscribe(m: Record<string, unknown>, id: string | undefined): ParseResult {
   const { devices, since, epoch } = m;
-  if (!Array.isArray(devices) || devices.length > MAX_SUBSCRIBED || !devices.every((d) => typeof d === 'string' && d.length > 0 && d.length <= 64)) {
+  if (!Array.isArray(devices) || devices.length > MAX_SUBSCRIBED || !devices.every((d) => typeof d === 'string' && d.length > 0 && d.length <= MAX_ID_LENGTH)) {
     return fail('invalid_field', `subscribe "devices" must be ["*"] or up to ${MAX_SUBSCRIBED} device ids`, id);
   }
   if (since !== undefined && !(typeof since === 'number' && Number.isSafeInteger(since) && since >= 0)) {

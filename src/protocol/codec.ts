@@ -17,9 +17,8 @@
 import { isUtf8 } from 'node:buffer';
 import { Decoder, Encoder } from 'cbor-x';
 import { PROTOCOL_CBOR, PROTOCOL_JSON, type Encoding, type ServerMessage } from './messages.js';
-
-/** Deepest nesting a client message may have (a command payload is a small JSON value). */
-export const MAX_DEPTH = 32;
+import type { DecodeErrorCode } from '../errors.js';
+import { MAX_DEPTH } from '../bounds.js';
 
 // useRecords: false → plain CBOR maps that any decoder (and cbor-x's default `decode` in the
 // browser) turns into plain objects; numbers keep their JS value (integers as CBOR ints, others
@@ -38,7 +37,6 @@ export function encodeServerMessage(msg: ServerMessage, encoding: Encoding): str
 
 // ---- client → server ----------------------------------------------------------------------
 
-export type DecodeErrorCode = 'bad_encoding' | 'malformed' | 'too_deep' | 'forbidden_key' | 'out_of_range';
 export type Decoded = { ok: true; value: unknown } | { ok: false; code: DecodeErrorCode; message: string };
 
 const fail = (code: DecodeErrorCode, message: string): Decoded => ({ ok: false, code, message });

@@ -39,7 +39,6 @@ const EMPTY = Buffer.alloc(0);
 let nextId = 1;
 
 export class Connection extends EventEmitter {
-  static readonly CONNECTING = 0;
   static readonly OPEN = ReadyState.Open;
   static readonly CLOSING = ReadyState.Closing;
   static readonly CLOSED = ReadyState.Closed;
@@ -56,8 +55,8 @@ export class Connection extends EventEmitter {
   /** Allocated on the first backpressure only: most connections never need it. */
   private onFlushed: (() => void) | undefined;
 
-  /** Created by WsServer once the 101 response is written, so a connection starts OPEN (CONNECTING
-   *  exists for parity with the browser API). Frame bytes that came with the handshake go to receive(). */
+  /** Created by WsServer once the 101 response is written, so a connection starts OPEN (there is no
+   *  CONNECTING state on this side). Frame bytes that came with the handshake go to receive(). */
   constructor(
     private readonly socket: Socket,
     readonly protocol: string | undefined,

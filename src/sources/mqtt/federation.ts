@@ -13,6 +13,7 @@
 import type { Logger } from '../../log.js';
 import { LogRateLimiter } from '../../log-rate.js';
 import { CommandError, type DeviceCommand, type Reading } from '../../domain.js';
+import { MAX_ID_LENGTH } from '../../bounds.js';
 
 /** Routes a command received from the broker to one of this gateway's devices (the hub does it). */
 export type FederatedCommandHandler = (device: string, cmd: DeviceCommand) => Promise<{ reply?: string }>;
@@ -21,8 +22,6 @@ export interface FederationLink {
   /** publish now, or queue (bounded) while the broker is away */
   publish(topic: string, payload: string, qos: 0 | 1): void;
 }
-
-const MAX_ID_LENGTH = 128;
 
 export class Federation {
   /** `<prefix>/<gateway>/`: every topic of this gateway starts with it */

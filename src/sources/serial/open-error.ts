@@ -4,7 +4,7 @@
  * "Error Resource temporarily unavailable Cannot lock port") without an errno code, so we
  * recognise both the Node errno code (from fs calls) and the strerror text.
  */
-export type OpenErrorCode = 'EACCES' | 'ENOENT' | 'EBUSY' | 'EOTHER';
+type OpenErrorCode = 'EACCES' | 'ENOENT' | 'EBUSY' | 'EOTHER';
 
 export interface ExplainedOpenError {
   code: OpenErrorCode;

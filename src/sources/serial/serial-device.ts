@@ -29,9 +29,7 @@ import { CommandError, type Device, type DeviceCommand, type DeviceStatus, type 
 import { CommandQueue } from './command-queue.js';
 import { explainOpenError } from './open-error.js';
 import { closePort, openPort, watchEntry, type FileIdentity } from './port.js';
-
-/** how often an open port's path is checked for an unplug serialport did not report */
-export const WATCH_INTERVAL_MS = 1_000;
+import { WATCH_INTERVAL_MS } from '../../bounds.js';
 
 type SerialDeviceConfig = DeviceConfig & { serial: NonNullable<DeviceConfig['serial']> };
 

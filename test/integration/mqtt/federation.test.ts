@@ -2,7 +2,7 @@
 import type mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { metrics } from '../../../src/metrics.js';
-import { MAX_SOCKET_BACKLOG_BYTES } from '../../../src/sources/mqtt/connection.js';
+import { MAX_SOCKET_BACKLOG_BYTES } from '../../../src/bounds.js';
 import type { MqttSource } from '../../../src/sources/mqtt/index.js';
 import { CommandError, type DeviceCommand } from '../../../src/domain.js';
 import { startMosquitto, type Mosquitto } from '../../helpers/mosquitto.js';

@@ -9,7 +9,8 @@
 import { Encoder } from 'cbor-x';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MAX_DEPTH, decodeClientMessage, type Decoded } from '../../../src/protocol/codec.js';
+import { MAX_DEPTH } from '../../../src/bounds.js';
+import { decodeClientMessage, type Decoded } from '../../../src/protocol/codec.js';
 import type { Encoding } from '../../../src/protocol/messages.js';
 import { Hub } from '../../../src/hub/hub.js';
 import { silentLogger } from '../../../src/log.js';

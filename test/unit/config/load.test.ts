@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, parseConfig, type ConfigIssue } from '../../../src/config/load.js';
 import { MASK, maskSecrets, maskUrl } from '../../../src/config/secrets.js';
+import { keyMeta } from '../../../src/config/keys.js';
+import { isLoopbackHost } from '../../../src/config/loopback.js';
 
 /** The issues a config text produces (fails the test if it parses). */
 function issuesOf(text: string, env: NodeJS.ProcessEnv = {}): ConfigIssue[] {
@@ -17,7 +19,16 @@ const TOKEN = 'abcdefghijklmnop-0123456789';
 
 describe('parseConfig: each error class names its path and line', () => {
   it('a wrong type: the example from the issue', () => {
-    const text = ['devices:', '  - id: a', '    serial: { path: /dev/ttyUSB0 }', '  - id: b', '    serial:', '      path: /dev/ttyUSB1', '      baudRate: fast', ''].join('\n');
+    const text = [
+      'devices:',
+      '  - id: a',
+      '    serial: { path: /dev/ttyUSB0 }',
+      '  - id: b',
+      '    serial:',
+      '      path: /dev/ttyUSB1',
+      '      baudRate: fast',
+      '',
+    ].join('\n');
     expect(issuesOf(text)).toEqual([{ path: 'devices[1].serial.baudRate', message: 'expected a number, got "fast"', line: 7 }]);
     expect(() => parseConfig(text, 'test.yaml', {})).toThrow('devices[1].serial.baudRate: expected a number, got "fast" (line 7)');
   });
@@ -57,7 +68,9 @@ describe('parseConfig: each error class names its path and line', () => {
       { path: 'devices[0].id', message: 'ids are 1-64 of A-Z a-z 0-9 _ . -, got "bad id"', line: 2 },
     ]);
     expect(issuesOf('server:\n  path: ws\n')).toEqual([{ path: 'server.path', message: 'expected a value starting with "/", got "ws"', line: 2 }]);
-    expect(issuesOf('auth:\n  origins: [ "not a url" ]\n')).toEqual([{ path: 'auth.origins[0]', message: 'expected a URL, got "not a url"', line: 2 }]);
+    expect(issuesOf('auth:\n  origins: [ "not a url" ]\n')).toEqual([
+      { path: 'auth.origins[0]', message: 'expected a URL, got "not a url"', line: 2 },
+    ]);
   });
 
   it('cross-field rules: one source per device, csv columns, duplicate ids, anonymous operator off loopback', () => {
@@ -77,7 +90,8 @@ describe('parseConfig: each error class names its path and line', () => {
       { path: 'devices[0].mqtt', message: 'an MQTT device needs the top-level mqtt.url', line: 7 },
       { path: 'auth.anonymous', message: 'anonymous operators are only allowed when server.host is loopback (127.0.0.1, ::1)', line: 2 },
     ]);
-    const dup = 'server: { host: 0.0.0.0 }\nauth: { anonymous: operator }\ndevices:\n  - { id: a, serial: { path: /dev/x } }\n  - { id: a, serial: { path: /dev/y } }\n';
+    const dup =
+      'server: { host: 0.0.0.0 }\nauth: { anonymous: operator }\ndevices:\n  - { id: a, serial: { path: /dev/x } }\n  - { id: a, serial: { path: /dev/y } }\n';
     expect(issuesOf(dup)).toEqual([
       { path: 'devices[1].id', message: 'duplicate device id "a"', line: 5 },
       { path: 'auth.anonymous', message: 'anonymous operators are only allowed when server.host is loopback (127.0.0.1, ::1)', line: 2 },
@@ -119,7 +133,16 @@ describe('parseConfig: each error class names its path and line', () => {
 
 describe('parseConfig: unknown keys', () => {
   it('names the path and line of each unknown key, with a hint when one is close', () => {
-    const text = ['server:', '  limits:', '    maxFragment: 3', '    banana: 1', 'devices:', '  - id: a', '    serial: { path: /dev/x, baudrate: 9600 }', ''].join('\n');
+    const text = [
+      'server:',
+      '  limits:',
+      '    maxFragment: 3',
+      '    banana: 1',
+      'devices:',
+      '  - id: a',
+      '    serial: { path: /dev/x, baudrate: 9600 }',
+      '',
+    ].join('\n');
     expect(issuesOf(text)).toEqual([
       { path: 'server.limits.maxFragment', message: 'unknown key (did you mean "maxFragments"?)', line: 3 },
       { path: 'server.limits.banana', message: 'unknown key', line: 4 },
@@ -128,7 +151,9 @@ describe('parseConfig: unknown keys', () => {
   });
 
   it('an unknown top-level key', () => {
-    expect(issuesOf('gateway: { id: x }\ndevcies:\n  - id: a\n')).toEqual([{ path: 'devcies', message: 'unknown key (did you mean "devices"?)', line: 2 }]);
+    expect(issuesOf('gateway: { id: x }\ndevcies:\n  - id: a\n')).toEqual([
+      { path: 'devcies', message: 'unknown key (did you mean "devices"?)', line: 2 },
+    ]);
   });
 
   it('__proto__ and constructor are plain unknown keys, not prototype changes', () => {
@@ -142,11 +167,10 @@ describe('parseConfig: unknown keys', () => {
 
 describe('parseConfig: environment interpolation', () => {
   it('replaces ${NAME} in any string, also inside a longer string', () => {
-    const c = parseConfig(
-      'gateway: { id: "pi-${SITE}" }\nauth:\n  tokens:\n    - { token: "${SG_TOKEN}", role: operator }\n',
-      'test.yaml',
-      { SITE: '07', SG_TOKEN: TOKEN },
-    );
+    const c = parseConfig('gateway: { id: "pi-${SITE}" }\nauth:\n  tokens:\n    - { token: "${SG_TOKEN}", role: operator }\n', 'test.yaml', {
+      SITE: '07',
+      SG_TOKEN: TOKEN,
+    });
     expect(c.gateway.id).toBe('pi-07');
     expect(c.auth.tokens[0].token).toBe(TOKEN);
   });
@@ -171,7 +195,9 @@ describe('parseConfig: environment interpolation', () => {
 
   it('text without ${ is left alone, $NAME without braces too', () => {
     expect(parseConfig('server: { path: "/a$HOME" }\n', 'test.yaml', { HOME: '/root' }).server.path).toBe('/a$HOME');
-    expect(issuesOf('gateway: { id: "pi 1" }\n')).toEqual([{ path: 'gateway.id', message: 'expected a value matching /^[A-Za-z0-9_.-]{1,64}$/, got "pi 1"', line: 1 }]);
+    expect(issuesOf('gateway: { id: "pi 1" }\n')).toEqual([
+      { path: 'gateway.id', message: 'expected a value matching /^[A-Za-z0-9_.-]{1,64}$/, got "pi 1"', line: 1 },
+    ]);
   });
 });
 
@@ -206,12 +232,55 @@ describe('secrets', () => {
 
 describe('loadConfig', () => {
   it('a missing file is a ConfigError naming the file', async () => {
-    await expect(loadConfig('/nonexistent/serialgate.yaml')).rejects.toThrow('/nonexistent/serialgate.yaml: invalid configuration\n  cannot read: ENOENT');
+    await expect(loadConfig('/nonexistent/serialgate.yaml')).rejects.toThrow(
+      '/nonexistent/serialgate.yaml: invalid configuration\n  cannot read: ENOENT',
+    );
   });
 
   it('an empty file is the all-defaults config', () => {
     const c = parseConfig('', 'empty.yaml', {});
     expect(c.server).toMatchObject({ host: '127.0.0.1', port: 8080, path: '/ws', echo: false });
     expect(c.devices).toEqual([]);
+  });
+});
+
+describe('durations: 0 only where the key says what it means', () => {
+  it.each(['server.limits.pingIntervalMs', 'hub.coalesceMs'])('%s accepts 0 and documents it', (key) => {
+    const [section, ...rest] = key.split('.');
+    const yaml = `${section}:\n${rest.map((k, i) => '  '.repeat(i + 1) + k + ':').join('\n')} 0\n`;
+    expect(() => parseConfig(yaml, 'test.yaml', {})).not.toThrow();
+    expect(keyMeta(key.split('.')).zero).toMatch(/\S/);
+  });
+
+  it.each([
+    'server.limits.handshakeTimeoutMs',
+    'server.limits.pongTimeoutMs',
+    'server.limits.closeTimeoutMs',
+    'hub.stallTimeoutMs',
+    'mqtt.authRetryMs',
+    'mqtt.commandTimeoutMs',
+    'mqtt.reconnect.minMs',
+    'mqtt.reconnect.maxMs',
+  ])('%s refuses 0 (it would time out or retry at once)', (key) => {
+    const [section, ...rest] = key.split('.');
+    const url = section === 'mqtt' ? '  url: mqtt://127.0.0.1\n' : '';
+    const yaml = `${section}:\n${url}${rest.map((k, i) => '  '.repeat(i + 1) + k + ':').join('\n')} 0\n`;
+    expect(issuesOf(yaml)).toEqual([expect.objectContaining({ path: key, message: expect.stringContaining('> 0') })]);
+    expect(keyMeta(key.split('.')).zero).toBeUndefined();
+  });
+
+  it('reply.timeoutMs refuses 0 too', () => {
+    const yaml = 'devices:\n  - id: a\n    serial: { path: /dev/x }\n    commands: { reply: { match: OK, timeoutMs: 0 } }\n';
+    expect(issuesOf(yaml).map((i) => i.path)).toEqual(['devices[0].commands.reply.timeoutMs']);
+  });
+});
+
+describe('one definition of loopback (src/config/loopback.ts)', () => {
+  it('an anonymous operator is allowed on any loopback listener the Host rule calls loopback', () => {
+    for (const host of ['127.0.0.1', '127.0.0.2', '::1', 'localhost']) {
+      expect(isLoopbackHost(host), host).toBe(true);
+      expect(() => parseConfig(`server: { host: "${host}" }\nauth: { anonymous: operator }\n`, 'test.yaml', {}), host).not.toThrow();
+    }
+    expect(issuesOf('server: { host: 0.0.0.0 }\nauth: { anonymous: operator }\n').map((i) => i.path)).toEqual(['auth.anonymous']);
   });
 });

@@ -1,6 +1,7 @@
 import { Encoder, decode } from 'cbor-x';
 import { describe, expect, it } from 'vitest';
-import { MAX_DEPTH, decodeClientMessage } from '../../../src/protocol/codec.js';
+import { MAX_DEPTH } from '../../../src/bounds.js';
+import { decodeClientMessage } from '../../../src/protocol/codec.js';
 import { encodingOf, type ReadingMessage } from '../../../src/protocol/messages.js';
 import { frameMessage } from '../../../src/hub/frame.js';
 

@@ -66,8 +66,9 @@ describe('Federation', () => {
   });
 
   it.each([
-    ['{"id":{"x":1},"line":"a"}', null, '"id" must be a string of at most 128 characters or a number'],
-    [`{"id":"${'x'.repeat(129)}","line":"a"}`, null, '"id" must be a string of at most 128 characters or a number'],
+    ['{"id":{"x":1},"line":"a"}', null, '"id" must be a string of at most 64 characters or a number'],
+    // one MAX_ID_LENGTH for dashboard and federated command ids (it was 128 here, 64 on the WebSocket)
+    [`{"id":"${'x'.repeat(65)}","line":"a"}`, null, '"id" must be a string of at most 64 characters or a number'],
     ['{"id":"k"}', 'k', 'a command has exactly one of "line" or "payload"'],
     ['{"id":"k","line":null}', 'k', '"line" must be a string'],
     ['"str"', null, 'command must be a JSON object'],

@@ -1,0 +1,127 @@
+/**
+ * Every fixed bound of the gateway, with its reason. A bound an operator may want to change is a
+ * configuration key instead (src/config/schema.ts, with its default and reason); what is left here
+ * is fixed because no deployment needs another value, or because a protocol fixes it.
+ *
+ * The README's table of fixed bounds is rendered from FIXED_BOUNDS (.ci/readme-tables.ts) and
+ * test/unit/bounds.test.ts checks that every constant exported here has its row. src/ws keeps the
+ * RFC 6455 constants it needs itself (it is the bottom layer and imports nothing).
+ * Pure data: the browser client bundles it too.
+ */
+
+/** Device, gateway and command ids: what the gateway echoes back or uses as a label. */
+export const MAX_ID_LENGTH = 64;
+/** Device ids one `subscribe` may name. */
+export const MAX_SUBSCRIBED = 1024;
+/** A `subscribe.epoch` longer than this cannot be one of ours (they are 12 characters). */
+export const MAX_EPOCH_LENGTH = 64;
+/** Nesting of a client message and of a JSON line from a device. */
+export const MAX_DEPTH = 32;
+/** Subscription changes remembered per connection for resume de-duplication. */
+export const MAX_PERIODS = 16;
+/** Bad client messages are counted over this window (`hub.badMessageLimit`). */
+export const BAD_MESSAGE_WINDOW_MS = 10_000;
+/** Derived MQTT device ids per configured device. */
+export const MAX_DERIVED_IDS = 256;
+/** Unsent bytes on the broker socket above which QoS 0 publishes (federated readings) are dropped. */
+export const MAX_SOCKET_BACKLOG_BYTES = 1024 * 1024;
+/** A broker that accepts TCP but never answers CONNECT is given up on after this. */
+export const CONNECT_TIMEOUT_MS = 10_000;
+/** An MQTT topic name or filter (MQTT 3.1.1 §1.5.3, 5.0 §1.5.4). */
+export const MAX_TOPIC_BYTES = 65_535;
+/** How often an open serial port's path is checked for an unplug serialport did not report. */
+export const WATCH_INTERVAL_MS = 1_000;
+/** A stop (SIGTERM) that has not finished after this exits anyway. */
+export const STOP_DEADLINE_MS = 10_000;
+/** How long a stop waits for dashboards to answer the close frame (`closeTimeoutMs` when shorter). */
+export const SHUTDOWN_CLOSE_GRACE_MS = 2_000;
+/** Distinct causes the log rate limiter tracks. */
+export const LOG_RATE_MAX_KEYS = 1000;
+/** systemd-notify processes running at once. */
+export const NOTIFY_MAX_IN_FLIGHT = 4;
+/** A systemd-notify process that has not exited after this is killed. */
+export const NOTIFY_TIMEOUT_MS = 5_000;
+/** Dashboard assets smaller than this are served without gzip. */
+export const MIN_GZIP_BYTES = 256;
+/** A dashboard asset larger than this is not served. */
+export const MAX_STATIC_FILE_BYTES = 8 * 1024 * 1024;
+/** Readings the typed client holds back in one resume window. */
+export const MAX_RESUME_PENDING = 50_000;
+
+export interface FixedBound {
+  readonly name: string;
+  readonly value: number;
+  readonly unit: 'characters' | 'ids' | 'levels' | 'entries' | 'ms' | 'bytes' | 'processes' | 'readings';
+  /** why this value, and what happens at the bound */
+  readonly why: string;
+}
+
+const b = (name: string, value: number, unit: FixedBound['unit'], why: string): FixedBound => ({ name, value, unit, why });
+
+/** In the README's order: the wire, the hub, the sources, the process, the client. */
+export const FIXED_BOUNDS: readonly FixedBound[] = [
+  b(
+    'MAX_ID_LENGTH',
+    MAX_ID_LENGTH,
+    'characters',
+    'device and gateway ids (`ID_PATTERN`), subscribed ids, and command ids from dashboards and federation: short enough to log, label and echo → `invalid_field` / `invalid`',
+  ),
+  b('MAX_SUBSCRIBED', MAX_SUBSCRIBED, 'ids', 'a dashboard names a few devices or `"*"`; bounds the work of one `subscribe` → `invalid_field`'),
+  b('MAX_EPOCH_LENGTH', MAX_EPOCH_LENGTH, 'characters', 'our epochs are 12 characters; a longer one is compared, never echoed → `invalid_field`'),
+  b(
+    'MAX_DEPTH',
+    MAX_DEPTH,
+    'levels',
+    'a command payload or a JSON line is a small value; deeper nesting only costs stack → `too_deep` / a parse error',
+  ),
+  b(
+    'MAX_PERIODS',
+    MAX_PERIODS,
+    'entries',
+    'subscription changes remembered per connection for resume de-duplication; older ones fall out with the ring',
+  ),
+  b('BAD_MESSAGE_WINDOW_MS', BAD_MESSAGE_WINDOW_MS, 'ms', 'the window `hub.badMessageLimit` counts over; more in it → close 1008'),
+  b(
+    'MAX_DERIVED_IDS',
+    MAX_DERIVED_IDS,
+    'ids',
+    'ids an MQTT device derives from topic levels: a publisher cannot grow the device table → counted as parse errors',
+  ),
+  b(
+    'MAX_SOCKET_BACKLOG_BYTES',
+    MAX_SOCKET_BACKLOG_BYTES,
+    'bytes',
+    'a broker that reads slower than we publish must not grow our memory → QoS 0 publishes dropped and counted',
+  ),
+  b(
+    'CONNECT_TIMEOUT_MS',
+    CONNECT_TIMEOUT_MS,
+    'ms',
+    'a broker that accepts TCP but never answers CONNECT is given up on; the reconnect backoff takes over',
+  ),
+  b('MAX_TOPIC_BYTES', MAX_TOPIC_BYTES, 'bytes', 'the MQTT protocol limit of a topic or filter → refused in the config'),
+  b('WATCH_INTERVAL_MS', WATCH_INTERVAL_MS, 'ms', 'serialport does not always notice an unplug: the path is `stat`ed this often besides inotify'),
+  b('STOP_DEADLINE_MS', STOP_DEADLINE_MS, 'ms', "under the unit's `TimeoutStopSec=20s`: a stop that hangs exits anyway instead of being killed"),
+  b(
+    'SHUTDOWN_CLOSE_GRACE_MS',
+    SHUTDOWN_CLOSE_GRACE_MS,
+    'ms',
+    'a live browser answers a close frame within milliseconds; one that has not by then will not',
+  ),
+  b(
+    'LOG_RATE_MAX_KEYS',
+    LOG_RATE_MAX_KEYS,
+    'entries',
+    'causes the log rate limiter tracks; callers bound them (device ids, codes), this guards against a mistake',
+  ),
+  b('NOTIFY_MAX_IN_FLIGHT', NOTIFY_MAX_IN_FLIGHT, 'processes', 'a hung `systemd-notify` (manager busy) must not pile up processes'),
+  b('NOTIFY_TIMEOUT_MS', NOTIFY_TIMEOUT_MS, 'ms', 'a `systemd-notify` that has not exited by then is killed'),
+  b('MIN_GZIP_BYTES', MIN_GZIP_BYTES, 'bytes', 'below this gzip saves less than its header costs'),
+  b('MAX_STATIC_FILE_BYTES', MAX_STATIC_FILE_BYTES, 'bytes', 'a dashboard asset larger than this is not ours: 404 rather than hold it in memory'),
+  b(
+    'MAX_RESUME_PENDING',
+    MAX_RESUME_PENDING,
+    'readings',
+    'typed client: readings held back in one resume window; beyond this they are released as they are',
+  ),
+];

@@ -1,0 +1,118 @@
+/**
+ * The one catalogue of error codes: what goes on the wire (ack and error codes, close codes,
+ * HTTP statuses), what a typed error carries, and what the log marks with `code`. Every union of
+ * codes in the project is derived from an object here, and the README tables are rendered from
+ * it (.ci/readme-tables.ts, checked by test/unit/errors.test.ts), so a code cannot be added,
+ * renamed or explained in one place and not the others.
+ *
+ * Pure data, no imports but src/ws's own codes: the browser client bundles it too. src/ws keeps
+ * its codes itself because it is the bottom layer and imports nothing; they are re-exported here.
+ */
+export { WS_ERRORS } from './ws/errors.js';
+
+/** `ack.error.code`: why a command was not carried out. */
+export const ACK_ERRORS = {
+  forbidden: "the connection's role is `viewer`, or the line/payload does not match `commands.allow`",
+  unknown_device: 'no device with that id',
+  invalid:
+    'wrong field types; `line` for an MQTT device or `payload` for a serial one; empty, too long, control characters; MQTT device without `commandTopic`',
+  rate_limited: 'more than `hub.commandRate` (20/s, burst 40) on this connection',
+  busy: 'the id is still in flight on this connection, or the device queue (`commands.queue`) is full',
+  device_unavailable:
+    'the device is down (answered at once, never queued), the serial port is being reset after a stuck write (commands queued behind it), or the broker connection dropped before the PUBREC (the command is then never published)',
+  timeout:
+    "serial: not written and drained (then the port is reset, see [commands](#commands)) or not answered with a line matching `commands.reply.match` within the command's deadline (`reply.timeoutMs`, or `commands.writeTimeoutMs` without `reply`) / MQTT: no PUBREC within `mqtt.commandTimeoutMs` (the command is then never published)",
+  shutting_down: 'the gateway is stopping (pending commands get it at shutdown)',
+  internal: 'a bug; the gateway log says more',
+} as const;
+export type AckErrorCode = keyof typeof ACK_ERRORS;
+
+/** One set of codes for every origin of a command: what a device or the router rejects with is what an ack carries. */
+export type CommandErrorCode = AckErrorCode;
+
+/** `error.code`: a client message refused before it could be a subscribe or a command. */
+export const MESSAGE_ERRORS = {
+  malformed:
+    'not JSON / not CBOR, or outside the JSON data model (see [Encodings](#encodings-subprotocols)): CBOR tags, byte strings, `undefined`, non-text keys, text that is not UTF-8, lone surrogates',
+  out_of_range: 'a number that is NaN, ±Infinity or beyond ±(2^53−1), on either encoding',
+  bad_encoding: 'a binary frame on JSON, a text frame on CBOR',
+  too_deep: 'nested more than 32 levels',
+  forbidden_key: '`__proto__` as a key anywhere',
+  not_object: 'the message is not an object',
+  unknown_type: '`type` is not `subscribe`, `command` or `history`',
+  invalid_field:
+    "a subscribe's `devices`/`since`, a command's or history request's `id`, or a history request's range of the wrong type (see [History requests](#history-requests))",
+  rate_limited: 'subscribes or history requests beyond `hub.commandRate`',
+  history_unavailable: 'the history store failed to answer a `history` request (carries its `id`)',
+} as const;
+export type ClientErrorCode = keyof typeof MESSAGE_ERRORS;
+
+/** The message codes decided while decoding a frame, before the message's shape is looked at. */
+export type DecodeErrorCode = Extract<ClientErrorCode, 'bad_encoding' | 'malformed' | 'too_deep' | 'forbidden_key' | 'out_of_range'>;
+
+/** Failures the typed client decides itself; never sent by the gateway (its ack codes pass through). */
+export const CLIENT_SIDE_ERRORS = {
+  client_timeout: 'no ack within the command timeout (held back or sent)',
+  connection_lost: 'the connection dropped after the command was sent: it may or may not have run',
+  closed: '`client.close()` was called',
+} as const;
+export type ClientSideCode = keyof typeof CLIENT_SIDE_ERRORS;
+
+export interface CloseEntry {
+  /** the codes this row explains (one row when a client should react to all alike) */
+  readonly codes: readonly number[];
+  readonly meaning: string;
+  /** what a client should do */
+  readonly action: string;
+}
+
+/** Close codes as dashboards see them from this gateway, with what a client should do. */
+export const CLOSE_CODES: readonly CloseEntry[] = [
+  { codes: [1000], meaning: 'normal', action: '—' },
+  { codes: [1001], meaning: 'gateway shutting down (or restarting)', action: 'reconnect with backoff, resume' },
+  { codes: [1002, 1007, 1009], meaning: 'protocol error / invalid UTF-8 / message too big or too many fragments', action: 'fix the client' },
+  { codes: [1006], meaning: '(local) TCP lost without a close frame; also a dropped stuck client', action: 'reconnect with backoff, resume' },
+  {
+    codes: [1008],
+    meaning: "policy: flood of bad messages; or a reload removed the connection's token or lowered its role (reason says which)",
+    action: 'fix the client; after a reload: reconnect (the new role, or a 401 for a removed token)',
+  },
+  {
+    codes: [1011],
+    meaning:
+      'internal error: an exception while the gateway handled this connection (logged `SG_ERR_CONNECTION_FAULT`, counted in `serialgate_faults_total`); other connections are not affected',
+    action: 'reconnect with backoff',
+  },
+  { codes: [1013], meaning: 'try again later: slow consumer stalled longer than `hub.stallTimeoutMs`', action: 'reconnect with backoff, resume' },
+];
+
+/** HTTP statuses the gateway answers with, on the upgrade path and on plain routes. */
+export const HTTP_STATUSES = {
+  400: 'bad handshake, no supported subprotocol, a request target that is not a path, or a malformed request',
+  401: 'missing or wrong token',
+  403: 'Origin or Host not allowed (`auth.origins`, `auth.hosts`)',
+  404: 'no such file or WebSocket endpoint',
+  405: 'a method other than GET or HEAD',
+  408: 'request (headers, or the TLS handshake) not complete within `server.limits.handshakeTimeoutMs`',
+  431: 'more than `server.limits.maxHeaders` header lines or `maxHeaderBytes` of headers',
+  500: 'a bug while answering; the gateway log says more',
+  503: '`maxConnections` reached, shutting down, or `/healthz` reporting a problem',
+} as const;
+
+/** `code` of typed errors thrown at start-up or by the client API, and of faults in the log. */
+export const LOG_CODES = {
+  SG_ERR_CONNECTION_FAULT: 'an exception while handling one connection: it is closed with 1011, the others go on',
+  SG_ERR_SOURCE_FAULT: 'an exception in a source handler: that device goes down with the reason and reconnects (serial: the port is reset)',
+  SG_ERR_PARSER_CONFIG: 'a parser configuration that cannot work (refused at start and at reload)',
+  SG_ERR_MQTT_CONFIG: 'an MQTT TLS file (`mqtt.tls.*`) that cannot be read',
+  SG_ERR_WS_ENDPOINT_EXISTS: 'two WebSocket endpoints configured on one path (a bug)',
+  SG_ERR_HISTORY_READ: 'the history store threw while answering a request: the client gets `history_unavailable`',
+  SG_ERR_HISTORY_WRITE: 'a history batch could not be written: logged, the next batch is tried',
+  SG_ERR_HISTORY_DAMAGED: 'history files with a torn or damaged tail at start: what was cut is logged, the rest is kept',
+  SG_ERR_DEMO_NO_PYTHON: "`serialgate demo` found no `python3` (its mock device's PTY relay runs on it)",
+  SG_ERR_CLIENT_TOKEN: 'typed client: a token with characters that cannot travel as a WebSocket subprotocol',
+  SG_ERR_CLIENT_NO_WEBSOCKET: 'typed client: no global `WebSocket` and no `WebSocketImpl` passed in',
+  SG_ERR_CLIENT_OPTIONS: 'typed client: a URL that is not ws:, wss:, http: or https:',
+  SG_ERR_CLIENT_PROTOCOL: 'typed client: the gateway sent something the client cannot read',
+} as const;
+export type LogCode = keyof typeof LOG_CODES;
