@@ -55,7 +55,7 @@ describe('footprint at rest', () => {
     expect(text).not.toMatch(/\bimport\s*\(\s*["']\.\.?\//);
   });
 
-  it('with a broker connected, as the unit runs it: a 2 MB young generation, no 6 MB MQTT number cache, glibc trimming: RSS ≤ 74 MB', async () => {
+  it('with a broker connected, as the unit runs it: a 2 MB young generation, no 6 MB MQTT number cache, glibc trimming: RSS ≤ 74 MB (Node 20) / 94 MB (Node 22+)', async () => {
     const config = path.join(dir, 'config.yaml');
     writeFileSync(
       config,
@@ -79,7 +79,8 @@ describe('footprint at rest', () => {
     // mqtt.js's writeCache (65,536 Buffers, ~6 MB of old space) is off: ~11 MB live at rest here, ~18 with it
     expect(gauge(metrics, 'nodejs_heap_space_size_used_bytes{space="old"}')).toBeLessThanOrEqual(14 * MB);
     const rss = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${daemon.proc.pid}/status`, 'utf8'))![1]) * 1024;
-    // ~68 MB here; 78 without the unit's MALLOC_TRIM_THRESHOLD_, 88 before the bundle and the two above
-    expect(rss).toBeLessThanOrEqual(74 * MB);
+    // Node 20: ~68 MB here; 78 without the unit's MALLOC_TRIM_THRESHOLD_, 88 before the bundle and the two above.
+    // Node 24 touches more of its own binary (49 MB of file-backed pages vs 39): ~87 MB, ~103 before.
+    expect(rss).toBeLessThanOrEqual((Number(process.versions.node.split('.')[0]) >= 22 ? 94 : 74) * MB);
   });
 });
