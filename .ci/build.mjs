@@ -6,6 +6,11 @@
  * .d.ts come from tsc (`npm run typecheck`, part of `npm run build` and `npm test`);
  * tsconfig.json's isolatedModules makes tsc refuse what per-file transpiling would get wrong.
  *
+ * The daemon's entry, dist/src/cli.js, is then overwritten by one minified bundle of src/cli.ts and
+ * its pure-JS packages (README "Memory"): ~7 MB less RSS at rest than ~250 separately loaded
+ * modules, because V8 keeps every module's source text and per-module records. The per-file
+ * outputs stay for the benches and tests that import dist/src/... modules one by one.
+ *
  * Nothing changed since the last build (same input files, same mtimes and sizes): nothing to do,
  * so a second `npm start` goes straight to the demo.
  */
@@ -38,6 +43,45 @@ async function inputsDigest() {
   return { all, digest: hash.digest('hex') };
 }
 
+/**
+ * Packages that load a native addon from a path next to their own files (node-gyp-build,
+ * optional requires) stay in node_modules, loaded by name at run time.
+ */
+const NATIVE = ['serialport', '@serialport/*', 'cbor-extract'];
+
+/**
+ * A bundled module's `import.meta.url` would be the bundle's URL: each src file's is rewritten to
+ * the URL its per-file output has (dist/src/http/routes.js → dist/web/ keeps working).
+ */
+const perFileImportMetaUrl = {
+  name: 'per-file-import-meta-url',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]src[\\/].*\.ts$/ }, async (args) => {
+      if (!args.path.startsWith(path.join(root, 'src') + path.sep)) return undefined;
+      const text = await readFile(args.path, 'utf8');
+      if (!text.includes('import.meta.url')) return undefined;
+      const rel = path.relative(path.join(root, 'src'), args.path).replace(/\.ts$/, '.js').split(path.sep).join('/');
+      return { contents: text.replaceAll('import.meta.url', `new URL(${JSON.stringify('./' + rel)}, import.meta.url).href`), loader: 'ts' };
+    });
+  },
+};
+
+const DAEMON_BUNDLE = {
+  entryPoints: ['src/cli.ts'],
+  outfile: 'dist/src/cli.js',
+  bundle: true,
+  minify: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  sourcemap: true,
+  external: NATIVE,
+  // bundled CommonJS packages call require(): give the ES module one
+  banner: { js: "import { createRequire as __sgRequire } from 'node:module'; const require = __sgRequire(import.meta.url);" },
+  plugins: [perFileImportMetaUrl],
+  logLevel: 'warning',
+};
+
 const { all, digest } = await inputsDigest();
 // the outputs are checked too: a dist/ emptied by hand but for the stamp is rebuilt
 const outputsThere = ['src/cli.js', 'web/index.html'].every((f) => existsSync(path.join(root, 'dist', f)));
@@ -54,6 +98,7 @@ if (!outputsThere || (await readFile(STAMP, 'utf8').catch(() => '')) !== digest)
     sourcemap: true,
     logLevel: 'warning',
   });
+  await build({ ...DAEMON_BUNDLE, absWorkingDir: root });
   await import('../web/build.mjs');
   await writeFile(STAMP, digest);
 }

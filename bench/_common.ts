@@ -1,0 +1,83 @@
+/**
+ * What the end-to-end benches share: command-line numbers, medians, a broker, stopping a child.
+ * (bench/fanout.ts still has its own copies of some of these; it can switch to this module.)
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import net, { type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** `--name N` on the command line, else `def` */
+export function numberArg(name: string, def: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : def;
+}
+
+/** the middle value (the mean of the two middle ones for an even count) */
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** the machine's 1, 5 and 15 minute load averages, as /proc/loadavg has them */
+export function loadAverage(): string {
+  return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+/** Debian's Mosquitto on a free 127.0.0.1 port, anonymous, no persistence; resolves once it accepts. */
+export async function startMosquitto(dir: string): Promise<{ url: string; broker: ChildProcess }> {
+  const port = await freePort();
+  const conf = join(dir, 'mosquitto.conf');
+  writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 100000\n`);
+  const broker = spawn('/usr/sbin/mosquitto', ['-c', conf], { stdio: 'ignore' });
+  for (let i = 0; i < 50; i++) {
+    if (await accepts(port)) return { url: `mqtt://127.0.0.1:${port}`, broker };
+    await sleep(100);
+  }
+  broker.kill('SIGKILL');
+  throw new Error('mosquitto did not start');
+}
+
+/** SIGTERM, SIGKILL after `graceMs`; resolves once the child has exited */
+export function stopChild(child: ChildProcess, graceMs = 5000): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    const t = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => {
+      clearTimeout(t);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+/** A gateway config file: one MQTT device on `topic` (JSON payloads), `server` as given. */
+export function writeGatewayConfig(file: string, brokerUrl: string, topic: string, server: string): string {
+  const yaml = ['gateway: { id: bench }', server, `mqtt: { url: "${brokerUrl}" }`, 'devices:', `  - { id: bench, mqtt: { topic: ${topic} }, parser: { format: json } }`];
+  writeFileSync(file, yaml.join('\n') + '\n');
+  return file;
+}

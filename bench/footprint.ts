@@ -1,0 +1,150 @@
+/**
+ * Footprint of the running daemon, measured from outside (/proc/<pid>/status), against the
+ * hand-written mqtt + ws bridge (bench/_ws-bridge.ts) and a bare Node process, in the same run,
+ * rounds alternating:
+ * - start time: spawn → the daemon's "ready" log line (the bridge: its READY line);
+ * - RSS at rest, with a broker configured and connected, no dashboard;
+ * - RSS with N idle dashboards (bench/_clients.ts in its own process: real sockets, handshake,
+ *   then silence) and the growth per connection.
+ * The daemon runs as the systemd unit runs it: `node dist/src/cli.js run --config …` with the
+ * unit's Environment= lines (NODE_OPTIONS among them), so the figures are the service's.
+ *
+ *   npm run build && node dist/bench/footprint.js [--rounds 3] [--connections 1000]
+ */
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { loadAverage, median, numberArg, sleep, startMosquitto, stopChild, writeGatewayConfig } from './_common.js';
+
+type Target = 'serialgate' | 'ws bridge' | 'bare node';
+const TARGETS: Target[] = ['serialgate', 'ws bridge', 'bare node'];
+interface Result {
+  startMs: number;
+  restKb: number;
+  idleKb: number;
+}
+
+const ROUNDS = numberArg('rounds', 3);
+const CONNECTIONS = numberArg('connections', 1000);
+/** after start (or after the last client connected) before RSS is read: timers, first GCs */
+const SETTLE_MS = 2000;
+const TOPIC = 'bench/data';
+const dist = fileURLToPath(new URL('..', import.meta.url));
+const repo = join(dist, '..');
+const tmp = mkdtempSync(join(tmpdir(), 'sg-footprint-'));
+
+function rssKb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!m) throw new Error(`no VmRSS for ${pid}`);
+  return Number(m[1]);
+}
+
+/** the systemd unit's Environment=NAME=value lines: what the service's node runs with */
+function unitEnvironment(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const line of readFileSync(join(repo, 'systemd/serialgate.service'), 'utf8').split('\n')) {
+    const m = /^Environment=([A-Z_]+)=(.*)$/.exec(line.trim());
+    if (m) env[m[1]!] = m[2]!;
+  }
+  return env;
+}
+
+
+
+/**
+ * Starts a target; resolves once it listens and (daemon, bridge) is subscribed at the broker, with
+ * the time that took and the WebSocket port.
+ */
+function start(target: Target, brokerUrl: string): Promise<{ child: ChildProcess; port: number; startMs: number }> {
+  const t0 = performance.now();
+  const child =
+    target === 'serialgate'
+      ? spawn(process.execPath, [join(dist, 'src/cli.js'), 'run', '--config', writeGatewayConfig(join(tmp, 'config.yaml'), brokerUrl, TOPIC, 'server: { host: 127.0.0.1, port: 0, limits: { maxConnections: 5000 } }')], {
+          env: { ...process.env, ...unitEnvironment() },
+          stdio: ['ignore', 'pipe', 'inherit'],
+        })
+      : target === 'ws bridge'
+        ? spawn(process.execPath, [join(dist, 'bench/_ws-bridge.js'), brokerUrl, TOPIC], { stdio: ['ignore', 'pipe', 'inherit'] })
+        : spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000); console.log("READY 0")'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let port = 0;
+    let startMs = 0;
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const ready = target === 'serialgate' ? /"ws":"ws:\/\/127\.0\.0\.1:(\d+)[^\n]*"msg":"ready"/.exec(out) : /READY (\d+)/.exec(out);
+      if (ready && !startMs) [startMs, port] = [performance.now() - t0, Number(ready[1])];
+      // the daemon: at rest means connected to the broker too, as the bridge is at READY
+      if (startMs && (target !== 'serialgate' || out.includes('connected to the MQTT broker'))) resolve({ child, port, startMs });
+    });
+    child.once('exit', (code) => reject(new Error(`${target} exited with ${code} before it was ready:\n${out}`)));
+  });
+}
+
+
+function ask(child: ChildProcess, msg: object): Promise<unknown> {
+  return new Promise((resolve) => {
+    child.once('message', resolve);
+    child.send(msg);
+  });
+}
+
+async function round(target: Target, brokerUrl: string): Promise<Result> {
+  const { child, port, startMs } = await start(target, brokerUrl);
+  const clients = fork(join(dist, 'bench/_clients.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  try {
+    await sleep(SETTLE_MS);
+    const restKb = rssKb(child.pid!);
+    let idleKb = restKb;
+    if (target !== 'bare node') {
+      await ask(clients, { cmd: 'connect', port, n: CONNECTIONS, from: 0, to: 0 });
+      await sleep(SETTLE_MS);
+      idleKb = rssKb(child.pid!);
+    }
+    return { startMs, restKb, idleKb };
+  } finally {
+    await stopChild(clients);
+    await stopChild(child, 15_000);
+  }
+}
+
+
+const mb = (kb: number) => (kb / 1024).toFixed(1);
+
+async function main(): Promise<void> {
+  const { url, broker } = await startMosquitto(tmp);
+  const load0 = loadAverage();
+  const results = new Map<Target, Result[]>(TARGETS.map((t) => [t, []]));
+  try {
+    for (let r = 0; r < ROUNDS; r++) {
+      // alternate the order so that drift in the machine's load does not favour one target
+      for (const t of r % 2 === 0 ? TARGETS : [...TARGETS].reverse()) results.get(t)!.push(await round(t, url));
+    }
+  } finally {
+    broker.kill('SIGTERM');
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  const load1 = loadAverage();
+  console.log(
+    `Footprint, ${ROUNDS} rounds alternating (medians), ${CONNECTIONS} idle dashboards; Node ${process.version}; ` +
+      `serialgate with the unit's environment (${JSON.stringify(unitEnvironment())}); load average ${load0} at start, ${load1} at end; 2 cores.\n`,
+  );
+  console.log(`| target | start → ready ms | RSS at rest MB | RSS with ${CONNECTIONS} idle dashboards MB | KB per idle dashboard |`);
+  console.log('|---|---:|---:|---:|---:|');
+  for (const t of TARGETS) {
+    const rs = results.get(t)!;
+    const rest = median(rs.map((x) => x.restKb));
+    const idle = median(rs.map((x) => x.idleKb));
+    const perConn = median(rs.map((x) => (x.idleKb - x.restKb) / CONNECTIONS));
+    const dash = t === 'bare node';
+    console.log(
+      `| ${t} | ${median(rs.map((x) => x.startMs)).toFixed(0)} | ${mb(rest)} | ${dash ? '—' : mb(idle)} | ${dash ? '—' : perConn.toFixed(1)} |`,
+    );
+  }
+  console.log('\nstart → ready: spawn to the "ready" log line (bridge: READY; bare node: its first line), broker connected included for the daemon.');
+}
+
+await main();
