@@ -9,7 +9,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { FIXED_BOUNDS } from '../src/bounds.js';
 import { allKeyPaths, keyMeta } from '../src/config/keys.js';
 import { limitsSchema } from '../src/config/schema.js';
-import { ACK_ERRORS, CLIENT_SIDE_ERRORS, CLOSE_CODES, HTTP_STATUSES, LOG_CODES, MESSAGE_ERRORS, WS_ERRORS } from '../src/errors.js';
+import { ACK_ERRORS, CLIENT_SIDE_ERRORS, CLOSE_CODES, HTTP_STATUSES, LOG_CODES, MESSAGE_ERRORS } from '../src/errors.js';
+import { WS_ERRORS } from '../src/ws/errors.js';
 
 const cell = (s: string | number): string => String(s).replace(/\|/g, '\\|');
 const table = (head: readonly string[], rows: readonly (readonly (string | number)[])[], align?: string): string =>

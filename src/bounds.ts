@@ -41,6 +41,14 @@ export const LOG_RATE_MAX_KEYS = 1000;
 export const NOTIFY_MAX_IN_FLIGHT = 4;
 /** A systemd-notify process that has not exited after this is killed. */
 export const NOTIFY_TIMEOUT_MS = 5_000;
+/** One history record on disk (a batch of points or buckets): larger means a damaged length field. */
+export const MAX_RECORD_BYTES = 1024 * 1024;
+/** Points in a history answer when the request names no maxPoints. */
+export const DEFAULT_HISTORY_POINTS = 1_000;
+/** The most points a history request may ask for. */
+export const MAX_HISTORY_POINTS = 10_000;
+/** The range of a history request that names no `from`. */
+export const DEFAULT_HISTORY_RANGE_MS = 60 * 60_000;
 /** Dashboard assets smaller than this are served without gzip. */
 export const MIN_GZIP_BYTES = 256;
 /** A dashboard asset larger than this is not served. */
@@ -51,7 +59,7 @@ export const MAX_RESUME_PENDING = 50_000;
 export interface FixedBound {
   readonly name: string;
   readonly value: number;
-  readonly unit: 'characters' | 'ids' | 'levels' | 'entries' | 'ms' | 'bytes' | 'processes' | 'readings';
+  readonly unit: 'characters' | 'ids' | 'levels' | 'entries' | 'ms' | 'bytes' | 'processes' | 'readings' | 'points';
   /** why this value, and what happens at the bound */
   readonly why: string;
 }
@@ -99,6 +107,10 @@ export const FIXED_BOUNDS: readonly FixedBound[] = [
     'ms',
     'a broker that accepts TCP but never answers CONNECT is given up on; the reconnect backoff takes over',
   ),
+  b('MAX_RECORD_BYTES', MAX_RECORD_BYTES, 'bytes', 'a history record is a batch of one flush; a length beyond this is a damaged file, cut there at start'),
+  b('DEFAULT_HISTORY_POINTS', DEFAULT_HISTORY_POINTS, 'points', 'enough for a chart across a laptop screen; a request may ask for fewer or more'),
+  b('MAX_HISTORY_POINTS', MAX_HISTORY_POINTS, 'points', 'one answer stays a few hundred KB, within the send limits; more is a second request'),
+  b('DEFAULT_HISTORY_RANGE_MS', DEFAULT_HISTORY_RANGE_MS, 'ms', 'a request without `from` gets the last hour, the range a dashboard opens with'),
   b('MAX_TOPIC_BYTES', MAX_TOPIC_BYTES, 'bytes', 'the MQTT protocol limit of a topic or filter → refused in the config'),
   b('WATCH_INTERVAL_MS', WATCH_INTERVAL_MS, 'ms', 'serialport does not always notice an unplug: the path is `stat`ed this often besides inotify'),
   b('STOP_DEADLINE_MS', STOP_DEADLINE_MS, 'ms', "under the unit's `TimeoutStopSec=20s`: a stop that hangs exits anyway instead of being killed"),

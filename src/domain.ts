@@ -143,3 +143,23 @@ export interface HistoryWriter {
   /** every reading after it got its seq; must never throw into the hub */
   record(r: Reading): void;
 }
+
+// ---- the stream (hub/resume.ts keeps it; history/ saves it across a planned restart) ----
+
+/** Where a Hub's stream starts: a fresh one, or one restored across a planned restart (History). */
+export interface StreamStart {
+  epoch: string;
+  /** the last seq already used in this epoch; the next reading gets seq + 1 */
+  seq: number;
+}
+
+/**
+ * A stream as a planned restart saves it (History): where it is, and what the resume buffer and
+ * the last values held, so that dashboards resume across the restart with no gap and no reset.
+ */
+export interface StreamSnapshot extends StreamStart {
+  /** the resume buffer, oldest first; used only when contiguous and ending at `seq` */
+  readings: Reading[];
+  /** the last reading of each device (what a new dashboard gets first) */
+  last: Reading[];
+}

@@ -5,10 +5,9 @@
  * it (.ci/readme-tables.ts, checked by test/unit/errors.test.ts), so a code cannot be added,
  * renamed or explained in one place and not the others.
  *
- * Pure data, no imports but src/ws's own codes: the browser client bundles it too. src/ws keeps
- * its codes itself because it is the bottom layer and imports nothing; they are re-exported here.
+ * Pure data, no imports: the browser client bundles it too. src/ws keeps its protocol-violation
+ * codes itself (WS_ERRORS) because it is the bottom layer; the README's log table lists both.
  */
-export { WS_ERRORS } from './ws/errors.js';
 
 /** `ack.error.code`: why a command was not carried out. */
 export const ACK_ERRORS = {

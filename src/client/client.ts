@@ -193,8 +193,6 @@ export function connect(url: string, options: ConnectOptions = {}): SerialgateCl
         return commands.ack(msg);
       case 'history':
         return histories.answer(msg);
-      case 'history':
-        return histories.answer(msg);
       case 'error':
         counters.errors++;
         if (msg.id !== undefined) {

@@ -4,10 +4,9 @@
  * and the CRC find it, and everything before it is intact because files are only ever appended.
  */
 import { crc32 } from './crc32.js';
+import { MAX_RECORD_BYTES } from '../bounds.js';
 
 const HEADER = 8;
-/** no record of ours comes near this: a larger length is damage, not data */
-export const MAX_RECORD_BYTES = 1024 * 1024;
 
 export function frame(record: unknown): Buffer {
   const payload = Buffer.from(JSON.stringify(record), 'utf8');

@@ -5,7 +5,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import type { HistoryConfig } from '../config/schema.js';
-import type { StreamSnapshot } from '../hub/epoch.js';
+import type { StreamSnapshot } from '../domain.js';
 import type { Logger } from '../log.js';
 import type { Reading } from '../domain.js';
 import { isBucketRecord, isPointRecord } from './records.js';

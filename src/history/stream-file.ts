@@ -7,7 +7,7 @@
  */
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { StreamSnapshot } from '../hub/epoch.js';
+import type { StreamSnapshot } from '../domain.js';
 import { frame, unframe } from './framing.js';
 
 const FILE = 'stream.snap';

@@ -11,7 +11,8 @@
 import type { IncomingMessage } from 'node:http';
 import type { HistoryAnswer, HistoryReader } from '../domain.js';
 import type { AuthDecision, AuthRequest } from '../hub/auth.js';
-import { checkHistoryRange, MAX_HISTORY_POINTS } from '../hub/history-requests.js';
+import { MAX_HISTORY_POINTS } from '../bounds.js';
+import { checkHistoryRange } from '../hub/history-requests.js';
 
 /** What the export needs of the dashboard's auth (the gateway's current Authenticator). */
 export interface ExportAuth {

@@ -10,13 +10,8 @@ import type { HistoryAnswer, HistoryQuery, HistoryReader } from '../domain.js';
 import type { Encoding, HistoryMessage } from '../protocol/messages.js';
 import type { HistoryRequest } from '../protocol/client-messages.js';
 import { frameMessage } from './frame.js';
+import { DEFAULT_HISTORY_POINTS, DEFAULT_HISTORY_RANGE_MS, MAX_HISTORY_POINTS } from '../bounds.js';
 
-/** When a request names no maxPoints: a chart a few hundred pixels wide needs no more. */
-export const DEFAULT_HISTORY_POINTS = 1_000;
-/** The most a request may ask for: 10,000 entries of a few fields stay well under 1 MiB of CBOR. */
-export const MAX_HISTORY_POINTS = 10_000;
-/** When a request names no `from`: the last hour. */
-export const DEFAULT_HISTORY_RANGE_MS = 60 * 60_000;
 
 /** A gateway that keeps no history: every answer is empty, never an error. */
 export const NO_HISTORY: HistoryReader = {

@@ -16,9 +16,8 @@ import { newEpoch, type StreamSnapshot, type StreamStart } from './epoch.js';
 import { ReadingFrames } from './reading-frames.js';
 import { ResumeRing } from './ring.js';
 import { matches, type Subscription } from './subscriptions.js';
+import { MAX_PERIODS } from '../bounds.js';
 
-/** Subscription changes remembered per connection for de-duplication. */
-const MAX_PERIODS = 16;
 
 /** What one connection was already sent (kept by its Session, read and written only here). */
 export interface SentRecord {

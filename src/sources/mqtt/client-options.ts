@@ -6,9 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IClientOptions } from 'mqtt';
 import type { MqttConfig } from '../../config/schema.js';
+import { CONNECT_TIMEOUT_MS } from '../../bounds.js';
 
-/** A broker that accepts TCP but never answers CONNECT is given up on after this. */
-const CONNECT_TIMEOUT_MS = 10_000;
 
 export class MqttConfigError extends Error {
   readonly code = 'SG_ERR_MQTT_CONFIG';

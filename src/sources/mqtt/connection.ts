@@ -21,12 +21,8 @@ import { backoffDelay } from '../../backoff.js';
 import { clientOptions, redactUrl } from './client-options.js';
 import { PublishQueue } from './publish-queue.js';
 import { describeError, isAuthFailure } from './reasons.js';
+import { MAX_SOCKET_BACKLOG_BYTES } from '../../bounds.js';
 
-/**
- * Bytes our socket may hold unsent before QoS 0 publishes (federated readings) are dropped and
- * counted: a broker that reads slower than we publish must not grow our memory.
- */
-export const MAX_SOCKET_BACKLOG_BYTES = 1024 * 1024;
 
 export type Qos = 0 | 1 | 2;
 

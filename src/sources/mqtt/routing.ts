@@ -24,9 +24,8 @@ import type { Device, DeviceCommand, DeviceStatus, ReadingInput, SourceSink } fr
 import type { Qos } from './connection.js';
 import { createPayloadDecoder, type PayloadDecoder } from './payload.js';
 import { matchTopic, topicLevel } from './topic.js';
+import { MAX_DERIVED_IDS } from '../../bounds.js';
 
-/** Derived device ids per configured device; more are refused (counted as parse errors). */
-const MAX_DERIVED_IDS = 256;
 
 /** How a device's command is carried out: the source's command publisher. */
 export type Commander = (device: string, commandTopic: string | undefined, cmd: DeviceCommand) => Promise<{ reply?: string }>;

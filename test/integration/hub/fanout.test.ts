@@ -84,8 +84,9 @@ describe('a client that stops reading', () => {
       await new Promise((r) => setTimeout(r, 50));
     }
     expect(await metric('serialgate_ws_closes_total', { code: '1013' })).toBe(closes1013 + 1);
-    // 12 MB went to the slow client's subscription; the gateway kept at most its limits of it
-    expect(process.memoryUsage().rss - rss).toBeLessThan(64 * 1024 * 1024);
+    // 12 MB went to the slow client's subscription; the gateway kept at most its limits of it (the
+    // bound is loose: this worker's RSS also carries garbage not yet collected and the resume ring)
+    expect(process.memoryUsage().rss - rss).toBeLessThan(96 * 1024 * 1024);
     expect(gw.hub.stats().connections).toBe(1);
     (slow.ws as any)._socket.resume();
     await fast.close();

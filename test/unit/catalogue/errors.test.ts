@@ -7,12 +7,12 @@ import {
   CLOSE_CODES,
   LOG_CODES,
   MESSAGE_ERRORS,
-  WS_ERRORS,
   type AckErrorCode,
   type ClientErrorCode,
   type CommandErrorCode,
 } from '../../../src/errors.js';
 import { CloseCode } from '../../../src/ws/constants.js';
+import { WS_ERRORS } from '../../../src/ws/errors.js';
 
 const src = fileURLToPath(new URL('../../../src/', import.meta.url));
 const files = readdirSync(src, { recursive: true, encoding: 'utf8' })

@@ -6,7 +6,8 @@
 import { encode } from 'cbor-x';
 import { describe, expect, it } from 'vitest';
 import { Hub } from '../../../src/hub/hub.js';
-import { checkHistoryRange, DEFAULT_HISTORY_POINTS, DEFAULT_HISTORY_RANGE_MS, MAX_HISTORY_POINTS } from '../../../src/hub/history-requests.js';
+import { checkHistoryRange } from '../../../src/hub/history-requests.js';
+import { DEFAULT_HISTORY_POINTS, DEFAULT_HISTORY_RANGE_MS, MAX_HISTORY_POINTS } from '../../../src/bounds.js';
 import type { HistoryReader } from '../../../src/domain.js';
 import { silentLogger } from '../../../src/log.js';
 import { MemoryHistory } from '../../helpers/memory-history.js';
