@@ -19,6 +19,8 @@ export type Values = Record<string, number | string | boolean | null>;
 export interface DeviceInfo {
   id: string;
   source: SourceKind;
+  /** the gateway that owns a remote device (fleet mode): its id is `<gateway>/<device>` */
+  gateway?: string;
   state: DeviceState;
   reason?: string;
 }
@@ -107,7 +109,7 @@ function isValues(v: unknown): v is Values {
 }
 
 function isDeviceInfo(v: unknown): v is DeviceInfo {
-  return isObject(v) && isStr(v.id) && (v.source === 'serial' || v.source === 'mqtt') && isState(v.state) && optStr(v.reason);
+  return isObject(v) && isStr(v.id) && (v.source === 'serial' || v.source === 'mqtt') && optStr(v.gateway) && isState(v.state) && optStr(v.reason);
 }
 
 /**

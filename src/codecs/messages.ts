@@ -43,7 +43,8 @@ export interface HelloMessage {
   /** names the stream `seq` counts in; new whenever the count starts again */
   epoch: string;
   seq: number;
-  devices: { id: string; source: SourceKind; state: DeviceState }[];
+  /** `gateway`: the owner of a remote device (fleet mode), whose id is `<gateway>/<device>` */
+  devices: { id: string; source: SourceKind; gateway?: string; state: DeviceState }[];
 }
 export interface ReadingMessage {
   type: 'reading';

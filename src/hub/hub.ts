@@ -58,6 +58,7 @@ export class Hub implements SourceSink {
   private flushTimer: NodeJS.Timeout | undefined;
   private closing = false;
   private readonly taps: ((r: Reading) => void)[] = [];
+  private readonly stateTaps: ((s: DeviceStatus) => void)[] = [];
   private readonly markDirty = (s: Session) => this.scheduleFlush(s);
   private readonly flushAll = () => {
     // it fired: clearing it again would only cost a timer-list lookup per pass
@@ -105,6 +106,11 @@ export class Hub implements SourceSink {
     this.taps.push(listener);
   }
 
+  /** Every state change of a device (the fleet publishes this gateway's own, retained). */
+  tapState(listener: (s: DeviceStatus) => void): void {
+    this.stateTaps.push(listener);
+  }
+
   /**
    * A command from outside a dashboard (federation over MQTT): the same device rules as a
    * dashboard's, without a connection; refusals are CommandErrors.
@@ -113,7 +119,7 @@ export class Hub implements SourceSink {
     const target = this.devices.get(device);
     if (!target) return Promise.reject(new CommandError('invalid', `no device "${device.slice(0, 64)}"`, device));
     const check = checkCommand({ type: 'command', id: '', device, line: cmd.line, payload: cmd.payload }, target);
-    if (!check.ok) return Promise.reject(new CommandError('invalid', check.message, device));
+    if (!check.ok) return Promise.reject(new CommandError(check.code === 'forbidden' ? 'forbidden' : 'invalid', check.message, device));
     if (this.closing) return Promise.reject(new CommandError('shutting_down', 'the gateway is shutting down', device));
     if (target.device.status().state !== 'up') return Promise.reject(new CommandError('device_unavailable', `${device} is down`, device));
     return target.device.command(check.cmd);
@@ -170,6 +176,13 @@ export class Hub implements SourceSink {
     if (prev && prev.state === s.state && prev.reason === s.reason) return;
     const msg: ServerMessage = s.reason === undefined ? { type: 'state', device: s.id, state: s.state } : { type: 'state', device: s.id, state: s.state, reason: s.reason };
     this.broadcast(msg);
+    for (const tap of this.stateTaps) {
+      try {
+        tap(s);
+      } catch (err) {
+        this.logger.error({ err, device: s.id }, 'state tap failed');
+      }
+    }
   }
 
   // ---- connections ----
@@ -202,7 +215,8 @@ export class Hub implements SourceSink {
     conn.on('drain', () => s.drained());
     s.sent.helloSeq = this.seq;
     s.sent.periods.push({ after: this.seq, sub: '*' });
-    const devices = [...this.statuses.values()].map((d) => ({ id: d.id, source: d.source, state: d.state }));
+    // remote devices (fleet mode) name their gateway
+    const devices = [...this.statuses.values()].map((d) => (d.gateway === undefined ? { id: d.id, source: d.source, state: d.state } : { id: d.id, source: d.source, gateway: d.gateway, state: d.state }));
     // hello and the snapshot leave in one write
     s.queue(frameMessage({ type: 'hello', protocol: 1, gateway: this.config.gateway.id, role: context.role, epoch: this.epoch, seq: this.seq, devices }, s.encoding));
     const snapshot = [...this.last.values()].sort((a, b) => a.msg.seq - b.msg.seq);

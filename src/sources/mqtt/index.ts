@@ -11,8 +11,8 @@
  * - Reconnect is ours, not mqtt.js's fixed 1 s interval: reconnectPeriod 0 and a timer with capped
  *   exponential backoff and jitter (backoff.ts); after a credentials refusal, every
  *   mqtt.authRetryMs. Clean session: every CONNACK subscribes again.
- * - Nothing unbounded while offline: commands fail at once with `device_unavailable`; what we
- *   publish ourselves (federation) waits in a bounded drop-oldest queue; queueQoSZero is off.
+ * - Nothing unbounded while offline: commands fail at once with `device_unavailable`; queueQoSZero
+ *   is off. (Federation is the fleet's own client: src/fleet/.)
  * - An error ack is final: a command answered `timeout`, `device_unavailable` or `shutting_down` is
  *   never published afterwards (QoS 2, released only while still pending: see `command()`).
  * - Topics that commands are published to are never read as readings, and a payload over
@@ -34,26 +34,21 @@ import {
   type Device,
   type DeviceCommand,
   type DeviceStatus,
-  type Reading,
   type ReadingInput,
   type Source,
   type SourceSink,
 } from '../types.js';
 import { jsonText } from '../../codecs/json-text.js';
 import { backoffDelay } from '../backoff.js';
-import { Federation, type FederatedCommandHandler } from './federation.js';
 import { createPayloadDecoder, type PayloadDecoder } from './payload.js';
-import { PublishQueue } from './publish-queue.js';
 import { describeError, isAuthFailure } from './reasons.js';
 import { matchTopic, topicLevel } from './topic.js';
-
-export type { FederatedCommandHandler } from './federation.js';
 
 /** Derived device ids per configured device; more are refused (counted as parse errors). */
 export const MAX_DERIVED_IDS = 256;
 /**
- * Bytes our socket may hold unsent before QoS 0 publishes (federated readings) are dropped and
- * counted: a broker that reads slower than we publish must not grow our memory.
+ * Bytes a broker socket may hold unsent before QoS 0 publishes (the fleet's readings) are dropped
+ * and counted: a broker that reads slower than we publish must not grow our memory.
  */
 export const MAX_SOCKET_BACKLOG_BYTES = 1024 * 1024;
 /** A broker that accepts TCP but never answers CONNECT is given up on after this. */
@@ -93,8 +88,6 @@ interface Pending {
 export class MqttSource implements Source {
   private readonly log: Logger;
   private readonly entries: Entry[];
-  private readonly queue: PublishQueue;
-  private readonly federation: Federation | undefined;
   private readonly pending = new Set<Pending>();
   /** where this gateway publishes commands: never a reading, whichever device filter matches it */
   private readonly commandTopics: Set<string>;
@@ -120,10 +113,6 @@ export class MqttSource implements Source {
     this.log = logger.child({ source: 'mqtt' });
     this.entries = devices.filter((d) => d.mqtt).map((cfg) => this.entry(cfg));
     this.commandTopics = new Set(this.entries.flatMap((e) => (e.mqtt.commandTopic === undefined ? [] : [e.mqtt.commandTopic])));
-    this.queue = new PublishQueue(config.publishQueue, () => metrics.mqttPublishDropped.inc());
-    this.federation = config.federation.enabled
-      ? new Federation(config.federation.prefix, gatewayId, { publish: (t, p, q) => this.publish(t, p, q) }, this.log)
-      : undefined;
   }
 
   private entry(cfg: DeviceConfig): Entry {
@@ -153,20 +142,10 @@ export class MqttSource implements Source {
     return this.connected ? 'up' : 'down';
   }
 
-  /** Federation: publish one reading of this gateway (no-op unless mqtt.federation.enabled). */
-  publishReading(r: Reading): void {
-    this.federation?.publishReading(r);
-  }
-
-  /** Federation: who routes commands received on `<prefix>/<gateway>/<device>/command`. */
-  onFederatedCommand(handler: FederatedCommandHandler): void {
-    this.federation?.onCommand(handler);
-  }
-
   async start(): Promise<void> {
     if (this.client || this.stopped) return;
     for (const e of this.entries) metrics.deviceUp.set({ device: e.cfg.id }, 0);
-    const client = mqtt.connect(this.config.url, this.clientOptions());
+    const client = mqtt.connect(this.config.url, brokerOptions(this.config, this.config.clientId ?? `serialgate-${this.gatewayId}-${randomBytes(4).toString('hex')}`));
     this.client = client;
     client.on('connect', () => this.onConnect(client));
     client.on('error', (err) => this.onError(err));
@@ -190,29 +169,6 @@ export class MqttSource implements Source {
     await new Promise<void>((resolve) => client.end(true, {}, () => resolve()));
   }
 
-  private clientOptions(): IClientOptions {
-    const c = this.config;
-    const opts: IClientOptions = {
-      clientId: c.clientId ?? `serialgate-${this.gatewayId}-${randomBytes(4).toString('hex')}`,
-      clean: true,
-      keepalive: c.keepaliveSeconds,
-      connectTimeout: CONNECT_TIMEOUT_MS,
-      reconnectPeriod: 0, // we schedule reconnects ourselves (backoff + jitter)
-      resubscribe: false, // we subscribe on every CONNACK ourselves
-      queueQoSZero: false,
-      manualConnect: true,
-    };
-    if (c.username !== undefined) opts.username = c.username;
-    if (c.password !== undefined) opts.password = c.password;
-    if (c.tls) {
-      opts.rejectUnauthorized = c.tls.rejectUnauthorized;
-      if (c.tls.ca) opts.ca = readTlsFile('mqtt.tls.ca', c.tls.ca);
-      if (c.tls.cert) opts.cert = readTlsFile('mqtt.tls.cert', c.tls.cert);
-      if (c.tls.key) opts.key = readTlsFile('mqtt.tls.key', c.tls.key);
-    }
-    return opts;
-  }
-
   private onConnect(client: MqttClient): void {
     this.connected = true;
     this.attempt = 0;
@@ -221,7 +177,6 @@ export class MqttSource implements Source {
     // clean session: the broker forgot our subscriptions, subscribe (again)
     const filters = new Map<string, 0 | 1 | 2>();
     for (const e of this.entries) filters.set(e.mqtt.topic, Math.max(filters.get(e.mqtt.topic) ?? 0, e.mqtt.qos) as 0 | 1 | 2);
-    if (this.federation) filters.set(this.federation.commandFilter, 1);
     for (const [filter, qos] of filters) {
       client.subscribe(filter, { qos }, (err, granted) => {
         if (client !== this.client || !this.connected) return;
@@ -234,7 +189,6 @@ export class MqttSource implements Source {
         }
       });
     }
-    for (const m of this.queue.drain()) client.publish(m.topic, m.payload, { qos: m.qos });
   }
 
   private onError(err: Error): void {
@@ -284,14 +238,6 @@ export class MqttSource implements Source {
 
   /** Called from mqtt.js's packet loop: nothing may throw out of here (it would end the process). */
   private onMessage(topic: string, payload: Buffer): void {
-    if (this.federation?.owns(topic)) {
-      try {
-        this.federation.handleMessage(topic, payload);
-      } catch (err) {
-        this.fault(undefined, topic, err);
-      }
-      return;
-    }
     // our own commands (and anyone else's on those topics) are traffic to a device, not from it
     if (this.commandTopics.has(topic)) return;
     const ts = Date.now();
@@ -310,13 +256,9 @@ export class MqttSource implements Source {
   }
 
   /** One exception caught at the source boundary: counted, logged (rate-limited), device down. */
-  private fault(e: Entry | undefined, topic: string, err: unknown): void {
+  private fault(e: Entry, topic: string, err: unknown): void {
     metrics.faults.inc({ boundary: 'source' });
     const code = 'SG_ERR_SOURCE_FAULT';
-    if (!e) {
-      this.faultLog.log(this.log, 'error', 'federation', { code, topic, err }, 'handling a federated MQTT message threw');
-      return;
-    }
     this.faultLog.log(this.log, 'error', e.cfg.id, { code, device: e.cfg.id, topic, err }, 'handling an MQTT message threw');
     e.faulted = true;
     const reason = `handling a message from "${topic}" failed: ${err instanceof Error ? err.message : String(err)}`;
@@ -389,20 +331,6 @@ export class MqttSource implements Source {
     e.status = reason === undefined ? { id: e.cfg.id, source: 'mqtt', state } : { id: e.cfg.id, source: 'mqtt', state, reason };
     metrics.deviceUp.set({ device: e.cfg.id }, state === 'up' ? 1 : 0);
     this.sink.state(e.status);
-  }
-
-  /** Publish now, or queue (bounded, drop oldest) while the broker is away. */
-  private publish(topic: string, payload: string, qos: 0 | 1): void {
-    const client = this.client;
-    if (!this.connected || !client) {
-      this.queue.push({ topic, payload, qos });
-      return;
-    }
-    if (qos === 0 && (client.stream?.writableLength ?? 0) > MAX_SOCKET_BACKLOG_BYTES) {
-      metrics.mqttPublishDropped.inc();
-      return;
-    }
-    client.publish(topic, payload, { qos });
   }
 
   private command(e: Entry, cmd: DeviceCommand): Promise<{ reply?: string }> {
@@ -481,6 +409,32 @@ export class MqttSource implements Source {
   }
 }
 
+/**
+ * Connection options both of our clients use (this source's and the fleet's): credentials, TLS,
+ * our own reconnect schedule (reconnectPeriod 0: the caller decides), no unbounded offline queue.
+ */
+export function brokerOptions(c: MqttConfig, clientId: string): IClientOptions {
+  const opts: IClientOptions = {
+    clientId,
+    clean: true,
+    keepalive: c.keepaliveSeconds,
+    connectTimeout: CONNECT_TIMEOUT_MS,
+    reconnectPeriod: 0,
+    resubscribe: false, // every CONNACK subscribes again
+    queueQoSZero: false,
+    manualConnect: true,
+  };
+  if (c.username !== undefined) opts.username = c.username;
+  if (c.password !== undefined) opts.password = c.password;
+  if (c.tls) {
+    opts.rejectUnauthorized = c.tls.rejectUnauthorized;
+    if (c.tls.ca) opts.ca = readTlsFile('mqtt.tls.ca', c.tls.ca);
+    if (c.tls.cert) opts.cert = readTlsFile('mqtt.tls.cert', c.tls.cert);
+    if (c.tls.key) opts.key = readTlsFile('mqtt.tls.key', c.tls.key);
+  }
+  return opts;
+}
+
 function readTlsFile(path: string, file: string): Buffer {
   try {
     return readFileSync(file);
@@ -490,7 +444,7 @@ function readTlsFile(path: string, file: string): Buffer {
 }
 
 /** The broker URL for logs: credentials in the URL (mqtt://user:pass@host) never reach a log line. */
-function redactUrl(url: string): string {
+export function redactUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = '***';

@@ -1,0 +1,127 @@
+/**
+ * Fleet mode end to end: three real gateway processes on one real Mosquitto, each with its own
+ * firmware-mock device; dashboards are real `ws` clients. The tests of one describe share the
+ * fleet and run in order (the kill -9 ones last).
+ */
+import mqtt from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startMosquitto, type Mosquitto } from '../../helpers/mosquitto.js';
+import { ensureBuilt, until, type Dashboard } from '../daemon/daemon-helpers.js';
+import { Fleet, VIEWER, type RunningGateway } from './fleet-helpers.js';
+
+beforeAll(ensureBuilt, 200_000);
+
+const stateOf = (d: Dashboard, device: string) => d.of('state').filter((m) => m.device === device).at(-1);
+const ackOf = (d: Dashboard, id: string) => d.of('ack').find((m) => m.id === id);
+const readingsOf = (d: Dashboard, device: string) => d.of('reading').filter((m) => m.device === device);
+
+describe('fleet: three gateways on one broker', () => {
+  let broker: Mosquitto;
+  let fleet: Fleet;
+  let a: RunningGateway;
+  let b: RunningGateway;
+  let c: RunningGateway;
+  let spy: mqtt.MqttClient;
+  const published: string[] = [];
+
+  beforeAll(async () => {
+    broker = await startMosquitto();
+    fleet = new Fleet();
+    spy = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
+    spy.on('message', (t) => published.push(t));
+    await spy.subscribeAsync('fleet/#');
+    [a, b, c] = await Promise.all([
+      fleet.gateway({ id: 'A', brokerUrl: broker.url }),
+      fleet.gateway({ id: 'B', brokerUrl: broker.url, allow: '^LED (ON|OFF)$' }),
+      fleet.gateway({ id: 'C', brokerUrl: broker.url }),
+    ]);
+  }, 60_000);
+
+  afterAll(async () => {
+    await spy?.endAsync(true);
+    await fleet?.stop();
+    await broker?.stop();
+  });
+
+  it('(a) a dashboard on A sees every device of the fleet and drives C\'s device, with C\'s reply in its ack', async () => {
+    const d = await fleet.dashboard(a.ws);
+    for (const id of ['B/dev', 'C/dev']) await until(`${id} up on A`, () => stateOf(d, id)?.state === 'up' || hasUp(d, id));
+    for (const id of ['dev', 'B/dev', 'C/dev']) await until(`readings of ${id} on A`, () => readingsOf(d, id).length >= 3);
+    // a later dashboard learns them from hello, each with its owning gateway and source
+    const late = await fleet.dashboard(a.ws);
+    const hello = late.of('hello')[0] as { devices: Record<string, unknown>[]; seq: number };
+    expect(hello.devices).toEqual(
+      expect.arrayContaining([
+        { id: 'dev', source: 'serial', state: 'up' },
+        { id: 'B/dev', source: 'serial', gateway: 'B', state: 'up' },
+        { id: 'C/dev', source: 'serial', gateway: 'C', state: 'up' },
+      ]),
+    );
+    // remote readings count in A's stream: one seq sequence, strictly increasing
+    const seqs = d.of('reading').map((m) => m.seq as number);
+    expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
+    expect(new Set(seqs).size).toBe(seqs.length);
+
+    d.send({ type: 'command', id: 'led', device: 'C/dev', line: 'LED ON' });
+    await until('the ack', () => !!ackOf(d, 'led'));
+    expect(ackOf(d, 'led')).toEqual({ type: 'ack', id: 'led', ok: true, reply: 'OK LED ON' });
+    expect(c.mock.commands.filter((l) => l === 'LED ON')).toHaveLength(1);
+    expect(b.mock.commands).not.toContain('LED ON');
+  }, 30_000);
+
+  it('no loops, no echoes: a gateway publishes readings of its own devices only', () => {
+    const readingTopics = new Set(published.filter((t) => t.endsWith('/reading')));
+    expect([...readingTopics].sort()).toEqual(['fleet/A/dev/reading', 'fleet/B/dev/reading', 'fleet/C/dev/reading']);
+  });
+
+  it('(g) a viewer on A cannot command B\'s device; an operator on A cannot send what B\'s allow forbids', async () => {
+    const viewer = await fleet.dashboard(a.ws, VIEWER);
+    viewer.send({ type: 'command', id: 'v1', device: 'B/dev', line: 'LED ON' });
+    const op = await fleet.dashboard(a.ws);
+    await until('B/dev up on A', () => hasUp(op, 'B/dev') || stateOf(op, 'B/dev')?.state === 'up');
+    op.send({ type: 'command', id: 'o1', device: 'B/dev', line: 'PING' });
+    await until('both acks', () => !!ackOf(viewer, 'v1') && !!ackOf(op, 'o1'));
+    expect(ackOf(viewer, 'v1')).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+    expect(ackOf(op, 'o1')).toMatchObject({ ok: false, error: { code: 'forbidden', message: expect.stringContaining('commands.allow') } });
+    expect(b.mock.commands).toEqual([]);
+  }, 20_000);
+
+  it('(f) a second gateway with an id already online refuses federation and says why', async () => {
+    const twin = await fleet.gateway({ id: 'A', brokerUrl: broker.url });
+    const line = await twin.daemon.waitLog(/another gateway with id "A" is online/, 10_000);
+    expect(line).toMatchObject({ code: 'SG_ERR_FLEET_DUPLICATE_ID', gateway: 'A' });
+    // the first A goes on: its readings still reach B
+    const d = await fleet.dashboard(b.ws);
+    const before = readingsOf(d, 'A/dev').length;
+    await until('A/dev readings on B', () => readingsOf(d, 'A/dev').length > before + 2);
+    expect(twin.daemon.log('fleet federation live')).toBeUndefined();
+    await twin.daemon.stop();
+  }, 30_000);
+
+  it('(c) kill -9 of B: A sees B\'s device down within the keepalive window, up again when B restarts', async () => {
+    const d = await fleet.dashboard(a.ws);
+    await until('B/dev up on A', () => hasUp(d, 'B/dev') || stateOf(d, 'B/dev')?.state === 'up');
+    b.daemon.proc.kill('SIGKILL');
+    const killed = Date.now();
+    // keepalive 1 s: the broker gives up after 1.5 s and publishes the will
+    await until('B/dev down on A', () => stateOf(d, 'B/dev')?.state === 'down', 5_000);
+    expect(Date.now() - killed).toBeLessThan(5_000);
+    expect(stateOf(d, 'B/dev')?.reason).toMatch(/gateway B is offline/);
+
+    // (e) a command to it now: device_unavailable, and never executed once B is back
+    d.send({ type: 'command', id: 'late', device: 'B/dev', line: 'LED ON' });
+    await until('the ack', () => !!ackOf(d, 'late'));
+    expect(ackOf(d, 'late')).toMatchObject({ ok: false, error: { code: 'device_unavailable' } });
+
+    await b.restart();
+    await until('B/dev up again on A', () => stateOf(d, 'B/dev')?.state === 'up', 10_000);
+    const n = readingsOf(d, 'B/dev').length;
+    await until('B/dev readings again', () => readingsOf(d, 'B/dev').length > n + 2);
+    expect(b.mock.commands).not.toContain('LED ON');
+  }, 40_000);
+});
+
+function hasUp(d: Dashboard, id: string): boolean {
+  const hello = d.of('hello')[0] as { devices: { id: string; state: string }[] } | undefined;
+  return !stateOf(d, id) && hello?.devices.some((x) => x.id === id && x.state === 'up') === true;
+}
