@@ -44,6 +44,9 @@ export interface FleetOptions {
   route: FederatedCommandHandler;
 }
 
+/** how long the broker keeps our session (and what is queued in it) after we vanish */
+const SESSION_EXPIRY_S = 300;
+
 type Phase = 'connecting' | 'probing' | 'waiting' | 'live' | 'refused' | 'stopped';
 
 export class Fleet implements Source {
@@ -94,6 +97,11 @@ export class Fleet implements Source {
     const client = mqtt.connect(config.url, {
       ...brokerOptions(config, `serialgate-fleet-${gatewayId}-${this.instance}`),
       protocolVersion: 5,
+      // a session the broker keeps while we are away (one client id per run): readings other
+      // gateways forward after an outage wait in it for us, in order, instead of being lost in
+      // the race between their reconnect and ours
+      clean: false,
+      properties: { sessionExpiryInterval: SESSION_EXPIRY_S },
       // a restart of the fleet link is cheap and its own backoff would add nothing: mqtt.js retries
       reconnectPeriod: config.reconnect.minMs,
       will: { topic: this.topics.status(gatewayId), payload: Buffer.from(JSON.stringify(this.will('connection lost'))), qos: 1, retain: true },
@@ -132,10 +140,14 @@ export class Fleet implements Source {
     await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
   }
 
-  /** One reading of this gateway, after it got its seq: live, or queued while the broker is away. */
+  /**
+   * One reading of this gateway, after it got its seq: live, or queued while the broker is away.
+   * QoS 1: the broker keeps it for a gateway whose session is offline for a moment (the receiver
+   * drops a redelivery by its seq).
+   */
   publishReading(r: Reading): void {
     if (isRemoteId(r.device) || this.phase === 'refused' || this.phase === 'stopped') return;
-    this.publish(this.topics.device(this.opts.gatewayId, r.device, 'reading'), JSON.stringify(r), { qos: 0, queue: true });
+    this.publish(this.topics.device(this.opts.gatewayId, r.device, 'reading'), JSON.stringify(r), { qos: 1, queue: true });
   }
 
   /** A state of one of our devices: retained, so that a gateway that starts later knows it. */
@@ -265,7 +277,7 @@ export class Fleet implements Source {
       }
       return;
     }
-    if (o.qos === 0 && (client.stream?.writableLength ?? 0) > MAX_SOCKET_BACKLOG_BYTES) {
+    if (o.queue && (client.stream?.writableLength ?? 0) > MAX_SOCKET_BACKLOG_BYTES) {
       metrics.mqttPublishDropped.inc();
       return;
     }
@@ -289,7 +301,7 @@ interface PublishOpts {
   retain?: boolean;
   correlation?: Buffer;
   expirySeconds?: number;
-  /** kept for later while the broker is away (readings); anything else is meaningless later */
+  /** a reading: kept for later while the broker is away, dropped when the broker does not read */
   queue?: boolean;
 }
 

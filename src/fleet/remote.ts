@@ -117,10 +117,13 @@ export class RemoteDevices {
     if (d) this.sink.state(d.status());
   }
 
-  /** false when dropped (not listed, not online, or not newer than the last seq) */
+  /**
+   * false when dropped (not listed, or not newer than the last seq). Not "not online": what our
+   * session held during an outage arrives before the retained births tell us who is online.
+   */
   reading(gateway: string, device: string, r: { seq: number; ts: number; values?: Values; raw?: string; error?: string }): boolean {
     const gw = this.gateways.get(gateway);
-    if (!gw?.online || !this.devices.has(remoteId(gateway, device)) || r.seq <= gw.lastSeq) return false;
+    if (!gw || !this.devices.has(remoteId(gateway, device)) || r.seq <= gw.lastSeq) return false;
     gw.lastSeq = r.seq;
     const input: Parameters<SourceSink['reading']>[0] = { device: remoteId(gateway, device), ts: r.ts };
     if (r.values !== undefined) input.values = r.values;

@@ -4,7 +4,7 @@
  *
  *   <prefix>/<gateway>/status              retained birth / last will: online (instance, version, devices) | offline
  *   <prefix>/<gateway>/probe               our own round trip: every retained message came before it
- *   <prefix>/<gateway>/<device>/reading    readings of the owner's devices (QoS 0)
+ *   <prefix>/<gateway>/<device>/reading    readings of the owner's devices (QoS 1: kept in an offline session)
  *   <prefix>/<gateway>/<device>/state      retained: up | down with reason
  *   <prefix>/<gateway>/<device>/command    requests from any gateway (QoS 1, MQTT 5 correlation data)
  *   <prefix>/<gateway>/<device>/ack        the owner's one answer, correlation data echoed

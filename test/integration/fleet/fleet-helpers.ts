@@ -18,6 +18,8 @@ export interface GatewaySpec {
   /** commands.allow of its device */
   allow?: string;
   commandTimeoutMs?: number;
+  /** mqtt.federation.queue.messages */
+  queueMessages?: number;
 }
 
 export interface RunningGateway {
@@ -76,7 +78,7 @@ function configText(spec: GatewaySpec, link: string): string {
     'log: { level: info }',
     // a 1 s keepalive: the broker notices a killed gateway after 1.5 s and publishes its will
     `mqtt: { url: "${spec.brokerUrl}", keepaliveSeconds: 1, reconnect: { minMs: 200, maxMs: 500 },`,
-    `        federation: { enabled: true, prefix: fleet, commandTimeoutMs: ${spec.commandTimeoutMs ?? 4000} } }`,
+    `        federation: { enabled: true, prefix: fleet, commandTimeoutMs: ${spec.commandTimeoutMs ?? 4000}, queue: { messages: ${spec.queueMessages ?? 10_000} } } }`,
     'devices:',
     '  - id: dev',
     `    serial: { path: ${link}, baudRate: 115200, reconnect: { minMs: 50, maxMs: 200 } }`,

@@ -144,6 +144,58 @@ describe('fleet: three gateways on one broker', () => {
   }, 40_000);
 });
 
+describe('fleet: store and forward through a 10 s broker outage', () => {
+  let broker: Mosquitto;
+  let fleet: Fleet;
+  afterAll(async () => {
+    await fleet?.stop();
+    await broker?.stop();
+  });
+
+  it('(d) A gets every reading B buffered, in order, none twice; with a small queue the drops are exactly what is missing', async () => {
+    // persistence: the sessions (and what is queued in them) survive the broker restart, like the shipped config
+    broker = await startMosquitto({ persistence: true });
+    fleet = new Fleet();
+    const [a, b, c] = await Promise.all([
+      fleet.gateway({ id: 'A', brokerUrl: broker.url }),
+      fleet.gateway({ id: 'B', brokerUrl: broker.url }),
+      fleet.gateway({ id: 'C', brokerUrl: broker.url, queueMessages: 20 }),
+    ]);
+    const d = await fleet.dashboard(a.ws);
+    // what B and C produced: their own dashboards see every line of their devices
+    const [onB, onC] = await Promise.all([fleet.dashboard(b.ws), fleet.dashboard(c.ws)]);
+    const produced = (own: Dashboard) => Math.max(...readingsOf(own, 'dev').map(counter));
+    for (const id of ['B/dev', 'C/dev']) await until(`readings of ${id} on A`, () => readingsOf(d, id).length >= 3, 15_000);
+    const bBefore = produced(onB);
+
+    await broker.restart(10_000);
+    // ~100 lines each during the outage (one per 100 ms): B's queue holds them all, C's only the last 20
+    const bAfter = produced(onB);
+    expect(bAfter - bBefore).toBeGreaterThan(60);
+    await until('B caught up on A', () => readingsOf(d, 'B/dev').some((r) => counter(r) >= bAfter), 20_000);
+    await until('C caught up on A', () => readingsOf(d, 'C/dev').some((r) => counter(r) >= produced(onC) - 5), 20_000);
+
+    const bSeen = readingsOf(d, 'B/dev').map(counter);
+    expect(bSeen).toEqual(range(bSeen[0]!, bSeen.at(-1)!));
+    expect(await dropped(b.ws)).toBe(0);
+
+    const cSeen = readingsOf(d, 'C/dev').map(counter);
+    // in order and none twice; what is missing is exactly what C counted as dropped
+    expect(cSeen).toEqual([...new Set(cSeen)].sort((x, y) => x - y));
+    const missing = cSeen.at(-1)! - cSeen[0]! + 1 - cSeen.length;
+    expect(missing).toBeGreaterThan(0);
+    expect(await dropped(c.ws)).toBe(missing);
+  }, 90_000);
+});
+
+const counter = (r: Record<string, unknown>) => (r.values as { count: number }).count;
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+async function dropped(ws: string): Promise<number> {
+  const text = await (await fetch(ws.replace('ws', 'http').replace(/\/ws$/, '/metrics'))).text();
+  return Number(/^serialgate_mqtt_publish_dropped_total (\d+)/m.exec(text)?.[1]);
+}
+
 function hasUp(d: Dashboard, id: string): boolean {
   const hello = d.of('hello')[0] as { devices: { id: string; state: string }[] } | undefined;
   return !stateOf(d, id) && hello?.devices.some((x) => x.id === id && x.state === 'up') === true;
