@@ -22,6 +22,8 @@ export interface MosquittoOptions {
   tls?: { cafile: string; certfile: string; keyfile: string; requireCertificate?: boolean };
   /** keep retained messages and sessions across restart() (the temp dir then lives until stop()) */
   persistence?: boolean;
+  /** bridge `topic/#` both ways (QoS 1, MQTT 5) to the broker on 127.0.0.1:port (anonymous) */
+  bridge?: { port: number; topic: string };
 }
 
 export interface Mosquitto {
@@ -94,6 +96,18 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
     if (opts.tls) {
       lines.push(`cafile ${opts.tls.cafile}`, `certfile ${opts.tls.certfile}`, `keyfile ${opts.tls.keyfile}`);
       if (opts.tls.requireCertificate) lines.push('require_certificate true');
+    }
+    if (opts.bridge) {
+      lines.push(
+        'connection fleet-bridge',
+        `address 127.0.0.1:${opts.bridge.port}`,
+        `topic ${opts.bridge.topic}/# both 1`,
+        'bridge_protocol_version mqttv50',
+        // Mosquitto to Mosquitto: the remote end does not send our own messages back (no loop)
+        'try_private true',
+        'restart_timeout 1',
+        'keepalive_interval 5',
+      );
     }
     // Started as root, mosquitto drops to user "mosquitto", which cannot read our 0700 temp dir.
     if (process.getuid?.() === 0) lines.push('user root');

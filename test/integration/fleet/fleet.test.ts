@@ -144,6 +144,34 @@ describe('fleet: three gateways on one broker', () => {
   }, 40_000);
 });
 
+describe('fleet: two brokers joined by a bridge', () => {
+  let brokers: Mosquitto[] = [];
+  let fleet: Fleet;
+  afterAll(async () => {
+    await fleet?.stop();
+    for (const b of brokers.reverse()) await b.stop();
+  });
+
+  it('(b) A on one broker, B on the other: readings, states and a command with its reply cross the bridge', async () => {
+    const one = await startMosquitto();
+    const two = await startMosquitto({ bridge: { port: one.port, topic: 'fleet' } });
+    brokers = [one, two];
+    fleet = new Fleet();
+    const [a, b] = await Promise.all([fleet.gateway({ id: 'A', brokerUrl: one.url }), fleet.gateway({ id: 'B', brokerUrl: two.url })]);
+    const onA = await fleet.dashboard(a.ws);
+    const onB = await fleet.dashboard(b.ws);
+    await until('B/dev readings on A', () => readingsOf(onA, 'B/dev').length >= 3, 15_000);
+    await until('A/dev readings on B', () => readingsOf(onB, 'A/dev').length >= 3, 15_000);
+    onA.send({ type: 'command', id: 'x', device: 'B/dev', line: 'LED ON' });
+    await until('the ack', () => !!ackOf(onA, 'x'), 10_000);
+    expect(ackOf(onA, 'x')).toEqual({ type: 'ack', id: 'x', ok: true, reply: 'OK LED ON' });
+    expect(b.mock.commands).toEqual(['LED ON']);
+    // B's death crosses the bridge too (its will, published by broker two)
+    b.daemon.proc.kill('SIGKILL');
+    await until('B/dev down on A', () => stateOf(onA, 'B/dev')?.state === 'down', 10_000);
+  }, 60_000);
+});
+
 describe('fleet: store and forward through a 10 s broker outage', () => {
   let broker: Mosquitto;
   let fleet: Fleet;
