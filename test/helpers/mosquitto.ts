@@ -22,6 +22,8 @@ export interface MosquittoOptions {
   tls?: { cafile: string; certfile: string; keyfile: string; requireCertificate?: boolean };
   /** keep retained messages and sessions across restart() (the temp dir then lives until stop()) */
   persistence?: boolean;
+  /** an ACL file's text (acl_file); with `users` */
+  acl?: string;
   /** bridge `topic/#` both ways (QoS 1, MQTT 5) to the broker on 127.0.0.1:port (anonymous) */
   bridge?: { port: number; topic: string };
 }
@@ -118,6 +120,10 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
         execFileSync(MOSQUITTO_PASSWD, ['-b', pw, user, pass], { stdio: 'pipe' });
       }
       lines.push('allow_anonymous false', `password_file ${pw}`);
+      if (opts.acl !== undefined) {
+        writeFileSync(join(dir, 'acl'), opts.acl, { mode: 0o600 });
+        lines.push(`acl_file ${join(dir, 'acl')}`);
+      }
     } else {
       lines.push('allow_anonymous true');
     }

@@ -20,6 +20,8 @@ export interface GatewaySpec {
   commandTimeoutMs?: number;
   /** mqtt.federation.queue.messages */
   queueMessages?: number;
+  /** mqtt.username (the password is `pw-<username>`) */
+  username?: string;
 }
 
 export interface RunningGateway {
@@ -78,6 +80,7 @@ function configText(spec: GatewaySpec, link: string): string {
     'log: { level: info }',
     // a 1 s keepalive: the broker notices a killed gateway after 1.5 s and publishes its will
     `mqtt: { url: "${spec.brokerUrl}", keepaliveSeconds: 1, reconnect: { minMs: 200, maxMs: 500 },`,
+    spec.username ? `        username: ${spec.username}, password: pw-${spec.username},` : '',
     `        federation: { enabled: true, prefix: fleet, commandTimeoutMs: ${spec.commandTimeoutMs ?? 4000}, queue: { messages: ${spec.queueMessages ?? 10_000} } } }`,
     'devices:',
     '  - id: dev',

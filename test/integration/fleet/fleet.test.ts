@@ -3,6 +3,7 @@
  * firmware-mock device; dashboards are real `ws` clients. The tests of one describe share the
  * fleet and run in order (the kill -9 ones last).
  */
+import { readFileSync } from 'node:fs';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMosquitto, type Mosquitto } from '../../helpers/mosquitto.js';
@@ -169,6 +170,44 @@ describe('fleet: two brokers joined by a bridge', () => {
     // B's death crosses the bridge too (its will, published by broker two)
     b.daemon.proc.kill('SIGKILL');
     await until('B/dev down on A', () => stateOf(onA, 'B/dev')?.state === 'down', 10_000);
+  }, 60_000);
+});
+
+describe('fleet: the shipped Mosquitto ACL (systemd/mosquitto-fleet.acl)', () => {
+  let broker: Mosquitto;
+  let fleet: Fleet;
+  let intruder: mqtt.MqttClient | undefined;
+  afterAll(async () => {
+    await intruder?.endAsync(true);
+    await fleet?.stop();
+    await broker?.stop();
+  });
+
+  it('each gateway writes only its own subtree and commands the others; a forged status or reading of B by A is refused', async () => {
+    const acl = readFileSync(new URL('../../../systemd/mosquitto-fleet.acl', import.meta.url), 'utf8').replaceAll('serialgate/', 'fleet/');
+    broker = await startMosquitto({ users: { A: 'pw-A', B: 'pw-B' }, acl });
+    fleet = new Fleet();
+    const [a, b] = await Promise.all([
+      fleet.gateway({ id: 'A', brokerUrl: broker.url, username: 'A' }),
+      fleet.gateway({ id: 'B', brokerUrl: broker.url, username: 'B' }),
+    ]);
+    const onA = await fleet.dashboard(a.ws);
+    await until('B/dev readings on A', () => readingsOf(onA, 'B/dev').length >= 3, 15_000);
+    onA.send({ type: 'command', id: 'x', device: 'B/dev', line: 'LED ON' });
+    await until('the ack', () => !!ackOf(onA, 'x'), 10_000);
+    expect(ackOf(onA, 'x')).toEqual({ type: 'ack', id: 'x', ok: true, reply: 'OK LED ON' });
+    expect(b.mock.commands).toEqual(['LED ON']);
+
+    // logged in as A, forge B's will and a reading of B: the broker drops both
+    intruder = await mqtt.connectAsync(broker.url, { username: 'A', password: 'pw-A', protocolVersion: 5 });
+    const forge = (topic: string, body: object, retain = false) => intruder!.publishAsync(topic, JSON.stringify(body), { qos: 1, retain });
+    await expect(forge('fleet/B/status', { state: 'offline', instance: 'x', reason: 'forged' }, true)).rejects.toThrow(/Not authorized/);
+    await expect(forge('fleet/B/dev/reading', { seq: 1e9, device: 'dev', ts: 1, values: { forged: 1 } })).rejects.toThrow(/Not authorized/);
+    await forge('fleet/A/probe', {}); // its own subtree: allowed
+    const n = readingsOf(onA, 'B/dev').length;
+    await until('more B/dev readings', () => readingsOf(onA, 'B/dev').length > n + 3);
+    expect(stateOf(onA, 'B/dev')?.state ?? 'up').toBe('up');
+    expect(readingsOf(onA, 'B/dev').some((r) => (r.values as Record<string, unknown>).forged !== undefined)).toBe(false);
   }, 60_000);
 });
 
