@@ -232,8 +232,12 @@ export class Fleet implements Source {
     if (!t) return;
     if (t.gateway === this.opts.gatewayId) return this.onOwn(t.kind, 'device' in t ? t.device : undefined, payload, correlation);
     switch (t.kind) {
-      case 'status':
-        return this.remote.presence(t.gateway, parsePresence(payload));
+      case 'status': {
+        // an empty retained message clears the status (the gateway is gone); garbage says nothing
+        const p = parsePresence(payload);
+        if (p || payload.length === 0) this.remote.presence(t.gateway, p);
+        return;
+      }
       case 'state': {
         const s = parseState(payload);
         if (s) this.remote.deviceState(t.gateway, t.device, s);
