@@ -76,7 +76,8 @@ export class Fleet implements Source {
     const link = { publish: (topic: string, payload: string, o: PublishOpts) => this.publish(topic, payload, o) };
     this.federation = new Federation(this.topics, opts.gatewayId, link, this.log);
     this.federation.onCommand(opts.route);
-    const include = this.fed.include === undefined ? () => true : (id: string) => new RegExp(this.fed.include!).test(id);
+    const pattern = this.fed.include === undefined ? undefined : new RegExp(this.fed.include);
+    const include = (id: string) => pattern?.test(id) ?? true;
     this.requests = new RemoteCommands(
       this.topics,
       `${opts.gatewayId}:${this.instance}`,
