@@ -168,6 +168,8 @@ export class Fleet implements Source {
     if (this.phase === 'stopped' || this.phase === 'refused') return;
     this.phase = 'probing';
     this.ownStatus = undefined;
+    // small messages, latency-bound (a command's request and ack): no Nagle delay on our side
+    (client.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
     this.log.info({ url: redactUrl(this.opts.config.url), instance: this.instance }, 'connected to the fleet broker');
     client.subscribe(this.topics.filter, { qos: 1 }, (err) => {
       if (err) {
