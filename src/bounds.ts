@@ -49,6 +49,16 @@ export const DEFAULT_HISTORY_POINTS = 1_000;
 export const MAX_HISTORY_POINTS = 10_000;
 /** The range of a history request that names no `from`. */
 export const DEFAULT_HISTORY_RANGE_MS = 60 * 60_000;
+/** Remote-command correlations a gateway remembers for duplicate detection. */
+export const FLEET_MAX_SEEN = 4096;
+/** A remote command without a deadline (a 3.1.1 tool) is remembered this long. */
+export const FLEET_DEFAULT_TTL_MS = 60_000;
+/** Devices a birth message may list. */
+export const FLEET_MAX_DEVICES = 1024;
+/** Characters of a text field (reason, version) in a fleet message. */
+export const FLEET_MAX_TEXT = 1024;
+/** How long the broker keeps a gateway's session (and what is queued in it) after it vanishes. */
+export const FLEET_SESSION_EXPIRY_S = 300;
 /** Dashboard assets smaller than this are served without gzip. */
 export const MIN_GZIP_BYTES = 256;
 /** A dashboard asset larger than this is not served. */
@@ -59,7 +69,7 @@ export const MAX_RESUME_PENDING = 50_000;
 export interface FixedBound {
   readonly name: string;
   readonly value: number;
-  readonly unit: 'characters' | 'ids' | 'levels' | 'entries' | 'ms' | 'bytes' | 'processes' | 'readings' | 'points';
+  readonly unit: 'characters' | 'ids' | 'levels' | 'entries' | 'ms' | 'bytes' | 'processes' | 'readings' | 'points' | 's';
   /** why this value, and what happens at the bound */
   readonly why: string;
 }
@@ -111,6 +121,11 @@ export const FIXED_BOUNDS: readonly FixedBound[] = [
   b('DEFAULT_HISTORY_POINTS', DEFAULT_HISTORY_POINTS, 'points', 'enough for a chart across a laptop screen; a request may ask for fewer or more'),
   b('MAX_HISTORY_POINTS', MAX_HISTORY_POINTS, 'points', 'one answer stays a few hundred KB, within the send limits; more is a second request'),
   b('DEFAULT_HISTORY_RANGE_MS', DEFAULT_HISTORY_RANGE_MS, 'ms', 'a request without `from` gets the last hour, the range a dashboard opens with'),
+  b('FLEET_MAX_SEEN', FLEET_MAX_SEEN, 'entries', 'remote-command correlations remembered so a redelivery never runs twice; each is forgotten once its deadline passed'),
+  b('FLEET_DEFAULT_TTL_MS', FLEET_DEFAULT_TTL_MS, 'ms', 'a remote command without a deadline (a 3.1.1 tool) is remembered this long for duplicate detection'),
+  b('FLEET_MAX_DEVICES', FLEET_MAX_DEVICES, 'entries', 'devices one birth message may list; a larger one is refused as hostile'),
+  b('FLEET_MAX_TEXT', FLEET_MAX_TEXT, 'characters', 'a reason or version in a fleet message; longer is refused as hostile'),
+  b('FLEET_SESSION_EXPIRY_S', FLEET_SESSION_EXPIRY_S, 's', 'the broker keeps what a vanished gateway is owed (store and forward across a restart) this long'),
   b('MAX_TOPIC_BYTES', MAX_TOPIC_BYTES, 'bytes', 'the MQTT protocol limit of a topic or filter → refused in the config'),
   b('WATCH_INTERVAL_MS', WATCH_INTERVAL_MS, 'ms', 'serialport does not always notice an unplug: the path is `stat`ed this often besides inotify'),
   b('STOP_DEADLINE_MS', STOP_DEADLINE_MS, 'ms', "under the unit's `TimeoutStopSec=20s`: a stop that hangs exits anyway instead of being killed"),

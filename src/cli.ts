@@ -17,6 +17,7 @@ import { configSecrets, maskSecrets } from './config/secrets.js';
 import { createLogger } from './log.js';
 import { createNotifier } from './cli/sd-notify.js';
 import { STOP_DEADLINE_MS } from './bounds.js';
+import { version } from './version.js';
 
 const DEFAULT_CONFIGS = ['/etc/serialgate/config.yaml', './serialgate.yaml'];
 
@@ -52,18 +53,6 @@ Environment:    NOTIFY_SOCKET/WATCHDOG_USEC (set by systemd), SERIALGATE_SYSFS_R
 `;
 
 class UsageError extends Error {}
-
-function version(): string {
-  // dist/src/cli.js → package.json two levels up
-  for (const rel of ['../../package.json', '../package.json']) {
-    try {
-      return (JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { version: string }).version;
-    } catch {
-      // try the next layout
-    }
-  }
-  return 'unknown';
-}
 
 function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T, positionals = 0) {
   let parsed;

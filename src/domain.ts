@@ -39,6 +39,8 @@ export interface DeviceStatus {
   id: string;
   source: SourceKind;
   state: DeviceState;
+  /** the gateway that owns a remote device (fleet mode); absent for this gateway's own */
+  gateway?: string;
   /** why the device is down (human readable, e.g. "ENOENT: /dev/ttyUSB0 does not exist") */
   reason?: string;
 }

@@ -18,6 +18,7 @@ import { planReload } from './cli/reload.js';
 import { echoEndpoint } from './server/echo.js';
 import { createHttpServer, destroyAllConnections } from './server/http-server.js';
 import { WsServer } from './server/ws-server.js';
+import type { Fleet } from './fleet/fleet.js';
 import type { MqttSource } from './sources/mqtt/index.js';
 import { SerialSource } from './sources/serial/index.js';
 import type { Device, Source } from './domain.js';
@@ -42,6 +43,7 @@ export interface Gateway {
 class SourceSet {
   readonly serial = new Map<string, { cfg: DeviceConfig; source: SerialSource }>();
   mqtt: { key: string; source: MqttSource } | undefined;
+  fleet: { key: string; source: Fleet } | undefined;
 
   constructor(
     private readonly hub: Hub,
@@ -51,6 +53,7 @@ class SourceSet {
   all(): Source[] {
     const list: Source[] = [...this.serial.values()].map((e) => e.source);
     if (this.mqtt) list.push(this.mqtt.source);
+    if (this.fleet) list.push(this.fleet.source);
     return list;
   }
 
@@ -78,6 +81,13 @@ class SourceSet {
       this.mqtt = undefined;
       stopping.push(oldMqtt.source.stop());
     }
+    const federation = config.mqtt?.federation.enabled ? config.mqtt : undefined;
+    const fleetKey = JSON.stringify([federation, config.gateway.id]);
+    const oldFleet = this.fleet;
+    if (oldFleet && oldFleet.key !== fleetKey) {
+      this.fleet = undefined;
+      stopping.push(oldFleet.source.stop());
+    }
     // a port must be closed before a changed config of the same device opens it again
     await Promise.all(stopping);
 
@@ -87,17 +97,31 @@ class SourceSet {
       this.serial.set(id, { cfg, source });
       starting.push(source);
     }
-    if (config.mqtt && mqttDevices.length + (config.mqtt.federation.enabled ? 1 : 0) > 0 && this.mqtt === undefined) {
+    if (config.mqtt && mqttDevices.length > 0 && this.mqtt === undefined) {
       // mqtt.js is loaded only when a broker is configured: ~15 MB of RSS a serial-only Pi keeps
       const { MqttSource } = await import('./sources/mqtt/index.js');
       const source = new MqttSource(config.mqtt, mqttDevices, this.hub, this.logger, config.gateway.id);
-      if (config.mqtt.federation.enabled) source.onFederatedCommand((device, cmd) => this.hub.routeCommand(device, cmd));
       this.mqtt = { key: mqttKey, source };
+      starting.push(source);
+    }
+    if (federation && this.fleet === undefined) {
+      const { Fleet } = await import('./fleet/fleet.js');
+      const source = new Fleet({
+        config: federation,
+        gatewayId: config.gateway.id,
+        sink: this.hub,
+        logger: this.logger,
+        localDevices: () => this.all().filter((s) => s !== this.fleet?.source).flatMap((s) => s.devices()),
+        devicesChanged: () => this.hub.setDevices(this.devices()),
+        route: (device, cmd) => this.hub.routeCommand(device, cmd),
+      });
+      this.fleet = { key: fleetKey, source };
       starting.push(source);
     }
     this.hub.reconfigure(config);
     // the hub learns the new device list before their first reading or state
     this.hub.setDevices(this.devices());
+    this.fleet?.source.announce();
     await Promise.all(starting.map((s) => s.start()));
   }
 
@@ -133,7 +157,8 @@ export async function startGateway(config: Config, logger: Logger, opts: Gateway
   const sources = new SourceSet(hub, logger);
   let current = config;
   let ready = false;
-  hub.onReading((r) => sources.mqtt?.source.publishReading(r));
+  hub.onReading((r) => sources.fleet?.source.publishReading(r));
+  hub.onState((s) => sources.fleet?.source.publishState(s));
   if (history) hub.onReading((r) => history.record(r));
   store?.start();
 

@@ -61,6 +61,8 @@ export const metrics = {
   commands: counter('serialgate_commands_total', 'Commands by device and result (ok or error code)', ['device', 'result']),
   reconnects: counter('serialgate_reconnects_total', 'Source reconnect attempts, by device or "mqtt"', ['source']),
   mqttPublishDropped: counter('serialgate_mqtt_publish_dropped_total', 'MQTT publishes dropped: offline queue full (oldest first) or broker not reading'),
+  fleetQueued: new Gauge({ name: 'serialgate_fleet_queue', help: 'Readings held for the fleet broker while it is away', labelNames: ['kind'], registers: [registry] }),
+  fleetQueueLimit: new Gauge({ name: 'serialgate_fleet_queue_limit', help: 'Bounds of the fleet queue (mqtt.federation.queue)', labelNames: ['kind'], registers: [registry] }),
   deviceUp: new Gauge({ name: 'serialgate_device_up', help: '1 when the device is up', labelNames: ['device'], registers: [registry] }),
   clientErrors: counter('serialgate_client_errors_total', 'Client messages answered with an error, by code', ['code']),
   /**

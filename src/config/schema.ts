@@ -129,19 +129,23 @@ export const mqttSchema = z.strictObject({
   reconnect: backoff(1_000, 30_000),
   // After "not authorized" the broker will say the same again: retry slowly.
   authRetryMs: ms(60_000),
-  // What we publish while offline is queued up to this many messages, then the oldest is dropped.
-  publishQueue: bytes(1000),
   // A dead broker behind a silent network (cable pulled) is noticed after 1.5 × this; 0 disables.
   keepaliveSeconds: z.number().int().min(0).max(65535).default(30),
   // A command publish (QoS 2) not taken by the broker (PUBREC) within this fails with `timeout`.
   commandTimeoutMs: ms(5_000),
   // Bigger payloads are counted as parse errors and dropped: never a reading, never forwarded.
   maxPayloadBytes: bytes(64 * 1024),
-  // Federation: publish readings to <prefix>/<gateway>/<device>/reading, accept .../command.
+  // Fleet mode (README "Fleet"): presence, remote devices and commands under <prefix>/<gateway>/.
   federation: z
     .strictObject({
       enabled: z.boolean().default(false),
       prefix: mqttTopic(topicNameProblem).default('serialgate'),
+      // remote devices shown here, as a pattern on "<gateway>/<device>"; all when unset
+      include: pattern().optional(),
+      // a remote command not answered by its owner within this is `timeout` (the owner drops it after)
+      commandTimeoutMs: z.number().int().positive().default(10_000),
+      // readings owed to the fleet while the broker is away; beyond either bound the oldest is dropped
+      queue: z.strictObject({ messages: bytes(10_000), bytes: bytes(2 * 1024 * 1024) }).prefault({}),
     })
     .prefault({}),
 });

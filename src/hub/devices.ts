@@ -26,8 +26,9 @@ export class DeviceRegistry {
   }
 
   /** the hello's device list */
-  list(): { id: string; source: DeviceStatus['source']; state: DeviceStatus['state'] }[] {
-    return [...this.statuses.values()].map((d) => ({ id: d.id, source: d.source, state: d.state }));
+  /** as hello lists them: remote devices (fleet mode) name their gateway */
+  list(): Pick<DeviceStatus, 'id' | 'source' | 'state' | 'gateway'>[] {
+    return [...this.statuses.values()].map((d) => (d.gateway === undefined ? { id: d.id, source: d.source, state: d.state } : { id: d.id, source: d.source, gateway: d.gateway, state: d.state }));
   }
 
   /** the last reading of every device, oldest first */

@@ -59,6 +59,7 @@ export class Hub implements SourceSink {
   private readonly flusher = new FlushScheduler<Session>(() => this.config.hub.coalesceMs);
   private closing = false;
   private readonly readingListeners: ((r: Reading) => void)[] = [];
+  private readonly stateListeners: ((s: DeviceStatus) => void)[] = [];
   private readonly scheduleFlush = (s: Session) => this.flusher.schedule(s);
 
   constructor(
@@ -107,6 +108,11 @@ export class Hub implements SourceSink {
     this.readingListeners.push(listener);
   }
 
+  /** Every state change of a device (the fleet publishes this gateway's own, retained). */
+  onState(listener: (s: DeviceStatus) => void): void {
+    this.stateListeners.push(listener);
+  }
+
   /**
    * A command from outside a dashboard (federation over MQTT): through the same router as a
    * dashboard's, as `origin` with its own rate limit and in-flight table; refusals are CommandErrors.
@@ -146,6 +152,13 @@ export class Hub implements SourceSink {
   state(s: DeviceStatus): void {
     if (!this.registry.state(s)) return;
     this.broadcast(s.reason === undefined ? { type: 'state', device: s.id, state: s.state } : { type: 'state', device: s.id, state: s.state, reason: s.reason });
+    for (const listener of this.stateListeners) {
+      try {
+        listener(s);
+      } catch (err) {
+        this.logger.error({ err, device: s.id }, 'state listener failed');
+      }
+    }
   }
 
   // ---- connections ----

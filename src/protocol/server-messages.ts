@@ -34,7 +34,7 @@ function isBucket(v: unknown): v is HistoryBucket {
 const isPoint = (v: unknown): v is HistoryPoint => isObject(v) && isSeq(v.seq) && isNum(v.ts) && isValues(v.values);
 
 function isDeviceInfo(v: unknown): v is DeviceInfo {
-  return isObject(v) && isStr(v.id) && (v.source === 'serial' || v.source === 'mqtt') && isState(v.state) && optStr(v.reason);
+  return isObject(v) && isStr(v.id) && (v.source === 'serial' || v.source === 'mqtt') && optStr(v.gateway) && isState(v.state) && optStr(v.reason);
 }
 
 /**

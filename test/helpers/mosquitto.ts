@@ -20,6 +20,12 @@ export interface MosquittoOptions {
   users?: Record<string, string>;
   /** PEM files: the listener speaks TLS (url becomes mqtts://); requireCertificate asks clients for one signed by cafile */
   tls?: { cafile: string; certfile: string; keyfile: string; requireCertificate?: boolean };
+  /** keep retained messages and sessions across restart() (the temp dir then lives until stop()) */
+  persistence?: boolean;
+  /** an ACL file's text (acl_file); with `users` */
+  acl?: string;
+  /** bridge `topic/#` both ways (QoS 1, MQTT 5) to the broker on 127.0.0.1:port (anonymous) */
+  bridge?: { port: number; topic: string };
 }
 
 export interface Mosquitto {
@@ -31,8 +37,8 @@ export interface Mosquitto {
    * `stop('SIGKILL')` kills the broker outright, like a crash (no graceful close of its clients).
    */
   stop(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
-  /** stop (if running), then start again on the same port with the same options */
-  restart(): Promise<void>;
+  /** stop (if running), wait `downMs` (an outage), then start again on the same port with the same options */
+  restart(downMs?: number): Promise<void>;
   /**
    * SIGSTOP / SIGCONT: a broker that hangs with its sockets open (what clients wrote waits unread
    * in its kernel buffers and is processed on resume()). Resume before stop().
@@ -85,12 +91,25 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
   let dir = '';
   /** (re)writes the config: stop() removes the temp dir, restart() after stop() needs it again */
   const writeConfig = (): string => {
-    dir = mkdtempSync(join(tmpdir(), 'sg-mosquitto-'));
+    dir ||= mkdtempSync(join(tmpdir(), 'sg-mosquitto-'));
     const conf = join(dir, 'mosquitto.conf');
-    const lines = [`listener ${port} 127.0.0.1`, 'persistence false', 'log_dest stderr', 'log_type error', 'log_type warning'];
+    const persistence = opts.persistence ? ['persistence true', `persistence_location ${dir}/`] : ['persistence false'];
+    const lines = [`listener ${port} 127.0.0.1`, ...persistence, 'log_dest stderr', 'log_type error', 'log_type warning'];
     if (opts.tls) {
       lines.push(`cafile ${opts.tls.cafile}`, `certfile ${opts.tls.certfile}`, `keyfile ${opts.tls.keyfile}`);
       if (opts.tls.requireCertificate) lines.push('require_certificate true');
+    }
+    if (opts.bridge) {
+      lines.push(
+        'connection fleet-bridge',
+        `address 127.0.0.1:${opts.bridge.port}`,
+        `topic ${opts.bridge.topic}/# both 1`,
+        'bridge_protocol_version mqttv50',
+        // Mosquitto to Mosquitto: the remote end does not send our own messages back (no loop)
+        'try_private true',
+        'restart_timeout 1',
+        'keepalive_interval 5',
+      );
     }
     // Started as root, mosquitto drops to user "mosquitto", which cannot read our 0700 temp dir.
     if (process.getuid?.() === 0) lines.push('user root');
@@ -101,6 +120,10 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
         execFileSync(MOSQUITTO_PASSWD, ['-b', pw, user, pass], { stdio: 'pipe' });
       }
       lines.push('allow_anonymous false', `password_file ${pw}`);
+      if (opts.acl !== undefined) {
+        writeFileSync(join(dir, 'acl'), opts.acl, { mode: 0o600 });
+        lines.push(`acl_file ${join(dir, 'acl')}`);
+      }
     } else {
       lines.push('allow_anonymous true');
     }
@@ -158,9 +181,10 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
       await stopChild(signal);
       removeDir();
     },
-    async restart() {
+    async restart(downMs = 0) {
       await stopChild();
-      removeDir();
+      if (!opts.persistence) removeDir();
+      await new Promise((r) => setTimeout(r, downMs));
       await start();
     },
     pause: () => void child?.kill('SIGSTOP'),

@@ -27,7 +27,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   server: ['ws', 'config', 'base'],
   sources: ['codecs', 'config', 'base'],
   history: ['protocol', 'codecs', 'config', 'base'],
-  fleet: ['protocol', 'codecs', 'config', 'base'],
+  fleet: ['sources', 'protocol', 'codecs', 'config', 'base'],
   hub: ['server', 'ws', 'protocol', 'codecs', 'config', 'base'],
   http: ['hub', 'history', 'server', 'protocol', 'config', 'base'],
   // the browser bundle: base modules it takes must stay free of Node-only code (web/build.mjs fails otherwise)

@@ -2,12 +2,10 @@
  * The mqtt.js options of our one broker client, TLS files read here: a file that cannot be read is
  * a configuration error naming its key (MqttConfigError), raised by start() before any I/O.
  */
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IClientOptions } from 'mqtt';
 import type { MqttConfig } from '../../config/schema.js';
 import { CONNECT_TIMEOUT_MS } from '../../bounds.js';
-
 
 export class MqttConfigError extends Error {
   readonly code = 'SG_ERR_MQTT_CONFIG';
@@ -20,9 +18,10 @@ export class MqttConfigError extends Error {
   }
 }
 
-export function clientOptions(c: MqttConfig, gatewayId: string): IClientOptions {
+/** The options of a broker client (the MQTT source's, the fleet's): one set of timeouts, credentials and TLS. */
+export function clientOptions(c: MqttConfig, clientId: string): IClientOptions {
   const opts: IClientOptions = {
-    clientId: c.clientId ?? `serialgate-${gatewayId}-${randomBytes(4).toString('hex')}`,
+    clientId,
     clean: true,
     keepalive: c.keepaliveSeconds,
     connectTimeout: CONNECT_TIMEOUT_MS,

@@ -1,28 +1,24 @@
 /**
  * The one broker connection: the mqtt.js client's lifecycle, our reconnect, the subscriptions of
- * every CONNACK, and what we publish ourselves. It knows no device and no command: whoever uses it
- * (the MQTT source, federation) says which filters to hold and gets the messages, the PUBRECs and
- * the losses through a ConnectionHandler.
+ * every CONNACK. It knows no device and no command: its user (the MQTT source) says which filters
+ * to hold and gets the messages, the PUBRECs and the losses through a ConnectionHandler.
  *
  * - Reconnect is ours, not mqtt.js's fixed 1 s interval: reconnectPeriod 0 and a timer with the one
  *   capped exponential backoff with jitter (../backoff.ts); after a credentials refusal, every
  *   mqtt.authRetryMs.
  * - Clean session: every CONNACK subscribes again, and a reconnect starts from an empty outgoing
  *   store, so nothing of an earlier connection is replayed.
- * - Nothing unbounded while offline: what we publish waits in a bounded drop-oldest queue
- *   (queueQoSZero is off), and a connected broker that reads slower than we publish QoS 0 has
- *   those publishes dropped and counted once our socket holds MAX_SOCKET_BACKLOG_BYTES.
+ * - Nothing is queued while offline (queueQoSZero is off): commands are published only while
+ *   connected (commands.ts), and fleet mode has its own client (src/fleet/).
  */
+import { randomBytes } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { MqttConfig } from '../../config/schema.js';
 import { metrics } from '../../metrics.js';
 import type { Logger } from '../../log.js';
 import { backoffDelay } from '../../backoff.js';
 import { clientOptions, redactUrl } from './client-options.js';
-import { PublishQueue } from './publish-queue.js';
 import { describeError, isAuthFailure } from './reasons.js';
-import { MAX_SOCKET_BACKLOG_BYTES } from '../../bounds.js';
-
 
 export type Qos = 0 | 1 | 2;
 
@@ -48,16 +44,13 @@ export class MqttConnection {
   /** the last client error since the last connection attempt: the reason for the next `close` */
   private lastError: { reason: string; auth: boolean } | undefined;
   private downReason = 'connecting to the MQTT broker';
-  private readonly queue: PublishQueue;
 
   constructor(
     private readonly config: MqttConfig,
     private readonly gatewayId: string,
     private readonly handler: ConnectionHandler,
     private readonly log: Logger,
-  ) {
-    this.queue = new PublishQueue(config.publishQueue, () => metrics.mqttPublishDropped.inc());
-  }
+  ) {}
 
   get up(): boolean {
     return this.connected;
@@ -76,7 +69,7 @@ export class MqttConnection {
   /** Throws MqttConfigError (a TLS file that cannot be read) before any I/O. */
   start(): void {
     if (this.client || this.stopped) return;
-    const client = mqtt.connect(this.config.url, clientOptions(this.config, this.gatewayId));
+    const client = mqtt.connect(this.config.url, clientOptions(this.config, this.config.clientId ?? `serialgate-${this.gatewayId}-${randomBytes(4).toString('hex')}`));
     this.client = client;
     client.on('connect', () => this.onConnect(client));
     client.on('error', (err) => this.onError(err));
@@ -97,20 +90,6 @@ export class MqttConnection {
     if (!client) return;
     // forced: a clean session leaves nothing worth a DISCONNECT handshake, and it cannot hang
     await new Promise<void>((resolve) => client.end(true, {}, () => resolve()));
-  }
-
-  /** Publish now, or queue (bounded, drop oldest) while the broker is away. */
-  publish(topic: string, payload: string, qos: 0 | 1): void {
-    const client = this.live();
-    if (!client) {
-      this.queue.push({ topic, payload, qos });
-      return;
-    }
-    if (qos === 0 && (client.stream?.writableLength ?? 0) > MAX_SOCKET_BACKLOG_BYTES) {
-      metrics.mqttPublishDropped.inc();
-      return;
-    }
-    client.publish(topic, payload, { qos });
   }
 
   /**
@@ -136,7 +115,6 @@ export class MqttConnection {
         this.handler.subscribed(filter, !refused);
       });
     }
-    for (const m of this.queue.drain()) client.publish(m.topic, m.payload, { qos: m.qos });
   }
 
   private onError(err: Error): void {

@@ -546,6 +546,7 @@ describe('routeCommand (federation)', () => {
     const { hub, devs } = setup();
     await expect(hub.routeCommand('b', { line: 'LED ON' })).resolves.toEqual({ reply: 'OK LED ON' });
     await expect(hub.routeCommand('zz', { line: 'X' })).rejects.toMatchObject({ code: 'unknown_device', message: 'no device "zz"' });
+    // the owner's refusal travels back to the origin dashboard as its own code (fleet mode)
     await expect(hub.routeCommand('b', { line: 'REBOOT' })).rejects.toMatchObject({ code: 'forbidden', message: 'line not allowed by commands.allow' });
     await expect(hub.routeCommand('a', { line: 'A\rB' })).rejects.toMatchObject({ code: 'invalid' });
     devs.a.state = 'down';
@@ -617,6 +618,18 @@ describe('devices and readings', () => {
     read('b', 2);
     expect(seen).toEqual([1, 2]);
     expect(hub.stats()).toEqual({ connections: 0, seq: 2 });
+  });
+
+  it('tapState sees each state change once; hello names the gateway of a remote device', () => {
+    const { hub, devs, connect } = setup();
+    const seen: string[] = [];
+    hub.onState((st) => seen.push(`${st.id}:${st.state}`));
+    hub.state({ id: 'a', source: 'serial', state: 'down', reason: 'unplugged' });
+    hub.state({ id: 'a', source: 'serial', state: 'down', reason: 'unplugged' });
+    const remote = { id: 'B/dev', source: 'serial' as const, status: () => ({ id: 'B/dev', source: 'serial' as const, gateway: 'B', state: 'up' as const }), command: async () => ({}) };
+    hub.setDevices([...Object.values(devs), remote]);
+    expect(seen).toEqual(['a:down', 'a:up', 'B/dev:up']);
+    expect(connect('viewer').of('hello')[0].devices).toContainEqual({ id: 'B/dev', source: 'serial', gateway: 'B', state: 'up' });
   });
 
   it('a line that did not parse is forwarded with raw and its error, and no values', () => {

@@ -1,0 +1,133 @@
+/**
+ * The owner's side of a remote command: a request on `<prefix>/<gateway>/<device>/command` is
+ * executed through this gateway's own router (hub.routeCommand: its allow patterns, its device
+ * rules) and answered once on `<prefix>/<gateway>/<device>/ack`, the MQTT 5 correlation data
+ * echoed (the payload `id` too, for MQTT 3.1.1 peers).
+ *
+ * Request payload (JSON): `{ "id"?: string|number, "line"?: string, "payload"?: any, "deadline"?: ms since the epoch }`.
+ * Ack payload: `{ "id", "ok": true, "reply"? }` or `{ "id", "ok": false, "error": { code, message } }`.
+ *
+ * Never twice, never late: a request whose deadline has passed was already answered `timeout` at
+ * its origin, and one whose correlation (or id) we have seen before is a redelivery (QoS 1, a
+ * bridge): both are dropped, unexecuted and unanswered, and counted in the log.
+ *
+ * No I/O here: the Fleet owns the client and passes messages and publishes through.
+ */
+import type { Logger } from '../log.js';
+import { LogRateLimiter } from '../log-rate.js';
+import { CommandError, type DeviceCommand } from '../domain.js';
+import type { FleetTopics } from './topics.js';
+import { FLEET_DEFAULT_TTL_MS, FLEET_MAX_SEEN, MAX_ID_LENGTH } from '../bounds.js';
+
+/** Routes a command received from the broker to one of this gateway's devices (the hub does it). */
+export type FederatedCommandHandler = (device: string, cmd: DeviceCommand) => Promise<{ reply?: string }>;
+
+export interface FederationLink {
+  publish(topic: string, payload: string, opts: { qos: 0 | 1; retain?: boolean; correlation?: Buffer }): void;
+}
+
+
+export class Federation {
+  private handler: FederatedCommandHandler | undefined;
+  private readonly badLog = new LogRateLimiter(10_000);
+  /** correlation key → until when it counts as seen (insertion order = oldest first) */
+  private readonly seen = new Map<string, number>();
+
+  constructor(
+    private readonly topics: FleetTopics,
+    private readonly gatewayId: string,
+    private readonly link: FederationLink,
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  onCommand(handler: FederatedCommandHandler): void {
+    this.handler = handler;
+  }
+
+  /** A request for one of our devices. */
+  handleCommand(device: string, payload: Buffer, correlation: Buffer | undefined): void {
+    const parsed = parseCommand(payload);
+    const ack = (body: object) => this.ack(device, parsed.id, correlation, body);
+    if ('error' in parsed) {
+      this.badLog.log(this.log, 'warn', 'invalid', { device, error: parsed.error }, 'federated command refused');
+      ack({ ok: false, error: { code: 'invalid', message: parsed.error } });
+      return;
+    }
+    const now = this.now();
+    if (parsed.deadline !== undefined && parsed.deadline <= now) {
+      this.badLog.log(this.log, 'warn', 'late', { code: 'SG_ERR_FLEET_LATE_COMMAND', device }, 'federated command arrived after its deadline: dropped, not executed');
+      return;
+    }
+    const key = correlation?.toString('base64') ?? (parsed.id === null ? undefined : JSON.stringify(parsed.id));
+    if (key !== undefined) {
+      this.forgetExpired(now);
+      if (this.seen.has(key)) {
+        this.badLog.log(this.log, 'warn', 'duplicate', { code: 'SG_ERR_FLEET_DUPLICATE_COMMAND', device }, 'federated command seen before: dropped, not executed again');
+        return;
+      }
+      if (this.seen.size >= FLEET_MAX_SEEN) this.seen.delete(this.seen.keys().next().value!);
+      this.seen.set(key, parsed.deadline ?? now + FLEET_DEFAULT_TTL_MS);
+    }
+    if (!this.handler) {
+      ack({ ok: false, error: { code: 'device_unavailable', message: 'this gateway does not route federated commands' } });
+      return;
+    }
+    let result: Promise<{ reply?: string }>;
+    try {
+      result = this.handler(device, parsed.cmd);
+    } catch (err) {
+      result = Promise.reject(err);
+    }
+    result.then(
+      (r) => ack(r.reply === undefined ? { ok: true } : { ok: true, reply: r.reply }),
+      (err: unknown) => {
+        const code = err instanceof CommandError ? err.code : 'internal';
+        const message = err instanceof Error ? err.message : String(err);
+        ack({ ok: false, error: { code, message } });
+      },
+    );
+  }
+
+  private forgetExpired(now: number): void {
+    for (const [k, until] of this.seen) {
+      if (until > now) return;
+      this.seen.delete(k);
+    }
+  }
+
+  private ack(device: string, id: string | number | null, correlation: Buffer | undefined, body: object): void {
+    const opts = correlation ? { qos: 1 as const, correlation } : { qos: 1 as const };
+    this.link.publish(this.topics.device(this.gatewayId, device, 'ack'), JSON.stringify({ id, ...body }), opts);
+  }
+}
+
+interface Command {
+  id: string | number | null;
+  cmd: DeviceCommand;
+  deadline?: number;
+}
+type Parsed = Command | { id: string | number | null; error: string };
+
+function parseCommand(payload: Buffer): Parsed {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(payload.toString('utf8'));
+  } catch (err) {
+    return { id: null, error: `command is not JSON: ${(err as Error).message}` };
+  }
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) return { id: null, error: 'command must be a JSON object' };
+  const o = doc as Record<string, unknown>;
+  const id = Object.hasOwn(o, 'id') ? o.id : null;
+  if (!(id === null || typeof id === 'number' || (typeof id === 'string' && id.length <= MAX_ID_LENGTH))) {
+    return { id: null, error: `"id" must be a string of at most ${MAX_ID_LENGTH} characters or a number` };
+  }
+  const hasLine = Object.hasOwn(o, 'line');
+  const hasPayload = Object.hasOwn(o, 'payload');
+  if (hasLine && typeof o.line !== 'string') return { id, error: '"line" must be a string' };
+  if (hasLine === hasPayload) return { id, error: 'a command has exactly one of "line" or "payload"' };
+  if (Object.hasOwn(o, 'deadline') && !Number.isFinite(o.deadline)) return { id, error: '"deadline" must be a number (ms since the epoch)' };
+  const parsed: Command = { id, cmd: hasLine ? { line: o.line as string } : { payload: o.payload } };
+  if (typeof o.deadline === 'number') parsed.deadline = o.deadline;
+  return parsed;
+}

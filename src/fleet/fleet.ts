@@ -1,0 +1,316 @@
+/**
+ * Fleet mode (DESIGN.md "Scale beyond one machine"): federation through the MQTT broker —
+ * presence, remote devices, remote commands, store and forward. One mqtt.js client of its own
+ * (MQTT 5), loaded only when mqtt.federation.enabled (the gateway imports this module lazily).
+ *
+ * Life of a connection: CONNECT with a retained last will (offline) → subscribe `<prefix>/#` →
+ * publish a probe to ourselves: when it comes back, every retained message was delivered before it,
+ * so we know whether `<prefix>/<gateway>/status` says another *instance* of our id is online.
+ * If so we wait up to 1.5 × keepalive for its will (a restart faster than the broker noticed our
+ * previous life) and refuse federation when none comes: two gateways with one id
+ * (SG_ERR_FLEET_DUPLICATE_ID). Otherwise: birth (retained), our device states (retained), what
+ * the queue held, in order, then live.
+ *
+ * No loops, no echoes: readings of remote devices (`<gateway>/<device>`) are never published, and
+ * messages under our own subtree are never remote data (only commands to us are read there).
+ */
+import { randomBytes } from 'node:crypto';
+import mqtt, { type IClientPublishOptions, type MqttClient } from 'mqtt';
+import type { MqttConfig } from '../config/schema.js';
+import { metrics } from '../metrics.js';
+import type { Logger } from '../log.js';
+import { LogRateLimiter } from '../log-rate.js';
+import { MAX_SOCKET_BACKLOG_BYTES } from '../bounds.js';
+import { clientOptions, redactUrl } from '../sources/mqtt/client-options.js';
+import type { Device, DeviceStatus, Reading, Source, SourceSink } from '../domain.js';
+import { version } from '../version.js';
+import { Federation, type FederatedCommandHandler } from './federation.js';
+import { PublishQueue } from './publish-queue.js';
+import { RemoteCommands } from './remote-commands.js';
+import { RemoteDevices } from './remote.js';
+import { parsePresence, parseReading, parseState } from './wire.js';
+import { FleetTopics, isRemoteId } from './topics.js';
+import { FLEET_SESSION_EXPIRY_S } from '../bounds.js';
+
+export interface FleetOptions {
+  config: MqttConfig;
+  gatewayId: string;
+  /** remote readings and states go here (the hub) */
+  sink: SourceSink;
+  logger: Logger;
+  /** this gateway's own devices, for the birth message */
+  localDevices(): Device[];
+  /** the remote device set changed: hand the hub the new list */
+  devicesChanged(): void;
+  /** executes a command for one of our devices (hub.routeCommand) */
+  route: FederatedCommandHandler;
+}
+
+
+type Phase = 'connecting' | 'probing' | 'waiting' | 'live' | 'refused' | 'stopped';
+
+export class Fleet implements Source {
+  readonly instance = randomBytes(6).toString('hex');
+  private readonly log: Logger;
+  private readonly topics: FleetTopics;
+  private readonly fed: MqttConfig['federation'];
+  private readonly queue: PublishQueue;
+  private readonly federation: Federation;
+  private readonly remote: RemoteDevices;
+  private readonly requests: RemoteCommands;
+  private readonly badLog = new LogRateLimiter(10_000);
+  private client: MqttClient | undefined;
+  private phase: Phase = 'connecting';
+  /** what the retained status of our id said when we connected */
+  private ownStatus: ReturnType<typeof parsePresence>;
+  private waitTimer: NodeJS.Timeout | undefined;
+  private duplicateLogged = false;
+
+  constructor(private readonly opts: FleetOptions) {
+    this.log = opts.logger.child({ component: 'fleet' });
+    this.fed = opts.config.federation;
+    this.topics = new FleetTopics(this.fed.prefix);
+    this.queue = new PublishQueue(this.fed.queue.messages, this.fed.queue.bytes, () => metrics.mqttPublishDropped.inc());
+    metrics.fleetQueueLimit.set({ kind: 'messages' }, this.fed.queue.messages);
+    metrics.fleetQueueLimit.set({ kind: 'bytes' }, this.fed.queue.bytes);
+    const link = { publish: (topic: string, payload: string, o: PublishOpts) => this.publish(topic, payload, o) };
+    this.federation = new Federation(this.topics, opts.gatewayId, link, this.log);
+    this.federation.onCommand(opts.route);
+    const pattern = this.fed.include === undefined ? undefined : new RegExp(this.fed.include);
+    const include = (id: string) => pattern?.test(id) ?? true;
+    this.requests = new RemoteCommands(
+      this.topics,
+      `${opts.gatewayId}:${this.instance}`,
+      { connected: () => this.phase === 'live', publish: (t, p, o) => this.publish(t, p, o) },
+      this.fed.commandTimeoutMs,
+      (g) => this.remote.isOnline(g),
+    );
+    this.remote = new RemoteDevices(opts.sink, (g, d, cmd) => this.requests.send(g, d, cmd), include, opts.devicesChanged);
+  }
+
+  devices(): Device[] {
+    return this.remote.list();
+  }
+
+  async start(): Promise<void> {
+    if (this.client || this.phase === 'stopped') return;
+    const { config, gatewayId } = this.opts;
+    const client = mqtt.connect(config.url, {
+      ...clientOptions(config, `serialgate-fleet-${gatewayId}-${this.instance}`),
+      protocolVersion: 5,
+      // a session the broker keeps while we are away (one client id per run): readings other
+      // gateways forward after an outage wait in it for us, in order, instead of being lost in
+      // the race between their reconnect and ours
+      clean: false,
+      properties: { sessionExpiryInterval: FLEET_SESSION_EXPIRY_S },
+      // a restart of the fleet link is cheap and its own backoff would add nothing: mqtt.js retries
+      reconnectPeriod: config.reconnect.minMs,
+      will: { topic: this.topics.status(gatewayId), payload: Buffer.from(JSON.stringify(this.will('connection lost'))), qos: 1, retain: true },
+    });
+    this.client = client;
+    client.on('connect', () => this.onConnect(client));
+    client.on('close', () => this.onClose());
+    client.on('error', (err) => this.badLog.log(this.log, 'warn', 'error', { err: err.message }, 'fleet broker connection failed'));
+    client.on('message', (topic, payload, packet) => {
+      try {
+        this.onMessage(topic, payload, packet.properties?.correlationData);
+      } catch (err) {
+        // the fault boundary of this source: one bad message, never mqtt.js's packet loop
+        metrics.faults.inc({ boundary: 'source' });
+        this.badLog.log(this.log, 'error', 'fault', { code: 'SG_ERR_SOURCE_FAULT', topic, err }, 'handling a fleet message threw');
+      }
+    });
+    client.connect();
+  }
+
+  async stop(): Promise<void> {
+    const wasLive = this.phase === 'live';
+    this.phase = 'stopped';
+    clearTimeout(this.waitTimer);
+    this.requests.stop();
+    const client = this.client;
+    if (!client) return;
+    if (wasLive && client.connected) {
+      // a planned stop says so itself (the will is for a crash); bounded: a hung broker cannot hold the stop
+      await Promise.race([
+        client.publishAsync(this.topics.status(this.opts.gatewayId), JSON.stringify(this.will('stopped')), { qos: 1, retain: true }).catch(() => undefined),
+        new Promise((r) => setTimeout(r, 1_000)),
+      ]);
+    }
+    // a normal DISCONNECT: the broker discards the will
+    await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
+  }
+
+  /**
+   * One reading of this gateway, after it got its seq: live, or queued while the broker is away.
+   * QoS 1: the broker keeps it for a gateway whose session is offline for a moment (the receiver
+   * drops a redelivery by its seq).
+   */
+  publishReading(r: Reading): void {
+    if (isRemoteId(r.device) || this.phase === 'refused' || this.phase === 'stopped') return;
+    this.publish(this.topics.device(this.opts.gatewayId, r.device, 'reading'), JSON.stringify(r), { qos: 1, queue: true });
+  }
+
+  /** A state of one of our devices: retained, so that a gateway that starts later knows it. */
+  publishState(s: DeviceStatus): void {
+    if (isRemoteId(s.id) || this.phase !== 'live') return;
+    this.publish(this.topics.device(this.opts.gatewayId, s.id, 'state'), JSON.stringify(stateBody(s)), { qos: 1, retain: true });
+  }
+
+  /** Our device list changed (a reload): a new birth says so. */
+  announce(): void {
+    if (this.phase === 'live') this.birth();
+  }
+
+  // ---- connection ----
+
+  private onConnect(client: MqttClient): void {
+    if (this.phase === 'stopped' || this.phase === 'refused') return;
+    this.phase = 'probing';
+    this.ownStatus = undefined;
+    // small messages, latency-bound (a command's request and ack): no Nagle delay on our side
+    (client.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
+    this.log.info({ url: redactUrl(this.opts.config.url), instance: this.instance }, 'connected to the fleet broker');
+    client.subscribe(this.topics.filter, { qos: 1 }, (err) => {
+      if (err) {
+        this.log.error({ code: 'SG_ERR_FLEET_SUBSCRIBE', filter: this.topics.filter, err: err.message }, 'the broker refused the fleet subscription');
+        return;
+      }
+      client.publish(this.topics.probe(this.opts.gatewayId), this.instance, { qos: 0 });
+    });
+  }
+
+  private onClose(): void {
+    clearTimeout(this.waitTimer);
+    if (this.phase === 'stopped' || this.phase === 'refused') return;
+    if (this.phase === 'live') this.log.warn('fleet broker connection lost: queueing readings');
+    this.phase = 'connecting';
+    this.remote.allOffline('the fleet broker is unreachable from this gateway');
+  }
+
+  /** The probe came back: every retained message, our own status among them, came before it. */
+  private probed(): void {
+    const own = this.ownStatus;
+    if (own?.state !== 'online' || own.instance === this.instance) return this.goLive();
+    this.phase = 'waiting';
+    const waitMs = Math.ceil(1.5 * this.opts.config.keepaliveSeconds * 1000) + 1_000;
+    this.log.warn({ other: own.instance, waitMs }, 'the broker says this gateway id is online in another process: waiting for its last will');
+    this.waitTimer = setTimeout(() => this.refuse(own.instance), waitMs);
+  }
+
+  private refuse(other: string): void {
+    this.phase = 'refused';
+    this.log.error(
+      { code: 'SG_ERR_FLEET_DUPLICATE_ID', gateway: this.opts.gatewayId, instance: this.instance, other },
+      `another gateway with id "${this.opts.gatewayId}" is online on the fleet broker: federation refused (give each gateway its own gateway.id)`,
+    );
+    this.client?.end(false);
+  }
+
+  private goLive(): void {
+    clearTimeout(this.waitTimer);
+    this.phase = 'live';
+    this.birth();
+    for (const d of this.opts.localDevices()) this.publishState(d.status());
+    const held = this.queue.drain();
+    for (const m of held) this.publish(m.topic, m.payload, { qos: m.qos });
+    this.queueGauges();
+    this.log.info({ instance: this.instance, forwarded: held.length }, 'fleet federation live');
+  }
+
+  private birth(): void {
+    const devices = this.opts.localDevices().map((d) => ({ id: d.id, source: d.source }));
+    const body = { state: 'online', instance: this.instance, version: version(), devices };
+    this.publish(this.topics.status(this.opts.gatewayId), JSON.stringify(body), { qos: 1, retain: true });
+  }
+
+  private will(reason: string): object {
+    return { state: 'offline', instance: this.instance, reason };
+  }
+
+  // ---- messages ----
+
+  private onMessage(topic: string, payload: Buffer, correlation: Buffer | undefined): void {
+    const t = this.topics.parse(topic);
+    if (!t) return;
+    if (t.gateway === this.opts.gatewayId) return this.onOwn(t.kind, 'device' in t ? t.device : undefined, payload, correlation);
+    switch (t.kind) {
+      case 'status': {
+        // an empty retained message clears the status (the gateway is gone); garbage says nothing
+        const p = parsePresence(payload);
+        if (p || payload.length === 0) this.remote.presence(t.gateway, p);
+        return;
+      }
+      case 'state': {
+        const s = parseState(payload);
+        if (s) this.remote.deviceState(t.gateway, t.device, s);
+        return;
+      }
+      case 'reading': {
+        const r = parseReading(payload);
+        if (r) this.remote.reading(t.gateway, t.device, r);
+        return;
+      }
+      case 'ack':
+        return this.requests.ack(t.gateway, t.device, payload, correlation);
+      default:
+        return; // other gateways' probes and commands are theirs
+    }
+  }
+
+  private onOwn(kind: string, device: string | undefined, payload: Buffer, correlation: Buffer | undefined): void {
+    if (kind === 'probe' && payload.toString() === this.instance && this.phase === 'probing') return this.probed();
+    if (kind === 'status') {
+      const p = parsePresence(payload);
+      if (this.phase === 'probing') this.ownStatus = p;
+      else if (this.phase === 'waiting' && p?.state === 'offline' && p.instance === this.ownStatus?.instance) this.goLive();
+      else if (this.phase === 'live' && p?.state === 'online' && p.instance !== this.instance && !this.duplicateLogged) {
+        this.duplicateLogged = true;
+        this.log.error({ code: 'SG_ERR_FLEET_DUPLICATE_ID', other: p.instance }, 'another process announced this gateway id on the fleet broker: give each gateway its own gateway.id');
+      }
+      return;
+    }
+    if (kind === 'command' && device !== undefined && this.phase === 'live') this.federation.handleCommand(device, payload, correlation);
+  }
+
+  // ---- publishing ----
+
+  private publish(topic: string, payload: string, o: PublishOpts): void {
+    const client = this.client;
+    if (this.phase !== 'live' || !client?.connected) {
+      if (o.queue) {
+        this.queue.push({ topic, payload, qos: o.qos });
+        this.queueGauges();
+      }
+      return;
+    }
+    if (o.queue && (client.stream?.writableLength ?? 0) > MAX_SOCKET_BACKLOG_BYTES) {
+      metrics.mqttPublishDropped.inc();
+      return;
+    }
+    const po: IClientPublishOptions = { qos: o.qos, retain: o.retain ?? false };
+    if (o.correlation || o.expirySeconds !== undefined) {
+      po.properties = {};
+      if (o.correlation) po.properties.correlationData = o.correlation;
+      if (o.expirySeconds !== undefined) po.properties.messageExpiryInterval = o.expirySeconds;
+    }
+    client.publish(topic, payload, po);
+  }
+
+  private queueGauges(): void {
+    metrics.fleetQueued.set({ kind: 'messages' }, this.queue.size);
+    metrics.fleetQueued.set({ kind: 'bytes' }, this.queue.bytes);
+  }
+}
+
+interface PublishOpts {
+  qos: 0 | 1;
+  retain?: boolean;
+  correlation?: Buffer;
+  expirySeconds?: number;
+  /** a reading: kept for later while the broker is away, dropped when the broker does not read */
+  queue?: boolean;
+}
+
+const stateBody = (s: DeviceStatus) => (s.reason === undefined ? { state: s.state } : { state: s.state, reason: s.reason });
+

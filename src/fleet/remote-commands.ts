@@ -1,0 +1,94 @@
+/**
+ * The origin's side of a remote command: published once to the owner's command topic at QoS 1
+ * with MQTT 5 correlation data, a message expiry and a deadline in the payload; settled exactly
+ * once by the owner's ack (its reply or its refusal code), by `timeout` at the deadline, or
+ * refused before sending with `device_unavailable` when the broker or the owner is away.
+ *
+ * This side owns the command's one deadline (fleet.commandTimeoutMs): the owner drops a request
+ * that reaches it later (federation.ts), so an ack that said `timeout` is never followed by an
+ * execution. A command in flight when its owner goes offline also ends at its deadline: whether
+ * it ran is unknown, and `timeout` is the code that says so.
+ */
+import { CommandError, type CommandErrorCode, type DeviceCommand } from '../domain.js';
+import type { FleetTopics } from './topics.js';
+
+export interface RequestLink {
+  connected(): boolean;
+  publish(topic: string, payload: string, opts: { qos: 1; correlation: Buffer; expirySeconds: number }): void;
+}
+
+interface Pending {
+  gateway: string;
+  device: string;
+  resolve(r: { reply?: string }): void;
+  reject(err: CommandError): void;
+  timer: NodeJS.Timeout;
+}
+
+/** codes an owner may answer with; anything else from the wire is `internal` */
+const CODES = new Set<string>(['device_unavailable', 'timeout', 'busy', 'invalid', 'forbidden', 'shutting_down', 'internal'] satisfies CommandErrorCode[]);
+
+export class RemoteCommands {
+  private readonly pending = new Map<string, Pending>();
+  private n = 0;
+
+  constructor(
+    private readonly topics: FleetTopics,
+    /** `<gateway>:<instance>`: correlations of two processes never meet */
+    private readonly self: string,
+    private readonly link: RequestLink,
+    private readonly timeoutMs: number,
+    private readonly ownerOnline: (gateway: string) => boolean,
+  ) {}
+
+  send(gateway: string, device: string, cmd: DeviceCommand): Promise<{ reply?: string }> {
+    const id = `${gateway}/${device}`;
+    if (!this.link.connected()) return Promise.reject(new CommandError('device_unavailable', 'the fleet broker is down', id));
+    if (!this.ownerOnline(gateway)) return Promise.reject(new CommandError('device_unavailable', `gateway ${gateway} is offline`, id));
+    const correlation = `${this.self}:${++this.n}`;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(correlation);
+        reject(new CommandError('timeout', `gateway ${gateway} did not answer within ${this.timeoutMs} ms`, id));
+      }, this.timeoutMs);
+      this.pending.set(correlation, { gateway, device, resolve, reject, timer });
+      const body = { id: correlation, ...cmd, deadline: Date.now() + this.timeoutMs };
+      this.link.publish(this.topics.device(gateway, device, 'command'), JSON.stringify(body), {
+        qos: 1,
+        correlation: Buffer.from(correlation),
+        expirySeconds: Math.ceil(this.timeoutMs / 1000),
+      });
+    });
+  }
+
+  /** An ack on `<prefix>/<gateway>/<device>/ack`: ours when its correlation is pending. */
+  ack(gateway: string, device: string, payload: Buffer, correlation: Buffer | undefined): void {
+    let doc: { id?: unknown; ok?: unknown; reply?: unknown; error?: { code?: unknown; message?: unknown } };
+    try {
+      doc = JSON.parse(payload.toString('utf8')) as typeof doc;
+    } catch {
+      return;
+    }
+    if (doc === null || typeof doc !== 'object') return;
+    const key = correlation?.toString('utf8') ?? (typeof doc.id === 'string' ? doc.id : undefined);
+    const p = key === undefined ? undefined : this.pending.get(key);
+    if (!p || p.gateway !== gateway || p.device !== device) return;
+    this.pending.delete(key!);
+    clearTimeout(p.timer);
+    if (doc.ok === true) {
+      p.resolve(typeof doc.reply === 'string' ? { reply: doc.reply } : {});
+      return;
+    }
+    const code = typeof doc.error?.code === 'string' && CODES.has(doc.error.code) ? (doc.error.code as CommandErrorCode) : 'internal';
+    const message = typeof doc.error?.message === 'string' ? doc.error.message : 'the owning gateway refused the command';
+    p.reject(new CommandError(code, `gateway ${gateway}: ${message}`, `${gateway}/${device}`));
+  }
+
+  stop(): void {
+    for (const [key, p] of this.pending) {
+      this.pending.delete(key);
+      clearTimeout(p.timer);
+      p.reject(new CommandError('shutting_down', 'the gateway is shutting down', `${p.gateway}/${p.device}`));
+    }
+  }
+}

@@ -1,0 +1,154 @@
+/**
+ * Remote devices: what the other gateways of the fleet announce, presented to the hub like a
+ * source presents its devices (SourceSink.reading/state, Device), so that they get this
+ * gateway's seq and epoch, the snapshot, subscriptions and resume like local ones.
+ *
+ * - A device is `<gateway>/<device>` (topics.ts: no collision with a local id).
+ * - Its state is the owner's retained state, or down while the owner is offline (its last will).
+ * - Readings: only of devices the owner's birth lists, and only with a seq above the last one of
+ *   that owner's instance (a bridge loop or a redelivery is not shown twice).
+ * - Nothing here throws on bad input from the broker: it is dropped (the Fleet counts it).
+ */
+import type { DeviceCommand, DeviceStatus, SourceKind, SourceSink, Values, Device } from '../domain.js';
+import { remoteId } from './topics.js';
+
+export interface Birth {
+  state: 'online';
+  instance: string;
+  version: string;
+  devices: { id: string; source: SourceKind }[];
+}
+export interface Will {
+  state: 'offline';
+  instance: string;
+  reason: string;
+}
+export type Presence = Birth | Will;
+
+interface OwnState {
+  state: 'up' | 'down';
+  reason?: string;
+}
+
+interface RemoteGateway {
+  instance: string;
+  online: boolean;
+  reason: string;
+  /** device → source kind, from the last birth */
+  listed: Map<string, SourceKind>;
+  states: Map<string, OwnState>;
+  lastSeq: number;
+}
+
+/** Sends one command to its owner; settles exactly once (remote-commands.ts). */
+export type RemoteSend = (gateway: string, device: string, cmd: DeviceCommand) => Promise<{ reply?: string }>;
+
+export class RemoteDevices {
+  private readonly gateways = new Map<string, RemoteGateway>();
+  private readonly devices = new Map<string, Device>();
+
+  constructor(
+    private readonly sink: SourceSink,
+    private readonly send: RemoteSend,
+    /** include filter on `<gateway>/<device>` (mqtt.federation.include) */
+    private readonly include: (id: string) => boolean,
+    /** the set of remote devices changed: the hub must learn it before their readings */
+    private readonly changed: () => void,
+  ) {}
+
+  list(): Device[] {
+    return [...this.devices.values()];
+  }
+
+  isOnline(gateway: string): boolean {
+    return this.gateways.get(gateway)?.online ?? false;
+  }
+
+  presence(gateway: string, p: Presence | undefined): void {
+    const gw = this.gateways.get(gateway) ?? { instance: '', online: false, reason: 'no birth message yet', listed: new Map(), states: new Map(), lastSeq: 0 };
+    this.gateways.set(gateway, gw);
+    if (p === undefined || p.state === 'offline') {
+      // a will of an instance that was replaced already (a restart faster than the keepalive) says nothing
+      if (p && gw.online && p.instance !== gw.instance) return;
+      gw.online = false;
+      gw.reason = p?.reason ?? 'status cleared';
+      this.publishStates(gateway, gw);
+      return;
+    }
+    if (p.instance !== gw.instance) gw.lastSeq = 0;
+    gw.instance = p.instance;
+    gw.online = true;
+    gw.listed = new Map(p.devices.filter((d) => this.include(remoteId(gateway, d.id))).map((d) => [d.id, d.source]));
+    let changed = false;
+    for (const id of this.devices.keys()) {
+      const [g, d] = id.split('/') as [string, string];
+      if (g === gateway && !gw.listed.has(d)) changed = this.devices.delete(id);
+    }
+    for (const [d, source] of gw.listed) {
+      const id = remoteId(gateway, d);
+      const known = this.devices.get(id);
+      if (known?.source === source) continue;
+      this.devices.set(id, this.device(gateway, d, id, source));
+      changed = true;
+    }
+    if (changed) this.changed();
+    this.publishStates(gateway, gw);
+  }
+
+  /** our broker link is down: we know nothing about any gateway until it is back */
+  allOffline(reason: string): void {
+    for (const [gateway, gw] of this.gateways) {
+      if (!gw.online) continue;
+      gw.online = false;
+      gw.reason = reason;
+      this.publishStates(gateway, gw);
+    }
+  }
+
+  deviceState(gateway: string, device: string, s: OwnState): void {
+    const gw = this.gateways.get(gateway);
+    if (!gw) {
+      // retained states may come before the birth: kept for it
+      this.gateways.set(gateway, { instance: '', online: false, reason: 'no birth message yet', listed: new Map(), states: new Map([[device, s]]), lastSeq: 0 });
+      return;
+    }
+    gw.states.set(device, s);
+    const d = this.devices.get(remoteId(gateway, device));
+    if (d) this.sink.state(d.status());
+  }
+
+  /**
+   * false when dropped (not listed, or not newer than the last seq). Not "not online": what our
+   * session held during an outage arrives before the retained births tell us who is online.
+   */
+  reading(gateway: string, device: string, r: { seq: number; ts: number; values?: Values; raw?: string; error?: string }): boolean {
+    const gw = this.gateways.get(gateway);
+    if (!gw || !this.devices.has(remoteId(gateway, device)) || r.seq <= gw.lastSeq) return false;
+    gw.lastSeq = r.seq;
+    const input: Parameters<SourceSink['reading']>[0] = { device: remoteId(gateway, device), ts: r.ts };
+    if (r.values !== undefined) input.values = r.values;
+    if (r.raw !== undefined) input.raw = r.raw;
+    if (r.error !== undefined) input.error = r.error;
+    this.sink.reading(input);
+    return true;
+  }
+
+  private publishStates(gateway: string, gw: RemoteGateway): void {
+    for (const d of gw.listed.keys()) this.sink.state(this.devices.get(remoteId(gateway, d))!.status());
+  }
+
+  private device(gateway: string, name: string, id: string, source: SourceKind): Device {
+    return {
+      id,
+      source,
+      status: (): DeviceStatus => {
+        const gw = this.gateways.get(gateway)!;
+        const own = gw.states.get(name);
+        if (!gw.online) return { id, source, gateway, state: 'down', reason: `gateway ${gateway} is offline: ${gw.reason}` };
+        if (!own) return { id, source, gateway, state: 'down', reason: `no state from gateway ${gateway} yet` };
+        return own.reason === undefined ? { id, source, gateway, state: own.state } : { id, source, gateway, state: own.state, reason: own.reason };
+      },
+      command: (cmd) => this.send(gateway, name, cmd),
+    };
+  }
+}

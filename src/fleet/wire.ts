@@ -1,0 +1,67 @@
+/**
+ * Payloads other gateways publish, checked before they reach the hub: anything else is dropped
+ * (undefined). Values are copied into null-prototype objects (`__proto__` from the wire is data).
+ */
+import { ID_PATTERN } from '../config/schema.js';
+import type { SourceKind, Values } from '../domain.js';
+import type { Presence } from './remote.js';
+import { FLEET_MAX_DEVICES, FLEET_MAX_TEXT } from '../bounds.js';
+
+
+function json(payload: Buffer): Record<string, unknown> | undefined {
+  try {
+    const doc: unknown = JSON.parse(payload.toString('utf8'));
+    return doc !== null && typeof doc === 'object' && !Array.isArray(doc) ? (doc as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const text = (v: unknown): v is string => typeof v === 'string' && v.length <= FLEET_MAX_TEXT;
+const isSource = (v: unknown): v is SourceKind => v === 'serial' || v === 'mqtt';
+
+/** A birth or a will; an empty (cleared) retained status is undefined like garbage. */
+export function parsePresence(payload: Buffer): Presence | undefined {
+  const o = json(payload);
+  if (!o || !text(o.instance)) return undefined;
+  if (o.state === 'offline') return { state: 'offline', instance: o.instance, reason: text(o.reason) ? o.reason : 'offline' };
+  if (o.state !== 'online' || !Array.isArray(o.devices) || o.devices.length > FLEET_MAX_DEVICES) return undefined;
+  const devices: { id: string; source: SourceKind }[] = [];
+  for (const d of o.devices as unknown[]) {
+    const e = d as { id?: unknown; source?: unknown } | null;
+    if (e && typeof e.id === 'string' && ID_PATTERN.test(e.id) && isSource(e.source)) devices.push({ id: e.id, source: e.source });
+  }
+  return { state: 'online', instance: o.instance, version: text(o.version) ? o.version : 'unknown', devices };
+}
+
+export function parseState(payload: Buffer): { state: 'up' | 'down'; reason?: string } | undefined {
+  const o = json(payload);
+  if (!o || (o.state !== 'up' && o.state !== 'down')) return undefined;
+  return text(o.reason) ? { state: o.state, reason: o.reason } : { state: o.state };
+}
+
+export interface RemoteReading {
+  seq: number;
+  ts: number;
+  values?: Values;
+  raw?: string;
+  error?: string;
+}
+
+export function parseReading(payload: Buffer): RemoteReading | undefined {
+  const o = json(payload);
+  if (!o || !Number.isSafeInteger(o.seq) || !Number.isFinite(o.ts)) return undefined;
+  const r: RemoteReading = { seq: o.seq as number, ts: o.ts as number };
+  if (o.values !== undefined) {
+    if (o.values === null || typeof o.values !== 'object' || Array.isArray(o.values)) return undefined;
+    const values: Values = Object.create(null) as Values;
+    for (const [k, v] of Object.entries(o.values)) {
+      if (!(v === null || typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean')) return undefined;
+      values[k] = v;
+    }
+    r.values = values;
+  }
+  if (typeof o.raw === 'string') r.raw = o.raw;
+  if (typeof o.error === 'string') r.error = o.error;
+  return r;
+}

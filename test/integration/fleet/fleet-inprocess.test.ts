@@ -1,0 +1,134 @@
+/**
+ * Two Fleet links in this process on a real Mosquitto (the multi-process tests are in
+ * fleet.test.ts): presence, remote readings and states, remote commands, hostile payloads.
+ */
+import mqtt from 'mqtt';
+import { afterEach, describe, expect, it } from 'vitest';
+import { mqttSchema } from '../../../src/config/schema.js';
+import { Fleet } from '../../../src/fleet/fleet.js';
+import { silentLogger } from '../../../src/log.js';
+import { CommandError, type Device, type DeviceCommand, type DeviceStatus } from '../../../src/domain.js';
+import { startMosquitto, type Mosquitto } from '../../helpers/mosquitto.js';
+import { RecordingSink } from '../../helpers/recording-sink.js';
+
+let broker: Mosquitto | undefined;
+const links: Fleet[] = [];
+let raw: mqtt.MqttClient | undefined;
+afterEach(async () => {
+  await raw?.endAsync(true);
+  for (const l of links.splice(0)) await l.stop();
+  await broker?.stop();
+  raw = broker = undefined;
+});
+
+function link(url: string, gatewayId: string, extra: Record<string, unknown> = {}) {
+  const sink = new RecordingSink();
+  const calls: [string, DeviceCommand][] = [];
+  let status: DeviceStatus = { id: 'd', source: 'serial', state: 'up' };
+  const local: Device = { id: 'd', source: 'serial', status: () => status, command: async () => ({}) };
+  const config = mqttSchema.parse({ url, keepaliveSeconds: 1, reconnect: { minMs: 100, maxMs: 200 }, federation: { enabled: true, prefix: 'f', commandTimeoutMs: 1500, ...extra } });
+  let changes = 0;
+  const fleet = new Fleet({
+    config,
+    gatewayId,
+    sink,
+    logger: silentLogger(),
+    localDevices: () => [local],
+    devicesChanged: () => changes++,
+    route: async (device, cmd) => {
+      calls.push([device, cmd]);
+      if (cmd.line === 'NO') throw new CommandError('forbidden', 'line not allowed by commands.allow', device);
+      return { reply: `OK ${cmd.line}` };
+    },
+  });
+  links.push(fleet);
+  const setStatus = (s: DeviceStatus) => {
+    status = s;
+    fleet.publishState(s);
+  };
+  return { fleet, sink, calls, setStatus, changes: () => changes };
+}
+
+describe('Fleet (in process, real broker)', () => {
+  it('presence, readings, states and commands between two gateways; a stop is a will with its reason', async () => {
+    broker = await startMosquitto();
+    const x = link(broker.url, 'X');
+    const y = link(broker.url, 'Y');
+    await Promise.all([x.fleet.start(), y.fleet.start()]);
+    await y.sink.waitState('X/d', 'up');
+    expect(y.sink.lastState('X/d')).toEqual({ id: 'X/d', source: 'serial', gateway: 'X', state: 'up' });
+    expect(y.fleet.devices().map((d) => d.id)).toEqual(['X/d']);
+    expect(y.changes()).toBeGreaterThan(0);
+
+    x.fleet.publishReading({ seq: 5, device: 'd', ts: 1, values: { t: 1 } });
+    x.fleet.publishReading({ seq: 6, device: 'Y/d', ts: 2, values: { t: 2 } }); // a remote one: never published again
+    x.fleet.publishReading({ seq: 7, device: 'd', ts: 3, raw: 'r', error: 'e' });
+    await y.sink.waitFor('two readings', () => y.sink.readingsOf('X/d').length === 2);
+    expect(y.sink.readingsOf('X/d')).toEqual([
+      { device: 'X/d', ts: 1, values: { t: 1 } },
+      { device: 'X/d', ts: 3, raw: 'r', error: 'e' },
+    ]);
+    expect(y.sink.readings.filter((r) => r.device !== 'X/d')).toEqual([]);
+
+    x.setStatus({ id: 'd', source: 'serial', state: 'down', reason: 'unplugged' });
+    await y.sink.waitState('X/d', 'down', 5_000, 'unplugged');
+    x.setStatus({ id: 'd', source: 'serial', state: 'up' });
+    await y.sink.waitState('X/d', 'up');
+
+    const remote = y.fleet.devices()[0]!;
+    await expect(remote.command({ line: 'LED ON' })).resolves.toEqual({ reply: 'OK LED ON' });
+    await expect(remote.command({ line: 'NO' })).rejects.toMatchObject({ code: 'forbidden', message: 'gateway X: line not allowed by commands.allow' });
+    expect(x.calls).toEqual([
+      ['d', { line: 'LED ON' }],
+      ['d', { line: 'NO' }],
+    ]);
+
+    await x.fleet.stop();
+    await y.sink.waitState('X/d', 'down', 5_000, 'gateway X is offline: stopped');
+    await expect(remote.command({ line: 'LED ON' })).rejects.toMatchObject({ code: 'device_unavailable' });
+  });
+
+  it('hostile or foreign payloads are dropped; an unanswered command times out; include filters remote devices', async () => {
+    broker = await startMosquitto();
+    const y = link(broker.url, 'Y', { include: '^X/' });
+    await y.fleet.start();
+    raw = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
+    const pub = (t: string, p: string, retain = false) => raw!.publishAsync(t, p, { qos: 1, retain });
+    // a fake owner X that never answers, and a gateway Z the include filter hides
+    await pub('f/X/status', JSON.stringify({ state: 'online', instance: 'i1', version: '1', devices: [{ id: 'd', source: 'mqtt' }, { id: 'bad/id', source: 'serial' }, { id: 'e', source: 'x' }] }), true);
+    await pub('f/X/d/state', JSON.stringify({ state: 'up' }), true);
+    await pub('f/Z/status', JSON.stringify({ state: 'online', instance: 'z', devices: [{ id: 'd', source: 'serial' }] }), true);
+    await y.sink.waitState('X/d', 'up');
+    expect(y.fleet.devices().map((d) => d.id)).toEqual(['X/d']);
+    for (const [t, p] of [
+      ['f/X/status', '{'],
+      ['f/X/status', '[]'],
+      ['f/X/d/state', '{"state":"sideways"}'],
+      ['f/X/d/reading', 'nope'],
+      ['f/X/d/reading', '{"seq":"1","ts":1}'],
+      ['f/X/d/reading', '{"seq":1,"ts":1,"values":[1]}'],
+      ['f/X/d/reading', '{"seq":1,"ts":1,"values":{"a":{"b":1}}}'],
+      ['f/X/d/ack', '{"id":"unknown","ok":true}'],
+      ['f/X/d/ack', 'null'],
+      ['f/X/a/b/c', '{}'],
+    ] as const) {
+      await pub(t, p);
+    }
+    await pub('f/X/d/reading', '{"seq":2,"ts":9,"values":{"__proto__":1,"ok":true}}');
+    await pub('f/X/d/reading', '{"seq":2,"ts":9,"values":{"dup":true}}'); // not newer: shown once
+    await y.sink.waitFor('the good reading', () => y.sink.readingsOf('X/d').length === 1);
+    const values = y.sink.readingsOf('X/d')[0]!.values!;
+    expect(Object.getPrototypeOf(values)).toBeNull();
+    expect({ ...values }).toEqual({ ['__proto__']: 1, ok: true });
+
+    const started = Date.now();
+    await expect(y.fleet.devices()[0]!.command({ payload: { on: true } })).rejects.toMatchObject({ code: 'timeout' });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1400);
+
+    // the will of X: its device goes down with the reason
+    await pub('f/X/status', JSON.stringify({ state: 'offline', instance: 'i1', reason: 'connection lost' }), true);
+    await y.sink.waitState('X/d', 'down', 5_000, 'gateway X is offline: connection lost');
+    // an empty retained status (cleared): down as well, no throw
+    await pub('f/X/status', '', true);
+  });
+});
