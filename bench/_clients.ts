@@ -45,7 +45,9 @@ function client(port: number): Promise<void> {
     let open = false;
     s.on('error', reject);
     s.on('connect', () => {
-      s.write(`GET /ws HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+      s.write(
+        `GET /ws HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+      );
     });
     s.on('data', (chunk: Buffer) => {
       reads++;
@@ -96,7 +98,13 @@ process.on('message', async (m: Msg) => {
     process.send!({ ready: true });
   } else if (m.cmd === 'report') {
     const sorted = latencies.slice(0, samples).sort();
-    process.send!({ received, p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), max: sorted.length ? sorted[sorted.length - 1] : NaN, framesPerRead: frames / Math.max(1, reads) });
+    process.send!({
+      received,
+      p50: percentile(sorted, 0.5),
+      p99: percentile(sorted, 0.99),
+      max: sorted.length ? sorted[sorted.length - 1] : NaN,
+      framesPerRead: frames / Math.max(1, reads),
+    });
   } else {
     for (const s of sockets) s.destroy();
     process.exit(0);

@@ -77,7 +77,13 @@ export function stopChild(child: ChildProcess, graceMs = 5000): Promise<void> {
 
 /** A gateway config file: one MQTT device on `topic` (JSON payloads), `server` as given. */
 export function writeGatewayConfig(file: string, brokerUrl: string, topic: string, server: string): string {
-  const yaml = ['gateway: { id: bench }', server, `mqtt: { url: "${brokerUrl}" }`, 'devices:', `  - { id: bench, mqtt: { topic: ${topic} }, parser: { format: json } }`];
+  const yaml = [
+    'gateway: { id: bench }',
+    server,
+    `mqtt: { url: "${brokerUrl}" }`,
+    'devices:',
+    `  - { id: bench, mqtt: { topic: ${topic} }, parser: { format: json } }`,
+  ];
   writeFileSync(file, yaml.join('\n') + '\n');
   return file;
 }

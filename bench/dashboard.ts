@@ -42,7 +42,11 @@ function inject(reading: (r: { device: string; ts: number; values: Record<string
     const due = Math.floor(((Date.now() - t0) * rate) / 1000);
     for (; sent < due; sent++) {
       temp += (Math.random() - 0.5) * 0.1;
-      reading({ device: DEVICE, ts: Date.now(), values: { temp: Math.round(temp * 100) / 100, hum: 45 + Math.round(Math.random() * 10) / 10, count: sent } });
+      reading({
+        device: DEVICE,
+        ts: Date.now(),
+        values: { temp: Math.round(temp * 100) / 100, hum: 45 + Math.round(Math.random() * 10) / 10, count: sent },
+      });
     }
   }, 5);
   return () => clearInterval(timer);
@@ -159,12 +163,20 @@ async function main(): Promise<void> {
 
   const weight = pageWeight();
   const cores = cpus().length;
-  console.log(`Headless Chromium (${browser.version()}, software rendering) on this ${cores}-core machine (load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} at the end); gateway in the bench process.\n`);
-  console.log('| scenario | readings/s shown | frames/s | frame p95 (ms) | frames > 50 ms | renderer main thread busy | script ms/s | style+layout ms/s |');
+  console.log(
+    `Headless Chromium (${browser.version()}, software rendering) on this ${cores}-core machine (load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')} at the end); gateway in the bench process.\n`,
+  );
+  console.log(
+    '| scenario | readings/s shown | frames/s | frame p95 (ms) | frames > 50 ms | renderer main thread busy | script ms/s | style+layout ms/s |',
+  );
   console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of rows) console.log(`| ${r.scenario} | ${r.delivered} | ${r.fps} | ${r.p95} | ${r.long} | ${r.busy} % | ${r.script} | ${r.layout} |`);
   if (soak) {
-    console.log(`\nMemory at 1,000 readings/s (CBOR), after a forced GC: JS heap ${soak.before.mb} MB → ${soak.after.mb} MB, DOM nodes ${soak.before.nodes} → ${soak.after.nodes} over ${SOAK_MS / 1000} s (samples: ${soak.during.map((d) => `${d.mb} MB/${d.nodes}`).join(', ')}).`);
+    console.log(
+      `\nMemory at 1,000 readings/s (CBOR), after a forced GC: JS heap ${soak.before.mb} MB → ${soak.after.mb} MB, DOM nodes ${soak.before.nodes} → ${soak.after.nodes} over ${SOAK_MS / 1000} s (samples: ${soak.during.map((d) => `${d.mb} MB/${d.nodes}`).join(', ')}).`,
+    );
   }
   console.log(`\nPage weight (gzip -6): ${(weight.total / 1024).toFixed(1)} KB total (${weight.files}).`);
 }

@@ -177,7 +177,7 @@ async function round(target: Target, load: Load, brokerUrl: string, pub: mqtt.Mq
     // drain: until every client has every message, or DRAIN_MS without progress
     type Report = { received: number; p50: number; p99: number; max: number; framesPerRead: number };
     let rep = await ask<Report>(clients, { cmd: 'report' });
-    for (let last = rep.received, idleSince = Date.now(); rep.received < published * load.clients && Date.now() - idleSince < DRAIN_MS; ) {
+    for (let last = rep.received, idleSince = Date.now(); rep.received < published * load.clients && Date.now() - idleSince < DRAIN_MS;) {
       await sleep(50);
       rep = await ask<Report>(clients, { cmd: 'report' });
       if (rep.received > last) [last, idleSince] = [rep.received, Date.now()];
@@ -262,11 +262,17 @@ async function main(): Promise<void> {
     broker.kill('SIGTERM');
     rmSync(tmp, { recursive: true, force: true });
   }
-  console.log(`Fan-out, ${ROUNDS} rounds per target alternating, ${SECONDS} s measured per round (medians); load average at start: ${load0}; 2 cores.\n`);
-  console.log('| load | target | user µs/msg | sys µs/msg | CPU µs/msg | vs bridge | p50 ms | p99 ms | max ms | loss | peak RSS MB | machine busy | clients (cores) | frames/read |');
+  console.log(
+    `Fan-out, ${ROUNDS} rounds per target alternating, ${SECONDS} s measured per round (medians); load average at start: ${load0}; 2 cores.\n`,
+  );
+  console.log(
+    '| load | target | user µs/msg | sys µs/msg | CPU µs/msg | vs bridge | p50 ms | p99 ms | max ms | loss | peak RSS MB | machine busy | clients (cores) | frames/read |',
+  );
   console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const row of rows) console.log(row);
-  console.log('\nCPU = gateway (or bridge) process only, per message delivered to a client; machine busy = both cores during the window (clients, broker, publisher and other users of the box included); clients = CPU of the receiving clients\' process, in cores; frames/read = WebSocket frames per socket read at the clients (coalescing).');
+  console.log(
+    "\nCPU = gateway (or bridge) process only, per message delivered to a client; machine busy = both cores during the window (clients, broker, publisher and other users of the box included); clients = CPU of the receiving clients' process, in cores; frames/read = WebSocket frames per socket read at the clients (coalescing).",
+  );
 }
 
 await main();

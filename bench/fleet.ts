@@ -35,7 +35,16 @@ async function freePort(): Promise<number> {
 async function broker(): Promise<string> {
   const port = await freePort();
   const conf = join(dir, 'mosquitto.conf');
-  writeFileSync(conf, [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'set_tcp_nodelay true', ...(process.getuid?.() === 0 ? ['user root'] : [])].join('\n') + '\n');
+  writeFileSync(
+    conf,
+    [
+      `listener ${port} 127.0.0.1`,
+      'allow_anonymous true',
+      'persistence false',
+      'set_tcp_nodelay true',
+      ...(process.getuid?.() === 0 ? ['user root'] : []),
+    ].join('\n') + '\n',
+  );
   procs.push(spawn('/usr/sbin/mosquitto', ['-c', conf], { stdio: 'ignore' }));
   await sleep(300);
   return `mqtt://127.0.0.1:${port}`;
@@ -85,7 +94,9 @@ function cpuMs(pid: number): number {
   return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime + stime, USER_HZ 100
 }
 
-async function dashboard(url: string): Promise<{ ws: WebSocket; onReading: (f: (m: Record<string, unknown>) => void) => void; command(device: string, line: string): Promise<number> }> {
+async function dashboard(
+  url: string,
+): Promise<{ ws: WebSocket; onReading: (f: (m: Record<string, unknown>) => void) => void; command(device: string, line: string): Promise<number> }> {
   const ws = new WebSocket(url, 'serialgate.v1.json');
   await new Promise((r) => ws.once('open', r));
   let reading: (m: Record<string, unknown>) => void = () => {};
@@ -144,7 +155,9 @@ try {
     await sleep(1000);
     const cpu = cpuMs(a.pid) - cpu0;
     console.log(`| local (dashboard on B) | ${rate} | ${local.length}/${total} | ${f2(pct(local, 50))} | ${f2(pct(local, 99))} | |`);
-    console.log(`| fleet (B → broker → A) | ${rate} | ${remote.length}/${total} | ${f2(pct(remote, 50))} | ${f2(pct(remote, 99))} | ${f2((cpu * 1000) / Math.max(1, remote.length))} |`);
+    console.log(
+      `| fleet (B → broker → A) | ${rate} | ${remote.length}/${total} | ${f2(pct(remote, 50))} | ${f2(pct(remote, 99))} | ${f2((cpu * 1000) / Math.max(1, remote.length))} |`,
+    );
   }
   const rtt = async (d: typeof onA, device: string) => {
     const xs: number[] = [];

@@ -52,8 +52,6 @@ function unitEnvironment(): Record<string, string> {
   return env;
 }
 
-
-
 /**
  * Starts a target; resolves once it listens and (daemon, bridge) is subscribed at the broker, with
  * the time that took and the WebSocket port.
@@ -62,10 +60,19 @@ function start(target: Target, brokerUrl: string): Promise<{ child: ChildProcess
   const t0 = performance.now();
   const child =
     target === 'serialgate'
-      ? spawn(process.execPath, [join(dist, 'src/cli.js'), 'run', '--config', writeGatewayConfig(join(tmp, 'config.yaml'), brokerUrl, TOPIC, 'server: { host: 127.0.0.1, port: 0, limits: { maxConnections: 5000 } }')], {
-          env: { ...process.env, ...unitEnvironment() },
-          stdio: ['ignore', 'pipe', 'inherit'],
-        })
+      ? spawn(
+          process.execPath,
+          [
+            join(dist, 'src/cli.js'),
+            'run',
+            '--config',
+            writeGatewayConfig(join(tmp, 'config.yaml'), brokerUrl, TOPIC, 'server: { host: 127.0.0.1, port: 0, limits: { maxConnections: 5000 } }'),
+          ],
+          {
+            env: { ...process.env, ...unitEnvironment() },
+            stdio: ['ignore', 'pipe', 'inherit'],
+          },
+        )
       : target === 'ws bridge'
         ? spawn(process.execPath, [join(dist, 'bench/_ws-bridge.js'), brokerUrl, TOPIC], { stdio: ['ignore', 'pipe', 'inherit'] })
         : spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000); console.log("READY 0")'], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -83,7 +90,6 @@ function start(target: Target, brokerUrl: string): Promise<{ child: ChildProcess
     child.once('exit', (code) => reject(new Error(`${target} exited with ${code} before it was ready:\n${out}`)));
   });
 }
-
 
 function ask(child: ChildProcess, msg: object): Promise<unknown> {
   return new Promise((resolve) => {
@@ -110,7 +116,6 @@ async function round(target: Target, brokerUrl: string): Promise<Result> {
     await stopChild(child, 15_000);
   }
 }
-
 
 const mb = (kb: number) => (kb / 1024).toFixed(1);
 

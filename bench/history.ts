@@ -32,7 +32,12 @@ function arg(name: string, def: number): number {
 const writeBytes = (): number => Number(/write_bytes: (\d+)/.exec(readFileSync('/proc/self/io', 'utf8'))![1]);
 
 /** a reading like a kv sensor line gives: three numeric fields */
-const reading = (seq: number, device: string, ts: number) => ({ seq, device, ts, values: { temp: 20 + (seq % 50) / 10, hum: 40 + (seq % 7), pressure: 1013.2 } });
+const reading = (seq: number, device: string, ts: number) => ({
+  seq,
+  device,
+  ts,
+  values: { temp: 20 + (seq % 50) / 10, hum: 40 + (seq % 7), pressure: 1013.2 },
+});
 
 interface WriterResult {
   mode: string;
@@ -160,12 +165,18 @@ async function main(): Promise<void> {
   console.log('| store | readings/s | readings | bytes written per reading | fsyncs per minute |');
   console.log('|---|---|---|---|---|');
   for (const r of results) {
-    console.log(`| ${r.mode} | ${r.rate} | ${r.readings} | ${(r.writeBytes / r.readings).toFixed(1)} | ${((r.fsyncs / r.seconds) * 60).toFixed(1)} |`);
+    console.log(
+      `| ${r.mode} | ${r.rate} | ${r.readings} | ${(r.writeBytes / r.readings).toFixed(1)} | ${((r.fsyncs / r.seconds) * 60).toFixed(1)} |`,
+    );
   }
   const m = await child<ReturnType<typeof memory>>(['memory']);
-  console.log(`\nfilled to the default budget (${(historySchema.parse({}).budgetBytes / 2 ** 20).toFixed(0)} MiB): ${m.points} readings of 10 devices over 2 days`);
+  console.log(
+    `\nfilled to the default budget (${(historySchema.parse({}).budgetBytes / 2 ** 20).toFixed(0)} MiB): ${m.points} readings of 10 devices over 2 days`,
+  );
   console.log(`estimated held ${m.heldMiB.toFixed(1)} MiB, RSS +${m.rssMiB.toFixed(1)} MiB, heap +${m.heapMiB.toFixed(1)} MiB`);
-  console.log(`24 h query, one device: ${m.query24h1000.toFixed(2)} ms for maxPoints 1000, ${m.query24hAll.toFixed(2)} ms for all (${m.answer} buckets + points); median of 21`);
+  console.log(
+    `24 h query, one device: ${m.query24h1000.toFixed(2)} ms for maxPoints 1000, ${m.query24hAll.toFixed(2)} ms for all (${m.answer} buckets + points); median of 21`,
+  );
 }
 
 void main().then(

@@ -23,7 +23,7 @@ function chunks(lines: string[]): Buffer[] {
 
 function sensorLines(format: MockFormat | 'regex'): string[] {
   let seed = 42;
-  const sensor = new Sensor(() => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31));
+  const sensor = new Sensor(() => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
   return Array.from({ length: LINES }, () => {
     const s = sensor.step();
     return format === 'regex' ? `T${s.temp.toFixed(2)} H${s.hum.toFixed(1)} N${s.count}` : formatLine(format, s);
@@ -42,7 +42,10 @@ const configs: [string, LineParserOptions][] = [
 function runOurs(input: Buffer[], cfg: LineParserOptions): number {
   const parse = createLineParser(cfg);
   let ok = 0;
-  const splitter = new LineSplitter({ maxLineBytes: MAX_LINE }, { line: (l) => void (parse(l).error === undefined && ok++), overlong() {}, invalid() {} });
+  const splitter = new LineSplitter(
+    { maxLineBytes: MAX_LINE },
+    { line: (l) => void (parse(l).error === undefined && ok++), overlong() {}, invalid() {} },
+  );
   const t0 = performance.now();
   for (const c of input) splitter.push(c);
   const s = (performance.now() - t0) / 1000;
@@ -87,7 +90,9 @@ for (let r = 0; r < ROUNDS + 1; r++) {
   if (!warm) baseline.push(b);
 }
 const base = median(baseline);
-console.log(`${LINES.toLocaleString('en-US')} realistic sensor lines per round in ${CHUNK}-byte chunks, median of ${ROUNDS} alternating rounds (node ${process.version}).\n`);
+console.log(
+  `${LINES.toLocaleString('en-US')} realistic sensor lines per round in ${CHUNK}-byte chunks, median of ${ROUNDS} alternating rounds (node ${process.version}).\n`,
+);
 console.log('| parser | lines/s | vs readline + JSON.parse |');
 console.log('|---|---:|---:|');
 console.log(`| @serialport/parser-readline + JSON.parse (baseline, json lines) | ${fmt(base)} | 1.00× |`);

@@ -219,7 +219,10 @@ function respond(line: string, sensor: Sensor): string {
   if (cmd.startsWith('GET ')) {
     const key = cmd.slice(4);
     const s = sensor.state;
-    if (key === 'temp' || key === 'hum' || key === 'count') return formatLine('kv', s).split(' ').find((kv) => kv.startsWith(`${key}=`))!;
+    if (key === 'temp' || key === 'hum' || key === 'count')
+      return formatLine('kv', s)
+        .split(' ')
+        .find((kv) => kv.startsWith(`${key}=`))!;
   }
   return 'ERR unknown command';
 }

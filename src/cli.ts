@@ -75,7 +75,9 @@ async function cmdRun(args: string[]): Promise<number> {
   const { values } = parse(args, { config: { type: 'string', short: 'c' }, 'env-file': { type: 'string' } });
   const file = values.config ?? DEFAULT_CONFIGS.find((f) => existsSync(f));
   if (!file) {
-    process.stderr.write(`serialgate: no config file: none of ${DEFAULT_CONFIGS.join(', ')} exists.\nPass --config FILE (systemd/config.example.yaml is an annotated start).\n`);
+    process.stderr.write(
+      `serialgate: no config file: none of ${DEFAULT_CONFIGS.join(', ')} exists.\nPass --config FILE (systemd/config.example.yaml is an annotated start).\n`,
+    );
     return EXIT.config;
   }
   let config: Config;
@@ -130,7 +132,13 @@ async function cmdDemo(args: string[]): Promise<number> {
     process.stderr.write(`serialgate demo: could not start: ${startHint(err, port, 'npm start -- --port 8081')}\n`);
     return EXIT.failure;
   }
-  superviseGateway({ gateway: demo.gateway, logger, notifier: createNotifier({ logger }), afterStop: demo.stopMock, stopDeadlineMs: STOP_DEADLINE_MS });
+  superviseGateway({
+    gateway: demo.gateway,
+    logger,
+    notifier: createNotifier({ logger }),
+    afterStop: demo.stopMock,
+    stopDeadlineMs: STOP_DEADLINE_MS,
+  });
   const url = new URL(demo.gateway.url);
   process.stdout.write(`dashboard: http://localhost:${url.port}/   (mock device on ${values.link}; Ctrl-C stops)\n`);
   return -1;

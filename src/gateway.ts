@@ -111,7 +111,10 @@ class SourceSet {
         gatewayId: config.gateway.id,
         sink: this.hub,
         logger: this.logger,
-        localDevices: () => this.all().filter((s) => s !== this.fleet?.source).flatMap((s) => s.devices()),
+        localDevices: () =>
+          this.all()
+            .filter((s) => s !== this.fleet?.source)
+            .flatMap((s) => s.devices()),
         devicesChanged: () => this.hub.setDevices(this.devices()),
         route: (device, cmd) => this.hub.routeCommand(device, cmd),
       });
@@ -148,7 +151,10 @@ export async function startGateway(config: Config, logger: Logger, opts: Gateway
     );
   }
   // before the hub: a stream a clean stop saved is where the hub's seq continues
-  const store = opts.history || !config.history.enabled ? undefined : new History(config.history, logger.child({ component: 'history' }), stateDir(config.history));
+  const store =
+    opts.history || !config.history.enabled
+      ? undefined
+      : new History(config.history, logger.child({ component: 'history' }), stateDir(config.history));
   const history = opts.history ?? store;
   const hubOptions: HubOptions = {};
   if (store?.restored) hubOptions.stream = store.restored;
@@ -175,7 +181,11 @@ export async function startGateway(config: Config, logger: Logger, opts: Gateway
   let hostRule = new Authenticator(config.auth, config.server.host);
   const hostAllowed = (host: string | undefined) => hostRule.hostAllowed(host);
   const exportDeps = { history: history ?? NO_HISTORY, auth: () => hostRule };
-  const server = createHttpServer(config.server, createRequestHandler({ health, webRoot: defaultWebRoot(), logger, history: exportDeps }), hostAllowed);
+  const server = createHttpServer(
+    config.server,
+    createRequestHandler({ health, webRoot: defaultWebRoot(), logger, history: exportDeps }),
+    hostAllowed,
+  );
   const wss = new WsServer(server, config.server.limits, logger.child({ component: 'ws' }), hostAllowed);
   wss.addEndpoint(hub.endpoint());
   if (config.server.echo) wss.addEndpoint(echoEndpoint());

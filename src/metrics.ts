@@ -48,7 +48,11 @@ export const metrics = {
   connections: new Gauge({ name: 'serialgate_ws_connections', help: 'Open WebSocket connections', registers: [registry] }),
   connectionsTotal: counter('serialgate_ws_connections_total', 'WebSocket connections accepted'),
   handshakeRejected: counter('serialgate_ws_handshake_rejected_total', 'Upgrade requests refused, by HTTP status', ['status']),
-  httpClientErrors: counter('serialgate_http_client_errors_total', 'Plain HTTP requests refused before routing (garbage, slowloris, too many headers, Host not allowed), by status', ['status']),
+  httpClientErrors: counter(
+    'serialgate_http_client_errors_total',
+    'Plain HTTP requests refused before routing (garbage, slowloris, too many headers, Host not allowed), by status',
+    ['status'],
+  ),
   closes: counter('serialgate_ws_closes_total', 'Connections closed, by close code (registered codes, else "other")', ['code']),
   messagesSent: tallied('serialgate_ws_messages_sent_total', 'Messages sent to dashboards', 'messages'),
   bytesSent: tallied('serialgate_ws_bytes_sent_total', 'Bytes written to dashboard sockets', 'bytes'),
@@ -60,9 +64,22 @@ export const metrics = {
   overlongLines: counter('serialgate_overlong_lines_total', 'Serial lines discarded for exceeding maxLineBytes', ['device']),
   commands: counter('serialgate_commands_total', 'Commands by device and result (ok or error code)', ['device', 'result']),
   reconnects: counter('serialgate_reconnects_total', 'Source reconnect attempts, by device or "mqtt"', ['source']),
-  mqttPublishDropped: counter('serialgate_mqtt_publish_dropped_total', 'MQTT publishes dropped: offline queue full (oldest first) or broker not reading'),
-  fleetQueued: new Gauge({ name: 'serialgate_fleet_queue', help: 'Readings held for the fleet broker while it is away', labelNames: ['kind'], registers: [registry] }),
-  fleetQueueLimit: new Gauge({ name: 'serialgate_fleet_queue_limit', help: 'Bounds of the fleet queue (mqtt.federation.queue)', labelNames: ['kind'], registers: [registry] }),
+  mqttPublishDropped: counter(
+    'serialgate_mqtt_publish_dropped_total',
+    'MQTT publishes dropped: offline queue full (oldest first) or broker not reading',
+  ),
+  fleetQueued: new Gauge({
+    name: 'serialgate_fleet_queue',
+    help: 'Readings held for the fleet broker while it is away',
+    labelNames: ['kind'],
+    registers: [registry],
+  }),
+  fleetQueueLimit: new Gauge({
+    name: 'serialgate_fleet_queue_limit',
+    help: 'Bounds of the fleet queue (mqtt.federation.queue)',
+    labelNames: ['kind'],
+    registers: [registry],
+  }),
   deviceUp: new Gauge({ name: 'serialgate_device_up', help: '1 when the device is up', labelNames: ['device'], registers: [registry] }),
   clientErrors: counter('serialgate_client_errors_total', 'Client messages answered with an error, by code', ['code']),
   /**

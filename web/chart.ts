@@ -32,7 +32,10 @@ export class Chart {
         legend: { show: false },
         cursor: { drag: { x: false, y: false } },
         scales: { x: { time: true } },
-        axes: [{ ...AXIS, values: clock, space: 70, incrs: TIME_STEPS, size: 30 }, { ...AXIS, size: 56 }],
+        axes: [
+          { ...AXIS, values: clock, space: 70, incrs: TIME_STEPS, size: 30 },
+          { ...AXIS, size: 56 },
+        ],
         series: [{}, { label, stroke: color, width: 1.5 }],
       },
       [[], []],

@@ -35,7 +35,10 @@ function demoConfig(port: number, link: string): Config {
 class DemoNoPythonError extends Error {
   readonly code = 'SG_ERR_DEMO_NO_PYTHON';
   constructor(cause: unknown) {
-    super('the demo\'s mock device runs on python3 (standard library only), found neither at /usr/bin/python3 nor on PATH: install it (sudo apt-get install python3) and run npm start again', { cause });
+    super(
+      "the demo's mock device runs on python3 (standard library only), found neither at /usr/bin/python3 nor on PATH: install it (sudo apt-get install python3) and run npm start again",
+      { cause },
+    );
     this.name = 'DemoNoPythonError';
   }
 }

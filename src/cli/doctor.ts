@@ -58,7 +58,10 @@ interface Account {
 /** /etc/passwd + /etc/group → the user's ids (no getent: works on fake trees). */
 async function account(etc: string, user: string): Promise<Account | undefined> {
   const passwd = (await readText(path.join(etc, 'passwd'))) ?? '';
-  const entry = passwd.split('\n').map((l) => l.split(':')).find((f) => f[0] === user);
+  const entry = passwd
+    .split('\n')
+    .map((l) => l.split(':'))
+    .find((f) => f[0] === user);
   if (!entry) return undefined;
   const acc: Account = { uid: Number(entry[2]), gid: Number(entry[3]), gids: new Set([Number(entry[3])]), groupNames: new Set() };
   for (const line of ((await readText(path.join(etc, 'group'))) ?? '').split('\n')) {
@@ -75,8 +78,20 @@ async function account(etc: string, user: string): Promise<Account | undefined> 
 async function checkDialout(opts: DoctorOptions): Promise<Check> {
   const name = `user "${opts.user}" can open serial ports`;
   const acc = await account(opts.roots.etc, opts.user);
-  if (!acc) return { name, verdict: 'fail', message: `no user "${opts.user}" in ${opts.roots.etc}/passwd`, hint: 'run systemd/install.sh, which creates the serialgate user' };
-  if (acc.uid === 0) return { name, verdict: 'warn', message: 'running as root: works, but the service should not', hint: 'use the serialgate service user (systemd/install.sh)' };
+  if (!acc)
+    return {
+      name,
+      verdict: 'fail',
+      message: `no user "${opts.user}" in ${opts.roots.etc}/passwd`,
+      hint: 'run systemd/install.sh, which creates the serialgate user',
+    };
+  if (acc.uid === 0)
+    return {
+      name,
+      verdict: 'warn',
+      message: 'running as root: works, but the service should not',
+      hint: 'use the serialgate service user (systemd/install.sh)',
+    };
   if (acc.groupNames.has('dialout')) return { name, verdict: 'ok', message: `"${opts.user}" is in the dialout group` };
   return {
     name,
@@ -163,7 +178,12 @@ async function checkPorts(opts: DoctorOptions): Promise<Check[]> {
         hint: '`serialgate ports` lists what is plugged in and its /dev/serial/by-id name',
       });
     } else if (acc && !canReadWrite(acc, st.mode, st.uid, st.gid)) {
-      checks.push({ name, verdict: 'fail', message: `present, but "${opts.user}" cannot read and write it (mode ${(st.mode & 0o777).toString(8)})`, hint: `sudo usermod -aG dialout ${opts.user}` });
+      checks.push({
+        name,
+        verdict: 'fail',
+        message: `present, but "${opts.user}" cannot read and write it (mode ${(st.mode & 0o777).toString(8)})`,
+        hint: `sudo usermod -aG dialout ${opts.user}`,
+      });
     } else if (!st.isCharacterDevice()) {
       checks.push({ name, verdict: 'warn', message: 'present, but not a character device (a typo pointing at a regular file?)' });
     } else {

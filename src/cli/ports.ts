@@ -33,7 +33,11 @@ export function rootsFromEnv(env: NodeJS.ProcessEnv = process.env): Roots {
   return { sys: env.SERIALGATE_SYSFS_ROOT || '/sys', dev: env.SERIALGATE_DEV_ROOT || '/dev' };
 }
 
-const readText = (p: string): Promise<string | undefined> => readFile(p, 'utf8').then((s) => s.trim(), () => undefined);
+const readText = (p: string): Promise<string | undefined> =>
+  readFile(p, 'utf8').then(
+    (s) => s.trim(),
+    () => undefined,
+  );
 const list = (p: string): Promise<string[]> => readdir(p).catch(() => []);
 
 /** name → links in dir that resolve to /dev/<name> (by basename: links are relative, ../../ttyUSB0) */
@@ -105,17 +109,19 @@ export async function listPorts(roots: Roots): Promise<PortInfo[]> {
 /** Human-readable listing: one block per port, the name to put in the config first. */
 export function formatPorts(ports: PortInfo[]): string {
   if (!ports.length) return 'no serial ports found (is the device plugged in? `dmesg | tail` shows what the kernel saw)\n';
-  return ports
-    .map((p) => {
-      const lines = [p.path];
-      const ids = p.vendorId ? `${p.vendorId}:${p.productId ?? '????'}` : undefined;
-      const desc = [p.manufacturer, p.product].filter(Boolean).join(' ');
-      if (ids || desc || p.driver) lines.push(`  device:  ${[ids, desc, p.driver && `(${p.driver})`].filter(Boolean).join(' ')}`);
-      if (p.serialNumber) lines.push(`  serial:  ${p.serialNumber}`);
-      for (const l of p.byId) lines.push(`  by-id:   ${l}`);
-      for (const l of p.byPath) lines.push(`  by-path: ${l}`);
-      for (const l of p.aliases) lines.push(`  alias:   ${l}`);
-      return lines.join('\n');
-    })
-    .join('\n') + '\n\nUse the by-id name in the config: it stays the same when the device is replugged.\n';
+  return (
+    ports
+      .map((p) => {
+        const lines = [p.path];
+        const ids = p.vendorId ? `${p.vendorId}:${p.productId ?? '????'}` : undefined;
+        const desc = [p.manufacturer, p.product].filter(Boolean).join(' ');
+        if (ids || desc || p.driver) lines.push(`  device:  ${[ids, desc, p.driver && `(${p.driver})`].filter(Boolean).join(' ')}`);
+        if (p.serialNumber) lines.push(`  serial:  ${p.serialNumber}`);
+        for (const l of p.byId) lines.push(`  by-id:   ${l}`);
+        for (const l of p.byPath) lines.push(`  by-path: ${l}`);
+        for (const l of p.aliases) lines.push(`  alias:   ${l}`);
+        return lines.join('\n');
+      })
+      .join('\n') + '\n\nUse the by-id name in the config: it stays the same when the device is replugged.\n'
+  );
 }

@@ -2,7 +2,17 @@
  * What the typed client promises its users: the options of connect(), the client it returns,
  * its connection states and statistics, and the part of the WebSocket API it needs.
  */
-import type { DeviceInfo, Encoding, ErrorMessage, HelloMessage, HistoryMessage, HistoryRange, ReadingMessage, Role, StateMessage } from '../protocol/messages.js';
+import type {
+  DeviceInfo,
+  Encoding,
+  ErrorMessage,
+  HelloMessage,
+  HistoryMessage,
+  HistoryRange,
+  ReadingMessage,
+  Role,
+  StateMessage,
+} from '../protocol/messages.js';
 import type { ProtocolViolation } from '../protocol/server-messages.js';
 import type { CommandInput, CommandResult } from './commands.js';
 import type { ResetInfo, SequencerStats } from './sequencer.js';
@@ -14,6 +24,7 @@ export type { CommandInput, CommandResult };
  * events are `any` because the two declare unrelated event classes; each handler in client.ts
  * states the fields it reads.
  */
+/* eslint-disable @typescript-eslint/no-explicit-any -- the browser's and ws's event classes are unrelated types: see above */
 export interface WebSocketLike {
   readonly readyState: number;
   readonly bufferedAmount: number;
@@ -26,6 +37,7 @@ export interface WebSocketLike {
   send(data: string | Uint8Array): void;
   close(code?: number, reason?: string): void;
 }
+/* eslint-enable @typescript-eslint/no-explicit-any */
 export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
 
 /** readyState names, plus 'reconnecting' while waiting for the next attempt */

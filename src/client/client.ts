@@ -22,10 +22,7 @@ const TOKEN_CHARS = /^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$/;
 /** checks a token for use as `bearer.<token>`; throws ClientError */
 export function checkToken(token: string): void {
   if (!TOKEN_CHARS.test(token)) {
-    throw new ClientError(
-      'SG_ERR_CLIENT_TOKEN',
-      "a token must consist of letters, digits and !#$%&'*+-.^_`|~ to travel as a WebSocket subprotocol",
-    );
+    throw new ClientError('SG_ERR_CLIENT_TOKEN', "a token must consist of letters, digits and !#$%&'*+-.^_`|~ to travel as a WebSocket subprotocol");
   }
 }
 
@@ -92,7 +89,7 @@ export function connect(url: string, options: ConnectOptions = {}): SerialgateCl
   if (token !== undefined) checkToken(token);
   let encoding: Encoding = options.protocol ?? 'cbor';
   let devices = options.devices ?? ['*'];
-  const reconnectOpts = options.reconnect === false ? undefined : options.reconnect ?? {};
+  const reconnectOpts = options.reconnect === false ? undefined : (options.reconnect ?? {});
   const backoff = new Backoff({ minMs: reconnectOpts?.minMs ?? 500, maxMs: reconnectOpts?.maxMs ?? 30_000 });
   const maxBufferedBytes = options.maxBufferedBytes ?? 64 * 1024;
   const resumeSettleMs = options.resumeSettleMs ?? 1_000;

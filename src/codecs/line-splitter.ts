@@ -43,7 +43,10 @@ export class LineSplitter {
   /** bytes of the overlong line being discarded */
   private skipped = 0;
 
-  constructor(opts: SplitterOptions, private readonly handlers: SplitterHandlers) {
+  constructor(
+    opts: SplitterOptions,
+    private readonly handlers: SplitterHandlers,
+  ) {
     this.delim = Buffer.from(opts.delimiter ?? '\n');
     if (this.delim.length === 0) throw new RangeError('line delimiter must not be empty');
     if (!Number.isInteger(opts.maxLineBytes) || opts.maxLineBytes < 1) throw new RangeError('maxLineBytes must be a positive integer');

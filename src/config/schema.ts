@@ -253,7 +253,11 @@ export const historySchema = z
     // older data as min/max/mean/count per field per minute: 1,440 buckets draw a day at full width
     bucketMs: z.number().int().positive().default(60_000),
     // buckets older than this expire (memory and disk): two days, so "yesterday" is always whole
-    retentionMs: z.number().int().positive().default(2 * 86_400_000),
+    retentionMs: z
+      .number()
+      .int()
+      .positive()
+      .default(2 * 86_400_000),
     // memory of the whole history (all devices), and separately its files: 32 MiB each is ~3 % of a 1 GB Pi
     budgetBytes: bytes(32 * 1024 * 1024),
     // at most one write + fsync per this interval (Home Assistant's recorder advises 30 s for SD cards);

@@ -26,7 +26,6 @@ export interface FederationLink {
   publish(topic: string, payload: string, opts: { qos: 0 | 1; retain?: boolean; correlation?: Buffer }): void;
 }
 
-
 export class Federation {
   private handler: FederatedCommandHandler | undefined;
   private readonly badLog = new LogRateLimiter(10_000);
@@ -56,14 +55,26 @@ export class Federation {
     }
     const now = this.now();
     if (parsed.deadline !== undefined && parsed.deadline <= now) {
-      this.badLog.log(this.log, 'warn', 'late', { code: 'SG_ERR_FLEET_LATE_COMMAND', device }, 'federated command arrived after its deadline: dropped, not executed');
+      this.badLog.log(
+        this.log,
+        'warn',
+        'late',
+        { code: 'SG_ERR_FLEET_LATE_COMMAND', device },
+        'federated command arrived after its deadline: dropped, not executed',
+      );
       return;
     }
     const key = correlation?.toString('base64') ?? (parsed.id === null ? undefined : JSON.stringify(parsed.id));
     if (key !== undefined) {
       this.forgetExpired(now);
       if (this.seen.has(key)) {
-        this.badLog.log(this.log, 'warn', 'duplicate', { code: 'SG_ERR_FLEET_DUPLICATE_COMMAND', device }, 'federated command seen before: dropped, not executed again');
+        this.badLog.log(
+          this.log,
+          'warn',
+          'duplicate',
+          { code: 'SG_ERR_FLEET_DUPLICATE_COMMAND', device },
+          'federated command seen before: dropped, not executed again',
+        );
         return;
       }
       if (this.seen.size >= FLEET_MAX_SEEN) this.seen.delete(this.seen.keys().next().value!);

@@ -46,7 +46,6 @@ export interface FleetOptions {
   route: FederatedCommandHandler;
 }
 
-
 type Phase = 'connecting' | 'probing' | 'waiting' | 'live' | 'refused' | 'stopped';
 
 export class Fleet implements Source {
@@ -133,7 +132,9 @@ export class Fleet implements Source {
     if (wasLive && client.connected) {
       // a planned stop says so itself (the will is for a crash); bounded: a hung broker cannot hold the stop
       await Promise.race([
-        client.publishAsync(this.topics.status(this.opts.gatewayId), JSON.stringify(this.will('stopped')), { qos: 1, retain: true }).catch(() => undefined),
+        client
+          .publishAsync(this.topics.status(this.opts.gatewayId), JSON.stringify(this.will('stopped')), { qos: 1, retain: true })
+          .catch(() => undefined),
         new Promise((r) => setTimeout(r, 1_000)),
       ]);
     }
@@ -266,7 +267,10 @@ export class Fleet implements Source {
       else if (this.phase === 'waiting' && p?.state === 'offline' && p.instance === this.ownStatus?.instance) this.goLive();
       else if (this.phase === 'live' && p?.state === 'online' && p.instance !== this.instance && !this.duplicateLogged) {
         this.duplicateLogged = true;
-        this.log.error({ code: 'SG_ERR_FLEET_DUPLICATE_ID', other: p.instance }, 'another process announced this gateway id on the fleet broker: give each gateway its own gateway.id');
+        this.log.error(
+          { code: 'SG_ERR_FLEET_DUPLICATE_ID', other: p.instance },
+          'another process announced this gateway id on the fleet broker: give each gateway its own gateway.id',
+        );
       }
       return;
     }
@@ -313,4 +317,3 @@ interface PublishOpts {
 }
 
 const stateBody = (s: DeviceStatus) => (s.reason === undefined ? { state: s.state } : { state: s.state, reason: s.reason });
-

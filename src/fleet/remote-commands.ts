@@ -26,7 +26,15 @@ interface Pending {
 }
 
 /** codes an owner may answer with; anything else from the wire is `internal` */
-const CODES = new Set<string>(['device_unavailable', 'timeout', 'busy', 'invalid', 'forbidden', 'shutting_down', 'internal'] satisfies CommandErrorCode[]);
+const CODES = new Set<string>([
+  'device_unavailable',
+  'timeout',
+  'busy',
+  'invalid',
+  'forbidden',
+  'shutting_down',
+  'internal',
+] satisfies CommandErrorCode[]);
 
 export class RemoteCommands {
   private readonly pending = new Map<string, Pending>();

@@ -65,7 +65,14 @@ export class RemoteDevices {
   }
 
   presence(gateway: string, p: Presence | undefined): void {
-    const gw = this.gateways.get(gateway) ?? { instance: '', online: false, reason: 'no birth message yet', listed: new Map(), states: new Map(), lastSeq: 0 };
+    const gw = this.gateways.get(gateway) ?? {
+      instance: '',
+      online: false,
+      reason: 'no birth message yet',
+      listed: new Map(),
+      states: new Map(),
+      lastSeq: 0,
+    };
     this.gateways.set(gateway, gw);
     if (p === undefined || p.state === 'offline') {
       // a will of an instance that was replaced already (a restart faster than the keepalive) says nothing
@@ -109,7 +116,14 @@ export class RemoteDevices {
     const gw = this.gateways.get(gateway);
     if (!gw) {
       // retained states may come before the birth: kept for it
-      this.gateways.set(gateway, { instance: '', online: false, reason: 'no birth message yet', listed: new Map(), states: new Map([[device, s]]), lastSeq: 0 });
+      this.gateways.set(gateway, {
+        instance: '',
+        online: false,
+        reason: 'no birth message yet',
+        listed: new Map(),
+        states: new Map([[device, s]]),
+        lastSeq: 0,
+      });
       return;
     }
     gw.states.set(device, s);

@@ -15,8 +15,7 @@
 import { ID_PATTERN } from '../config/schema.js';
 
 export type FleetTopic =
-  | { kind: 'status' | 'probe'; gateway: string }
-  | { kind: 'reading' | 'state' | 'command' | 'ack'; gateway: string; device: string };
+  { kind: 'status' | 'probe'; gateway: string } | { kind: 'reading' | 'state' | 'command' | 'ack'; gateway: string; device: string };
 
 const DEVICE_KINDS = new Set(['reading', 'state', 'command', 'ack']);
 

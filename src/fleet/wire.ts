@@ -7,7 +7,6 @@ import type { SourceKind, Values } from '../domain.js';
 import type { Presence } from './remote.js';
 import { FLEET_MAX_DEVICES, FLEET_MAX_TEXT } from '../bounds.js';
 
-
 function json(payload: Buffer): Record<string, unknown> | undefined {
   try {
     const doc: unknown = JSON.parse(payload.toString('utf8'));

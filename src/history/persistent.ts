@@ -120,11 +120,15 @@ export class History implements HistoryReader, HistoryWriter {
     try {
       const taken = takeStream(dir);
       if ('snapshot' in taken) {
-        this.logger.info({ epoch: taken.snapshot.epoch, seq: taken.snapshot.seq }, 'stream restored: dashboards resume where the last clean stop left them');
+        this.logger.info(
+          { epoch: taken.snapshot.epoch, seq: taken.snapshot.seq },
+          'stream restored: dashboards resume where the last clean stop left them',
+        );
         return taken.snapshot;
       }
       if (taken.none === 'absent') this.logger.info('no saved stream (first start, or the last stop was not clean): a new epoch starts');
-      if (taken.none === 'damaged') this.logger.warn({ code: 'SG_ERR_HISTORY_DAMAGED', error: taken.error }, 'saved stream damaged, dropped: a new epoch starts');
+      if (taken.none === 'damaged')
+        this.logger.warn({ code: 'SG_ERR_HISTORY_DAMAGED', error: taken.error }, 'saved stream damaged, dropped: a new epoch starts');
     } catch (err) {
       this.logger.warn({ err, code: 'SG_ERR_HISTORY_DAMAGED' }, 'saved stream unreadable, dropped: a new epoch starts');
     }

@@ -42,14 +42,20 @@ export function takeStream(dir: string): TakenStream {
   syncDir(dir);
   const u = unframe(buf);
   const snap = u.records[0];
-  if (u.records.length !== 1 || u.droppedBytes > 0 || !isSnapshot(snap)) return { none: 'damaged', error: `${buf.length} bytes, not one valid record` };
+  if (u.records.length !== 1 || u.droppedBytes > 0 || !isSnapshot(snap))
+    return { none: 'damaged', error: `${buf.length} bytes, not one valid record` };
   return { snapshot: snap };
 }
 
 function isSnapshot(v: unknown): v is StreamSnapshot {
   const s = v as Partial<StreamSnapshot> | null;
   return (
-    typeof s === 'object' && s !== null && typeof s.epoch === 'string' && Number.isSafeInteger(s.seq) && Array.isArray(s.readings) && Array.isArray(s.last)
+    typeof s === 'object' &&
+    s !== null &&
+    typeof s.epoch === 'string' &&
+    Number.isSafeInteger(s.seq) &&
+    Array.isArray(s.readings) &&
+    Array.isArray(s.last)
   );
 }
 

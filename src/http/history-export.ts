@@ -37,23 +37,44 @@ export function exportHistory(req: IncomingMessage, url: URL, deps: ExportDeps, 
   const headers = new Map<string, string>();
   for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers.set(k, v);
   const decision = auth.authorize({ url, headers, offered: [] });
-  if (!decision.ok) return refusal(decision.status, decision.message, decision.status === 401 ? { 'WWW-Authenticate': 'Bearer realm="serialgate"' } : {});
+  if (!decision.ok)
+    return refusal(decision.status, decision.message, decision.status === 401 ? { 'WWW-Authenticate': 'Bearer realm="serialgate"' } : {});
 
   const p = url.searchParams;
   const range = checkHistoryRange(
-    { device: p.get('device') ?? undefined, from: time(p.get('from')), to: time(p.get('to')), maxPoints: p.has('maxPoints') ? Number(p.get('maxPoints')) : MAX_HISTORY_POINTS },
+    {
+      device: p.get('device') ?? undefined,
+      from: time(p.get('from')),
+      to: time(p.get('to')),
+      maxPoints: p.has('maxPoints') ? Number(p.get('maxPoints')) : MAX_HISTORY_POINTS,
+    },
     now,
   );
   if (!range.ok) return refusal(400, range.message);
   const answer = deps.history.query(range.query);
   const name = `${range.query.device.replace(/[^A-Za-z0-9._-]/g, '_')}-history`;
   if (url.pathname === '/history.json') {
-    return { status: 200, type: 'application/json; charset=utf-8', body: JSON.stringify(answer), headers: { 'Content-Disposition': `attachment; filename="${name}.json"` } };
+    return {
+      status: 200,
+      type: 'application/json; charset=utf-8',
+      body: JSON.stringify(answer),
+      headers: { 'Content-Disposition': `attachment; filename="${name}.json"` },
+    };
   }
-  return { status: 200, type: 'text/csv; charset=utf-8', body: toCsv(answer), headers: { 'Content-Disposition': `attachment; filename="${name}.csv"` } };
+  return {
+    status: 200,
+    type: 'text/csv; charset=utf-8',
+    body: toCsv(answer),
+    headers: { 'Content-Disposition': `attachment; filename="${name}.csv"` },
+  };
 }
 
-const refusal = (status: number, message: string, headers: Record<string, string> = {}): ExportResult => ({ status, type: 'text/plain; charset=utf-8', body: `${message}\n`, headers });
+const refusal = (status: number, message: string, headers: Record<string, string> = {}): ExportResult => ({
+  status,
+  type: 'text/plain; charset=utf-8',
+  body: `${message}\n`,
+  headers,
+});
 
 /** ms digits, or an ISO 8601 date; anything else becomes NaN, which the range check refuses */
 function time(s: string | null): number | undefined {
@@ -73,10 +94,17 @@ export function toCsv(a: HistoryAnswer): string {
   const fields = [...names].sort();
   const rows = [['time', 'ts', 'kind', 'span_ms', 'count', ...fields.flatMap((f) => [f, `${f}_min`, `${f}_max`])]];
   for (const b of a.buckets) {
-    rows.push([iso(b.ts), String(b.ts), 'bucket', String(b.span), String(b.count), ...fields.flatMap((f) => {
-      const s = b.fields[f];
-      return s ? [String(s.mean), String(s.min), String(s.max)] : ['', '', ''];
-    })]);
+    rows.push([
+      iso(b.ts),
+      String(b.ts),
+      'bucket',
+      String(b.span),
+      String(b.count),
+      ...fields.flatMap((f) => {
+        const s = b.fields[f];
+        return s ? [String(s.mean), String(s.min), String(s.max)] : ['', '', ''];
+      }),
+    ]);
   }
   for (const pt of a.points) {
     rows.push([iso(pt.ts), String(pt.ts), 'point', '', '', ...fields.flatMap((f) => [cell(pt.values[f]), '', ''])]);

@@ -57,7 +57,14 @@ export function createRequestHandler(deps: { health(): HealthReport; webRoot: st
   const files = new StaticFiles(deps.webRoot);
   const log = deps.logger.child({ component: 'http' });
 
-  const send = (res: ServerResponse, status: number, type: string, body: string | Buffer, head: boolean, extra: Record<string, string> = {}): void => {
+  const send = (
+    res: ServerResponse,
+    status: number,
+    type: string,
+    body: string | Buffer,
+    head: boolean,
+    extra: Record<string, string> = {},
+  ): void => {
     res.writeHead(status, { ...SECURITY_HEADERS, 'Content-Type': type, 'Content-Length': String(Buffer.byteLength(body)), ...extra });
     res.end(head ? undefined : body);
   };

@@ -23,8 +23,7 @@ import type { CommandRequest } from '../protocol/client-messages.js';
 
 /** The ack the router builds: AckMessage with its code typed. */
 export type CommandAck =
-  | { type: 'ack'; id: string; ok: true; reply?: string }
-  | { type: 'ack'; id: string; ok: false; error: { code: AckErrorCode; message: string } };
+  { type: 'ack'; id: string; ok: true; reply?: string } | { type: 'ack'; id: string; ok: false; error: { code: AckErrorCode; message: string } };
 
 /** A routable device with its command rules, compiled once per configuration. */
 export interface CommandTarget {

@@ -28,7 +28,9 @@ export class DeviceRegistry {
   /** the hello's device list */
   /** as hello lists them: remote devices (fleet mode) name their gateway */
   list(): Pick<DeviceStatus, 'id' | 'source' | 'state' | 'gateway'>[] {
-    return [...this.statuses.values()].map((d) => (d.gateway === undefined ? { id: d.id, source: d.source, state: d.state } : { id: d.id, source: d.source, gateway: d.gateway, state: d.state }));
+    return [...this.statuses.values()].map((d) =>
+      d.gateway === undefined ? { id: d.id, source: d.source, state: d.state } : { id: d.id, source: d.source, gateway: d.gateway, state: d.state },
+    );
   }
 
   /** the last reading of every device, oldest first */
@@ -63,7 +65,11 @@ export class DeviceRegistry {
     const next = new Map<string, CommandTarget>();
     for (const device of devices) {
       const rules = byId.get(device.id)?.commands ?? defaultRules;
-      next.set(device.id, { device, rules, allow: rules.allow === undefined ? undefined : compilePattern(rules.allow, `device ${device.id}: commands.allow`) });
+      next.set(device.id, {
+        device,
+        rules,
+        allow: rules.allow === undefined ? undefined : compilePattern(rules.allow, `device ${device.id}: commands.allow`),
+      });
     }
     const removed = [...this.targets.keys()].filter((id) => !next.has(id));
     for (const id of removed) {

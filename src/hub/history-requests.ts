@@ -12,7 +12,6 @@ import type { HistoryRequest } from '../protocol/client-messages.js';
 import { frameMessage } from './frame.js';
 import { DEFAULT_HISTORY_POINTS, DEFAULT_HISTORY_RANGE_MS, MAX_HISTORY_POINTS } from '../bounds.js';
 
-
 /** A gateway that keeps no history: every answer is empty, never an error. */
 export const NO_HISTORY: HistoryReader = {
   query: (q) => ({ device: q.device, from: q.from, to: q.to, buckets: [], points: [] }),
@@ -27,18 +26,20 @@ const isTime = (v: unknown): v is number => typeof v === 'number' && Number.isSa
  * The query a request's fields describe, or why they describe none. `to` defaults to now, `from`
  * to an hour before `to` (never before 1970), maxPoints to DEFAULT_HISTORY_POINTS.
  */
-export function checkHistoryRange(
-  fields: { device: unknown; from: unknown; to: unknown; maxPoints: unknown },
-  now: number,
-): RangeCheck {
+export function checkHistoryRange(fields: { device: unknown; from: unknown; to: unknown; maxPoints: unknown }, now: number): RangeCheck {
   const { device, from, to, maxPoints } = fields;
-  if (typeof device !== 'string' || device.length === 0 || device.length > 64) return { ok: false, message: 'history "device" must be a device id (1-64 characters)' };
+  if (typeof device !== 'string' || device.length === 0 || device.length > 64)
+    return { ok: false, message: 'history "device" must be a device id (1-64 characters)' };
   if (to !== undefined && !isTime(to)) return { ok: false, message: 'history "to" must be a time in ms since the epoch (a non-negative integer)' };
-  if (from !== undefined && !isTime(from)) return { ok: false, message: 'history "from" must be a time in ms since the epoch (a non-negative integer)' };
+  if (from !== undefined && !isTime(from))
+    return { ok: false, message: 'history "from" must be a time in ms since the epoch (a non-negative integer)' };
   const end = to ?? now;
   const start = from ?? Math.max(0, end - DEFAULT_HISTORY_RANGE_MS);
   if (start > end) return { ok: false, message: 'history "from" must not be after "to"' };
-  if (maxPoints !== undefined && !(typeof maxPoints === 'number' && Number.isSafeInteger(maxPoints) && maxPoints >= 1 && maxPoints <= MAX_HISTORY_POINTS)) {
+  if (
+    maxPoints !== undefined &&
+    !(typeof maxPoints === 'number' && Number.isSafeInteger(maxPoints) && maxPoints >= 1 && maxPoints <= MAX_HISTORY_POINTS)
+  ) {
     return { ok: false, message: `history "maxPoints" must be an integer from 1 to ${MAX_HISTORY_POINTS}` };
   }
   return { ok: true, query: { device, from: start, to: end, maxPoints: maxPoints ?? DEFAULT_HISTORY_POINTS } };

@@ -94,7 +94,10 @@ export class Hub implements SourceSink {
       const role = this.auth.roleOf(s.credential);
       if (role === undefined || RANK[role] < RANK[s.role]) {
         closed++;
-        s.conn.close(1008, role === undefined ? 'token no longer valid (configuration reloaded)' : `role is now ${role} (configuration reloaded): reconnect`);
+        s.conn.close(
+          1008,
+          role === undefined ? 'token no longer valid (configuration reloaded)' : `role is now ${role} (configuration reloaded): reconnect`,
+        );
         continue;
       }
       s.applyLimits(config.hub);
@@ -151,7 +154,9 @@ export class Hub implements SourceSink {
 
   state(s: DeviceStatus): void {
     if (!this.registry.state(s)) return;
-    this.broadcast(s.reason === undefined ? { type: 'state', device: s.id, state: s.state } : { type: 'state', device: s.id, state: s.state, reason: s.reason });
+    this.broadcast(
+      s.reason === undefined ? { type: 'state', device: s.id, state: s.state } : { type: 'state', device: s.id, state: s.state, reason: s.reason },
+    );
     for (const listener of this.stateListeners) {
       try {
         listener(s);
@@ -176,7 +181,11 @@ export class Hub implements SourceSink {
   /** A new dashboard: hello, the last value of every device, then live readings. */
   attach(conn: HubConnection, context: AuthContext): Session {
     const { hub } = this.config;
-    const s = new Session(conn, { ...hub, role: context.role, credential: context.credential, encoding: encodingOf(conn.protocol) }, this.scheduleFlush);
+    const s = new Session(
+      conn,
+      { ...hub, role: context.role, credential: context.credential, encoding: encodingOf(conn.protocol) },
+      this.scheduleFlush,
+    );
     if (this.closing) {
       conn.close(1001, 'gateway shutting down');
       return s;
@@ -188,7 +197,15 @@ export class Hub implements SourceSink {
     const snapshot = this.registry.snapshot();
     this.resume.started(s, snapshot);
     // hello and the snapshot leave in one write
-    const hello = { type: 'hello', protocol: 1, gateway: this.config.gateway.id, role: context.role, epoch: this.epoch, seq: this.resume.newest, devices: this.registry.list() } as const;
+    const hello = {
+      type: 'hello',
+      protocol: 1,
+      gateway: this.config.gateway.id,
+      role: context.role,
+      epoch: this.epoch,
+      seq: this.resume.newest,
+      devices: this.registry.list(),
+    } as const;
     s.queue(frameMessage(hello, s.encoding));
     for (const r of snapshot) s.queue(r.frame(s.encoding));
     s.flush();

@@ -18,7 +18,6 @@ import { ResumeRing } from './ring.js';
 import { matches, type Subscription } from './subscriptions.js';
 import { MAX_PERIODS } from '../bounds.js';
 
-
 /** What one connection was already sent (kept by its Session, read and written only here). */
 export interface SentRecord {
   /** hello.seq: later readings were sent live */

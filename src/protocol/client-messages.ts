@@ -60,13 +60,21 @@ export function parseClientMessage(value: unknown): ParseResult {
       if (id === undefined) return fail('invalid_field', `history "id" must be a string of 1-${MAX_ID_LENGTH} characters`);
       return { ok: true, msg: { type: 'history', id, device: m.device, from: m.from, to: m.to, maxPoints: m.maxPoints } };
     default:
-      return fail('unknown_type', typeof m.type === 'string' ? `unknown message type "${m.type.slice(0, 64)}"` : '"type" must be "subscribe", "command" or "history"', id);
+      return fail(
+        'unknown_type',
+        typeof m.type === 'string' ? `unknown message type "${m.type.slice(0, 64)}"` : '"type" must be "subscribe", "command" or "history"',
+        id,
+      );
   }
 }
 
 function parseSubscribe(m: Record<string, unknown>, id: string | undefined): ParseResult {
   const { devices, since, epoch } = m;
-  if (!Array.isArray(devices) || devices.length > MAX_SUBSCRIBED || !devices.every((d) => typeof d === 'string' && d.length > 0 && d.length <= MAX_ID_LENGTH)) {
+  if (
+    !Array.isArray(devices) ||
+    devices.length > MAX_SUBSCRIBED ||
+    !devices.every((d) => typeof d === 'string' && d.length > 0 && d.length <= MAX_ID_LENGTH)
+  ) {
     return fail('invalid_field', `subscribe "devices" must be ["*"] or up to ${MAX_SUBSCRIBED} device ids`, id);
   }
   if (since !== undefined && !(typeof since === 'number' && Number.isSafeInteger(since) && since >= 0)) {

@@ -86,9 +86,7 @@ const notWellFormed = (): Decoded => fail('malformed', 'strings must be well-for
  */
 function checkTree(root: unknown): Decoded {
   const out: { v: unknown } = { v: undefined };
-  const stack: { value: unknown; depth: number; set: (v: unknown) => void }[] = [
-    { value: root, depth: 0, set: (v) => (out.v = v) },
-  ];
+  const stack: { value: unknown; depth: number; set: (v: unknown) => void }[] = [{ value: root, depth: 0, set: (v) => (out.v = v) }];
   while (stack.length > 0) {
     const { value, depth, set } = stack.pop()!;
     switch (typeof value) {

@@ -3,10 +3,9 @@
  * sends and receives them and for the typed client (Node and browser) on the other side. Types
  * and constants only, so that the browser bundle pays nothing for importing them.
  */
-import type { DeviceState, DeviceStatus, Role, SourceKind, Values } from '../domain.js';
-import type { HistoryBucket, HistoryPoint } from '../domain.js';
+import type { DeviceState, DeviceStatus, HistoryBucket, HistoryPoint, Role, Values } from '../domain.js';
 
-export type { DeviceState, Role, SourceKind, Values };
+export type { DeviceState, Role, Values };
 /** the history's own shapes (src/domain.ts): one definition for the store, the wire and the client */
 export type { FieldStats, HistoryBucket, HistoryPoint } from '../domain.js';
 
@@ -57,9 +56,7 @@ export interface ErrorBody {
   code: string;
   message: string;
 }
-export type AckMessage =
-  | { type: 'ack'; id: string; ok: true; reply?: string }
-  | { type: 'ack'; id: string; ok: false; error: ErrorBody };
+export type AckMessage = { type: 'ack'; id: string; ok: true; reply?: string } | { type: 'ack'; id: string; ok: false; error: ErrorBody };
 /** Readings in [from, to] (inclusive seqs) matching the subscription that the client will not get, except those sent right after this message. */
 export interface GapMessage {
   type: 'gap';
@@ -107,8 +104,7 @@ export interface SubscribeMessage {
   epoch?: string;
 }
 export type CommandMessage =
-  | { type: 'command'; id: string; device: string; line: string }
-  | { type: 'command'; id: string; device: string; payload: unknown };
+  { type: 'command'; id: string; device: string; line: string } | { type: 'command'; id: string; device: string; payload: unknown };
 /** ms since the epoch; absent: `to` now, `from` an hour before `to`, maxPoints 1,000 (at most 10,000) */
 export interface HistoryRange {
   from?: number;

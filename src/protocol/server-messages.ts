@@ -46,11 +46,24 @@ export function parseServerMessage(v: unknown): ServerMessage | undefined {
   const ok = ((): boolean => {
     switch (v.type) {
       case 'hello':
-        return v.protocol === 1 && isStr(v.gateway) && (v.role === 'viewer' || v.role === 'operator') && isEpoch(v.epoch) && isSeq(v.seq) &&
-          Array.isArray(v.devices) && v.devices.every(isDeviceInfo);
+        return (
+          v.protocol === 1 &&
+          isStr(v.gateway) &&
+          (v.role === 'viewer' || v.role === 'operator') &&
+          isEpoch(v.epoch) &&
+          isSeq(v.seq) &&
+          Array.isArray(v.devices) &&
+          v.devices.every(isDeviceInfo)
+        );
       case 'reading':
-        return isSeq(v.seq) && isStr(v.device) && typeof v.ts === 'number' &&
-          (v.values === undefined || isValues(v.values)) && optStr(v.raw) && optStr(v.error);
+        return (
+          isSeq(v.seq) &&
+          isStr(v.device) &&
+          typeof v.ts === 'number' &&
+          (v.values === undefined || isValues(v.values)) &&
+          optStr(v.raw) &&
+          optStr(v.error)
+        );
       case 'state':
         return isStr(v.device) && isState(v.state) && optStr(v.reason);
       case 'ack':
@@ -62,8 +75,17 @@ export function parseServerMessage(v: unknown): ServerMessage | undefined {
       case 'reset':
         return isEpoch(v.epoch);
       case 'history':
-        return isStr(v.id) && isStr(v.device) && isNum(v.from) && isNum(v.to) && (v.truncated === undefined || v.truncated === true) &&
-          Array.isArray(v.buckets) && v.buckets.every(isBucket) && Array.isArray(v.points) && v.points.every(isPoint);
+        return (
+          isStr(v.id) &&
+          isStr(v.device) &&
+          isNum(v.from) &&
+          isNum(v.to) &&
+          (v.truncated === undefined || v.truncated === true) &&
+          Array.isArray(v.buckets) &&
+          v.buckets.every(isBucket) &&
+          Array.isArray(v.points) &&
+          v.points.every(isPoint)
+        );
       default:
         return true;
     }

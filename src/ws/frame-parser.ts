@@ -44,9 +44,7 @@ const MIN_PARTIAL = 1024;
  * Node's internal Buffer class: constructing a view with it directly skips the species lookup
  * and argument checks of subarray(), the largest per-frame cost on small frames (ws does the same).
  */
-const FastBuffer = (Buffer as unknown as { [Symbol.species]: new (ab: ArrayBufferLike, offset: number, length: number) => Buffer })[
-  Symbol.species
-];
+const FastBuffer = (Buffer as unknown as { [Symbol.species]: new (ab: ArrayBufferLike, offset: number, length: number) => Buffer })[Symbol.species];
 
 /**
  * Incremental RFC 6455 frame parser (sans-I/O, pull): push() hands it the next bytes, next()

@@ -39,7 +39,9 @@ const BEARER_PREFIX = 'bearer.';
 
 /** Sec-WebSocket-Accept for a Sec-WebSocket-Key (RFC 6455 §4.2.2). */
 export function acceptKey(key: string): string {
-  return createHash('sha1').update(key + GUID).digest('base64');
+  return createHash('sha1')
+    .update(key + GUID)
+    .digest('base64');
 }
 
 /**
@@ -91,9 +93,7 @@ export function processHandshake(req: UpgradeRequest, opts: HandshakeOptions): H
 
   if (opts.originAllowed && !opts.originAllowed(headers.get('origin'), host)) return refuse(403, 'origin not allowed');
 
-  let response =
-    'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
-    `Sec-WebSocket-Accept: ${acceptKey(key)}\r\n`;
+  let response = 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' + `Sec-WebSocket-Accept: ${acceptKey(key)}\r\n`;
   if (protocol !== undefined) response += `Sec-WebSocket-Protocol: ${protocol}\r\n`;
   response += '\r\n';
   return { ok: true, key, protocol, offered, headers, response: Buffer.from(response, 'latin1') };

@@ -47,7 +47,10 @@ beforeAll(async () => {
     devices: [{ id: 'mock1', serial: { path: LINK, baudRate: 115200 }, parser: { format: 'kv' } }],
   });
   gateway = await gw.startGateway(config, log.silentLogger(), { history });
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
   const ctx = await browser.newContext({ viewport: { width: 1100, height: 900 } });
   page = await ctx.newPage();
   page.on('pageerror', (e) => pageErrors.push(e.message));

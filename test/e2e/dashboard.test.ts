@@ -76,8 +76,7 @@ async function openWithToken(p: Page, token: string): Promise<void> {
   await p.waitForSelector('[data-testid="conn-state"][data-state="open"]', { timeout: 10_000 });
 }
 
-const stats = (p: Page) =>
-  p.evaluate(() => (window as unknown as { __sg: { stats(): Record<string, number> } }).__sg.stats());
+const stats = (p: Page) => p.evaluate(() => (window as unknown as { __sg: { stats(): Record<string, number> } }).__sg.stats());
 const epoch = (p: Page) => p.evaluate(() => (window as unknown as { __sg: { client: { epoch?: string } } }).__sg.client.epoch);
 const shown = (p: Page) => p.evaluate(() => (window as unknown as { __sg: { shown(): number[] } }).__sg.shown());
 const chartX = (p: Page, metric: string) =>
@@ -92,7 +91,12 @@ beforeAll(async () => {
   if (!existsSync(`${root}dist/web/app.js`) || !existsSync(`${root}dist/src/gateway.js`)) {
     execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit', timeout: 170_000 });
   }
-  mods = { gw: await dist('src/gateway.js'), schema: await dist('src/config/schema.js'), log: await dist('src/log.js'), mock: await dist('firmware-mock/index.js') };
+  mods = {
+    gw: await dist('src/gateway.js'),
+    schema: await dist('src/config/schema.js'),
+    log: await dist('src/log.js'),
+    mock: await dist('firmware-mock/index.js'),
+  };
   mock = await mods.mock.startMock({ link: LINK, format: 'kv', intervalMs: 100 });
   gateway = await mods.gw.startGateway(config(0), mods.log.silentLogger());
   port = Number(new URL(gateway.url).port);
@@ -129,7 +133,11 @@ describe('dashboard in Chromium', () => {
     const first = await count.textContent();
     await page.waitForFunction((v) => document.querySelector('[data-testid="value-mock1-count"]')?.textContent !== v, first, { timeout: 2_000 });
     expect(await page.getByTestId('value-mock1-temp').textContent()).toMatch(/^-?\d+(\.\d+)?$/);
-    await page.waitForFunction(() => (window as unknown as { __sg: { chartX(d: string, m: string): number[] } }).__sg.chartX('mock1', 'temp').length >= 3, null, { timeout: 2_000 });
+    await page.waitForFunction(
+      () => (window as unknown as { __sg: { chartX(d: string, m: string): number[] } }).__sg.chartX('mock1', 'temp').length >= 3,
+      null,
+      { timeout: 2_000 },
+    );
     expect(await page.locator('[data-testid="chart-mock1-temp"] canvas').count()).toBe(1);
     expect(await page.getByTestId('console-mock1').textContent()).toContain('temp=');
   });
@@ -140,7 +148,9 @@ describe('dashboard in Chromium', () => {
     expect(await page.getByTestId('cmd-result-mock1').textContent()).toBe('OK LED ON');
     expect(mock.commands).toContain('LED ON');
     // the console is redrawn at most every 100 ms
-    await page.waitForFunction(() => document.querySelector('[data-testid="console-mock1"]')?.textContent?.includes('< OK LED ON'), null, { timeout: 2_000 });
+    await page.waitForFunction(() => document.querySelector('[data-testid="console-mock1"]')?.textContent?.includes('< OK LED ON'), null, {
+      timeout: 2_000,
+    });
     mkdirSync(`${root}test-results`, { recursive: true });
     await page.waitForTimeout(1_500); // a little more line on the chart for the screenshot
     await page.screenshot({ path: `${root}test-results/dashboard.png`, fullPage: true });
@@ -150,7 +160,11 @@ describe('dashboard in Chromium', () => {
     const before = await stats(page);
     await page.getByTestId('protocol').selectOption('json');
     await page.waitForSelector('[data-testid="conn-state"]:text("open · JSON")', { timeout: 5_000 });
-    await page.waitForFunction((n) => (window as unknown as { __sg: { stats(): { readings: number } } }).__sg.stats().readings > n + 5, before.readings, { timeout: 5_000 });
+    await page.waitForFunction(
+      (n) => (window as unknown as { __sg: { stats(): { readings: number } } }).__sg.stats().readings > n + 5,
+      before.readings,
+      { timeout: 5_000 },
+    );
     expect(await page.evaluate(() => sessionStorage.getItem('serialgate.protocol'))).toBe('json');
     await page.getByTestId('protocol').selectOption('cbor');
     await page.waitForSelector('[data-testid="conn-state"]:text("open · CBOR")', { timeout: 5_000 });
@@ -179,7 +193,11 @@ describe('dashboard in Chromium', () => {
     expect(await page.getByTestId('conn-state').textContent()).toMatch(/^reconnecting in \d+ s \(1001 gateway shutting down\)$/);
     gateway = await mods.gw.startGateway(config(port), mods.log.silentLogger());
     await page.waitForSelector('[data-testid="conn-state"][data-state="open"]', { timeout: 15_000 });
-    await page.waitForFunction((n) => (window as unknown as { __sg: { stats(): { readings: number } } }).__sg.stats().readings > n + 10, before.readings, { timeout: 10_000 });
+    await page.waitForFunction(
+      (n) => (window as unknown as { __sg: { stats(): { readings: number } } }).__sg.stats().readings > n + 10,
+      before.readings,
+      { timeout: 10_000 },
+    );
     expect(await page.evaluate(() => (window as unknown as { __noReload?: boolean }).__noReload)).toBe(true);
     const after = await stats(page);
     expect(after.resets).toBe(1);

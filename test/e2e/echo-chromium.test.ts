@@ -25,7 +25,10 @@ let page: Page;
 
 beforeAll(async () => {
   // server pings every 200 ms: the browser must answer them for the keepalive test
-  server = await startServer({ endpoints: [closer, recorder('/proto', [], ['serialgate.v1.json', 'serialgate.v1.cbor'])], limits: { pingIntervalMs: 200, pongTimeoutMs: 2_000 } });
+  server = await startServer({
+    endpoints: [closer, recorder('/proto', [], ['serialgate.v1.json', 'serialgate.v1.cbor'])],
+    limits: { pingIntervalMs: 200, pongTimeoutMs: 2_000 },
+  });
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],

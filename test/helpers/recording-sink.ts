@@ -27,10 +27,14 @@ export class RecordingSink implements SourceSink {
   }
 
   waitState(id: string, state: 'up' | 'down', timeoutMs = 5_000, reason?: string): Promise<void> {
-    return this.waitFor(`${id} ${state}${reason ? ` (${reason})` : ''}`, () => {
-      const s = this.lastState(id);
-      return s?.state === state && (reason === undefined || s.reason === reason);
-    }, timeoutMs);
+    return this.waitFor(
+      `${id} ${state}${reason ? ` (${reason})` : ''}`,
+      () => {
+        const s = this.lastState(id);
+        return s?.state === state && (reason === undefined || s.reason === reason);
+      },
+      timeoutMs,
+    );
   }
 
   readingsOf(id: string): ReadingInput[] {

@@ -105,7 +105,9 @@ export class Container {
    * Resolves once `systemctl is-system-running --wait` answers.
    */
   static async boot(opts: { root: string; checkout: string; consoleLog: string; name: string }): Promise<Container> {
-    const npmDir = realpathSync(path.join(path.dirname(realpathSync(spawnSync('sh', ['-c', 'command -v npm'], { encoding: 'utf8' }).stdout.trim())), '..'));
+    const npmDir = realpathSync(
+      path.join(path.dirname(realpathSync(spawnSync('sh', ['-c', 'command -v npm'], { encoding: 'utf8' }).stdout.trim())), '..'),
+    );
     const npmCache = path.join(CACHE_DIR, 'npm-cache');
     mkdirSync(npmCache, { recursive: true });
     const binds = [
@@ -120,7 +122,19 @@ export class Container {
     if (ca && existsSync(ca)) binds.push(`--bind-ro=${realpathSync(ca)}:${HOST_CA}`);
     const nspawn = spawn(
       'systemd-nspawn',
-      ['--boot', '--quiet', '--register=no', '--keep-unit', '--console=read-only', '--volatile=overlay', '--system-call-filter=bpf', `--machine=${opts.name}`, '-D', opts.root, ...binds],
+      [
+        '--boot',
+        '--quiet',
+        '--register=no',
+        '--keep-unit',
+        '--console=read-only',
+        '--volatile=overlay',
+        '--system-call-filter=bpf',
+        `--machine=${opts.name}`,
+        '-D',
+        opts.root,
+        ...binds,
+      ],
       { env: { ...process.env, SYSTEMD_NSPAWN_UNIFIED_HIERARCHY: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     const out = createWriteStream(opts.consoleLog);
@@ -190,7 +204,12 @@ export class Container {
   /** `systemctl show -p …` as a record */
   async show(unit: string, ...props: string[]): Promise<Record<string, string>> {
     const r = await this.run(`systemctl show ${unit} ${props.map((p) => `-p ${p}`).join(' ')}`);
-    return Object.fromEntries(r.stdout.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    return Object.fromEntries(
+      r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+    );
   }
 
   /** an orderly poweroff, bounded; then SIGKILL for whatever is left (the container's init ends the rest) */
@@ -217,10 +236,16 @@ async function waitForLeader(nspawn: ChildProcess, timeoutMs: number): Promise<n
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
     if (nspawn.exitCode !== null) throw new Error(`systemd-nspawn exited with ${nspawn.exitCode} before booting`);
-    const kids = spawnSync('pgrep', ['-P', String(nspawn.pid)], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean);
+    const kids = spawnSync('pgrep', ['-P', String(nspawn.pid)], { encoding: 'utf8' })
+      .stdout.trim()
+      .split('\n')
+      .filter(Boolean);
     for (const k of kids) {
       try {
-        const nspid = /^NSpid:\s+(.*)$/m.exec(readFileSync(`/proc/${k}/status`, 'utf8'))?.[1].trim().split(/\s+/);
+        const nspid = /^NSpid:\s+(.*)$/m
+          .exec(readFileSync(`/proc/${k}/status`, 'utf8'))?.[1]
+          .trim()
+          .split(/\s+/);
         if (nspid && nspid.length > 1 && nspid.at(-1) === '1') return Number(k);
       } catch {
         // exited between pgrep and the read

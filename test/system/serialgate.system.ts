@@ -89,7 +89,9 @@ async function plugMock(id: string, restart = false): Promise<string> {
       ? `systemctl restart ${unit}`
       : `systemd-run --quiet --unit=${unit} /usr/bin/node /opt/serialgate/dist/firmware-mock/cli.js --link ${link} --interval 200`,
   );
-  const r = await box.run(`for i in $(seq 100); do [ -e ${link} ] && break; sleep 0.1; done; t=$(readlink -e ${link}) && chgrp dialout "$t" && chmod 0660 "$t" && echo "$t"`);
+  const r = await box.run(
+    `for i in $(seq 100); do [ -e ${link} ] && break; sleep 0.1; done; t=$(readlink -e ${link}) && chgrp dialout "$t" && chmod 0660 "$t" && echo "$t"`,
+  );
   return r.stdout.trim();
 }
 
@@ -123,7 +125,12 @@ class Dashboard {
   /** resolves with the index of the first message from `from` on that matches */
   async next(what: string, match: (m: Msg) => boolean, from = 0, timeoutMs = 10_000): Promise<number> {
     const find = () => this.msgs.findIndex((m, i) => i >= from && match(m));
-    await this.waiter.waitFor(what, () => find() >= 0, timeoutMs, () => `last messages: ${JSON.stringify(this.msgs.slice(-3))}`);
+    await this.waiter.waitFor(
+      what,
+      () => find() >= 0,
+      timeoutMs,
+      () => `last messages: ${JSON.stringify(this.msgs.slice(-3))}`,
+    );
     return find();
   }
 }
@@ -201,7 +208,12 @@ beforeAll(async () => {
   note('rootfs', Date.now() - t0, fs.builtMs === undefined ? `cached (${fs.root})` : `built by debootstrap (${fs.root})`);
   port = await freePort();
   const t1 = Date.now();
-  box = await Container.boot({ root: fs.root, checkout: ROOT, consoleLog: path.join(RESULTS, 'systemd-console.log'), name: `sg-test-${process.pid}` });
+  box = await Container.boot({
+    root: fs.root,
+    checkout: ROOT,
+    consoleLog: path.join(RESULTS, 'systemd-console.log'),
+    name: `sg-test-${process.pid}`,
+  });
   const version = (await box.run('systemctl --version | head -1')).stdout.trim();
   note('boot', Date.now() - t1, `PID 1 is ${version}; cgroup ${(await box.run('stat -fc %T /sys/fs/cgroup')).stdout.trim()}`);
 });
@@ -239,7 +251,11 @@ describe('serialgate under systemd (PID 1 in systemd-nspawn)', () => {
     expect(s).toEqual({ ActiveState: 'failed', Result: 'exit-code', ExecMainStatus: '78', NRestarts: '0' });
     expect(await journal('-1min', 'server.bogus')).toMatch(/server\.bogus/);
     await box.run(`systemctl reset-failed ${UNIT}`);
-    note('bad-config', start.ms, `systemctl start failed in ${start.ms} ms; ${JSON.stringify(s)} after ${2 * RESTART_SEC + 0.5} s; journal names server.bogus`);
+    note(
+      'bad-config',
+      start.ms,
+      `systemctl start failed in ${start.ms} ms; ${JSON.stringify(s)} after ${2 * RESTART_SEC + 0.5} s; journal names server.bogus`,
+    );
   });
 
   it('systemctl start returns once the gateway listens (Type=notify, READY=1)', async () => {
@@ -268,13 +284,22 @@ describe('serialgate under systemd (PID 1 in systemd-nspawn)', () => {
     const down = await dash.next('mock0 down', (m) => m.type === 'state' && m.device === 'mock0' && m.state === 'down', first);
     await dash.next('a reading from mock0 after the replug', (m) => m.type === 'reading' && m.device === 'mock0', down, 15_000);
     expect(dash.closed).toBeUndefined();
-    note('readings', Date.now() - t0, `first reading ${tFirst} ms after connect; replug (new ${pts}) → state down → readings again ${Date.now() - t1} ms after the replug`);
+    note(
+      'readings',
+      Date.now() - t0,
+      `first reading ${tFirst} ms after connect; replug (new ${pts}) → state down → readings again ${Date.now() - t1} ms after the replug`,
+    );
   });
 
   it('systemctl reload applies a new device with the dashboard still connected', async () => {
     await plugMock('mock1');
     const before = await box.show(UNIT, 'MainPID');
-    await writeConfig(configYaml([{ id: 'mock0', path: '/run/sg-mock0' }, { id: 'mock1', path: '/run/sg-mock1' }]));
+    await writeConfig(
+      configYaml([
+        { id: 'mock0', path: '/run/sg-mock0' },
+        { id: 'mock1', path: '/run/sg-mock1' },
+      ]),
+    );
     const from = dash.msgs.length;
     const t0 = Date.now();
     await box.run(`systemctl reload ${UNIT}`);
@@ -289,19 +314,35 @@ describe('serialgate under systemd (PID 1 in systemd-nspawn)', () => {
     // a misc-class node (10:200, like /dev/net/tun) with serial-port permissions: only the
     // device ACL stands in the way. Refused by the cgroup: EPERM; allowed: whatever the driver says.
     await box.run('mknod -m 0660 /dev/sg-misc0 c 10 200 && chgrp dialout /dev/sg-misc0');
-    await writeConfig(configYaml([{ id: 'mock0', path: '/run/sg-mock0' }, { id: 'misc0', path: '/dev/sg-misc0' }]));
+    await writeConfig(
+      configYaml([
+        { id: 'mock0', path: '/run/sg-mock0' },
+        { id: 'misc0', path: '/dev/sg-misc0' },
+      ]),
+    );
     const since = await containerNow();
     const t0 = Date.now();
     await box.run(`systemctl reload ${UNIT}`);
     const refused = await until('misc0 refused', async () => (await journal(since, 'cannot open serial port')).match(/.*misc0.*/)?.[0], 10_000);
     expect(refused).toMatch(/Operation not permitted/);
     const since2 = await containerNow();
-    await box.run(`mkdir -p /etc/systemd/system/${UNIT}.d && printf '[Service]\\nDeviceAllow=char-misc rw\\n' > /etc/systemd/system/${UNIT}.d/50-misc.conf && systemctl daemon-reload && systemctl restart ${UNIT}`);
-    const admitted = await until('misc0 opened or refused by its driver', async () => (await journal(since2, 'misc0')).match(/.*cannot open serial port.*|.*serial port open.*/)?.[0], 10_000);
+    await box.run(
+      `mkdir -p /etc/systemd/system/${UNIT}.d && printf '[Service]\\nDeviceAllow=char-misc rw\\n' > /etc/systemd/system/${UNIT}.d/50-misc.conf && systemctl daemon-reload && systemctl restart ${UNIT}`,
+    );
+    const admitted = await until(
+      'misc0 opened or refused by its driver',
+      async () => (await journal(since2, 'misc0')).match(/.*cannot open serial port.*|.*serial port open.*/)?.[0],
+      10_000,
+    );
     expect(admitted).not.toMatch(/Operation not permitted/);
     // back to the shipped unit for the checks that follow
     await box.run(`rm /etc/systemd/system/${UNIT}.d/50-misc.conf && systemctl daemon-reload`);
-    await writeConfig(configYaml([{ id: 'mock0', path: '/run/sg-mock0' }, { id: 'mock1', path: '/run/sg-mock1' }]));
+    await writeConfig(
+      configYaml([
+        { id: 'mock0', path: '/run/sg-mock0' },
+        { id: 'mock1', path: '/run/sg-mock1' },
+      ]),
+    );
     await box.run(`systemctl restart ${UNIT}`);
     const err = (line: string) => /"err":"([^"]*)"/.exec(line)?.[1] ?? /serial port open/.exec(line)?.[0];
     note('device-acl', Date.now() - t0, `without DeviceAllow=char-misc: "${err(refused)}"; with the drop-in: "${err(admitted)}"`);
@@ -312,7 +353,11 @@ describe('serialgate under systemd (PID 1 in systemd-nspawn)', () => {
     // WatchdogTimestamp on each one, every WatchdogSec/2
     const w0 = (await box.show(UNIT, 'WatchdogTimestampMonotonic')).WatchdogTimestampMonotonic;
     const tPing = Date.now();
-    await until('a WATCHDOG=1 ping', async () => ((await box.show(UNIT, 'WatchdogTimestampMonotonic')).WatchdogTimestampMonotonic !== w0 ? true : undefined), (WATCHDOG_SEC / 2 + 5) * 1000);
+    await until(
+      'a WATCHDOG=1 ping',
+      async () => ((await box.show(UNIT, 'WatchdogTimestampMonotonic')).WatchdogTimestampMonotonic !== w0 ? true : undefined),
+      (WATCHDOG_SEC / 2 + 5) * 1000,
+    );
     const pingMs = Date.now() - tPing;
     const before = await box.show(UNIT, 'MainPID', 'NRestarts');
     const since = await containerNow();
@@ -348,7 +393,10 @@ describe('serialgate under systemd (PID 1 in systemd-nspawn)', () => {
     expect(scheduled - timeout).toBeLessThan(RESTART_SEC + 2);
     expect(ready).toBeLessThan(WATCHDOG_SEC + RESTART_SEC + 5);
     // the lines the README tells a user to look for, as systemd wrote them
-    writeFileSync(path.join(RESULTS, 'systemd-watchdog.journal'), (await journal(since, 'Watchdog|SIGABRT|Main process exited|Failed with result|Scheduled restart|Started|"ready"')) + '\n');
+    writeFileSync(
+      path.join(RESULTS, 'systemd-watchdog.journal'),
+      (await journal(since, 'Watchdog|SIGABRT|Main process exited|Failed with result|Scheduled restart|Started|"ready"')) + '\n',
+    );
     const f = (x: number) => `${x.toFixed(2)} s`;
     note(
       'watchdog',
@@ -373,7 +421,9 @@ describe('serialgate under systemd (PID 1 in systemd-nspawn)', () => {
       expect(r.stderr, p).toMatch(/Read-only file system/);
       results.push(`${p}: EROFS`);
     }
-    const asUser = await inNs(`setpriv --reuid=serialgate --regid=serialgate --init-groups sh -c 'echo x > /var/lib/serialgate/probe && stat -c %U:%a /var/lib/serialgate'`);
+    const asUser = await inNs(
+      `setpriv --reuid=serialgate --regid=serialgate --init-groups sh -c 'echo x > /var/lib/serialgate/probe && stat -c %U:%a /var/lib/serialgate'`,
+    );
     expect(asUser.code, asUser.stderr).toBe(0);
     expect(asUser.stdout.trim()).toBe('serialgate:750');
     results.push('/var/lib/serialgate: written by serialgate');
@@ -415,14 +465,25 @@ describe('serialgate under systemd (PID 1 in systemd-nspawn)', () => {
     expect(open.closed?.code).toBe(1001);
     expect(deaf.closeCode()).toBe(1001);
     deaf.socket.destroy();
-    const why = (await journal(since, 'shutdown|stopped|Deactivated|Failed')).split('\n').filter(Boolean).map((l) => l.replace(/^.*?(node|systemd)\[\d+\]: /, '')).join(' | ');
-    note('stop', stop.ms, `systemctl stop ${ms} ms (TimeoutStopSec=${TIMEOUT_STOP_SEC}s), exit status ${s.ExecMainStatus}, Result=${s.Result}; journal: ${why}; ws client closed 1001 after ${open.closed!.at - t0} ms; deaf client got a 1001 close frame`);
+    const why = (await journal(since, 'shutdown|stopped|Deactivated|Failed'))
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.replace(/^.*?(node|systemd)\[\d+\]: /, ''))
+      .join(' | ');
+    note(
+      'stop',
+      stop.ms,
+      `systemctl stop ${ms} ms (TimeoutStopSec=${TIMEOUT_STOP_SEC}s), exit status ${s.ExecMainStatus}, Result=${s.Result}; journal: ${why}; ws client closed 1001 after ${open.closed!.at - t0} ms; deaf client got a 1001 close frame`,
+    );
   });
 
   it('systemd-analyze security inside the booted system gives the offline score, ≤ 1.5', async () => {
     const t0 = Date.now();
     const inside = securityScore((await box.exec(`systemd-analyze security --no-pager ${UNIT}`)).stdout);
-    const offline = securityScore(spawnSync('systemd-analyze', ['security', '--offline=yes', '--no-pager', path.join(ROOT, 'systemd/serialgate.service')], { encoding: 'utf8' }).stdout);
+    const offline = securityScore(
+      spawnSync('systemd-analyze', ['security', '--offline=yes', '--no-pager', path.join(ROOT, 'systemd/serialgate.service')], { encoding: 'utf8' })
+        .stdout,
+    );
     expect(inside).toBe(offline);
     expect(inside).toBeLessThanOrEqual(1.5);
     note('security', Date.now() - t0, `inside ${inside}, offline ${offline}`);

@@ -71,7 +71,21 @@ function violationsOf(file: string, text: string): string[] {
   return out;
 }
 
-const WIRE_TYPES = ['HelloMessage', 'ReadingMessage', 'StateMessage', 'AckMessage', 'GapMessage', 'ErrorMessage', 'ResetMessage', 'ServerMessage', 'SubscribeMessage', 'CommandMessage', 'ClientMessage', 'Encoding', 'Role'];
+const WIRE_TYPES = [
+  'HelloMessage',
+  'ReadingMessage',
+  'StateMessage',
+  'AckMessage',
+  'GapMessage',
+  'ErrorMessage',
+  'ResetMessage',
+  'ServerMessage',
+  'SubscribeMessage',
+  'CommandMessage',
+  'ClientMessage',
+  'Encoding',
+  'Role',
+];
 
 /** `interface X` or `type X =` for every wire type name `text` declares */
 function wireTypesDeclaredIn(text: string): string[] {
@@ -114,6 +128,9 @@ describe('one definition of every wire type', () => {
   });
 
   it('the check sees a second definition', () => {
-    expect(wireTypesDeclaredIn("export interface HelloMessage {\n  role: string;\n}\nexport type Role = z.infer<typeof roleSchema>;")).toEqual(['HelloMessage', 'Role']);
+    expect(wireTypesDeclaredIn('export interface HelloMessage {\n  role: string;\n}\nexport type Role = z.infer<typeof roleSchema>;')).toEqual([
+      'HelloMessage',
+      'Role',
+    ]);
   });
 });

@@ -39,7 +39,12 @@ describe('planReload', () => {
       planReload(running, next);
     } catch (err) {
       expect((err as ConfigError).issues).toEqual([
-        { path: 'auth.anonymous', message: expect.stringMatching(/^anonymous operators are only allowed when server.host is loopback.*server\.\* keeps its running value until a restart\)$/) },
+        {
+          path: 'auth.anonymous',
+          message: expect.stringMatching(
+            /^anonymous operators are only allowed when server.host is loopback.*server\.\* keeps its running value until a restart\)$/,
+          ),
+        },
       ]);
     }
   });

@@ -17,10 +17,7 @@ export type PayloadDecoder = (payload: Uint8Array) => LineResult;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
-export function createPayloadDecoder(
-  format: NonNullable<DeviceConfig['mqtt']>['payload'],
-  parser: DeviceConfig['parser'],
-): PayloadDecoder {
+export function createPayloadDecoder(format: NonNullable<DeviceConfig['mqtt']>['payload'], parser: DeviceConfig['parser']): PayloadDecoder {
   const parseText = textParser(format, parser);
   return (payload) => {
     let text: string;

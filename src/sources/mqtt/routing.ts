@@ -26,7 +26,6 @@ import { createPayloadDecoder, type PayloadDecoder } from './payload.js';
 import { matchTopic, topicLevel } from './topic.js';
 import { MAX_DERIVED_IDS } from '../../bounds.js';
 
-
 /** How a device's command is carried out: the source's command publisher. */
 export type Commander = (device: string, commandTopic: string | undefined, cmd: DeviceCommand) => Promise<{ reply?: string }>;
 

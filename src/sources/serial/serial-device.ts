@@ -63,7 +63,11 @@ export class SerialDevice implements Device {
   private resync = false;
 
   /** parser and pattern mistakes throw ParserConfigError here; no I/O happens */
-  constructor(cfg: SerialDeviceConfig, private readonly sink: SourceSink, logger: Logger) {
+  constructor(
+    cfg: SerialDeviceConfig,
+    private readonly sink: SourceSink,
+    logger: Logger,
+  ) {
     this.id = cfg.id;
     this.cfg = cfg;
     this.log = logger.child({ device: cfg.id });
@@ -182,7 +186,8 @@ export class SerialDevice implements Device {
     const o = this.opened;
     // portLost() outside any catch: an exception from the sink must reach the fault boundary
     if (!st) this.portLost(port, `${path} disappeared (unplugged?)`);
-    else if (o && (st.dev !== o.dev || st.ino !== o.ino || st.rdev !== o.rdev)) this.portLost(port, `${path} now points to another device (replugged?)`);
+    else if (o && (st.dev !== o.dev || st.ino !== o.ino || st.rdev !== o.rdev))
+      this.portLost(port, `${path} now points to another device (replugged?)`);
   }
 
   /** the open port is gone: once per port, whichever signal came first */
@@ -274,7 +279,13 @@ export class SerialDevice implements Device {
 
   private onOverlong(bytes: number): void {
     metrics.overlongLines.inc({ device: this.id });
-    this.errors.log(this.log, 'warn', 'overlong', { kind: 'overlong' }, `discarded a line of ${bytes} bytes (serial.maxLineBytes is ${this.cfg.serial.maxLineBytes})`);
+    this.errors.log(
+      this.log,
+      'warn',
+      'overlong',
+      { kind: 'overlong' },
+      `discarded a line of ${bytes} bytes (serial.maxLineBytes is ${this.cfg.serial.maxLineBytes})`,
+    );
   }
 
   /** a sink that throws is a fault: it reaches `guard` through the 'data' handler */

@@ -7,7 +7,14 @@ import { startMock, type MockDevice } from '../../../firmware-mock/index.js';
 import { configSchema, type Config } from '../../../src/config/schema.js';
 import { startGateway, type Gateway } from '../../../src/gateway.js';
 import { silentLogger } from '../../../src/log.js';
-import { connect, type ConnectionInfo, type ConnectOptions, type ReadingMessage, type ResetInfo, type SerialgateClient } from '../../../src/client/index.js';
+import {
+  connect,
+  type ConnectionInfo,
+  type ConnectOptions,
+  type ReadingMessage,
+  type ResetInfo,
+  type SerialgateClient,
+} from '../../../src/client/index.js';
 
 export const OPERATOR_TOKEN = 'operator-token-0123456789abcdef';
 export const VIEWER_TOKEN = 'viewer-token-0123456789abcdef';

@@ -74,12 +74,17 @@ describe('client.history()', () => {
   });
 });
 
-function get(path: string, headers: Record<string, string> = {}): Promise<{ status: number; type: string; body: string; headers: http.IncomingHttpHeaders }> {
+function get(
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; type: string; body: string; headers: http.IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
     const req = http.get({ host: '127.0.0.1', port, path, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode!, type: String(res.headers['content-type']), body: Buffer.concat(chunks).toString(), headers: res.headers }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode!, type: String(res.headers['content-type']), body: Buffer.concat(chunks).toString(), headers: res.headers }),
+      );
     });
     req.on('error', reject);
     req.setTimeout(5_000, () => req.destroy(new Error('timeout')));
@@ -142,7 +147,11 @@ describe('GET /history.csv and /history.json', () => {
 describe('an anonymous viewer config with auth.queryToken', () => {
   it('serves the export without a token and with ?token=, like the WebSocket does', async () => {
     const link = uniqueLink();
-    const cfg = configSchema.parse({ ...gatewayConfig(link), auth: { anonymous: 'viewer', queryToken: true, tokens: [{ token: VIEWER_TOKEN, role: 'viewer' }] }, devices: [] });
+    const cfg = configSchema.parse({
+      ...gatewayConfig(link),
+      auth: { anonymous: 'viewer', queryToken: true, tokens: [{ token: VIEWER_TOKEN, role: 'viewer' }] },
+      devices: [],
+    });
     const gw = await startGateway(cfg, silentLogger(), { history: new MemoryHistory() });
     const status = (path: string) =>
       new Promise<number>((resolve, reject) => {

@@ -23,7 +23,8 @@ const out = (f: string) => path.join(copy, 'dist', f);
 describe('.ci/build.mjs', () => {
   it('builds a runnable CLI, the mock and the dashboard from a clean tree', () => {
     expect(build()).toMatchObject({ status: 0, stderr: '' });
-    for (const f of ['src/cli.js', 'src/client/index.js', 'firmware-mock/cli.js', 'bench/run.js', 'web/app.js', 'web/index.html']) expect(existsSync(out(f)), f).toBe(true);
+    for (const f of ['src/cli.js', 'src/client/index.js', 'firmware-mock/cli.js', 'bench/run.js', 'web/app.js', 'web/index.html'])
+      expect(existsSync(out(f)), f).toBe(true);
     const pkg = JSON.parse(readFileSync(path.join(copy, 'package.json'), 'utf8')) as { version: string };
     const r = spawnSync(process.execPath, [out('src/cli.js'), '--version'], { encoding: 'utf8', timeout: 10_000 });
     expect([r.status, r.stdout]).toEqual([0, `${pkg.version}\n`]);

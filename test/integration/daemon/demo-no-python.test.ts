@@ -46,7 +46,7 @@ describe('the demo without python3', () => {
   it('exits 1 naming python3 and how to install it, not a bare spawn ENOENT', () => {
     const r = runWithoutPython([CLI, 'demo', '--port', '0', '--link', `/tmp/sg-nopython-${process.pid}`]);
     expect(r.stderr).toBe(
-      'serialgate demo: could not start: the demo\'s mock device runs on python3 (standard library only), found neither at /usr/bin/python3 nor on PATH: install it (sudo apt-get install python3) and run npm start again\n',
+      "serialgate demo: could not start: the demo's mock device runs on python3 (standard library only), found neither at /usr/bin/python3 nor on PATH: install it (sudo apt-get install python3) and run npm start again\n",
     );
     expect(r.status).toBe(1);
   });

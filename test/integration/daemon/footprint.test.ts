@@ -59,7 +59,13 @@ describe('footprint at rest', () => {
     const config = path.join(dir, 'config.yaml');
     writeFileSync(
       config,
-      ['server: { host: 127.0.0.1, port: 0 }', `mqtt: { url: "${broker.url}" }`, 'devices:', '  - { id: d1, mqtt: { topic: fp/d1 }, parser: { format: json } }', ''].join('\n'),
+      [
+        'server: { host: 127.0.0.1, port: 0 }',
+        `mqtt: { url: "${broker.url}" }`,
+        'devices:',
+        '  - { id: d1, mqtt: { topic: fp/d1 }, parser: { format: json } }',
+        '',
+      ].join('\n'),
     );
     daemon = Daemon.start(['run', '--config', config], unitEnvironment());
     const url = await daemon.ready();

@@ -124,9 +124,18 @@ describe('serialgate run: lifecycle of the real process', () => {
     expect(JSON.parse((await httpGet(url + '/healthz')).body).devices.map((x: { id: string }) => x.id)).toEqual(['first']);
 
     // good: a second device appears, the dashboards stay and receive its readings
-    writeFileSync(file, config([{ id: 'first', link: m1.link }, { id: 'second', link: m2.link }]));
+    writeFileSync(
+      file,
+      config([
+        { id: 'first', link: m1.link },
+        { id: 'second', link: m2.link },
+      ]),
+    );
     d.proc.kill('SIGHUP');
-    await until('readings from the added device', () => a.of('reading').some((r) => r.device === 'second') && b.of('reading').some((r) => r.device === 'second'));
+    await until(
+      'readings from the added device',
+      () => a.of('reading').some((r) => r.device === 'second') && b.of('reading').some((r) => r.device === 'second'),
+    );
     expect(a.closed).toBeUndefined();
     expect(b.closed).toBeUndefined();
     const health = JSON.parse((await httpGet(url + '/healthz')).body);
@@ -176,7 +185,7 @@ describe('serialgate run: lifecycle of the real process', () => {
     await m.replug();
     await until('healthz ok again', async () => (await httpGet(url + '/healthz')).status === 200, 15_000);
     expect(await metric('serialgate_device_up{device="req"}')).toBe(1);
-    expect(((await metric('serialgate_reconnects_total{source="req"}')) ?? 0)).toBeGreaterThan(0);
+    expect((await metric('serialgate_reconnects_total{source="req"}')) ?? 0).toBeGreaterThan(0);
   });
 
   it('sd_notify: READY=1 once listening, WATCHDOG=1 every WATCHDOG_USEC/2, STOPPING=1 on SIGTERM', async () => {
@@ -247,7 +256,12 @@ describe('serialgate run: lifecycle of the real process', () => {
     const token = 'sekret-operator-token-4f1d9c';
     const wrong = 'wrong-token-but-long-enough-77';
     const file = path.join(tmp(), 'config.yaml');
-    writeFileSync(file, config([{ id: 'm', link: m.link }]).replace('auth: { anonymous: operator }', 'auth:\n  anonymous: none\n  tokens: [ { token: "${SG_TOKEN}", role: operator } ]').replace('level: info', 'level: trace'));
+    writeFileSync(
+      file,
+      config([{ id: 'm', link: m.link }])
+        .replace('auth: { anonymous: operator }', 'auth:\n  anonymous: none\n  tokens: [ { token: "${SG_TOKEN}", role: operator } ]')
+        .replace('level: info', 'level: trace'),
+    );
     const d = start(['run', '--config', file], { SG_TOKEN: token });
     const url = (await d.ready()).replace('http', 'ws') + '/ws';
     const a = await dashboard(url, token);
@@ -272,7 +286,10 @@ describe('serialgate CLI commands (compiled)', () => {
 
   it('check-config prints the effective config with secrets masked', () => {
     const file = path.join(tmp(), 'c.yaml');
-    writeFileSync(file, 'auth:\n  tokens: [ { token: "${SG_T}", role: operator } ]\nmqtt: { url: "mqtt://u:pw-in-url@127.0.0.1:1883", password: "hunter2hunter2" }\n');
+    writeFileSync(
+      file,
+      'auth:\n  tokens: [ { token: "${SG_T}", role: operator } ]\nmqtt: { url: "mqtt://u:pw-in-url@127.0.0.1:1883", password: "hunter2hunter2" }\n',
+    );
     const r = run(['check-config', file], { SG_T: 'the-token-value-0123456789' });
     expect(r.code).toBe(0);
     expect(r.out).toContain(`# ${file}: valid.`);
@@ -287,7 +304,10 @@ describe('serialgate CLI commands (compiled)', () => {
     const file = path.join(tmp(), 'c.yaml');
     writeFileSync(file, 'auth:\n  tokens: [ { token: "${SG_T}", role: operator } ]\n');
     writeFileSync(path.join(dir, 'env'), '# secrets\nSG_T="from-the-env-file-0123"\n');
-    expect(run(['check-config', file])).toMatchObject({ code: 1, err: expect.stringContaining('auth.tokens[0].token: environment variable SG_T is not set (line 2)') });
+    expect(run(['check-config', file])).toMatchObject({
+      code: 1,
+      err: expect.stringContaining('auth.tokens[0].token: environment variable SG_T is not set (line 2)'),
+    });
     const r = run(['check-config', file, '--env-file', path.join(dir, 'env')]);
     expect(r.code).toBe(0);
     expect(r.out).not.toContain('from-the-env-file');
@@ -317,7 +337,9 @@ describe('serialgate CLI commands (compiled)', () => {
     const r = run(['check-config', file]);
     expect(r.code).toBe(1);
     expect(r.out).toBe('');
-    expect(r.err).toBe(`${file}: invalid configuration\n  server.port: expected a number, got "http" (line 2)\n  devices[0].serial.baudrat: unknown key (did you mean "baudRate"?) (line 5)\n`);
+    expect(r.err).toBe(
+      `${file}: invalid configuration\n  server.port: expected a number, got "http" (line 2)\n  devices[0].serial.baudrat: unknown key (did you mean "baudRate"?) (line 5)\n`,
+    );
   });
 
   it('run: a missing or invalid config exits 78 with the reason on stderr', () => {
@@ -364,7 +386,12 @@ describe('serialgate CLI commands (compiled)', () => {
     expect([r.code, JSON.parse(r.out)]).toEqual([0, []]);
     writeFileSync(path.join(root, 'passwd'), 'pi:x:1000:1000::/home/pi:/bin/bash\n');
     writeFileSync(path.join(root, 'group'), 'pi:x:1000:\n');
-    const doc = run(['doctor', '--user', 'pi'], { SERIALGATE_ETC_ROOT: root, SERIALGATE_DEV_ROOT: root, SERIALGATE_PROC_ROOT: root, SERIALGATE_BOOT_ROOT: root });
+    const doc = run(['doctor', '--user', 'pi'], {
+      SERIALGATE_ETC_ROOT: root,
+      SERIALGATE_DEV_ROOT: root,
+      SERIALGATE_PROC_ROOT: root,
+      SERIALGATE_BOOT_ROOT: root,
+    });
     expect(doc.code).toBe(1);
     expect(doc.out).toContain('[FAIL] user "pi" can open serial ports: "pi" is not in the dialout group');
   });

@@ -27,24 +27,49 @@ describe('package.json bin and exports', () => {
   });
 
   it('serialgate/client loads by name and exports connect', () => {
-    const r = spawnSync(process.execPath, ['--input-type=module', '-e', `const m = await import('serialgate/client'); console.log(typeof m.connect, typeof m.ClientError)`], {
-      cwd: dir,
-      encoding: 'utf8',
-      timeout: 10_000,
-    });
+    const r = spawnSync(
+      process.execPath,
+      ['--input-type=module', '-e', `const m = await import('serialgate/client'); console.log(typeof m.connect, typeof m.ClientError)`],
+      {
+        cwd: dir,
+        encoding: 'utf8',
+        timeout: 10_000,
+      },
+    );
     expect([r.stderr, r.stdout]).toEqual(['', 'function function\n']);
   });
 
   it('serialgate/client has types: a wrong use is a type error, a right one is not', () => {
     // .mts: an ES module without a package.json of its own, which would end the self-reference
-    writeFileSync(path.join(dir, 'use.mts'), `import { connect, type ConnectOptions } from 'serialgate/client';\nexport const c: typeof connect = connect;\nexport const bad: ConnectOptions = 42;\n`);
+    writeFileSync(
+      path.join(dir, 'use.mts'),
+      `import { connect, type ConnectOptions } from 'serialgate/client';\nexport const c: typeof connect = connect;\nexport const bad: ConnectOptions = 42;\n`,
+    );
     const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-    const r = spawnSync(process.execPath, [tsc, '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--skipLibCheck', '--types', 'node', path.join(dir, 'use.mts')], {
-      cwd: dir,
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
+    const r = spawnSync(
+      process.execPath,
+      [
+        tsc,
+        '--noEmit',
+        '--strict',
+        '--module',
+        'nodenext',
+        '--moduleResolution',
+        'nodenext',
+        '--skipLibCheck',
+        '--types',
+        'node',
+        path.join(dir, 'use.mts'),
+      ],
+      {
+        cwd: dir,
+        encoding: 'utf8',
+        timeout: 60_000,
+      },
+    );
     // exactly one error, on the line that deserves it: the module and its types were found
-    expect(r.stdout.trim().split('\n')).toEqual([expect.stringMatching(/use\.mts\(3,14\): error TS2559: Type '42' has no properties in common with type 'ConnectOptions'/)]);
+    expect(r.stdout.trim().split('\n')).toEqual([
+      expect.stringMatching(/use\.mts\(3,14\): error TS2559: Type '42' has no properties in common with type 'ConnectOptions'/),
+    ]);
   });
 });

@@ -28,7 +28,11 @@ describe('quick start: the demo', () => {
     const ws = await Dashboard.connect(base.replace('http', 'ws') + '/ws');
     cleanup.push(() => ws.close());
     expect(ws.of('hello')[0]).toMatchObject({ role: 'operator', devices: [{ id: 'mock1', source: 'serial' }] });
-    await until('a reading from mock1', () => ws.of('reading').some((r) => r.device === 'mock1' && typeof (r.values as Record<string, unknown>)?.temp === 'number'), 10_000);
+    await until(
+      'a reading from mock1',
+      () => ws.of('reading').some((r) => r.device === 'mock1' && typeof (r.values as Record<string, unknown>)?.temp === 'number'),
+      10_000,
+    );
 
     ws.send({ type: 'command', id: 'p', device: 'mock1', line: 'PING' });
     await until('the ack', () => ws.of('ack').length === 1);

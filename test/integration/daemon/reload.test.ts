@@ -40,7 +40,16 @@ describe('serialgate run: SIGHUP is honest', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'sg-reload-'));
     cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
     const file = path.join(dir, 'config.yaml');
-    writeFileSync(file, config({ tokens: [[OP, 'operator'], [VIEW, 'viewer']], hub: 'badMessageLimit: 50' }));
+    writeFileSync(
+      file,
+      config({
+        tokens: [
+          [OP, 'operator'],
+          [VIEW, 'viewer'],
+        ],
+        hub: 'badMessageLimit: 50',
+      }),
+    );
     const d = Daemon.start(['run', '--config', file]);
     cleanup.push(() => d.stop());
     const ws = (await d.ready()).replace('http', 'ws') + '/ws';

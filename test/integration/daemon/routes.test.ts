@@ -10,7 +10,11 @@ import { metrics } from '../../../src/metrics.js';
 import { buildHealthReport, createRequestHandler, SECURITY_HEADERS, type HealthReport } from '../../../src/http/routes.js';
 import { acceptsGzip, etagMatches } from '../../../src/http/static.js';
 
-interface Res { status: number; headers: http.IncomingHttpHeaders; body: Buffer }
+interface Res {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
 
 let dir: string;
 let server: http.Server;
@@ -29,7 +33,10 @@ function request(method: string, target: string, headers: Record<string, string>
   });
 }
 
-const INDEX = '<!doctype html><html><head><link rel="stylesheet" href="app.css"><script type="module" src="app.js"></script></head><body>' + 'serialgate '.repeat(100) + '</body></html>';
+const INDEX =
+  '<!doctype html><html><head><link rel="stylesheet" href="app.css"><script type="module" src="app.js"></script></head><body>' +
+  'serialgate '.repeat(100) +
+  '</body></html>';
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'sg-routes-'));
@@ -190,7 +197,12 @@ describe('/healthz and /metrics', () => {
     ];
     const required = new Set(['req']);
     expect(buildHealthReport({ ready: false, devices, required, connections: 0 }).status).toBe('starting');
-    expect(buildHealthReport({ ready: true, devices, required, broker: 'down', connections: 1 })).toEqual({ status: 'ok', devices, broker: 'down', connections: 1 });
+    expect(buildHealthReport({ ready: true, devices, required, broker: 'down', connections: 1 })).toEqual({
+      status: 'ok',
+      devices,
+      broker: 'down',
+      connections: 1,
+    });
     const down = devices.map((d) => ({ ...d, state: 'down' as const }));
     expect(buildHealthReport({ ready: true, devices: down, required, connections: 0 }).status).toBe('degraded');
   });

@@ -1,5 +1,16 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { appendFileSync, existsSync, lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  lstatSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -47,7 +58,18 @@ describe('systemd/serialgate.service', () => {
     expect(settings('DeviceAllow')).toEqual(['char-ttyUSB rw', 'char-ttyACM rw', 'char-ttyAMA rw', 'char-ttyS rw']);
     expect(settings('CapabilityBoundingSet')).toEqual(['']);
     expect(settings('SystemCallFilter')).toEqual(['@system-service', '~@privileged @resources']);
-    for (const k of ['NoNewPrivileges', 'PrivateUsers', 'ProtectHome', 'PrivateTmp', 'ProtectKernelTunables', 'ProtectKernelModules', 'ProtectControlGroups', 'LockPersonality', 'RestrictRealtime', 'RestrictNamespaces']) {
+    for (const k of [
+      'NoNewPrivileges',
+      'PrivateUsers',
+      'ProtectHome',
+      'PrivateTmp',
+      'ProtectKernelTunables',
+      'ProtectKernelModules',
+      'ProtectControlGroups',
+      'LockPersonality',
+      'RestrictRealtime',
+      'RestrictNamespaces',
+    ]) {
       expect(settings(k), k).toEqual(['yes']);
     }
     expect(settings('ProtectSystem')).toEqual(['strict']);
@@ -88,7 +110,9 @@ describe('systemd/install.sh into a temporary root', () => {
     expect(existsSync(path.join(dest, 'opt/serialgate/firmware-mock/pty-relay.py'))).toBe(true);
     expect(readlinkSync(path.join(dest, 'usr/local/bin/serialgate'))).toBe('/opt/serialgate/dist/src/cli.js');
     const unit = readFileSync(path.join(dest, 'etc/systemd/system/serialgate.service'), 'utf8');
-    expect(unit).toContain(`ExecStart=${execFileSync('bash', ['-c', 'command -v node'], { encoding: 'utf8' }).trim()} /opt/serialgate/dist/src/cli.js run`);
+    expect(unit).toContain(
+      `ExecStart=${execFileSync('bash', ['-c', 'command -v node'], { encoding: 'utf8' }).trim()} /opt/serialgate/dist/src/cli.js run`,
+    );
 
     // the installed tree runs: version from its package.json, the installed config checks out
     // (node_modules borrowed from the checkout: --skip-npm left them out)

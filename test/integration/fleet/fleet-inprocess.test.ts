@@ -26,7 +26,12 @@ function link(url: string, gatewayId: string, extra: Record<string, unknown> = {
   const calls: [string, DeviceCommand][] = [];
   let status: DeviceStatus = { id: 'd', source: 'serial', state: 'up' };
   const local: Device = { id: 'd', source: 'serial', status: () => status, command: async () => ({}) };
-  const config = mqttSchema.parse({ url, keepaliveSeconds: 1, reconnect: { minMs: 100, maxMs: 200 }, federation: { enabled: true, prefix: 'f', commandTimeoutMs: 1500, ...extra } });
+  const config = mqttSchema.parse({
+    url,
+    keepaliveSeconds: 1,
+    reconnect: { minMs: 100, maxMs: 200 },
+    federation: { enabled: true, prefix: 'f', commandTimeoutMs: 1500, ...extra },
+  });
   let changes = 0;
   const fleet = new Fleet({
     config,
@@ -77,7 +82,10 @@ describe('Fleet (in process, real broker)', () => {
 
     const remote = y.fleet.devices()[0]!;
     await expect(remote.command({ line: 'LED ON' })).resolves.toEqual({ reply: 'OK LED ON' });
-    await expect(remote.command({ line: 'NO' })).rejects.toMatchObject({ code: 'forbidden', message: 'gateway X: line not allowed by commands.allow' });
+    await expect(remote.command({ line: 'NO' })).rejects.toMatchObject({
+      code: 'forbidden',
+      message: 'gateway X: line not allowed by commands.allow',
+    });
     expect(x.calls).toEqual([
       ['d', { line: 'LED ON' }],
       ['d', { line: 'NO' }],
@@ -95,7 +103,20 @@ describe('Fleet (in process, real broker)', () => {
     raw = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
     const pub = (t: string, p: string, retain = false) => raw!.publishAsync(t, p, { qos: 1, retain });
     // a fake owner X that never answers, and a gateway Z the include filter hides
-    await pub('f/X/status', JSON.stringify({ state: 'online', instance: 'i1', version: '1', devices: [{ id: 'd', source: 'mqtt' }, { id: 'bad/id', source: 'serial' }, { id: 'e', source: 'x' }] }), true);
+    await pub(
+      'f/X/status',
+      JSON.stringify({
+        state: 'online',
+        instance: 'i1',
+        version: '1',
+        devices: [
+          { id: 'd', source: 'mqtt' },
+          { id: 'bad/id', source: 'serial' },
+          { id: 'e', source: 'x' },
+        ],
+      }),
+      true,
+    );
     await pub('f/X/d/state', JSON.stringify({ state: 'up' }), true);
     await pub('f/Z/status', JSON.stringify({ state: 'online', instance: 'z', devices: [{ id: 'd', source: 'serial' }] }), true);
     await y.sink.waitState('X/d', 'up');

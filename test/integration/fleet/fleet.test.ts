@@ -12,7 +12,11 @@ import { Fleet, VIEWER, type RunningGateway } from './fleet-helpers.js';
 
 beforeAll(ensureBuilt, 200_000);
 
-const stateOf = (d: Dashboard, device: string) => d.of('state').filter((m) => m.device === device).at(-1);
+const stateOf = (d: Dashboard, device: string) =>
+  d
+    .of('state')
+    .filter((m) => m.device === device)
+    .at(-1);
 const ackOf = (d: Dashboard, id: string) => d.of('ack').find((m) => m.id === id);
 const readingsOf = (d: Dashboard, device: string) => d.of('reading').filter((m) => m.device === device);
 
@@ -44,7 +48,7 @@ describe('fleet: three gateways on one broker', () => {
     await broker?.stop();
   });
 
-  it('(a) a dashboard on A sees every device of the fleet and drives C\'s device, with C\'s reply in its ack', async () => {
+  it("(a) a dashboard on A sees every device of the fleet and drives C's device, with C's reply in its ack", async () => {
     const d = await fleet.dashboard(a.ws);
     for (const id of ['B/dev', 'C/dev']) await until(`${id} up on A`, () => stateOf(d, id)?.state === 'up' || hasUp(d, id));
     for (const id of ['dev', 'B/dev', 'C/dev']) await until(`readings of ${id} on A`, () => readingsOf(d, id).length >= 3);
@@ -75,7 +79,7 @@ describe('fleet: three gateways on one broker', () => {
     expect([...readingTopics].sort()).toEqual(['fleet/A/dev/reading', 'fleet/B/dev/reading', 'fleet/C/dev/reading']);
   });
 
-  it('(g) a viewer on A cannot command B\'s device; an operator on A cannot send what B\'s allow forbids', async () => {
+  it("(g) a viewer on A cannot command B's device; an operator on A cannot send what B's allow forbids", async () => {
     const viewer = await fleet.dashboard(a.ws, VIEWER);
     viewer.send({ type: 'command', id: 'v1', device: 'B/dev', line: 'LED ON' });
     const op = await fleet.dashboard(a.ws);
@@ -121,7 +125,7 @@ describe('fleet: three gateways on one broker', () => {
     expect(b.mock.commands).toEqual(['LED ON']);
   }, 40_000);
 
-  it('(c) kill -9 of B: A sees B\'s device down within the keepalive window, up again when B restarts', async () => {
+  it("(c) kill -9 of B: A sees B's device down within the keepalive window, up again when B restarts", async () => {
     const d = await fleet.dashboard(a.ws);
     await until('B/dev up on A', () => hasUp(d, 'B/dev') || stateOf(d, 'B/dev')?.state === 'up');
     b.daemon.proc.kill('SIGKILL');

@@ -28,7 +28,11 @@ describe('load-adaptive coalescing', () => {
     const peer = await Peer.open(`${gw.url.replace(/^http/, 'ws')}/ws`);
     cleanups.push(() => peer.ws.terminate());
     await peer.next('hello');
-    await peer.waitFor('probe up', () => peer.of('state').some((s) => s.device === 'probe' && s.state === 'up') || peer.of('hello')[0].devices[0]?.state === 'up', 10_000);
+    await peer.waitFor(
+      'probe up',
+      () => peer.of('state').some((s) => s.device === 'probe' && s.state === 'up') || peer.of('hello')[0].devices[0]?.state === 'up',
+      10_000,
+    );
     // quiet: nothing written to this connection for a whole window
     await new Promise((r) => setTimeout(r, WINDOW_MS + 100));
 

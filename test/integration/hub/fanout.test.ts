@@ -40,7 +40,11 @@ beforeAll(async () => {
   broker = await startMosquitto();
   gw = await startGateway(
     configSchema.parse({
-      server: { port: 0, echo: true, limits: { sendSoftLimitBytes: 16 * 1024, sendHardLimitBytes: 256 * 1024, maxConnections: 1100, closeTimeoutMs: 1_000 } },
+      server: {
+        port: 0,
+        echo: true,
+        limits: { sendSoftLimitBytes: 16 * 1024, sendHardLimitBytes: 256 * 1024, maxConnections: 1100, closeTimeoutMs: 1_000 },
+      },
       mqtt: { url: broker.url },
       hub: { stallTimeoutMs: 1_500 },
       devices: [{ id: 'big', mqtt: { topic: 'fanout/big' }, parser: { format: 'json' } }],
@@ -50,7 +54,11 @@ beforeAll(async () => {
   ws = gw.url.replace('http', 'ws') + '/ws';
   publisher = await mqtt.connectAsync(broker.url);
   const p = await Peer.open(ws);
-  await p.waitFor('big up', () => [...p.of('hello')[0].devices, ...p.of('state')].some((d: any) => (d.id ?? d.device) === 'big' && d.state === 'up'), 10_000);
+  await p.waitFor(
+    'big up',
+    () => [...p.of('hello')[0].devices, ...p.of('state')].some((d: any) => (d.id ?? d.device) === 'big' && d.state === 'up'),
+    10_000,
+  );
   await p.close();
 });
 
@@ -74,7 +82,10 @@ describe('a client that stops reading', () => {
     const n = 3000;
     await publish(n, 4000); // 12 MB: far beyond socket buffers, soft and hard limits
     await fast.waitFor(`all ${n} readings`, () => fast.of('reading').filter((m) => m.device === 'big').length >= n, 20_000);
-    const got = fast.of('reading').filter((m) => m.device === 'big').map((m) => m.values.i);
+    const got = fast
+      .of('reading')
+      .filter((m) => m.device === 'big')
+      .map((m) => m.values.i);
     expect(got).toEqual(Array.from({ length: n }, (_, i) => i));
     expect(fast.of('gap')).toEqual([]);
 
@@ -118,7 +129,14 @@ describe('1,000 clients', () => {
       const count = (p: Peer) => p.of('reading').filter((m) => m.device === 'big' && m.values.i >= 10_000).length;
       await Promise.all(peers.map((p) => p.waitFor(`${n} readings`, () => count(p) >= n, 20_000)));
       expect(peers.reduce((a, p) => a + count(p), 0)).toBe(1000 * n);
-      expect(peers.every((p) => p.of('reading').filter((m) => m.values.i >= 10_000).every((m, i) => m.values.i === 10_000 + i))).toBe(true);
+      expect(
+        peers.every((p) =>
+          p
+            .of('reading')
+            .filter((m) => m.values.i >= 10_000)
+            .every((m, i) => m.values.i === 10_000 + i),
+        ),
+      ).toBe(true);
     } finally {
       await Promise.all(peers.map((p) => p.close()));
     }

@@ -26,7 +26,13 @@ function config(link: string, brokerUrl: string): Config {
   return configSchema.parse({
     gateway: { id: 'hubtest' },
     server: { host: '127.0.0.1', port: 0, path: '/ws' },
-    auth: { tokens: [{ token: OPERATOR, role: 'operator' }, { token: VIEWER, role: 'viewer' }], anonymous: 'viewer' },
+    auth: {
+      tokens: [
+        { token: OPERATOR, role: 'operator' },
+        { token: VIEWER, role: 'viewer' },
+      ],
+      anonymous: 'viewer',
+    },
     mqtt: { url: brokerUrl },
     hub: { resumeBuffer: 20 },
     devices: [
@@ -51,11 +57,15 @@ beforeAll(async () => {
   ws = gw.url.replace('http', 'ws') + '/ws';
   publisher = await mqtt.connectAsync(broker.url);
   const p = await op();
-  await p.waitFor('mock1 and green up', () => {
-    const states = new Map<string, string>(p.of('hello')[0].devices.map((d: any) => [d.id, d.state]));
-    for (const s of p.of('state')) states.set(s.device, s.state);
-    return states.get('mock1') === 'up' && states.get('green') === 'up';
-  }, 10_000);
+  await p.waitFor(
+    'mock1 and green up',
+    () => {
+      const states = new Map<string, string>(p.of('hello')[0].devices.map((d: any) => [d.id, d.state]));
+      for (const s of p.of('state')) states.set(s.device, s.state);
+      return states.get('mock1') === 'up' && states.get('green') === 'up';
+    },
+    10_000,
+  );
   await p.close();
 });
 
@@ -163,7 +173,12 @@ describe('commands', () => {
     const p = await Peer.open(ws, { protocols: ['serialgate.v1.json', `bearer.${VIEWER}`] });
     expect((await p.next('hello')).role).toBe('viewer');
     p.send({ type: 'command', id: 'v1', device: 'mock1', line: 'LED ON' });
-    expect(await p.next('ack')).toEqual({ type: 'ack', id: 'v1', ok: false, error: { code: 'forbidden', message: 'commands need an operator token' } });
+    expect(await p.next('ack')).toEqual({
+      type: 'ack',
+      id: 'v1',
+      ok: false,
+      error: { code: 'forbidden', message: 'commands need an operator token' },
+    });
     await p.close();
   });
 
@@ -238,7 +253,10 @@ describe('resume', () => {
     expect(hello.epoch).toBe(epoch);
     again.send({ type: 'subscribe', devices: ['*'], since: lastSeen, epoch });
     await again.waitFor('readings past the reconnect', () => again.of('reading').some((m) => m.seq > hello.seq + 2));
-    const after = again.of('reading').map((m) => m.seq).filter((s) => s > lastSeen);
+    const after = again
+      .of('reading')
+      .map((m) => m.seq)
+      .filter((s) => s > lastSeen);
     const top = Math.max(...after);
     expect([...after].sort((a, b) => a - b)).toEqual(Array.from({ length: top - lastSeen }, (_, i) => lastSeen + 1 + i));
     expect(again.of('gap')).toEqual([]);

@@ -68,11 +68,15 @@ afterAll(async () => {
 });
 
 async function bothUp(p: Peer): Promise<void> {
-  await p.waitFor('bench and green up', () => {
-    const states = new Map<string, string>(p.of('hello')[0]?.devices.map((d: any) => [d.id, d.state]) ?? []);
-    for (const s of p.of('state')) states.set(s.device, s.state);
-    return states.get('bench') === 'up' && states.get('green') === 'up';
-  }, 10_000);
+  await p.waitFor(
+    'bench and green up',
+    () => {
+      const states = new Map<string, string>(p.of('hello')[0]?.devices.map((d: any) => [d.id, d.state]) ?? []);
+      for (const s of p.of('state')) states.set(s.device, s.state);
+      return states.get('bench') === 'up' && states.get('green') === 'up';
+    },
+    10_000,
+  );
 }
 
 describe('hostile values from a dashboard, real daemon', () => {

@@ -34,7 +34,10 @@ async function snapshot(ws: string): Promise<string[]> {
   cleanups.push(() => p.ws.terminate());
   await p.next('hello');
   await new Promise((r) => setTimeout(r, 100));
-  return p.of('reading').map((r) => r.device).sort();
+  return p
+    .of('reading')
+    .map((r) => r.device)
+    .sort();
 }
 
 describe('reload with changed MQTT topics', () => {
@@ -48,7 +51,12 @@ describe('reload with changed MQTT topics', () => {
     cleanups.push(() => publisher.endAsync());
     const watcher = await Peer.open(ws);
     cleanups.push(() => watcher.ws.terminate());
-    await watcher.waitFor('room and door up', () => watcher.of('state').filter((s) => s.state === 'up').length + watcher.of('hello')[0]?.devices.filter((d: any) => d.state === 'up').length >= 2, 10_000);
+    await watcher.waitFor(
+      'room and door up',
+      () =>
+        watcher.of('state').filter((s) => s.state === 'up').length + watcher.of('hello')[0]?.devices.filter((d: any) => d.state === 'up').length >= 2,
+      10_000,
+    );
     for (const t of ['sensors/kitchen/temp', 'sensors/cellar/temp', 'door/state']) await publisher.publishAsync(t, '{"v":1}');
     await watcher.waitFor('three readings', () => watcher.of('reading').length >= 3, 10_000);
     expect(await snapshot(ws)).toEqual(['door', 'room-cellar', 'room-kitchen']);

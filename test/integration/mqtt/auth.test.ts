@@ -31,7 +31,12 @@ describe('MqttSource authentication failure', () => {
     await source.start();
     await sink.waitFor('a refusal', () => sink.lastState('s')?.reason?.startsWith('not authorized') === true, 3000);
     expect(source.brokerState()).toBe('down');
-    expect(sink.lastState('s')).toEqual({ id: 's', source: 'mqtt', state: 'down', reason: expect.stringMatching(/^not authorized(: bad username or password)?$/) });
+    expect(sink.lastState('s')).toEqual({
+      id: 's',
+      source: 'mqtt',
+      state: 'down',
+      reason: expect.stringMatching(/^not authorized(: bad username or password)?$/),
+    });
     await new Promise((r) => setTimeout(r, 1500));
     // within 1.5 s: one or two retries at the 1 s pace; the 100-400 ms backoff would have made 4 or more
     const retries = (await reconnects()) - before;

@@ -7,10 +7,7 @@ import { startMosquitto, type Mosquitto } from '../../helpers/mosquitto.js';
 import { device, mqttConfig, newSource, testClient } from './fixtures.js';
 import { startSilentBroker, type SilentBroker } from './silent-broker.js';
 
-const devs = [
-  device({ id: 'lamp', mqtt: { topic: 'lamp/state', commandTopic: 'lamp/set' } }),
-  device({ id: 'mute', mqtt: { topic: 'mute/state' } }),
-];
+const devs = [device({ id: 'lamp', mqtt: { topic: 'lamp/state', commandTopic: 'lamp/set' } }), device({ id: 'mute', mqtt: { topic: 'mute/state' } })];
 
 describe('MqttSource commands (Mosquitto)', () => {
   let broker: Mosquitto;
@@ -105,14 +102,20 @@ describe('MqttSource against a broker that never acknowledges publishes or refus
 
   it('stop() while a command waits → shutting_down', async () => {
     const s = await started();
-    const pending = s.devices()[0]!.command({ payload: 'ON' }).catch((e: unknown) => e);
+    const pending = s
+      .devices()[0]!
+      .command({ payload: 'ON' })
+      .catch((e: unknown) => e);
     await s.stop();
     expect(await pending).toMatchObject({ code: 'shutting_down', device: 'lamp' });
   });
 
   it('connection lost while a command waits → device_unavailable, before the timeout', async () => {
     const s = await started();
-    const pending = s.devices()[0]!.command({ payload: 'ON' }).catch((e: unknown) => e);
+    const pending = s
+      .devices()[0]!
+      .command({ payload: 'ON' })
+      .catch((e: unknown) => e);
     await new Promise((r) => setTimeout(r, 50));
     await silent.close();
     const err = await pending;

@@ -85,7 +85,11 @@ describe('MQTT payloads over mqtt.maxPayloadBytes', () => {
     expect(sink.readings.slice(before).map((r) => Object.keys(r.values ?? {}))).toEqual([['marker']]);
     expect((await parseErrors('greenhouse')) - errors).toBe(1);
     expect(logLines).toContainEqual(
-      expect.objectContaining({ device: 'greenhouse', topic: 'sensors/greenhouse/big', error: 'payload of 2010 bytes exceeds mqtt.maxPayloadBytes (1024): dropped' }),
+      expect.objectContaining({
+        device: 'greenhouse',
+        topic: 'sensors/greenhouse/big',
+        error: 'payload of 2010 bytes exceeds mqtt.maxPayloadBytes (1024): dropped',
+      }),
     );
   });
 });

@@ -76,7 +76,10 @@ describe('MqttSource: no late commands (Mosquitto paused with a command in fligh
   it('keepalive loss while the command waits → device_unavailable, and the resumed broker does not publish it', async () => {
     const { s, sink, b } = await setUp({ commandTimeoutMs: 20_000, keepaliveSeconds: 1 });
     b.pause();
-    const err = await s.devices()[0]!.command({ payload: 'LATE' }).catch((e: unknown) => e);
+    const err = await s
+      .devices()[0]!
+      .command({ payload: 'LATE' })
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'device_unavailable' });
     await sink.waitState('lamp', 'down', 5000, 'broker stopped answering (keepalive timeout)');
     b.resume();
@@ -86,7 +89,10 @@ describe('MqttSource: no late commands (Mosquitto paused with a command in fligh
   it('stop() while the command waits → shutting_down, and the resumed broker does not publish it', async () => {
     const { s, b } = await setUp({ commandTimeoutMs: 20_000 });
     b.pause();
-    const pending = s.devices()[0]!.command({ payload: 'LATE' }).catch((e: unknown) => e);
+    const pending = s
+      .devices()[0]!
+      .command({ payload: 'LATE' })
+      .catch((e: unknown) => e);
     await new Promise((r) => setTimeout(r, 100));
     await s.stop();
     expect(await pending).toMatchObject({ code: 'shutting_down' });

@@ -26,7 +26,10 @@ vi.mock('../../../src/sources/mqtt/payload.js', async (importOriginal) => {
   };
 });
 
-const devices = [device({ id: 'probe', mqtt: { topic: 'probe/#', payload: 'number' } }), device({ id: 'other', mqtt: { topic: 'other', payload: 'number' } })];
+const devices = [
+  device({ id: 'probe', mqtt: { topic: 'probe/#', payload: 'number' } }),
+  device({ id: 'other', mqtt: { topic: 'other', payload: 'number' } }),
+];
 
 let broker: Mosquitto;
 let source: MqttSource;

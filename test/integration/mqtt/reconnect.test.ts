@@ -73,7 +73,10 @@ describe('MqttSource broker loss', () => {
     ]);
 
     // a command while the broker is away fails at once, not after a timeout
-    const err = await source.devices()[0]!.command({ payload: 'LED ON' }).catch((e: unknown) => e);
+    const err = await source
+      .devices()[0]!
+      .command({ payload: 'LED ON' })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CommandError);
     expect(err).toMatchObject({ code: 'device_unavailable', message: `MQTT broker is down: ${refused}`, device: 'a' });
 

@@ -49,15 +49,16 @@ export async function startSilentBroker(opts: SilentBrokerOptions = {}): Promise
         const type = buf[0]! >> 4;
         const body = buf.subarray(i + 1, total);
         buf = buf.subarray(total);
-        if (type === 1) sock.write(Buffer.from([0x20, 0x02, 0x00, 0x00])); // CONNECT → CONNACK accepted
+        if (type === 1)
+          sock.write(Buffer.from([0x20, 0x02, 0x00, 0x00])); // CONNECT → CONNACK accepted
         else if (type === 8) {
           // SUBSCRIBE (message id, then one filter: length, bytes, options) → SUBACK QoS 0 or 0x80
           const filter = body.subarray(4, 4 + body.readUInt16BE(2)).toString('utf8');
           const granted = opts.refuse?.includes(filter) ? 0x80 : 0x00;
           sock.write(Buffer.from([0x90, 0x03, body[0]!, body[1]!, granted]));
           if (opts.stopReading) return void sock.pause();
-        }
-        else if (type === 12) sock.write(Buffer.from([0xd0, 0x00])); // PINGREQ → PINGRESP
+        } else if (type === 12)
+          sock.write(Buffer.from([0xd0, 0x00])); // PINGREQ → PINGRESP
         else if (type === 3) publishes++; // PUBLISH: never a PUBACK
       }
     });

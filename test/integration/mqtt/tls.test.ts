@@ -24,8 +24,22 @@ function makePki(): void {
   writeFileSync(f('san.ext'), 'subjectAltName=IP:127.0.0.1\n');
   for (const who of ['server', 'client']) {
     openssl('req', ...ec, '-keyout', `${who}.key`, '-out', `${who}.csr`, '-subj', `/CN=${who === 'server' ? '127.0.0.1' : 'gateway'}`);
-    openssl('x509', '-req', '-in', `${who}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${who}.crt`, '-days', '2',
-      ...(who === 'server' ? ['-extfile', 'san.ext'] : []));
+    openssl(
+      'x509',
+      '-req',
+      '-in',
+      `${who}.csr`,
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-out',
+      `${who}.crt`,
+      '-days',
+      '2',
+      ...(who === 'server' ? ['-extfile', 'san.ext'] : []),
+    );
   }
 }
 

@@ -27,7 +27,10 @@ async function openLink(path: string) {
   await new Promise<void>((res, rej) => port.open((e) => (e ? rej(e) : res())));
   cleanups.push(() => new Promise<void>((r) => (port.isOpen ? port.close(() => r()) : r())));
   const lines: string[] = [];
-  const splitter = new LineSplitter({ maxLineBytes: 4096 }, { line: (l) => lines.push(l), overlong: () => lines.push('<overlong>'), invalid: () => lines.push('<invalid>') });
+  const splitter = new LineSplitter(
+    { maxLineBytes: 4096 },
+    { line: (l) => lines.push(l), overlong: () => lines.push('<overlong>'), invalid: () => lines.push('<invalid>') },
+  );
   port.on('data', (c: Buffer) => splitter.push(c));
   const waitLines = async (n: number, ms = 3_000) => {
     const until = Date.now() + ms;

@@ -264,11 +264,7 @@ describe('open errors', () => {
     const link = uniqueLink();
     const id = `serial-enoent-${process.pid}`;
     const sink = new RecordingSink();
-    const source = new SerialSource(
-      [serialDevice(id, { serial: { path: link, reconnect: { minMs: 100, maxMs: 200 } } })],
-      sink,
-      silentLogger(),
-    );
+    const source = new SerialSource([serialDevice(id, { serial: { path: link, reconnect: { minMs: 100, maxMs: 200 } } })], sink, silentLogger());
     cleanups.push(() => source.stop());
     await source.start();
     expect(source.devices()[0]!.status()).toEqual({
@@ -291,9 +287,7 @@ describe('open errors', () => {
     const second = new SerialSource([serialDevice(id, { serial: { path: mock.link } })], sink, silentLogger());
     cleanups.push(() => second.stop());
     await second.start();
-    expect(second.devices()[0]!.status().reason).toBe(
-      `${mock.link}: port is busy: another program (a getty on the UART? ModemManager?) holds it`,
-    );
+    expect(second.devices()[0]!.status().reason).toBe(`${mock.link}: port is busy: another program (a getty on the UART? ModemManager?) holds it`);
   });
 
   it('EACCES with the real binding: the dialout advice', async () => {

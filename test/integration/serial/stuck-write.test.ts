@@ -70,11 +70,19 @@ describe.each([
     });
     expect(elapsed).toBeGreaterThanOrEqual(DEADLINE_MS - 50);
     expect(elapsed).toBeLessThan(DEADLINE_MS + 2_000);
-    expect(await peer.next('ack', (m) => m.id === 'behind')).toMatchObject({ ok: false, error: { code: 'device_unavailable', message: expect.stringMatching(/^the port is reset: /) } });
+    expect(await peer.next('ack', (m) => m.id === 'behind')).toMatchObject({
+      ok: false,
+      error: { code: 'device_unavailable', message: expect.stringMatching(/^the port is reset: /) },
+    });
 
     // down with the reason, then up again through the normal reconnect
     const down = await peer.next('state', (m) => m.state === 'down');
-    expect(down).toEqual({ type: 'state', device: 'dev', state: 'down', reason: `the device did not take a command within ${DEADLINE_MS} ms (write not drained: is it still reading?)` });
+    expect(down).toEqual({
+      type: 'state',
+      device: 'dev',
+      state: 'down',
+      reason: `the device did not take a command within ${DEADLINE_MS} ms (write not drained: is it still reading?)`,
+    });
     await peer.next('state', (m) => m.state === 'up', 3_000);
 
     // the firmware recovers. It still holds the start of the stuck command (what the gateway's

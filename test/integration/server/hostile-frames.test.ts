@@ -74,7 +74,10 @@ describe('UTF-8', () => {
   });
 
   it('invalid UTF-8 split across fragments → 1007 (a lone start byte, then a bad continuation)', async () => {
-    await expectClose([clientFrame(Opcode.Text, Buffer.from([0xe2, 0x82]), { fin: false }), clientFrame(Opcode.Continuation, Buffer.from([0x28]))], 1007);
+    await expectClose(
+      [clientFrame(Opcode.Text, Buffer.from([0xe2, 0x82]), { fin: false }), clientFrame(Opcode.Continuation, Buffer.from([0x28]))],
+      1007,
+    );
   });
 
   it('invalid UTF-8 split across TCP writes inside one frame → 1007', async () => {

@@ -64,7 +64,10 @@ describe('Python websockets ↔ our server', () => {
   });
 
   it('a message over maxMessageBytes: Python sees 1009 and the reason', async () => {
-    expect(await python('too-big', `${server.wsUrl}/echo`, { size: 64 * 1024 + 1 })).toMatchObject({ code: 1009, reason: 'message over 65536 bytes' });
+    expect(await python('too-big', `${server.wsUrl}/echo`, { size: 64 * 1024 + 1 })).toMatchObject({
+      code: 1009,
+      reason: 'message over 65536 bytes',
+    });
   });
 
   it('negotiates the server preference, none when none is offered, 400 for only unknown ones', async () => {
@@ -93,7 +96,9 @@ print(json.dumps([
     peers.refused_status(InvalidHandshake("no status")),
 ]))`;
     const out = await new Promise<string>((resolve, reject) =>
-      execFile('/usr/bin/python3', ['-c', script, PEER], { timeout: 10_000 }, (err, stdout, stderr) => (err ? reject(new Error(stderr)) : resolve(stdout))),
+      execFile('/usr/bin/python3', ['-c', script, PEER], { timeout: 10_000 }, (err, stdout, stderr) =>
+        err ? reject(new Error(stderr)) : resolve(stdout),
+      ),
     );
     expect(JSON.parse(out)).toEqual([403, 400, null]);
   });

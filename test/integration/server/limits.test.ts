@@ -73,7 +73,10 @@ describe('keepalive', () => {
 
 /** Test endpoint: sends `size`-byte binary messages as fast as the event loop allows until
  *  send() says 'closed' (or 20,000 messages), recording the largest bufferedAmount seen. */
-function flooder(size: number, record: { maxBuffered: number; results: Map<SendResult, number>; closed?: Promise<{ code: number; reason: string }> }): EndpointOptions<void> {
+function flooder(
+  size: number,
+  record: { maxBuffered: number; results: Map<SendResult, number>; closed?: Promise<{ code: number; reason: string }> },
+): EndpointOptions<void> {
   return {
     path: '/flood',
     protocols: [],
@@ -296,7 +299,11 @@ describe('connection limits', () => {
  * limit up to the hard one when it is lower (prlimit, util-linux), as a default 1024 would not do.
  */
 function ensureFileDescriptors(want: number): void {
-  const read = () => execFileSync('prlimit', ['--pid', String(process.pid), '--nofile', '--raw', '--noheadings', '-o', 'SOFT,HARD']).toString().trim().split(/\s+/);
+  const read = () =>
+    execFileSync('prlimit', ['--pid', String(process.pid), '--nofile', '--raw', '--noheadings', '-o', 'SOFT,HARD'])
+      .toString()
+      .trim()
+      .split(/\s+/);
   const [soft, hard] = read();
   const limit = (v: string | undefined) => (v === 'unlimited' ? Infinity : Number(v));
   if (limit(soft) >= want) return;

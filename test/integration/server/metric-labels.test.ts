@@ -95,7 +95,9 @@ describe('metric labels stay bounded under hostile input', () => {
     for (let i = 0; i < 300; i++) await pub.publishAsync(`flood/d${i}/v`, i % 2 ? String(i) : 'not a number');
     // every publish arrived (a bad payload or an id over the cap still counts as a reading of "fleet")
     await expect
-      .poll(async () => /^serialgate_readings_total\{device="fleet"\} (\d+)/m.exec(await (await fetch(`${gw.url}/metrics`)).text())?.[1], { timeout: 10_000 })
+      .poll(async () => /^serialgate_readings_total\{device="fleet"\} (\d+)/m.exec(await (await fetch(`${gw.url}/metrics`)).text())?.[1], {
+        timeout: 10_000,
+      })
       .toBe('300');
 
     const families = await seriesPerFamily();

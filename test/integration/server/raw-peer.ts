@@ -186,7 +186,11 @@ export function readResponseHead(socket: net.Socket, timeoutMs = 5000): Promise<
  * until it closes the connection. Returns the status code of the first response line (0 if none)
  * and how long the server took to close after the last write.
  */
-export async function rawHttp(port: number, chunks: Array<Buffer | string>, opts: { gapMs?: number; timeoutMs?: number } = {}): Promise<{ status: number; text: string; closedAfterMs: number }> {
+export async function rawHttp(
+  port: number,
+  chunks: Array<Buffer | string>,
+  opts: { gapMs?: number; timeoutMs?: number } = {},
+): Promise<{ status: number; text: string; closedAfterMs: number }> {
   const socket = net.connect(port, '127.0.0.1');
   socket.setNoDelay(true);
   socket.on('error', () => {});

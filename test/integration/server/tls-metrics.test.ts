@@ -71,7 +71,10 @@ describe('TLS (server.tls.cert / server.tls.key)', () => {
   });
 });
 
-async function value(metric: { get(): Promise<{ values: Array<{ value: number; labels: Partial<Record<string, string | number>> }> }> }, labels: Record<string, string> = {}): Promise<number> {
+async function value(
+  metric: { get(): Promise<{ values: Array<{ value: number; labels: Partial<Record<string, string | number>> }> }> },
+  labels: Record<string, string> = {},
+): Promise<number> {
   const { values } = await metric.get();
   const hit = values.find((v) => Object.entries(labels).every(([k, l]) => String(v.labels[k]) === l));
   return hit?.value ?? 0;

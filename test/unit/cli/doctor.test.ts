@@ -96,9 +96,17 @@ describe('doctor on fake trees: each check gives a clear verdict', () => {
     accounts({ inDialout: false });
     write('dev/ttyUSB0', '');
     chmodSync(path.join(roots.dev, 'ttyUSB0'), 0o660);
-    const config = parseConfig('devices:\n  - { id: gone, serial: { path: /dev/ttyACM7 } }\n  - { id: denied, serial: { path: /dev/ttyUSB0 } }\n', 'c.yaml', {});
+    const config = parseConfig(
+      'devices:\n  - { id: gone, serial: { path: /dev/ttyACM7 } }\n  - { id: denied, serial: { path: /dev/ttyUSB0 } }\n',
+      'c.yaml',
+      {},
+    );
     const checks = await byName({ roots, user: 'serialgate', config });
-    expect(checks.get('device gone')).toMatchObject({ verdict: 'fail', message: 'not present (unplugged, or a different name)', hint: expect.stringContaining('serialgate ports') });
+    expect(checks.get('device gone')).toMatchObject({
+      verdict: 'fail',
+      message: 'not present (unplugged, or a different name)',
+      hint: expect.stringContaining('serialgate ports'),
+    });
     expect(checks.get('device denied')).toMatchObject({ verdict: 'fail', message: 'present, but "serialgate" cannot read and write it (mode 660)' });
     expect((await byName({ roots, user: 'serialgate' })).get('configured serial ports')?.verdict).toBe('skip');
     expect(formatChecks(await runDoctor({ roots, user: 'serialgate', config }))).toMatch(/3 problem\(s\) found\n$/);

@@ -41,7 +41,9 @@ describe('listPorts on a fake sysfs + /dev tree', () => {
     const usb = 'platform/usb/1-1.2';
     tty('ttyUSB0', `${usb}/1-1.2:1.0/ttyUSB0`, { [usb]: { idVendor: '1a86', idProduct: '7523', product: 'USB Serial', manufacturer: 'QinHeng' } });
     const acm = 'platform/usb/1-1.3';
-    tty('ttyACM0', `${acm}/1-1.3:1.0`, { [acm]: { idVendor: '2341', idProduct: '0043', manufacturer: 'Arduino (www.arduino.cc)', serial: '75830333' } });
+    tty('ttyACM0', `${acm}/1-1.3:1.0`, {
+      [acm]: { idVendor: '2341', idProduct: '0043', manufacturer: 'Arduino (www.arduino.cc)', serial: '75830333' },
+    });
     tty('ttyAMA0', 'platform/soc/fe201000.serial', {}, '91');
     // the 8250 placeholder without hardware, a virtual console and a pty have no place in the list
     tty('ttyS3', 'platform/serial8250/ttyS3', {}, '0');
@@ -54,7 +56,17 @@ describe('listPorts on a fake sysfs + /dev tree', () => {
 
     const ports = await listPorts(roots);
     expect(ports).toEqual([
-      { path: '/dev/ttyACM0', byId: ['/dev/serial/by-id/usb-Arduino__www.arduino.cc__0043_75830333-if00'], byPath: [], aliases: [], vendorId: '2341', productId: '0043', manufacturer: 'Arduino (www.arduino.cc)', product: undefined, serialNumber: '75830333' },
+      {
+        path: '/dev/ttyACM0',
+        byId: ['/dev/serial/by-id/usb-Arduino__www.arduino.cc__0043_75830333-if00'],
+        byPath: [],
+        aliases: [],
+        vendorId: '2341',
+        productId: '0043',
+        manufacturer: 'Arduino (www.arduino.cc)',
+        product: undefined,
+        serialNumber: '75830333',
+      },
       { path: '/dev/ttyAMA0', byId: [], byPath: [], aliases: ['/dev/serial0'] },
       {
         path: '/dev/ttyUSB0',
@@ -69,7 +81,9 @@ describe('listPorts on a fake sysfs + /dev tree', () => {
       },
     ]);
     const text = formatPorts(ports);
-    expect(text).toContain('/dev/ttyUSB0\n  device:  1a86:7523 QinHeng USB Serial\n  by-id:   /dev/serial/by-id/usb-1a86_USB_Serial-if00-port0\n  by-path: /dev/serial/by-path/');
+    expect(text).toContain(
+      '/dev/ttyUSB0\n  device:  1a86:7523 QinHeng USB Serial\n  by-id:   /dev/serial/by-id/usb-1a86_USB_Serial-if00-port0\n  by-path: /dev/serial/by-path/',
+    );
     expect(text).toContain('/dev/ttyAMA0\n  alias:   /dev/serial0');
     expect(text).toContain('Use the by-id name');
   });
@@ -77,7 +91,10 @@ describe('listPorts on a fake sysfs + /dev tree', () => {
   it('sorts numerically and reads the driver name', async () => {
     for (const n of [10, 2, 1]) tty(`ttyUSB${n}`, `usb/x${n}/ttyUSB${n}`);
     mkdirSync(path.join(roots.sys, 'bus', 'usb-serial', 'drivers', 'ch341-uart'), { recursive: true });
-    symlinkSync(path.join(roots.sys, 'bus', 'usb-serial', 'drivers', 'ch341-uart'), path.join(roots.sys, 'devices', 'usb', 'x1', 'ttyUSB1', 'driver'));
+    symlinkSync(
+      path.join(roots.sys, 'bus', 'usb-serial', 'drivers', 'ch341-uart'),
+      path.join(roots.sys, 'devices', 'usb', 'x1', 'ttyUSB1', 'driver'),
+    );
     const ports = await listPorts(roots);
     expect(ports.map((p) => p.path)).toEqual(['/dev/ttyUSB1', '/dev/ttyUSB2', '/dev/ttyUSB10']);
     expect(ports[0].driver).toBe('ch341-uart');

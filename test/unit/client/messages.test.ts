@@ -8,7 +8,15 @@ import { decodeClientMessage } from '../../../src/protocol/codec.js';
 describe('parseServerMessage', () => {
   it('accepts every message type of protocol v1', () => {
     const msgs = [
-      { type: 'hello', protocol: 1, gateway: 'g', role: 'viewer', epoch: 'Qx3_9kTz-aB1', seq: 0, devices: [{ id: 'd', source: 'serial', state: 'up' }] },
+      {
+        type: 'hello',
+        protocol: 1,
+        gateway: 'g',
+        role: 'viewer',
+        epoch: 'Qx3_9kTz-aB1',
+        seq: 0,
+        devices: [{ id: 'd', source: 'serial', state: 'up' }],
+      },
       { type: 'reading', seq: 1, device: 'd', ts: 1, values: { t: 21.5, ok: true, s: 'x', n: null } },
       { type: 'reading', seq: 2, device: 'd', ts: 1, raw: 'line' },
       { type: 'state', device: 'd', state: 'down', reason: 'unplugged' },
@@ -65,7 +73,10 @@ describe('codec', () => {
       expect(decoded).toEqual({ ok: true, value: { ...cmd } });
     }
     const sub = encodeClientMessage({ type: 'subscribe', devices: ['*'], since: 12, epoch: 'Qx3_9kTz-aB1' }, 'cbor');
-    expect(decodeClientMessage(Buffer.from(sub), true, 'cbor')).toEqual({ ok: true, value: { type: 'subscribe', devices: ['*'], since: 12, epoch: 'Qx3_9kTz-aB1' } });
+    expect(decodeClientMessage(Buffer.from(sub), true, 'cbor')).toEqual({
+      ok: true,
+      value: { type: 'subscribe', devices: ['*'], since: 12, epoch: 'Qx3_9kTz-aB1' },
+    });
   });
 
   it('maps the negotiated subprotocol to an encoding; none means JSON', () => {

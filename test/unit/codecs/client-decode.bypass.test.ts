@@ -20,7 +20,14 @@ const noJsonText: [string, unknown][] = [
   ['a cycle', cyclic],
   ['a function', () => 1],
   ['a symbol', Symbol('x')],
-  ['a throwing toJSON', { toJSON: () => { throw new Error('no'); } }],
+  [
+    'a throwing toJSON',
+    {
+      toJSON: () => {
+        throw new Error('no');
+      },
+    },
+  ],
 ];
 
 describe('a payload with no JSON text, validation bypassed', () => {

@@ -31,13 +31,50 @@ class Shared {
   constructor(readonly value: object) {}
 }
 
-const edgeNumbers = [0, -0, 1, -1, 0.5, 2 ** 53 - 1, -(2 ** 53 - 1), 2 ** 53, -(2 ** 53), 2 ** 53 + 2, 1e20, 1e300, Number.MAX_VALUE, 5e-324, NaN, Infinity, -Infinity, 65504, 2 ** 32];
-const edgeBigInts = [0n, 1n, -1n, 2n ** 53n - 1n, -(2n ** 53n - 1n), 2n ** 53n, -(2n ** 53n), 2n ** 53n + 1n, 2n ** 63n, 2n ** 64n - 1n, -(2n ** 64n), 2n ** 64n, 2n ** 70n];
+const edgeNumbers = [
+  0,
+  -0,
+  1,
+  -1,
+  0.5,
+  2 ** 53 - 1,
+  -(2 ** 53 - 1),
+  2 ** 53,
+  -(2 ** 53),
+  2 ** 53 + 2,
+  1e20,
+  1e300,
+  Number.MAX_VALUE,
+  5e-324,
+  NaN,
+  Infinity,
+  -Infinity,
+  65504,
+  2 ** 32,
+];
+const edgeBigInts = [
+  0n,
+  1n,
+  -1n,
+  2n ** 53n - 1n,
+  -(2n ** 53n - 1n),
+  2n ** 53n,
+  -(2n ** 53n),
+  2n ** 53n + 1n,
+  2n ** 63n,
+  2n ** 64n - 1n,
+  -(2n ** 64n),
+  2n ** 64n,
+  2n ** 70n,
+];
 
 function values(opts: { exotic: boolean; lone: boolean }): fc.Arbitrary<unknown> {
   const loneUnit = fc.integer({ min: 0xd800, max: 0xdfff }).map((c) => String.fromCharCode(c));
   const str = opts.lone
-    ? fc.oneof({ weight: 4, arbitrary: fc.string({ unit: 'binary', maxLength: 12 }) }, { weight: 1, arbitrary: fc.string({ unit: fc.oneof(loneUnit, fc.constantFrom('a', 'é', '😀')), maxLength: 6 }) })
+    ? fc.oneof(
+        { weight: 4, arbitrary: fc.string({ unit: 'binary', maxLength: 12 }) },
+        { weight: 1, arbitrary: fc.string({ unit: fc.oneof(loneUnit, fc.constantFrom('a', 'é', '😀')), maxLength: 6 }) },
+      )
     : fc.string({ unit: 'binary', maxLength: 12 });
   const key = fc.oneof({ weight: 8, arbitrary: str }, { weight: 1, arbitrary: fc.constant('__proto__') });
   const leaf = fc.oneof(
@@ -88,7 +125,10 @@ function toJson(v: unknown): string {
   if (typeof v === 'bigint') return v.toString();
   if (typeof v === 'number') return Number.isFinite(v) ? (Object.is(v, -0) ? '-0' : JSON.stringify(v)) : v < 0 ? '-1e999' : '1e999';
   if (Array.isArray(v)) return `[${v.map(toJson).join(',')}]`;
-  if (v !== null && typeof v === 'object') return `{${Object.entries(v).map(([k, x]) => `${JSON.stringify(k)}:${toJson(x)}`).join(',')}}`;
+  if (v !== null && typeof v === 'object')
+    return `{${Object.entries(v)
+      .map(([k, x]) => `${JSON.stringify(k)}:${toJson(x)}`)
+      .join(',')}}`;
   return JSON.stringify(v);
 }
 
@@ -213,12 +253,84 @@ function assertMatches(r: Decoded, exp: Expected): void {
 // ---- arbitrary bytes ----------------------------------------------------------------------
 
 // heads that matter: 64-bit integers, floats, bignum and other tags, simple values, containers, text
-const cborPieces = ['1b', '3b', '1b001fffffffffffff', '1b0020000000000000', '3b001fffffffffffff', 'f97e00', 'f97c00', 'fa7fc00000', 'fb7ff0000000000000', 'fb4340000000000000', 'f98000', 'c2', 'c3', 'c1', 'd81c', 'd81d', 'd81b', 'f7', 'f0', 'f8ff', 'a1', 'a2', '81', '82', '9f', 'bf', 'ff', '61', '63eda080', '62c328', '6474797065', '67636f6d6d616e64', '41', '00', '20', '7a', '9b'];
-const jsonPieces = ['{', '}', '[', ']', ',', ':', '"', '"type"', '"command"', '"payload"', '"__proto__"', '9007199254740993', '-9007199254740993', '1e400', '-0', '0.5', '"\\ud800"', '"\\udfff"', '"\\ud83d\\ude00"', 'null', 'true', '1', ' ', '\\', '"\\u0000"'];
+const cborPieces = [
+  '1b',
+  '3b',
+  '1b001fffffffffffff',
+  '1b0020000000000000',
+  '3b001fffffffffffff',
+  'f97e00',
+  'f97c00',
+  'fa7fc00000',
+  'fb7ff0000000000000',
+  'fb4340000000000000',
+  'f98000',
+  'c2',
+  'c3',
+  'c1',
+  'd81c',
+  'd81d',
+  'd81b',
+  'f7',
+  'f0',
+  'f8ff',
+  'a1',
+  'a2',
+  '81',
+  '82',
+  '9f',
+  'bf',
+  'ff',
+  '61',
+  '63eda080',
+  '62c328',
+  '6474797065',
+  '67636f6d6d616e64',
+  '41',
+  '00',
+  '20',
+  '7a',
+  '9b',
+];
+const jsonPieces = [
+  '{',
+  '}',
+  '[',
+  ']',
+  ',',
+  ':',
+  '"',
+  '"type"',
+  '"command"',
+  '"payload"',
+  '"__proto__"',
+  '9007199254740993',
+  '-9007199254740993',
+  '1e400',
+  '-0',
+  '0.5',
+  '"\\ud800"',
+  '"\\udfff"',
+  '"\\ud83d\\ude00"',
+  'null',
+  'true',
+  '1',
+  ' ',
+  '\\',
+  '"\\u0000"',
+];
 
 const cborNoise = fc.oneof(
   fc.uint8Array({ maxLength: 48 }).map((b) => Buffer.from(b)),
-  fc.array(fc.oneof(fc.constantFrom(...cborPieces), fc.uint8Array({ minLength: 1, maxLength: 3 }).map((b) => Buffer.from(b).toString('hex'))), { maxLength: 16 }).map((p) => Buffer.from(p.join(''), 'hex')),
+  fc
+    .array(
+      fc.oneof(
+        fc.constantFrom(...cborPieces),
+        fc.uint8Array({ minLength: 1, maxLength: 3 }).map((b) => Buffer.from(b).toString('hex')),
+      ),
+      { maxLength: 16 },
+    )
+    .map((p) => Buffer.from(p.join(''), 'hex')),
 );
 const jsonNoise = fc.oneof(
   fc.string({ maxLength: 48 }),
@@ -227,16 +339,21 @@ const jsonNoise = fc.oneof(
 
 /** A valid encoding with a few bytes changed, dropped or inserted. */
 const mutated = (encoding: Encoding, source: fc.Arbitrary<unknown> = values({ exotic: encoding === 'cbor', lone: true })) =>
-  fc.tuple(source, fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.constantFrom('set', 'drop', 'insert')), { minLength: 1, maxLength: 4 })).map(([v, edits]) => {
-    const bytes = [...encode(v, encoding, false)];
-    for (const [at, b, op] of edits) {
-      const i = bytes.length === 0 ? 0 : at % bytes.length;
-      if (op === 'set') bytes[i] = b;
-      else if (op === 'drop') bytes.splice(i, 1);
-      else bytes.splice(i, 0, b);
-    }
-    return Buffer.from(bytes);
-  });
+  fc
+    .tuple(
+      source,
+      fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.constantFrom('set', 'drop', 'insert')), { minLength: 1, maxLength: 4 }),
+    )
+    .map(([v, edits]) => {
+      const bytes = [...encode(v, encoding, false)];
+      for (const [at, b, op] of edits) {
+        const i = bytes.length === 0 ? 0 : at % bytes.length;
+        if (op === 'set') bytes[i] = b;
+        else if (op === 'drop') bytes.splice(i, 1);
+        else bytes.splice(i, 0, b);
+      }
+      return Buffer.from(bytes);
+    });
 
 describe('decodeClientMessage (property)', () => {
   it('arbitrary bytes, both encodings, either frame kind: one value inside the JSON data model or one typed error, never a throw', () => {
@@ -282,10 +399,11 @@ describe('decodeClientMessage (property)', () => {
 const MAX_ID = 64;
 /** testConfig: a = serial, maxLength 16; b = serial, allow ^(LED (ON|OFF)|PING)$; m = MQTT */
 const RULES = { a: { maxLength: 16 }, b: { maxLength: 256, allow: /^(LED (ON|OFF)|PING)$/ }, m: { maxLength: 256 } } as const;
-const hasControl = (s: string) => [...s].some((ch) => {
-  const c = ch.charCodeAt(0);
-  return c < 0x20 || (c >= 0x7f && c <= 0x9f);
-});
+const hasControl = (s: string) =>
+  [...s].some((ch) => {
+    const c = ch.charCodeAt(0);
+    return c < 0x20 || (c >= 0x7f && c <= 0x9f);
+  });
 
 /** What the device must receive for this (already decodable) message, or undefined when nothing may reach it. */
 function deviceCall(msg: Record<string, unknown>): { device: keyof typeof RULES; cmd: DeviceCommand } | undefined {
@@ -299,7 +417,8 @@ function deviceCall(msg: Record<string, unknown>): { device: keyof typeof RULES;
     // commands.maxLength counts UTF-8 bytes
     return Buffer.byteLength(text) <= rules.maxLength ? { device, cmd: { payload } } : undefined;
   }
-  if (payload !== undefined || typeof line !== 'string' || line.length === 0 || Buffer.byteLength(line) > rules.maxLength || hasControl(line)) return undefined;
+  if (payload !== undefined || typeof line !== 'string' || line.length === 0 || Buffer.byteLength(line) > rules.maxLength || hasControl(line))
+    return undefined;
   if ('allow' in rules && !rules.allow.test(line)) return undefined;
   return { device, cmd: { line } };
 }
@@ -308,19 +427,42 @@ const commandLike = (opts: { exotic: boolean; lone: boolean }) => {
   const hostile = values(opts);
   const text = fc.oneof(fc.string({ maxLength: 20 }), fc.constantFrom('PING', 'LED ON', 'LED OFF', 'x'.repeat(17), 'a\nb', 'ok\u0085'));
   return fc.oneof(
-    { weight: 5, arbitrary: fc.record(
-      {
-        type: fc.oneof({ weight: 9, arbitrary: fc.constant('command') }, { weight: 1, arbitrary: hostile }),
-        id: fc.oneof({ weight: 6, arbitrary: fc.string({ minLength: 1, maxLength: 8 }) }, { weight: 1, arbitrary: fc.constant('i'.repeat(MAX_ID + 1)) }, { weight: 1, arbitrary: hostile }),
-        device: fc.oneof({ weight: 6, arbitrary: fc.constantFrom('a', 'b', 'm', 'nope') }, { weight: 1, arbitrary: hostile }),
-        line: fc.oneof({ weight: 3, arbitrary: text }, { weight: 1, arbitrary: hostile }),
-        payload: fc.oneof({ weight: 2, arbitrary: text }, { weight: 2, arbitrary: hostile }),
-      },
-      { requiredKeys: ['type', 'id', 'device'] },
-    ) },
+    {
+      weight: 5,
+      arbitrary: fc.record(
+        {
+          type: fc.oneof({ weight: 9, arbitrary: fc.constant('command') }, { weight: 1, arbitrary: hostile }),
+          id: fc.oneof(
+            { weight: 6, arbitrary: fc.string({ minLength: 1, maxLength: 8 }) },
+            { weight: 1, arbitrary: fc.constant('i'.repeat(MAX_ID + 1)) },
+            { weight: 1, arbitrary: hostile },
+          ),
+          device: fc.oneof({ weight: 6, arbitrary: fc.constantFrom('a', 'b', 'm', 'nope') }, { weight: 1, arbitrary: hostile }),
+          line: fc.oneof({ weight: 3, arbitrary: text }, { weight: 1, arbitrary: hostile }),
+          payload: fc.oneof({ weight: 2, arbitrary: text }, { weight: 2, arbitrary: hostile }),
+        },
+        { requiredKeys: ['type', 'id', 'device'] },
+      ),
+    },
     // well-aimed: the field each device takes, with an arbitrary value in it
-    { weight: 2, arbitrary: fc.record({ type: fc.constant('command'), id: fc.string({ minLength: 1, maxLength: 8 }), device: fc.constant('m'), payload: hostile }) },
-    { weight: 2, arbitrary: fc.record({ type: fc.constant('command'), id: fc.string({ minLength: 1, maxLength: 8 }), device: fc.constantFrom('a', 'b'), line: text }) },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        type: fc.constant('command'),
+        id: fc.string({ minLength: 1, maxLength: 8 }),
+        device: fc.constant('m'),
+        payload: hostile,
+      }),
+    },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        type: fc.constant('command'),
+        id: fc.string({ minLength: 1, maxLength: 8 }),
+        device: fc.constantFrom('a', 'b'),
+        line: text,
+      }),
+    },
     { weight: 1, arbitrary: hostile },
   );
 };
@@ -388,7 +530,13 @@ describe.each([
   it('arbitrary and mutated bytes: exactly one ack or error each; a device call only for bytes that decode to a valid command', async () => {
     const h = harness(encoding, protocol);
     const command = commandLike({ exotic: encoding === 'cbor', lone: true });
-    const bytes = encoding === 'cbor' ? fc.oneof(cborNoise, mutated('cbor', command)) : fc.oneof(jsonNoise.map((t) => Buffer.from(t)), mutated('json', command));
+    const bytes =
+      encoding === 'cbor'
+        ? fc.oneof(cborNoise, mutated('cbor', command))
+        : fc.oneof(
+            jsonNoise.map((t) => Buffer.from(t)),
+            mutated('json', command),
+          );
     await fc.assert(
       fc.asyncProperty(bytes, async (b) => {
         const decoded = decodeClientMessage(b, encoding === 'cbor', encoding);

@@ -9,7 +9,8 @@ import { decodeClientMessage } from '../../../src/protocol/codec.js';
 const json = (s: string) => decodeClientMessage(Buffer.from(s), false, 'json');
 const cborHex = (h: string) => decodeClientMessage(Buffer.from(h, 'hex'), true, 'cbor');
 /** `{"type":"command","id":"c","device":"m","payload": <item>}` with the payload item in hex */
-const command = (payloadHex: string) => cborHex('a4' + '6474797065' + '67636f6d6d616e64' + '626964' + '6163' + '66646576696365' + '616d' + '677061796c6f6164' + payloadHex);
+const command = (payloadHex: string) =>
+  cborHex('a4' + '6474797065' + '67636f6d6d616e64' + '626964' + '6163' + '66646576696365' + '616d' + '677061796c6f6164' + payloadHex);
 const payloadOf = (r: ReturnType<typeof decodeClientMessage>) => (r.ok ? (r.value as Record<string, unknown>).payload : r);
 
 describe('CBOR integers', () => {
@@ -97,7 +98,11 @@ describe('CBOR items outside the JSON data model', () => {
     const cyclic: Record<string, unknown> = { type: 'command' };
     cyclic.self = cyclic;
     for (const v of [{ type: 'command', x: shared, y: shared }, cyclic]) {
-      expect(decodeClientMessage(Buffer.from(rich.encode(v)), true, 'cbor')).toMatchObject({ ok: false, code: 'malformed', message: 'CBOR tags are not accepted' });
+      expect(decodeClientMessage(Buffer.from(rich.encode(v)), true, 'cbor')).toMatchObject({
+        ok: false,
+        code: 'malformed',
+        message: 'CBOR tags are not accepted',
+      });
     }
   });
 
@@ -131,7 +136,9 @@ describe('JSON', () => {
 
   it('digits inside strings are text, not numbers', () => {
     expect(payloadOf(payload('"12345678901234567891"'))).toBe('12345678901234567891');
-    expect(payloadOf(payload('{"99999999999999999999": "\\"99999999999999999999\\\\"}'))).toEqual({ '99999999999999999999': '"99999999999999999999\\' });
+    expect(payloadOf(payload('{"99999999999999999999": "\\"99999999999999999999\\\\"}'))).toEqual({
+      '99999999999999999999': '"99999999999999999999\\',
+    });
   });
 
   it('numbers within ±(2^53−1) are accepted in any notation; -0 becomes 0', () => {

@@ -46,7 +46,12 @@ describe('LineSplitter', () => {
     c.push('temp=1\nte');
     c.push('mp=2\r\n\r\n');
     c.push('x\r\r\npart');
-    expect(c.events).toEqual([['line', 'temp=1'], ['line', 'temp=2'], ['line', ''], ['line', 'x\r']]);
+    expect(c.events).toEqual([
+      ['line', 'temp=1'],
+      ['line', 'temp=2'],
+      ['line', ''],
+      ['line', 'x\r'],
+    ]);
     expect(c.s.heldBytes).toBe(4);
   });
 
@@ -55,7 +60,10 @@ describe('LineSplitter', () => {
     c.push('a=1\r');
     c.push('\nb=2\rc\r\r');
     c.push('\n');
-    expect(c.events).toEqual([['line', 'a=1'], ['line', 'b=2\rc']]);
+    expect(c.events).toEqual([
+      ['line', 'a=1'],
+      ['line', 'b=2\rc'],
+    ]);
   });
 
   it('an overlong line is dropped, counted once with its length, and the next line parses', () => {
@@ -65,7 +73,11 @@ describe('LineSplitter', () => {
     c.push('abcdef');
     expect(c.s.heldBytes).toBe(0); // discarding: nothing held
     c.push('gh\nok=2\n');
-    expect(c.events).toEqual([['line', 'ok=1'], ['overlong', 18], ['line', 'ok=2']]);
+    expect(c.events).toEqual([
+      ['line', 'ok=1'],
+      ['overlong', 18],
+      ['line', 'ok=2'],
+    ]);
     expect(c.maxHeld()).toBeLessThanOrEqual(8);
   });
 
@@ -73,7 +85,10 @@ describe('LineSplitter', () => {
     const c = collect({ delimiter: '\r\n', maxLineBytes: 4 });
     c.push('abcd\r');
     c.push('\nabcde\r\n');
-    expect(c.events).toEqual([['line', 'abcd'], ['overlong', 5]]);
+    expect(c.events).toEqual([
+      ['line', 'abcd'],
+      ['overlong', 5],
+    ]);
     expect(c.s.capacity).toBe(5);
   });
 
@@ -83,7 +98,10 @@ describe('LineSplitter', () => {
     expect(c.maxHeld()).toBeLessThanOrEqual(1024);
     expect(c.events).toEqual([]);
     c.push('\nok=1\n');
-    expect(c.events).toEqual([['overlong', 1_000_000], ['line', 'ok=1']]);
+    expect(c.events).toEqual([
+      ['overlong', 1_000_000],
+      ['line', 'ok=1'],
+    ]);
   });
 
   it('invalid UTF-8 is reported for that line only', () => {
@@ -91,7 +109,12 @@ describe('LineSplitter', () => {
     c.push(Buffer.concat([Buffer.from('a=1\n'), Buffer.from([0xff, 0xfe, 0x41]), Buffer.from('\nb=\u00e9\n')]));
     c.push(Buffer.from([0xc3])); // a 2-byte sequence split across chunks is fine
     c.push(Buffer.from([0xa9, 0x0a]));
-    expect(c.events).toEqual([['line', 'a=1'], ['invalid', 'fffe41'], ['line', 'b=é'], ['line', 'é']]);
+    expect(c.events).toEqual([
+      ['line', 'a=1'],
+      ['invalid', 'fffe41'],
+      ['line', 'b=é'],
+      ['line', 'é'],
+    ]);
   });
 
   it('a byte order mark is kept as data, not silently stripped', () => {
@@ -105,7 +128,10 @@ describe('LineSplitter', () => {
     c.push('half');
     c.s.reset();
     c.push('=1\nx=2\n');
-    expect(c.events).toEqual([['line', '=1'], ['line', 'x=2']]);
+    expect(c.events).toEqual([
+      ['line', '=1'],
+      ['line', 'x=2'],
+    ]);
   });
 
   it('rejects an empty delimiter and a bad cap', () => {
@@ -118,9 +144,7 @@ describe('LineSplitter', () => {
     const byte = fc.oneof(fc.constantFrom(0x0a, 0x0d, 0x61, 0x62, 0xc3, 0xa9, 0xff), fc.integer({ min: 0, max: 255 }));
     fc.assert(
       fc.property(
-        fc.uint8Array({ maxLength: 300 }).chain((a) =>
-          fc.tuple(fc.constant(a), fc.array(byte, { maxLength: 300 })),
-        ),
+        fc.uint8Array({ maxLength: 300 }).chain((a) => fc.tuple(fc.constant(a), fc.array(byte, { maxLength: 300 }))),
         fc.constantFrom('\n', '\r\n', 'ab', 'aab', '|'),
         fc.integer({ min: 1, max: 40 }),
         fc.array(fc.integer({ min: 1, max: 50 }), { minLength: 1, maxLength: 20 }),

@@ -20,7 +20,11 @@ describe('Federation (owner side)', () => {
     cmd('d', '{"id":1,"line":"X"}');
     await flush();
     expect(sent).toEqual([
-      ['fleet/eu/pi-01/d/ack', { id: 1, ok: false, error: { code: 'device_unavailable', message: 'this gateway does not route federated commands' } }, { qos: 1 }],
+      [
+        'fleet/eu/pi-01/d/ack',
+        { id: 1, ok: false, error: { code: 'device_unavailable', message: 'this gateway does not route federated commands' } },
+        { qos: 1 },
+      ],
     ]);
   });
 
@@ -47,7 +51,7 @@ describe('Federation (owner side)', () => {
     ]);
   });
 
-  it('keeps the CommandError code (the owner\'s refusal) and the reply', async () => {
+  it("keeps the CommandError code (the owner's refusal) and the reply", async () => {
     const { fed, sent, flush, cmd } = setup();
     fed.onCommand(async (device, c) => {
       if (c.line === 'bad') throw new CommandError('forbidden', 'line not allowed by commands.allow', device);
@@ -127,7 +131,15 @@ describe('FleetTopics', () => {
     for (const kind of ['reading', 'state', 'command', 'ack'] as const) {
       expect(t.parse(t.device('pi-01', 'd', kind))).toEqual({ kind, gateway: 'pi-01', device: 'd' });
     }
-    for (const other of ['fleet/eu', 'fleet/eu/pi-01', 'fleet/eu/pi-01/d/other', 'fleet/eu/pi 01/status', 'fleet/eu/pi-01//command', 'fleet/eu/pi-01/d/command/x', 'other/pi-01/status']) {
+    for (const other of [
+      'fleet/eu',
+      'fleet/eu/pi-01',
+      'fleet/eu/pi-01/d/other',
+      'fleet/eu/pi 01/status',
+      'fleet/eu/pi-01//command',
+      'fleet/eu/pi-01/d/command/x',
+      'other/pi-01/status',
+    ]) {
       expect(t.parse(other)).toBeUndefined();
     }
   });

@@ -109,7 +109,10 @@ describe('History on disk', () => {
     const clock = { now: 0 };
     const h = new History(cfg({ dir }), silentLogger(), dir, () => clock.now);
     await feed(h, clock, 0, 120, 60);
-    const file = path.join(dir, readdirSync(dir).find((f) => f.startsWith('points-'))!);
+    const file = path.join(
+      dir,
+      readdirSync(dir).find((f) => f.startsWith('points-'))!,
+    );
     const size = statSync(file).size;
     appendFileSync(file, frame({ d: 'a', s: 1000, t: 1, v: {} }).subarray(0, 11)); // a torn append
     writeFileSync(path.join(dir, 'buckets-0.seg'), Buffer.from('garbage that is not a record at all'));
@@ -120,7 +123,10 @@ describe('History on disk', () => {
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatchObject({ code: 'SG_ERR_HISTORY_DAMAGED' });
     expect(warnings[0]!.files).toEqual(
-      expect.arrayContaining([{ file, droppedBytes: 11 }, { file: path.join(dir, 'buckets-0.seg'), droppedBytes: 35 }]),
+      expect.arrayContaining([
+        { file, droppedBytes: 11 },
+        { file: path.join(dir, 'buckets-0.seg'), droppedBytes: 35 },
+      ]),
     );
     // the files are clean now: a third open has nothing to say
     const third = recordingLogger();

@@ -4,7 +4,7 @@ import { addValues, emptyBucket, mergeInto, toBucket } from '../../../src/histor
 /** a seeded PRNG: the same numbers every run, different ones per seed */
 function rng(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 
 /** the reference: statistics computed the obvious way from the list of values */
@@ -29,7 +29,10 @@ describe('bucket maths', () => {
       const out = toBucket(b);
       expect(out.count).toBe(500);
       expect(Object.keys(out.fields).sort()).toEqual(['h', 't']);
-      for (const [k, xs] of [['t', temps], ['h', hums]] as const) {
+      for (const [k, xs] of [
+        ['t', temps],
+        ['h', hums],
+      ] as const) {
         const ref = reference(xs);
         expect(out.fields[k]!.min).toBe(ref.min);
         expect(out.fields[k]!.max).toBe(ref.max);

@@ -25,13 +25,26 @@ describe('Authenticator.authorize', () => {
   const a = new Authenticator(auth(), '127.0.0.1');
 
   it('Bearer header, bearer.<token> subprotocol → the token role', () => {
-    expect(a.authorize(req({ headers: { authorization: `Bearer ${OP}` } }))).toEqual({ ok: true, context: { role: 'operator', credential: expect.any(Buffer) } });
-    expect(a.authorize(req({ headers: { authorization: `bearer ${VIEW}` } }))).toEqual({ ok: true, context: { role: 'viewer', credential: expect.any(Buffer) } });
-    expect(a.authorize(req({ offered: ['serialgate.v1.json', `bearer.${OP}`] }))).toEqual({ ok: true, context: { role: 'operator', credential: expect.any(Buffer) } });
+    expect(a.authorize(req({ headers: { authorization: `Bearer ${OP}` } }))).toEqual({
+      ok: true,
+      context: { role: 'operator', credential: expect.any(Buffer) },
+    });
+    expect(a.authorize(req({ headers: { authorization: `bearer ${VIEW}` } }))).toEqual({
+      ok: true,
+      context: { role: 'viewer', credential: expect.any(Buffer) },
+    });
+    expect(a.authorize(req({ offered: ['serialgate.v1.json', `bearer.${OP}`] }))).toEqual({
+      ok: true,
+      context: { role: 'operator', credential: expect.any(Buffer) },
+    });
   });
 
   it('wrong or malformed token → 401', () => {
-    expect(a.authorize(req({ headers: { authorization: 'Bearer nope-nope-nope-nope' } }))).toMatchObject({ ok: false, status: 401, message: 'invalid token' });
+    expect(a.authorize(req({ headers: { authorization: 'Bearer nope-nope-nope-nope' } }))).toMatchObject({
+      ok: false,
+      status: 401,
+      message: 'invalid token',
+    });
     expect(a.authorize(req({ headers: { authorization: `Bearer ${OP}x` } }))).toMatchObject({ ok: false, status: 401 });
     expect(a.authorize(req({ headers: { authorization: `Basic ${OP}` } }))).toMatchObject({ ok: false, status: 401 });
     expect(a.authorize(req({ offered: ['bearer.'] }))).toMatchObject({ ok: false, status: 401 });
@@ -39,13 +52,20 @@ describe('Authenticator.authorize', () => {
 
   it('no token → auth.anonymous; none → 401', () => {
     expect(a.authorize(req())).toEqual({ ok: true, context: { role: 'viewer' } });
-    expect(new Authenticator(auth({ anonymous: 'none' }), '127.0.0.1').authorize(req())).toMatchObject({ ok: false, status: 401, message: 'a token is required' });
+    expect(new Authenticator(auth({ anonymous: 'none' }), '127.0.0.1').authorize(req())).toMatchObject({
+      ok: false,
+      status: 401,
+      message: 'a token is required',
+    });
   });
 
   it('?token= only when auth.queryToken', () => {
     expect(a.authorize(req({ url: `http://127.0.0.1:8080/ws?token=${OP}` }))).toMatchObject({ ok: false, status: 401 });
     const q = new Authenticator(auth({ queryToken: true }), '127.0.0.1');
-    expect(q.authorize(req({ url: `http://127.0.0.1:8080/ws?token=${OP}` }))).toEqual({ ok: true, context: { role: 'operator', credential: expect.any(Buffer) } });
+    expect(q.authorize(req({ url: `http://127.0.0.1:8080/ws?token=${OP}` }))).toEqual({
+      ok: true,
+      context: { role: 'operator', credential: expect.any(Buffer) },
+    });
   });
 
   it('Host check: loopback names on a loopback bind, auth.hosts when set, anything otherwise', () => {

@@ -43,13 +43,13 @@ export class FakeConn extends EventEmitter {
     const out: any[] = [];
     const parser = new FrameParser({ maxMessageBytes: 1 << 24, maxFragments: 8, expectMasked: false });
     const handlers: ParserHandlers = {
-        message: (data, binary) => out.push(binary ? decode(data) : JSON.parse(data.toString())),
-        ping: () => {},
-        pong: () => {},
-        close: () => {},
-        error: (err) => {
-          throw err;
-        },
+      message: (data, binary) => out.push(binary ? decode(data) : JSON.parse(data.toString())),
+      ping: () => {},
+      pong: () => {},
+      close: () => {},
+      error: (err) => {
+        throw err;
+      },
     };
     for (const w of this.writes) pushTo(parser, w, handlers);
     return out;
@@ -74,7 +74,9 @@ export class FakeDevice implements Device {
   ) {}
 
   status(): DeviceStatus {
-    return this.reason === undefined ? { id: this.id, source: this.source, state: this.state } : { id: this.id, source: this.source, state: this.state, reason: this.reason };
+    return this.reason === undefined
+      ? { id: this.id, source: this.source, state: this.state }
+      : { id: this.id, source: this.source, state: this.state, reason: this.reason };
   }
 
   command(cmd: DeviceCommand): Promise<{ reply?: string }> {

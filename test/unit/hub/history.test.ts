@@ -130,7 +130,10 @@ describe('history request', () => {
     expect(errors.map((e) => [e.id, e.error.code])).toEqual(bad.map((_, i) => [`bad${i}`, 'invalid_field']));
     errors.forEach((e, i) => expect(e.error.message).toContain(bad[i]![1]));
     c.sendJson({ type: 'history', device: 'a' });
-    expect(c.of('error').at(-1)).toEqual({ type: 'error', error: { code: 'invalid_field', message: 'history "id" must be a string of 1-64 characters' } });
+    expect(c.of('error').at(-1)).toEqual({
+      type: 'error',
+      error: { code: 'invalid_field', message: 'history "id" must be a string of 1-64 characters' },
+    });
     expect(c.of('history')).toEqual([]);
     expect(c.closedWith).toBeUndefined();
   });
@@ -145,7 +148,9 @@ describe('history request', () => {
     const { connect } = setup({ hub: { coalesceMs: 0, badMessageLimit: 2 } }, broken);
     const c = connect();
     c.sendJson({ type: 'history', id: 'f', device: 'a' });
-    expect(c.of('error')).toEqual([{ type: 'error', id: 'f', error: { code: 'history_unavailable', message: 'the history could not be read: disk on fire' } }]);
+    expect(c.of('error')).toEqual([
+      { type: 'error', id: 'f', error: { code: 'history_unavailable', message: 'the history could not be read: disk on fire' } },
+    ]);
     // never counted as the client's bad messages: more failures than hub.badMessageLimit leave it open
     for (let i = 0; i < 5; i++) c.sendJson({ type: 'history', id: `f${i}`, device: 'a' });
     expect(c.of('error')).toHaveLength(6);

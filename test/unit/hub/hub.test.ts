@@ -498,10 +498,25 @@ describe('bad client messages', () => {
     ['since a string', Buffer.from('{"type":"subscribe","devices":["*"],"since":"3"}'), false, 'invalid_field'],
     ['epoch not a string', Buffer.from('{"type":"subscribe","devices":["*"],"since":3,"epoch":7}'), false, 'invalid_field'],
     ['epoch empty', Buffer.from('{"type":"subscribe","devices":["*"],"since":3,"epoch":""}'), false, 'invalid_field'],
-    ['epoch over 64 chars', Buffer.from(JSON.stringify({ type: 'subscribe', devices: ['*'], since: 3, epoch: 'e'.repeat(65) })), false, 'invalid_field'],
+    [
+      'epoch over 64 chars',
+      Buffer.from(JSON.stringify({ type: 'subscribe', devices: ['*'], since: 3, epoch: 'e'.repeat(65) })),
+      false,
+      'invalid_field',
+    ],
     ['command id not a string', Buffer.from('{"type":"command","id":5,"device":"a","line":"X"}'), false, 'invalid_field'],
-    ['command id over 64 chars', Buffer.from(JSON.stringify({ type: 'command', id: 'i'.repeat(65), device: 'a', line: 'X' })), false, 'invalid_field'],
-    ['nested 10,000 deep', Buffer.from('{"type":"command","id":"n","device":"m","payload":' + '['.repeat(10_000) + ']'.repeat(10_000) + '}'), false, 'too_deep'],
+    [
+      'command id over 64 chars',
+      Buffer.from(JSON.stringify({ type: 'command', id: 'i'.repeat(65), device: 'a', line: 'X' })),
+      false,
+      'invalid_field',
+    ],
+    [
+      'nested 10,000 deep',
+      Buffer.from('{"type":"command","id":"n","device":"m","payload":' + '['.repeat(10_000) + ']'.repeat(10_000) + '}'),
+      false,
+      'too_deep',
+    ],
     ['__proto__ key', Buffer.from('{"type":"subscribe","devices":["*"],"__proto__":{"since":1}}'), false, 'forbidden_key'],
     ['binary frame on JSON', Buffer.from('{"type":"subscribe","devices":["*"]}'), true, 'bad_encoding'],
   ];
@@ -542,12 +557,15 @@ describe('bad client messages', () => {
 });
 
 describe('routeCommand (federation)', () => {
-  it('applies the same device rules and reports refusals as CommandErrors, with the router\'s codes', async () => {
+  it("applies the same device rules and reports refusals as CommandErrors, with the router's codes", async () => {
     const { hub, devs } = setup();
     await expect(hub.routeCommand('b', { line: 'LED ON' })).resolves.toEqual({ reply: 'OK LED ON' });
     await expect(hub.routeCommand('zz', { line: 'X' })).rejects.toMatchObject({ code: 'unknown_device', message: 'no device "zz"' });
     // the owner's refusal travels back to the origin dashboard as its own code (fleet mode)
-    await expect(hub.routeCommand('b', { line: 'REBOOT' })).rejects.toMatchObject({ code: 'forbidden', message: 'line not allowed by commands.allow' });
+    await expect(hub.routeCommand('b', { line: 'REBOOT' })).rejects.toMatchObject({
+      code: 'forbidden',
+      message: 'line not allowed by commands.allow',
+    });
     await expect(hub.routeCommand('a', { line: 'A\rB' })).rejects.toMatchObject({ code: 'invalid' });
     devs.a.state = 'down';
     await expect(hub.routeCommand('a', { line: 'PING' })).rejects.toMatchObject({ code: 'device_unavailable' });
@@ -580,10 +598,15 @@ describe('command lengths', () => {
     // 8 characters, 16 bytes: at the limit of device a (maxLength 16)
     await expect(hub.routeCommand('a', { line: 'éééééééé' })).resolves.toEqual({ reply: 'OK éééééééé' });
     // 9 characters, 17 bytes: under the limit in UTF-16 units, over it in bytes
-    await expect(hub.routeCommand('a', { line: 'éééééééé1' })).rejects.toMatchObject({ code: 'invalid', message: '"line" is longer than 16 bytes (commands.maxLength)' });
+    await expect(hub.routeCommand('a', { line: 'éééééééé1' })).rejects.toMatchObject({
+      code: 'invalid',
+      message: '"line" is longer than 16 bytes (commands.maxLength)',
+    });
     const c = connect();
     c.sendJson({ type: 'command', id: 'u', device: 'a', line: 'éééééééé1' });
-    expect(c.of('ack')).toEqual([{ type: 'ack', id: 'u', ok: false, error: { code: 'invalid', message: '"line" is longer than 16 bytes (commands.maxLength)' } }]);
+    expect(c.of('ack')).toEqual([
+      { type: 'ack', id: 'u', ok: false, error: { code: 'invalid', message: '"line" is longer than 16 bytes (commands.maxLength)' } },
+    ]);
   });
 });
 
@@ -626,7 +649,12 @@ describe('devices and readings', () => {
     hub.onState((st) => seen.push(`${st.id}:${st.state}`));
     hub.state({ id: 'a', source: 'serial', state: 'down', reason: 'unplugged' });
     hub.state({ id: 'a', source: 'serial', state: 'down', reason: 'unplugged' });
-    const remote = { id: 'B/dev', source: 'serial' as const, status: () => ({ id: 'B/dev', source: 'serial' as const, gateway: 'B', state: 'up' as const }), command: async () => ({}) };
+    const remote = {
+      id: 'B/dev',
+      source: 'serial' as const,
+      status: () => ({ id: 'B/dev', source: 'serial' as const, gateway: 'B', state: 'up' as const }),
+      command: async () => ({}),
+    };
     hub.setDevices([...Object.values(devs), remote]);
     expect(seen).toEqual(['a:down', 'a:up', 'B/dev:up']);
     expect(connect('viewer').of('hello')[0].devices).toContainEqual({ id: 'B/dev', source: 'serial', gateway: 'B', state: 'up' });

@@ -5,7 +5,13 @@ import { decodeClientMessage } from '../../../src/protocol/codec.js';
 import { encodingOf, type ReadingMessage } from '../../../src/protocol/messages.js';
 import { frameMessage } from '../../../src/hub/frame.js';
 
-const reading: ReadingMessage = { type: 'reading', seq: 7, device: 'm1', ts: 1_764_000_000_123, values: { t: 21.5, n: 3, ok: true, s: 'x', z: null } };
+const reading: ReadingMessage = {
+  type: 'reading',
+  seq: 7,
+  device: 'm1',
+  ts: 1_764_000_000_123,
+  values: { t: 21.5, n: 3, ok: true, s: 'x', z: null },
+};
 
 describe('server messages', () => {
   it('JSON text frame: 2-byte header, opcode 1, payload is the JSON', () => {

@@ -29,7 +29,8 @@ function setup(auth: Record<string, unknown>, hub: Record<string, unknown> = {})
     hub_.attach(c, decision.context);
     return c;
   };
-  const reload = (a: Record<string, unknown>, h: Record<string, unknown> = {}) => hub_.reconfigure(testConfig({ auth: a, hub: { coalesceMs: 0, ...h } }));
+  const reload = (a: Record<string, unknown>, h: Record<string, unknown> = {}) =>
+    hub_.reconfigure(testConfig({ auth: a, hub: { coalesceMs: 0, ...h } }));
   return { hub: hub_, connect, reload };
 }
 

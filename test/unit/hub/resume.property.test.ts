@@ -34,7 +34,11 @@ describe('resume (property)', () => {
           c.sendJson({ type: 'subscribe', devices: ['*'], since, epoch: hub.epoch });
           for (const d of after) hub.reading({ device: d, ts: ts++ });
 
-          const got = c.of('reading').map((r) => r.seq).filter((s) => s > since).sort((x, y) => x - y);
+          const got = c
+            .of('reading')
+            .map((r) => r.seq)
+            .filter((s) => s > since)
+            .sort((x, y) => x - y);
           const final = hub.stats().seq;
           expect(got).toEqual(Array.from({ length: final - since }, (_, i) => since + 1 + i));
           expect(c.of('gap')).toEqual([]);

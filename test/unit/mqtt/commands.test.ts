@@ -20,7 +20,12 @@ function setup() {
     removeOutgoingMessage: (id: number) => removed.push(id),
   } as unknown as MqttClient;
   const drops: [MqttClient, string][] = [];
-  const link = { up: true, reason: 'connection to the MQTT broker lost', live: () => (link.up ? client : undefined), drop: (c: MqttClient, r: string) => drops.push([c, r]) };
+  const link = {
+    up: true,
+    reason: 'connection to the MQTT broker lost',
+    live: () => (link.up ? client : undefined),
+    drop: (c: MqttClient, r: string) => drops.push([c, r]),
+  };
   const commands = new CommandPublisher(link, 500);
   return { commands, published, removed, drops, link, client };
 }
@@ -58,9 +63,15 @@ describe('CommandPublisher', () => {
     const { commands, removed, link } = setup();
     const a = commands.send('lamp', 'lamp/set', { payload: 'A' });
     commands.failAll('connection to the MQTT broker lost');
-    await expect(a).rejects.toMatchObject({ code: 'device_unavailable', message: 'connection to the MQTT broker lost before the broker acknowledged the command' });
+    await expect(a).rejects.toMatchObject({
+      code: 'device_unavailable',
+      message: 'connection to the MQTT broker lost before the broker acknowledged the command',
+    });
     link.up = false;
-    await expect(commands.send('lamp', 'lamp/set', { payload: 'B' })).rejects.toMatchObject({ code: 'device_unavailable', message: 'MQTT broker is down: connection to the MQTT broker lost' });
+    await expect(commands.send('lamp', 'lamp/set', { payload: 'B' })).rejects.toMatchObject({
+      code: 'device_unavailable',
+      message: 'MQTT broker is down: connection to the MQTT broker lost',
+    });
     link.up = true;
     const c = commands.send('lamp', 'lamp/set', { payload: 'C' });
     commands.close();
@@ -74,8 +85,14 @@ describe('CommandPublisher', () => {
     const a = commands.send('lamp', 'lamp/set', { payload: 'ON' });
     published[0]!.done(new Error('client disconnecting'));
     await expect(a).rejects.toMatchObject({ code: 'device_unavailable', message: 'publish failed: client disconnecting' });
-    await expect(commands.send('lamp', 'lamp/set', { payload: 10n })).rejects.toMatchObject({ code: 'invalid', message: 'the command payload cannot be sent as JSON' });
-    await expect(commands.send('mute', undefined, { payload: 'x' })).rejects.toMatchObject({ code: 'invalid', message: 'device "mute" has no mqtt.commandTopic' });
+    await expect(commands.send('lamp', 'lamp/set', { payload: 10n })).rejects.toMatchObject({
+      code: 'invalid',
+      message: 'the command payload cannot be sent as JSON',
+    });
+    await expect(commands.send('mute', undefined, { payload: 'x' })).rejects.toMatchObject({
+      code: 'invalid',
+      message: 'device "mute" has no mqtt.commandTopic',
+    });
     expect(published).toHaveLength(1);
   });
 });

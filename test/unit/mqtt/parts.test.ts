@@ -13,7 +13,11 @@ describe('describeError / isAuthFailure', () => {
     [withCode('Connection refused: Not authorized', 0x87), 'not authorized', true],
     [withCode('Connection refused: Bad User Name or Password', 0x86), 'not authorized: bad username or password', true],
     [withCode('Connection refused: Server unavailable', 3), 'broker refused the connection: Server unavailable', false],
-    [withCode('self-signed certificate', 'DEPTH_ZERO_SELF_SIGNED_CERT'), 'broker connection failed: self-signed certificate (DEPTH_ZERO_SELF_SIGNED_CERT)', false],
+    [
+      withCode('self-signed certificate', 'DEPTH_ZERO_SELF_SIGNED_CERT'),
+      'broker connection failed: self-signed certificate (DEPTH_ZERO_SELF_SIGNED_CERT)',
+      false,
+    ],
     [new Error('connack timeout'), 'broker did not answer CONNECT in time', false],
     [new Error('Keepalive timeout'), 'broker stopped answering (keepalive timeout)', false],
     [new Error('something else'), 'broker connection failed: something else', false],

@@ -20,7 +20,10 @@ function oracle(filter: string, topic: string): boolean {
 }
 
 const nameLevel = fc.constantFrom('a', 'b', 'ab', '', '$SYS', 'x y', 'é', 'A');
-const topicArb = fc.array(nameLevel, { minLength: 1, maxLength: 6 }).map((l) => l.join('/')).filter((t) => t.length > 0);
+const topicArb = fc
+  .array(nameLevel, { minLength: 1, maxLength: 6 })
+  .map((l) => l.join('/'))
+  .filter((t) => t.length > 0);
 const filterArb = fc
   .tuple(fc.array(fc.oneof(nameLevel, fc.constant('+')), { minLength: 0, maxLength: 6 }), fc.boolean())
   .map(([levels, hash]) => (hash ? [...levels, '#'] : levels).join('/'))

@@ -104,7 +104,11 @@ describe('CommandQueue', () => {
     const { q } = setup({ queue: 2 });
     void q.submit('A');
     void q.submit('B');
-    await expect(q.submit('C')).rejects.toMatchObject({ code: 'busy', device: 'd1', message: '2 commands already queued for this port (commands.queue)' });
+    await expect(q.submit('C')).rejects.toMatchObject({
+      code: 'busy',
+      device: 'd1',
+      message: '2 commands already queued for this port (commands.queue)',
+    });
   });
 
   it('a failed write → device_unavailable', async () => {

@@ -6,8 +6,7 @@ import { silentLogger } from '../../../src/log.js';
 import { SerialSource } from '../../../src/sources/serial/index.js';
 import { RecordingSink } from '../../helpers/mock.js';
 
-const dev = (id: string, extra: Record<string, unknown> = {}) =>
-  deviceSchema.parse({ id, serial: { path: `/tmp/sg-unit-${id}` }, ...extra });
+const dev = (id: string, extra: Record<string, unknown> = {}) => deviceSchema.parse({ id, serial: { path: `/tmp/sg-unit-${id}` }, ...extra });
 
 describe('SerialSource construction (no I/O)', () => {
   it('takes only serial devices; all start down, "not started"', () => {

@@ -6,7 +6,7 @@ describe('consoleLine', () => {
 
   it('shows the raw line when the gateway kept it, else the values as k=v', () => {
     expect(consoleLine({ type: 'reading', seq: 1, device: 'a', ts, raw: 'temp=21.5' })).toBe('12:34:56.789  temp=21.5');
-    expect(consoleLine({ type: 'reading', seq: 2, device: 'a', ts, values: { temp: 21.5, led: true } })).toMatch(/^12:34:56\.789  temp=21\.5 led=/);
+    expect(consoleLine({ type: 'reading', seq: 2, device: 'a', ts, values: { temp: 21.5, led: true } })).toMatch(/^12:34:56\.789 {2}temp=21\.5 led=/);
   });
 
   it('marks a line that did not parse with its error', () => {

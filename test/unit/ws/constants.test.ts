@@ -12,8 +12,7 @@ describe('isValidCloseCode', () => {
   it('agrees with the ranges for every 16-bit code', () => {
     const wrong: number[] = [];
     for (let code = 0; code <= 0xffff; code++) {
-      const expected =
-        (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
+      const expected = (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
       if (isValidCloseCode(code) !== expected) wrong.push(code);
     }
     expect(wrong).toEqual([]);

@@ -3,11 +3,7 @@ import { FrameEvent, FrameParser, type ParserOptions } from '../../../src/ws/fra
 
 /** One parser event, with payloads as hex so that tests compare plain values. */
 export type Event =
-  | ['message', string, 'text' | 'binary']
-  | ['ping', string]
-  | ['pong', string]
-  | ['close', number | undefined, string]
-  | ['error', number, string];
+  ['message', string, 'text' | 'binary'] | ['ping', string] | ['pong', string] | ['close', number | undefined, string] | ['error', number, string];
 
 /** Callbacks for the events of a pull parser: the shape most test peers read best. */
 export interface ParserHandlers {

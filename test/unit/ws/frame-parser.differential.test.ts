@@ -76,9 +76,7 @@ function payloadOf(f: Frame): Buffer {
 
 function streamOf(frames: Frame[]): Buffer {
   return Buffer.concat(
-    frames.map((f) =>
-      encodeFrame(f.opcode, payloadOf(f), { fin: f.fin, rsv: f.rsv, ...(f.masked ? { mask: Buffer.from(f.mask) } : {}) }),
-    ),
+    frames.map((f) => encodeFrame(f.opcode, payloadOf(f), { fin: f.fin, rsv: f.rsv, ...(f.masked ? { mask: Buffer.from(f.mask) } : {}) })),
   );
 }
 

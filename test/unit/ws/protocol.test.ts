@@ -10,7 +10,8 @@ import { Action, ReadyState, WsProtocol, type ActionKind } from '../../../src/ws
 import { hex, utf8 } from './events.js';
 
 /** One action, with frames and payloads as hex. */
-type Step = ['message', string, 'text' | 'binary'] | ['send', string] | ['close', string, 'end' | 'wait'] | ['end'] | ['destroy'] | ['violation', string];
+type Step =
+  ['message', string, 'text' | 'binary'] | ['send', string] | ['close', string, 'end' | 'wait'] | ['end'] | ['destroy'] | ['violation', string];
 
 /** Masking key 0: a masked client frame whose payload reads as plain hex. */
 const M0 = '00000000';
@@ -55,7 +56,8 @@ function feedBytewise(p: WsProtocol, chunk: string): Step[] {
   return feed(p, ...[...bytes].map((b) => b.toString(16).padStart(2, '0')));
 }
 
-const closeFrame = (code: number, reason = '') => `88 ${(2 + Buffer.byteLength(reason)).toString(16).padStart(2, '0')} ${code.toString(16).padStart(4, '0')} ${utf8(reason)}`.replace(/\s+/g, '');
+const closeFrame = (code: number, reason = '') =>
+  `88 ${(2 + Buffer.byteLength(reason)).toString(16).padStart(2, '0')} ${code.toString(16).padStart(4, '0')} ${utf8(reason)}`.replace(/\s+/g, '');
 const clientClose = (code: number, reason = '') =>
   `88 ${(0x80 | (2 + Buffer.byteLength(reason))).toString(16)} ${M0} ${code.toString(16).padStart(4, '0')} ${utf8(reason)}`;
 
@@ -99,7 +101,7 @@ describe('WsProtocol: data and control frames', () => {
 });
 
 describe('WsProtocol: the peer closes first', () => {
-  it('echoes code and reason, closes TCP after the echo, and reports the peer\'s code', () => {
+  it("echoes code and reason, closes TCP after the echo, and reports the peer's code", () => {
     const p = server();
     expect(feedBytewise(p, clientClose(1001, 'bye'))).toEqual([['close', closeFrame(1001, 'bye'), 'end']]);
     expect(p.state).toBe(ReadyState.Closing);
@@ -118,7 +120,7 @@ describe('WsProtocol: the peer closes first', () => {
     expect(feed(p, `${clientClose(1000)} 81 81 ${M0} 61`, `89 80 ${M0}`)).toEqual([['close', closeFrame(1000), 'end']]);
   });
 
-  it('a local close() after the peer\'s close frame was read sends nothing more', () => {
+  it("a local close() after the peer's close frame was read sends nothing more", () => {
     const p = server();
     feed(p, clientClose(1000));
     expect(p.close(4000, 'late')).toBe(Action.Done);
@@ -221,14 +223,24 @@ describe('WsProtocol: totality', () => {
       payload: fc.uint8Array({ maxLength: 40 }),
     })
     .map(({ b0, masked, payload }) => {
-      const frame = encodeFrame(b0 & 0x0f, Buffer.from(payload), { fin: (b0 & 0x80) !== 0, rsv: (b0 >> 4) & 7, mask: masked ? Buffer.from('a1b2c3d4', 'hex') : undefined });
+      const frame = encodeFrame(b0 & 0x0f, Buffer.from(payload), {
+        fin: (b0 & 0x80) !== 0,
+        rsv: (b0 >> 4) & 7,
+        mask: masked ? Buffer.from('a1b2c3d4', 'hex') : undefined,
+      });
       return frame;
     });
 
   it('never throws on any bytes, any split and any local call, and ends in one close at most', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.oneof(frameArb, fc.uint8Array({ maxLength: 16 }).map((b) => Buffer.from(b))), { maxLength: 10 }),
+        fc.array(
+          fc.oneof(
+            frameArb,
+            fc.uint8Array({ maxLength: 16 }).map((b) => Buffer.from(b)),
+          ),
+          { maxLength: 10 },
+        ),
         fc.array(fc.nat(), { maxLength: 10 }),
         fc.constantFrom('none', 'close', 'fail', 'abort'),
         (frames, cuts, local) => {

@@ -74,7 +74,10 @@ describe('Utf8Validator', () => {
   it('agrees with node:buffer isUtf8 on random bytes and any split', () => {
     fc.assert(
       fc.property(
-        fc.oneof(fc.uint8Array({ maxLength: 64 }), fc.string({ unit: 'binary', maxLength: 32 }).map((s) => Buffer.from(s))),
+        fc.oneof(
+          fc.uint8Array({ maxLength: 64 }),
+          fc.string({ unit: 'binary', maxLength: 32 }).map((s) => Buffer.from(s)),
+        ),
         fc.array(fc.nat(), { maxLength: 6 }),
         (bytes, cuts) => {
           const buf = Buffer.from(bytes);
