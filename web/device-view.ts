@@ -114,23 +114,35 @@ export class DeviceView {
   }
 
   /**
-   * A history answer: each chart starts again from it (buckets drawn at their mean, at the middle
-   * of their span, then the raw points), followed by what arrived live after its newest entry, so
-   * a reading that came both ways is drawn once. A reload thus draws the curve it drew before.
+   * A history answer: each chart is drawn again from it (buckets at their mean, at the middle of
+   * their span, then the raw points), after what the chart already held from before the answer's
+   * oldest entry (a gateway restarted without persistence remembers less than this page does) and
+   * followed by what arrived live after its newest entry, so a reading that came both ways is drawn
+   * once. A reload thus draws the curve it drew before.
    */
   history(h: HistoryMessage): void {
-    const fresh = new Map<string, Series>();
+    const entries: { name: string; ts: number; v: number }[] = [];
     const add = (name: string, ts: number, v: unknown) => {
-      if (typeof v !== 'number' || !Number.isFinite(v)) return;
-      let series = fresh.get(name);
-      if (!series) fresh.set(name, (series = this.newSeries()));
-      series.push(ts, v);
+      if (typeof v === 'number' && Number.isFinite(v)) entries.push({ name, ts, v });
     };
     for (const b of h.buckets) for (const name in b.fields) add(name, b.ts + b.span / 2, b.fields[name]!.mean);
     let newest = 0;
     for (const p of h.points) {
       newest = Math.max(newest, p.ts);
       for (const name in p.values) add(name, p.ts, p.values[name]);
+    }
+    let oldest = Infinity;
+    for (const e of entries) oldest = Math.min(oldest, e.ts);
+    const fresh = new Map<string, Series>();
+    for (const { name, ts, v } of entries) {
+      let series = fresh.get(name);
+      if (!series) {
+        fresh.set(name, (series = this.newSeries()));
+        // the chart's own points from before the gateway's history begins
+        const [xs, ys] = this.metrics.get(name)?.series?.view() ?? [[], []];
+        for (let i = 0; i < xs.length && xs[i]! * 1000 < oldest; i++) series.push(xs[i]! * 1000, ys[i]!);
+      }
+      series.push(ts, v);
     }
     for (const [name, series] of fresh) {
       let m = this.metrics.get(name);

@@ -3,10 +3,9 @@
  *
  * Unplug detection does not rely on serialport alone: on a hung-up tty (a vanished PTY, some USB
  * adapters) its reader spins on zero-byte reads, burning a core, and never emits 'close'. So while
- * open we also watch the path: inotify on its directory (immediate) plus a stat every second (for
- * file systems without inotify). The path vanishing, or now naming a different device (a by-id
- * link re-pointed by udev), counts as an unplug; closing the port stops serialport's spin. After
- * any loss or failed open we retry with capped exponential backoff plus jitter.
+ * open we also watch the path (port.ts): inotify plus a periodic stat. The path vanishing, or naming
+ * another device (a by-id link re-pointed by udev), is an unplug; closing the port stops the spin.
+ * After any loss or failed open we retry with the one capped backoff.
  *
  * Two more ways to lose a port, both handled as a loss (down with a reason, closed, reopened):
  * - a command whose write never drains (the device stopped reading; see CommandQueue);
@@ -204,10 +203,7 @@ export class SerialDevice implements Device {
     this.setState('down', reason);
   }
 
-  /**
-   * The source's fault boundary: runs a callback of serialport, fs or a timer. An exception, sync
-   * or async, is counted, logged once and resets the port; nothing escapes to the caller.
-   */
+  /** The fault boundary around every callback (serialport, fs, timers): a throw resets the port. */
   private guard(run: () => void | Promise<void>): Promise<void> {
     try {
       return Promise.resolve(run()).catch((err: unknown) => this.fault(err));

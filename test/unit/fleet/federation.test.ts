@@ -4,6 +4,7 @@ import { silentLogger } from '../../../src/log.js';
 import { Federation } from '../../../src/fleet/federation.js';
 import { FleetTopics } from '../../../src/fleet/topics.js';
 import { CommandError } from '../../../src/domain.js';
+import { MAX_ID_LENGTH } from '../../../src/bounds.js';
 
 function setup(now = () => 1_000_000) {
   const sent: [string, unknown, { qos: 0 | 1; correlation?: Buffer }][] = [];
@@ -105,8 +106,8 @@ describe('Federation (owner side)', () => {
   });
 
   it.each([
-    ['{"id":{"x":1},"line":"a"}', null, '"id" must be a string of at most 128 characters or a number'],
-    [`{"id":"${'x'.repeat(129)}","line":"a"}`, null, '"id" must be a string of at most 128 characters or a number'],
+    ['{"id":{"x":1},"line":"a"}', null, `"id" must be a string of at most ${MAX_ID_LENGTH} characters or a number`],
+    [`{"id":"${'x'.repeat(MAX_ID_LENGTH + 1)}","line":"a"}`, null, `"id" must be a string of at most ${MAX_ID_LENGTH} characters or a number`],
     ['{"id":"k"}', 'k', 'a command has exactly one of "line" or "payload"'],
     ['{"id":"k","line":null}', 'k', '"line" must be a string'],
     ['{"id":"k","line":"a","deadline":"soon"}', 'k', '"deadline" must be a number (ms since the epoch)'],
