@@ -13,6 +13,10 @@
  *
  * Nothing changed since the last build (same input files, same mtimes and sizes): nothing to do,
  * so a second `npm start` goes straight to the demo.
+ *
+ * `node .ci/build.mjs --analyze` then prints what the daemon's bundle is made of, per package (and
+ * per src/ directory), largest first: where to look for the MB a gateway keeps at rest (README
+ * "Footprint"). It writes nothing: the bundle is built again in memory with esbuild's metafile.
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -101,4 +105,30 @@ if (!outputsThere || (await readFile(STAMP, 'utf8').catch(() => '')) !== digest)
   await build({ ...DAEMON_BUNDLE, absWorkingDir: root });
   await import('../web/build.mjs');
   await writeFile(STAMP, digest);
+}
+
+/** `node_modules/<pkg>/…` → `<pkg>` (scoped too), `src/<dir>/…` → `src/<dir>`, anything else as it is */
+function owner(input) {
+  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input);
+  if (pkg) return pkg[1];
+  const parts = input.split('/');
+  return parts[0] === 'src' && parts.length > 2 ? `src/${parts[1]}` : input;
+}
+
+if (process.argv.includes('--analyze')) {
+  const { build } = await import('esbuild');
+  const { metafile } = await build({ ...DAEMON_BUNDLE, absWorkingDir: root, write: false, metafile: true });
+  const bytes = new Map();
+  let total = 0;
+  for (const out of Object.values(metafile.outputs)) {
+    for (const [input, { bytesInOutput }] of Object.entries(out.inputs)) {
+      bytes.set(owner(input), (bytes.get(owner(input)) ?? 0) + bytesInOutput);
+      total += bytesInOutput;
+    }
+  }
+  console.log(`| part of ${DAEMON_BUNDLE.outfile} | KB | share |\n|---|---:|---:|`);
+  for (const [name, n] of [...bytes].sort((a, b) => b[1] - a[1])) {
+    console.log(`| ${name} | ${(n / 1024).toFixed(1)} | ${((n / total) * 100).toFixed(1)} % |`);
+  }
+  console.log(`| total | ${(total / 1024).toFixed(1)} | 100 % |`);
 }

@@ -46,4 +46,17 @@ describe('.ci/build.mjs', () => {
     expect(build()).toMatchObject({ status: 0, stderr: '' });
     expect(existsSync(out('web/index.html'))).toBe(true);
   });
+
+  it('--analyze: what the daemon bundle is made of, per package, summing to the bundle, and writes nothing', () => {
+    const before = statSync(out('src/cli.js')).mtimeMs;
+    const r = spawnSync(process.execPath, ['.ci/build.mjs', '--analyze'], { cwd: copy, encoding: 'utf8', timeout: 60_000 });
+    expect(r).toMatchObject({ status: 0, stderr: '' });
+    const rows = new Map([...r.stdout.matchAll(/^\| (\S+) \| ([\d.]+) \|/gm)].map((m) => [m[1]!, Number(m[2])]));
+    for (const part of ['zod', 'mqtt', 'src/hub', 'src/ws']) expect(rows.get(part), part).toBeGreaterThan(0);
+    const parts = [...rows].filter(([name]) => name !== 'total').reduce((a, [, kb]) => a + kb, 0);
+    expect(Math.abs(parts - rows.get('total')!)).toBeLessThan(1);
+    // the metafile counts bytes of code; the file adds only the banner, the shebang and the source map comment
+    expect(rows.get('total')! * 1024).toBeGreaterThan(statSync(out('src/cli.js')).size * 0.95);
+    expect(statSync(out('src/cli.js')).mtimeMs).toBe(before);
+  });
 });
