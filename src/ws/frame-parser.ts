@@ -68,9 +68,9 @@ export class FrameParser extends FrameReader {
     return this.readerBytes + this.partsBytes;
   }
 
-  protected header(b0: number, b1: number): void {
+  protected header(b0: number, b1: number): boolean {
     if ((b0 & 0x70) !== 0) {
-      return this.fail(CloseCode.ProtocolError, 'SG_ERR_WS_RSV', 'RSV bits set but no extension was negotiated');
+      return this.reject(CloseCode.ProtocolError, 'SG_ERR_WS_RSV', 'RSV bits set but no extension was negotiated');
     }
     const opcode = b0 & 0x0f;
     const fin = (b0 & 0x80) !== 0;
@@ -78,47 +78,47 @@ export class FrameParser extends FrameReader {
     const length7 = b1 & 0x7f;
     if (masked !== this.expectMasked) {
       return masked
-        ? this.fail(CloseCode.ProtocolError, 'SG_ERR_WS_MASKED', 'server frame is masked')
-        : this.fail(CloseCode.ProtocolError, 'SG_ERR_WS_UNMASKED', 'client frame is not masked');
+        ? this.reject(CloseCode.ProtocolError, 'SG_ERR_WS_MASKED', 'server frame is masked')
+        : this.reject(CloseCode.ProtocolError, 'SG_ERR_WS_UNMASKED', 'client frame is not masked');
     }
     if (opcode >= Opcode.Close) {
-      if (opcode > Opcode.Pong) return this.fail(CloseCode.ProtocolError, 'SG_ERR_WS_OPCODE', `reserved opcode 0x${opcode.toString(16)}`);
-      if (!fin) return this.fail(CloseCode.ProtocolError, 'SG_ERR_WS_CONTROL_FRAGMENTED', 'control frame without FIN');
+      if (opcode > Opcode.Pong) return this.reject(CloseCode.ProtocolError, 'SG_ERR_WS_OPCODE', `reserved opcode 0x${opcode.toString(16)}`);
+      if (!fin) return this.reject(CloseCode.ProtocolError, 'SG_ERR_WS_CONTROL_FRAGMENTED', 'control frame without FIN');
       if (length7 > MAX_CONTROL_PAYLOAD) {
-        return this.fail(CloseCode.ProtocolError, 'SG_ERR_WS_CONTROL_TOO_LONG', 'control frame payload over 125 bytes');
+        return this.reject(CloseCode.ProtocolError, 'SG_ERR_WS_CONTROL_TOO_LONG', 'control frame payload over 125 bytes');
       }
     } else if (opcode === Opcode.Continuation) {
       if (this.messageOpcode === 0) {
-        return this.fail(CloseCode.ProtocolError, 'SG_ERR_WS_UNEXPECTED_CONTINUATION', 'continuation frame without a started message');
+        return this.reject(CloseCode.ProtocolError, 'SG_ERR_WS_UNEXPECTED_CONTINUATION', 'continuation frame without a started message');
       }
       if (++this.fragments > this.maxFragments) {
-        return this.fail(CloseCode.MessageTooBig, 'SG_ERR_WS_TOO_MANY_FRAGMENTS', `message has more than ${this.maxFragments} fragments`);
+        return this.reject(CloseCode.MessageTooBig, 'SG_ERR_WS_TOO_MANY_FRAGMENTS', `message has more than ${this.maxFragments} fragments`);
       }
     } else if (opcode <= Opcode.Binary) {
       if (this.messageOpcode !== 0) {
-        return this.fail(CloseCode.ProtocolError, 'SG_ERR_WS_EXPECTED_CONTINUATION', 'new data frame inside a fragmented message');
+        return this.reject(CloseCode.ProtocolError, 'SG_ERR_WS_EXPECTED_CONTINUATION', 'new data frame inside a fragmented message');
       }
       this.messageOpcode = opcode;
       this.messageBytes = 0;
       this.fragments = 1;
     } else {
-      return this.fail(CloseCode.ProtocolError, 'SG_ERR_WS_OPCODE', `reserved opcode 0x${opcode.toString(16)}`);
+      return this.reject(CloseCode.ProtocolError, 'SG_ERR_WS_OPCODE', `reserved opcode 0x${opcode.toString(16)}`);
     }
     this.fin = fin;
     this.opcode = opcode;
     this.masked = masked;
-    this.afterHeader(length7);
+    return true;
   }
 
-  protected length(length: number): void {
+  protected length(length: number): boolean {
     if (this.opcode < Opcode.Close) {
       // The declared running total, before a single payload byte is buffered (gorilla CVE-2020-27813).
       this.messageBytes += length;
       if (this.messageBytes > this.maxMessageBytes) {
-        return this.fail(CloseCode.MessageTooBig, 'SG_ERR_WS_MESSAGE_TOO_BIG', `message over ${this.maxMessageBytes} bytes`);
+        return this.reject(CloseCode.MessageTooBig, 'SG_ERR_WS_MESSAGE_TOO_BIG', `message over ${this.maxMessageBytes} bytes`);
       }
     }
-    this.afterLength(length);
+    return true;
   }
 
   protected piece(buffer: Buffer, from: number, to: number): boolean {
@@ -162,6 +162,12 @@ export class FrameParser extends FrameReader {
     this.data = message;
     this.binary = !text;
     this.event = MESSAGE;
+  }
+
+  /** fail() for a step that answers whether the frame may go on: never. */
+  private reject(closeCode: number, code: WsErrorCode, message: string): false {
+    this.fail(closeCode, code, message);
+    return false;
   }
 
   protected fail(closeCode: number, code: WsErrorCode, message: string): void {

@@ -38,9 +38,9 @@ const FastBuffer = (Buffer as unknown as { [Symbol.species]: new (ab: ArrayBuffe
  * limits). Every field is read by a state that may stop in the middle of it, so any split of the
  * stream gives the same frames; at most 8 header bytes are carried between pushes.
  *
- * The subclass's steps, in frame order: header(b0, b1) checks the first two bytes, sets fin,
- * opcode and masked and calls afterHeader(); length(n) checks the declared length (before a
- * single payload byte is buffered) and calls afterLength(); piece() sees each part of a payload
+ * The subclass's steps, in frame order: header(b0, b1) checks the first two bytes and sets fin,
+ * opcode and masked; length(n) checks the declared length (before a single payload byte is
+ * buffered); each returns false when it failed. piece() sees each part of a payload
  * that spans pushes; frame() gets every complete payload, unmasked. A step that completes an
  * event sets `event`; one that fails calls stop(), after which every byte is ignored.
  *
@@ -80,10 +80,10 @@ export abstract class FrameReader {
   private partial: Buffer | undefined;
   private partialLength = 0;
 
-  /** The first two bytes of a frame: checks them, sets fin, opcode, masked, then afterHeader() or stop(). */
-  protected abstract header(b0: number, b1: number): void;
-  /** The frame's declared payload length: checks it, then afterLength() or stop(). */
-  protected abstract length(length: number): void;
+  /** The first two bytes of a frame: true when they are accepted (fin, opcode, masked set), else it failed. */
+  protected abstract header(b0: number, b1: number): boolean;
+  /** The frame's declared payload length: true when it is accepted, else it failed. */
+  protected abstract length(length: number): boolean;
   /** Payload bytes buffer[from…to) of a frame that spans pushes, unmasked; false when it stopped the parse. */
   protected abstract piece(buffer: Buffer, from: number, to: number): boolean;
   /** A frame's complete payload, unmasked; `pieces` when it went through piece() first. */
@@ -121,7 +121,12 @@ export abstract class FrameReader {
             b1 = this.field[1]!;
             this.fieldLength = 0;
           }
-          this.header(b0, b1);
+          if (this.header(b0, b1)) {
+            const length7 = b1 & 0x7f;
+            if (length7 === 126) this.state = LENGTH_16;
+            else if (length7 === 127) this.state = LENGTH_64;
+            else this.declared(length7);
+          }
           break;
         }
         case LENGTH_16: {
@@ -135,7 +140,7 @@ export abstract class FrameReader {
             length = this.field.readUInt16BE(0);
             this.fieldLength = 0;
           }
-          this.length(length);
+          this.declared(length);
           break;
         }
         case LENGTH_64: {
@@ -156,7 +161,7 @@ export abstract class FrameReader {
             this.fail(CloseCode.ProtocolError, 'SG_ERR_WS_LENGTH_64', 'frame length has the most significant bit set');
           } else {
             // Exact up to 2^53; beyond, the rounding cannot bring it under any sane limit.
-            this.length(high * 0x1_0000_0000 + low);
+            this.declared(high * 0x1_0000_0000 + low);
           }
           break;
         }
@@ -201,20 +206,6 @@ export abstract class FrameReader {
     return this.fieldLength + (this.partial ? this.partial.length : 0);
   }
 
-  /** header() accepted the frame: the 7-bit length is the length, or says which field holds it. */
-  protected afterHeader(length7: number): void {
-    if (length7 === 126) this.state = LENGTH_16;
-    else if (length7 === 127) this.state = LENGTH_64;
-    else this.length(length7);
-  }
-
-  /** length() accepted the declared length: the masking key, if any, then the payload. */
-  protected afterLength(length: number): void {
-    this.payloadLength = length;
-    if (this.masked) this.state = MASK_KEY;
-    else this.startPayload();
-  }
-
   /** Ends the parse (an error, a close frame): drops every buffered byte, ignores every later one. */
   protected stop(): void {
     this.state = STOPPED;
@@ -229,6 +220,14 @@ export abstract class FrameReader {
     chunk.copy(this.field, this.fieldLength, off, off + n);
     this.fieldLength += n;
     return off + n;
+  }
+
+  /** The frame's declared length, once read: if length() accepts it, the masking key (if any), then the payload. */
+  private declared(length: number): void {
+    if (!this.length(length)) return;
+    this.payloadLength = length;
+    if (this.masked) this.state = MASK_KEY;
+    else this.startPayload();
   }
 
   private startPayload(): void {
