@@ -53,6 +53,8 @@ export const DEFAULT_HISTORY_RANGE_MS = 60 * 60_000;
 export const FLEET_MAX_SEEN = 4096;
 /** A remote command without a deadline (a 3.1.1 tool) is remembered this long. */
 export const FLEET_DEFAULT_TTL_MS = 60_000;
+/** Requesting gateways the hub keeps a command rate limit and in-flight table for. */
+export const FLEET_MAX_ORIGINS = 256;
 /** Devices a birth message may list. */
 export const FLEET_MAX_DEVICES = 1024;
 /** Characters of a text field (reason, version) in a fleet message. */
@@ -137,6 +139,12 @@ export const FIXED_BOUNDS: readonly FixedBound[] = [
     FLEET_DEFAULT_TTL_MS,
     'ms',
     'a remote command without a deadline (a 3.1.1 tool) is remembered this long for duplicate detection',
+  ),
+  b(
+    'FLEET_MAX_ORIGINS',
+    FLEET_MAX_ORIGINS,
+    'entries',
+    'the requesting gateway comes from broker input: past this, the origin idle longest is forgotten (its next command starts a full bucket)',
   ),
   b('FLEET_MAX_DEVICES', FLEET_MAX_DEVICES, 'entries', 'devices one birth message may list; a larger one is refused as hostile'),
   b('FLEET_MAX_TEXT', FLEET_MAX_TEXT, 'characters', 'a reason or version in a fleet message; longer is refused as hostile'),

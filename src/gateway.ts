@@ -116,7 +116,7 @@ class SourceSet {
             .filter((s) => s !== this.fleet?.source)
             .flatMap((s) => s.devices()),
         devicesChanged: () => this.hub.setDevices(this.devices()),
-        route: (device, cmd) => this.hub.routeCommand(device, cmd),
+        route: (device, cmd, from) => this.hub.routeCommand(device, cmd, { kind: 'fleet', gateway: from }),
       });
       this.fleet = { key: fleetKey, source };
       starting.push(source);

@@ -7,35 +7,17 @@
  */
 import { Backoff } from '../backoff.js';
 import { decodeServerFrame, encodeClientMessage } from '../protocol/client-codec.js';
-import type { ConnectionInfo, ConnectOptions, SerialgateClient, WebSocketConstructor, WebSocketLike } from './api.js';
+import type { ConnectionInfo, ConnectOptions, SerialgateClient, WebSocketLike } from './api.js';
 import { Commands } from './commands.js';
-import { ClientError, CommandFailedError, HistoryFailedError } from './errors.js';
+import { CommandFailedError, HistoryFailedError } from './errors.js';
 import { HistoryRequests } from './history.js';
+import { checkToken, toWsUrl, webSocketImpl } from './options.js';
+import { closedByUser, type Attempt, type Phase } from './phase.js';
 import { parseServerMessage, ProtocolViolation } from '../protocol/server-messages.js';
 import { encodingOf, SUBPROTOCOLS, type ClientMessage, type DeviceInfo, type Encoding, type HelloMessage } from '../protocol/messages.js';
 import { Sequencer } from './sequencer.js';
 
 const OPEN = 1;
-// RFC 7230 tchar: what a Sec-WebSocket-Protocol entry may contain.
-const TOKEN_CHARS = /^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$/;
-
-/** checks a token for use as `bearer.<token>`; throws ClientError */
-export function checkToken(token: string): void {
-  if (!TOKEN_CHARS.test(token)) {
-    throw new ClientError('SG_ERR_CLIENT_TOKEN', "a token must consist of letters, digits and !#$%&'*+-.^_`|~ to travel as a WebSocket subprotocol");
-  }
-}
-
-/** ws(s):// from ws(s):// or http(s):// */
-function toWsUrl(url: string): string {
-  const u = new URL(url);
-  if (u.protocol === 'http:') u.protocol = 'ws:';
-  else if (u.protocol === 'https:') u.protocol = 'wss:';
-  else if (u.protocol !== 'ws:' && u.protocol !== 'wss:') {
-    throw new ClientError('SG_ERR_CLIENT_OPTIONS', `expected a ws:, wss:, http: or https: URL, got ${u.protocol}`);
-  }
-  return u.toString();
-}
 
 /** Calls user code so that a throwing callback surfaces (asynchronously) without breaking the client's state. */
 function safe<A extends unknown[]>(fn: ((...args: A) => void) | undefined, ...args: A): void {
@@ -48,38 +30,6 @@ function safe<A extends unknown[]>(fn: ((...args: A) => void) | undefined, ...ar
     });
   }
 }
-
-function webSocketImpl(options: ConnectOptions): WebSocketConstructor {
-  const Impl = options.WebSocketImpl ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
-  if (!Impl) {
-    throw new ClientError('SG_ERR_CLIENT_NO_WEBSOCKET', 'no global WebSocket: pass WebSocketImpl (e.g. WebSocket from "ws")');
-  }
-  return Impl;
-}
-
-/**
- * Where the client's one logical session is. Each state holds what only it needs, so no flag can
- * disagree with another: the socket of the current attempt (and whether it ever opened, and what
- * its error event said) exists only while there is one, the retry timer only while waiting, and
- * what follows a close we asked for is named by `then`.
- *
- *   connecting ─open→ open ─socket closed→ reconnecting ─timer→ connecting
- *   connecting|open ─reconnect()→ closing{then: reopen} ─socket closed→ connecting
- *   connecting|open ─close()→ closing{then: close} ─socket closed→ closed
- *   any ─socket closed, reconnect off→ closed;  reconnecting ─close()→ closed
- */
-interface Attempt {
-  readonly sock: WebSocketLike;
-  /** the handshake completed: a close before it counts as a refusal */
-  opened: boolean;
-  /** what the socket's error event said (Node's ws says why, a browser never does) */
-  lastError?: string;
-}
-type Phase =
-  | { name: 'connecting' | 'open'; attempt: Attempt }
-  | { name: 'closing'; attempt: Attempt; then: 'reopen' | 'close' }
-  | { name: 'reconnecting'; timer: ReturnType<typeof setTimeout> }
-  | { name: 'closed'; byUser: boolean };
 
 export function connect(url: string, options: ConnectOptions = {}): SerialgateClient {
   const Impl = webSocketImpl(options);
@@ -118,11 +68,6 @@ export function connect(url: string, options: ConnectOptions = {}): SerialgateCl
     Object.assign(info, patch, { state: next.name });
     if (next.name !== 'reconnecting') delete info.nextRetryAt;
     safe(options.onState, { ...info });
-  }
-
-  /** close() was called: nothing opens again */
-  function closedByUser(): boolean {
-    return (phase.name === 'closed' && phase.byUser) || (phase.name === 'closing' && phase.then === 'close');
   }
 
   /** the socket of the current attempt, while there is one */
@@ -281,13 +226,13 @@ export function connect(url: string, options: ConnectOptions = {}): SerialgateCl
       return sequencer.epoch;
     },
     command(device, cmd, opts) {
-      if (closedByUser()) return Promise.reject(new CommandFailedError('closed', 'the client is closed', device, ''));
+      if (closedByUser(phase)) return Promise.reject(new CommandFailedError('closed', 'the client is closed', device, ''));
       const p = commands.add(device, cmd, opts?.timeoutMs);
       pump();
       return p;
     },
     history(device, range = {}, opts) {
-      if (closedByUser()) return Promise.reject(new HistoryFailedError('closed', 'the client is closed', device, ''));
+      if (closedByUser(phase)) return Promise.reject(new HistoryFailedError('closed', 'the client is closed', device, ''));
       const { msg, answer } = histories.add(device, range, opts?.timeoutMs);
       if (socket()?.readyState === OPEN && hello) send(msg);
       return answer;
@@ -297,7 +242,7 @@ export function connect(url: string, options: ConnectOptions = {}): SerialgateCl
       if (socket()?.readyState === OPEN && hello) send({ type: 'subscribe', devices });
     },
     reconnect(opts) {
-      if (closedByUser()) return;
+      if (closedByUser(phase)) return;
       if (opts?.token !== undefined) {
         if (opts.token !== null) checkToken(opts.token);
         token = opts.token ?? undefined;
@@ -312,7 +257,7 @@ export function connect(url: string, options: ConnectOptions = {}): SerialgateCl
       }
     },
     close(code = 1000, reason = '') {
-      if (closedByUser()) return;
+      if (closedByUser(phase)) return;
       if (phase.name === 'reconnecting') clearTimeout(phase.timer);
       commands.closeAll('the client was closed');
       histories.closeAll('the client was closed');

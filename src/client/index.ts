@@ -2,7 +2,8 @@
  * serialgate's typed dashboard client (browser and Node). See client.ts for the behaviour and
  * the README ("Custom dashboards") for usage.
  */
-export { connect, checkToken } from './client.js';
+export { connect } from './client.js';
+export { checkToken } from './options.js';
 export type { CommandInput } from './commands.js';
 export type {
   ClientStats,

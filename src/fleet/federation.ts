@@ -4,7 +4,8 @@
  * rules) and answered once on `<prefix>/<gateway>/<device>/ack`, the MQTT 5 correlation data
  * echoed (the payload `id` too, for MQTT 3.1.1 peers).
  *
- * Request payload (JSON): `{ "id"?: string|number, "line"?: string, "payload"?: any, "deadline"?: ms since the epoch }`.
+ * Request payload (JSON): `{ "id"?: string|number, "from"?: gateway, "line"?: string, "payload"?: any, "deadline"?: ms since the epoch }`.
+ * `from` names the requesting gateway: the router keeps one rate limit and in-flight table per origin.
  * Ack payload: `{ "id", "ok": true, "reply"? }` or `{ "id", "ok": false, "error": { code, message } }`.
  *
  * Never twice, never late: a request whose deadline has passed was already answered `timeout` at
@@ -19,8 +20,8 @@ import { CommandError, type DeviceCommand } from '../domain.js';
 import type { FleetTopics } from './topics.js';
 import { FLEET_DEFAULT_TTL_MS, FLEET_MAX_SEEN, MAX_ID_LENGTH } from '../bounds.js';
 
-/** Routes a command received from the broker to one of this gateway's devices (the hub does it). */
-export type FederatedCommandHandler = (device: string, cmd: DeviceCommand) => Promise<{ reply?: string }>;
+/** Routes a command received from the broker to one of this gateway's devices (the hub does it); `from`: the requesting gateway, '' if unnamed. */
+export type FederatedCommandHandler = (device: string, cmd: DeviceCommand, from: string) => Promise<{ reply?: string }>;
 
 export interface FederationLink {
   publish(topic: string, payload: string, opts: { qos: 0 | 1; retain?: boolean; correlation?: Buffer }): void;
@@ -86,7 +87,7 @@ export class Federation {
     }
     let result: Promise<{ reply?: string }>;
     try {
-      result = this.handler(device, parsed.cmd);
+      result = this.handler(device, parsed.cmd, parsed.from);
     } catch (err) {
       result = Promise.reject(err);
     }
@@ -115,6 +116,8 @@ export class Federation {
 
 interface Command {
   id: string | number | null;
+  /** the requesting gateway; '' when the request does not say (a 3.1.1 tool) */
+  from: string;
   cmd: DeviceCommand;
   deadline?: number;
 }
@@ -138,7 +141,10 @@ function parseCommand(payload: Buffer): Parsed {
   if (hasLine && typeof o.line !== 'string') return { id, error: '"line" must be a string' };
   if (hasLine === hasPayload) return { id, error: 'a command has exactly one of "line" or "payload"' };
   if (Object.hasOwn(o, 'deadline') && !Number.isFinite(o.deadline)) return { id, error: '"deadline" must be a number (ms since the epoch)' };
-  const parsed: Command = { id, cmd: hasLine ? { line: o.line as string } : { payload: o.payload } };
+  const from = Object.hasOwn(o, 'from') ? o.from : '';
+  if (typeof from !== 'string' || from.length > MAX_ID_LENGTH)
+    return { id, error: `"from" must be a gateway id of at most ${MAX_ID_LENGTH} characters` };
+  const parsed: Command = { id, from, cmd: hasLine ? { line: o.line as string } : { payload: o.payload } };
   if (typeof o.deadline === 'number') parsed.deadline = o.deadline;
   return parsed;
 }

@@ -79,7 +79,8 @@ export class Fleet implements Source {
     const include = (id: string) => pattern?.test(id) ?? true;
     this.requests = new RemoteCommands(
       this.topics,
-      `${opts.gatewayId}:${this.instance}`,
+      opts.gatewayId,
+      this.instance,
       { connected: () => this.phase === 'live', publish: (t, p, o) => this.publish(t, p, o) },
       this.fed.commandTimeoutMs,
       (g) => this.remote.isOnline(g),

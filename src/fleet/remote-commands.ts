@@ -42,8 +42,10 @@ export class RemoteCommands {
 
   constructor(
     private readonly topics: FleetTopics,
-    /** `<gateway>:<instance>`: correlations of two processes never meet */
-    private readonly self: string,
+    /** this gateway's id: the request's `from`, so that the owner keeps each origin's rate limit apart */
+    private readonly gateway: string,
+    /** this process: correlations `<gateway>:<instance>:<n>` of two processes never meet */
+    private readonly instance: string,
     private readonly link: RequestLink,
     private readonly timeoutMs: number,
     private readonly ownerOnline: (gateway: string) => boolean,
@@ -53,14 +55,14 @@ export class RemoteCommands {
     const id = `${gateway}/${device}`;
     if (!this.link.connected()) return Promise.reject(new CommandError('device_unavailable', 'the fleet broker is down', id));
     if (!this.ownerOnline(gateway)) return Promise.reject(new CommandError('device_unavailable', `gateway ${gateway} is offline`, id));
-    const correlation = `${this.self}:${++this.n}`;
+    const correlation = `${this.gateway}:${this.instance}:${++this.n}`;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(correlation);
         reject(new CommandError('timeout', `gateway ${gateway} did not answer within ${this.timeoutMs} ms`, id));
       }, this.timeoutMs);
       this.pending.set(correlation, { gateway, device, resolve, reject, timer });
-      const body = { id: correlation, ...cmd, deadline: Date.now() + this.timeoutMs };
+      const body = { id: correlation, from: this.gateway, ...cmd, deadline: Date.now() + this.timeoutMs };
       this.link.publish(this.topics.device(gateway, device, 'command'), JSON.stringify(body), {
         qos: 1,
         correlation: Buffer.from(correlation),

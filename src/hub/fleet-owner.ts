@@ -8,16 +8,17 @@ import { CommandError, type DeviceCommand } from '../domain.js';
 import type { CommandRequest } from '../protocol/client-messages.js';
 import type { CommandAck, CommandOwner } from './commands.js';
 import { TokenBucket } from './limits.js';
+import { FLEET_MAX_ORIGINS } from '../bounds.js';
 
 export interface FleetOrigin {
   kind: 'fleet';
-  /** the gateway the command came from; '' when the broker does not say */
+  /** the gateway the command came from (the request's `from`); '' when the request does not say */
   gateway: string;
 }
 
 type Answer = { resolve: (r: { reply?: string }) => void; reject: (err: CommandError) => void; device: string };
 
-/** One per FleetOrigin (the hub keeps them by gateway). */
+/** One per FleetOrigin (FleetOwners keeps them by gateway). */
 export class FleetOwner implements CommandOwner {
   /** federation is trusted as an operator: whoever may publish to our command topics is one */
   readonly role = 'operator';
@@ -56,5 +57,33 @@ export class FleetOwner implements CommandOwner {
     this.answers.delete(msg.id);
     if (!msg.ok) return answer.reject(new CommandError(msg.error.code, msg.error.message, answer.device));
     answer.resolve(msg.reply === undefined ? {} : { reply: msg.reply });
+  }
+}
+
+/**
+ * The FleetOwner of each requesting gateway, least recently used first. The gateway id is broker
+ * input, so at most FLEET_MAX_ORIGINS are kept: a new one evicts the origin idle longest. An
+ * evicted owner still settles the commands the router holds it for; only its bucket is forgotten.
+ */
+export class FleetOwners {
+  private readonly owners = new Map<string, FleetOwner>();
+
+  constructor(private readonly rate: () => { perSecond: number; burst: number }) {}
+
+  of(gateway: string): FleetOwner {
+    let owner = this.owners.get(gateway);
+    if (owner) {
+      this.owners.delete(gateway); // re-inserted below: most recently used last
+    } else {
+      owner = new FleetOwner(this.rate());
+      if (this.owners.size >= FLEET_MAX_ORIGINS) this.owners.delete(this.owners.keys().next().value!);
+    }
+    this.owners.set(gateway, owner);
+    return owner;
+  }
+
+  /** On reload (hub.commandRate): every kept origin's bucket starts full under the new rate. */
+  applyLimits(): void {
+    for (const owner of this.owners.values()) owner.applyLimits(this.rate());
   }
 }

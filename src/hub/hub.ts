@@ -28,7 +28,7 @@ import { HistoryRequests, NO_HISTORY } from './history-requests.js';
 import { CommandRouter } from './commands.js';
 import { DeviceRegistry } from './devices.js';
 import type { StreamSnapshot, StreamStart } from './epoch.js';
-import { FleetOwner, type FleetOrigin } from './fleet-owner.js';
+import { FleetOwners, type FleetOrigin } from './fleet-owner.js';
 import { FlushScheduler } from './flush-scheduler.js';
 import { ReadingFrames } from './reading-frames.js';
 import { Resume, readingMessage } from './resume.js';
@@ -53,7 +53,7 @@ export class Hub implements SourceSink {
   private readonly router: CommandRouter;
   private readonly history: HistoryRequests;
   /** federation origins by gateway: each its own rate limit and in-flight table */
-  private readonly fleet = new Map<string, FleetOwner>();
+  private readonly fleet = new FleetOwners(() => this.config.hub.commandRate);
   private readonly sessions = new Set<Session>();
   private readonly subscribers = new SubscriptionIndex<Session>();
   private readonly flusher = new FlushScheduler<Session>(() => this.config.hub.coalesceMs);
@@ -102,7 +102,7 @@ export class Hub implements SourceSink {
       }
       s.applyLimits(config.hub);
     }
-    for (const owner of this.fleet.values()) owner.applyLimits(config.hub.commandRate);
+    this.fleet.applyLimits();
     if (closed > 0) this.logger.warn({ closed }, 'closed dashboard connections whose token the reload removed or downgraded');
   }
 
@@ -121,8 +121,7 @@ export class Hub implements SourceSink {
    * dashboard's, as `origin` with its own rate limit and in-flight table; refusals are CommandErrors.
    */
   routeCommand(device: string, cmd: DeviceCommand, origin: FleetOrigin = { kind: 'fleet', gateway: '' }): Promise<{ reply?: string }> {
-    let owner = this.fleet.get(origin.gateway);
-    if (!owner) this.fleet.set(origin.gateway, (owner = new FleetOwner(this.config.hub.commandRate)));
+    const owner = this.fleet.of(origin.gateway);
     const { msg, result } = owner.command(device, cmd);
     this.router.handle(owner, msg);
     return result;

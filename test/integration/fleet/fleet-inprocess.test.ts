@@ -24,6 +24,8 @@ afterEach(async () => {
 function link(url: string, gatewayId: string, extra: Record<string, unknown> = {}) {
   const sink = new RecordingSink();
   const calls: [string, DeviceCommand][] = [];
+  /** the requesting gateway of each routed command */
+  const origins: string[] = [];
   let status: DeviceStatus = { id: 'd', source: 'serial', state: 'up' };
   const local: Device = { id: 'd', source: 'serial', status: () => status, command: async () => ({}) };
   const config = mqttSchema.parse({
@@ -40,8 +42,9 @@ function link(url: string, gatewayId: string, extra: Record<string, unknown> = {
     logger: silentLogger(),
     localDevices: () => [local],
     devicesChanged: () => changes++,
-    route: async (device, cmd) => {
+    route: async (device, cmd, from) => {
       calls.push([device, cmd]);
+      origins.push(from);
       if (cmd.line === 'NO') throw new CommandError('forbidden', 'line not allowed by commands.allow', device);
       return { reply: `OK ${cmd.line}` };
     },
@@ -51,7 +54,7 @@ function link(url: string, gatewayId: string, extra: Record<string, unknown> = {
     status = s;
     fleet.publishState(s);
   };
-  return { fleet, sink, calls, setStatus, changes: () => changes };
+  return { fleet, sink, calls, origins, setStatus, changes: () => changes };
 }
 
 describe('Fleet (in process, real broker)', () => {
@@ -94,6 +97,32 @@ describe('Fleet (in process, real broker)', () => {
     await x.fleet.stop();
     await y.sink.waitState('X/d', 'down', 5_000, 'gateway X is offline: stopped');
     await expect(remote.command({ line: 'LED ON' })).rejects.toMatchObject({ code: 'device_unavailable' });
+  });
+
+  it('the owner routes each remote command with its requesting gateway (per-origin rate limits)', async () => {
+    broker = await startMosquitto();
+    const x = link(broker.url, 'X');
+    const y = link(broker.url, 'Y');
+    const z = link(broker.url, 'Z');
+    await Promise.all([x.fleet.start(), y.fleet.start(), z.fleet.start()]);
+    // each is live once the others have its birth
+    await y.sink.waitState('X/d', 'up');
+    await z.sink.waitState('X/d', 'up');
+    await x.sink.waitState('Y/d', 'up');
+    await x.sink.waitState('Z/d', 'up');
+    await expect(
+      y.fleet
+        .devices()
+        .find((d) => d.id === 'X/d')!
+        .command({ line: 'A' }),
+    ).resolves.toEqual({ reply: 'OK A' });
+    await expect(
+      z.fleet
+        .devices()
+        .find((d) => d.id === 'X/d')!
+        .command({ line: 'B' }),
+    ).resolves.toEqual({ reply: 'OK B' });
+    expect(x.origins).toEqual(['Y', 'Z']);
   });
 
   it('hostile or foreign payloads are dropped; an unanswered command times out; include filters remote devices', async () => {
