@@ -55,7 +55,8 @@ export class RemoteCommands {
     const id = `${gateway}/${device}`;
     if (!this.link.connected()) return Promise.reject(new CommandError('device_unavailable', 'the fleet broker is down', id));
     if (!this.ownerOnline(gateway)) return Promise.reject(new CommandError('device_unavailable', `gateway ${gateway} is offline`, id));
-    const correlation = `${this.gateway}:${this.instance}:${++this.n}`;
+    // unique per run (instance) and request; `from` names the gateway, so the id stays within MAX_ID_LENGTH
+    const correlation = `${this.instance}:${++this.n}`;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(correlation);

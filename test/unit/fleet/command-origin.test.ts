@@ -20,7 +20,7 @@ describe('the requesting gateway of a remote command', () => {
       () => true,
     );
     const result = requests.send('pi-01', 'd', { line: 'PING' });
-    expect(sent).toEqual([{ id: 'pi-02:i1:1', from: 'pi-02', line: 'PING', deadline: expect.any(Number) }]);
+    expect(sent).toEqual([{ id: 'i1:1', from: 'pi-02', line: 'PING', deadline: expect.any(Number) }]);
     await expect(result).rejects.toMatchObject({ code: 'timeout' });
   });
 
