@@ -26,8 +26,10 @@ const HELP = `serialgate — serial and MQTT sensors to live browser dashboards 
 Usage:
   serialgate run [--config FILE] [--env-file F]
                                       run the gateway (default config: ${DEFAULT_CONFIGS.join(', else ')})
-  serialgate demo [--port N] [--link PATH] [--verbose]
-                                      firmware mock + gateway + dashboard on http://localhost:8080/
+  serialgate demo [--port N] [--link PATH] [--state-dir DIR] [--verbose]
+                                      firmware mock + gateway + dashboard on http://localhost:8080/;
+                                      history in DIR (default $XDG_STATE_HOME/serialgate/demo,
+                                      else ~/.local/state/serialgate/demo)
   serialgate check-config FILE [--env-file F]
                                       validate FILE; print the effective config (secrets masked);
                                       \${NAME} from F (default for the installed config: /etc/serialgate/env)
@@ -118,16 +120,18 @@ async function cmdDemo(args: string[]): Promise<number> {
   const { values } = parse(args, {
     port: { type: 'string', short: 'p', default: '8080' },
     link: { type: 'string', default: '/tmp/serialgate-mock0' },
+    'state-dir': { type: 'string' },
     verbose: { type: 'boolean', short: 'v', default: false },
   });
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port: expected 0-65535, got "${values.port}"`);
-  const { startDemo } = await import('./cli/demo.js');
+  const { demoStateDir, startDemo } = await import('./cli/demo.js');
+  const stateDir = values['state-dir'] ?? demoStateDir();
   const logger = createLogger(values.verbose ? 'info' : 'warn');
   exitOnCrash(logger);
   let demo;
   try {
-    demo = await startDemo({ port, link: values.link, logger });
+    demo = await startDemo({ port, link: values.link, stateDir, logger });
   } catch (err) {
     process.stderr.write(`serialgate demo: could not start: ${startHint(err, port, 'npm start -- --port 8081')}\n`);
     return EXIT.failure;
@@ -140,7 +144,7 @@ async function cmdDemo(args: string[]): Promise<number> {
     stopDeadlineMs: STOP_DEADLINE_MS,
   });
   const url = new URL(demo.gateway.url);
-  process.stdout.write(`dashboard: http://localhost:${url.port}/   (mock device on ${values.link}; Ctrl-C stops)\n`);
+  process.stdout.write(`dashboard: http://localhost:${url.port}/   (mock device on ${values.link}, history in ${stateDir}; Ctrl-C stops)\n`);
   return -1;
 }
 

@@ -1,7 +1,11 @@
 /**
  * `serialgate demo` (npm start): the firmware mock on a real PTY and a gateway serving it on
- * loopback, with an anonymous operator so the dashboard can send commands without a token.
+ * loopback, with an anonymous operator so the dashboard can send commands without a token. Its
+ * history lives in a per-user folder, so a second `npm start` opens with the first one's charts.
  */
+import { mkdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { startMock } from '../../firmware-mock/index.js';
 import { configSchema, type Config } from '../config/schema.js';
 import { startGateway, type Gateway } from '../gateway.js';
@@ -10,14 +14,34 @@ import type { Logger } from '../log.js';
 export interface DemoOptions {
   port: number;
   link: string;
+  /** the history's folder: segments and the stream saved by a clean stop (see demoStateDir) */
+  stateDir: string;
   logger: Logger;
 }
 
+/**
+ * Where the demo keeps its history when --state-dir is not given: per user (two users' demos never
+ * restore each other's stream) and stable across runs (XDG's place for state that outlives a run,
+ * $XDG_STATE_HOME, by default ~/.local/state). A home that cannot hold it (a service user with a
+ * read-only or missing home) falls back to the temp dir, still per user.
+ */
+export function demoStateDir(env: NodeJS.ProcessEnv = process.env): string {
+  const xdg = env.XDG_STATE_HOME && path.isAbsolute(env.XDG_STATE_HOME) ? env.XDG_STATE_HOME : path.join(os.homedir(), '.local', 'state');
+  const dir = path.join(xdg, 'serialgate', 'demo');
+  try {
+    mkdirSync(dir, { recursive: true });
+    return dir;
+  } catch {
+    return path.join(os.tmpdir(), `serialgate-demo-${os.userInfo().uid}`);
+  }
+}
+
 /** The demo's config, through the schema so every default applies as in a real file. */
-function demoConfig(port: number, link: string): Config {
+function demoConfig(port: number, link: string, stateDir: string): Config {
   return configSchema.parse({
     gateway: { id: 'demo' },
     server: { host: '127.0.0.1', port },
+    history: { dir: stateDir },
     // loopback only: the schema refuses an anonymous operator anywhere else
     auth: { anonymous: 'operator' },
     devices: [
@@ -54,7 +78,7 @@ export async function startDemo(opts: DemoOptions): Promise<{ gateway: Gateway; 
     throw explainMockError(err);
   });
   try {
-    const gateway = await startGateway(demoConfig(opts.port, opts.link), opts.logger);
+    const gateway = await startGateway(demoConfig(opts.port, opts.link, opts.stateDir), opts.logger);
     return { gateway, stopMock: () => mock.stop() };
   } catch (err) {
     await mock.stop();

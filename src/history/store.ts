@@ -90,18 +90,37 @@ export class HistoryStore implements HistoryReader, HistoryWriter {
       dev.closed.push(acc);
       this.bytes += bucketBytes(acc);
     }
-    const written = new Set(buckets.map((b) => `${b.d}\u0000${b.t}`));
-    // the readings before a device's first restored point are in its buckets only (or gone)
-    for (const r of points) {
-      const dev = this.device(r.d);
-      if (dev.raw.length === 0 && dev.rawSince === -Infinity) dev.rawSince = r.t;
-    }
+    const written = new Map(buckets.map((b) => [`${b.d}\u0000${b.t}`, b.n]));
+    this.restoreRawSince(points, written);
     for (const r of points) {
       const p: HistoryPoint = { seq: r.s, ts: r.t, values: r.v };
       if (written.has(`${r.d}\u0000${this.bucketTs(r.t)}`)) this.keepRaw(this.device(r.d), p);
       else this.addPoint(r.d, p);
     }
     this.expire();
+  }
+
+  /**
+   * Where each device's restored raw window starts. Points files outlive every open bucket (see
+   * persistent.ts), so the first restored minute is whole in the points unless its written bucket
+   * counted more readings than they hold: then only from the first point on (the rest is in the
+   * bucket only, or gone). A whole minute lets a clean restart answer its readings as points.
+   */
+  private restoreRawSince(points: PointRecord[], written: Map<string, number>): void {
+    const first = new Map<string, PointRecord>();
+    const inMinute = new Map<string, number>();
+    for (const r of points) {
+      if (!first.has(r.d)) first.set(r.d, r);
+      const key = `${r.d}\u0000${this.bucketTs(r.t)}`;
+      inMinute.set(key, (inMinute.get(key) ?? 0) + 1);
+    }
+    for (const [d, r] of first) {
+      const dev = this.device(d);
+      if (dev.raw.length > 0 || dev.rawSince !== -Infinity) continue;
+      const key = `${d}\u0000${this.bucketTs(r.t)}`;
+      const whole = (written.get(key) ?? 0) <= inMinute.get(key)!;
+      dev.rawSince = whole ? this.bucketTs(r.t) : r.t;
+    }
   }
 
   /** What must be appended to the files since the last drain. */

@@ -375,7 +375,7 @@ describe('serialgate CLI commands (compiled)', () => {
     await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
     cleanup.push(() => new Promise<void>((r) => busy.close(() => r())));
     const port = (busy.address() as import('node:net').AddressInfo).port;
-    const r = run(['demo', '--port', String(port), '--link', `/tmp/sg-busy-${process.pid}`]);
+    const r = run(['demo', '--port', String(port), '--link', `/tmp/sg-busy-${process.pid}`, '--state-dir', tmp()]);
     expect(r.code).toBe(1);
     expect(r.err).toBe(`serialgate demo: could not start: port ${port} is already in use (another serialgate?); try npm start -- --port 8081\n`);
   });

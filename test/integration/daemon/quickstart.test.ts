@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Daemon, Dashboard, ensureBuilt, httpGet, until } from './daemon-helpers.js';
 
@@ -14,7 +17,10 @@ afterEach(async () => {
 describe('quick start: the demo', () => {
   it('prints where to look, serves the dashboard, and a reading reaches a WebSocket client; a command is answered', async () => {
     const link = `/tmp/sg-quickstart-${process.pid}`;
-    const d = Daemon.start(['demo', '--port', '0', '--link', link]);
+    // its own history folder: the default one (per user) would be shared with other demo runs
+    const state = mkdtempSync(path.join(tmpdir(), 'sg-quickstart-state-'));
+    cleanup.push(() => rmSync(state, { recursive: true, force: true }));
+    const d = Daemon.start(['demo', '--port', '0', '--link', link, '--state-dir', state]);
     cleanup.push(() => d.stop());
     await until(`the dashboard line (output: ${d.output})`, () => /dashboard: http:\/\/localhost:\d+\//.test(d.output), 20_000);
     const base = /dashboard: (http:\/\/localhost:\d+)\//.exec(d.output)![1];

@@ -84,6 +84,18 @@ describe('History on disk', () => {
     expect(after.buckets.length).toBeGreaterThan(10);
   });
 
+  it('a clean restart answers the restored readings as points, as before the stop (the first minute is whole on disk)', async () => {
+    const dir = tmp();
+    const clock = { now: 0 };
+    const h = new History(cfg({ dir }), silentLogger(), dir, () => clock.now);
+    await feed(h, clock, 90_000, 100, 1000); // from the middle of a minute into the third one
+    const q = { device: 'a', from: 0, to: clock.now, maxPoints: 1000 };
+    const before = h.query(q);
+    await h.stop(undefined);
+    expect(before.points).toHaveLength(100);
+    expect(new History(cfg({ dir }), silentLogger(), dir, () => clock.now).query(q)).toEqual(before);
+  });
+
   it('clean stops within one minute: the open bucket is rebuilt from its points, nothing lost, nothing counted twice', async () => {
     const dir = tmp();
     const clock = { now: 0 };
