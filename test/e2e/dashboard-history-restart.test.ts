@@ -14,6 +14,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startMock } from '../../firmware-mock/index.js';
 import { uniqueLink } from '../helpers/mock.js';
 import { Daemon, ensureBuilt } from '../integration/daemon/daemon-helpers.js';
+import { untilDrawn } from '../helpers/chart.js';
 
 const VIEWER = 'e2e-restart-viewer-0123456789';
 const cleanup: (() => Promise<void> | void)[] = [];
@@ -113,6 +114,7 @@ describe('dashboard across a gateway restart in Chromium', () => {
     const seqs = await shown(page);
     expect(seqs.filter((q, i) => i > 0 && q !== seqs[i - 1]! + 1)).toEqual([]);
     expect(seqs).toContain(lastSeen + 1);
+    await untilDrawn(page, before);
     const kept = new Set(await chartX(page));
     expect(before.filter((x) => !kept.has(x))).toEqual([]);
 
@@ -120,6 +122,7 @@ describe('dashboard across a gateway restart in Chromium', () => {
     await page.reload();
     await page.waitForSelector('[data-testid="conn-state"][data-state="open"]', { timeout: 10_000 });
     await page.waitForFunction(() => (window as unknown as Hook).__sg.stats().histories >= 1, null, { timeout: 10_000 });
+    await untilDrawn(page, before);
     const reloaded = new Set(await chartX(page));
     expect(before.filter((x) => !reloaded.has(x))).toEqual([]);
     expect(errors).toEqual([]);

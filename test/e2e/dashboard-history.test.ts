@@ -14,6 +14,7 @@ import type * as SchemaModule from '../../src/config/schema.js';
 import type * as LogModule from '../../src/log.js';
 import type * as MockModule from '../../firmware-mock/index.js';
 import { MemoryHistory } from '../helpers/memory-history.js';
+import { untilDrawn } from '../helpers/chart.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const dist = (p: string) => import(pathToFileURL(`${root}dist/${p}`).href);
@@ -75,17 +76,7 @@ describe('dashboard history in Chromium', () => {
     await page.reload();
     await page.waitForSelector('[data-testid="conn-state"][data-state="open"]', { timeout: 10_000 });
     await page.waitForFunction(() => (window as unknown as Hook).__sg.stats().histories >= 1, null, { timeout: 10_000 });
-    // the answer is drawn at the next animation frame, which a loaded machine may delay: wait for the draw, not a fixed time
-    await page
-      .waitForFunction(
-        (xs) => {
-          const shown = new Set((window as unknown as Hook).__sg.chartX('mock1', 'temp'));
-          return xs.every((x) => shown.has(x));
-        },
-        before,
-        { timeout: 5_000 },
-      )
-      .catch(() => undefined); // the assertion below says what is missing
+    await untilDrawn(page, before);
     const after = await chartX(page);
     const shown = new Set(after);
     expect(before.filter((x) => !shown.has(x))).toEqual([]);
