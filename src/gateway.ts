@@ -163,7 +163,7 @@ export async function startGateway(config: Config, logger: Logger, opts: Gateway
   const sources = new SourceSet(hub, logger);
   let current = config;
   let ready = false;
-  hub.onReading((r) => sources.fleet?.source.publishReading(r));
+  hub.onReading((r, frames) => sources.fleet?.source.publishReading(r, frames.jsonText()));
   hub.onState((s) => sources.fleet?.source.publishState(s));
   if (history) hub.onReading((r) => history.record(r));
   store?.start();

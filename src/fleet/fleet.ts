@@ -148,9 +148,10 @@ export class Fleet implements Source {
    * QoS 1: the broker keeps it for a gateway whose session is offline for a moment (the receiver
    * drops a redelivery by its seq).
    */
-  publishReading(r: Reading): void {
+  /** `json`: the reading as JSON, when the hub has it encoded already (its JSON frame's text). */
+  publishReading(r: Reading, json?: string): void {
     if (isRemoteId(r.device) || this.phase === 'refused' || this.phase === 'stopped') return;
-    this.publish(this.topics.device(this.opts.gatewayId, r.device, 'reading'), JSON.stringify(r), { qos: 1, queue: true });
+    this.publish(this.topics.device(this.opts.gatewayId, r.device, 'reading'), json ?? JSON.stringify(r), { qos: 1, queue: true });
   }
 
   /** A state of one of our devices: retained, so that a gateway that starts later knows it. */

@@ -58,7 +58,7 @@ export class Hub implements SourceSink {
   private readonly subscribers = new SubscriptionIndex<Session>();
   private readonly flusher = new FlushScheduler<Session>(() => this.config.hub.coalesceMs);
   private closing = false;
-  private readonly readingListeners: ((r: Reading) => void)[] = [];
+  private readonly readingListeners: ReadingListener[] = [];
   private readonly stateListeners: ((s: DeviceStatus) => void)[] = [];
   private readonly scheduleFlush = (s: Session) => this.flusher.schedule(s);
 
@@ -106,8 +106,8 @@ export class Hub implements SourceSink {
     if (closed > 0) this.logger.warn({ closed }, 'closed dashboard connections whose token the reload removed or downgraded');
   }
 
-  /** Every reading after it got its seq (federation publishes them to the broker). */
-  onReading(listener: (r: Reading) => void): void {
+  /** Every reading after it got its seq (the fleet publishes it, reusing its JSON text; history records it). */
+  onReading(listener: ReadingListener): void {
     this.readingListeners.push(listener);
   }
 
@@ -142,7 +142,7 @@ export class Hub implements SourceSink {
     this.registry.reading(r);
     for (const listener of this.readingListeners) {
       try {
-        listener(r.msg);
+        listener(r.msg, r);
       } catch (err) {
         // a federation hiccup must not cost the dashboards this reading
         this.logger.error({ err, device: r.device }, 'reading listener failed');
@@ -309,6 +309,9 @@ export class Hub implements SourceSink {
     this.flusher.schedule(s);
   }
 }
+
+/** `frames.jsonText()` is the reading's JSON, encoded once for every JSON dashboard and the fleet alike. */
+export type ReadingListener = (r: Reading, frames: { jsonText(): string }) => void;
 
 /** a reload may lower a connection's role, never raise it in place */
 const RANK: Readonly<Record<Role, number>> = { viewer: 0, operator: 1 };
