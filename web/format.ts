@@ -6,6 +6,12 @@ export function formatValue(v: number | string | boolean | null): string {
   return v === null ? '—' : String(v);
 }
 
+/** a tile's value: four significant digits are what a glance takes in (the detailed view shows six) */
+export function formatShort(v: number | string | boolean | null): string {
+  if (typeof v !== 'number' || Number.isInteger(v)) return formatValue(v);
+  return String(Number(v.toPrecision(4)));
+}
+
 export function formatAge(ms: number): string {
   if (!(ms >= 0)) return '';
   const s = Math.floor(ms / 1000);
