@@ -121,7 +121,7 @@ async function soakRun(cdp: CDPSession, page: Page): Promise<Soak> {
 async function fleet(browser: Browser, hub: Hub, base: string): Promise<{ rows: Row[]; soak: Soak }> {
   announceFleet(hub);
   const { page, cdp } = await openPage(browser, `${base}/`);
-  await page.waitForFunction((n) => document.querySelectorAll('a.tile').length === n, FLEET.length);
+  await page.waitForFunction((n) => document.querySelectorAll('a.tile').length >= n, FLEET.length);
   const rounds: Record<number, Row[]> = { 10: [], 1_000: [] };
   for (let round = 0; round < ROUNDS; round++) {
     for (const rate of [10, 1_000]) {

@@ -65,7 +65,7 @@ afterAll(async () => {
 
 describe('dashboard history in Chromium', () => {
   it('load, wait, reload: the chart shows the earlier points at once, then the live tail', async () => {
-    await page.goto(`${gateway.url}/`);
+    await page.goto(`${gateway.url}/?device=mock1`);
     await page.getByTestId('token-input').fill(VIEWER);
     await page.getByTestId('token-submit').click();
     await page.waitForSelector('[data-testid="conn-state"][data-state="open"]', { timeout: 10_000 });
