@@ -198,8 +198,11 @@ $('back').addEventListener('click', (ev) => {
 });
 window.addEventListener('popstate', route);
 document.addEventListener('keydown', (ev) => {
+  // keys typed into a field are the field's (Escape clears a search box, '/' is part of a command)
+  const typing = ['INPUT', 'SELECT', 'TEXTAREA'].includes(document.activeElement?.tagName ?? '');
+  if (typing) return;
   if (ev.key === 'Escape' && detail) closeDetail();
-  else if (ev.key === '/' && !detail && document.activeElement?.tagName !== 'INPUT') {
+  else if (ev.key === '/' && !detail) {
     ev.preventDefault();
     filterInput.focus();
   }

@@ -4,48 +4,61 @@
  * (and at least SILENT_MIN_MS, so that a 20 Hz sensor does not blink at every hiccup): a 1 Hz
  * sensor quiet for 5 s and a once-a-minute one quiet for 5 minutes are both worth a look, and a
  * once-a-minute one quiet for 30 s is not.
+ *
+ * "Usual" is the median of the last KEPT intervals: one stall of the broker or of a loaded machine
+ * (a long interval, then a burst of short ones) moves a mean, not a median.
  */
 const SILENT_FACTOR = 5;
 const SILENT_MIN_MS = 3_000;
-/** weight of the newest interval in the running mean: a device that changes its pace is followed within ~10 readings */
-const ALPHA = 0.2;
-/** intervals seen before the mean says anything */
+const KEPT = 15;
+/** intervals seen before the median says anything */
 const MIN_INTERVALS = 3;
 
 export class Cadence {
-  /** the usual interval between readings (ms), a running mean */
-  private usual = 0;
-  private intervals = 0;
+  /** the last KEPT intervals between readings (ms), a ring */
+  private readonly intervals: number[] = [];
+  private next = 0;
   private last = 0;
 
   /** a reading's gateway time; readings that share a time (a buffered burst) are one arrival */
   observe(ts: number): void {
-    if (this.last > 0 && ts > this.last) {
-      const d = ts - this.last;
-      this.usual = this.intervals === 0 ? d : this.usual + ALPHA * (d - this.usual);
-      this.intervals++;
-    }
-    if (ts > this.last) this.last = ts;
+    if (!(ts > this.last)) return;
+    if (this.last > 0) this.keep(ts - this.last);
+    this.last = ts;
   }
 
-  /** Starts from the times of the history's raw points (oldest first): its median interval. */
-  seed(times: readonly number[]): void {
-    const d: number[] = [];
-    for (let i = 1; i < times.length; i++) if (times[i]! > times[i - 1]!) d.push(times[i]! - times[i - 1]!);
-    if (d.length < MIN_INTERVALS) return;
-    d.sort((a, b) => a - b);
-    this.usual = d[d.length >> 1]!;
-    this.intervals = Math.max(this.intervals, d.length);
-    if (times.at(-1)! > this.last) this.last = times.at(-1)!;
+  /**
+   * Starts from the history, before the live readings: the intervals between its raw points (oldest
+   * first), or, when it held too many readings to send them raw (a fast device: only buckets came),
+   * `bucketIntervalMs`, a bucket's span over its count. A device that went quiet before the page
+   * opened is then flagged at once.
+   */
+  seed(times: readonly number[], bucketIntervalMs?: number): void {
+    const live = this.intervals.splice(0);
+    this.next = 0;
+    for (let i = 1; i < times.length; i++) if (times[i]! > times[i - 1]!) this.keep(times[i]! - times[i - 1]!);
+    if (this.intervals.length < MIN_INTERVALS && bucketIntervalMs !== undefined && bucketIntervalMs > 0) {
+      for (let i = 0; i < MIN_INTERVALS; i++) this.keep(bucketIntervalMs);
+    }
+    for (const d of live) this.keep(d);
+    if (times.length > 0 && times.at(-1)! > this.last) this.last = times.at(-1)!;
   }
 
   /** the silence (ms) after which the device counts as silent, undefined while its pace is unknown */
   limit(): number | undefined {
-    return this.intervals < MIN_INTERVALS ? undefined : Math.max(SILENT_FACTOR * this.usual, SILENT_MIN_MS);
+    if (this.intervals.length < MIN_INTERVALS) return undefined;
+    const sorted = [...this.intervals].sort((a, b) => a - b);
+    return Math.max(SILENT_FACTOR * sorted[sorted.length >> 1]!, SILENT_MIN_MS);
   }
 
   silent(now: number): boolean {
     const limit = this.limit();
     return limit !== undefined && now - this.last > limit;
+  }
+
+  private keep(d: number): void {
+    if (this.intervals.length < KEPT) this.intervals.push(d);
+    else this.intervals[this.next] = d;
+    this.next = (this.next + 1) % KEPT;
   }
 }

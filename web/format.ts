@@ -12,12 +12,14 @@ export function formatShort(v: number | string | boolean | null): string {
   return String(Number(v.toPrecision(4)));
 }
 
-export function formatAge(ms: number): string {
+/** "12 s ago"; `short` (a tile, where room is scarce): "12 s" */
+export function formatAge(ms: number, short = false): string {
   if (!(ms >= 0)) return '';
   const s = Math.floor(ms / 1000);
-  if (s < 60) return `${s} s ago`;
-  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
-  return `${Math.floor(s / 3600)} h ago`;
+  const ago = short ? '' : ' ago';
+  if (s < 60) return `${s} s${ago}`;
+  if (s < 3600) return `${Math.floor(s / 60)} min${ago}`;
+  return `${Math.floor(s / 3600)} h${ago}`;
 }
 
 export function formatTime(ts: number): string {

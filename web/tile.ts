@@ -120,7 +120,12 @@ export class Tile {
       }
       f.series = s;
     }
-    this.cadence.seed(h.points.map((p) => p.ts));
+    // the busiest of the last two buckets (the newest may be a minute just begun) gives the pace when no raw points came
+    const recent = h.buckets.slice(-2).sort((a, b) => b.count - a.count)[0];
+    this.cadence.seed(
+      h.points.map((p) => p.ts),
+      recent && recent.count > 1 ? recent.span / recent.count : undefined,
+    );
     if (newest > this.lastTs) this.lastTs = newest;
     this.sparkDirty = this.valuesDirty = true;
   }
@@ -128,6 +133,10 @@ export class Tile {
   setState(state: DeviceState, reason?: string): void {
     this.state = state;
     this.link.dataset.state = state;
+    if (state === 'down' && this.silent) {
+      this.silent = false;
+      delete this.link.dataset.flag;
+    }
     this.stateEl.textContent = state;
     this.link.title = reason ? `${this.id}: ${reason}` : '';
   }
@@ -158,12 +167,14 @@ export class Tile {
   /** once a second: the age, and whether the device is quieter than it usually is; true when the silent flag changed */
   tick(now: number): boolean {
     if (this.lastTs > 0) {
-      const text = formatAge(now - this.lastTs);
+      const text = formatAge(now - this.lastTs, true);
       if (text !== this.ageText) this.ageEl.textContent = this.ageText = text;
     }
     const silent = this.state === 'up' && this.cadence.silent(now);
     if (silent === this.silent) return false;
     this.silent = silent;
+    // "silent" takes the place of "up": the one word a glance needs
+    this.stateEl.textContent = silent ? 'silent' : (this.state ?? '…');
     if (silent) this.link.dataset.flag = 'silent';
     else delete this.link.dataset.flag;
     return true;

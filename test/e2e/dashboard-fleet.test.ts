@@ -180,7 +180,7 @@ describe('dashboard overview of a fleet of 50 devices', () => {
   it('flags a device silent for longer than it usually is', async () => {
     // this gateway's own devices keep their plain ids; the other gateway's are <gateway>/<device>
     quiet.add('rack-20');
-    await page.waitForSelector('[data-testid="tile-rack-20"][data-flag="silent"]', { timeout: 12_000 });
+    await page.waitForSelector('[data-testid="tile-rack-20"][data-flag="silent"]', { timeout: 15_000 });
     expect(await tile(page, 'rack-20').getAttribute('data-state')).toBe('up');
     expect(await page.locator('a.tile[data-flag="silent"]').count()).toBe(1);
     expect(await page.getByTestId('summary').textContent()).toBe('50 devices · 1 silent');

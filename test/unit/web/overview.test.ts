@@ -37,13 +37,32 @@ describe('Cadence (a tile\'s "silent for longer than it usually is")', () => {
     expect(c.limit()).toBe(50_000);
   });
 
-  it('starts from the median interval of the history, so a device silent since before the page opened is flagged at once', () => {
+  it('one stall (a long interval, then a burst) does not move the usual interval', () => {
     const c = new Cadence();
-    c.seed([1_000, 2_000, 3_000, 4_000, 4_000, 60_000]);
+    let t = 0;
+    for (let i = 0; i < 10; i++) c.observe((t += 1_000));
+    c.observe((t += 12_000));
+    for (let i = 0; i < 3; i++) c.observe((t += 5));
     expect(c.limit()).toBe(5_000);
-    expect(c.silent(60_000 + 6_000)).toBe(true);
-    c.seed([1, 2]);
+  });
+
+  it('starts from the history, so a device silent since before the page opened is flagged at once', () => {
+    const c = new Cadence();
+    c.seed([1_000, 2_000, 3_000, 4_000, 4_000, 5_000]);
     expect(c.limit()).toBe(5_000);
+    expect(c.silent(5_000 + 6_000)).toBe(true);
+    // the live intervals seen before the answer stay, after the history's
+    const d = new Cadence();
+    d.observe(100_000);
+    d.observe(160_000);
+    d.seed([1_000, 61_000, 121_000]);
+    expect(d.limit()).toBe(300_000);
+    // a fast device's history comes as buckets only: a bucket's span over its count
+    const e = new Cadence();
+    e.seed([], 50);
+    expect(e.limit()).toBe(3_000);
+    e.observe(10_000);
+    expect(e.silent(13_001)).toBe(true);
   });
 });
 
