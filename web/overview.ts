@@ -205,8 +205,9 @@ export class Overview {
       setText(g.presenceEl, p.text);
       g.presenceEl.title = p.reason ?? '';
       setText(g.countEl, `${g.tiles.length} device${g.tiles.length === 1 ? '' : 's'}${gDown > 0 ? ` · ${gDown} down` : ''}`);
-      // a filter hides groups it leaves empty; without one, a gateway with no devices still shows its presence
-      const hide = gShown === 0 && (this.words.length > 0 || !this.presence.has(g.id));
+      // a filter hides groups it leaves empty; without one, an online gateway with no devices still shows (an
+      // offline one without devices is one this gateway no longer federates with: its devices went with it)
+      const hide = gShown === 0 && (this.words.length > 0 || this.presence.get(g.id)?.state !== 'online');
       if (g.el.hidden !== hide) g.el.hidden = hide;
     }
     const total = this.tiles.size;
