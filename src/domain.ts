@@ -51,6 +51,19 @@ export interface SourceSink {
   state(s: DeviceStatus): void;
 }
 
+/** Whether another gateway of the fleet is online, as its retained birth or last will says. */
+export interface GatewayPresence {
+  id: string;
+  state: 'online' | 'offline';
+  /** why it is offline ("connection lost", "stopped", "the fleet broker is unreachable from this gateway") */
+  reason?: string;
+}
+
+/** Where fleet mode reports the other gateways' presence, for the dashboards' gateway groups. The hub implements it. */
+export interface PresenceSink {
+  presence(p: GatewayPresence): void;
+}
+
 /** A command as routed to a device: `line` for serial devices, `payload` for MQTT devices. */
 export interface DeviceCommand {
   line?: string;

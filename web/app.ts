@@ -1,41 +1,57 @@
 /**
- * The dashboard: the typed client feeding device cards. Readings arrive at a sensor's pace and
- * only touch memory; the DOM and the charts are updated once per animation frame for the cards
- * that changed, so 1,000 readings/s cost the same number of paints as 10.
+ * The dashboard: the typed client feeding the overview (a tile per device, grouped by gateway) and,
+ * when the URL names a device (`?device=<id>`), its detailed view. Readings arrive at a sensor's pace
+ * and only touch memory; the DOM is updated once per animation frame for what changed and is on
+ * screen, so 1,000 readings/s cost the same number of paints as 10.
  *
- * Charts are filled from the gateway's history on every session (load, reconnect) for the range
- * picked in the header (5 min, 1 h, 24 h; `?range=ms`), then the live tail is appended.
+ * Sparklines are filled from the gateway's history on every session (a small request per device,
+ * paced below the gateway's request rate); the detailed view's charts from the history over the
+ * range picked in the header (5 min, 1 h, 24 h; `?range=ms`), then the live tail is appended.
  *
  * Settings: `?protocol=json|cbor` (default CBOR, also switchable in the header), `?ws=/path`
- * when the gateway's server.path is not /ws. A token entered in the prompt is kept in
- * sessionStorage (this tab only) and offered as the `bearer.<token>` subprotocol.
+ * when the gateway's server.path is not /ws, `?q=` the filter. A token entered in the prompt is
+ * kept in sessionStorage (this tab only) and offered as the `bearer.<token>` subprotocol.
  */
 import {
   checkToken,
   CommandFailedError,
   connect,
   type ConnectionInfo,
+  type DeviceInfo,
   type Encoding,
   type HelloMessage,
   type ReadingMessage,
   type SerialgateClient,
 } from '../src/client/index.js';
-import { DeviceView, POINTS, WINDOW_MS } from './device-view.js';
+import { DeviceView, POINTS, WINDOW_MS, type Placement } from './device-view.js';
 import { connectionText } from './format.js';
+import { Overview } from './overview.js';
+import { SPARK_POINTS, SPARK_WINDOW_MS } from './tile.js';
 
 const TOKEN_KEY = 'serialgate.token';
 const PROTOCOL_KEY = 'serialgate.protocol';
 const RANGE_KEY = 'serialgate.range';
 const RANGES = [5 * 60_000, 60 * 60_000, 24 * 60 * 60_000];
+/**
+ * Sparkline history requests share the gateway's request rate (hub.commandRate, 20/s with a burst
+ * of 40 by default) with commands: a burst of SPARK_BURST, then one every SPARK_EVERY_MS, leaves
+ * room for a command while 50 devices fill in about 3 s.
+ */
+const SPARK_BURST = 16;
+const SPARK_EVERY_MS = 80;
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 const connEl = $('conn');
 const gatewayEl = $('gateway');
 const roleEl = $('role');
 const rateEl = $('rate');
+const overviewEl = $('overview');
+const detailEl = $('detail');
 const devicesEl = $('devices');
+const filterInput = $<HTMLInputElement>('filter');
 const protocolSel = $<HTMLSelectElement>('protocol');
 const rangeSel = $<HTMLSelectElement>('range');
+const rangeLabel = $('range-label');
 const tokenForm = $<HTMLFormElement>('token-form');
 const tokenInput = $<HTMLInputElement>('token-input');
 const tokenMessage = $('token-message');
@@ -49,11 +65,24 @@ const storedRange = Number(params.get('range') ?? sessionStorage.getItem(RANGE_K
 let windowMs = RANGES.includes(storedRange) ? storedRange : WINDOW_MS;
 rangeSel.value = String(windowMs);
 
-const views = new Map<string, DeviceView>();
-const dirty = new Set<DeviceView>();
+/** the page's URL with `key` set (or removed): the overview, a device, a filter are addresses */
+function urlWith(key: string, value: string | undefined): string {
+  const u = new URL(location.href);
+  if (value === undefined || value === '') u.searchParams.delete(key);
+  else u.searchParams.set(key, value);
+  return `${u.pathname}${u.search}`;
+}
+
+const overview = new Overview($('groups'), $('summary'), (id) => urlWith('device', id));
+/** the detailed view of the device the URL names, if any: the only uPlot charts on the page */
+let detail: DeviceView | undefined;
+let detailDirty = false;
+/** devices as the hello listed them (source, owning gateway) */
+const known = new Map<string, DeviceInfo>();
+let gatewayId = '';
 /** per device: the last seq shown, to prove no reading is shown twice or out of order */
 const lastShown = new Map<string, number>();
-const stats = { readings: 0, nonIncreasing: 0, frames: 0, cspViolations: 0, histories: 0, historyErrors: 0 };
+const stats = { readings: 0, nonIncreasing: 0, frames: 0, cspViolations: 0, histories: 0, historyErrors: 0, sparkHistories: 0 };
 /** the seqs shown, newest last (bounded), for tests and the debug hook */
 const shownLog: number[] = [];
 /** connection states seen, newest last (bounded), for tests and the debug hook */
@@ -66,6 +95,8 @@ let rateCount = 0;
 let everOpen = false;
 /** the token form was opened by a refusal, not by the user */
 let autoPrompted = false;
+/** sparkline requests of the current session: a newer session drops the rest of an older one's */
+let sparkRound = 0;
 
 document.addEventListener('securitypolicyviolation', () => stats.cspViolations++);
 
@@ -81,28 +112,22 @@ function storedToken(): string | undefined {
   }
 }
 
-function view(id: string, source = ''): DeviceView {
-  let v = views.get(id);
-  if (!v) {
-    v = new DeviceView(id, source, runCommand);
-    v.setWindow(windowMs);
-    v.setCommandsEnabled(role === 'operator');
-    views.set(id, v);
-    devicesEl.append(v.el);
-  }
-  return v;
+function placement(id: string): Placement {
+  const d = known.get(id);
+  const slash = id.indexOf('/');
+  const gateway = d?.gateway ?? (slash > 0 ? id.slice(0, slash) : gatewayId);
+  return { source: d?.source ?? '', gateway, local: gateway === gatewayId };
 }
+
+// ---- rendering ----
 
 function frame(now: number): void {
   frameQueued = false;
   stats.frames++;
-  const again: DeviceView[] = [];
-  for (const v of dirty) if (v.render(now)) again.push(v);
-  dirty.clear();
-  if (again.length > 0) {
-    for (const v of again) dirty.add(v);
-    requestFrame();
-  }
+  let again = false;
+  if (!overviewEl.hidden) again = overview.render(now);
+  if (detail && detailDirty) again = (detailDirty = detail.render(now)) || again;
+  if (again) requestFrame();
 }
 
 function requestFrame(): void {
@@ -110,6 +135,93 @@ function requestFrame(): void {
   frameQueued = true;
   requestAnimationFrame(frame);
 }
+
+function markDetail(): void {
+  detailDirty = true;
+  requestFrame();
+}
+
+// ---- the URL: which device is open ----
+
+/** Shows what the URL names: the overview, or one device's detailed view. */
+function route(): void {
+  const id = new URLSearchParams(location.search).get('device') ?? undefined;
+  if (id === detail?.id) return;
+  const closed = detail?.id;
+  if (detail) {
+    detail.el.remove();
+    detail = undefined;
+  }
+  if (id === undefined) {
+    detailEl.hidden = rangeLabel.hidden = true;
+    overviewEl.hidden = false;
+    document.title = 'serialgate';
+    requestFrame();
+    // back where the user left: the tile of the device that was open
+    if (closed !== undefined) overview.tile(closed)?.link.focus();
+    return;
+  }
+  overviewEl.hidden = true;
+  detailEl.hidden = rangeLabel.hidden = false;
+  document.title = `${id} · serialgate`;
+  const v = new DeviceView(id, placement(id), runCommand);
+  detail = v;
+  v.setWindow(windowMs);
+  v.setOperator(role === 'operator');
+  const d = known.get(id);
+  if (d) v.setState(d.state, d.reason);
+  const last = overview.tile(id)?.last;
+  if (last) v.reading(last);
+  devicesEl.append(v.el);
+  v.heading.focus();
+  window.scrollTo(0, 0);
+  markDetail();
+  if (client.state === 'open') loadHistory(v);
+}
+
+function navigate(id: string | undefined): void {
+  history.pushState({ fromOverview: id !== undefined }, '', urlWith('device', id));
+  route();
+}
+
+// a tile is a link (middle-click, copy address, open in a new tab all work); a plain click stays in the page
+$('groups').addEventListener('click', (ev) => {
+  if (ev.button !== 0 || ev.metaKey || ev.ctrlKey || ev.shiftKey || ev.altKey) return;
+  const a = (ev.target as Element).closest<HTMLAnchorElement>('a.tile');
+  if (!a?.dataset.device) return;
+  ev.preventDefault();
+  navigate(a.dataset.device);
+});
+$('back').addEventListener('click', (ev) => {
+  ev.preventDefault();
+  closeDetail();
+});
+window.addEventListener('popstate', route);
+document.addEventListener('keydown', (ev) => {
+  // keys typed into a field are the field's (Escape clears a search box, '/' is part of a command)
+  const typing = ['INPUT', 'SELECT', 'TEXTAREA'].includes(document.activeElement?.tagName ?? '');
+  if (typing) return;
+  if (ev.key === 'Escape' && detail) closeDetail();
+  else if (ev.key === '/' && !detail) {
+    ev.preventDefault();
+    filterInput.focus();
+  }
+});
+
+/** back to the overview: the browser's back when the overview opened the device (its scroll position comes back too) */
+function closeDetail(): void {
+  if ((history.state as { fromOverview?: boolean } | null)?.fromOverview) history.back();
+  else navigate(undefined);
+}
+
+filterInput.value = params.get('q') ?? '';
+overview.filter(filterInput.value);
+filterInput.addEventListener('input', () => {
+  overview.filter(filterInput.value);
+  history.replaceState(history.state, '', urlWith('q', filterInput.value.trim()));
+});
+
+// ---- the session ----
 
 function onReading(r: ReadingMessage): void {
   stats.readings++;
@@ -119,58 +231,83 @@ function onReading(r: ReadingMessage): void {
   lastShown.set(r.device, r.seq);
   shownLog.push(r.seq);
   if (shownLog.length > 1000) shownLog.shift();
-  const v = view(r.device);
-  v.reading(r);
-  dirty.add(v);
+  overview.reading(r);
+  if (detail?.id === r.device) {
+    detail.reading(r);
+    detailDirty = true;
+  }
   requestFrame();
 }
 
 function onHello(h: HelloMessage): void {
   role = h.role;
+  gatewayId = h.gateway;
   gatewayEl.textContent = h.gateway;
   roleEl.textContent = h.role === 'operator' ? 'operator' : 'viewer · commands need an operator token';
   document.body.dataset.role = h.role;
-  const ids = new Set(h.devices.map((d) => d.id));
-  for (const [id, v] of views) {
-    if (!ids.has(id)) {
-      v.el.remove();
-      views.delete(id);
-    }
+  known.clear();
+  for (const d of h.devices) known.set(d.id, d);
+  overview.hello(h.gateway, h.devices, h.gateways);
+  overview.setConnected(true);
+  if (detail) {
+    detail.place(placement(detail.id));
+    detail.setOperator(h.role === 'operator');
+    const d = known.get(detail.id);
+    if (d) detail.setState(d.state, d.reason);
+    // every session (page load, reconnect, gateway restart) refills the charts from the history
+    loadHistory(detail);
   }
-  for (const d of h.devices) {
-    const v = view(d.id, d.source);
-    v.setState(d.state, d.reason);
-    v.setCommandsEnabled(h.role === 'operator');
-  }
-  // every session (page load, reconnect, gateway restart) refills the charts from the history
-  loadHistory();
+  loadSparklines();
 }
 
-/** Asks for the selected range of every device; an answer that comes after a range change is dropped. */
-function loadHistory(): void {
+/** The detailed view's range; an answer that comes after a range change or for a closed view is dropped. */
+function loadHistory(v: DeviceView): void {
   const range = windowMs;
   const to = Date.now();
-  for (const id of views.keys()) {
-    client.history(id, { from: to - range, to, maxPoints: POINTS }).then(
+  client.history(v.id, { from: to - range, to, maxPoints: POINTS }).then(
+    (h) => {
+      if (detail !== v || range !== windowMs) return;
+      stats.histories++;
+      v.history(h);
+      markDetail();
+    },
+    (err: Error) => {
+      stats.historyErrors++;
+      console.info(`serialgate: no history for ${v.id}: ${err.message}`);
+    },
+  );
+}
+
+/** Every tile's sparklines from the last SPARK_WINDOW_MS, paced (SPARK_BURST, SPARK_EVERY_MS). */
+function loadSparklines(): void {
+  const round = ++sparkRound;
+  const queue = overview.ids();
+  const to = Date.now();
+  const ask = (): void => {
+    const id = queue.shift();
+    if (id === undefined || round !== sparkRound) return;
+    client.history(id, { from: to - SPARK_WINDOW_MS, to, maxPoints: SPARK_POINTS }).then(
       (h) => {
-        const v = views.get(id);
-        if (!v || range !== windowMs) return;
-        stats.histories++;
-        v.history(h);
-        dirty.add(v);
+        stats.sparkHistories++;
+        overview.history(h);
         requestFrame();
       },
-      (err: Error) => {
-        stats.historyErrors++;
-        console.info(`serialgate: no history for ${id}: ${err.message}`);
-      },
+      (err: Error) => console.info(`serialgate: no sparkline history for ${id}: ${err.message}`),
     );
-  }
+  };
+  for (let i = 0; i < SPARK_BURST; i++) ask();
+  const pace = (): void => {
+    if (queue.length === 0 || round !== sparkRound) return;
+    ask();
+    setTimeout(pace, SPARK_EVERY_MS);
+  };
+  setTimeout(pace, SPARK_EVERY_MS);
 }
 
 function renderConnection(): void {
   connEl.dataset.state = info.state;
   connEl.textContent = connectionText(info, Date.now());
+  overview.setConnected(info.state === 'open');
   if (info.state === 'open') {
     everOpen = true;
     if (autoPrompted) tokenForm.hidden = true;
@@ -191,22 +328,21 @@ function showTokenForm(message: string): void {
 }
 
 async function runCommand(device: string, line: string): Promise<void> {
-  const v = view(device);
-  v.showResult('pending', `${line} …`);
-  v.note(`> ${line}`);
-  dirty.add(v);
+  const show = (status: 'pending' | 'ok' | 'error', text: string, note: string) => {
+    if (detail?.id !== device) return;
+    detail.showResult(status, text);
+    detail.note(note);
+    markDetail();
+  };
+  show('pending', `${line} …`, `> ${line}`);
   try {
     const ack = await client.command(device, line);
-    v.showResult('ok', ack.reply ?? 'ok');
-    v.note(`< ${ack.reply ?? 'ok'}`);
+    show('ok', ack.reply ?? 'ok', `< ${ack.reply ?? 'ok'}`);
   } catch (err) {
     const code = err instanceof CommandFailedError ? err.code : 'error';
     const text = `${code}: ${(err as Error).message}`;
-    v.showResult('error', text);
-    v.note(`! ${text}`);
+    show('error', text, `! ${text}`);
   }
-  dirty.add(v);
-  requestFrame();
 }
 
 const client: SerialgateClient = connect(url, {
@@ -220,7 +356,13 @@ const client: SerialgateClient = connect(url, {
     if (stateLog.length > 100) stateLog.shift();
     renderConnection();
   },
-  onDeviceState: (s) => view(s.device).setState(s.state, s.reason),
+  onDeviceState: (s) => {
+    const d = known.get(s.device);
+    if (d) known.set(s.device, { ...d, state: s.state, reason: s.reason });
+    overview.setState(s.device, s.state, s.reason);
+    if (detail?.id === s.device) detail.setState(s.state, s.reason);
+  },
+  onPresence: (p) => overview.setPresence({ id: p.gateway, state: p.state, reason: p.reason }),
   onGap: (g) => console.info(`serialgate: readings ${g.from}–${g.to} were not delivered (gap)`),
   onReset: (r) => {
     // A new stream: its seqs say nothing about the old one's, so the per-device order check starts
@@ -230,6 +372,8 @@ const client: SerialgateClient = connect(url, {
   },
   onError: (e) => console.warn('serialgate:', 'error' in e ? `${e.error.code}: ${e.error.message}` : e.message),
 });
+
+route();
 
 protocolSel.addEventListener('change', () => {
   const p: Encoding = protocolSel.value === 'json' ? 'json' : 'cbor';
@@ -242,12 +386,10 @@ rangeSel.addEventListener('change', () => {
   if (!RANGES.includes(ms)) return;
   windowMs = ms;
   sessionStorage.setItem(RANGE_KEY, String(ms));
-  for (const v of views.values()) {
-    v.setWindow(ms);
-    dirty.add(v);
-  }
-  requestFrame();
-  if (client.state === 'open') loadHistory();
+  if (!detail) return;
+  detail.setWindow(ms);
+  markDetail();
+  if (client.state === 'open') loadHistory(detail);
 });
 
 $('token-button').addEventListener('click', () => showTokenForm('Enter a token (kept for this tab only):'));
@@ -278,7 +420,8 @@ tokenForm.addEventListener('submit', (ev) => {
 
 setInterval(() => {
   const now = Date.now();
-  for (const v of views.values()) v.tick(now);
+  overview.tick(now);
+  detail?.tick(now);
   rateEl.textContent = `${rateCount} readings/s`;
   rateCount = 0;
   if (info.state === 'reconnecting') renderConnection();
@@ -290,15 +433,15 @@ window.addEventListener('resize', () => {
   resizeQueued = true;
   requestAnimationFrame(() => {
     resizeQueued = false;
-    for (const v of views.values()) v.resize();
+    detail?.resize();
   });
 });
 
-/** Debug and test hook: counters, the client, chart contents. */
+/** Debug and test hook: counters, the client, chart contents of the open device. */
 (window as unknown as { __sg: unknown }).__sg = {
   client,
-  stats: () => ({ ...client.stats(), ...stats, rejectedPoints: [...views.values()].reduce((n, v) => n + v.rejectedPoints(), 0) }),
-  chartX: (device: string, metric: string) => views.get(device)?.chartX(metric) ?? [],
+  stats: () => ({ ...client.stats(), ...stats, tiles: overview.size, rejectedPoints: detail?.rejectedPoints() ?? 0 }),
+  chartX: (device: string, metric: string) => (detail?.id === device ? detail.chartX(metric) : []),
   states: () => [...stateLog],
   shown: () => [...shownLog],
 };

@@ -1,10 +1,13 @@
 /**
- * One device card: state, last-seen age, live values, a chart per numeric metric, a console and
- * the command controls. `reading()` runs per reading and only updates memory (bounded);
+ * The detailed view of one device (the overview's tile opens it): state, last-seen age, live values,
+ * a chart per numeric metric, a console and, for an operator only, the command controls with the
+ * gateway that will execute them. `reading()` runs per reading and only updates memory (bounded);
  * `render()` runs at most once per animation frame and touches the DOM.
  */
 import type { HistoryMessage, ReadingMessage, Values } from '../src/client/index.js';
 import { Chart } from './chart.js';
+import { fillFromHistory } from './history-fill.js';
+import { el } from './dom.js';
 import { consoleLine, formatAge, formatValue } from './format.js';
 import { LineRing } from './lines.js';
 import { Series } from './series.js';
@@ -27,11 +30,11 @@ interface Metric {
   chart?: Chart;
 }
 
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, text?: string): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
-  if (text !== undefined) e.textContent = text;
-  return e;
+/** Where a device lives: its source kind, the gateway that executes its commands, whether that is the one this page is connected to. */
+export interface Placement {
+  source: string;
+  gateway: string;
+  local: boolean;
 }
 
 export class DeviceView {
@@ -42,7 +45,12 @@ export class DeviceView {
   private readonly chartsEl: HTMLElement;
   private readonly consoleEl: HTMLElement;
   private readonly resultEl: HTMLOutputElement;
-  private readonly controls: (HTMLInputElement | HTMLButtonElement)[] = [];
+  /** the command row: in the page for an operator only (a viewer sees no command controls) */
+  private readonly form: HTMLFormElement;
+  private readonly details: HTMLElement;
+  private readonly sourceEl: HTMLElement;
+  private readonly runsOnEl: HTMLElement;
+  readonly heading: HTMLElement;
   private readonly metrics = new Map<string, Metric>();
   private readonly lines = new LineRing(CONSOLE_LINES);
   private dirty = false;
@@ -56,35 +64,43 @@ export class DeviceView {
 
   constructor(
     readonly id: string,
-    source: string,
+    place: Placement,
     onCommand: (device: string, line: string) => void,
   ) {
     const t = (name: string) => `${name}-${id}`;
-    this.el = el('section', { class: 'device', 'data-testid': t('device'), 'data-device': id });
+    this.el = el('section', { class: 'device', 'data-testid': t('device'), 'data-device': id, 'aria-labelledby': t('heading') });
     const head = el('header');
     head.append(
-      el('h2', {}, id),
-      el('span', { class: 'source' }, source),
+      // focused when the view opens, so a keyboard or screen reader user lands on what opened
+      (this.heading = el('h2', { id: t('heading'), tabindex: '-1' }, id)),
+      (this.sourceEl = el('span', { class: 'source' })),
       (this.stateEl = el('span', { class: 'state', 'data-testid': t('device-state') }, '…')),
       (this.ageEl = el('span', { class: 'age', 'data-testid': t('device-age') }, 'no readings yet')),
     );
     this.valuesEl = el('dl', { class: 'values', 'data-testid': t('values') });
     this.chartsEl = el('div', { class: 'charts' });
-    const details = el('details', { class: 'console-box', open: '' });
+    const details = (this.details = el('details', { class: 'console-box', open: '' }));
     // column-reverse keeps the scroll position at the newest line without reading layout per frame
     const scroller = el('div', { class: 'console-scroll' });
     scroller.append((this.consoleEl = el('pre', { class: 'console', 'data-testid': t('console') })));
     details.append(el('summary', {}, 'Console'), scroller);
 
-    const form = el('form', { class: 'command', 'data-testid': t('cmd-form') });
-    const input = el('input', { name: 'line', placeholder: 'command line', maxlength: '256', autocomplete: 'off', 'data-testid': t('cmd-input') });
+    const form = (this.form = el('form', { class: 'command', 'data-testid': t('cmd-form'), 'aria-label': `Commands to ${id}` }));
+    this.runsOnEl = el('p', { class: 'runs-on', 'data-testid': t('cmd-gateway') });
+    const input = el('input', {
+      name: 'line',
+      placeholder: 'command line',
+      maxlength: '256',
+      autocomplete: 'off',
+      'aria-label': `Command line for ${id}`,
+      'data-testid': t('cmd-input'),
+    });
     const sendBtn = el('button', { type: 'submit', 'data-testid': t('cmd-send') }, 'Send');
     const quick = el('div', { class: 'quick' });
     for (const line of QUICK_COMMANDS) {
       const b = el('button', { type: 'button', 'data-line': line, 'data-testid': t(`cmd-${line.toLowerCase().replace(' ', '-')}`) }, line);
       b.addEventListener('click', () => onCommand(id, line));
       quick.append(b);
-      this.controls.push(b);
     }
     this.resultEl = el('output', { class: 'result', 'data-testid': t('cmd-result') });
     form.addEventListener('submit', (ev) => {
@@ -92,9 +108,18 @@ export class DeviceView {
       const line = input.value.trim();
       if (line) onCommand(id, line);
     });
-    form.append(input, sendBtn, quick, this.resultEl);
-    this.controls.push(input, sendBtn);
-    this.el.append(head, this.valuesEl, this.chartsEl, form, details);
+    form.append(this.runsOnEl, input, sendBtn, quick, this.resultEl);
+    this.el.append(head, this.valuesEl, this.chartsEl, details);
+    this.place(place);
+  }
+
+  /** where the device lives (known once the hello lists it): which gateway executes its commands */
+  place(p: Placement): void {
+    this.sourceEl.textContent = p.local ? p.source : `${p.source} · on gateway ${p.gateway}`;
+    this.runsOnEl.dataset.gateway = p.gateway;
+    this.runsOnEl.textContent = p.local
+      ? `Commands run on gateway ${p.gateway} (this one)`
+      : `Commands run on gateway ${p.gateway}, relayed by the fleet broker`;
   }
 
   /** per reading: memory only */
@@ -113,43 +138,17 @@ export class DeviceView {
     this.consoleDirty = this.dirty = true;
   }
 
-  /**
-   * A history answer: each chart is drawn again from it (buckets at their mean, at the middle of
-   * their span, then the raw points), after what the chart already held from before the answer's
-   * oldest entry (a gateway restarted without persistence remembers less than this page does) and
-   * followed by what arrived live after its newest entry, so a reading that came both ways is drawn
-   * once. A reload thus draws the curve it drew before.
-   */
+  /** A history answer: each chart is drawn again from it (history-fill.ts), so a reload draws the curve it drew before. */
   history(h: HistoryMessage): void {
-    const entries: { name: string; ts: number; v: number }[] = [];
-    const add = (name: string, ts: number, v: unknown) => {
-      if (typeof v === 'number' && Number.isFinite(v)) entries.push({ name, ts, v });
-    };
-    for (const b of h.buckets) for (const name in b.fields) add(name, b.ts + b.span / 2, b.fields[name]!.mean);
-    let newest = 0;
-    for (const p of h.points) {
-      newest = Math.max(newest, p.ts);
-      for (const name in p.values) add(name, p.ts, p.values[name]);
-    }
-    let oldest = Infinity;
-    for (const e of entries) oldest = Math.min(oldest, e.ts);
-    const fresh = new Map<string, Series>();
-    for (const { name, ts, v } of entries) {
-      let series = fresh.get(name);
-      if (!series) {
-        fresh.set(name, (series = this.newSeries()));
-        // the chart's own points from before the gateway's history begins
-        const [xs, ys] = this.metrics.get(name)?.series?.view() ?? [[], []];
-        for (let i = 0; i < xs.length && xs[i]! * 1000 < oldest; i++) series.push(xs[i]! * 1000, ys[i]!);
-      }
-      series.push(ts, v);
-    }
-    for (const [name, series] of fresh) {
+    const { series, newest } = fillFromHistory(
+      h,
+      () => this.newSeries(),
+      (name) => this.metrics.get(name)?.series,
+    );
+    for (const [name, s] of series) {
       let m = this.metrics.get(name);
       if (!m) this.metrics.set(name, (m = { value: undefined, dirty: false }));
-      const [xs, ys] = m.series?.view(newest + 1) ?? [[], []];
-      for (let i = 0; i < xs.length; i++) series.push(xs[i]! * 1000, ys[i]!);
-      m.series = series;
+      m.series = s;
     }
     if (newest > this.lastTs) this.lastTs = newest;
     this.dirty = true;
@@ -226,8 +225,10 @@ export class DeviceView {
     this.stateEl.title = reason ?? '';
   }
 
-  setCommandsEnabled(enabled: boolean): void {
-    for (const c of this.controls) c.disabled = !enabled;
+  /** an operator gets the command row, a viewer none (the gateway refuses a viewer's command anyway) */
+  setOperator(operator: boolean): void {
+    if (operator && !this.form.isConnected) this.el.insertBefore(this.form, this.details);
+    else if (!operator) this.form.remove();
   }
 
   showResult(status: 'pending' | 'ok' | 'error', text: string): void {

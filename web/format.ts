@@ -6,12 +6,20 @@ export function formatValue(v: number | string | boolean | null): string {
   return v === null ? '—' : String(v);
 }
 
-export function formatAge(ms: number): string {
+/** a tile's value: four significant digits are what a glance takes in (the detailed view shows six) */
+export function formatShort(v: number | string | boolean | null): string {
+  if (typeof v !== 'number' || Number.isInteger(v)) return formatValue(v);
+  return String(Number(v.toPrecision(4)));
+}
+
+/** "12 s ago"; `short` (a tile, where room is scarce): "12 s" */
+export function formatAge(ms: number, short = false): string {
   if (!(ms >= 0)) return '';
   const s = Math.floor(ms / 1000);
-  if (s < 60) return `${s} s ago`;
-  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
-  return `${Math.floor(s / 3600)} h ago`;
+  const ago = short ? '' : ' ago';
+  if (s < 60) return `${s} s${ago}`;
+  if (s < 3600) return `${Math.floor(s / 60)} min${ago}`;
+  return `${Math.floor(s / 3600)} h${ago}`;
 }
 
 export function formatTime(ts: number): string {

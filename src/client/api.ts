@@ -9,6 +9,7 @@ import type {
   HelloMessage,
   HistoryMessage,
   HistoryRange,
+  PresenceMessage,
   ReadingMessage,
   Role,
   StateMessage,
@@ -96,6 +97,8 @@ export interface ConnectOptions {
   onHello?(h: HelloMessage): void;
   onGap?(g: { from: number; to: number }): void;
   onDeviceState?(s: StateMessage): void;
+  /** fleet mode: another gateway came online or went offline (hello.gateways has them at connect) */
+  onPresence?(p: PresenceMessage): void;
   /**
    * The stream started again (the gateway restarted: hello named a new epoch, or the gateway
    * answered our resume with `reset`), whatever the numbers. Readings of the old stream after

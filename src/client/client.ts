@@ -131,6 +131,8 @@ export function connect(url: string, options: ConnectOptions = {}): SerialgateCl
         if (d) deviceMap.set(msg.device, { ...d, state: msg.state, reason: msg.reason });
         return safe(options.onDeviceState, msg);
       }
+      case 'presence':
+        return safe(options.onPresence, msg);
       case 'ack':
         return commands.ack(msg);
       case 'history':

@@ -22,7 +22,7 @@ import type { Logger } from '../log.js';
 import { LogRateLimiter } from '../log-rate.js';
 import { MAX_SOCKET_BACKLOG_BYTES } from '../bounds.js';
 import { clientOptions, redactUrl } from '../sources/mqtt/client-options.js';
-import type { Device, DeviceStatus, Reading, Source, SourceSink } from '../domain.js';
+import type { Device, DeviceStatus, PresenceSink, Reading, Source, SourceSink } from '../domain.js';
 import { version } from '../version.js';
 import { Federation, type FederatedCommandHandler } from './federation.js';
 import { PublishQueue } from './publish-queue.js';
@@ -35,8 +35,8 @@ import { FLEET_SESSION_EXPIRY_S } from '../bounds.js';
 export interface FleetOptions {
   config: MqttConfig;
   gatewayId: string;
-  /** remote readings and states go here (the hub) */
-  sink: SourceSink;
+  /** remote readings and states, and the other gateways' presence, go here (the hub) */
+  sink: SourceSink & PresenceSink;
   logger: Logger;
   /** this gateway's own devices, for the birth message */
   localDevices(): Device[];

@@ -5,11 +5,12 @@
  *
  * - A device is `<gateway>/<device>` (topics.ts: no collision with a local id).
  * - Its state is the owner's retained state, or down while the owner is offline (its last will).
+ * - The owners' presence goes to the sink too (PresenceSink): a dashboard groups by gateway.
  * - Readings: only of devices the owner's birth lists, and only with a seq above the last one of
  *   that owner's instance (a bridge loop or a redelivery is not shown twice).
  * - Nothing here throws on bad input from the broker: it is dropped (the Fleet counts it).
  */
-import type { DeviceCommand, DeviceStatus, SourceKind, SourceSink, Values, Device } from '../domain.js';
+import type { DeviceCommand, DeviceStatus, PresenceSink, SourceKind, SourceSink, Values, Device } from '../domain.js';
 import { remoteId } from './topics.js';
 
 export interface Birth {
@@ -48,7 +49,7 @@ export class RemoteDevices {
   private readonly devices = new Map<string, Device>();
 
   constructor(
-    private readonly sink: SourceSink,
+    private readonly sink: SourceSink & PresenceSink,
     private readonly send: RemoteSend,
     /** include filter on `<gateway>/<device>` (mqtt.federation.include) */
     private readonly include: (id: string) => boolean,
@@ -147,7 +148,9 @@ export class RemoteDevices {
     return true;
   }
 
+  /** the owner's presence (offline: with why), then the state of each of its devices */
   private publishStates(gateway: string, gw: RemoteGateway): void {
+    this.sink.presence(gw.online ? { id: gateway, state: 'online' } : { id: gateway, state: 'offline', reason: gw.reason });
     for (const d of gw.listed.keys()) this.sink.state(this.devices.get(remoteId(gateway, d))!.status());
   }
 

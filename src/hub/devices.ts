@@ -25,12 +25,15 @@ export class DeviceRegistry {
     return this.targets.get(id);
   }
 
-  /** the hello's device list */
-  /** as hello lists them: remote devices (fleet mode) name their gateway */
-  list(): Pick<DeviceStatus, 'id' | 'source' | 'state' | 'gateway'>[] {
-    return [...this.statuses.values()].map((d) =>
-      d.gateway === undefined ? { id: d.id, source: d.source, state: d.state } : { id: d.id, source: d.source, gateway: d.gateway, state: d.state },
-    );
+  /** as hello lists them: remote devices (fleet mode) name their gateway, a down device says why */
+  list(): DeviceStatus[] {
+    return [...this.statuses.values()].map(({ id, source, gateway, state, reason }) => ({
+      id,
+      source,
+      ...(gateway === undefined ? {} : { gateway }),
+      state,
+      ...(reason === undefined ? {} : { reason }),
+    }));
   }
 
   /** the last reading of every device, oldest first */

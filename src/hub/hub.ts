@@ -15,7 +15,18 @@
  * coalescing window (hub.coalesceMs) under load.
  */
 import type { Config } from '../config/schema.js';
-import type { Device, DeviceCommand, DeviceStatus, HistoryReader, Reading, ReadingInput, Role, SourceSink } from '../domain.js';
+import type {
+  Device,
+  DeviceCommand,
+  DeviceStatus,
+  GatewayPresence,
+  HistoryReader,
+  PresenceSink,
+  Reading,
+  ReadingInput,
+  Role,
+  SourceSink,
+} from '../domain.js';
 import { metrics } from '../metrics.js';
 import type { Logger } from '../log.js';
 import type { EndpointOptions } from '../server/ws-server.js';
@@ -46,7 +57,7 @@ export interface HubOptions {
   history?: HistoryReader;
 }
 
-export class Hub implements SourceSink {
+export class Hub implements SourceSink, PresenceSink {
   private auth: Authenticator;
   private readonly registry = new DeviceRegistry();
   private readonly resume: Resume;
@@ -55,6 +66,8 @@ export class Hub implements SourceSink {
   /** federation origins by gateway: each its own rate limit and in-flight table */
   private readonly fleet = new FleetOwners(() => this.config.hub.commandRate);
   private readonly sessions = new Set<Session>();
+  /** the other gateways of the fleet as their births and wills say (hello.gateways, `presence`) */
+  private readonly gateways = new Map<string, GatewayPresence>();
   private readonly subscribers = new SubscriptionIndex<Session>();
   private readonly flusher = new FlushScheduler<Session>(() => this.config.hub.coalesceMs);
   private closing = false;
@@ -165,6 +178,19 @@ export class Hub implements SourceSink {
     }
   }
 
+  // ---- PresenceSink (fleet mode) ----
+
+  presence(p: GatewayPresence): void {
+    const prev = this.gateways.get(p.id);
+    if (prev && prev.state === p.state && prev.reason === p.reason) return;
+    this.gateways.set(p.id, p);
+    this.broadcast(
+      p.reason === undefined
+        ? { type: 'presence', gateway: p.id, state: p.state }
+        : { type: 'presence', gateway: p.id, state: p.state, reason: p.reason },
+    );
+  }
+
   // ---- connections ----
 
   endpoint(): EndpointOptions<AuthContext> {
@@ -204,6 +230,8 @@ export class Hub implements SourceSink {
       epoch: this.epoch,
       seq: this.resume.newest,
       devices: this.registry.list(),
+      // only in fleet mode: a single gateway's hello stays what DESIGN.md shows
+      ...(this.gateways.size > 0 ? { gateways: [...this.gateways.values()] } : {}),
     } as const;
     s.queue(frameMessage(hello, s.encoding));
     for (const r of snapshot) s.queue(r.frame(s.encoding));

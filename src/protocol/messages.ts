@@ -3,9 +3,9 @@
  * sends and receives them and for the typed client (Node and browser) on the other side. Types
  * and constants only, so that the browser bundle pays nothing for importing them.
  */
-import type { DeviceState, DeviceStatus, HistoryBucket, HistoryPoint, Role, Values } from '../domain.js';
+import type { DeviceState, DeviceStatus, GatewayPresence, HistoryBucket, HistoryPoint, Role, Values } from '../domain.js';
 
-export type { DeviceState, Role, Values };
+export type { DeviceState, GatewayPresence, Role, Values };
 /** the history's own shapes (src/domain.ts): one definition for the store, the wire and the client */
 export type { FieldStats, HistoryBucket, HistoryPoint } from '../domain.js';
 
@@ -34,6 +34,11 @@ export interface HelloMessage {
   epoch: string;
   seq: number;
   devices: DeviceInfo[];
+  /**
+   * Fleet mode: the other gateways this one has heard of, with their presence (an addition to
+   * DESIGN.md's hello; absent when there are none). Changes come as `presence` messages.
+   */
+  gateways?: GatewayPresence[];
 }
 export interface ReadingMessage {
   type: 'reading';
@@ -92,7 +97,15 @@ export interface HistoryMessage {
   points: HistoryPoint[];
   truncated?: true;
 }
-export type ServerMessage = HelloMessage | ReadingMessage | StateMessage | AckMessage | GapMessage | ErrorMessage | ResetMessage | HistoryMessage;
+/** Fleet mode: another gateway came online or went offline (its devices' `state` messages follow). */
+export interface PresenceMessage {
+  type: 'presence';
+  gateway: string;
+  state: GatewayPresence['state'];
+  reason?: string;
+}
+export type ServerMessage =
+  PresenceMessage | HelloMessage | ReadingMessage | StateMessage | AckMessage | GapMessage | ErrorMessage | ResetMessage | HistoryMessage;
 
 // ---- client → server (as sent; the hub parses them into requests, see client-messages.ts) ---
 

@@ -3,7 +3,7 @@
  * browser too, so no schema library: hand-written guards that reject what the rest of the client
  * could not handle, and let unknown message types pass as `undefined` (a newer gateway may add some).
  */
-import type { DeviceInfo, DeviceState, ErrorBody, HistoryBucket, HistoryPoint, ServerMessage, Values } from './messages.js';
+import type { DeviceInfo, DeviceState, ErrorBody, GatewayPresence, HistoryBucket, HistoryPoint, ServerMessage, Values } from './messages.js';
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isSeq = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
@@ -37,6 +37,9 @@ function isDeviceInfo(v: unknown): v is DeviceInfo {
   return isObject(v) && isStr(v.id) && (v.source === 'serial' || v.source === 'mqtt') && optStr(v.gateway) && isState(v.state) && optStr(v.reason);
 }
 
+const isPresenceState = (v: unknown): v is GatewayPresence['state'] => v === 'online' || v === 'offline';
+const isPresence = (v: unknown): v is GatewayPresence => isObject(v) && isStr(v.id) && isPresenceState(v.state) && optStr(v.reason);
+
 /**
  * A decoded message if it is one this client understands and well-formed, `undefined` for an
  * unknown `type`; throws ProtocolViolation for a known type with the wrong shape.
@@ -53,7 +56,8 @@ export function parseServerMessage(v: unknown): ServerMessage | undefined {
           isEpoch(v.epoch) &&
           isSeq(v.seq) &&
           Array.isArray(v.devices) &&
-          v.devices.every(isDeviceInfo)
+          v.devices.every(isDeviceInfo) &&
+          (v.gateways === undefined || (Array.isArray(v.gateways) && v.gateways.every(isPresence)))
         );
       case 'reading':
         return (
@@ -66,6 +70,8 @@ export function parseServerMessage(v: unknown): ServerMessage | undefined {
         );
       case 'state':
         return isStr(v.device) && isState(v.state) && optStr(v.reason);
+      case 'presence':
+        return isStr(v.gateway) && isPresenceState(v.state) && optStr(v.reason);
       case 'ack':
         return isStr(v.id) && (v.ok === true ? optStr(v.reply) : v.ok === false && isErrorBody(v.error));
       case 'gap':
@@ -91,7 +97,7 @@ export function parseServerMessage(v: unknown): ServerMessage | undefined {
     }
   })();
   if (!ok) throw new ProtocolViolation(`malformed "${v.type}" message`);
-  const known = ['hello', 'reading', 'state', 'ack', 'gap', 'error', 'reset', 'history'];
+  const known = ['hello', 'reading', 'state', 'presence', 'ack', 'gap', 'error', 'reset', 'history'];
   return known.includes(v.type) ? (v as unknown as ServerMessage) : undefined;
 }
 

@@ -83,7 +83,7 @@ describe('dashboard across a gateway restart in Chromium', () => {
     const first = start(file);
     const url = await first.ready();
     const { page, errors } = await openPage();
-    await page.goto(`${url}/`);
+    await page.goto(`${url}/?device=mock1`);
     await page.getByTestId('token-input').fill(VIEWER);
     await page.getByTestId('token-submit').click();
     await page.waitForSelector('[data-testid="conn-state"][data-state="open"]', { timeout: 10_000 });

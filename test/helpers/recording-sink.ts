@@ -1,10 +1,11 @@
-/** A SourceSink that records what a source delivers and can wait for a condition. */
-import type { DeviceStatus, ReadingInput, SourceSink } from '../../src/domain.js';
+/** A SourceSink (and PresenceSink) that records what a source delivers and can wait for a condition. */
+import type { DeviceStatus, GatewayPresence, PresenceSink, ReadingInput, SourceSink } from '../../src/domain.js';
 import { Waiter } from './waiter.js';
 
-export class RecordingSink implements SourceSink {
+export class RecordingSink implements SourceSink, PresenceSink {
   readonly readings: ReadingInput[] = [];
   readonly states: DeviceStatus[] = [];
+  readonly presences: GatewayPresence[] = [];
   private waiter = new Waiter();
 
   reading(r: ReadingInput): void {
@@ -14,6 +15,11 @@ export class RecordingSink implements SourceSink {
 
   state(s: DeviceStatus): void {
     this.states.push({ ...s });
+    this.waiter.wake();
+  }
+
+  presence(p: GatewayPresence): void {
+    this.presences.push({ ...p });
     this.waiter.wake();
   }
 

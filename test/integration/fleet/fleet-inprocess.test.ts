@@ -65,6 +65,7 @@ describe('Fleet (in process, real broker)', () => {
     await Promise.all([x.fleet.start(), y.fleet.start()]);
     await y.sink.waitState('X/d', 'up');
     expect(y.sink.lastState('X/d')).toEqual({ id: 'X/d', source: 'serial', gateway: 'X', state: 'up' });
+    expect(y.sink.presences.at(-1)).toEqual({ id: 'X', state: 'online' });
     expect(y.fleet.devices().map((d) => d.id)).toEqual(['X/d']);
     expect(y.changes()).toBeGreaterThan(0);
 
@@ -96,6 +97,7 @@ describe('Fleet (in process, real broker)', () => {
 
     await x.fleet.stop();
     await y.sink.waitState('X/d', 'down', 5_000, 'gateway X is offline: stopped');
+    expect(y.sink.presences.at(-1)).toEqual({ id: 'X', state: 'offline', reason: 'stopped' });
     await expect(remote.command({ line: 'LED ON' })).rejects.toMatchObject({ code: 'device_unavailable' });
   });
 

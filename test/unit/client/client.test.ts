@@ -126,6 +126,17 @@ describe('client state machine', () => {
     expect(states.at(-1)!.nextRetryAt! - Date.now()).toBe(1000);
   });
 
+  it('hands fleet presence to onPresence: the gateways of the hello, then each change', () => {
+    const seen: unknown[] = [];
+    let helloGateways: unknown;
+    start({ onPresence: (p) => seen.push(p), onHello: (h) => (helloGateways = h.gateways) });
+    last().accept();
+    last().deliver({ ...hello(0), gateways: [{ id: 'B', state: 'online' }] });
+    last().deliver({ type: 'presence', gateway: 'B', state: 'offline', reason: 'connection lost' });
+    expect(helloGateways).toEqual([{ id: 'B', state: 'online' }]);
+    expect(seen).toEqual([{ type: 'presence', gateway: 'B', state: 'offline', reason: 'connection lost' }]);
+  });
+
   it('after a reconnect: subscribe with since = last seq delivered', () => {
     const got: number[] = [];
     start({ onReading: (r) => got.push(r.seq) });

@@ -25,6 +25,18 @@ describe('parseServerMessage', () => {
       { type: 'gap', from: 3, to: 3 },
       { type: 'error', error: { code: 'malformed', message: 'x' } },
       { type: 'reset', epoch: 'Qx3_9kTz-aB1' },
+      {
+        type: 'hello',
+        protocol: 1,
+        gateway: 'A',
+        role: 'operator',
+        epoch: 'Qx3_9kTz-aB1',
+        seq: 0,
+        devices: [{ id: 'B/d', source: 'mqtt', gateway: 'B', state: 'down', reason: 'gateway B is offline: stopped' }],
+        gateways: [{ id: 'B', state: 'offline', reason: 'stopped' }],
+      },
+      { type: 'presence', gateway: 'B', state: 'online' },
+      { type: 'presence', gateway: 'B', state: 'offline', reason: 'connection lost' },
     ];
     for (const m of msgs) expect(parseServerMessage(m)).toBe(m);
   });
@@ -48,6 +60,12 @@ describe('parseServerMessage', () => {
     [{ type: 'ack', id: 'c1', ok: false }, 'malformed "ack" message'],
     [{ type: 'gap', from: 5, to: 4 }, 'malformed "gap" message'],
     [{ type: 'state', device: 'd', state: 'sideways' }, 'malformed "state" message'],
+    [{ type: 'presence', gateway: 'B', state: 'up' }, 'malformed "presence" message'],
+    [{ type: 'presence', state: 'online' }, 'malformed "presence" message'],
+    [
+      { type: 'hello', protocol: 1, gateway: 'g', role: 'viewer', epoch: 'e', seq: 0, devices: [], gateways: [{ id: 'B' }] },
+      'malformed "hello" message',
+    ],
   ])('refuses %j: %s', (msg, message) => {
     expect(() => parseServerMessage(msg)).toThrow(ProtocolViolation);
     expect(() => parseServerMessage(msg)).toThrow(message);

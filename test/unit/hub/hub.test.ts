@@ -87,6 +87,22 @@ describe('session start', () => {
     hub.state({ id: 'a', source: 'serial', state: 'down', reason: 'ENOENT' });
     expect(c.of('state')).toEqual([{ type: 'state', device: 'a', state: 'down', reason: 'ENOENT' }]);
   });
+
+  it('fleet presence: each change to every connection once; a later hello lists the gateways and why a device is down', () => {
+    const { hub, connect } = setup();
+    const c = connect('viewer');
+    hub.presence({ id: 'B', state: 'online' });
+    hub.presence({ id: 'B', state: 'online' });
+    hub.presence({ id: 'B', state: 'offline', reason: 'connection lost' });
+    hub.state({ id: 'a', source: 'serial', state: 'down', reason: 'ENOENT' });
+    expect(c.of('presence')).toEqual([
+      { type: 'presence', gateway: 'B', state: 'online' },
+      { type: 'presence', gateway: 'B', state: 'offline', reason: 'connection lost' },
+    ]);
+    const hello = connect('viewer').of('hello')[0];
+    expect(hello.gateways).toEqual([{ id: 'B', state: 'offline', reason: 'connection lost' }]);
+    expect(hello.devices[0]).toEqual({ id: 'a', source: 'serial', state: 'down', reason: 'ENOENT' });
+  });
 });
 
 describe('coalescing', () => {

@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest';
+import { Cadence } from '../../../web/cadence.js';
+import { fillFromHistory } from '../../../web/history-fill.js';
+import { Series } from '../../../web/series.js';
+import { polyline } from '../../../web/sparkline.js';
+
+describe('Cadence (a tile\'s "silent for longer than it usually is")', () => {
+  it('says nothing until it has seen three intervals', () => {
+    const c = new Cadence();
+    c.observe(1_000);
+    c.observe(2_000);
+    c.observe(3_000);
+    expect(c.limit()).toBeUndefined();
+    expect(c.silent(60_000)).toBe(false);
+    c.observe(4_000);
+    expect(c.limit()).toBe(5_000);
+  });
+
+  it('a 1 s sensor is silent after 5 s; a 20 Hz one after the 3 s floor; a once-a-minute one only after 5 min', () => {
+    const every = (ms: number) => {
+      const c = new Cadence();
+      for (let i = 1; i <= 10; i++) c.observe(i * ms);
+      return c;
+    };
+    const s1 = every(1_000);
+    expect(s1.silent(10_000 + 4_900)).toBe(false);
+    expect(s1.silent(10_000 + 5_100)).toBe(true);
+    expect(every(50).limit()).toBe(3_000);
+    const slow = every(60_000);
+    expect(slow.silent(600_000 + 120_000)).toBe(false);
+    expect(slow.silent(600_000 + 301_000)).toBe(true);
+  });
+
+  it('readings that share a time (a buffered burst) do not shorten the usual interval', () => {
+    const c = new Cadence();
+    for (let i = 1; i <= 5; i++) for (let k = 0; k < 10; k++) c.observe(i * 10_000);
+    expect(c.limit()).toBe(50_000);
+  });
+
+  it('one stall (a long interval, then a burst) does not move the usual interval', () => {
+    const c = new Cadence();
+    let t = 0;
+    for (let i = 0; i < 10; i++) c.observe((t += 1_000));
+    c.observe((t += 12_000));
+    for (let i = 0; i < 3; i++) c.observe((t += 5));
+    expect(c.limit()).toBe(5_000);
+  });
+
+  it('starts from the history, so a device silent since before the page opened is flagged at once', () => {
+    const c = new Cadence();
+    c.seed([1_000, 2_000, 3_000, 4_000, 4_000, 5_000]);
+    expect(c.limit()).toBe(5_000);
+    expect(c.silent(5_000 + 6_000)).toBe(true);
+    // the live intervals seen before the answer stay, after the history's
+    const d = new Cadence();
+    d.observe(100_000);
+    d.observe(160_000);
+    d.seed([1_000, 61_000, 121_000]);
+    expect(d.limit()).toBe(300_000);
+    // a fast device's history comes as buckets only: a bucket's span over its count
+    const e = new Cadence();
+    e.seed([], 50);
+    expect(e.limit()).toBe(3_000);
+    e.observe(10_000);
+    expect(e.silent(13_001)).toBe(true);
+  });
+});
+
+describe('sparkline polyline', () => {
+  it("scales x over the window and y to the points' own min..max (inverted: up is up)", () => {
+    expect(polyline([10, 15, 20], [1, 3, 2], 10_000, 20_000)).toBe('0.0,22.0 50.0,2.0 100.0,12.0');
+  });
+
+  it('stretches points that cover less than the window over the width', () => {
+    expect(polyline([290, 300], [5, 6], 0, 300_000)).toBe('0.0,22.0 100.0,2.0');
+  });
+
+  it('a flat line sits in the middle; one point is a level stroke; none is empty', () => {
+    expect(polyline([1, 2], [7, 7], 1_000, 2_000)).toBe('0.0,12.0 100.0,12.0');
+    expect(polyline([2], [7], 1_000, 2_000)).toBe('0.0,12.0 100,12.0');
+    expect(polyline([], [], 0, 1)).toBe('');
+  });
+});
+
+describe('fillFromHistory', () => {
+  it('buckets at their mean and middle, raw points after, then what arrived live after the newest point; older own points first', () => {
+    const held = new Series(100, 1);
+    held.push(500, 9); // before the history's oldest entry: kept
+    held.push(2_500, 8); // inside the history: the history's value wins
+    held.push(5_000, 7); // after the newest raw point: appended
+    const { series, newest } = fillFromHistory(
+      {
+        type: 'history',
+        id: 'h',
+        device: 'd',
+        from: 0,
+        to: 6_000,
+        buckets: [{ ts: 1_000, span: 1_000, count: 2, fields: { t: { min: 1, max: 3, mean: 2, count: 2 } } }],
+        points: [{ seq: 1, ts: 3_000, values: { t: 4, s: 'text' } }],
+      },
+      () => new Series(100, 1),
+      (name) => (name === 't' ? held : undefined),
+    );
+    expect(newest).toBe(3_000);
+    expect([...series.keys()]).toEqual(['t']);
+    const [xs, ys] = series.get('t')!.view();
+    expect(Array.from(xs)).toEqual([0.5, 1.5, 3, 5]);
+    expect(Array.from(ys)).toEqual([9, 2, 4, 7]);
+  });
+});

@@ -1,0 +1,230 @@
+/**
+ * The overview: one tile per device, grouped by the gateway that owns it (this page's gateway
+ * first, then the fleet's others by name), each group with its gateway's presence and counts; a
+ * filter box; a summary line. Tiles are kept in id order within their group. The DOM work is the
+ * tiles' own (Tile.render, at most a few times a second each) plus a relabel of the group heads
+ * once a second.
+ */
+import type { DeviceInfo, DeviceState, GatewayPresence, HistoryMessage, ReadingMessage } from '../src/client/index.js';
+import { el } from './dom.js';
+import { Tile } from './tile.js';
+
+interface Group {
+  id: string;
+  el: HTMLElement;
+  list: HTMLElement;
+  presenceEl: HTMLElement;
+  countEl: HTMLElement;
+  tiles: Tile[];
+}
+
+const byId = (a: string, b: string) => a.localeCompare(b, 'en', { numeric: true });
+
+export class Overview {
+  private readonly tiles = new Map<string, Tile>();
+  private readonly groups = new Map<string, Group>();
+  private readonly presence = new Map<string, GatewayPresence>();
+  /** the gateway this page is connected to (hello.gateway) and whether the session is open */
+  private local = '';
+  private connected = false;
+  private words: string[] = [];
+  readonly dirty = new Set<Tile>();
+
+  constructor(
+    private readonly root: HTMLElement,
+    private readonly summaryEl: HTMLElement,
+    private readonly href: (device: string) => string,
+  ) {}
+
+  get size(): number {
+    return this.tiles.size;
+  }
+
+  ids(): string[] {
+    return [...this.tiles.keys()];
+  }
+
+  tile(id: string): Tile | undefined {
+    return this.tiles.get(id);
+  }
+
+  /** a new session: its gateway, the fleet's presence and the device list (tiles of devices it no longer lists go) */
+  hello(gateway: string, devices: readonly DeviceInfo[], gateways: readonly GatewayPresence[] = []): void {
+    this.local = gateway;
+    this.presence.clear();
+    for (const p of gateways) this.presence.set(p.id, p);
+    const listed = new Map(devices.map((d) => [d.id, d]));
+    for (const [id, t] of this.tiles) {
+      const d = listed.get(id);
+      if (d && this.groupOf(id, d.gateway) === t.gateway) continue;
+      this.remove(t);
+    }
+    for (const d of devices) this.ensure(d.id, d.gateway).setState(d.state, d.reason);
+    this.relabel();
+  }
+
+  setConnected(open: boolean): void {
+    this.connected = open;
+    this.relabel();
+  }
+
+  setPresence(p: GatewayPresence): void {
+    this.presence.set(p.id, p);
+    this.ensureGroup(p.id);
+    this.relabel();
+  }
+
+  reading(r: ReadingMessage): void {
+    const t = this.ensure(r.device);
+    t.reading(r);
+    this.dirty.add(t);
+  }
+
+  history(h: HistoryMessage): void {
+    const t = this.tiles.get(h.device);
+    if (!t) return;
+    t.history(h);
+    this.dirty.add(t);
+  }
+
+  setState(device: string, state: DeviceState, reason?: string): void {
+    const t = this.ensure(device);
+    t.setState(state, reason);
+    this.applyFilter(t);
+    this.relabel();
+  }
+
+  /** the filter box: every word must match the id, the gateway or the state ("down", "silent") */
+  filter(text: string): void {
+    this.words = text.toLowerCase().split(/\s+/).filter(Boolean);
+    for (const t of this.tiles.values()) this.applyFilter(t);
+    this.relabel();
+  }
+
+  /** per animation frame while shown: true while a tile waits for a later frame */
+  render(now: number): boolean {
+    const again: Tile[] = [];
+    for (const t of this.dirty) if (t.render(now)) again.push(t);
+    this.dirty.clear();
+    for (const t of again) this.dirty.add(t);
+    return again.length > 0;
+  }
+
+  /** once a second */
+  tick(now: number): void {
+    let flagged = false;
+    for (const t of this.tiles.values()) {
+      if (t.tick(now)) {
+        flagged = true;
+        this.applyFilter(t);
+      }
+    }
+    if (flagged) this.relabel();
+  }
+
+  private groupOf(id: string, gateway?: string): string {
+    if (gateway !== undefined) return gateway;
+    // a device the hello did not list (an MQTT id derived from a topic): a remote one names its owner
+    const slash = id.indexOf('/');
+    return slash > 0 ? id.slice(0, slash) : this.local;
+  }
+
+  private ensure(id: string, gateway?: string): Tile {
+    let t = this.tiles.get(id);
+    if (t) return t;
+    const g = this.ensureGroup(this.groupOf(id, gateway));
+    t = new Tile(id, g.id, this.href(id));
+    this.tiles.set(id, t);
+    const at = g.tiles.findIndex((o) => byId(o.id, id) > 0);
+    if (at < 0) {
+      g.tiles.push(t);
+      g.list.append(t.el);
+    } else {
+      g.list.insertBefore(t.el, g.tiles[at]!.el);
+      g.tiles.splice(at, 0, t);
+    }
+    this.applyFilter(t);
+    return t;
+  }
+
+  private remove(t: Tile): void {
+    this.tiles.delete(t.id);
+    this.dirty.delete(t);
+    t.el.remove();
+    const g = this.groups.get(t.gateway);
+    if (!g) return;
+    g.tiles.splice(g.tiles.indexOf(t), 1);
+    if (g.tiles.length === 0 && !this.presence.has(g.id)) {
+      g.el.remove();
+      this.groups.delete(g.id);
+    }
+  }
+
+  private ensureGroup(id: string): Group {
+    let g = this.groups.get(id);
+    if (g) return g;
+    const headingId = `gw-${id}`;
+    const section = el('section', { class: 'group', 'data-testid': `group-${id}`, 'data-gateway': id, 'aria-labelledby': headingId });
+    const head = el('header', { class: 'g-head' });
+    const presenceEl = el('span', { class: 'presence', 'data-testid': `presence-${id}` });
+    const countEl = el('span', { class: 'g-count', 'data-testid': `group-count-${id}` });
+    head.append(el('h2', { id: headingId }, id), presenceEl, countEl);
+    const list = el('ul', { class: 'tiles', 'aria-label': `Devices of gateway ${id}` });
+    section.append(head, list);
+    g = { id, el: section, list, presenceEl, countEl, tiles: [] };
+    this.groups.set(id, g);
+    // this page's gateway first, the others by name
+    const order = [...this.groups.keys()].sort((a, b) => (a === this.local ? -1 : b === this.local ? 1 : byId(a, b)));
+    const next = order[order.indexOf(id) + 1];
+    this.root.insertBefore(section, next === undefined ? null : this.groups.get(next)!.el);
+    return g;
+  }
+
+  private applyFilter(t: Tile): void {
+    const hide = !t.matches(this.words);
+    if (t.el.hidden !== hide) t.el.hidden = hide;
+  }
+
+  /** group heads (presence, counts, hidden when the filter leaves none) and the summary line */
+  private relabel(): void {
+    let shown = 0;
+    let down = 0;
+    let silent = 0;
+    for (const g of this.groups.values()) {
+      let gShown = 0;
+      let gDown = 0;
+      for (const t of g.tiles) {
+        if (!t.el.hidden) gShown++;
+        if (t.down) gDown++;
+        if (t.isSilent) silent++;
+      }
+      shown += gShown;
+      down += gDown;
+      const p = this.presenceOf(g.id);
+      g.el.dataset.presence = p.state;
+      setText(g.presenceEl, p.text);
+      g.presenceEl.title = p.reason ?? '';
+      setText(g.countEl, `${g.tiles.length} device${g.tiles.length === 1 ? '' : 's'}${gDown > 0 ? ` · ${gDown} down` : ''}`);
+      // a filter hides groups it leaves empty; without one, an online gateway with no devices still shows (an
+      // offline one without devices is one this gateway no longer federates with: its devices went with it)
+      const hide = gShown === 0 && (this.words.length > 0 || this.presence.get(g.id)?.state !== 'online');
+      if (g.el.hidden !== hide) g.el.hidden = hide;
+    }
+    const total = this.tiles.size;
+    const parts = [this.words.length > 0 ? `${shown} of ${total} devices` : `${total} device${total === 1 ? '' : 's'}`];
+    if (down > 0) parts.push(`${down} down`);
+    if (silent > 0) parts.push(`${silent} silent`);
+    setText(this.summaryEl, parts.join(' · '));
+  }
+
+  private presenceOf(id: string): { state: string; text: string; reason?: string } {
+    if (id === this.local) return this.connected ? { state: 'online', text: 'online · this gateway' } : { state: 'offline', text: 'not connected' };
+    const p = this.presence.get(id);
+    if (!p) return { state: 'unknown', text: 'presence unknown' };
+    return p.state === 'online' ? { state: 'online', text: 'online' } : { state: 'offline', text: `offline: ${p.reason ?? ''}`, reason: p.reason };
+  }
+}
+
+function setText(e: HTMLElement, text: string): void {
+  if (e.textContent !== text) e.textContent = text;
+}
