@@ -38,8 +38,8 @@ interface Result {
   busy: number;
   /** CPU of the clients' process during the window, in cores */
   clientCores: number;
-  /** frames per socket read at the clients: what coalescing achieved */
-  framesPerRead: number;
+  /** write syscalls of the target process (/proc/<pid>/io syscw): frames per write is what coalescing achieved */
+  writes: number;
 }
 
 const ROUNDS = numberArg('rounds', 2);
@@ -48,6 +48,8 @@ const WARMUP_MS = 1000;
 /** a round ends once no client received anything for this long (or all got everything) */
 const DRAIN_MS = 1000;
 const LOADS: Load[] = [
+  // a quiet gateway: coalescing must add nothing here
+  { clients: 20, rate: 50 },
   { clients: 50, rate: 1000 },
   { clients: 200, rate: 250 },
 ];
@@ -62,6 +64,11 @@ function cpuOf(pid: number): { user: number; sys: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return { user: Number(f[11]) * TICK_US, sys: Number(f[12]) * TICK_US };
+}
+
+/** write syscalls of a process so far (write, writev: one per socket write) */
+function writesOf(pid: number): number {
+  return Number(/syscw: (\d+)/.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))![1]);
 }
 
 function peakRssKb(pid: number): number {
@@ -85,10 +92,14 @@ function startTarget(target: Target, brokerUrl: string): Promise<{ child: ChildP
   const child =
     target === 'ws bridge'
       ? spawn(process.execPath, [join(dist, 'bench/_ws-bridge.js'), brokerUrl, TOPIC], { stdio: ['ignore', 'pipe', 'inherit'] })
-      : spawn(process.execPath, [join(dist, 'src/cli.js'), 'run', '--config', gatewayConfig(brokerUrl, target === 'serialgate' ? 5 : 0)], {
-          env: { ...process.env, ...unitEnvironment() },
-          stdio: ['ignore', 'pipe', 'inherit'],
-        });
+      : spawn(
+          process.execPath,
+          [join(dist, 'src/cli.js'), 'run', '--config', gatewayConfig(brokerUrl, target === 'serialgate, coalesceMs 0' ? 0 : 5)],
+          {
+            env: { ...process.env, ...unitEnvironment() },
+            stdio: ['ignore', 'pipe', 'inherit'],
+          },
+        );
   return new Promise((resolve, reject) => {
     let out = '';
     let port = 0;
@@ -150,13 +161,14 @@ async function round(target: Target, load: Load, brokerUrl: string, pub: mqtt.Mq
     await publishFor(pub, load.rate, WARMUP_MS);
     nextIndex = from; // the window starts on an exact index
     const cpu0 = cpuOf(child.pid!);
+    const w0 = writesOf(child.pid!);
     const c0 = cpuOf(clients.pid!);
     const m0 = machine();
     const t0 = performance.now();
     await publishFor(pub, load.rate, SECONDS * 1000);
     const published = nextIndex - from;
     // drain: until every client has every message, or DRAIN_MS without progress
-    type Report = { received: number; p50: number; p99: number; max: number; framesPerRead: number };
+    type Report = { received: number; p50: number; p99: number; max: number };
     let rep = await ask<Report>(clients, { cmd: 'report' });
     for (let last = rep.received, idleSince = Date.now(); rep.received < published * load.clients && Date.now() - idleSince < DRAIN_MS;) {
       await sleep(50);
@@ -164,6 +176,7 @@ async function round(target: Target, load: Load, brokerUrl: string, pub: mqtt.Mq
       if (rep.received > last) [last, idleSince] = [rep.received, Date.now()];
     }
     const cpu1 = cpuOf(child.pid!);
+    const w1 = writesOf(child.pid!);
     const c1 = cpuOf(clients.pid!);
     const m1 = machine();
     const elapsedUs = (performance.now() - t0) * 1000;
@@ -178,7 +191,7 @@ async function round(target: Target, load: Load, brokerUrl: string, pub: mqtt.Mq
       rssKb: peakRssKb(child.pid!),
       busy: (m1.busy - m0.busy) / (m1.total - m0.total),
       clientCores: (c1.user + c1.sys - c0.user - c0.sys) / elapsedUs,
-      framesPerRead: rep.framesPerRead,
+      writes: w1 - w0,
     };
   } finally {
     clients.send({ cmd: 'exit' });
@@ -217,7 +230,7 @@ async function main(): Promise<void> {
         rows.push(
           `| ${load.clients} × ${load.rate}/s | ${t} | ${user.toFixed(2)} | ${sys.toFixed(2)} | ${total.toFixed(2)} | ${(total / bridgeTotal).toFixed(2)}× | ` +
             `${ms(median(rs.map((r) => r.p50)))} | ${ms(median(rs.map((r) => r.p99)))} | ${ms(Math.max(...rs.map((r) => r.max)))} | ` +
-            `${(loss * 100).toFixed(3)} % | ${Math.round(Math.max(...rs.map((r) => r.rssKb)) / 1024)} | ${Math.round(median(rs.map((r) => r.busy)) * 100)} % | ${median(rs.map((r) => r.clientCores)).toFixed(2)} | ${median(rs.map((r) => r.framesPerRead)).toFixed(1)} |`,
+            `${(loss * 100).toFixed(3)} % | ${Math.round(Math.max(...rs.map((r) => r.rssKb)) / 1024)} | ${Math.round(median(rs.map((r) => r.busy)) * 100)} % | ${median(rs.map((r) => r.clientCores)).toFixed(2)} | ${median(rs.map((r) => r.delivered / r.writes)).toFixed(1)} | ${median(rs.map((r) => r.sysUs / r.writes)).toFixed(1)} |`,
         );
       }
     }
@@ -231,12 +244,12 @@ async function main(): Promise<void> {
       `serialgate with the unit's environment (${JSON.stringify(unitEnvironment())}); load average ${load0} at start, ${loadAverage()} at end; 2 cores.\n`,
   );
   console.log(
-    '| load | target | user µs/msg | sys µs/msg | CPU µs/msg | vs bridge | p50 ms | p99 ms | max ms | loss | peak RSS MB | machine busy | clients (cores) | frames/read |',
+    '| load | target | user µs/msg | sys µs/msg | CPU µs/msg | vs bridge | p50 ms | p99 ms | max ms | loss | peak RSS MB | machine busy | clients (cores) | frames/write | sys µs/write |',
   );
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const row of rows) console.log(row);
   console.log(
-    "\nCPU = gateway (or bridge) process only, per message delivered to a client; machine busy = both cores during the window (clients, broker, publisher and other users of the box included); clients = CPU of the receiving clients' process, in cores; frames/read = WebSocket frames per socket read at the clients (coalescing).",
+    "\nCPU = gateway (or bridge) process only, per message delivered to a client; machine busy = both cores during the window (clients, broker, publisher and other users of the box included); clients = CPU of the receiving clients' process, in cores; frames/write = messages delivered per write syscall of the target (/proc/<pid>/io syscw: what coalescing achieved); sys µs/write = its kernel time per write syscall.",
   );
 }
 
