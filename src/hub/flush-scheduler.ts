@@ -31,8 +31,9 @@ export interface Flushable {
 const PAUSE_PER_PASS_MS = 100 / FLUSH_SHARE_PERCENT - 1;
 
 export class FlushScheduler<S extends Flushable> {
-  /** connections with queued frames: all written by the next pass */
-  private readonly due = new Set<S>();
+  /** connections with queued frames, written by the next pass (an array: one push per connection
+   *  and pass is the hot path; one listed twice costs an empty flush) */
+  private due: S[] = [];
   private immediate: NodeJS.Immediate | undefined;
   private timer: NodeJS.Timeout | undefined;
   /** performance.now() from which the next pass may start */
@@ -50,7 +51,7 @@ export class FlushScheduler<S extends Flushable> {
   schedule(s: S): void {
     const window = this.windowMs();
     if (window === 0) return s.flush();
-    this.due.add(s);
+    this.due.push(s);
     if (this.immediate !== undefined || this.timer !== undefined) return;
     // clamped: a frame never waits longer than the window, whatever a slow pass made nextPassAt
     const wait = Math.min(window, this.nextPassAt - performance.now());
@@ -60,7 +61,7 @@ export class FlushScheduler<S extends Flushable> {
 
   /** The connection is gone: nothing of it is flushed any more. */
   forget(s: S): void {
-    this.due.delete(s);
+    if (this.due.includes(s)) this.due = this.due.filter((d) => d !== s);
   }
 
   /** Everything queued goes out now (shutdown). */
@@ -74,8 +75,10 @@ export class FlushScheduler<S extends Flushable> {
   private pass(): void {
     const start = performance.now();
     const shared: Record<Encoding, PassBuffer> = { json: { frames: [], buf: undefined }, cbor: { frames: [], buf: undefined } };
-    for (const s of this.due) s.flush(shared[s.encoding]);
-    this.due.clear();
+    const due = this.due;
+    // what a flush makes due (a connection queueing again) waits for the next pass
+    this.due = [];
+    for (const s of due) s.flush(shared[s.encoding]);
     const end = performance.now();
     this.nextPassAt = end + (end - start) * PAUSE_PER_PASS_MS;
   }
