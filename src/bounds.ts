@@ -36,7 +36,7 @@ export const STOP_DEADLINE_MS = 10_000;
 /** How long a stop waits for dashboards to answer the close frame (`closeTimeoutMs` when shorter). */
 export const SHUTDOWN_CLOSE_GRACE_MS = 2_000;
 /** The share of the gateway's time that writing to dashboards may take before frames are batched (hub.coalesceMs). */
-export const FLUSH_SHARE_PERCENT = 25;
+export const FLUSH_SHARE_PERCENT = 10;
 /** Distinct causes the log rate limiter tracks. */
 export const LOG_RATE_MAX_KEYS = 1000;
 /** systemd-notify processes running at once. */
