@@ -7,11 +7,11 @@
  * - every connection with queued frames is written by one pass at the end of the loop turn
  *   (setImmediate): what arrived in the same turn (a socket read of the broker or a port can carry
  *   several readings) leaves in one write per connection, and on a quiet gateway nothing waits;
- * - each pass is timed, and the next one starts no sooner than the gateway has done
- *   (100 / FLUSH_SHARE_PERCENT − 1) times that much else (or nothing): writing to dashboards takes
- *   at most that share of the loop. A pass over a few connections takes tens of µs, so the next
- *   reading, milliseconds later, goes at once; one over hundreds takes milliseconds, and the
- *   readings that arrive meanwhile are batched, more of them the more connections there are;
+ * - each pass is timed, and the next one starts no sooner than (100 / FLUSH_SHARE_PERCENT − 1)
+ *   times its duration after it ended (9 times at 10 %): writing to dashboards takes at most that
+ *   share of the time. A pass over a few connections takes tens of µs, so the next reading,
+ *   milliseconds later, goes at once; one over hundreds takes milliseconds, and the readings that
+ *   arrive meanwhile are batched, more of them the more connections there are;
  * - no frame waits longer than hub.coalesceMs; 0 writes every frame at once (no pass).
  *
  * One pass shares one concatenation per encoding (see PassBuffer), so N connections subscribed to
