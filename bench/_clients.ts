@@ -20,9 +20,6 @@ let from = 0;
 let to = 0;
 /** readings of the measured window received, summed over clients */
 let received = 0;
-/** socket reads and frames over the whole run: how many frames arrive per read (coalescing) */
-let reads = 0;
-let frames = 0;
 const sockets: net.Socket[] = [];
 
 function onFrame(payload: Buffer): void {
@@ -50,7 +47,6 @@ function client(port: number): Promise<void> {
       );
     });
     s.on('data', (chunk: Buffer) => {
-      reads++;
       buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
       if (!open) {
         const end = buf.indexOf('\r\n\r\n');
@@ -75,10 +71,7 @@ function client(port: number): Promise<void> {
           head = 10;
         }
         if (buf.length - off < head + len) break;
-        if ((buf[off]! & 0x0f) === 1) {
-          frames++;
-          onFrame(buf.subarray(off + head, off + head + len));
-        }
+        if ((buf[off]! & 0x0f) === 1) onFrame(buf.subarray(off + head, off + head + len));
         off += head + len;
       }
       buf = off === buf.length ? Buffer.alloc(0) : buf.subarray(off);
@@ -103,7 +96,6 @@ process.on('message', async (m: Msg) => {
       p50: percentile(sorted, 0.5),
       p99: percentile(sorted, 0.99),
       max: sorted.length ? sorted[sorted.length - 1] : NaN,
-      framesPerRead: frames / Math.max(1, reads),
     });
   } else {
     for (const s of sockets) s.destroy();

@@ -1,6 +1,6 @@
 /**
- * What the end-to-end benches share: command-line numbers, medians, a broker, stopping a child.
- * (bench/fanout.ts still has its own copies of some of these; it can switch to this module.)
+ * What the end-to-end benches share: command-line numbers, medians, a broker, stopping a child,
+ * and the daemon started as the systemd unit starts it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -75,15 +75,26 @@ export function stopChild(child: ChildProcess, graceMs = 5000): Promise<void> {
   });
 }
 
-/** A gateway config file: one MQTT device on `topic` (JSON payloads), `server` as given. */
-export function writeGatewayConfig(file: string, brokerUrl: string, topic: string, server: string): string {
+/** A gateway config file: one MQTT device on `topic` (JSON payloads), `server` (and any other top-level lines) as given. */
+export function writeGatewayConfig(file: string, brokerUrl: string, topic: string, server: string, ...more: string[]): string {
   const yaml = [
     'gateway: { id: bench }',
     server,
+    ...more,
     `mqtt: { url: "${brokerUrl}" }`,
     'devices:',
     `  - { id: bench, mqtt: { topic: ${topic} }, parser: { format: json } }`,
   ];
   writeFileSync(file, yaml.join('\n') + '\n');
   return file;
+}
+
+/** the systemd unit's Environment=NAME=value lines: what the service's node runs with */
+export function unitEnvironment(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const line of readFileSync(new URL('../../systemd/serialgate.service', import.meta.url), 'utf8').split('\n')) {
+    const m = /^Environment=([A-Z_]+)=(.*)$/.exec(line.trim());
+    if (m) env[m[1]!] = m[2]!;
+  }
+  return env;
 }

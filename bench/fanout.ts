@@ -6,17 +6,19 @@
  * payload → client receive), loss, peak RSS (VmHWM). The clients live in their own process
  * (bench/_clients.ts: raw sockets, no JSON.parse) and the publisher in this one. A third target,
  * the gateway with hub.coalesceMs 0 (one write per reading per client), shows what coalescing buys.
+ * The gateway runs as the systemd unit runs it: `node dist/src/cli.js run --config …` (the bundle)
+ * with the unit's Environment= lines (NODE_OPTIONS among them), so its peak RSS is the service's.
  *
  *   npm run build && node dist/bench/fanout.js [--rounds 2] [--seconds 3]
  */
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
-import { freePort, sleep } from './_common.js';
+import { loadAverage, median, numberArg, sleep, startMosquitto, stopChild, unitEnvironment, writeGatewayConfig } from './_common.js';
 
 type Target = 'serialgate' | 'serialgate, coalesceMs 0' | 'ws bridge';
 const TARGETS: Target[] = ['serialgate', 'serialgate, coalesceMs 0', 'ws bridge'];
@@ -36,25 +38,23 @@ interface Result {
   busy: number;
   /** CPU of the clients' process during the window, in cores */
   clientCores: number;
-  /** frames per socket read at the clients: what coalescing achieved */
-  framesPerRead: number;
+  /** write syscalls of the target process (/proc/<pid>/io syscw): frames per write is what coalescing achieved */
+  writes: number;
 }
 
-const arg = (name: string, def: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : def;
-};
-const ROUNDS = arg('rounds', 2);
-const SECONDS = arg('seconds', 3);
+const ROUNDS = numberArg('rounds', 2);
+const SECONDS = numberArg('seconds', 3);
 const WARMUP_MS = 1000;
 /** a round ends once no client received anything for this long (or all got everything) */
 const DRAIN_MS = 1000;
 const LOADS: Load[] = [
+  // a quiet gateway: coalescing must add nothing here
+  { clients: 20, rate: 50 },
   { clients: 50, rate: 1000 },
   { clients: 200, rate: 250 },
 ];
 const TOPIC = 'bench/data';
-const here = fileURLToPath(new URL('.', import.meta.url));
+const dist = fileURLToPath(new URL('..', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'sg-fanout-'));
 const TICK_US = 1e6 / Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
 const now = () => performance.timeOrigin + performance.now();
@@ -64,6 +64,11 @@ function cpuOf(pid: number): { user: number; sys: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return { user: Number(f[11]) * TICK_US, sys: Number(f[12]) * TICK_US };
+}
+
+/** write syscalls of a process so far (write, writev: one per socket write) */
+function writesOf(pid: number): number {
+  return Number(/syscw: (\d+)/.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))![1]);
 }
 
 function peakRssKb(pid: number): number {
@@ -78,33 +83,39 @@ function machine(): { busy: number; total: number } {
   return { busy: total - f[3]! - f[4]!, total };
 }
 
-/** starts a child that prints "READY <port>" */
+/**
+ * Starts a target; resolves with its WebSocket port once it is subscribed at the broker. The
+ * gateway runs as the systemd unit runs it (the bundled dist/src/cli.js, the unit's Environment=
+ * lines), so its peak RSS is the service's.
+ */
 function startTarget(target: Target, brokerUrl: string): Promise<{ child: ChildProcess; port: number }> {
-  const args =
+  const child =
     target === 'ws bridge'
-      ? [join(here, '_ws-bridge.js'), brokerUrl, TOPIC]
-      : [join(here, '_gateway-child.js'), gatewayConfig(brokerUrl, target === 'serialgate' ? 5 : 0)];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+      ? spawn(process.execPath, [join(dist, 'bench/_ws-bridge.js'), brokerUrl, TOPIC], { stdio: ['ignore', 'pipe', 'inherit'] })
+      : spawn(
+          process.execPath,
+          [join(dist, 'src/cli.js'), 'run', '--config', gatewayConfig(brokerUrl, target === 'serialgate, coalesceMs 0' ? 0 : 5)],
+          {
+            env: { ...process.env, ...unitEnvironment() },
+            stdio: ['ignore', 'pipe', 'inherit'],
+          },
+        );
   return new Promise((resolve, reject) => {
     let out = '';
+    let port = 0;
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
-      const m = /READY (\d+)/.exec(out);
-      if (m) resolve({ child, port: Number(m[1]) });
+      const ready = target === 'ws bridge' ? /READY (\d+)/.exec(out) : /"ws":"ws:\/\/127\.0\.0\.1:(\d+)[^\n]*"msg":"ready"/.exec(out);
+      if (ready) port = Number(ready[1]);
+      // the daemon: subscribed too, as the bridge is at READY (the warm-up is not spent connecting)
+      if (port && (target === 'ws bridge' || out.includes('connected to the MQTT broker'))) {
+        // stdout stays piped (the daemon logs there) but is no longer kept
+        out = '';
+        child.stdout!.removeAllListeners('data').resume();
+        resolve({ child, port });
+      }
     });
-    child.once('exit', (code) => reject(new Error(`${target} exited with ${code} before READY`)));
-  });
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve();
-    const t = setTimeout(() => child.kill('SIGKILL'), 5000);
-    child.once('exit', () => {
-      clearTimeout(t);
-      resolve();
-    });
-    child.kill('SIGTERM');
+    child.once('exit', (code) => reject(new Error(`${target} exited with ${code} before it was ready:\n${out}`)));
   });
 }
 
@@ -130,25 +141,18 @@ async function publishFor(pub: mqtt.MqttClient, rate: number, ms: number): Promi
 
 /** the gateway's config file for a bench round */
 function gatewayConfig(brokerUrl: string, coalesceMs: number): string {
-  const file = join(tmp, `gateway-${coalesceMs}.yaml`);
-  writeFileSync(
-    file,
-    [
-      'gateway: { id: bench }',
-      'server: { host: 127.0.0.1, port: 0 }',
-      `hub: { coalesceMs: ${coalesceMs} }`,
-      `mqtt: { url: "${brokerUrl}" }`,
-      'devices:',
-      `  - { id: bench, mqtt: { topic: ${TOPIC} }, parser: { format: json } }`,
-      '',
-    ].join('\n'),
+  return writeGatewayConfig(
+    join(tmp, `gateway-${coalesceMs}.yaml`),
+    brokerUrl,
+    TOPIC,
+    'server: { host: 127.0.0.1, port: 0 }',
+    `hub: { coalesceMs: ${coalesceMs} }`,
   );
-  return file;
 }
 
 async function round(target: Target, load: Load, brokerUrl: string, pub: mqtt.MqttClient): Promise<Result> {
   const { child, port } = await startTarget(target, brokerUrl);
-  const clients = fork(join(here, '_clients.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const clients = fork(join(dist, 'bench/_clients.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   try {
     const warmupMessages = Math.round((WARMUP_MS / 1000) * load.rate);
     const from = nextIndex + warmupMessages;
@@ -157,13 +161,14 @@ async function round(target: Target, load: Load, brokerUrl: string, pub: mqtt.Mq
     await publishFor(pub, load.rate, WARMUP_MS);
     nextIndex = from; // the window starts on an exact index
     const cpu0 = cpuOf(child.pid!);
+    const w0 = writesOf(child.pid!);
     const c0 = cpuOf(clients.pid!);
     const m0 = machine();
     const t0 = performance.now();
     await publishFor(pub, load.rate, SECONDS * 1000);
     const published = nextIndex - from;
     // drain: until every client has every message, or DRAIN_MS without progress
-    type Report = { received: number; p50: number; p99: number; max: number; framesPerRead: number };
+    type Report = { received: number; p50: number; p99: number; max: number };
     let rep = await ask<Report>(clients, { cmd: 'report' });
     for (let last = rep.received, idleSince = Date.now(); rep.received < published * load.clients && Date.now() - idleSince < DRAIN_MS;) {
       await sleep(50);
@@ -171,6 +176,7 @@ async function round(target: Target, load: Load, brokerUrl: string, pub: mqtt.Mq
       if (rep.received > last) [last, idleSince] = [rep.received, Date.now()];
     }
     const cpu1 = cpuOf(child.pid!);
+    const w1 = writesOf(child.pid!);
     const c1 = cpuOf(clients.pid!);
     const m1 = machine();
     const elapsedUs = (performance.now() - t0) * 1000;
@@ -185,38 +191,21 @@ async function round(target: Target, load: Load, brokerUrl: string, pub: mqtt.Mq
       rssKb: peakRssKb(child.pid!),
       busy: (m1.busy - m0.busy) / (m1.total - m0.total),
       clientCores: (c1.user + c1.sys - c0.user - c0.sys) / elapsedUs,
-      framesPerRead: rep.framesPerRead,
+      writes: w1 - w0,
     };
   } finally {
     clients.send({ cmd: 'exit' });
-    await stop(child);
+    await stopChild(child, 15_000);
   }
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 /** NaN (no samples) crosses IPC as null */
 const ms = (x: number | null) => (x === null || Number.isNaN(x) ? '—' : x.toFixed(x < 100 ? 2 : 0));
 
 async function main(): Promise<void> {
-  const brokerPort = await freePort();
-  const conf = join(tmp, 'mosquitto.conf');
-  writeFileSync(conf, `listener ${brokerPort} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 100000\n`);
-  const broker = spawn('/usr/sbin/mosquitto', ['-c', conf], { stdio: 'ignore' });
-  const brokerUrl = `mqtt://127.0.0.1:${brokerPort}`;
-  let pub: mqtt.MqttClient | undefined;
-  for (let i = 0; i < 50 && !pub; i++) {
-    try {
-      pub = await mqtt.connectAsync(brokerUrl, { reconnectPeriod: 0 });
-    } catch {
-      await sleep(100);
-    }
-  }
-  if (!pub) throw new Error('mosquitto did not start');
-  const load0 = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  const { url: brokerUrl, broker } = await startMosquitto(tmp);
+  const pub = await mqtt.connectAsync(brokerUrl, { reconnectPeriod: 0 });
+  const load0 = loadAverage();
   const rows: string[] = [];
   try {
     for (const load of LOADS) {
@@ -241,7 +230,7 @@ async function main(): Promise<void> {
         rows.push(
           `| ${load.clients} × ${load.rate}/s | ${t} | ${user.toFixed(2)} | ${sys.toFixed(2)} | ${total.toFixed(2)} | ${(total / bridgeTotal).toFixed(2)}× | ` +
             `${ms(median(rs.map((r) => r.p50)))} | ${ms(median(rs.map((r) => r.p99)))} | ${ms(Math.max(...rs.map((r) => r.max)))} | ` +
-            `${(loss * 100).toFixed(3)} % | ${Math.round(Math.max(...rs.map((r) => r.rssKb)) / 1024)} | ${Math.round(median(rs.map((r) => r.busy)) * 100)} % | ${median(rs.map((r) => r.clientCores)).toFixed(2)} | ${median(rs.map((r) => r.framesPerRead)).toFixed(1)} |`,
+            `${(loss * 100).toFixed(3)} % | ${Math.round(Math.max(...rs.map((r) => r.rssKb)) / 1024)} | ${Math.round(median(rs.map((r) => r.busy)) * 100)} % | ${median(rs.map((r) => r.clientCores)).toFixed(2)} | ${median(rs.map((r) => r.delivered / r.writes)).toFixed(1)} | ${median(rs.map((r) => r.sysUs / r.writes)).toFixed(1)} |`,
         );
       }
     }
@@ -251,15 +240,16 @@ async function main(): Promise<void> {
     rmSync(tmp, { recursive: true, force: true });
   }
   console.log(
-    `Fan-out, ${ROUNDS} rounds per target alternating, ${SECONDS} s measured per round (medians); load average at start: ${load0}; 2 cores.\n`,
+    `Fan-out, ${ROUNDS} rounds per target alternating, ${SECONDS} s measured per round (medians); Node ${process.version}; ` +
+      `serialgate with the unit's environment (${JSON.stringify(unitEnvironment())}); load average ${load0} at start, ${loadAverage()} at end; 2 cores.\n`,
   );
   console.log(
-    '| load | target | user µs/msg | sys µs/msg | CPU µs/msg | vs bridge | p50 ms | p99 ms | max ms | loss | peak RSS MB | machine busy | clients (cores) | frames/read |',
+    '| load | target | user µs/msg | sys µs/msg | CPU µs/msg | vs bridge | p50 ms | p99 ms | max ms | loss | peak RSS MB | machine busy | clients (cores) | frames/write | sys µs/write |',
   );
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const row of rows) console.log(row);
   console.log(
-    "\nCPU = gateway (or bridge) process only, per message delivered to a client; machine busy = both cores during the window (clients, broker, publisher and other users of the box included); clients = CPU of the receiving clients' process, in cores; frames/read = WebSocket frames per socket read at the clients (coalescing).",
+    "\nCPU = gateway (or bridge) process only, per message delivered to a client; machine busy = both cores during the window (clients, broker, publisher and other users of the box included); clients = CPU of the receiving clients' process, in cores; frames/write = messages delivered per write syscall of the target (/proc/<pid>/io syscw: what coalescing achieved); sys µs/write = its kernel time per write syscall.",
   );
 }
 

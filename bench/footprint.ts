@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { loadAverage, median, numberArg, sleep, startMosquitto, stopChild, writeGatewayConfig } from './_common.js';
+import { loadAverage, median, numberArg, sleep, startMosquitto, stopChild, unitEnvironment, writeGatewayConfig } from './_common.js';
 
 type Target = 'serialgate' | 'ws bridge' | 'bare node';
 const TARGETS: Target[] = ['serialgate', 'ws bridge', 'bare node'];
@@ -33,23 +33,12 @@ const CONNECTIONS = numberArg('connections', 1000);
 const SETTLE_MS = 2000;
 const TOPIC = 'bench/data';
 const dist = fileURLToPath(new URL('..', import.meta.url));
-const repo = join(dist, '..');
 const tmp = mkdtempSync(join(tmpdir(), 'sg-footprint-'));
 
 function rssKb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   if (!m) throw new Error(`no VmRSS for ${pid}`);
   return Number(m[1]);
-}
-
-/** the systemd unit's Environment=NAME=value lines: what the service's node runs with */
-function unitEnvironment(): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const line of readFileSync(join(repo, 'systemd/serialgate.service'), 'utf8').split('\n')) {
-    const m = /^Environment=([A-Z_]+)=(.*)$/.exec(line.trim());
-    if (m) env[m[1]!] = m[2]!;
-  }
-  return env;
 }
 
 /**

@@ -35,6 +35,8 @@ export const WATCH_INTERVAL_MS = 1_000;
 export const STOP_DEADLINE_MS = 10_000;
 /** How long a stop waits for dashboards to answer the close frame (`closeTimeoutMs` when shorter). */
 export const SHUTDOWN_CLOSE_GRACE_MS = 2_000;
+/** The share of the gateway's time that writing to dashboards may take before frames are batched (hub.coalesceMs). */
+export const FLUSH_SHARE_PERCENT = 10;
 /** Distinct causes the log rate limiter tracks. */
 export const LOG_RATE_MAX_KEYS = 1000;
 /** systemd-notify processes running at once. */
@@ -71,7 +73,7 @@ export const MAX_RESUME_PENDING = 50_000;
 export interface FixedBound {
   readonly name: string;
   readonly value: number;
-  readonly unit: 'characters' | 'ids' | 'levels' | 'entries' | 'ms' | 'bytes' | 'processes' | 'readings' | 'points' | 's';
+  readonly unit: 'characters' | 'ids' | 'levels' | 'entries' | 'ms' | 'bytes' | 'processes' | 'readings' | 'points' | 's' | '%';
   /** why this value, and what happens at the bound */
   readonly why: string;
 }
@@ -101,6 +103,12 @@ export const FIXED_BOUNDS: readonly FixedBound[] = [
     'subscription changes remembered per connection for resume de-duplication; older ones fall out with the ring',
   ),
   b('BAD_MESSAGE_WINDOW_MS', BAD_MESSAGE_WINDOW_MS, 'ms', 'the window `hub.badMessageLimit` counts over; more in it → close 1008'),
+  b(
+    'FLUSH_SHARE_PERCENT',
+    FLUSH_SHARE_PERCENT,
+    '%',
+    'of the time, at most, spent writing to dashboards before what arrives is batched (one write per connection for several frames, each waiting at most `hub.coalesceMs`); below it nothing waits',
+  ),
   b(
     'MAX_DERIVED_IDS',
     MAX_DERIVED_IDS,

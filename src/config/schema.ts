@@ -230,7 +230,8 @@ export const hubSchema = z
   .strictObject({
     // readings kept for resume (`subscribe` with `since`); ~200 B each, 10,000 ≈ 2 MB
     resumeBuffer: z.number().int().nonnegative().default(10_000),
-    // frames for one connection written within this window go out in one write (fewer syscalls)
+    // the longest a frame waits to be batched with others into one write (fewer syscalls); only
+    // while writing to dashboards takes over FLUSH_SHARE_PERCENT of the time (src/hub/flush-scheduler.ts)
     coalesceMs: ms(5, 'writes every frame at once: lower latency, more CPU'),
     // a connection above the soft limit for this long is closed with 1013
     stallTimeoutMs: ms(30_000),

@@ -1,43 +1,47 @@
 /**
- * When a connection's queued frames are written (hub.coalesceMs), so that coalescing costs
- * nothing when the gateway is quiet and batches only under load (Home Assistant's rule: batch what
- * is already there, do not delay what arrives alone):
+ * When the frames queued for dashboards are written (hub.coalesceMs). A write costs about the same
+ * whether it carries one frame or ten: the syscall and the kernel's TCP path are most of it (on
+ * loopback the receiver's side too). Coalescing saves that CPU and costs latency, so it is paid
+ * only when the gateway's own fan-out work is heavy, not by a connection's rate alone:
  *
- * - a connection not written to within the window is flushed at the end of this loop turn
- *   (setImmediate): everything that arrived in the same turn (one socket read of the broker or
- *   port can carry many readings) still leaves in one write, and a lone reading waits for nothing;
- * - a connection written to within the window is under load: what arrives is batched until the
- *   window since its last write has passed, so it gets at most one write per window.
+ * - every connection with queued frames is written by one pass at the end of the loop turn
+ *   (setImmediate): what arrived in the same turn (a socket read of the broker or a port can carry
+ *   several readings) leaves in one write per connection, and on a quiet gateway nothing waits;
+ * - each pass is timed, and the next one starts no sooner than (100 / FLUSH_SHARE_PERCENT − 1)
+ *   times its duration after it ended (9 times at 10 %): writing to dashboards takes at most that
+ *   share of the time. A pass over a few connections takes tens of µs, so the next reading,
+ *   milliseconds later, goes at once; one over hundreds takes milliseconds, and the readings that
+ *   arrive meanwhile are batched, more of them the more connections there are;
+ * - no frame waits longer than hub.coalesceMs; 0 writes every frame at once (no pass).
  *
- * One pass flushes every connection that is due, sharing one concatenation per encoding (see
- * PassBuffer), so N connections subscribed to the same readings cost one copy, not N.
+ * One pass shares one concatenation per encoding (see PassBuffer), so N connections subscribed to
+ * the same readings cost one copy, not N.
  */
+import { FLUSH_SHARE_PERCENT } from '../bounds.js';
 import type { Encoding } from '../protocol/messages.js';
 import type { PassBuffer } from './session.js';
 
 /** What the scheduler needs of a Session. */
 export interface Flushable {
   readonly encoding: Encoding;
-  /** performance.now() of the last write, -Infinity before the first */
-  readonly lastWriteAt: number;
   flush(shared?: PassBuffer): void;
 }
 
+/** ms the scheduler waits after a pass per ms the pass took */
+const PAUSE_PER_PASS_MS = 100 / FLUSH_SHARE_PERCENT - 1;
+
 export class FlushScheduler<S extends Flushable> {
-  /** quiet connections: flushed at the end of this loop turn */
-  private readonly now = new Set<S>();
-  /** busy connections: flushed when the window since their last write has passed */
-  private readonly later = new Set<S>();
+  /** connections with queued frames, written by the next pass (an array: one push per connection
+   *  and pass is the hot path; one listed twice costs an empty flush) */
+  private due: S[] = [];
   private immediate: NodeJS.Immediate | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private readonly passNow = () => {
-    this.immediate = undefined;
-    this.pass(this.now);
-  };
-  private readonly passLater = () => {
+  /** performance.now() from which the next pass may start */
+  private nextPassAt = 0;
+  private readonly run = () => {
     // it fired: clearing it again would only cost a timer-list lookup per pass
-    this.timer = undefined;
-    this.pass(this.later);
+    this.immediate = this.timer = undefined;
+    this.pass();
   };
 
   /** `windowMs`: read on every use, so a reload applies at once */
@@ -47,21 +51,17 @@ export class FlushScheduler<S extends Flushable> {
   schedule(s: S): void {
     const window = this.windowMs();
     if (window === 0) return s.flush();
-    // clamped: a connection never waits longer than the window, whatever its clock reading says
-    const wait = Math.min(window, s.lastWriteAt + window - performance.now());
-    if (wait <= 0) {
-      this.now.add(s);
-      this.immediate ??= setImmediate(this.passNow);
-      return;
-    }
-    this.later.add(s);
-    this.timer ??= setTimeout(this.passLater, wait);
+    this.due.push(s);
+    if (this.immediate !== undefined || this.timer !== undefined) return;
+    // clamped: a frame never waits longer than the window, whatever a slow pass made nextPassAt
+    const wait = Math.min(window, this.nextPassAt - performance.now());
+    if (wait > 0) this.timer = setTimeout(this.run, wait);
+    else this.immediate = setImmediate(this.run);
   }
 
   /** The connection is gone: nothing of it is flushed any more. */
   forget(s: S): void {
-    this.now.delete(s);
-    this.later.delete(s);
+    if (this.due.includes(s)) this.due = this.due.filter((d) => d !== s);
   }
 
   /** Everything queued goes out now (shutdown). */
@@ -69,13 +69,17 @@ export class FlushScheduler<S extends Flushable> {
     if (this.immediate) clearImmediate(this.immediate);
     if (this.timer) clearTimeout(this.timer);
     this.immediate = this.timer = undefined;
-    this.pass(this.now);
-    this.pass(this.later);
+    this.pass();
   }
 
-  private pass(due: Set<S>): void {
+  private pass(): void {
+    const start = performance.now();
     const shared: Record<Encoding, PassBuffer> = { json: { frames: [], buf: undefined }, cbor: { frames: [], buf: undefined } };
+    const due = this.due;
+    // what a flush makes due (a connection queueing again) waits for the next pass
+    this.due = [];
     for (const s of due) s.flush(shared[s.encoding]);
-    due.clear();
+    const end = performance.now();
+    this.nextPassAt = end + (end - start) * PAUSE_PER_PASS_MS;
   }
 }

@@ -64,8 +64,6 @@ export class Session implements CommandOwner, Flushable, Resumer, Subscriber {
   /** what this connection was already sent (Resume's bookkeeping) */
   readonly sent: SentRecord = { helloSeq: 0, snapshot: new Set(), periods: [] };
 
-  /** performance.now() of the last write (FlushScheduler batches only what follows a recent one) */
-  lastWriteAt = -Infinity;
   /** frames waiting for the next flush, in order */
   private pending: Buffer[] = [];
   /** congested: readings go to `latest` instead of the socket until 'drain' */
@@ -123,7 +121,7 @@ export class Session implements CommandOwner, Flushable, Resumer, Subscriber {
       return;
     }
     this.pending.push(r.frame(this.encoding));
-    // the hub's FlushScheduler writes it (at the end of this turn, or within coalesceMs under load)
+    // the hub's FlushScheduler writes it (at the end of this turn, or batched within coalesceMs under load)
     if (this.pending.length === 1) this.dirty(this);
   }
 
@@ -152,7 +150,6 @@ export class Session implements CommandOwner, Flushable, Resumer, Subscriber {
     const buf = n === 1 ? pending[0]! : shared ? concatShared(pending, shared) : Buffer.concat(pending);
     const result = this.conn.sendFrame(buf);
     if (result === 'closed') return;
-    this.lastWriteAt = performance.now();
     // sendFrame counted one message for the whole batch
     if (n > 1) sendTally.messages += n - 1;
     if (result === 'backpressure') this.congest();

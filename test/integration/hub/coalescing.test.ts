@@ -1,8 +1,10 @@
 /**
- * Coalescing end to end (startGateway, a real Mosquitto, a `ws` dashboard): a reading that
- * arrives while the gateway is quiet is not held for hub.coalesceMs, while readings that follow
- * a write within the window are batched into one write. The window is made huge (2 s) so that
- * "not held" and "held" differ by far more than a loaded machine's scheduling noise.
+ * Coalescing end to end (startGateway, a real Mosquitto, a `ws` dashboard): on a quiet gateway
+ * (one dashboard: a pass over it takes microseconds) no reading is held for hub.coalesceMs, not
+ * the first and not the ones that follow a write closely. The window is made huge (2 s) so that
+ * "not held" and "held" differ by far more than a loaded machine's scheduling noise. Batching
+ * under load (after passes that took long) is tested with a fake clock in
+ * test/unit/hub/flush-scheduler.test.ts.
  */
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -17,7 +19,7 @@ afterEach(async () => {
 const WINDOW_MS = 2_000;
 
 describe('load-adaptive coalescing', () => {
-  it('a lone reading on a quiet gateway is delivered at once, the next ones within the window wait for it', async () => {
+  it('a quiet gateway delivers each reading at once, also one that follows the last write closely', async () => {
     const { gw, brokerUrl } = await gatewayOnBroker(cleanups, {
       id: 'quiet',
       hub: { coalesceMs: WINDOW_MS },
@@ -42,11 +44,11 @@ describe('load-adaptive coalescing', () => {
     const first = performance.now() - t0;
     expect(first).toBeLessThan(WINDOW_MS / 2);
 
-    // just written: the next reading waits for the rest of the window
+    // just written, and the next reading follows at once: still nothing to wait for
+    const t1 = performance.now();
     await publisher.publishAsync('probe/t', '{"v":2}');
-    await new Promise((r) => setTimeout(r, WINDOW_MS / 4));
-    expect(peer.of('reading')).toHaveLength(1);
-    await peer.waitFor('the second reading', () => peer.of('reading').length === 2, WINDOW_MS * 2);
+    await peer.waitFor('the second reading', () => peer.of('reading').length === 2, WINDOW_MS);
+    expect(performance.now() - t1).toBeLessThan(WINDOW_MS / 2);
     expect(peer.of('reading').map((r) => r.values.v)).toEqual([1, 2]);
   });
 });
