@@ -6,7 +6,7 @@
  * - RSS at rest, with a broker configured and connected, no dashboard;
  * - RSS with N idle dashboards (bench/_clients.ts in its own process: real sockets, handshake,
  *   then silence) and the growth per connection.
- * The daemon runs as the systemd unit runs it: `node dist/src/cli.js run --config …` with the
+ * The daemon runs as the systemd unit runs it: `node dist/src/cli.cjs run --config …` with the
  * unit's Environment= lines (NODE_OPTIONS among them), so the figures are the service's.
  *
  *   npm run build && node dist/bench/footprint.js [--rounds 3] [--connections 1000]
@@ -63,7 +63,7 @@ function start(target: Target, brokerUrl: string): Promise<{ child: ChildProcess
       ? spawn(
           process.execPath,
           [
-            join(dist, 'src/cli.js'),
+            join(dist, 'src/cli.cjs'),
             'run',
             '--config',
             writeGatewayConfig(join(tmp, 'config.yaml'), brokerUrl, TOPIC, 'server: { host: 127.0.0.1, port: 0, limits: { maxConnections: 5000 } }'),
