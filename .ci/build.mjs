@@ -72,6 +72,22 @@ const perFileImportMetaUrl = {
   },
 };
 
+/**
+ * mqtt.js requires `socks` (and with it ip-address and smart-buffer, ~60 KB) when it loads, for
+ * SOCKS proxies (its socksProxy option), which serialgate never sets: the bundle gets a stub that
+ * says so if it were ever reached. ws:// brokers stay: the config accepts them.
+ */
+const noSocks = {
+  name: 'no-socks',
+  setup(b) {
+    b.onResolve({ filter: /^socks$/ }, () => ({ path: 'socks', namespace: 'no-socks' }));
+    b.onLoad({ filter: /.*/, namespace: 'no-socks' }, () => ({
+      contents: "exports.SocksClient = class { constructor() { throw new Error('serialgate does not support SOCKS proxies'); } };",
+      loader: 'js',
+    }));
+  },
+};
+
 const DAEMON_ENTRY = path.join('src', 'cli.ts');
 const DAEMON_BUNDLE = {
   entryPoints: [DAEMON_ENTRY],
@@ -85,7 +101,7 @@ const DAEMON_BUNDLE = {
   external: NATIVE,
   // strict as the ES modules it is built from were (the directive must come first)
   banner: { js: "'use strict'; const __sgBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
-  plugins: [perFileImportMetaUrl],
+  plugins: [perFileImportMetaUrl, noSocks],
   logLevel: 'warning',
 };
 
