@@ -1,14 +1,16 @@
 /**
  * `npm run build` / `npm start`: transpiles src/, firmware-mock/ and bench/ file by file into
- * dist/ (the layout tsc's rootDir "." gives: dist/src/cli.js is the bin) with esbuild, then builds
+ * dist/ (the layout tsc's rootDir "." gives: dist/src/cli.cjs is the bin) with esbuild, then builds
  * the dashboard (web/build.mjs). No type check here: esbuild only strips types, so a fresh
  * clone's `npm start` takes a second instead of a full tsc run. The type check and the client's
  * .d.ts come from tsc (`npm run typecheck`, part of `npm run build` and `npm test`);
  * tsconfig.json's isolatedModules makes tsc refuse what per-file transpiling would get wrong.
  *
- * The daemon's entry, dist/src/cli.js, is then overwritten by one minified bundle of src/cli.ts and
- * its pure-JS packages (README "Memory"): ~7 MB less RSS at rest than ~250 separately loaded
- * modules, because V8 keeps every module's source text and per-module records. The per-file
+ * The daemon's entry, dist/src/cli.cjs (the bin), is one minified CommonJS bundle of src/cli.ts and
+ * its pure-JS packages (README "Footprint"): ~7 MB less RSS at rest than ~250 separately loaded
+ * modules, because V8 keeps every module's source text and per-module records, and CommonJS
+ * because an ES module entry costs the ESM loader's pages and state besides (1.5-3 MB at rest, and
+ * start-up time). src/cli.ts gets no per-file output: one file runs the daemon. The other per-file
  * outputs stay for the benches and tests that import dist/src/... modules one by one.
  *
  * Nothing changed since the last build (same input files, same mtimes and sizes): nothing to do,
@@ -20,7 +22,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -54,46 +56,65 @@ async function inputsDigest() {
 const NATIVE = ['serialport', '@serialport/*', 'cbor-extract'];
 
 /**
- * A bundled module's `import.meta.url` would be the bundle's URL: each src file's is rewritten to
- * the URL its per-file output has (dist/src/http/routes.js → dist/web/ keeps working).
+ * A CommonJS bundle has no `import.meta.url`: each src file's is rewritten to the URL its per-file
+ * output has, relative to the bundle's own (dist/src/http/routes.js → dist/web/ keeps working).
  */
 const perFileImportMetaUrl = {
   name: 'per-file-import-meta-url',
   setup(b) {
-    b.onLoad({ filter: /[\\/]src[\\/].*\.ts$/ }, async (args) => {
-      if (!args.path.startsWith(path.join(root, 'src') + path.sep)) return undefined;
+    b.onLoad({ filter: /\.ts$/ }, async (args) => {
+      if (!SOURCES.some((d) => args.path.startsWith(path.join(root, d) + path.sep))) return undefined;
       const text = await readFile(args.path, 'utf8');
       if (!text.includes('import.meta.url')) return undefined;
       const rel = path.relative(path.join(root, 'src'), args.path).replace(/\.ts$/, '.js').split(path.sep).join('/');
-      return { contents: text.replaceAll('import.meta.url', `new URL(${JSON.stringify('./' + rel)}, import.meta.url).href`), loader: 'ts' };
+      return { contents: text.replaceAll('import.meta.url', `new URL(${JSON.stringify('./' + rel)}, __sgBundleUrl).href`), loader: 'ts' };
     });
   },
 };
 
+/**
+ * mqtt.js requires `socks` (and with it ip-address and smart-buffer, ~60 KB) when it loads, for
+ * SOCKS proxies (its socksProxy option), which serialgate never sets: the bundle gets a stub that
+ * says so if it were ever reached. ws:// brokers stay: the config accepts them.
+ */
+const noSocks = {
+  name: 'no-socks',
+  setup(b) {
+    b.onResolve({ filter: /^socks$/ }, () => ({ path: 'socks', namespace: 'no-socks' }));
+    b.onLoad({ filter: /.*/, namespace: 'no-socks' }, () => ({
+      contents: "exports.SocksClient = class { constructor() { throw new Error('serialgate does not support SOCKS proxies'); } };",
+      loader: 'js',
+    }));
+  },
+};
+
+const DAEMON_ENTRY = path.join('src', 'cli.ts');
 const DAEMON_BUNDLE = {
-  entryPoints: ['src/cli.ts'],
-  outfile: 'dist/src/cli.js',
+  entryPoints: [DAEMON_ENTRY],
+  outfile: 'dist/src/cli.cjs',
   bundle: true,
   minify: true,
-  format: 'esm',
+  format: 'cjs',
   platform: 'node',
   target: 'node20',
   sourcemap: true,
   external: NATIVE,
-  // bundled CommonJS packages call require(): give the ES module one
-  banner: { js: "import { createRequire as __sgRequire } from 'node:module'; const require = __sgRequire(import.meta.url);" },
-  plugins: [perFileImportMetaUrl],
+  // strict as the ES modules it is built from were (the directive must come first)
+  banner: { js: "'use strict'; const __sgBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
+  plugins: [perFileImportMetaUrl, noSocks],
   logLevel: 'warning',
 };
 
 const { all, digest } = await inputsDigest();
 // the outputs are checked too: a dist/ emptied by hand but for the stamp is rebuilt
-const outputsThere = ['src/cli.js', 'web/index.html'].every((f) => existsSync(path.join(root, 'dist', f)));
+const outputsThere = ['src/cli.cjs', 'web/index.html'].every((f) => existsSync(path.join(root, 'dist', f)));
 if (!outputsThere || (await readFile(STAMP, 'utf8').catch(() => '')) !== digest) {
   const { build } = await import('esbuild'); // not loaded at all when there is nothing to do
   await build({
     absWorkingDir: root,
-    entryPoints: all.filter((f) => SOURCES.some((d) => f.startsWith(d + path.sep)) && f.endsWith('.ts') && !f.endsWith('.d.ts')),
+    entryPoints: all.filter(
+      (f) => SOURCES.some((d) => f.startsWith(d + path.sep)) && f.endsWith('.ts') && !f.endsWith('.d.ts') && f !== DAEMON_ENTRY,
+    ),
     outdir: 'dist',
     outbase: '.',
     format: 'esm',
@@ -103,6 +124,9 @@ if (!outputsThere || (await readFile(STAMP, 'utf8').catch(() => '')) !== digest)
     logLevel: 'warning',
   });
   await build({ ...DAEMON_BUNDLE, absWorkingDir: root });
+  // the bin was the ES module dist/src/cli.js before: a stale one must not be run by mistake
+  await rm(path.join(root, 'dist/src/cli.js'), { force: true });
+  await rm(path.join(root, 'dist/src/cli.js.map'), { force: true });
   await import('../web/build.mjs');
   await writeFile(STAMP, digest);
 }

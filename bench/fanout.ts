@@ -6,7 +6,7 @@
  * payload → client receive), loss, peak RSS (VmHWM). The clients live in their own process
  * (bench/_clients.ts: raw sockets, no JSON.parse) and the publisher in this one. A third target,
  * the gateway with hub.coalesceMs 0 (one write per reading per client), shows what coalescing buys.
- * The gateway runs as the systemd unit runs it: `node dist/src/cli.js run --config …` (the bundle)
+ * The gateway runs as the systemd unit runs it: `node dist/src/cli.cjs run --config …` (the bundle)
  * with the unit's Environment= lines (NODE_OPTIONS among them), so its peak RSS is the service's.
  *
  *   npm run build && node dist/bench/fanout.js [--rounds 2] [--seconds 3]
@@ -85,7 +85,7 @@ function machine(): { busy: number; total: number } {
 
 /**
  * Starts a target; resolves with its WebSocket port once it is subscribed at the broker. The
- * gateway runs as the systemd unit runs it (the bundled dist/src/cli.js, the unit's Environment=
+ * gateway runs as the systemd unit runs it (the bundled dist/src/cli.cjs, the unit's Environment=
  * lines), so its peak RSS is the service's.
  */
 function startTarget(target: Target, brokerUrl: string): Promise<{ child: ChildProcess; port: number }> {
@@ -94,7 +94,7 @@ function startTarget(target: Target, brokerUrl: string): Promise<{ child: ChildP
       ? spawn(process.execPath, [join(dist, 'bench/_ws-bridge.js'), brokerUrl, TOPIC], { stdio: ['ignore', 'pipe', 'inherit'] })
       : spawn(
           process.execPath,
-          [join(dist, 'src/cli.js'), 'run', '--config', gatewayConfig(brokerUrl, target === 'serialgate, coalesceMs 0' ? 0 : 5)],
+          [join(dist, 'src/cli.cjs'), 'run', '--config', gatewayConfig(brokerUrl, target === 'serialgate, coalesceMs 0' ? 0 : 5)],
           {
             env: { ...process.env, ...unitEnvironment() },
             stdio: ['ignore', 'pipe', 'inherit'],

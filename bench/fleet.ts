@@ -18,7 +18,7 @@ import mqtt from 'mqtt';
 import WebSocket from 'ws';
 import { startMock } from '../firmware-mock/index.js';
 
-const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../src/cli.cjs', import.meta.url));
 const now = () => performance.timeOrigin + performance.now();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const dir = mkdtempSync(join(tmpdir(), 'sg-bench-fleet-'));

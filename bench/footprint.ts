@@ -6,7 +6,7 @@
  * - RSS at rest, with a broker configured and connected, no dashboard;
  * - RSS with N idle dashboards (bench/_clients.ts in its own process: real sockets, handshake,
  *   then silence) and the growth per connection.
- * The daemon runs as the systemd unit runs it: `node dist/src/cli.js run --config …` with the
+ * The daemon runs as the systemd unit runs it: `node dist/src/cli.cjs run --config …` with the
  * unit's Environment= lines (NODE_OPTIONS among them), so the figures are the service's.
  *
  *   npm run build && node dist/bench/footprint.js [--rounds 3] [--connections 1000]
@@ -29,8 +29,18 @@ interface Result {
 
 const ROUNDS = numberArg('rounds', 3);
 const CONNECTIONS = numberArg('connections', 1000);
-/** after start (or after the last client connected) before RSS is read: timers, first GCs */
-const SETTLE_MS = 2000;
+/**
+ * RSS is read once it has settled (settledRssKb): at least MIN_SETTLE_MS after start or after the
+ * last client connected, then QUIET_MS without a move of more than QUIET_KB, at most MAX_SETTLE_MS.
+ * V8's memory reducer gives back the young generation and empty old-space pages ~8-12 s after the
+ * process went idle; a reading 2 s in caught that before or after by chance (2.9 and 7.0 KB per
+ * dashboard from one build), and either way not what the service holds for as long as it idles.
+ */
+const MIN_SETTLE_MS = 20_000;
+const QUIET_MS = 5_000;
+const QUIET_KB = 128;
+const MAX_SETTLE_MS = 45_000;
+const SAMPLE_MS = 500;
 const TOPIC = 'bench/data';
 const dist = fileURLToPath(new URL('..', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'sg-footprint-'));
@@ -39,6 +49,21 @@ function rssKb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   if (!m) throw new Error(`no VmRSS for ${pid}`);
   return Number(m[1]);
+}
+
+/** VmRSS once it has settled (see MIN_SETTLE_MS); the last reading at MAX_SETTLE_MS otherwise. */
+async function settledRssKb(pid: number): Promise<number> {
+  const t0 = performance.now();
+  const samples: { at: number; kb: number }[] = [];
+  for (;;) {
+    await sleep(SAMPLE_MS);
+    const at = performance.now() - t0;
+    samples.push({ at, kb: rssKb(pid) });
+    if (at >= MAX_SETTLE_MS) return samples.at(-1)!.kb;
+    if (at < MIN_SETTLE_MS) continue;
+    const recent = samples.filter((x) => x.at >= at - QUIET_MS).map((x) => x.kb);
+    if (Math.max(...recent) - Math.min(...recent) <= QUIET_KB) return samples.at(-1)!.kb;
+  }
 }
 
 /**
@@ -52,7 +77,7 @@ function start(target: Target, brokerUrl: string): Promise<{ child: ChildProcess
       ? spawn(
           process.execPath,
           [
-            join(dist, 'src/cli.js'),
+            join(dist, 'src/cli.cjs'),
             'run',
             '--config',
             writeGatewayConfig(join(tmp, 'config.yaml'), brokerUrl, TOPIC, 'server: { host: 127.0.0.1, port: 0, limits: { maxConnections: 5000 } }'),
@@ -91,13 +116,11 @@ async function round(target: Target, brokerUrl: string): Promise<Result> {
   const { child, port, startMs } = await start(target, brokerUrl);
   const clients = fork(join(dist, 'bench/_clients.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   try {
-    await sleep(SETTLE_MS);
-    const restKb = rssKb(child.pid!);
+    const restKb = await settledRssKb(child.pid!);
     let idleKb = restKb;
     if (target !== 'bare node') {
       await ask(clients, { cmd: 'connect', port, n: CONNECTIONS, from: 0, to: 0 });
-      await sleep(SETTLE_MS);
-      idleKb = rssKb(child.pid!);
+      idleKb = await settledRssKb(child.pid!);
     }
     return { startMs, restKb, idleKb };
   } finally {
@@ -126,19 +149,24 @@ async function main(): Promise<void> {
     `Footprint, ${ROUNDS} rounds alternating (medians), ${CONNECTIONS} idle dashboards; Node ${process.version}; ` +
       `serialgate with the unit's environment (${JSON.stringify(unitEnvironment())}); load average ${load0} at start, ${load1} at end; 2 cores.\n`,
   );
-  console.log(`| target | start → ready ms | RSS at rest MB | RSS with ${CONNECTIONS} idle dashboards MB | KB per idle dashboard |`);
+  console.log(
+    `| target | start → ready ms | RSS at rest MB | RSS with ${CONNECTIONS} idle dashboards MB | KB per idle dashboard, median (min–max) |`,
+  );
   console.log('|---|---:|---:|---:|---:|');
   for (const t of TARGETS) {
     const rs = results.get(t)!;
     const rest = median(rs.map((x) => x.restKb));
     const idle = median(rs.map((x) => x.idleKb));
-    const perConn = median(rs.map((x) => (x.idleKb - x.restKb) / CONNECTIONS));
+    const perConns = rs.map((x) => (x.idleKb - x.restKb) / CONNECTIONS);
+    // the rounds' spread too: whether V8 kept its young generation grown after the connects (up to 4 MB) varies
+    const perConn = `${median(perConns).toFixed(1)} (${Math.min(...perConns).toFixed(1)}–${Math.max(...perConns).toFixed(1)})`;
     const dash = t === 'bare node';
-    console.log(
-      `| ${t} | ${median(rs.map((x) => x.startMs)).toFixed(0)} | ${mb(rest)} | ${dash ? '—' : mb(idle)} | ${dash ? '—' : perConn.toFixed(1)} |`,
-    );
+    console.log(`| ${t} | ${median(rs.map((x) => x.startMs)).toFixed(0)} | ${mb(rest)} | ${dash ? '—' : mb(idle)} | ${dash ? '—' : perConn} |`);
   }
   console.log('\nstart → ready: spawn to the "ready" log line (bridge: READY; bare node: its first line), broker connected included for the daemon.');
+  console.log(
+    `RSS: VmRSS once settled (≥ ${MIN_SETTLE_MS / 1000} s after start or the last connect, then ${QUIET_MS / 1000} s within ${QUIET_KB} KB, at most ${MAX_SETTLE_MS / 1000} s).`,
+  );
 }
 
 await main();

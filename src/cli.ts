@@ -252,7 +252,9 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-const code = await main(process.argv.slice(2));
-// exit now: a failed start may leave a handle (a serial port being closed) that would keep us alive;
-// stdout and stderr are synchronous for files, pipes and terminals on Linux, so nothing is lost
-if (code >= 0) process.exit(code);
+// no top-level await: the bundle is CommonJS (README "Footprint")
+void main(process.argv.slice(2)).then((code) => {
+  // exit now: a failed start may leave a handle (a serial port being closed) that would keep us alive;
+  // stdout and stderr are synchronous for files, pipes and terminals on Linux, so nothing is lost
+  if (code >= 0) process.exit(code);
+});

@@ -5,7 +5,7 @@
 #
 # What goes where (all under $DESTDIR when set, for packaging and tests):
 #   /opt/serialgate/                       the app: dist/, production node_modules, package.json
-#   /usr/local/bin/serialgate              → /opt/serialgate/dist/src/cli.js
+#   /usr/local/bin/serialgate              → /opt/serialgate/dist/src/cli.cjs
 #   /etc/systemd/system/serialgate.service the hardened unit (ExecStart uses this machine's node)
 #   /etc/serialgate/config.yaml            from systemd/config.example.yaml — never overwritten (0640)
 #   /etc/serialgate/env                    secrets for ${NAME} in the config, a random operator token (0640)
@@ -70,7 +70,7 @@ if [ "$uninstall" -eq 1 ]; then
   exit 0
 fi
 
-[ -f "$SRC/dist/src/cli.js" ] || { echo "install.sh: $SRC/dist/src/cli.js missing: run 'npm ci && npm run build' first" >&2; exit 1; }
+[ -f "$SRC/dist/src/cli.cjs" ] || { echo "install.sh: $SRC/dist/src/cli.cjs missing: run 'npm ci && npm run build' first" >&2; exit 1; }
 NODE="$(command -v node || true)"
 [ -n "$NODE" ] || { echo "install.sh: node not found (Node.js 20 or newer is needed)" >&2; exit 1; }
 node_major="$("$NODE" -p 'process.versions.node.split(".")[0]')"
@@ -98,11 +98,11 @@ cp "$SRC/firmware-mock/pty-relay.py" "$stage/firmware-mock/"
 if [ "$npm_install" -eq 1 ]; then
   (cd "$stage" && npm ci --omit=dev --no-audit --no-fund --loglevel=error)
 fi
-chmod 0755 "$stage/dist/src/cli.js"
+chmod 0755 "$stage/dist/src/cli.cjs"
 rm -rf "$DESTDIR$APP"
 mv "$stage" "$DESTDIR$APP"
 install -d -m 0755 "$DESTDIR$(dirname "$BIN")"
-ln -sfn "$APP/dist/src/cli.js" "$DESTDIR$BIN"
+ln -sfn "$APP/dist/src/cli.cjs" "$DESTDIR$BIN"
 say "installed the app to $APP (node: $NODE)"
 
 # 3. the unit, with this machine's node

@@ -15,7 +15,7 @@ export default defineConfig({
     execArgv: ['--max-semi-space-size=16'],
     reporters: ['default', './test/summary-reporter.ts'],
     // On with --coverage (npm test): the thresholds hold for the whole suite, not for one file.
-    // V8 sees the test processes only: src/ code that runs in a spawned `node dist/src/cli.js`
+    // V8 sees the test processes only: src/ code that runs in a spawned `node dist/src/cli.cjs`
     // (the daemon tests) is not counted.
     coverage: {
       provider: 'v8',

@@ -2,21 +2,21 @@
  * Walks the zod schema to list every configuration key. Used for "did you mean" hints on unknown
  * keys, by the test that checks the annotated example covers every key, and by the README tables.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { configSchema } from './schema.js';
 
 interface Def {
   type: string;
-  innerType?: z.ZodType;
-  shape?: Record<string, z.ZodType>;
-  element?: z.ZodType;
-  in?: z.ZodType;
+  innerType?: z.ZodMiniType;
+  shape?: Record<string, z.ZodMiniType>;
+  element?: z.ZodMiniType;
+  in?: z.ZodMiniType;
 }
 
-const defOf = (s: z.ZodType): Def => (s as unknown as { _zod: { def: Def } })._zod.def;
+const defOf = (s: z.ZodMiniType): Def => (s as unknown as { _zod: { def: Def } })._zod.def;
 
 /** Strip optional/default/prefault/nullable/pipe wrappers down to the object, array or leaf. */
-function unwrap(s: z.ZodType): z.ZodType {
+function unwrap(s: z.ZodMiniType): z.ZodMiniType {
   let cur = s;
   for (let i = 0; i < 16; i++) {
     const d = defOf(cur);
@@ -28,7 +28,7 @@ function unwrap(s: z.ZodType): z.ZodType {
 }
 
 /** The object shape at a parsed path (array indices step into the element), or undefined. */
-export function shapeAt(path: readonly PropertyKey[], root: z.ZodType = configSchema): Record<string, z.ZodType> | undefined {
+export function shapeAt(path: readonly PropertyKey[], root: z.ZodMiniType = configSchema): Record<string, z.ZodMiniType> | undefined {
   let cur = unwrap(root);
   for (const key of path) {
     const d = defOf(cur);
@@ -47,7 +47,7 @@ export interface KeyMeta {
 }
 
 /** The metadata of the key at `path` under `root` (collected over its default/optional wrappers). */
-export function keyMeta(path: readonly string[], root: z.ZodType = configSchema): KeyMeta {
+export function keyMeta(path: readonly string[], root: z.ZodMiniType = configSchema): KeyMeta {
   const leaf = shapeAt(path.slice(0, -1), root)?.[path[path.length - 1]];
   const meta: KeyMeta = {};
   for (let cur = leaf, i = 0; cur && i < 16; cur = defOf(cur).innerType, i++) Object.assign(meta, z.globalRegistry.get(cur));
@@ -55,9 +55,9 @@ export function keyMeta(path: readonly string[], root: z.ZodType = configSchema)
 }
 
 /** Every key as a dotted path, lists written as `[]`: `devices[].serial.baudRate`. Parents included. */
-export function allKeyPaths(root: z.ZodType = configSchema): string[] {
+export function allKeyPaths(root: z.ZodMiniType = configSchema): string[] {
   const out: string[] = [];
-  const walk = (s: z.ZodType, prefix: string): void => {
+  const walk = (s: z.ZodMiniType, prefix: string): void => {
     const d = defOf(unwrap(s));
     if (d.type === 'array' && d.element) walk(d.element, prefix + '[]');
     else if (d.type === 'object' && d.shape) {

@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { shapeAt, suggestKey } from './keys.js';
 import { configSchema, type Config } from './schema.js';
 import { isSecretPath } from './secrets.js';

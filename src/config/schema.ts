@@ -1,8 +1,12 @@
 /**
  * The one place where every configuration key, its default and its reason live.
  * Objects are strict: an unknown key (a typo) is an error that names its path.
+ *
+ * zod/mini, not zod's chained API: the same checks and issues (one core), but a schema is a plain
+ * object instead of one carrying ~50 method closures, and a bundle takes only what is used (22 KB
+ * against 450; README "Footprint": 3-5 MB less RSS at rest; the schema stays loaded for reloads).
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { ROLES } from '../domain.js';
 import { MAX_ID_LENGTH } from '../bounds.js';
 import { isLoopbackHost } from './loopback.js';
@@ -12,47 +16,56 @@ import { filterProblem, topicNameProblem } from './mqtt-topic.js';
  * A duration in ms. 0 is refused unless the key says what 0 means there (`zero`, shown in the
  * README): a 0 that disables keepalive and a 0 that would time out at once must not look alike.
  */
+const nonEmpty = () => z.string().check(z.minLength(1));
+const int = () => z.number().check(z.int());
+const positiveInt = () => z.number().check(z.int(), z.positive());
 const ms = (def: number, zero?: string) =>
-  (zero === undefined ? z.number().int().positive() : z.number().int().nonnegative().meta({ zero })).default(def);
-const bytes = (def: number) => z.number().int().positive().default(def);
+  z._default(zero === undefined ? positiveInt() : z.number().check(z.int(), z.nonnegative()).register(z.globalRegistry, { zero }), def);
+const bytes = (def: number) => z._default(positiveInt(), def);
 /** A resource limit: its reason and what happens at it travel with it into the README's Limits table. */
-const limit = <T extends z.ZodType>(schema: T, why: string): T => schema.meta({ why });
+const limit = <T extends z.ZodMiniType>(schema: T, why: string): T => {
+  z.globalRegistry.add(schema, { why });
+  return schema;
+};
 
 /** a regular expression from the config: a typo is a config error with its path, not a runtime surprise */
 const pattern = () =>
-  z
-    .string()
-    .min(1)
-    .superRefine((p, ctx) => {
+  z.string().check(
+    z.minLength(1),
+    z.superRefine((p, ctx) => {
       try {
         new RegExp(p);
       } catch (err) {
         ctx.addIssue({ code: 'custom', message: `not a valid regular expression: ${(err as Error).message}` });
       }
-    });
+    }),
+  );
 
 const backoff = (minMs: number, maxMs: number) =>
-  z
-    .strictObject({
+  z.prefault(
+    z.strictObject({
       /** first retry delay */
       minMs: ms(minMs),
       /** cap of every wait (src/backoff.ts: each wait is half its step plus a random half) */
       maxMs: ms(maxMs),
-    })
-    .prefault({});
+    }),
+    {},
+  );
 
 /** Device and gateway ids; also the rule for ids the MQTT source derives from topic levels. */
 export const ID_PATTERN = new RegExp(`^[A-Za-z0-9_.-]{1,${MAX_ID_LENGTH}}$`);
 
 /** An MQTT topic (name or filter) checked by the same rules the MQTT source applies. */
 const mqttTopic = (problemOf: (topic: string) => string | undefined) =>
-  z.string().superRefine((t, ctx) => {
-    const problem = problemOf(t);
-    if (problem) ctx.addIssue({ code: 'custom', message: problem });
-  });
+  z.string().check(
+    z.superRefine((t, ctx) => {
+      const problem = problemOf(t);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }),
+  );
 
-export const limitsSchema = z
-  .strictObject({
+export const limitsSchema = z.prefault(
+  z.strictObject({
     maxMessageBytes: limit(
       bytes(64 * 1024),
       'dashboards send short commands; room for a big MQTT payload and no more. Checked against the *declared* length (running total over fragments) before anything is buffered → close 1009',
@@ -79,99 +92,106 @@ export const limitsSchema = z
       bytes(2000),
       'across all endpoints, beyond it HTTP 503. The schema budgets ~10 KB per idle connection (~20 MB on a 1 GB Pi); measured ≈ 8 KiB RSS',
     ),
-  })
-  .prefault({});
+  }),
+  {},
+);
 
-export const serverSchema = z
-  .strictObject({
+export const serverSchema = z.prefault(
+  z.strictObject({
     // Loopback by default: exposing the gateway to the LAN is a decision the config states.
-    host: z.string().min(1).default('127.0.0.1'),
-    port: z.number().int().min(0).max(65535).default(8080),
-    path: z.string().startsWith('/').default('/ws'),
+    host: z._default(nonEmpty(), '127.0.0.1'),
+    port: z._default(int().check(z.gte(0), z.lte(65535)), 8080),
+    path: z._default(z.string().check(z.startsWith('/')), '/ws'),
     // Diagnostics / conformance echo endpoint at /echo; off so it cannot be abused as a relay.
-    echo: z.boolean().default(false),
-    tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
+    echo: z._default(z.boolean(), false),
+    tls: z.optional(z.strictObject({ cert: nonEmpty(), key: nonEmpty() })),
     limits: limitsSchema,
-  })
-  .prefault({});
+  }),
+  {},
+);
 
 export const roleSchema = z.enum(ROLES);
 
-export const authSchema = z
-  .strictObject({
-    tokens: z.array(z.strictObject({ token: z.string().min(16, 'tokens must be at least 16 characters'), role: roleSchema })).default([]),
+export const authSchema = z.prefault(
+  z.strictObject({
+    tokens: z._default(
+      z.array(z.strictObject({ token: z.string().check(z.minLength(16, 'tokens must be at least 16 characters')), role: roleSchema })),
+      [],
+    ),
     // Origins allowed besides the gateway's own (same-origin is always allowed).
-    origins: z.array(z.string().url()).default([]),
+    origins: z._default(z.array(z.string().check(z.url())), []),
     // Role of a client without a token. Readings are visible, commands need an operator token;
     // "operator" is refused unless the server listens on loopback only.
-    anonymous: z.enum(['none', 'viewer', 'operator']).default('viewer'),
+    anonymous: z._default(z.enum(['none', 'viewer', 'operator']), 'viewer'),
     // ?token= ends up in proxy and browser logs; off unless asked for.
-    queryToken: z.boolean().default(false),
+    queryToken: z._default(z.boolean(), false),
     // Host header allowlist against DNS rebinding; empty = localhost names when bound to loopback, any otherwise.
-    hosts: z.array(z.string().min(1)).default([]),
-  })
-  .prefault({});
+    hosts: z._default(z.array(nonEmpty()), []),
+  }),
+  {},
+);
 
 export const mqttSchema = z.strictObject({
-  url: z.string().regex(/^(mqtts?|wss?|tcp|ssl):\/\//, 'expected an mqtt://, mqtts://, ws:// or wss:// URL'),
-  username: z.string().optional(),
-  password: z.string().optional(),
-  clientId: z.string().optional(),
-  tls: z
-    .strictObject({
-      ca: z.string().optional(),
-      cert: z.string().optional(),
-      key: z.string().optional(),
-      rejectUnauthorized: z.boolean().default(true),
-    })
-    .optional(),
+  url: z.string().check(z.regex(/^(mqtts?|wss?|tcp|ssl):\/\//, 'expected an mqtt://, mqtts://, ws:// or wss:// URL')),
+  username: z.optional(z.string()),
+  password: z.optional(z.string()),
+  clientId: z.optional(z.string()),
+  tls: z.optional(
+    z.strictObject({
+      ca: z.optional(z.string()),
+      cert: z.optional(z.string()),
+      key: z.optional(z.string()),
+      rejectUnauthorized: z._default(z.boolean(), true),
+    }),
+  ),
   // mqtt.js retries every 1 s forever by default; we back off up to maxMs with jitter.
   reconnect: backoff(1_000, 30_000),
   // After "not authorized" the broker will say the same again: retry slowly.
   authRetryMs: ms(60_000),
   // A dead broker behind a silent network (cable pulled) is noticed after 1.5 × this; 0 disables.
-  keepaliveSeconds: z.number().int().min(0).max(65535).default(30),
+  keepaliveSeconds: z._default(int().check(z.gte(0), z.lte(65535)), 30),
   // A command publish (QoS 2) not taken by the broker (PUBREC) within this fails with `timeout`.
   commandTimeoutMs: ms(5_000),
   // Bigger payloads are counted as parse errors and dropped: never a reading, never forwarded.
   maxPayloadBytes: bytes(64 * 1024),
   // Fleet mode (README "Fleet"): presence, remote devices and commands under <prefix>/<gateway>/.
-  federation: z
-    .strictObject({
-      enabled: z.boolean().default(false),
-      prefix: mqttTopic(topicNameProblem).default('serialgate'),
+  federation: z.prefault(
+    z.strictObject({
+      enabled: z._default(z.boolean(), false),
+      prefix: z._default(mqttTopic(topicNameProblem), 'serialgate'),
       // remote devices shown here, as a pattern on "<gateway>/<device>"; all when unset
-      include: pattern().optional(),
+      include: z.optional(pattern()),
       // a remote command not answered by its owner within this is `timeout` (the owner drops it after)
-      commandTimeoutMs: z.number().int().positive().default(10_000),
+      commandTimeoutMs: z._default(positiveInt(), 10_000),
       // readings owed to the fleet while the broker is away; beyond either bound the oldest is dropped
-      queue: z.strictObject({ messages: bytes(10_000), bytes: bytes(2 * 1024 * 1024) }).prefault({}),
-    })
-    .prefault({}),
+      queue: z.prefault(z.strictObject({ messages: bytes(10_000), bytes: bytes(2 * 1024 * 1024) }), {}),
+    }),
+    {},
+  ),
 });
 
 export const parserSchema = z.strictObject({
   format: z.enum(['json', 'kv', 'csv', 'regex', 'raw']),
   // csv: column names in order
-  columns: z.array(z.string().min(1)).optional(),
+  columns: z.optional(z.array(nonEmpty())),
   // csv: field separator
-  separator: z.string().min(1).default(','),
+  separator: z._default(nonEmpty(), ','),
   // regex: a pattern with named groups
-  pattern: pattern().optional(),
+  pattern: z.optional(pattern()),
   // keep the original line in `raw` as well as the parsed values
-  keepRaw: z.boolean().default(false),
+  keepRaw: z._default(z.boolean(), false),
   // a line that fails to parse: forward it as raw with the error, or count and drop it
-  onError: z.enum(['raw', 'drop']).default('raw'),
+  onError: z._default(z.enum(['raw', 'drop']), 'raw'),
 });
 
 export const serialSchema = z.strictObject({
-  path: z.string().min(1),
-  baudRate: z.number().int().positive().default(9600),
-  dataBits: z.union([z.literal(5), z.literal(6), z.literal(7), z.literal(8)]).default(8),
-  stopBits: z.union([z.literal(1), z.literal(1.5), z.literal(2)]).default(1),
-  parity: z.enum(['none', 'even', 'odd', 'mark', 'space']).default('none'),
+  path: nonEmpty(),
+  baudRate: z._default(positiveInt(), 9600),
+  dataBits: z._default(z.union([z.literal(5), z.literal(6), z.literal(7), z.literal(8)]), 8),
+  stopBits: z._default(z.union([z.literal(1), z.literal(1.5), z.literal(2)]), 1),
+  parity: z._default(z.enum(['none', 'even', 'odd', 'mark', 'space']), 'none'),
   // line delimiter on input; "\r\n" and "\n" both work with the default since \r is trimmed
-  delimiter: z.string().min(1).default('\n'),
+  delimiter: z._default(nonEmpty(), '\n'),
   // a device that never sends a newline cannot take more memory than this
   maxLineBytes: bytes(4096),
   reconnect: backoff(500, 10_000),
@@ -180,121 +200,124 @@ export const serialSchema = z.strictObject({
 export const mqttDeviceSchema = z.strictObject({
   // topic filter, wildcards allowed
   topic: mqttTopic(filterProblem),
-  commandTopic: mqttTopic(topicNameProblem).optional(),
+  commandTopic: z.optional(mqttTopic(topicNameProblem)),
   // with a wildcard filter, derive the device id from this topic segment (0-based): "{id}-{segment}"
-  idFromTopicSegment: z.number().int().nonnegative().optional(),
-  payload: z.enum(['json', 'number', 'string']).default('json'),
-  qos: z.union([z.literal(0), z.literal(1), z.literal(2)]).default(0),
+  idFromTopicSegment: z.optional(int().check(z.nonnegative())),
+  payload: z._default(z.enum(['json', 'number', 'string']), 'json'),
+  qos: z._default(z.union([z.literal(0), z.literal(1), z.literal(2)]), 0),
 });
 
-export const commandsSchema = z
-  .strictObject({
+export const commandsSchema = z.prefault(
+  z.strictObject({
     // appended to every serial command line
-    terminator: z.string().default('\n'),
-    maxLength: z.number().int().positive().default(256),
+    terminator: z._default(z.string(), '\n'),
+    maxLength: z._default(positiveInt(), 256),
     // optional allowlist pattern a command line must match
-    allow: pattern().optional(),
+    allow: z.optional(pattern()),
     // request/response devices: the first line matching `match` within `timeoutMs` is the reply
-    reply: z.strictObject({ match: pattern(), timeoutMs: ms(2_000) }).optional(),
+    reply: z.optional(z.strictObject({ match: pattern(), timeoutMs: ms(2_000) })),
     // without `reply`: a serial command not written and drained within this is `timeout` and the port is
     // reset (a device that stopped reading would otherwise hold the port's queue forever)
-    writeTimeoutMs: z.number().int().positive().default(2_000),
+    writeTimeoutMs: z._default(positiveInt(), 2_000),
     // commands waiting for one port; beyond this, `busy`
-    queue: z.number().int().positive().default(16),
-  })
-  .prefault({});
+    queue: z._default(positiveInt(), 16),
+  }),
+  {},
+);
 
 export const deviceSchema = z
   .strictObject({
-    id: z.string().regex(ID_PATTERN, `ids are 1-${MAX_ID_LENGTH} of A-Z a-z 0-9 _ . -`),
-    serial: serialSchema.optional(),
-    mqtt: mqttDeviceSchema.optional(),
-    parser: parserSchema.prefault({ format: 'raw' }),
+    id: z.string().check(z.regex(ID_PATTERN, `ids are 1-${MAX_ID_LENGTH} of A-Z a-z 0-9 _ . -`)),
+    serial: z.optional(serialSchema),
+    mqtt: z.optional(mqttDeviceSchema),
+    parser: z.prefault(parserSchema, { format: 'raw' }),
     commands: commandsSchema,
     // /healthz answers 503 while a required device is down
-    required: z.boolean().default(false),
+    required: z._default(z.boolean(), false),
   })
-  .superRefine((d, ctx) => {
-    if (!!d.serial === !!d.mqtt) {
-      ctx.addIssue({ code: 'custom', message: 'a device has exactly one source: serial or mqtt' });
-    }
-    if (d.parser.format === 'csv' && !d.parser.columns?.length) {
-      ctx.addIssue({ code: 'custom', path: ['parser', 'columns'], message: 'csv needs column names' });
-    }
-    if (d.parser.format === 'regex' && !d.parser.pattern) {
-      ctx.addIssue({ code: 'custom', path: ['parser', 'pattern'], message: 'regex needs a pattern with named groups' });
-    }
-  });
+  .check(
+    z.superRefine((d, ctx) => {
+      if (!!d.serial === !!d.mqtt) {
+        ctx.addIssue({ code: 'custom', message: 'a device has exactly one source: serial or mqtt' });
+      }
+      if (d.parser.format === 'csv' && !d.parser.columns?.length) {
+        ctx.addIssue({ code: 'custom', path: ['parser', 'columns'], message: 'csv needs column names' });
+      }
+      if (d.parser.format === 'regex' && !d.parser.pattern) {
+        ctx.addIssue({ code: 'custom', path: ['parser', 'pattern'], message: 'regex needs a pattern with named groups' });
+      }
+    }),
+  );
 
-export const hubSchema = z
-  .strictObject({
+export const hubSchema = z.prefault(
+  z.strictObject({
     // readings kept for resume (`subscribe` with `since`); ~200 B each, 10,000 ≈ 2 MB
-    resumeBuffer: z.number().int().nonnegative().default(10_000),
+    resumeBuffer: z._default(int().check(z.nonnegative()), 10_000),
     // the longest a frame waits to be batched with others into one write (fewer syscalls); only
     // while writing to dashboards takes over FLUSH_SHARE_PERCENT of the time (src/hub/flush-scheduler.ts)
     coalesceMs: ms(5, 'writes every frame at once: lower latency, more CPU'),
     // a connection above the soft limit for this long is closed with 1013
     stallTimeoutMs: ms(30_000),
     // per-connection command rate limit (token bucket)
-    commandRate: z.strictObject({ perSecond: z.number().positive().default(20), burst: bytes(40) }).prefault({}),
+    commandRate: z.prefault(z.strictObject({ perSecond: z._default(z.number().check(z.positive()), 20), burst: bytes(40) }), {}),
     // this many undecodable client messages within 10 s close the connection with 1008
     badMessageLimit: bytes(20),
-  })
-  .prefault({});
+  }),
+  {},
+);
 
-export const historySchema = z
-  .strictObject({
+export const historySchema = z.prefault(
+  z.strictObject({
     // off: no history in memory or on disk, and no stream carried across a restart
-    enabled: z.boolean().default(true),
+    enabled: z._default(z.boolean(), true),
     // where segments and the stream snapshot live; empty = $STATE_DIRECTORY (StateDirectory= in the unit),
     // and with neither the history stays in memory only (nothing written)
-    dir: z.string().default(''),
+    dir: z._default(z.string(), ''),
     // readings kept as they came: 10 min is what a live chart zooms into
-    rawWindowMs: z.number().int().positive().default(600_000),
+    rawWindowMs: z._default(positiveInt(), 600_000),
     // older data as min/max/mean/count per field per minute: 1,440 buckets draw a day at full width
-    bucketMs: z.number().int().positive().default(60_000),
+    bucketMs: z._default(positiveInt(), 60_000),
     // buckets older than this expire (memory and disk): two days, so "yesterday" is always whole
-    retentionMs: z
-      .number()
-      .int()
-      .positive()
-      .default(2 * 86_400_000),
+    retentionMs: z._default(positiveInt(), 2 * 86_400_000),
     // memory of the whole history (all devices), and separately its files: 32 MiB each is ~3 % of a 1 GB Pi
     budgetBytes: bytes(32 * 1024 * 1024),
     // at most one write + fsync per this interval (Home Assistant's recorder advises 30 s for SD cards);
     // a power cut loses at most this much
-    flushMs: z.number().int().positive().default(30_000),
+    flushMs: z._default(positiveInt(), 30_000),
     // one bucket file per this period: expiry deletes whole files, never rewrites one
-    segmentMs: z.number().int().positive().default(3_600_000),
-  })
-  .prefault({});
+    segmentMs: z._default(positiveInt(), 3_600_000),
+  }),
+  {},
+);
 
 export const configSchema = z
   .strictObject({
-    gateway: z.strictObject({ id: z.string().regex(ID_PATTERN).default('serialgate') }).prefault({}),
+    gateway: z.prefault(z.strictObject({ id: z._default(z.string().check(z.regex(ID_PATTERN)), 'serialgate') }), {}),
     server: serverSchema,
     auth: authSchema,
-    mqtt: mqttSchema.optional(),
-    devices: z.array(deviceSchema).default([]),
+    mqtt: z.optional(mqttSchema),
+    devices: z._default(z.array(deviceSchema), []),
     hub: hubSchema,
     history: historySchema,
-    log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') }).prefault({}),
+    log: z.prefault(z.strictObject({ level: z._default(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']), 'info') }), {}),
   })
-  .superRefine((c, ctx) => {
-    const seen = new Set<string>();
-    c.devices.forEach((d, i) => {
-      if (seen.has(d.id)) ctx.addIssue({ code: 'custom', path: ['devices', i, 'id'], message: `duplicate device id "${d.id}"` });
-      seen.add(d.id);
-      if (d.mqtt && !c.mqtt) ctx.addIssue({ code: 'custom', path: ['devices', i, 'mqtt'], message: 'an MQTT device needs the top-level mqtt.url' });
-    });
-    if (c.auth.anonymous === 'operator' && !isLoopbackHost(c.server.host)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['auth', 'anonymous'],
-        message: 'anonymous operators are only allowed when server.host is loopback (127.0.0.1, ::1)',
+  .check(
+    z.superRefine((c, ctx) => {
+      const seen = new Set<string>();
+      c.devices.forEach((d, i) => {
+        if (seen.has(d.id)) ctx.addIssue({ code: 'custom', path: ['devices', i, 'id'], message: `duplicate device id "${d.id}"` });
+        seen.add(d.id);
+        if (d.mqtt && !c.mqtt) ctx.addIssue({ code: 'custom', path: ['devices', i, 'mqtt'], message: 'an MQTT device needs the top-level mqtt.url' });
       });
-    }
-  });
+      if (c.auth.anonymous === 'operator' && !isLoopbackHost(c.server.host)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['auth', 'anonymous'],
+          message: 'anonymous operators are only allowed when server.host is loopback (127.0.0.1, ::1)',
+        });
+      }
+    }),
+  );
 
 export type Config = z.infer<typeof configSchema>;
 export type DeviceConfig = Config['devices'][number];

@@ -22,11 +22,14 @@ import { MAX_PERIODS } from '../bounds.js';
 export interface SentRecord {
   /** hello.seq: later readings were sent live */
   helloSeq: number;
-  /** seqs sent in the snapshot on connect */
-  snapshot: Set<number>;
+  /** seqs sent in the snapshot on connect (NO_SEQS until then, and when there was none) */
+  snapshot: ReadonlySet<number>;
   /** live readings with seq > after were sent when they matched sub (the latest period that began before a seq applies) */
   periods: { after: number; sub: Subscription }[];
 }
+
+/** One shared empty set: a dashboard that got no snapshot (no device has a value yet) keeps no Set of its own. */
+export const NO_SEQS: ReadonlySet<number> = new Set();
 
 /** The part of a Session a replay needs. */
 export interface Resumer {
@@ -75,7 +78,7 @@ export class Resume {
   started(s: Resumer, snapshot: readonly ReadingFrames[]): void {
     s.sent.helloSeq = this.seq;
     s.sent.periods.push({ after: this.seq, sub: '*' });
-    for (const r of snapshot) s.sent.snapshot.add(r.seq);
+    if (snapshot.length > 0) s.sent.snapshot = new Set(snapshot.map((r) => r.seq));
   }
 
   /**

@@ -13,7 +13,7 @@ import type { Flushable } from './flush-scheduler.js';
 import { frameMessage } from './frame.js';
 import { TokenBucket, WindowCounter } from './limits.js';
 import type { ReadingFrames } from './reading-frames.js';
-import type { Resumer, SentRecord } from './resume.js';
+import { NO_SEQS, type Resumer, type SentRecord } from './resume.js';
 import { matches, type Subscriber, type Subscription } from './subscriptions.js';
 import { BAD_MESSAGE_WINDOW_MS } from '../bounds.js';
 
@@ -58,11 +58,10 @@ export class Session implements CommandOwner, Flushable, Resumer, Subscriber {
   readonly role: Role;
   readonly credential: Buffer | undefined;
   readonly encoding: Encoding;
-  readonly inflight = new Set<string>();
   subscription: Subscription = '*';
   open = true;
   /** what this connection was already sent (Resume's bookkeeping) */
-  readonly sent: SentRecord = { helloSeq: 0, snapshot: new Set(), periods: [] };
+  readonly sent: SentRecord = { helloSeq: 0, snapshot: NO_SEQS, periods: [] };
 
   /** frames waiting for the next flush, in order */
   private pending: Buffer[] = [];
@@ -74,8 +73,12 @@ export class Session implements CommandOwner, Flushable, Resumer, Subscriber {
   private dropped = 0;
   private stallTimer: NodeJS.Timeout | undefined;
   private limits!: SessionLimits;
-  private bucket!: TokenBucket;
-  private bad!: WindowCounter;
+  // Made on first use: most dashboards never send a command or a bad message, and these three
+  // (with the counter's array) are ~0.5 KB of the ~3 KB a dashboard costs (README "Footprint").
+  // A bucket made late starts full, as one made at connect would be by then.
+  private inflightIds: Set<string> | undefined;
+  private bucket: TokenBucket | undefined;
+  private bad: WindowCounter | undefined;
 
   constructor(
     readonly conn: HubConnection,
@@ -92,17 +95,23 @@ export class Session implements CommandOwner, Flushable, Resumer, Subscriber {
   /** At start and on reload: the rate and bad-message counts start afresh under the new limits. */
   applyLimits(limits: SessionLimits): void {
     this.limits = { commandRate: limits.commandRate, badMessageLimit: limits.badMessageLimit, stallTimeoutMs: limits.stallTimeoutMs };
-    this.bucket = new TokenBucket(limits.commandRate.perSecond, limits.commandRate.burst);
-    this.bad = new WindowCounter(limits.badMessageLimit, BAD_MESSAGE_WINDOW_MS);
+    this.bucket = undefined;
+    this.bad = undefined;
+  }
+
+  /** ids of this connection's commands awaiting their ack (CommandOwner) */
+  get inflight(): Set<string> {
+    return (this.inflightIds ??= new Set());
   }
 
   takeToken(): boolean {
-    return this.bucket.take();
+    const { perSecond, burst } = this.limits.commandRate;
+    return (this.bucket ??= new TokenBucket(perSecond, burst)).take();
   }
 
   /** counts one bad message; true when the connection should be closed (flood) */
   badMessage(): boolean {
-    return this.bad.hit();
+    return (this.bad ??= new WindowCounter(this.limits.badMessageLimit, BAD_MESSAGE_WINDOW_MS)).hit();
   }
 
   /** A live reading: queued for the next coalesced write, or kept as the latest while congested. */

@@ -1,6 +1,6 @@
 /**
  * The overview of a fleet in headless Chromium (issue 15): 50 devices on two real gateway processes
- * (dist/src/cli.js) federated through a real Mosquitto — on each, 5 firmware mocks on real PTYs and
+ * (dist/src/cli.cjs) federated through a real Mosquitto — on each, 5 firmware mocks on real PTYs and
  * 20 MQTT devices fed by a test publisher through the same broker. The dashboard is connected to
  * `lab`; `greenhouse`'s devices reach it through the fleet. One set of gateways for every case
  * (they run in order). Writes test-results/overview-laptop.png and overview-phone.png (the README's

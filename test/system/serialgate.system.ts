@@ -202,7 +202,7 @@ function securityScore(output: string): number {
 beforeAll(async () => {
   mkdirSync(RESULTS, { recursive: true });
   // install.sh copies dist/ (npm run test:systemd builds first)
-  if (!existsSync(path.join(ROOT, 'dist/src/cli.js'))) throw new Error('dist/ missing: npm run build (or npm run test:systemd)');
+  if (!existsSync(path.join(ROOT, 'dist/src/cli.cjs'))) throw new Error('dist/ missing: npm run build (or npm run test:systemd)');
   const t0 = Date.now();
   const fs = ensureRootfs((l) => console.log(`[systemd] ${l}`));
   note('rootfs', Date.now() - t0, fs.builtMs === undefined ? `cached (${fs.root})` : `built by debootstrap (${fs.root})`);

@@ -23,18 +23,18 @@ const out = (f: string) => path.join(copy, 'dist', f);
 describe('.ci/build.mjs', () => {
   it('builds a runnable CLI, the mock and the dashboard from a clean tree', () => {
     expect(build()).toMatchObject({ status: 0, stderr: '' });
-    for (const f of ['src/cli.js', 'src/client/index.js', 'firmware-mock/cli.js', 'bench/run.js', 'web/app.js', 'web/index.html'])
+    for (const f of ['src/cli.cjs', 'src/client/index.js', 'firmware-mock/cli.js', 'bench/run.js', 'web/app.js', 'web/index.html'])
       expect(existsSync(out(f)), f).toBe(true);
     const pkg = JSON.parse(readFileSync(path.join(copy, 'package.json'), 'utf8')) as { version: string };
-    const r = spawnSync(process.execPath, [out('src/cli.js'), '--version'], { encoding: 'utf8', timeout: 10_000 });
+    const r = spawnSync(process.execPath, [out('src/cli.cjs'), '--version'], { encoding: 'utf8', timeout: 10_000 });
     expect([r.status, r.stdout]).toEqual([0, `${pkg.version}\n`]);
   });
 
   it('writes nothing when no input changed, rebuilds when one did or an output is gone', () => {
-    const before = statSync(out('src/cli.js')).mtimeMs;
+    const before = statSync(out('src/cli.cjs')).mtimeMs;
     const web = statSync(out('web/app.js')).mtimeMs;
     expect(build()).toMatchObject({ status: 0, stderr: '' });
-    expect([statSync(out('src/cli.js')).mtimeMs, statSync(out('web/app.js')).mtimeMs]).toEqual([before, web]);
+    expect([statSync(out('src/cli.cjs')).mtimeMs, statSync(out('web/app.js')).mtimeMs]).toEqual([before, web]);
 
     const log = path.join(copy, 'src/log.ts');
     writeFileSync(log, readFileSync(log, 'utf8') + '\nexport const BUILT_FROM_THE_EDIT = 1;\n');
@@ -48,7 +48,7 @@ describe('.ci/build.mjs', () => {
   });
 
   it('--analyze: what the daemon bundle is made of, per package, summing to the bundle, and writes nothing', () => {
-    const before = statSync(out('src/cli.js')).mtimeMs;
+    const before = statSync(out('src/cli.cjs')).mtimeMs;
     const r = spawnSync(process.execPath, ['.ci/build.mjs', '--analyze'], { cwd: copy, encoding: 'utf8', timeout: 60_000 });
     expect(r).toMatchObject({ status: 0, stderr: '' });
     const rows = new Map([...r.stdout.matchAll(/^\| (\S+) \| ([\d.]+) \|/gm)].map((m) => [m[1]!, Number(m[2])]));
@@ -56,7 +56,7 @@ describe('.ci/build.mjs', () => {
     const parts = [...rows].filter(([name]) => name !== 'total').reduce((a, [, kb]) => a + kb, 0);
     expect(Math.abs(parts - rows.get('total')!)).toBeLessThan(1);
     // the metafile counts bytes of code; the file adds only the banner, the shebang and the source map comment
-    expect(rows.get('total')! * 1024).toBeGreaterThan(statSync(out('src/cli.js')).size * 0.95);
-    expect(statSync(out('src/cli.js')).mtimeMs).toBe(before);
+    expect(rows.get('total')! * 1024).toBeGreaterThan(statSync(out('src/cli.cjs')).size * 0.95);
+    expect(statSync(out('src/cli.cjs')).mtimeMs).toBe(before);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * Drives the real daemon process (`node dist/src/cli.js …`) for the lifecycle tests: start it,
+ * Drives the real daemon process (`node dist/src/cli.cjs …`) for the lifecycle tests: start it,
  * read its JSON log lines, connect `ws` dashboards, listen to sd_notify datagrams.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -9,7 +9,7 @@ import path from 'node:path';
 import WebSocket from 'ws';
 
 export const ROOT = path.resolve(import.meta.dirname, '../../..');
-export const CLI = path.join(ROOT, 'dist/src/cli.js');
+export const CLI = path.join(ROOT, 'dist/src/cli.cjs');
 
 /**
  * npm test builds before running the suite; a lone run of these files builds when dist is missing.

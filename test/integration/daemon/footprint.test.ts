@@ -1,7 +1,7 @@
 /**
  * Issue 13 "Footprint": the daemon at rest, as the systemd unit runs it (its Environment= lines),
  * with a real Mosquitto configured and connected. Figures are read from the daemon's own /metrics
- * (prom-client's heap gauges) and /proc: the built dist/src/cli.js is what is measured.
+ * (prom-client's heap gauges) and /proc: the built dist/src/cli.cjs is what is measured.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -48,11 +48,14 @@ afterAll(async () => {
 });
 
 describe('footprint at rest', () => {
-  it('dist/src/cli.js is one bundle: it imports no module of its own by path', () => {
+  it('dist/src/cli.cjs is one bundle: it imports no module of its own by path', () => {
     const text = readFileSync(CLI, 'utf8');
     expect(text.split('\n')[0]).toBe('#!/usr/bin/env node');
     expect(text).not.toMatch(/\bfrom\s*["']\.\.?\//);
     expect(text).not.toMatch(/\bimport\s*\(\s*["']\.\.?\//);
+    // CommonJS (README "Footprint": no ESM loader), and no require() of its own files either
+    expect(text.split('\n')[1]).toMatch(/^'use strict';/);
+    expect(text).not.toMatch(/\brequire\s*\(\s*["']\.\.?\//);
   });
 
   it('with a broker connected, as the unit runs it: a 2 MB young generation, no 6 MB MQTT number cache, glibc trimming: RSS ≤ 74 MB (Node 20) / 94 MB (Node 22+)', async () => {

@@ -18,7 +18,7 @@ const dir = mkdtempSync(path.join(ROOT, 'test-results', 'sg-package-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('package.json bin and exports', () => {
-  it('the bin is dist/src/cli.js and runs under node as a script', () => {
+  it('the bin is dist/src/cli.cjs and runs under node as a script', () => {
     const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string>; version: string };
     expect(path.join(ROOT, pkg.bin.serialgate!)).toBe(CLI);
     expect(readFileSync(CLI, 'utf8').split('\n')[0]).toBe('#!/usr/bin/env node');

@@ -73,7 +73,9 @@ describe('systemd/serialgate.service', () => {
       expect(settings(k), k).toEqual(['yes']);
     }
     expect(settings('ProtectSystem')).toEqual(['strict']);
-    expect(settings('ExecStart')[0]).toMatch(/^\/usr\/bin\/node \/opt\/serialgate\/dist\/src\/cli\.js run --config \/etc\/serialgate\/config\.yaml$/);
+    expect(settings('ExecStart')[0]).toMatch(
+      /^\/usr\/bin\/node \/opt\/serialgate\/dist\/src\/cli\.cjs run --config \/etc\/serialgate\/config\.yaml$/,
+    );
     expect(settings('MemoryDenyWriteExecute')).toEqual([]);
   });
 });
@@ -105,19 +107,19 @@ describe('systemd/install.sh into a temporary root', () => {
     const token = /^SG_OPERATOR_TOKEN=(.+)$/m.exec(readFileSync(env, 'utf8'))![1];
     expect(parseConfig(readFileSync(cfg, 'utf8'), cfg, { SG_OPERATOR_TOKEN: token }).auth.tokens[0].token).toBe(token);
     expect(token.length).toBeGreaterThanOrEqual(32);
-    expect(existsSync(path.join(dest, 'opt/serialgate/dist/src/cli.js'))).toBe(true);
-    expect(statSync(path.join(dest, 'opt/serialgate/dist/src/cli.js')).mode & 0o111).not.toBe(0);
+    expect(existsSync(path.join(dest, 'opt/serialgate/dist/src/cli.cjs'))).toBe(true);
+    expect(statSync(path.join(dest, 'opt/serialgate/dist/src/cli.cjs')).mode & 0o111).not.toBe(0);
     expect(existsSync(path.join(dest, 'opt/serialgate/firmware-mock/pty-relay.py'))).toBe(true);
-    expect(readlinkSync(path.join(dest, 'usr/local/bin/serialgate'))).toBe('/opt/serialgate/dist/src/cli.js');
+    expect(readlinkSync(path.join(dest, 'usr/local/bin/serialgate'))).toBe('/opt/serialgate/dist/src/cli.cjs');
     const unit = readFileSync(path.join(dest, 'etc/systemd/system/serialgate.service'), 'utf8');
     expect(unit).toContain(
-      `ExecStart=${execFileSync('bash', ['-c', 'command -v node'], { encoding: 'utf8' }).trim()} /opt/serialgate/dist/src/cli.js run`,
+      `ExecStart=${execFileSync('bash', ['-c', 'command -v node'], { encoding: 'utf8' }).trim()} /opt/serialgate/dist/src/cli.cjs run`,
     );
 
     // the installed tree runs: version from its package.json, the installed config checks out
     // (node_modules borrowed from the checkout: --skip-npm left them out)
     symlinkSync(path.join(ROOT, 'node_modules'), path.join(dest, 'opt/serialgate/node_modules'));
-    const cli = path.join(dest, 'opt/serialgate/dist/src/cli.js');
+    const cli = path.join(dest, 'opt/serialgate/dist/src/cli.cjs');
     const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
     expect(execFileSync(cli, ['--version'], { encoding: 'utf8' })).toBe(pkg.version + '\n');
     const checked = spawnSync(process.execPath, [cli, 'check-config', cfg, '--env-file', env], { encoding: 'utf8' });

@@ -1,5 +1,5 @@
 /**
- * Fleet tests: several real gateway processes (dist/src/cli.js), each with its own firmware-mock
+ * Fleet tests: several real gateway processes (dist/src/cli.cjs), each with its own firmware-mock
  * device on a real PTY, federated through real Mosquitto brokers on loopback.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';

@@ -1,6 +1,6 @@
 /**
  * Issue 9, "one message kills the process": values outside the JSON data model sent by an operator
- * to the real daemon (`node dist/src/cli.js run`) with a serial device on a PTY (firmware mock) and
+ * to the real daemon (`node dist/src/cli.cjs run`) with a serial device on a PTY (firmware mock) and
  * an MQTT device on a real Mosquitto, over real WebSocket connections (`ws`). Each is answered with
  * an `error`, the process lives on, other dashboards are still served, and nothing reaches a device.
  */
