@@ -170,6 +170,14 @@ export class Tile {
       const text = formatAge(now - this.lastTs, true);
       if (text !== this.ageText) this.ageEl.textContent = this.ageText = text;
     }
+    // the silence that flags this device, once its pace is known (until then it is never flagged):
+    // whole seconds, so that the median's jitter does not rewrite the DOM every tick
+    const limit = this.cadence.limit();
+    const after = limit === undefined ? undefined : String(Math.round(limit / 1000));
+    if (after !== this.link.dataset.silentAfter) {
+      if (after === undefined) delete this.link.dataset.silentAfter;
+      else this.link.dataset.silentAfter = after;
+    }
     const silent = this.state === 'up' && this.cadence.silent(now);
     if (silent === this.silent) return false;
     this.silent = silent;
