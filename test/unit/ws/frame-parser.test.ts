@@ -35,6 +35,14 @@ describe('RFC 6455 §5.7 examples', () => {
     expect(record().push('82 fe 0100' + M0 + payload)).toEqual([['message', payload, 'binary']]);
   });
 
+  // before this case only the property test's random splits reached this path, so src/ws's 100 % branch
+  // threshold held or failed with fast-check's seed
+  it('a 16-bit length split across pushes', () => {
+    const payload = Buffer.alloc(256, 0xab).toString('hex');
+    expect(record().push('82 fe 01', '00' + M0 + payload)).toEqual([['message', payload, 'binary']]);
+    expect(record().push('82', 'fe', '01', '00', M0 + payload)).toEqual([['message', payload, 'binary']]);
+  });
+
   it('64 KiB binary with a 64-bit length', () => {
     const payload = Buffer.alloc(65536, 0x5a).toString('hex');
     expect(record({ expectMasked: false }).push('82 7f 0000000000010000' + payload)).toEqual([['message', payload, 'binary']]);
