@@ -290,6 +290,21 @@ describe('dashboard overview of a fleet of 50 devices', () => {
     await phone.screenshot({ path: path.join(results, 'detail-phone.png') });
   }, 30_000);
 
+  // last: it ends the other gateway
+  it('the other gateway killed (kill -9): its group head says offline and its tiles turn down', async () => {
+    await page.goto(`${url}/`);
+    await page.waitForFunction(() => document.querySelectorAll('a.tile[data-state="up"]').length >= 49, null, { timeout: 15_000 });
+    expect(await page.getByTestId('presence-greenhouse').textContent()).toBe('online');
+    await daemons[1]!.stop();
+    // the broker publishes its last will when the TCP connection drops
+    await page.waitForSelector('[data-testid="presence-greenhouse"]:text-matches("^offline")', { timeout: 10_000 });
+    await page.waitForFunction(() => document.querySelectorAll('[data-gateway="greenhouse"] a.tile[data-state="down"]').length === 25, null, {
+      timeout: 10_000,
+    });
+    expect(await page.getByTestId('presence-lab').textContent()).toBe('online · this gateway');
+    expect(await page.locator('[data-gateway="lab"] a.tile[data-state="down"]').count()).toBe(0);
+  }, 40_000);
+
   it('caused no page error', () => {
     expect(pageErrors).toEqual([]);
   });
