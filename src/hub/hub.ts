@@ -185,11 +185,8 @@ export class Hub implements SourceSink, PresenceSink {
     const prev = this.gateways.get(p.id);
     if (prev && prev.state === p.state && prev.reason === p.reason) return;
     this.gateways.set(p.id, p);
-    this.broadcast(
-      p.reason === undefined
-        ? { type: 'presence', gateway: p.id, state: p.state }
-        : { type: 'presence', gateway: p.id, state: p.state, reason: p.reason },
-    );
+    const { id, ...presence } = p;
+    this.broadcast({ type: 'presence', gateway: id, ...presence });
   }
 
   // ---- connections ----
