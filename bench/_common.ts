@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -89,10 +90,13 @@ export function writeGatewayConfig(file: string, brokerUrl: string, topic: strin
   return file;
 }
 
-/** the systemd unit's Environment=NAME=value lines: what the service's node runs with */
-export function unitEnvironment(): Record<string, string> {
+/**
+ * the systemd unit's Environment=NAME=value lines: what the service's node runs with. `root` is the
+ * repository: the benches run from dist/bench/, the daemon tests (footprint.test.ts) from the sources.
+ */
+export function unitEnvironment(root: string = join(fileURLToPath(import.meta.url), '../../..')): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const line of readFileSync(new URL('../../systemd/serialgate.service', import.meta.url), 'utf8').split('\n')) {
+  for (const line of readFileSync(join(root, 'systemd/serialgate.service'), 'utf8').split('\n')) {
     const m = /^Environment=([A-Z_]+)=(.*)$/.exec(line.trim());
     if (m) env[m[1]!] = m[2]!;
   }

@@ -7,20 +7,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { unitEnvironment } from '../../../bench/_common.js';
 import { startMosquitto, type Mosquitto } from '../../helpers/mosquitto.js';
 import { CLI, Daemon, ensureBuilt, ROOT } from './daemon-helpers.js';
 
 const MB = 1024 * 1024;
-
-/** the unit's Environment=NAME=value lines */
-function unitEnvironment(): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const line of readFileSync(path.join(ROOT, 'systemd/serialgate.service'), 'utf8').split('\n')) {
-    const m = /^Environment=([A-Z_]+)=(.*)$/.exec(line);
-    if (m) env[m[1]!] = m[2]!;
-  }
-  return env;
-}
 
 /** `name{labels} value` of a Prometheus text exposition */
 function gauge(text: string, name: string): number {
@@ -70,7 +61,7 @@ describe('footprint at rest', () => {
         '',
       ].join('\n'),
     );
-    daemon = Daemon.start(['run', '--config', config], unitEnvironment());
+    daemon = Daemon.start(['run', '--config', config], unitEnvironment(ROOT));
     const url = await daemon.ready();
     await daemon.waitLog('connected to the MQTT broker');
     // a subscribe and a publish go through mqtt-packet's number writer (where the cache was built)
