@@ -100,8 +100,23 @@ describe('dashboard history in Chromium', () => {
     const charts = history.queries.slice(asked).filter((q) => q.maxPoints === 1_200);
     expect(charts).toHaveLength(1);
     expect(charts[0]!.to - charts[0]!.from).toBe(3_600_000);
+    // Drawn from the answer: at 1 h the chart's buckets are 3 s (1 h / 1,200 points), so it holds one
+    // point per 3 s bucket of the answer's raw points, the first one among them. (A fixed count would
+    // depend on how long the tests before ran: the history holds only seconds of readings.)
+    const answer = history.query({ device: 'mock1', from: charts[0]!.from, to: charts[0]!.to, maxPoints: 1_200 });
+    const bucketMs = 3_600_000 / 1_200;
+    const buckets = new Set(answer.points.map((p) => Math.floor(p.ts / bucketMs)));
+    const firstX = Math.floor(answer.points[0]!.ts / bucketMs) * (bucketMs / 1000);
+    expect(buckets.size).toBeGreaterThanOrEqual(2);
     // the answer is drawn at the next animation frame, which a loaded machine may delay
-    await page.waitForFunction(() => (window as unknown as Hook).__sg.chartX('mock1', 'temp').length > 10, undefined, { timeout: 5_000 });
+    await page.waitForFunction(
+      ([n, x0]) => {
+        const xs = (window as unknown as Hook).__sg.chartX('mock1', 'temp');
+        return xs.length >= n && xs[0]! <= x0 + 3;
+      },
+      [buckets.size, firstX] as const,
+      { timeout: 5_000 },
+    );
     expect(pageErrors).toEqual([]);
   });
 });
