@@ -35,7 +35,7 @@ export const WATCH_INTERVAL_MS = 1_000;
 export const STOP_DEADLINE_MS = 10_000;
 /** How long a stop waits for dashboards to answer the close frame (`closeTimeoutMs` when shorter). */
 export const SHUTDOWN_CLOSE_GRACE_MS = 2_000;
-/** The share of the gateway's time that writing to dashboards may take before frames are batched (hub.coalesceMs). */
+/** With hub.coalesceMs > 0: the share of the gateway's time that writing to dashboards may take before frames are held to be batched. */
 export const FLUSH_SHARE_PERCENT = 10;
 /** Distinct causes the log rate limiter tracks. */
 export const LOG_RATE_MAX_KEYS = 1000;
@@ -107,7 +107,7 @@ export const FIXED_BOUNDS: readonly FixedBound[] = [
     'FLUSH_SHARE_PERCENT',
     FLUSH_SHARE_PERCENT,
     '%',
-    'of the time, at most, spent writing to dashboards before what arrives is batched (one write per connection for several frames, each waiting at most `hub.coalesceMs`); below it nothing waits',
+    'of the time, at most, spent writing to dashboards before what arrives is held to be batched (one write per connection for several frames, each waiting at most `hub.coalesceMs`), when `hub.coalesceMs` > 0; below it nothing waits',
   ),
   b(
     'MAX_DERIVED_IDS',

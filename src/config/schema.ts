@@ -253,9 +253,10 @@ export const hubSchema = z.prefault(
   z.strictObject({
     // readings kept for resume (`subscribe` with `since`); ~200 B each, 10,000 ≈ 2 MB
     resumeBuffer: z._default(int().check(z.nonnegative()), 10_000),
-    // the longest a frame waits to be batched with others into one write (fewer syscalls); only
-    // while writing to dashboards takes over FLUSH_SHARE_PERCENT of the time (src/hub/flush-scheduler.ts)
-    coalesceMs: ms(5, 'writes every frame at once: lower latency, more CPU'),
+    // the longest a frame may be held back to share a write with later ones (less CPU, more
+    // latency), and only while writing to dashboards takes over FLUSH_SHARE_PERCENT of the time
+    // (src/hub/flush-scheduler.ts); by default none is: a dashboard user notices latency first
+    coalesceMs: ms(0, 'holds no frame back: what arrives in one loop turn still leaves in one write per connection'),
     // a connection above the soft limit for this long is closed with 1013
     stallTimeoutMs: ms(30_000),
     // per-connection command rate limit (token bucket)

@@ -1,18 +1,18 @@
 /**
- * When the frames queued for dashboards are written (hub.coalesceMs). A write costs about the same
- * whether it carries one frame or ten: the syscall and the kernel's TCP path are most of it (on
- * loopback the receiver's side too). Coalescing saves that CPU and costs latency, so it is paid
- * only when the gateway's own fan-out work is heavy, not by a connection's rate alone:
+ * When the frames queued for dashboards are written. A write costs about the same whether it
+ * carries one frame or ten (the syscall and the kernel's TCP path: on loopback the receiver's side
+ * too), so batching saves CPU, and holding a frame back for it costs latency. By default no frame
+ * is held (hub.coalesceMs 0):
  *
  * - every connection with queued frames is written by one pass at the end of the loop turn
- *   (setImmediate): what arrived in the same turn (a socket read of the broker or a port can carry
- *   several readings) leaves in one write per connection, and on a quiet gateway nothing waits;
- * - each pass is timed, and the next one starts no sooner than (100 / FLUSH_SHARE_PERCENT − 1)
- *   times its duration after it ended (9 times at 10 %): writing to dashboards takes at most that
- *   share of the time. A pass over a few connections takes tens of µs, so the next reading,
- *   milliseconds later, goes at once; one over hundreds takes milliseconds, and the readings that
- *   arrive meanwhile are batched, more of them the more connections there are;
- * - no frame waits longer than hub.coalesceMs; 0 writes every frame at once (no pass).
+ *   (setImmediate): what arrived in the same turn leaves in one write per connection. A quiet
+ *   gateway writes each reading in the turn it arrived in; a busy one (long turns, several
+ *   readings per socket read of the broker or a port) batches by itself, the more the busier;
+ * - hub.coalesceMs > 0 trades latency for CPU: each pass is timed, the next one starts no sooner
+ *   than (100 / FLUSH_SHARE_PERCENT − 1) times its duration after it ended (9 times at 10 %), so
+ *   writing to dashboards takes at most that share of the time, and no frame waits longer than
+ *   hub.coalesceMs. A pass over a few connections takes tens of µs, so a quiet gateway still
+ *   holds nothing.
  *
  * One pass shares one concatenation per encoding (see PassBuffer), so N connections subscribed to
  * the same readings cost one copy, not N.
@@ -44,17 +44,16 @@ export class FlushScheduler<S extends Flushable> {
     this.pass();
   };
 
-  /** `windowMs`: read on every use, so a reload applies at once */
+  /** `windowMs` (hub.coalesceMs): read on every use, so a reload applies at once */
   constructor(private readonly windowMs: () => number) {}
 
   /** `s` has frames queued (it calls this once per batch, when its queue stops being empty). */
   schedule(s: S): void {
-    const window = this.windowMs();
-    if (window === 0) return s.flush();
     this.due.push(s);
     if (this.immediate !== undefined || this.timer !== undefined) return;
+    const window = this.windowMs();
     // clamped: a frame never waits longer than the window, whatever a slow pass made nextPassAt
-    const wait = Math.min(window, this.nextPassAt - performance.now());
+    const wait = window === 0 ? 0 : Math.min(window, this.nextPassAt - performance.now());
     if (wait > 0) this.timer = setTimeout(this.run, wait);
     else this.immediate = setImmediate(this.run);
   }

@@ -238,10 +238,15 @@ export class Hub implements SourceSink, PresenceSink {
     return s;
   }
 
+  /** Writes every frame queued for dashboards now instead of at the end of the loop turn. */
+  flushQueued(): void {
+    this.flusher.flushAll();
+  }
+
   shutdown(): Promise<void> {
     this.closing = true;
     this.router.shutdown();
-    this.flusher.flushAll();
+    this.flushQueued();
     const open = [...this.sessions];
     if (open.length === 0) return Promise.resolve();
     return new Promise((resolve) => {

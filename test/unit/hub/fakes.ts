@@ -15,6 +15,8 @@ export class FakeConn extends EventEmitter {
   readonly writes: Buffer[] = [];
   /** what sendFrame answers */
   result: SendResult = 'ok';
+  /** run before messages() reads `writes`: a test's hub writes what it queued (Hub.flushQueued) */
+  settle: () => void = () => {};
   closedWith: { code?: number; reason?: string } | undefined;
 
   constructor(readonly protocol: string | undefined = undefined) {
@@ -40,6 +42,7 @@ export class FakeConn extends EventEmitter {
 
   /** all messages written so far, decoded */
   messages(): any[] {
+    this.settle();
     const out: any[] = [];
     const parser = new FrameParser({ maxMessageBytes: 1 << 24, maxFragments: 8, expectMasked: false });
     const handlers: ParserHandlers = {

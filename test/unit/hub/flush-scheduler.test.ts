@@ -1,8 +1,9 @@
 /**
  * FlushScheduler's policy with fake timers and a fake clock: nothing waits on a quiet gateway,
- * what arrives in one loop turn leaves in one write, and after a pass that took long enough to
- * matter the frames that follow are batched for (100 / FLUSH_SHARE_PERCENT − 1) times the pass's
- * duration, never longer than the window.
+ * what arrives in one loop turn leaves in one write, and with a window (hub.coalesceMs > 0), after
+ * a pass that took long enough to matter, the frames that follow are batched for
+ * (100 / FLUSH_SHARE_PERCENT − 1) times the pass's duration, never longer than the window; with
+ * none (0, the default) nothing is ever held past the end of its turn.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FLUSH_SHARE_PERCENT } from '../../../src/bounds.js';
@@ -126,12 +127,19 @@ describe('FlushScheduler', () => {
     expect(conns.map((c) => c.writes)).toEqual(conns.map(() => [1, 1]));
   });
 
-  it('coalesceMs 0 writes every frame at once, in the caller', () => {
+  it('coalesceMs 0 holds nothing: however long a pass took, what follows goes at the end of its own turn', () => {
     window = 0;
-    const { conns } = setup(1);
+    // 10 connections × 1 ms: a 10 ms pass, which under coalesceMs > 0 would hold the next frames for PAUSE × 10 ms
+    const { conns } = setup(10, 1);
+    for (const c of conns) c.queue();
+    expect(conns[0]!.writes).toEqual([]);
+    vi.advanceTimersByTime(0);
+    expect(conns.map((c) => c.writes)).toEqual(conns.map(() => [1]));
     const c = conns[0]!;
     c.queue();
-    expect(c.writes).toEqual([1]);
+    c.queue();
+    vi.advanceTimersByTime(0);
+    expect(c.writes).toEqual([1, 2]);
   });
 
   it('a forgotten connection is not written; flushAll writes what is queued at once', () => {

@@ -21,6 +21,7 @@ function setup(cfgOver: Record<string, unknown> = {}, history: HistoryReader | n
   if (history instanceof MemoryHistory) hub.onReading((r) => history.record(r));
   const connect = (protocol?: string) => {
     const c = new FakeConn(protocol);
+    c.settle = () => hub.flushQueued();
     hub.attach(c, { role: 'viewer' });
     return c;
   };

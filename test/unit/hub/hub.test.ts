@@ -10,6 +10,7 @@ function setup(hubOver: Record<string, unknown> = {}, cfgOver: Record<string, un
   hub.setDevices(Object.values(devs));
   const connect = (role: 'viewer' | 'operator' = 'operator', protocol?: string) => {
     const c = new FakeConn(protocol);
+    c.settle = () => hub.flushQueued();
     hub.attach(c, { role });
     return c;
   };
@@ -71,9 +72,10 @@ describe('session start', () => {
   });
 
   it('one reading is framed once per encoding: every connection gets the same Buffer', () => {
-    const { connect, read } = setup();
+    const { hub, connect, read } = setup();
     const conns = [connect(), connect(), connect('viewer', 'serialgate.v1.cbor'), connect('viewer', 'serialgate.v1.cbor')];
     read('a', 1);
+    hub.flushQueued();
     const last = conns.map((c) => c.writes.at(-1));
     expect(last[0]).toBe(last[1]);
     expect(last[2]).toBe(last[3]);
@@ -209,6 +211,7 @@ describe('resume', () => {
     for (let i = 1; i <= 100; i++) read('a', i);
     const before = c.writes.length;
     c.sendJson({ type: 'subscribe', devices: ['*'], since: 0, epoch: hub.epoch });
+    hub.flushQueued();
     expect(c.writes.length).toBe(before + 1);
     expect(c.writes.at(-1)!.length).toBeLessThanOrEqual(2048 + 32);
     const [gap] = c.of('gap');
@@ -326,10 +329,11 @@ describe('stream identity (epoch)', () => {
 
 describe('slow consumers', () => {
   it('congested: latest value per device kept, then gap + latest values on drain; drops counted', () => {
-    const { connect, read } = setup();
+    const { hub, connect, read } = setup();
     const c = connect('viewer');
     c.result = 'backpressure';
-    read('a', 1); // written, answered backpressure
+    read('a', 1);
+    hub.flushQueued(); // written, answered backpressure
     c.result = 'ok';
     const writes = c.writes.length;
     read('a', 2);

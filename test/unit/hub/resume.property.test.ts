@@ -24,6 +24,7 @@ describe('resume (property)', () => {
           let ts = 0;
           for (const d of before) hub.reading({ device: d, ts: ts++ });
           const c = new FakeConn();
+          c.settle = () => hub.flushQueued();
           hub.attach(c, { role: 'viewer' });
           for (const o of during) {
             if (o.kind === 'reading') hub.reading({ device: o.device, ts: ts++ });
