@@ -12,7 +12,7 @@ export default defineConfig({
     pool: 'forks',
     // Most of a test's time here is spent waiting on real processes (PTYs, Mosquitto, Chromium,
     // gateways starting and stopping), not computing: twice as many workers as cores overlaps
-    // those waits (the suite took 101 s instead of 266 s on 2 cores, every test passing).
+    // those waits. vitest's default (cores − 1) ran one at a time on 2 cores: 266 s against 120 s.
     maxWorkers: 2 * availableParallelism(),
     // Node 22+ sizes the young generation from the machine's memory (semi-spaces up to 64 MB on
     // this 24 GiB machine), Node 20 caps them at 16 MB: hold both to 16 MB so that a test bounding
