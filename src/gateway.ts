@@ -87,6 +87,8 @@ class SourceSet {
     if (oldFleet && oldFleet.key !== fleetKey) {
       this.fleet = undefined;
       stopping.push(oldFleet.source.stop());
+      // what that fleet said of the other gateways no longer holds; a new one says it again
+      this.hub.leaveFleet(federation ? 'the fleet settings changed on this gateway' : 'federation turned off on this gateway');
     }
     // a port must be closed before a changed config of the same device opens it again
     await Promise.all(stopping);

@@ -189,6 +189,16 @@ export class Hub implements SourceSink, PresenceSink {
     this.broadcast({ type: 'presence', gateway: id, ...presence });
   }
 
+  /**
+   * The fleet this gateway was in is gone (a reload turned federation off or changed it): every
+   * gateway it reported goes offline, with `reason`, for open dashboards, and a later hello lists
+   * none of them. A fleet started again reports its gateways afresh.
+   */
+  leaveFleet(reason: string): void {
+    for (const id of this.gateways.keys()) this.broadcast({ type: 'presence', gateway: id, state: 'offline', reason });
+    this.gateways.clear();
+  }
+
   // ---- connections ----
 
   endpoint(): EndpointOptions<AuthContext> {

@@ -22,6 +22,8 @@ export interface GatewaySpec {
   queueMessages?: number;
   /** mqtt.username (the password is `pw-<username>`) */
   username?: string;
+  /** false: no mqtt section at all (a gateway on its own); default true */
+  federation?: boolean;
 }
 
 export interface RunningGateway {
@@ -31,6 +33,8 @@ export interface RunningGateway {
   ws: string;
   /** kill -9, then start the same config again */
   restart(): Promise<void>;
+  /** rewrites its config file with `change` applied and sends SIGHUP (resolves once it was sent) */
+  reload(change: Partial<GatewaySpec>): void;
 }
 
 export class Fleet {
@@ -56,6 +60,10 @@ export class Fleet {
         await g.daemon.stop();
         Object.assign(g, await run());
       },
+      reload(change) {
+        writeFileSync(file, configText({ ...spec, ...change }, mock.link));
+        g.daemon.proc.kill('SIGHUP');
+      },
     };
     return g;
   }
@@ -78,10 +86,14 @@ function configText(spec: GatewaySpec, link: string): string {
     'server: { host: 127.0.0.1, port: 0 }',
     `auth: { anonymous: none, tokens: [{ token: ${OPERATOR}, role: operator }, { token: ${VIEWER}, role: viewer }] }`,
     'log: { level: info }',
-    // a 1 s keepalive: the broker notices a killed gateway after 1.5 s and publishes its will
-    `mqtt: { url: "${spec.brokerUrl}", keepaliveSeconds: 1, reconnect: { minMs: 200, maxMs: 500 },`,
-    spec.username ? `        username: ${spec.username}, password: pw-${spec.username},` : '',
-    `        federation: { enabled: true, prefix: fleet, commandTimeoutMs: ${spec.commandTimeoutMs ?? 4000}, queue: { messages: ${spec.queueMessages ?? 10_000} } } }`,
+    ...(spec.federation === false
+      ? []
+      : [
+          // a 1 s keepalive: the broker notices a killed gateway after 1.5 s and publishes its will
+          `mqtt: { url: "${spec.brokerUrl}", keepaliveSeconds: 1, reconnect: { minMs: 200, maxMs: 500 },`,
+          spec.username ? `        username: ${spec.username}, password: pw-${spec.username},` : '',
+          `        federation: { enabled: true, prefix: fleet, commandTimeoutMs: ${spec.commandTimeoutMs ?? 4000}, queue: { messages: ${spec.queueMessages ?? 10_000} } } }`,
+        ]),
     'devices:',
     '  - id: dev',
     `    serial: { path: ${link}, baudRate: 115200, reconnect: { minMs: 50, maxMs: 200 } }`,

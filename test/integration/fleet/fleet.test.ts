@@ -149,6 +149,37 @@ describe('fleet: three gateways on one broker', () => {
   }, 40_000);
 });
 
+describe('fleet: leaving it by a reload', () => {
+  let broker: Mosquitto;
+  let fleet: Fleet;
+
+  beforeAll(async () => {
+    broker = await startMosquitto();
+    fleet = new Fleet();
+  });
+  afterAll(async () => {
+    await fleet?.stop();
+    await broker?.stop();
+  });
+
+  it("federation turned off on A: A's dashboards see B go offline and its device removed; a new one's hello has neither", async () => {
+    const [a] = await Promise.all([fleet.gateway({ id: 'A', brokerUrl: broker.url }), fleet.gateway({ id: 'B', brokerUrl: broker.url })]);
+    const d = await fleet.dashboard(a.ws);
+    await until('B/dev up on A', () => stateOf(d, 'B/dev')?.state === 'up' || hasUp(d, 'B/dev'));
+    await until('B online on A', () => d.of('presence').some((m) => m.gateway === 'B' && m.state === 'online') || helloGateway(d, 'B') === 'online');
+
+    a.reload({ federation: false });
+    await until('B offline on A', () => d.of('presence').some((m) => m.gateway === 'B' && m.state === 'offline'));
+    expect(d.of('presence').at(-1)).toEqual({ type: 'presence', gateway: 'B', state: 'offline', reason: 'federation turned off on this gateway' });
+    await until('B/dev removed on A', () => stateOf(d, 'B/dev')?.reason === 'removed from the configuration');
+    expect(d.closed).toBeUndefined();
+    const late = await fleet.dashboard(a.ws);
+    const hello = late.of('hello')[0] as { devices: { id: string }[]; gateways?: unknown };
+    expect(hello.gateways).toBeUndefined();
+    expect(hello.devices.map((x) => x.id)).toEqual(['dev']);
+  }, 30_000);
+});
+
 describe('fleet: two brokers joined by a bridge', () => {
   let brokers: Mosquitto[] = [];
   let fleet: Fleet;
@@ -270,4 +301,10 @@ async function dropped(ws: string): Promise<number> {
 function hasUp(d: Dashboard, id: string): boolean {
   const hello = d.of('hello')[0] as { devices: { id: string; state: string }[] } | undefined;
   return !stateOf(d, id) && hello?.devices.some((x) => x.id === id && x.state === 'up') === true;
+}
+
+/** the state of `gateway` in the dashboard's hello (fleet mode lists the other gateways) */
+function helloGateway(d: Dashboard, gateway: string): string | undefined {
+  const hello = d.of('hello')[0] as { gateways?: { id: string; state: string }[] } | undefined;
+  return hello?.gateways?.find((g) => g.id === gateway)?.state;
 }

@@ -90,6 +90,22 @@ describe('session start', () => {
     expect(c.of('state')).toEqual([{ type: 'state', device: 'a', state: 'down', reason: 'ENOENT' }]);
   });
 
+  it('leaving the fleet (reload): its gateways go offline with the reason, and a later hello lists none', () => {
+    const { hub, connect } = setup();
+    hub.presence({ id: 'B', state: 'online' });
+    hub.presence({ id: 'C', state: 'offline', reason: 'stopped' });
+    const c = connect('viewer');
+    hub.leaveFleet('federation turned off on this gateway');
+    expect(c.of('presence').slice(-2)).toEqual([
+      { type: 'presence', gateway: 'B', state: 'offline', reason: 'federation turned off on this gateway' },
+      { type: 'presence', gateway: 'C', state: 'offline', reason: 'federation turned off on this gateway' },
+    ]);
+    expect(connect('viewer').of('hello')[0].gateways).toBeUndefined();
+    // a fleet joined again reports afresh
+    hub.presence({ id: 'B', state: 'online' });
+    expect(connect('viewer').of('hello')[0].gateways).toEqual([{ id: 'B', state: 'online' }]);
+  });
+
   it('fleet presence: each change to every connection once; a later hello lists the gateways and why a device is down', () => {
     const { hub, connect } = setup();
     const c = connect('viewer');
