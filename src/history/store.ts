@@ -151,7 +151,12 @@ export class HistoryStore implements HistoryReader, HistoryWriter {
       answer.points = points;
       return answer;
     }
-    answer.buckets = downsample(accs, points, this.limits.bucketMs, max).map(toBucket);
+    const { bucketMs } = this.limits;
+    // a range the raw window holds alone is folded as finely as maxPoints allows (a 5-minute
+    // sparkline of 60 points gets 6 s buckets, not five 1-minute ones); stored buckets set the
+    // width otherwise
+    const width = accs.length === 0 ? foldWidth(points[0]!.ts, points.at(-1)!.ts, max, bucketMs) : bucketMs;
+    answer.buckets = downsample(accs, points, width, max).map(toBucket);
     return answer;
   }
 
@@ -229,21 +234,31 @@ export class HistoryStore implements HistoryReader, HistoryWriter {
   }
 }
 
+/** widths raw points may be folded into: each divides a minute, so they line up with minute buckets */
+const FOLD_STEPS_MS = [1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30].map((s) => s * 1_000);
+
+/** The narrowest fold width (a divisor of `bucketMs`) that puts points from `first` to `last` in at most `max` buckets, else `bucketMs`. */
+function foldWidth(first: number, last: number, max: number, bucketMs: number): number {
+  const fits = (w: number) => Math.floor(last / w) - Math.floor(first / w) + 1 <= max;
+  return FOLD_STEPS_MS.find((w) => w < bucketMs && bucketMs % w === 0 && fits(w)) ?? bucketMs;
+}
+
 /**
- * Fewer, coarser buckets so an answer fits `max`: points fold into buckets of `bucketMs`, then
- * buckets group by a span of k × bucketMs, k doubling until the groups fit.
+ * Fewer, coarser buckets so an answer fits `max`: points fold into buckets of `widthMs` (the stored
+ * buckets' width when any are in the answer), then buckets group by a span of k × widthMs, k
+ * doubling until the groups fit.
  */
-function downsample(accs: BucketAcc[], points: HistoryPoint[], bucketMs: number, max: number): BucketAcc[] {
+function downsample(accs: BucketAcc[], points: HistoryPoint[], widthMs: number, max: number): BucketAcc[] {
   const base = [...accs];
   let cur: BucketAcc | undefined;
   for (const p of points) {
-    const ts = Math.floor(p.ts / bucketMs) * bucketMs;
-    if (cur?.ts !== ts) base.push((cur = emptyBucket(ts, bucketMs)));
+    const ts = Math.floor(p.ts / widthMs) * widthMs;
+    if (cur?.ts !== ts) base.push((cur = emptyBucket(ts, widthMs)));
     addValues(cur, p.values);
   }
   // fewer than base.length / max groups cannot fit: start there rather than at 1
   for (let k = Math.max(1, Math.floor(base.length / max)); ; k *= 2) {
-    const span = k * bucketMs;
+    const span = k * widthMs;
     const groups: BucketAcc[] = [];
     for (const b of base) {
       const ts = Math.floor(b.ts / span) * span;

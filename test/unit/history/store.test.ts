@@ -72,6 +72,17 @@ describe('history queries', () => {
     }
   });
 
+  it('a range the raw window holds alone is folded as finely as maxPoints allows: a 5-minute sparkline of 60 gets 6 s buckets', () => {
+    const a = store.query({ device: 'a', from: end - 5 * MIN, to: end, maxPoints: 60 });
+    expect(a.points).toEqual([]);
+    // 5 s would take 61 buckets for the 5 minutes, both ends included
+    expect(a.buckets.every((b) => b.span === 6_000 && b.ts % 6_000 === 0)).toBe(true);
+    expect(a.buckets).toHaveLength(51);
+    expect(a.buckets.reduce((n, b) => n + b.count, 0)).toBe(sent.filter((r) => r.ts >= end - 5 * MIN).length);
+    // a range reaching into the stored buckets keeps their width
+    expect(store.query({ device: 'a', from: end - 20 * MIN, to: end, maxPoints: 60 }).buckets.every((b) => b.span % MIN === 0)).toBe(true);
+  });
+
   it('while the raw window still holds every reading of a device, the answer is all points (no partial first bucket)', () => {
     const young = fed({}, { minutes: 3, everyMs: 7_000 });
     const a = young.store.query({ device: 'a', from: 0, to: young.now(), maxPoints: 1000 });
