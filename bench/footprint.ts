@@ -8,16 +8,18 @@
  *   then silence) and the growth per connection.
  * The daemon runs as the systemd unit runs it: `node dist/src/cli.cjs run --config …` with the
  * unit's Environment= lines (NODE_OPTIONS among them), so the figures are the service's.
+ * `--node PATH` runs all three targets on that node binary (e.g. Node 24 from `npm run
+ * test:node24`'s cache) instead of the one running the bench.
  *
- *   npm run build && node dist/bench/footprint.js [--rounds 3] [--connections 1000]
+ *   npm run build && node dist/bench/footprint.js [--rounds 3] [--connections 1000] [--node PATH]
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { loadAverage, median, numberArg, sleep, startMosquitto, stopChild, unitEnvironment, writeGatewayConfig } from './_common.js';
+import { loadAverage, median, numberArg, sleep, startMosquitto, stopChild, stringArg, unitEnvironment, writeGatewayConfig } from './_common.js';
 
 type Target = 'serialgate' | 'ws bridge' | 'bare node';
 const TARGETS: Target[] = ['serialgate', 'ws bridge', 'bare node'];
@@ -29,6 +31,9 @@ interface Result {
 
 const ROUNDS = numberArg('rounds', 3);
 const CONNECTIONS = numberArg('connections', 1000);
+/** the node binary the three targets run on (the clients' process stays on the bench's own) */
+const NODE = stringArg('node', process.execPath);
+const NODE_VERSION = execFileSync(NODE, ['--version'], { encoding: 'utf8' }).trim();
 /**
  * RSS is read once it has settled (settledRssKb): at least MIN_SETTLE_MS after start or after the
  * last client connected, then QUIET_MS without a move of more than QUIET_KB, at most MAX_SETTLE_MS.
@@ -75,7 +80,7 @@ function start(target: Target, brokerUrl: string): Promise<{ child: ChildProcess
   const child =
     target === 'serialgate'
       ? spawn(
-          process.execPath,
+          NODE,
           [
             join(dist, 'src/cli.cjs'),
             'run',
@@ -88,8 +93,8 @@ function start(target: Target, brokerUrl: string): Promise<{ child: ChildProcess
           },
         )
       : target === 'ws bridge'
-        ? spawn(process.execPath, [join(dist, 'bench/_ws-bridge.js'), brokerUrl, TOPIC], { stdio: ['ignore', 'pipe', 'inherit'] })
-        : spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000); console.log("READY 0")'], { stdio: ['ignore', 'pipe', 'inherit'] });
+        ? spawn(NODE, [join(dist, 'bench/_ws-bridge.js'), brokerUrl, TOPIC], { stdio: ['ignore', 'pipe', 'inherit'] })
+        : spawn(NODE, ['-e', 'setInterval(() => {}, 1000); console.log("READY 0")'], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let out = '';
     let port = 0;
@@ -146,7 +151,7 @@ async function main(): Promise<void> {
   }
   const load1 = loadAverage();
   console.log(
-    `Footprint, ${ROUNDS} rounds alternating (medians), ${CONNECTIONS} idle dashboards; Node ${process.version}; ` +
+    `Footprint, ${ROUNDS} rounds alternating (medians), ${CONNECTIONS} idle dashboards; Node ${NODE_VERSION}${NODE === process.execPath ? '' : ` (${NODE})`}; ` +
       `serialgate with the unit's environment (${JSON.stringify(unitEnvironment())}); load average ${load0} at start, ${load1} at end; 2 cores.\n`,
   );
   console.log(
