@@ -5,7 +5,10 @@
  * - start time: spawn → the daemon's "ready" log line (the bridge: its READY line);
  * - RSS at rest, with a broker configured and connected, no dashboard;
  * - RSS with N idle dashboards (bench/_clients.ts in its own process: real sockets, handshake,
- *   then silence) and the growth per connection.
+ *   then silence) and the growth per connection;
+ * - the growth per connection of N more (a second client process): what each further dashboard
+ *   costs once the first N paid the one-time part (the connection path compiled by the JIT, whose
+ *   compiler pages and zones stay mapped; pools and heap pages grown).
  * The daemon runs as the systemd unit runs it: `node dist/src/cli.cjs run --config …` with the
  * unit's Environment= lines (NODE_OPTIONS among them), so the figures are the service's.
  * `--node PATH` runs all three targets on that node binary (e.g. Node 24 from `npm run
@@ -27,6 +30,8 @@ interface Result {
   startMs: number;
   restKb: number;
   idleKb: number;
+  /** with 2 × CONNECTIONS */
+  moreKb: number;
 }
 
 const ROUNDS = numberArg('rounds', 3);
@@ -120,15 +125,20 @@ function ask(child: ChildProcess, msg: object): Promise<unknown> {
 async function round(target: Target, brokerUrl: string): Promise<Result> {
   const { child, port, startMs } = await start(target, brokerUrl);
   const clients = fork(join(dist, 'bench/_clients.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const more = fork(join(dist, 'bench/_clients.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   try {
     const restKb = await settledRssKb(child.pid!);
     let idleKb = restKb;
+    let moreKb = restKb;
     if (target !== 'bare node') {
       await ask(clients, { cmd: 'connect', port, n: CONNECTIONS, from: 0, to: 0 });
       idleKb = await settledRssKb(child.pid!);
+      await ask(more, { cmd: 'connect', port, n: CONNECTIONS, from: 0, to: 0 });
+      moreKb = await settledRssKb(child.pid!);
     }
-    return { startMs, restKb, idleKb };
+    return { startMs, restKb, idleKb, moreKb };
   } finally {
+    await stopChild(more);
     await stopChild(clients);
     await stopChild(child, 15_000);
   }
@@ -155,18 +165,22 @@ async function main(): Promise<void> {
       `serialgate with the unit's environment (${JSON.stringify(unitEnvironment())}); load average ${load0} at start, ${load1} at end; 2 cores.\n`,
   );
   console.log(
-    `| target | start → ready ms | RSS at rest MB | RSS with ${CONNECTIONS} idle dashboards MB | KB per idle dashboard, median (min–max) |`,
+    `| target | start → ready ms | RSS at rest MB | RSS with ${CONNECTIONS} idle dashboards MB | KB per idle dashboard, median (min–max) | KB per dashboard of ${CONNECTIONS} more, median (min–max) |`,
   );
-  console.log('|---|---:|---:|---:|---:|');
+  console.log('|---|---:|---:|---:|---:|---:|');
   for (const t of TARGETS) {
     const rs = results.get(t)!;
     const rest = median(rs.map((x) => x.restKb));
     const idle = median(rs.map((x) => x.idleKb));
     const perConns = rs.map((x) => (x.idleKb - x.restKb) / CONNECTIONS);
     // the rounds' spread too: whether V8 kept its young generation grown after the connects (up to 4 MB) varies
-    const perConn = `${median(perConns).toFixed(1)} (${Math.min(...perConns).toFixed(1)}–${Math.max(...perConns).toFixed(1)})`;
+    const spread = (xs: number[]) => `${median(xs).toFixed(1)} (${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)})`;
+    const perConn = spread(perConns);
+    const perMore = spread(rs.map((x) => (x.moreKb - x.idleKb) / CONNECTIONS));
     const dash = t === 'bare node';
-    console.log(`| ${t} | ${median(rs.map((x) => x.startMs)).toFixed(0)} | ${mb(rest)} | ${dash ? '—' : mb(idle)} | ${dash ? '—' : perConn} |`);
+    console.log(
+      `| ${t} | ${median(rs.map((x) => x.startMs)).toFixed(0)} | ${mb(rest)} | ${dash ? '—' : mb(idle)} | ${dash ? '—' : perConn} | ${dash ? '—' : perMore} |`,
+    );
   }
   console.log('\nstart → ready: spawn to the "ready" log line (bridge: READY; bare node: its first line), broker connected included for the daemon.');
   console.log(
