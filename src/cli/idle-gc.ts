@@ -20,8 +20,7 @@
  * caches the compile), every 30 s, on Node 20 too, where it changes nothing.
  */
 import { Script } from 'node:vm';
-
-const INTERVAL_MS = 30_000;
+import { MEMORY_REDUCER_NUDGE_MS } from '../bounds.js';
 
 function nudge(): void {
   new Script('');
@@ -30,5 +29,5 @@ function nudge(): void {
 /** Starts the nudges; the timer never keeps the process alive. */
 export function keepMemoryReducerWorking(): void {
   nudge();
-  setInterval(nudge, INTERVAL_MS).unref();
+  setInterval(nudge, MEMORY_REDUCER_NUDGE_MS).unref();
 }
