@@ -16,6 +16,12 @@ export function numberArg(name: string, def: number): number {
   return i > 0 ? Number(process.argv[i + 1]) : def;
 }
 
+/** `--name VALUE` on the command line, else `def` */
+export function stringArg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : def;
+}
+
 /** the middle value (the mean of the two middle ones for an even count) */
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);

@@ -5,19 +5,24 @@
  * - start time: spawn → the daemon's "ready" log line (the bridge: its READY line);
  * - RSS at rest, with a broker configured and connected, no dashboard;
  * - RSS with N idle dashboards (bench/_clients.ts in its own process: real sockets, handshake,
- *   then silence) and the growth per connection.
+ *   then silence) and the growth per connection;
+ * - the growth per connection of N more (a second client process): what each further dashboard
+ *   costs once the first N paid the one-time part (the connection path compiled by the JIT, whose
+ *   compiler pages and zones stay mapped; pools and heap pages grown).
  * The daemon runs as the systemd unit runs it: `node dist/src/cli.cjs run --config …` with the
  * unit's Environment= lines (NODE_OPTIONS among them), so the figures are the service's.
+ * `--node PATH` runs all three targets on that node binary (e.g. Node 24 from `npm run
+ * test:node24`'s cache) instead of the one running the bench.
  *
- *   npm run build && node dist/bench/footprint.js [--rounds 3] [--connections 1000]
+ *   npm run build && node dist/bench/footprint.js [--rounds 3] [--connections 1000] [--node PATH]
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { loadAverage, median, numberArg, sleep, startMosquitto, stopChild, unitEnvironment, writeGatewayConfig } from './_common.js';
+import { loadAverage, median, numberArg, sleep, startMosquitto, stopChild, stringArg, unitEnvironment, writeGatewayConfig } from './_common.js';
 
 type Target = 'serialgate' | 'ws bridge' | 'bare node';
 const TARGETS: Target[] = ['serialgate', 'ws bridge', 'bare node'];
@@ -25,10 +30,15 @@ interface Result {
   startMs: number;
   restKb: number;
   idleKb: number;
+  /** with 2 × CONNECTIONS */
+  moreKb: number;
 }
 
 const ROUNDS = numberArg('rounds', 3);
 const CONNECTIONS = numberArg('connections', 1000);
+/** the node binary the three targets run on (the clients' process stays on the bench's own) */
+const NODE = stringArg('node', process.execPath);
+const NODE_VERSION = execFileSync(NODE, ['--version'], { encoding: 'utf8' }).trim();
 /**
  * RSS is read once it has settled (settledRssKb): at least MIN_SETTLE_MS after start or after the
  * last client connected, then QUIET_MS without a move of more than QUIET_KB, at most MAX_SETTLE_MS.
@@ -75,7 +85,7 @@ function start(target: Target, brokerUrl: string): Promise<{ child: ChildProcess
   const child =
     target === 'serialgate'
       ? spawn(
-          process.execPath,
+          NODE,
           [
             join(dist, 'src/cli.cjs'),
             'run',
@@ -88,8 +98,8 @@ function start(target: Target, brokerUrl: string): Promise<{ child: ChildProcess
           },
         )
       : target === 'ws bridge'
-        ? spawn(process.execPath, [join(dist, 'bench/_ws-bridge.js'), brokerUrl, TOPIC], { stdio: ['ignore', 'pipe', 'inherit'] })
-        : spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000); console.log("READY 0")'], { stdio: ['ignore', 'pipe', 'inherit'] });
+        ? spawn(NODE, [join(dist, 'bench/_ws-bridge.js'), brokerUrl, TOPIC], { stdio: ['ignore', 'pipe', 'inherit'] })
+        : spawn(NODE, ['-e', 'setInterval(() => {}, 1000); console.log("READY 0")'], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let out = '';
     let port = 0;
@@ -115,15 +125,20 @@ function ask(child: ChildProcess, msg: object): Promise<unknown> {
 async function round(target: Target, brokerUrl: string): Promise<Result> {
   const { child, port, startMs } = await start(target, brokerUrl);
   const clients = fork(join(dist, 'bench/_clients.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const more = fork(join(dist, 'bench/_clients.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   try {
     const restKb = await settledRssKb(child.pid!);
     let idleKb = restKb;
+    let moreKb = restKb;
     if (target !== 'bare node') {
       await ask(clients, { cmd: 'connect', port, n: CONNECTIONS, from: 0, to: 0 });
       idleKb = await settledRssKb(child.pid!);
+      await ask(more, { cmd: 'connect', port, n: CONNECTIONS, from: 0, to: 0 });
+      moreKb = await settledRssKb(child.pid!);
     }
-    return { startMs, restKb, idleKb };
+    return { startMs, restKb, idleKb, moreKb };
   } finally {
+    await stopChild(more);
     await stopChild(clients);
     await stopChild(child, 15_000);
   }
@@ -146,22 +161,26 @@ async function main(): Promise<void> {
   }
   const load1 = loadAverage();
   console.log(
-    `Footprint, ${ROUNDS} rounds alternating (medians), ${CONNECTIONS} idle dashboards; Node ${process.version}; ` +
+    `Footprint, ${ROUNDS} rounds alternating (medians), ${CONNECTIONS} idle dashboards; Node ${NODE_VERSION}${NODE === process.execPath ? '' : ` (${NODE})`}; ` +
       `serialgate with the unit's environment (${JSON.stringify(unitEnvironment())}); load average ${load0} at start, ${load1} at end; 2 cores.\n`,
   );
   console.log(
-    `| target | start → ready ms | RSS at rest MB | RSS with ${CONNECTIONS} idle dashboards MB | KB per idle dashboard, median (min–max) |`,
+    `| target | start → ready ms | RSS at rest MB | RSS with ${CONNECTIONS} idle dashboards MB | KB per idle dashboard, median (min–max) | KB per dashboard of ${CONNECTIONS} more, median (min–max) |`,
   );
-  console.log('|---|---:|---:|---:|---:|');
+  console.log('|---|---:|---:|---:|---:|---:|');
   for (const t of TARGETS) {
     const rs = results.get(t)!;
     const rest = median(rs.map((x) => x.restKb));
     const idle = median(rs.map((x) => x.idleKb));
     const perConns = rs.map((x) => (x.idleKb - x.restKb) / CONNECTIONS);
     // the rounds' spread too: whether V8 kept its young generation grown after the connects (up to 4 MB) varies
-    const perConn = `${median(perConns).toFixed(1)} (${Math.min(...perConns).toFixed(1)}–${Math.max(...perConns).toFixed(1)})`;
+    const spread = (xs: number[]) => `${median(xs).toFixed(1)} (${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)})`;
+    const perConn = spread(perConns);
+    const perMore = spread(rs.map((x) => (x.moreKb - x.idleKb) / CONNECTIONS));
     const dash = t === 'bare node';
-    console.log(`| ${t} | ${median(rs.map((x) => x.startMs)).toFixed(0)} | ${mb(rest)} | ${dash ? '—' : mb(idle)} | ${dash ? '—' : perConn} |`);
+    console.log(
+      `| ${t} | ${median(rs.map((x) => x.startMs)).toFixed(0)} | ${mb(rest)} | ${dash ? '—' : mb(idle)} | ${dash ? '—' : perConn} | ${dash ? '—' : perMore} |`,
+    );
   }
   console.log('\nstart → ready: spawn to the "ready" log line (bridge: READY; bare node: its first line), broker connected included for the daemon.');
   console.log(

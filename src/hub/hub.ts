@@ -66,7 +66,8 @@ export class Hub implements SourceSink, PresenceSink {
   private readonly history: HistoryRequests;
   /** federation origins by gateway: each its own rate limit and in-flight table */
   private readonly fleet = new FleetOwners(() => this.config.hub.commandRate);
-  private readonly sessions = new Set<Session>();
+  /** by their connection: what the shared connection listeners (below) look up */
+  private readonly sessions = new Map<HubConnection, Session>();
   /** the other gateways of the fleet as their births and wills say (hello.gateways, `presence`) */
   private readonly gateways = new Map<string, GatewayPresence>();
   private readonly subscribers = new SubscriptionIndex<Session>();
@@ -75,6 +76,10 @@ export class Hub implements SourceSink, PresenceSink {
   private readonly readingListeners: ReadingListener[] = [];
   private readonly stateListeners: ((s: DeviceStatus) => void)[] = [];
   private readonly scheduleFlush = (s: Session) => this.flusher.schedule(s);
+  private readonly listeners = connectionListeners((conn) => this.sessions.get(conn), {
+    message: (s, data, binary) => this.onMessage(s, data, binary),
+    close: (s) => this.detach(s),
+  });
 
   constructor(
     private config: Config,
@@ -104,7 +109,7 @@ export class Hub implements SourceSink, PresenceSink {
     this.config = config;
     this.auth = new Authenticator(config.auth, config.server.host);
     let closed = 0;
-    for (const s of this.sessions) {
+    for (const s of this.sessions.values()) {
       const role = this.auth.roleOf(s.credential);
       if (role === undefined || RANK[role] < RANK[s.role]) {
         closed++;
@@ -213,20 +218,20 @@ export class Hub implements SourceSink, PresenceSink {
 
   /** A new dashboard: hello, the last value of every device, then live readings. */
   attach(conn: HubConnection, context: AuthContext): Session {
-    const { hub } = this.config;
     const s = new Session(
       conn,
-      { ...hub, role: context.role, credential: context.credential, encoding: encodingOf(conn.protocol) },
+      this.config.hub,
+      { role: context.role, credential: context.credential, encoding: encodingOf(conn.protocol) },
       this.scheduleFlush,
     );
     if (this.closing) {
       conn.close(1001, 'gateway shutting down');
       return s;
     }
-    this.sessions.add(s);
-    conn.on('message', (data, binary) => this.onMessage(s, data, binary));
-    conn.on('close', () => this.detach(s));
-    conn.on('drain', () => s.drained());
+    this.sessions.set(conn, s);
+    conn.on('message', this.listeners.message);
+    conn.on('close', this.listeners.close);
+    conn.on('drain', this.listeners.drain);
     const snapshot = this.registry.snapshot();
     this.resume.started(s, snapshot);
     // hello and the snapshot leave in one write
@@ -257,7 +262,7 @@ export class Hub implements SourceSink, PresenceSink {
     this.closing = true;
     this.router.shutdown();
     this.flushQueued();
-    const open = [...this.sessions];
+    const open = [...this.sessions.values()];
     if (open.length === 0) return Promise.resolve();
     return new Promise((resolve) => {
       let left = open.length;
@@ -290,7 +295,7 @@ export class Hub implements SourceSink, PresenceSink {
 
   private detach(s: Session): void {
     s.closed();
-    this.sessions.delete(s);
+    this.sessions.delete(s.conn);
     this.flusher.forget(s);
     this.subscribers.remove(s);
   }
@@ -298,7 +303,7 @@ export class Hub implements SourceSink, PresenceSink {
   /** A small message to every connection (state changes): framed once per encoding. */
   private broadcast(msg: ServerMessage): void {
     const frames: Partial<Record<Encoding, Buffer>> = {};
-    for (const s of this.sessions) {
+    for (const s of this.sessions.values()) {
       s.queue((frames[s.encoding] ??= frameMessage(msg, s.encoding)));
       s.flush();
     }
@@ -356,3 +361,27 @@ export type ReadingListener = (r: Reading, frames: { jsonText(): string }) => vo
 
 /** a reload may lower a connection's role, never raise it in place */
 const RANK: Readonly<Record<Role, number>> = { viewer: 0, operator: 1 };
+
+/**
+ * One listener per event for all of a hub's connections: EventEmitter calls a listener with the
+ * emitting connection as `this`, which finds its session. Three closures per connection (and the
+ * context they share) were ~0.2 KB of every idle dashboard (README "Footprint").
+ */
+function connectionListeners(
+  sessionOf: (conn: HubConnection) => Session | undefined,
+  on: { message(s: Session, data: Buffer, binary: boolean): void; close(s: Session): void },
+) {
+  return {
+    message(this: HubConnection, data: Buffer, binary: boolean): void {
+      const s = sessionOf(this);
+      if (s) on.message(s, data, binary);
+    },
+    close(this: HubConnection): void {
+      const s = sessionOf(this);
+      if (s) on.close(s);
+    },
+    drain(this: HubConnection): void {
+      sessionOf(this)?.drained();
+    },
+  };
+}

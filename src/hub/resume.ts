@@ -77,7 +77,8 @@ export class Resume {
   /** A connection starts at the newest seq, subscribed to everything; `snapshot`: the seqs it gets with hello. */
   started(s: Resumer, snapshot: readonly ReadingFrames[]): void {
     s.sent.helloSeq = this.seq;
-    s.sent.periods.push({ after: this.seq, sub: '*' });
+    // a literal, not a push: an array grown by push keeps room for 16 more (60 B of each dashboard)
+    s.sent.periods = [{ after: this.seq, sub: '*' }];
     if (snapshot.length > 0) s.sent.snapshot = new Set(snapshot.map((r) => r.seq));
   }
 

@@ -25,9 +25,10 @@ export interface HubConnection {
   readonly protocol: string | undefined;
   sendFrame(frame: Buffer): SendResult;
   close(code?: number, reason?: string): void;
-  on(event: 'message', listener: (data: Buffer, binary: boolean) => void): unknown;
-  on(event: 'close', listener: (code: number, reason: string) => void): unknown;
-  on(event: 'drain', listener: () => void): unknown;
+  // listeners are called with the connection as `this` (EventEmitter's rule): the hub's are shared
+  on(event: 'message', listener: (this: HubConnection, data: Buffer, binary: boolean) => void): unknown;
+  on(event: 'close', listener: (this: HubConnection, code: number, reason: string) => void): unknown;
+  on(event: 'drain', listener: (this: HubConnection) => void): unknown;
 }
 
 /**
@@ -47,7 +48,7 @@ export interface SessionLimits {
   stallTimeoutMs: number;
 }
 
-export interface SessionOptions extends SessionLimits {
+export interface SessionOptions {
   role: Role;
   /** what authenticated the connection (AuthContext.credential), re-checked on reload */
   credential: Buffer | undefined;
@@ -63,8 +64,8 @@ export class Session implements CommandOwner, Flushable, Resumer, Subscriber {
   /** what this connection was already sent (Resume's bookkeeping) */
   readonly sent: SentRecord = { helloSeq: 0, snapshot: NO_SEQS, periods: [] };
 
-  /** frames waiting for the next flush, in order */
-  private pending: Buffer[] = [];
+  /** frames waiting for the next flush, in order; none: no array (most of an idle dashboard's life) */
+  private pending: Buffer[] | undefined;
   /** congested: readings go to `latest` instead of the socket until 'drain' */
   private congested = false;
   private latest: Map<string, ReadingFrames> | undefined;
@@ -82,6 +83,8 @@ export class Session implements CommandOwner, Flushable, Resumer, Subscriber {
 
   constructor(
     readonly conn: HubConnection,
+    /** hub.* of the config, shared by all sessions */
+    limits: SessionLimits,
     opts: SessionOptions,
     /** called when this session has frames to flush (the hub batches them) */
     private readonly dirty: (s: Session) => void,
@@ -89,12 +92,13 @@ export class Session implements CommandOwner, Flushable, Resumer, Subscriber {
     this.role = opts.role;
     this.credential = opts.credential;
     this.encoding = opts.encoding;
-    this.applyLimits(opts);
+    this.applyLimits(limits);
   }
 
   /** At start and on reload: the rate and bad-message counts start afresh under the new limits. */
   applyLimits(limits: SessionLimits): void {
-    this.limits = { commandRate: limits.commandRate, badMessageLimit: limits.badMessageLimit, stallTimeoutMs: limits.stallTimeoutMs };
+    // the config's own object (read-only once loaded), not a copy per dashboard
+    this.limits = limits;
     this.bucket = undefined;
     this.bad = undefined;
   }
@@ -129,20 +133,21 @@ export class Session implements CommandOwner, Flushable, Resumer, Subscriber {
       latest.set(r.device, r);
       return;
     }
-    this.pending.push(r.frame(this.encoding));
+    const pending = (this.pending ??= []);
+    pending.push(r.frame(this.encoding));
     // the hub's FlushScheduler writes it (at the end of this turn, or batched within coalesceMs under load)
-    if (this.pending.length === 1) this.dirty(this);
+    if (pending.length === 1) this.dirty(this);
   }
 
   /** Queues a frame in order with the readings; the caller flushes (snapshot, replay: one write). */
   queue(frame: Buffer): void {
-    if (this.open) this.pending.push(frame);
+    if (this.open) (this.pending ??= []).push(frame);
   }
 
   /** A control message (hello, state, ack, gap, error): in order after what is queued, written now. */
   send(msg: ServerMessage): void {
     if (!this.open) return;
-    this.pending.push(frameMessage(msg, this.encoding));
+    (this.pending ??= []).push(frameMessage(msg, this.encoding));
     this.flush();
   }
 
@@ -153,9 +158,9 @@ export class Session implements CommandOwner, Flushable, Resumer, Subscriber {
   /** Writes everything queued as ONE frame buffer (one write, one syscall); `shared`: see PassBuffer. */
   flush(shared?: PassBuffer): void {
     const pending = this.pending;
+    if (pending === undefined || !this.open) return;
     const n = pending.length;
-    if (n === 0 || !this.open) return;
-    this.pending = [];
+    this.pending = undefined;
     const buf = n === 1 ? pending[0]! : shared ? concatShared(pending, shared) : Buffer.concat(pending);
     const result = this.conn.sendFrame(buf);
     if (result === 'closed') return;
@@ -167,7 +172,7 @@ export class Session implements CommandOwner, Flushable, Resumer, Subscriber {
   /** Forgets everything queued: the connection is gone. */
   closed(): void {
     this.open = false;
-    this.pending = [];
+    this.pending = undefined;
     this.latest = undefined;
     if (this.stallTimer) clearTimeout(this.stallTimer);
     this.stallTimer = undefined;
@@ -195,7 +200,7 @@ export class Session implements CommandOwner, Flushable, Resumer, Subscriber {
     this.latest = undefined;
     if (this.dropped > 0) {
       metrics.gaps.inc();
-      this.pending.push(frameMessage({ type: 'gap', from: this.dropFrom, to: this.dropTo }, this.encoding));
+      (this.pending ??= []).push(frameMessage({ type: 'gap', from: this.dropFrom, to: this.dropTo }, this.encoding));
     }
     this.dropFrom = this.dropTo = this.dropped = 0;
     if (latest) {

@@ -51,7 +51,8 @@ export class FrameParser extends FrameReader {
   private messageOpcode = 0; // Text or Binary while a message is open, else 0
   private messageBytes = 0; // declared lengths so far
   private fragments = 0;
-  private parts: Buffer[] = [];
+  /** the frames so far of a fragmented message; none (no array) between messages */
+  private parts: Buffer[] | undefined;
   private partsBytes = 0;
   /** Used whenever a text message is not one frame in one chunk; else isValidUtf8 on the whole. */
   private readonly utf8 = new Utf8Validator();
@@ -141,12 +142,12 @@ export class FrameParser extends FrameReader {
     const text = this.messageOpcode === Opcode.Text;
     if (!this.fin) {
       if (text && !validated && !this.utf8.push(data)) return this.failUtf8();
-      this.parts.push(data);
+      (this.parts ??= []).push(data);
       this.partsBytes += data.length;
       return;
     }
     let message: Buffer;
-    if (this.parts.length === 0) {
+    if (this.parts === undefined) {
       // One-frame message (the common case): the fast whole-buffer check when it came in one piece.
       if (text && !(validated ? this.utf8.end() : isValidUtf8(data))) return this.failUtf8();
       message = data;
@@ -154,7 +155,7 @@ export class FrameParser extends FrameReader {
       if (text && !((validated || this.utf8.push(data)) && this.utf8.end())) return this.failUtf8();
       this.parts.push(data);
       message = concat(this.parts, this.partsBytes + data.length);
-      this.parts = [];
+      this.parts = undefined;
       this.partsBytes = 0;
     }
     this.utf8.reset();
@@ -202,7 +203,7 @@ export class FrameParser extends FrameReader {
   /** Stops the parse and drops every buffered byte. */
   private release(): void {
     this.stop();
-    this.parts = [];
+    this.parts = undefined;
     this.partsBytes = 0;
   }
 }

@@ -1,5 +1,6 @@
 /**
- * XORs data[start, end) in place with the 4-byte mask; `maskOffset` is the position of
+ * XORs data[start, end) in place with the 4-byte mask (mask[0-3]; the parser passes its header
+ * field, which holds the key there); `maskOffset` is the position of
  * data[start] within the masked payload, so a payload that arrives in pieces can be unmasked
  * piece by piece. Long runs go through 32-bit words once the position is 4-byte aligned in
  * the underlying ArrayBuffer; the mask is rotated so that word-wise XOR matches byte order

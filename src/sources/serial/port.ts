@@ -5,7 +5,7 @@
 import { watch as fsWatch, type FSWatcher } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import { SerialPort } from 'serialport';
+import type { SerialPort } from 'serialport';
 import type { DeviceConfig } from '../../config/schema.js';
 
 /** which file a path named when the port was opened: a change means another device took the path */
@@ -17,6 +17,12 @@ export interface FileIdentity {
 
 /** Open the port of `s`; rejects with the error explainOpenError() words for the user. */
 export async function openPort(s: NonNullable<DeviceConfig['serial']>): Promise<{ port: SerialPort; identity: FileIdentity }> {
+  // Loaded with the first port, not with the daemon: serialport stays outside the bundle (its
+  // native addon), so loading it is ~60 CommonJS files through Node's resolver, which gets hot
+  // enough for V8 to compile path.normalizeString with Turbofan and Maglev: 5-10 MB of RSS
+  // (compiler pages of the node binary, the files' sources) that a gateway without a serial
+  // device never needs (README "Footprint"). The mqtt.js source is loaded the same way.
+  const { SerialPort } = await import('serialport');
   const port = new SerialPort({
     path: s.path,
     baudRate: s.baudRate,
