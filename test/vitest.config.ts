@@ -11,9 +11,10 @@ export default defineConfig({
     hookTimeout: 30_000,
     pool: 'forks',
     // Most of a test's time here is spent waiting on real processes (PTYs, Mosquitto, Chromium,
-    // gateways starting and stopping), not computing: twice as many workers as cores overlaps
-    // those waits. vitest's default (cores − 1) ran one at a time on 2 cores: 266 s against 120 s.
-    maxWorkers: 2 * availableParallelism(),
+    // gateways starting and stopping), not computing: one worker per core overlaps those waits.
+    // vitest's default (cores − 1) ran one at a time on 2 cores: 266 s against 136 s. Twice the
+    // cores (101 s) starved a timing test's mock process of CPU once in five full runs.
+    maxWorkers: availableParallelism(),
     // Node 22+ sizes the young generation from the machine's memory (semi-spaces up to 64 MB on
     // this 24 GiB machine), Node 20 caps them at 16 MB: hold both to 16 MB so that a test bounding
     // RSS growth means the same retention on both, not garbage V8 has not needed to collect yet.

@@ -231,8 +231,9 @@ describe('SerialSource on a real PTY', () => {
 
   it('queue full → busy; a silent device → timeout; no line → invalid', async () => {
     const { mock, device } = await setup(
-      { intervalMs: 0, replyDelayMs: 300 },
-      { commands: { queue: 2, reply: { match: '^(OK|PONG)', timeoutMs: 400 } } },
+      // the replies come 100 ms late, well inside the 1 s timeout even on a loaded machine (300 of 400 ms was not)
+      { intervalMs: 0, replyDelayMs: 100 },
+      { commands: { queue: 2, reply: { match: '^(OK|PONG)', timeoutMs: 1_000 } } },
     );
     const a = device.command({ line: 'PING' });
     const b = device.command({ line: 'PING' });
@@ -242,7 +243,7 @@ describe('SerialSource on a real PTY', () => {
     mock.setSilent(true);
     const err = await device.command({ line: 'PING' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CommandError);
-    expect(err).toMatchObject({ code: 'timeout', message: 'no reply matching /^(OK|PONG)/ within 400 ms' });
+    expect(err).toMatchObject({ code: 'timeout', message: 'no reply matching /^(OK|PONG)/ within 1000 ms' });
 
     await expect(device.command({})).rejects.toMatchObject({ code: 'invalid', message: 'a serial command needs a "line" string' });
   });
