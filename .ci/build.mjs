@@ -88,6 +88,44 @@ const noSocks = {
   },
 };
 
+/**
+ * mqtt.js fills its transport table on the first connect() with every transport's module, so a
+ * plain mqtt:// broker loads `node:tls`, `node:https` and the `ws` package too (~3 MB of RSS on
+ * Node 24). In the bundle each entry requires its module when that transport is first used; the
+ * table and the builders are mqtt.js's own.
+ */
+const lazyMqttTransports = {
+  name: 'lazy-mqtt-transports',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]mqtt[\\/]build[\\/]lib[\\/]connect[\\/]index\.js$/ }, async (args) => {
+      const text = await readFile(args.path, 'utf8');
+      let n = 0;
+      const lazy = text.replace(/= (require\('\.\/(?:ws|tls|tcp)'\)\.\w+);/g, (_, req) => (n++, `= (...a) => ${req}(...a);`));
+      // ws, wss, mqtt, tcp, ssl, mqtts for Node, ws and wss for browsers: a changed mqtt.js fails the build, not a broker URL
+      if (n !== 8) throw new Error(`lazy-mqtt-transports: ${args.path} has ${n} transport requires, not the 8 expected`);
+      return { contents: lazy, loader: 'js' };
+    });
+  },
+};
+
+/**
+ * prom-client's index requires its Pushgateway client, and with it `node:https` and `node:tls`
+ * (~3 MB of RSS on Node 24), which serialgate never uses (/metrics is scraped): the bundle gets a
+ * stub that says so if it were ever reached.
+ */
+const noPushgateway = {
+  name: 'no-pushgateway',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/lib\/pushgateway$/ }, (args) =>
+      /[\\/]prom-client[\\/]index\.js$/.test(args.importer) ? { path: 'pushgateway', namespace: 'no-pushgateway' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'no-pushgateway' }, () => ({
+      contents: "module.exports = class Pushgateway { constructor() { throw new Error('serialgate does not push metrics: /metrics is scraped'); } };",
+      loader: 'js',
+    }));
+  },
+};
+
 const DAEMON_ENTRY = path.join('src', 'cli.ts');
 const DAEMON_BUNDLE = {
   entryPoints: [DAEMON_ENTRY],
@@ -105,7 +143,7 @@ const DAEMON_BUNDLE = {
   supported: { 'dynamic-import': false },
   // strict as the ES modules it is built from were (the directive must come first)
   banner: { js: "'use strict'; const __sgBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
-  plugins: [perFileImportMetaUrl, noSocks],
+  plugins: [perFileImportMetaUrl, noSocks, noPushgateway, lazyMqttTransports],
   logLevel: 'warning',
 };
 

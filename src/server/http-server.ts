@@ -4,7 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import https from 'node:https';
+import type https from 'node:https';
+import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Config } from '../config/schema.js';
@@ -13,6 +14,9 @@ import { httpErrorResponse } from '../ws/handshake.js';
 import { refusalOf, type HostCheck, type RequestRules } from './request-rules.js';
 
 type ServerConfig = Config['server'];
+
+/** `node:https` (and with it `node:tls`, ~3 MB of RSS on Node 24) is loaded only for a TLS listener. */
+const loadHttps = (): typeof https => createRequire(import.meta.url)('node:https') as typeof https;
 
 /** Node checks header/request deadlines on an interval (30 s by default): tighten it so a 10 s
  *  handshake timeout fires within ~1 s of its deadline, not up to 30 s late. */
@@ -32,7 +36,7 @@ export function createHttpServer(server: ServerConfig, handler: http.RequestList
     maxHeaderSize: limits.maxHeaderBytes,
   };
   const srv = server.tls
-    ? https.createServer(
+    ? loadHttps().createServer(
         {
           ...options,
           cert: readFileSync(server.tls.cert),
