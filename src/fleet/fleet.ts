@@ -95,7 +95,7 @@ export class Fleet implements Source {
   async start(): Promise<void> {
     if (this.client || this.phase === 'stopped') return;
     const { config, gatewayId } = this.opts;
-    const client = mqtt.connect(config.url, {
+    const client = mqtt.connect({
       ...clientOptions(config, `serialgate-fleet-${gatewayId}-${this.instance}`),
       protocolVersion: 5,
       // a session the broker keeps while we are away (one client id per run): readings other

@@ -41,6 +41,26 @@ export function clientOptions(c: MqttConfig, clientId: string): IClientOptions {
     if (c.tls.cert) opts.cert = readTlsFile('mqtt.tls.cert', c.tls.cert);
     if (c.tls.key) opts.key = readTlsFile('mqtt.tls.key', c.tls.key);
   }
+  return { ...opts, ...urlOptions(c.url) };
+}
+
+/**
+ * The broker URL as mqtt.js's options. Given the URL as a string, mqtt.js parses it with
+ * url.parse(), which Node 24 flags with a DeprecationWarning (DEP0169) in the journal at every
+ * start; this is the WHATWG parser filling the same fields, with the same precedence: credentials
+ * and a `clientId` query parameter in the URL win over the config's.
+ */
+export function urlOptions(url: string): IClientOptions {
+  const u = new URL(url);
+  const protocol = u.protocol.slice(0, -1) as NonNullable<IClientOptions['protocol']>;
+  // an IPv6 literal without its brackets, as net.connect wants it
+  const opts: IClientOptions = { protocol, host: u.hostname.replace(/^\[(.*)\]$/, '$1') };
+  if (u.port !== '') opts.port = Number(u.port);
+  if (protocol === 'ws' || protocol === 'wss') opts.path = u.pathname + u.search;
+  if (u.username !== '') opts.username = decodeURIComponent(u.username);
+  if (u.password !== '') opts.password = decodeURIComponent(u.password);
+  const clientId = u.searchParams.get('clientId');
+  if (clientId !== null) opts.clientId = clientId;
   return opts;
 }
 

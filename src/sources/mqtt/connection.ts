@@ -69,10 +69,7 @@ export class MqttConnection {
   /** Throws MqttConfigError (a TLS file that cannot be read) before any I/O. */
   start(): void {
     if (this.client || this.stopped) return;
-    const client = mqtt.connect(
-      this.config.url,
-      clientOptions(this.config, this.config.clientId ?? `serialgate-${this.gatewayId}-${randomBytes(4).toString('hex')}`),
-    );
+    const client = mqtt.connect(clientOptions(this.config, this.config.clientId ?? `serialgate-${this.gatewayId}-${randomBytes(4).toString('hex')}`));
     this.client = client;
     client.on('connect', () => this.onConnect(client));
     client.on('error', (err) => this.onError(err));
