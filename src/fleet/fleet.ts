@@ -234,6 +234,8 @@ export class Fleet implements Source {
   // ---- messages ----
 
   private onMessage(topic: string, payload: Buffer, correlation: Buffer | undefined): void {
+    // stop() is under way (the client is still ending): the hub has left this fleet, nothing of it may come back
+    if (this.phase === 'stopped') return;
     const t = this.topics.parse(topic);
     if (!t) return;
     if (t.gateway === this.opts.gatewayId) return this.onOwn(t.kind, 'device' in t ? t.device : undefined, payload, correlation);

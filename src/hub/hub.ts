@@ -6,14 +6,14 @@
  * - devices.ts       device registry: command rules, state (the device_up gauge), last values
  * - resume.ts        the stream (epoch, seq), the ring of readings with their frames, de-duplication
  * - subscriptions.ts which connection gets which reading
- * - flush-scheduler.ts when queued frames are written (coalescing only under load)
+ * - flush-scheduler.ts when queued frames are written (held back only with hub.coalesceMs > 0)
  * - commands.ts      the one command router, for dashboards and federation (fleet-owner.ts)
  * - session.ts       one connection
  *
  * Cost per reading: one encode + one frame per encoding in use (ReadingFrames), one Buffer push per
  * subscribed connection, and per connection at most one write per flush pass: one pass per loop
- * turn when quiet; under load passes are spaced so that writing takes at most FLUSH_SHARE_PERCENT
- * of the time, a frame waiting at most hub.coalesceMs.
+ * turn; with hub.coalesceMs > 0, under load, passes are spaced so that writing takes at most
+ * FLUSH_SHARE_PERCENT of the time, a frame waiting at most hub.coalesceMs.
  */
 import type { Config } from '../config/schema.js';
 import type {

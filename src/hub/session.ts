@@ -135,7 +135,7 @@ export class Session implements CommandOwner, Flushable, Resumer, Subscriber {
     }
     const pending = (this.pending ??= []);
     pending.push(r.frame(this.encoding));
-    // the hub's FlushScheduler writes it (at the end of this turn, or batched within coalesceMs under load)
+    // the hub's FlushScheduler writes it (at the end of this turn; held up to hub.coalesceMs under load if set)
     if (pending.length === 1) this.dirty(this);
   }
 
