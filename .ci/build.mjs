@@ -73,20 +73,29 @@ const perFileImportMetaUrl = {
 };
 
 /**
- * mqtt.js requires `socks` (and with it ip-address and smart-buffer, ~60 KB) when it loads, for
- * SOCKS proxies (its socksProxy option), which serialgate never sets: the bundle gets a stub that
- * says so if it were ever reached. ws:// brokers stay: the config accepts them.
+ * A module the bundle replaces by `contents`: a package's code serialgate never runs, whose loading
+ * costs RSS at every start. `importer`, when given, limits it to requires from that file.
  */
-const noSocks = {
-  name: 'no-socks',
-  setup(b) {
-    b.onResolve({ filter: /^socks$/ }, () => ({ path: 'socks', namespace: 'no-socks' }));
-    b.onLoad({ filter: /.*/, namespace: 'no-socks' }, () => ({
-      contents: "exports.SocksClient = class { constructor() { throw new Error('serialgate does not support SOCKS proxies'); } };",
-      loader: 'js',
-    }));
-  },
-};
+function stub(name, filter, contents, importer) {
+  return {
+    name,
+    setup(b) {
+      b.onResolve({ filter }, (args) => (importer === undefined || importer.test(args.importer) ? { path: name, namespace: name } : undefined));
+      b.onLoad({ filter: /.*/, namespace: name }, () => ({ contents, loader: 'js' }));
+    },
+  };
+}
+
+/**
+ * mqtt.js requires `socks` (and with it ip-address and smart-buffer, ~60 KB) when it loads, for
+ * SOCKS proxies (its socksProxy option), which serialgate never sets: the stub says so if it were
+ * ever reached. ws:// brokers stay: the config accepts them.
+ */
+const noSocks = stub(
+  'no-socks',
+  /^socks$/,
+  "exports.SocksClient = class { constructor() { throw new Error('serialgate does not support SOCKS proxies'); } };",
+);
 
 /**
  * mqtt.js fills its transport table on the first connect() with every transport's module, so a
@@ -110,21 +119,14 @@ const lazyMqttTransports = {
 
 /**
  * prom-client's index requires its Pushgateway client, and with it `node:https` and `node:tls`
- * (~3 MB of RSS on Node 24), which serialgate never uses (/metrics is scraped): the bundle gets a
- * stub that says so if it were ever reached.
+ * (~3 MB of RSS on Node 24), which serialgate never uses (/metrics is scraped).
  */
-const noPushgateway = {
-  name: 'no-pushgateway',
-  setup(b) {
-    b.onResolve({ filter: /^\.\/lib\/pushgateway$/ }, (args) =>
-      /[\\/]prom-client[\\/]index\.js$/.test(args.importer) ? { path: 'pushgateway', namespace: 'no-pushgateway' } : undefined,
-    );
-    b.onLoad({ filter: /.*/, namespace: 'no-pushgateway' }, () => ({
-      contents: "module.exports = class Pushgateway { constructor() { throw new Error('serialgate does not push metrics: /metrics is scraped'); } };",
-      loader: 'js',
-    }));
-  },
-};
+const noPushgateway = stub(
+  'no-pushgateway',
+  /^\.\/lib\/pushgateway$/,
+  "module.exports = class Pushgateway { constructor() { throw new Error('serialgate does not push metrics: /metrics is scraped'); } };",
+  /[\\/]prom-client[\\/]index\.js$/,
+);
 
 const DAEMON_ENTRY = path.join('src', 'cli.ts');
 const DAEMON_BUNDLE = {
