@@ -84,4 +84,29 @@ describe('footprint at rest', () => {
     // Node 24 touches more of its own binary (49 MB of file-backed pages vs 39): ~87 MB, ~103 before.
     expect(rss).toBeLessThanOrEqual((Number(process.versions.node.split('.')[0]) >= 22 ? 98 : 82) * MB);
   });
+
+  it('with an mqtt:// broker connected: node:https and node:tls are never loaded, and nothing is printed on stderr (no DEP0169 on Node 24)', async () => {
+    const config = path.join(dir, 'plain.yaml');
+    writeFileSync(
+      config,
+      ['server: { host: 127.0.0.1, port: 0 }', `mqtt: { url: "${broker.url}" }`, 'devices:', '  - { id: d1, mqtt: { topic: fp/d1 } }', ''].join('\n'),
+    );
+    // the modules Node loaded, written when the daemon exits
+    const loaded = path.join(dir, 'modules.json');
+    const preload = path.join(dir, 'modules.cjs');
+    writeFileSync(
+      preload,
+      `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(loaded)}, JSON.stringify(process.moduleLoadList)));\n`,
+    );
+    daemon = Daemon.start(['run', '--config', config], unitEnvironment(ROOT), ['-r', preload]);
+    await daemon.ready();
+    await daemon.waitLog('connected to the MQTT broker');
+    // a normal stop, so that 'exit' runs
+    daemon.proc.kill('SIGTERM');
+    await daemon.exited;
+    const modules = JSON.parse(readFileSync(loaded, 'utf8')) as string[];
+    expect(modules).toContain('NativeModule net');
+    expect(modules.filter((m) => /^NativeModule (https|tls|_tls_wrap)$/.test(m))).toEqual([]);
+    expect(daemon.err.join('')).toBe('');
+  });
 });
