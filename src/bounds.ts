@@ -33,6 +33,10 @@ export const MAX_TOPIC_BYTES = 65_535;
 export const WATCH_INTERVAL_MS = 1_000;
 /** How often the daemon compiles an empty vm.Script so that V8 13's memory reducer runs (src/cli/idle-gc.ts). */
 export const MEMORY_REDUCER_NUDGE_MS = 30_000;
+/** V8's young generation per semi-space, in MB (`--max-semi-space-size`, src/cli/memory-settings.ts and the unit). */
+export const SEMI_SPACE_MB = 2;
+/** glibc gives back free memory above this at the top of its heap (`MALLOC_TRIM_THRESHOLD_`, src/cli/memory-settings.ts and the unit). */
+export const MALLOC_TRIM_THRESHOLD_BYTES = 131_072;
 /** A stop (SIGTERM) that has not finished after this exits anyway. */
 export const STOP_DEADLINE_MS = 10_000;
 /** How long a stop waits for dashboards to answer the close frame (`closeTimeoutMs` when shorter). */
@@ -75,7 +79,7 @@ export const MAX_RESUME_PENDING = 50_000;
 export interface FixedBound {
   readonly name: string;
   readonly value: number;
-  readonly unit: 'characters' | 'ids' | 'levels' | 'entries' | 'ms' | 'bytes' | 'processes' | 'readings' | 'points' | 's' | '%';
+  readonly unit: 'characters' | 'ids' | 'levels' | 'entries' | 'ms' | 'bytes' | 'processes' | 'readings' | 'points' | 's' | '%' | 'MB';
   /** why this value, and what happens at the bound */
   readonly why: string;
 }
@@ -171,6 +175,18 @@ export const FIXED_BOUNDS: readonly FixedBound[] = [
     MEMORY_REDUCER_NUDGE_MS,
     'ms',
     "Node 24's V8 gives idle memory back only after a cppgc allocation; one made at start no longer counted after a 130 s idle (measured)",
+  ),
+  b(
+    'SEMI_SPACE_MB',
+    SEMI_SPACE_MB,
+    'MB',
+    "Node sizes V8's young generation from the machine's memory, up to 2 × 64 MB; 2 × 2 holds a gateway's bursts (measured)",
+  ),
+  b(
+    'MALLOC_TRIM_THRESHOLD_BYTES',
+    MALLOC_TRIM_THRESHOLD_BYTES,
+    'bytes',
+    "glibc's own threshold rises to tens of MB after the first large free and that much stays resident (measured: ~5 MB at rest)",
   ),
   b('STOP_DEADLINE_MS', STOP_DEADLINE_MS, 'ms', "under the unit's `TimeoutStopSec=20s`: a stop that hangs exits anyway instead of being killed"),
   b(

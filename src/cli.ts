@@ -3,6 +3,8 @@
  * `serialgate` — the command line: run the daemon, the demo (npm start), check a config, list
  * serial ports, diagnose a Pi. Errors go to stderr; exit codes are listed in --help.
  */
+// first: `run` and `demo` replace this process before the other modules are evaluated
+import './cli/relaunch.js';
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';

@@ -85,6 +85,30 @@ describe('footprint at rest', () => {
     expect(rss).toBeLessThanOrEqual((Number(process.versions.node.split('.')[0]) >= 22 ? 98 : 82) * MB);
   });
 
+  it('started by hand without the memory settings: on a Node with process.execve it replaces itself (the same PID) with a process that has them; Node 20 runs as started', async () => {
+    const config = path.join(dir, 'hand.yaml');
+    writeFileSync(config, ['server: { host: 127.0.0.1, port: 0 }', 'devices: []', ''].join('\n'));
+    daemon = Daemon.start(['run', '--config', config], { NODE_OPTIONS: undefined, MALLOC_TRIM_THRESHOLD_: undefined });
+    const url = await daemon.ready();
+    const pid = daemon.proc.pid!;
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+    const newSpace = gauge(await (await fetch(`${url}/metrics`)).text(), 'nodejs_heap_space_size_total_bytes{space="new"}');
+    if (typeof (process as { execve?: unknown }).execve === 'function') {
+      expect(cmdline.slice(0, 4)).toEqual([process.execPath, '--max-semi-space-size=2', '--no-concurrent-recompilation', CLI]);
+      expect(cmdline.slice(4, 7)).toEqual(['run', '--config', config]);
+      expect(environ).toContain('MALLOC_TRIM_THRESHOLD_=131072');
+      expect(newSpace).toBeLessThanOrEqual(4 * MB);
+    } else {
+      expect(cmdline.slice(0, 2)).toEqual([process.execPath, CLI]);
+      expect(environ.filter((e) => e.startsWith('MALLOC_TRIM_THRESHOLD_='))).toEqual([]);
+    }
+    // the replaced process is the one that was started: a stop still reaches it
+    daemon.proc.kill('SIGTERM');
+    expect((await daemon.exited).code).toBe(0);
+    expect(daemon.err.join('')).toBe('');
+  });
+
   it('with an mqtt:// broker connected: node:https and node:tls are never loaded, and nothing is printed on stderr (no DEP0169 on Node 24)', async () => {
     const config = path.join(dir, 'plain.yaml');
     writeFileSync(
