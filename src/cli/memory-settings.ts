@@ -49,12 +49,13 @@ type Execve = (file: string, args: string[], env: NodeJS.ProcessEnv) => never;
 
 /**
  * Replaces this process with one that has the settings, if it lacks any and Node can. Returns
- * only when nothing is to be done or exec is not possible (Node 20; a permission model that forbids
- * it): the daemon then runs as started.
+ * only when nothing is to be done or exec is not possible (Node 20; started by fork() with an IPC
+ * channel; a permission model that forbids it): the daemon then runs as started.
  */
 export function relaunchWithMemorySettings(): void {
   const execve = (process as { execve?: Execve }).execve;
-  if (typeof execve !== 'function') return;
+  // a parent's IPC channel (child_process.fork) would not survive the exec: the parent would see a disconnect
+  if (typeof execve !== 'function' || process.channel) return;
   const missing = missingMemorySettings(process.execArgv, process.env);
   if (missing.flags.length === 0 && Object.keys(missing.env).length === 0) return;
   try {

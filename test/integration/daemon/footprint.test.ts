@@ -3,6 +3,7 @@
  * with a real Mosquitto configured and connected. Figures are read from the daemon's own /metrics
  * (prom-client's heap gauges) and /proc: the built dist/src/cli.cjs is what is measured.
  */
+import { fork } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -107,6 +108,20 @@ describe('footprint at rest', () => {
     daemon.proc.kill('SIGTERM');
     expect((await daemon.exited).code).toBe(0);
     expect(daemon.err.join('')).toBe('');
+  });
+
+  it('started by fork() with an IPC channel: runs as started, so the parent keeps its channel', async () => {
+    const config = path.join(dir, 'forked.yaml');
+    writeFileSync(config, ['server: { host: 127.0.0.1, port: 0 }', 'devices: []', ''].join('\n'));
+    const child = fork(CLI, ['run', '--config', config], {
+      env: { ...process.env, NODE_OPTIONS: undefined, MALLOC_TRIM_THRESHOLD_: undefined },
+      execArgv: [],
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    });
+    daemon = new Daemon(child);
+    await daemon.ready();
+    expect(readFileSync(`/proc/${child.pid!}/cmdline`, 'utf8').split('\0').slice(0, 2)).toEqual([process.execPath, CLI]);
+    expect(child.connected).toBe(true);
   });
 
   it('with an mqtt:// broker connected: node:https and node:tls are never loaded, and nothing is printed on stderr (no DEP0169 on Node 24)', async () => {
