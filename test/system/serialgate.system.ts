@@ -2,7 +2,7 @@
  * serialgate as a systemd service, under a real systemd (PID 1 of a Debian 12 container booted
  * with systemd-nspawn), installed with `systemd/install.sh` the way the README tells a user, and
  * checked from the host. The checks run in order on one booted system; each prints what it saw
- * and how long it took (also written to test-results/systemd-system.txt).
+ * and how long it took (also written to test-results/systemd-system-node<major>.txt).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -16,6 +16,8 @@ import { Container, ensureRootfs, HOST_CA, SRC_INSIDE } from './nspawn.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const RESULTS = path.join(ROOT, 'test-results');
+/** each Node the suite runs on (test/system/run.sh: the system's, then Node 24) writes its own files */
+const NODE_TAG = `node${process.versions.node.split('.')[0]}`;
 const UNIT = 'serialgate.service';
 const unitText = readFileSync(path.join(ROOT, 'systemd/serialgate.service'), 'utf8');
 /** a `Key=<n>s` setting of the shipped unit, so that the bounds below follow it */
@@ -211,11 +213,15 @@ beforeAll(async () => {
   box = await Container.boot({
     root: fs.root,
     checkout: ROOT,
-    consoleLog: path.join(RESULTS, 'systemd-console.log'),
+    consoleLog: path.join(RESULTS, `systemd-console-${NODE_TAG}.log`),
     name: `sg-test-${process.pid}`,
   });
   const version = (await box.run('systemctl --version | head -1')).stdout.trim();
-  note('boot', Date.now() - t1, `PID 1 is ${version}; cgroup ${(await box.run('stat -fc %T /sys/fs/cgroup')).stdout.trim()}`);
+  note(
+    'boot',
+    Date.now() - t1,
+    `Node ${process.version} bound in as /usr/bin/node; PID 1 is ${version}; cgroup ${(await box.run('stat -fc %T /sys/fs/cgroup')).stdout.trim()}`,
+  );
 });
 
 afterAll(async () => {
@@ -223,7 +229,7 @@ afterAll(async () => {
     const off = await box.poweroff();
     note('poweroff', off.ms, off.clean ? 'clean (systemctl poweroff, nspawn exited)' : 'NOT clean: killed after the bound');
   }
-  writeFileSync(path.join(RESULTS, 'systemd-system.txt'), report.join('\n') + '\n');
+  writeFileSync(path.join(RESULTS, `systemd-system-${NODE_TAG}.txt`), report.join('\n') + '\n');
   console.log(`\n[systemd] summary\n${report.join('\n')}`);
 });
 
@@ -269,7 +275,19 @@ describe('serialgate under systemd (PID 1 in systemd-nspawn)', () => {
     expect(s.ActiveState).toBe('active');
     expect(s.SubState).toBe('running');
     expect(s.StatusText).toBe(`listening on http://127.0.0.1:${port}`);
-    note('start', start.ms, `enable --now → active (running), StatusText "${s.StatusText}"; /healthz 200 at once; mock on ${pts}`);
+    // the main process is the one systemd started, with the memory settings: on a Node with
+    // process.execve it replaced itself (the same PID) to add the flag the unit cannot give
+    const { MainPID: pid } = await box.show(UNIT, 'MainPID');
+    const cmdline = (await box.run(`tr '\\0' ' ' < /proc/${pid}/cmdline`)).stdout.trim();
+    const execve = typeof (process as { execve?: unknown }).execve === 'function';
+    expect(cmdline).toBe(
+      `/usr/bin/node ${execve ? '--no-concurrent-recompilation ' : ''}/opt/serialgate/dist/src/cli.cjs run --config /etc/serialgate/config.yaml`,
+    );
+    note(
+      'start',
+      start.ms,
+      `enable --now → active (running), StatusText "${s.StatusText}"; /healthz 200 at once; mock on ${pts}; MainPID ${pid}: ${cmdline}`,
+    );
   });
 
   it('a dashboard on the host gets readings from the mock PTY, also after a replug', async () => {
@@ -362,6 +380,9 @@ describe('serialgate under systemd (PID 1 in systemd-nspawn)', () => {
     const before = await box.show(UNIT, 'MainPID', 'NRestarts');
     const since = await containerNow();
     // µs on the clock the journal stamps its entries with (one kernel: the host's)
+    // the name systemd logs the kill with: "node" on Node 20, "MainThread" on Node 24 (it names its main thread)
+    const comm = (await box.run(`cat /proc/${before.MainPID}/comm`)).stdout.trim();
+    expect(comm).toMatch(/^(node|MainThread)$/);
     const stoppedUs = Number((await box.run(`date +%s%6N && kill -STOP ${before.MainPID}`)).stdout.trim());
     const t0 = Date.now();
     const after = await until(
@@ -384,7 +405,7 @@ describe('serialgate under systemd (PID 1 in systemd-nspawn)', () => {
       return (Number(e!.__REALTIME_TIMESTAMP) - stoppedUs) / 1e6;
     };
     const timeout = at(new RegExp(`: Watchdog timeout \\(limit ${WATCHDOG_SEC}s\\)!$`));
-    const killed = at(new RegExp(`: Killing process ${before.MainPID} \\(node\\) with signal SIGABRT\\.$`));
+    const killed = at(new RegExp(`: Killing process ${before.MainPID} \\(${comm}\\) with signal SIGABRT\\.$`));
     const scheduled = at(/: Scheduled restart job, restart counter is at/);
     const ready = at(/"msg":"ready"/);
     // the pings come every WatchdogSec/2: the stall is seen within WatchdogSec of SIGSTOP; the
@@ -394,14 +415,14 @@ describe('serialgate under systemd (PID 1 in systemd-nspawn)', () => {
     expect(ready).toBeLessThan(WATCHDOG_SEC + RESTART_SEC + 5);
     // the lines the README tells a user to look for, as systemd wrote them
     writeFileSync(
-      path.join(RESULTS, 'systemd-watchdog.journal'),
+      path.join(RESULTS, `systemd-watchdog-${NODE_TAG}.journal`),
       (await journal(since, 'Watchdog|SIGABRT|Main process exited|Failed with result|Scheduled restart|Started|"ready"')) + '\n',
     );
     const f = (x: number) => `${x.toFixed(2)} s`;
     note(
       'watchdog',
       ms,
-      `a ping seen after ${pingMs} ms of waiting; SIGSTOP ${before.MainPID}; journal, seconds after it: "Watchdog timeout (limit ${WATCHDOG_SEC}s)!" ${f(timeout)}, "Killing process ${before.MainPID} (node) with signal SIGABRT" ${f(killed)}, ` +
+      `a ping seen after ${pingMs} ms of waiting; SIGSTOP ${before.MainPID}; journal, seconds after it: "Watchdog timeout (limit ${WATCHDOG_SEC}s)!" ${f(timeout)}, "Killing process ${before.MainPID} (${comm}) with signal SIGABRT" ${f(killed)}, ` +
         `"Scheduled restart job, restart counter is at ${after.NRestarts}" ${f(scheduled)}, new MainPID ${after.MainPID} ready ${f(ready)}`,
     );
     // the stalled process took the old dashboard's socket with it
