@@ -19,6 +19,8 @@ export const MAX_EPOCH_LENGTH = 64;
 export const MAX_DEPTH = 32;
 /** Subscription changes remembered per connection for resume de-duplication. */
 export const MAX_PERIODS = 16;
+/** Estimated bytes the resume buffer (`hub.resumeBuffer` readings with their frames) may hold. */
+export const MAX_RESUME_BYTES = 32 * 1024 * 1024;
 /** Bad client messages are counted over this window (`hub.badMessageLimit`). */
 export const BAD_MESSAGE_WINDOW_MS = 10_000;
 /** Derived MQTT device ids per configured device. */
@@ -107,6 +109,12 @@ export const FIXED_BOUNDS: readonly FixedBound[] = [
     MAX_PERIODS,
     'entries',
     'subscription changes remembered per connection for resume de-duplication; older ones fall out with the ring',
+  ),
+  b(
+    'MAX_RESUME_BYTES',
+    MAX_RESUME_BYTES,
+    'bytes',
+    'the resume buffer counts readings (`hub.resumeBuffer`), this bounds their size: 10,000 readings of 64 KB MQTT payloads with their frames would hold ~2 GB → the oldest are dropped, a resume reports them in its `gap`',
   ),
   b('BAD_MESSAGE_WINDOW_MS', BAD_MESSAGE_WINDOW_MS, 'ms', 'the window `hub.badMessageLimit` counts over; more in it → close 1008'),
   b(

@@ -16,7 +16,7 @@ import { newEpoch, type StreamSnapshot, type StreamStart } from './epoch.js';
 import { ReadingFrames } from './reading-frames.js';
 import { ResumeRing } from './ring.js';
 import { matches, type Subscription } from './subscriptions.js';
-import { MAX_PERIODS } from '../bounds.js';
+import { MAX_PERIODS, MAX_RESUME_BYTES } from '../bounds.js';
 
 /** What one connection was already sent (kept by its Session, read and written only here). */
 export interface SentRecord {
@@ -69,8 +69,9 @@ export class Resume {
 
   /** The next reading of the stream: numbered, kept for replay, ready to be framed once per encoding. */
   append(input: ReadingInput): ReadingFrames {
-    const r = new ReadingFrames(readingMessage({ ...input, seq: ++this.seq }));
-    this.ring.push(r);
+    const msg = readingMessage({ ...input, seq: ++this.seq });
+    const r = new ReadingFrames(msg);
+    this.ring.push(r, readingBytes(msg));
     return r;
   }
 
@@ -142,6 +143,23 @@ function wasSent(sent: SentRecord, seq: number, device: string): boolean {
   return false;
 }
 
+/**
+ * Rough bytes a reading weighs in the ring, for MAX_RESUME_BYTES: its fields (keys, strings) and
+ * the encodings it may come to hold beside them (the JSON text, its frame, the CBOR frame), each
+ * about as large. Only the order of magnitude matters: a reading of a few numbers is ~0.5 KB, one
+ * carrying a 60 KB MQTT payload ~240 KB.
+ */
+export function readingBytes(r: Reading): number {
+  let n = 64 + r.device.length + (r.raw?.length ?? 0) + (r.error?.length ?? 0);
+  if (r.values) {
+    for (const k of Object.keys(r.values)) {
+      const v = r.values[k];
+      n += 16 + k.length + (typeof v === 'string' ? v.length : 8);
+    }
+  }
+  return 4 * n;
+}
+
 export function readingMessage(r: Reading): ReadingMessage {
   const msg: ReadingMessage = { type: 'reading', seq: r.seq, device: r.device, ts: r.ts };
   if (r.values !== undefined) msg.values = r.values;
@@ -157,8 +175,8 @@ export function readingMessage(r: Reading): ReadingMessage {
 function restoreRing(capacity: number, seq: number, stream: StreamStart | StreamSnapshot | undefined): ResumeRing<ReadingFrames> {
   const saved = stream && 'readings' in stream ? stream.readings.slice(-capacity) : [];
   const contiguous = saved.length > 0 && saved.every((r, i) => r.seq === seq - saved.length + 1 + i);
-  if (!contiguous) return new ResumeRing(capacity, seq);
-  const ring = new ResumeRing<ReadingFrames>(capacity, saved[0]!.seq - 1);
-  for (const r of saved) ring.push(new ReadingFrames(readingMessage(r)));
+  if (!contiguous) return new ResumeRing(capacity, seq, MAX_RESUME_BYTES);
+  const ring = new ResumeRing<ReadingFrames>(capacity, saved[0]!.seq - 1, MAX_RESUME_BYTES);
+  for (const r of saved) ring.push(new ReadingFrames(readingMessage(r)), readingBytes(r));
   return ring;
 }

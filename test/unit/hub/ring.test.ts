@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ResumeRing } from '../../../src/hub/ring.js';
 import type { Reading } from '../../../src/domain.js';
+import { Resume, readingBytes } from '../../../src/hub/resume.js';
+import { MAX_RESUME_BYTES } from '../../../src/bounds.js';
 
 const r = (seq: number): Reading => ({ seq, device: 'd', ts: seq });
 const fill = (ring: ResumeRing<Reading>, from: number, to: number) => {
@@ -51,5 +53,36 @@ describe('ResumeRing', () => {
     const ring = new ResumeRing<Reading>(4);
     ring.push(r(1));
     expect(() => ring.push(r(3))).toThrow(RangeError);
+  });
+
+  it('drops the oldest readings beyond maxBytes, keeps the newest whatever it weighs, and reports the rest as a gap', () => {
+    const ring = new ResumeRing<Reading>(10, 0, 100);
+    for (let s = 1; s <= 6; s++) ring.push(r(s), 40);
+    expect(ring.oldest).toBe(5);
+    expect(ring.heldBytes).toBe(80);
+    expect(ring.since(2)).toEqual({ gap: { from: 3, to: 4 }, readings: [r(5), r(6)] });
+    ring.push(r(7), 500);
+    expect(ring.oldest).toBe(7);
+    expect(ring.since(6)).toEqual({ readings: [r(7)] });
+    // the count bound and the byte bound together: slots overwritten by count are not counted twice
+    for (let s = 8; s <= 40; s++) ring.push(r(s), 10);
+    expect(ring.oldest).toBe(31);
+    expect(ring.heldBytes).toBe(100);
+  });
+});
+
+describe('Resume buffer size', () => {
+  it('large readings (60 KB MQTT payloads) are held within MAX_RESUME_BYTES, not resumeBuffer of them', () => {
+    const resume = new Resume(10_000, undefined);
+    const big = 'x'.repeat(60_000);
+    for (let i = 0; i < 600; i++) resume.append({ device: 'm', ts: i, values: { s: big } });
+    const held = resume.held();
+    expect(held.at(-1)!.seq).toBe(600);
+    expect(held.length).toBeLessThan(600);
+    expect(held.reduce((n, r) => n + readingBytes(r), 0)).toBeLessThanOrEqual(MAX_RESUME_BYTES);
+    // small readings still fill resumeBuffer by count
+    const small = new Resume(10_000, undefined);
+    for (let i = 0; i < 12_000; i++) small.append({ device: 'mock1', ts: i, values: { temp: 21.5, hum: 40, count: i } });
+    expect(small.held().length).toBe(10_000);
   });
 });
