@@ -12,8 +12,18 @@ import { bucketRecord, pointRecord, type BucketRecord, type PointRecord } from '
 
 export type StoreLimits = Pick<HistoryConfig, 'rawWindowMs' | 'bucketMs' | 'retentionMs' | 'budgetBytes'>;
 
-/** Rough bytes one raw point holds in memory (object, values object, its keys), for the budget. */
-export const pointBytes = (p: HistoryPoint): number => 96 + Object.keys(p.values).length * 48;
+/**
+ * Rough bytes one raw point holds in memory (object, values object, its keys, its strings), for
+ * the budget. Strings count by their length: a point may carry a 60 KB MQTT payload as one value.
+ */
+export const pointBytes = (p: HistoryPoint): number => {
+  let n = 96;
+  for (const k of Object.keys(p.values)) {
+    const v = p.values[k];
+    n += 48 + k.length + (typeof v === 'string' ? v.length : 0);
+  }
+  return n;
+};
 
 class DeviceHistory {
   /** oldest first; `head` skips points already dropped so dropping is O(1) (compacted now and then) */

@@ -119,6 +119,23 @@ describe('the budget', () => {
     expect(a.buckets.length).toBeGreaterThan(23 * 60);
   });
 
+  it('strings count: raw points carrying 60 KB payloads stay within the budget', () => {
+    let now = 0;
+    const budget = 1024 * 1024;
+    const store = new HistoryStore({ ...limits, budgetBytes: budget }, () => now);
+    const big = 'x'.repeat(60_000);
+    for (let i = 0; i < 100; i++) {
+      now = i * 1000;
+      store.record({ seq: i + 1, device: 'a', ts: now, values: { s: big, n: i } });
+    }
+    const a = store.query({ device: 'a', from: 0, to: now, maxPoints: 10_000 });
+    // what the points really hold, not 100 × 60 KB = 6 MB
+    expect(a.points.length * big.length).toBeLessThanOrEqual(budget);
+    expect(store.heldBytes).toBeLessThanOrEqual(budget);
+    // dropping raw points loses resolution, not readings: the buckets count every one
+    expect(a.buckets.reduce((n, b) => n + b.count, 0) + a.points.length).toBe(100);
+  });
+
   it('over budget with no raw points left, the oldest bucket goes', () => {
     let now = 0;
     const store = new HistoryStore({ ...limits, rawWindowMs: MIN, retentionMs: 1000 * MIN, budgetBytes: 4096 }, () => now);
