@@ -64,7 +64,10 @@ class DeviceHistory {
 export class HistoryStore implements HistoryReader, HistoryWriter {
   private readonly byDevice = new Map<string, DeviceHistory>();
   private bytes = 0;
-  private pendingPoints: PointRecord[] = [];
+  /** points to append at the next drain, from `pendingHead` on (the ones before it were dropped, see queuePoint) */
+  private pendingPoints: (PointRecord | undefined)[] = [];
+  private pendingHead = 0;
+  private pendingBytes = 0;
   private pendingBuckets: BucketRecord[] = [];
 
   constructor(
@@ -83,8 +86,27 @@ export class HistoryStore implements HistoryReader, HistoryWriter {
     if (!r.values) return; // a raw line has nothing to chart
     const p: HistoryPoint = { seq: r.seq, ts: r.ts, values: r.values };
     this.addPoint(r.device, p);
-    if (this.persist) this.pendingPoints.push(pointRecord(r.device, p));
+    if (this.persist) this.queuePoint(pointRecord(r.device, p), pointBytes(p));
     this.expire();
+  }
+
+  /**
+   * Queues a point for the files, within budgetBytes like the store: between two flushes
+   * (`flushMs`, 30 s) a device sending large readings fast would otherwise queue far more than the
+   * store keeps, all held in memory until the flush, written, and dropped again by the budget at the
+   * next start. The oldest pending points go first (they are the first the budget drops).
+   */
+  private queuePoint(rec: PointRecord, bytes: number): void {
+    this.pendingPoints.push(rec);
+    this.pendingBytes += bytes;
+    while (this.pendingBytes > this.limits.budgetBytes && this.pendingHead < this.pendingPoints.length - 1) {
+      this.pendingBytes -= pointBytes({ seq: 0, ts: 0, values: this.pendingPoints[this.pendingHead]!.v });
+      this.pendingPoints[this.pendingHead++] = undefined;
+    }
+    if (this.pendingHead > 1024 && this.pendingHead * 2 > this.pendingPoints.length) {
+      this.pendingPoints = this.pendingPoints.slice(this.pendingHead);
+      this.pendingHead = 0;
+    }
   }
 
   /**
@@ -135,8 +157,11 @@ export class HistoryStore implements HistoryReader, HistoryWriter {
 
   /** What must be appended to the files since the last drain. */
   drain(): { points: PointRecord[]; buckets: BucketRecord[] } {
-    const out = { points: this.pendingPoints, buckets: this.pendingBuckets };
+    const points = (this.pendingHead > 0 ? this.pendingPoints.slice(this.pendingHead) : this.pendingPoints) as PointRecord[];
+    const out = { points, buckets: this.pendingBuckets };
     this.pendingPoints = [];
+    this.pendingHead = 0;
+    this.pendingBytes = 0;
     this.pendingBuckets = [];
     return out;
   }

@@ -136,6 +136,25 @@ describe('the budget', () => {
     expect(a.buckets.reduce((n, b) => n + b.count, 0) + a.points.length).toBe(100);
   });
 
+  it('points waiting for the files stay within the budget too: the newest are written', () => {
+    let now = 0;
+    const budget = 1024 * 1024;
+    const store = new HistoryStore({ ...limits, budgetBytes: budget }, () => now, true);
+    const big = 'x'.repeat(60_000);
+    for (let i = 0; i < 100; i++) {
+      now = i * 100;
+      store.record({ seq: i + 1, device: 'a', ts: now, values: { s: big } });
+    }
+    const { points } = store.drain();
+    expect(points.length * big.length).toBeLessThanOrEqual(budget);
+    expect(points.at(-1)!.s).toBe(100);
+    expect(points.map((p) => p.s)).toEqual(Array.from({ length: points.length }, (_, i) => 101 - points.length + i));
+    // small points are all queued, in order
+    store.record({ seq: 101, device: 'a', ts: 10_000, values: { v: 1 } });
+    store.record({ seq: 102, device: 'a', ts: 10_100, values: { v: 2 } });
+    expect(store.drain().points.map((p) => p.s)).toEqual([101, 102]);
+  });
+
   it('over budget with no raw points left, the oldest bucket goes', () => {
     let now = 0;
     const store = new HistoryStore({ ...limits, rawWindowMs: MIN, retentionMs: 1000 * MIN, budgetBytes: 4096 }, () => now);
