@@ -15,8 +15,16 @@ import { MAX_DEPTH } from '../bounds.js';
 
 class FlattenError extends Error {}
 
+// In a /u regex a surrogate pair is one code point, so this matches only a lone surrogate: a
+// "\ud800" escape, which no UTF-8 can carry. Let through, it reached CBOR dashboards as bytes that
+// are not UTF-8 (cbor-x writes it as ED A0 80) and JSON ones as "\ud800": two different values.
+const LONE_SURROGATE = /\p{Cs}/u;
+
 function flatten(out: Values, prefix: string, v: unknown, depth: number): void {
-  if (v === null || typeof v === 'string' || typeof v === 'boolean') {
+  if (typeof v === 'string') {
+    if (LONE_SURROGATE.test(v)) throw new FlattenError(`json: "${prefix}" is not well-formed Unicode (a lone surrogate escape)`);
+    out[prefix] = v;
+  } else if (v === null || typeof v === 'boolean') {
     out[prefix] = v;
   } else if (typeof v === 'number') {
     // JSON.parse turns 1e400 into Infinity, which JSON cannot carry back out
@@ -28,9 +36,14 @@ function flatten(out: Values, prefix: string, v: unknown, depth: number): void {
       for (let i = 0; i < v.length; i++) flatten(out, `${prefix}.${i}`, v[i], depth + 1);
     } else {
       const o = v as Record<string, unknown>;
-      for (const k of Object.keys(o)) flatten(out, `${prefix}.${k}`, o[k], depth + 1);
+      for (const k of Object.keys(o)) flatten(out, `${prefix}.${checkKey(k)}`, o[k], depth + 1);
     }
   }
+}
+
+function checkKey(k: string): string {
+  if (LONE_SURROGATE.test(k)) throw new FlattenError('json: a key is not well-formed Unicode (a lone surrogate escape)');
+  return k;
 }
 
 export function parseJsonLine(line: string): LineResult {
@@ -48,7 +61,7 @@ export function parseJsonLine(line: string): LineResult {
   try {
     const o = doc as Record<string, unknown>;
     // Object.keys, not for-in: a polluted Object.prototype elsewhere must not add fields
-    for (const k of Object.keys(o)) flatten(values, k, o[k], 1);
+    for (const k of Object.keys(o)) flatten(values, checkKey(k), o[k], 1);
   } catch (err) {
     if (err instanceof FlattenError) return { error: err.message };
     throw err;

@@ -70,7 +70,14 @@ describe('json', () => {
     ['"s"', 'json: expected an object, got a string'],
     ['null', 'json: expected an object, got null'],
     ['{"t":1e400}', 'json: "t" is out of the range of a double'],
+    ['{"s":"\\ud800x"}', 'json: "s" is not well-formed Unicode (a lone surrogate escape)'],
+    ['{"a":{"b":["ok","\\udfff"]}}', 'json: "a.b.1" is not well-formed Unicode (a lone surrogate escape)'],
+    ['{"\\ud800":1}', 'json: a key is not well-formed Unicode (a lone surrogate escape)'],
+    ['{"a":{"k\\udc00":1}}', 'json: a key is not well-formed Unicode (a lone surrogate escape)'],
   ])('%s → %s', (line, error) => expect(p(line)).toEqual({ error, raw: line }));
+  it('a surrogate pair (escaped or not) is well-formed and kept', () => {
+    expect(p('{"e":"\\ud83d\\ude00","f":"😀"}').values).toEqual({ e: '😀', f: '😀' });
+  });
   it('malformed JSON → error with the line as raw', () => {
     const r = p('{"temp": 21.');
     expect(r.error).toMatch(/^json: /);
