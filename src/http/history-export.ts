@@ -92,7 +92,8 @@ export function toCsv(a: HistoryAnswer): string {
   for (const b of a.buckets) for (const k in b.fields) names.add(k);
   for (const pt of a.points) for (const k in pt.values) names.add(k);
   const fields = [...names].sort();
-  const rows = [['time', 'ts', 'kind', 'span_ms', 'count', ...fields.flatMap((f) => [f, `${f}_min`, `${f}_max`])]];
+  // field names come from device data (JSON keys) too: a header cell is defused like a value
+  const rows = [['time', 'ts', 'kind', 'span_ms', 'count', ...fields.flatMap((f) => [cell(f), cell(`${f}_min`), cell(`${f}_max`)])]];
   for (const b of a.buckets) {
     rows.push([
       iso(b.ts),
@@ -114,7 +115,7 @@ export function toCsv(a: HistoryAnswer): string {
 
 const iso = (ts: number): string => new Date(ts).toISOString();
 
-/** a point's value as a cell; a text that a spreadsheet would run as a formula is defused with a leading ' (OWASP CSV injection) */
+/** a point's value (or a field name) as a cell; a text that a spreadsheet would run as a formula is defused with a leading ' (OWASP CSV injection) */
 function cell(v: unknown): string {
   if (v === undefined || v === null) return '';
   if (typeof v !== 'string') return String(v);

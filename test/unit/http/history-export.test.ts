@@ -21,4 +21,17 @@ describe('toCsv', () => {
       '',
     ]);
   });
+
+  it('field names are defused too: a JSON key from a device or MQTT publisher cannot plant a formula in the header row', () => {
+    const csv = toCsv({
+      device: 'd',
+      from: 0,
+      to: 10_000,
+      buckets: [],
+      points: [{ seq: 1, ts: 0, values: { '=HYPERLINK("http://evil")': 1, '@k': 'v', '+x': 2, plain: 3 } }],
+    });
+    expect(csv.split('\r\n')[0]).toBe(
+      `time,ts,kind,span_ms,count,'+x,'+x_min,'+x_max,"'=HYPERLINK(""http://evil"")","'=HYPERLINK(""http://evil"")_min","'=HYPERLINK(""http://evil"")_max",'@k,'@k_min,'@k_max,plain,plain_min,plain_max`,
+    );
+  });
 });
