@@ -26,8 +26,12 @@ export const pointBytes = (p: HistoryPoint): number => {
 };
 
 class DeviceHistory {
-  /** oldest first; `head` skips points already dropped so dropping is O(1) (compacted now and then) */
-  raw: HistoryPoint[] = [];
+  /**
+   * oldest first; `head` skips points already dropped so dropping is O(1) (compacted now and then).
+   * A dropped point's slot is cleared at once: up to 1,024 of them wait for the compaction, and a
+   * point may carry a 60 KB payload or tens of thousands of flattened fields.
+   */
+  raw: (HistoryPoint | undefined)[] = [];
   head = 0;
   /** closed buckets, oldest first */
   closed: BucketAcc[] = [];
@@ -40,7 +44,8 @@ class DeviceHistory {
   }
 
   shiftRaw(): HistoryPoint {
-    const p = this.raw[this.head++]!;
+    const p = this.raw[this.head]!;
+    this.raw[this.head++] = undefined;
     this.rawSince = Math.max(this.rawSince, p.ts + 1);
     if (this.head > 1024 && this.head * 2 > this.raw.length) {
       this.raw = this.raw.slice(this.head);
@@ -50,7 +55,7 @@ class DeviceHistory {
   }
 
   rawPoints(): HistoryPoint[] {
-    return this.raw.slice(this.head);
+    return this.raw.slice(this.head) as HistoryPoint[];
   }
 
   /** the bucket [ts, ts + span) if it is open or closed (a restore looks it up) */

@@ -136,6 +136,20 @@ describe('the budget', () => {
     expect(a.buckets.reduce((n, b) => n + b.count, 0) + a.points.length).toBe(100);
   });
 
+  it('a dropped raw point is let go at once, not kept until the array is compacted (1,024 drops later)', () => {
+    let now = 0;
+    const budget = 1024 * 1024;
+    const store = new HistoryStore({ ...limits, budgetBytes: budget }, () => now);
+    for (let i = 0; i < 200; i++) {
+      now = i * 100;
+      store.record({ seq: i + 1, device: 'a', ts: now, values: { s: String(i).padEnd(60_000, 'x') } });
+    }
+    // what the store still references, held or dropped: 200 × 60 KB = 12 MB before the fix
+    const dev = (store as unknown as { byDevice: Map<string, { raw: unknown[] }> }).byDevice.get('a')!;
+    const referenced = dev.raw.filter((p) => p !== undefined) as { values: { s: string } }[];
+    expect(referenced.reduce((n, p) => n + p.values.s.length, 0)).toBeLessThanOrEqual(budget);
+  });
+
   it('points waiting for the files stay within the budget too: the newest are written', () => {
     let now = 0;
     const budget = 1024 * 1024;
