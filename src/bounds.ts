@@ -21,6 +21,8 @@ export const MAX_DEPTH = 32;
 export const MAX_PERIODS = 16;
 /** Estimated bytes the resume buffer (`hub.resumeBuffer` readings with their frames) may hold. */
 export const MAX_RESUME_BYTES = 32 * 1024 * 1024;
+/** Readings queued for one dashboard's next write: beyond this they are written at once (src/hub/session.ts). */
+export const MAX_BATCH_BYTES = 64 * 1024;
 /** Bad client messages are counted over this window (`hub.badMessageLimit`). */
 export const BAD_MESSAGE_WINDOW_MS = 10_000;
 /** Derived MQTT device ids per configured device. */
@@ -115,6 +117,12 @@ export const FIXED_BOUNDS: readonly FixedBound[] = [
     MAX_RESUME_BYTES,
     'bytes',
     'the resume buffer counts readings (`hub.resumeBuffer`), this bounds their size: 10,000 readings of 64 KB MQTT payloads with their frames would hold ~2 GB → the oldest are dropped, a resume reports them in its `gap`',
+  ),
+  b(
+    'MAX_BATCH_BYTES',
+    MAX_BATCH_BYTES,
+    'bytes',
+    "one turn's burst of large readings (64 KB MQTT payloads) goes out in writes of about this, so a dashboard that reads is switched to the latest value per device by `sendSoftLimitBytes` instead of closed by `sendHardLimitBytes` for one oversized write",
   ),
   b('BAD_MESSAGE_WINDOW_MS', BAD_MESSAGE_WINDOW_MS, 'ms', 'the window `hub.badMessageLimit` counts over; more in it → close 1008'),
   b(

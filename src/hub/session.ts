@@ -15,7 +15,7 @@ import { TokenBucket, WindowCounter } from './limits.js';
 import type { ReadingFrames } from './reading-frames.js';
 import { NO_SEQS, type Resumer, type SentRecord } from './resume.js';
 import { matches, type Subscriber, type Subscription } from './subscriptions.js';
-import { BAD_MESSAGE_WINDOW_MS } from '../bounds.js';
+import { BAD_MESSAGE_WINDOW_MS, MAX_BATCH_BYTES } from '../bounds.js';
 
 export type { SendResult };
 
@@ -66,6 +66,8 @@ export class Session implements CommandOwner, Flushable, Resumer, Subscriber {
 
   /** frames waiting for the next flush, in order; none: no array (most of an idle dashboard's life) */
   private pending: Buffer[] | undefined;
+  /** bytes of the readings in `pending` (deliver), for MAX_BATCH_BYTES */
+  private pendingBytes = 0;
   /** congested: readings go to `latest` instead of the socket until 'drain' */
   private congested = false;
   private latest: Map<string, ReadingFrames> | undefined;
@@ -134,9 +136,16 @@ export class Session implements CommandOwner, Flushable, Resumer, Subscriber {
       return;
     }
     const pending = (this.pending ??= []);
-    pending.push(r.frame(this.encoding));
+    const frame = r.frame(this.encoding);
+    pending.push(frame);
+    this.pendingBytes += frame.length;
+    // A burst of large readings in one turn is written as it comes, in writes of about
+    // MAX_BATCH_BYTES: one write of all of it could pass sendHardLimitBytes on a socket with a few
+    // bytes still queued and close a dashboard that reads (1013), where the soft limit switches it
+    // to the latest value per device.
+    if (this.pendingBytes >= MAX_BATCH_BYTES) this.flush();
     // the hub's FlushScheduler writes it (at the end of this turn; held up to hub.coalesceMs under load if set)
-    if (pending.length === 1) this.dirty(this);
+    else if (pending.length === 1) this.dirty(this);
   }
 
   /** Queues a frame in order with the readings; the caller flushes (snapshot, replay: one write). */
@@ -161,6 +170,7 @@ export class Session implements CommandOwner, Flushable, Resumer, Subscriber {
     if (pending === undefined || !this.open) return;
     const n = pending.length;
     this.pending = undefined;
+    this.pendingBytes = 0;
     const buf = n === 1 ? pending[0]! : shared ? concatShared(pending, shared) : Buffer.concat(pending);
     const result = this.conn.sendFrame(buf);
     if (result === 'closed') return;
@@ -173,6 +183,7 @@ export class Session implements CommandOwner, Flushable, Resumer, Subscriber {
   closed(): void {
     this.open = false;
     this.pending = undefined;
+    this.pendingBytes = 0;
     this.latest = undefined;
     if (this.stallTimer) clearTimeout(this.stallTimer);
     this.stallTimer = undefined;

@@ -381,6 +381,35 @@ describe('slow consumers', () => {
     expect(c.of('reading').map((m) => m.seq)).toEqual([1, 2]);
   });
 
+  it('a burst of large readings in one turn is written in batches: a dashboard that reads is switched to the latest value per device, not closed for one oversized write', () => {
+    const { hub, connect } = setup();
+    const c = connect('viewer');
+    // Connection.writeFrame's rules on a socket with 10 KB still queued: soft 64 KB, hard 1 MB
+    let queued = 10 * 1024;
+    c.sendFrame = (frame: Buffer) => {
+      if (c.closedWith) return 'closed';
+      if (queued > 0 && queued + frame.length > 1024 * 1024) {
+        c.close(1013, 'send buffer full');
+        return 'closed';
+      }
+      c.writes.push(frame);
+      queued += frame.length;
+      return queued > 64 * 1024 ? 'backpressure' : 'ok';
+    };
+    const big = 'x'.repeat(60 * 1024);
+    for (let i = 1; i <= 30; i++) hub.reading({ device: i % 2 ? 'a' : 'b', ts: 1000 + i, values: { s: big, i } });
+    hub.flushQueued();
+    expect(c.closedWith).toBeUndefined();
+    // no write much over MAX_BATCH_BYTES plus one reading
+    expect(Math.max(...c.writes.map((w) => w.length))).toBeLessThan(2 * 62 * 1024);
+    queued = 0;
+    c.emit('drain');
+    const seqs = c.of('reading').map((m) => m.seq);
+    expect(c.of('gap')).toHaveLength(1);
+    // the latest of each device after the gap
+    expect(seqs.slice(-2)).toEqual([29, 30]);
+  });
+
   it('above the soft limit for longer than hub.stallTimeoutMs → close 1013; others unaffected', () => {
     vi.useFakeTimers();
     const { connect, read } = setup({ stallTimeoutMs: 1000 });
