@@ -12,17 +12,13 @@ import type { Values } from '../domain.js';
 import { emptyValues } from './line-values.js';
 import type { LineResult } from './line-parser.js';
 import { MAX_DEPTH } from '../bounds.js';
+import { isWellFormed } from '../text.js';
 
 class FlattenError extends Error {}
 
-// In a /u regex a surrogate pair is one code point, so this matches only a lone surrogate: a
-// "\ud800" escape, which no UTF-8 can carry. Let through, it reached CBOR dashboards as bytes that
-// are not UTF-8 (cbor-x writes it as ED A0 80) and JSON ones as "\ud800": two different values.
-const LONE_SURROGATE = /\p{Cs}/u;
-
 function flatten(out: Values, prefix: string, v: unknown, depth: number): void {
   if (typeof v === 'string') {
-    if (LONE_SURROGATE.test(v)) throw new FlattenError(`json: "${prefix}" is not well-formed Unicode (a lone surrogate escape)`);
+    if (!isWellFormed(v)) throw new FlattenError(`json: "${prefix}" is not well-formed Unicode (a lone surrogate escape)`);
     out[prefix] = v;
   } else if (v === null || typeof v === 'boolean') {
     out[prefix] = v;
@@ -42,7 +38,7 @@ function flatten(out: Values, prefix: string, v: unknown, depth: number): void {
 }
 
 function checkKey(k: string): string {
-  if (LONE_SURROGATE.test(k)) throw new FlattenError('json: a key is not well-formed Unicode (a lone surrogate escape)');
+  if (!isWellFormed(k)) throw new FlattenError('json: a key is not well-formed Unicode (a lone surrogate escape)');
   return k;
 }
 

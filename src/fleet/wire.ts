@@ -6,6 +6,7 @@ import { ID_PATTERN } from '../config/schema.js';
 import type { SourceKind, Values } from '../domain.js';
 import type { Presence } from './remote.js';
 import { FLEET_MAX_DEVICES, FLEET_MAX_TEXT } from '../bounds.js';
+import { isWellFormed } from '../text.js';
 
 function json(payload: Buffer): Record<string, unknown> | undefined {
   try {
@@ -16,7 +17,7 @@ function json(payload: Buffer): Record<string, unknown> | undefined {
   }
 }
 
-const text = (v: unknown): v is string => typeof v === 'string' && v.length <= FLEET_MAX_TEXT;
+const text = (v: unknown): v is string => typeof v === 'string' && v.length <= FLEET_MAX_TEXT && isWellFormed(v);
 const isSource = (v: unknown): v is SourceKind => v === 'serial' || v === 'mqtt';
 
 /** A birth or a will; an empty (cleared) retained status is undefined like garbage. */
@@ -56,11 +57,19 @@ export function parseReading(payload: Buffer): RemoteReading | undefined {
     const values: Values = Object.create(null) as Values;
     for (const [k, v] of Object.entries(o.values)) {
       if (!(v === null || typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean')) return undefined;
+      // what a dashboard gets must be the same value in JSON and in CBOR (src/text.ts)
+      if (!isWellFormed(k) || (typeof v === 'string' && !isWellFormed(v))) return undefined;
       values[k] = v;
     }
     r.values = values;
   }
-  if (typeof o.raw === 'string') r.raw = o.raw;
-  if (typeof o.error === 'string') r.error = o.error;
+  if (typeof o.raw === 'string') {
+    if (!isWellFormed(o.raw)) return undefined;
+    r.raw = o.raw;
+  }
+  if (typeof o.error === 'string') {
+    if (!isWellFormed(o.error)) return undefined;
+    r.error = o.error;
+  }
   return r;
 }

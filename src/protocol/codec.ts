@@ -19,6 +19,7 @@ import { Decoder, Encoder } from 'cbor-x';
 import { PROTOCOL_CBOR, PROTOCOL_JSON, type Encoding, type ServerMessage } from './messages.js';
 import type { DecodeErrorCode } from '../errors.js';
 import { MAX_DEPTH } from '../bounds.js';
+import { isWellFormed } from '../text.js';
 
 // useRecords: false → plain CBOR maps that any decoder (and cbor-x's default `decode` in the
 // browser) turns into plain objects; numbers keep their JS value (integers as CBOR ints, others
@@ -72,9 +73,6 @@ export function decodeClientMessage(data: Buffer, binary: boolean, encoding: Enc
   return checkTree(value);
 }
 
-// In a /u regex a surrogate pair is one code point, so this matches only a lone surrogate: a JSON
-// "\ud800" escape, which no UTF-8 (and so no CBOR text, serial line or MQTT payload) can carry.
-const LONE_SURROGATE = /\p{Cs}/u;
 const notWellFormed = (): Decoded => fail('malformed', 'strings must be well-formed Unicode (no lone surrogates)');
 
 /**
@@ -105,7 +103,7 @@ function checkTree(root: unknown): Decoded {
         continue;
       }
       case 'string':
-        if (LONE_SURROGATE.test(value)) return notWellFormed();
+        if (!isWellFormed(value)) return notWellFormed();
         set(value);
         continue;
       case 'object':
@@ -134,7 +132,7 @@ function checkTree(root: unknown): Decoded {
     for (const [key, item] of entries) {
       if (typeof key !== 'string') return fail('malformed', 'map keys must be text strings');
       if (key === '__proto__') return fail('forbidden_key', '"__proto__" is not allowed as a key');
-      if (LONE_SURROGATE.test(key)) return notWellFormed();
+      if (!isWellFormed(key)) return notWellFormed();
       stack.push({ value: item, depth: depth + 1, set: (v) => (obj[key] = v) });
     }
   }

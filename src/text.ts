@@ -1,0 +1,13 @@
+/**
+ * Well-formed Unicode: a string with no lone surrogate. A JSON "\ud800" escape decodes to one,
+ * which no UTF-8 (and so no CBOR text, serial line or MQTT payload) can carry: let through, CBOR
+ * dashboards would get bytes that are not UTF-8 (cbor-x writes ED A0 80) and JSON ones "\ud800",
+ * two different values. Every place that takes text from outside checks it here: dashboards'
+ * messages (protocol/codec.ts), device JSON lines and MQTT payloads (codecs/line-json.ts), other
+ * gateways' readings (fleet/wire.ts).
+ */
+
+// In a /u regex a surrogate pair is one code point, so this matches only a lone surrogate.
+const LONE_SURROGATE = /\p{Cs}/u;
+
+export const isWellFormed = (s: string): boolean => !LONE_SURROGATE.test(s);
