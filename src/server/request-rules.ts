@@ -24,6 +24,9 @@ export function refusalOf(req: IncomingMessage, rules: RequestRules): Refusal | 
   // Node stops collecting at maxHeadersCount (maxHeaders + 1, see createHttpServer): the excess shows
   const lines = Math.floor(req.rawHeaders.length / 2);
   if (lines > rules.maxHeaders) return { status: 431, message: `too many header lines (${lines}, at most ${rules.maxHeaders})` };
+  // HTTP/1.1 requires Host (RFC 9112 §3.2: 400), before the allowlist would call its absence foreign
+  if (req.headers.host === undefined && req.httpVersionMajor === 1 && req.httpVersionMinor >= 1)
+    return { status: 400, message: 'missing Host header' };
   if (rules.hostAllowed && !rules.hostAllowed(req.headers.host)) return { status: 403, message: 'Host not allowed (auth.hosts)' };
   return undefined;
 }

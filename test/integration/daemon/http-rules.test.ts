@@ -60,6 +60,12 @@ describe('bound to loopback, auth.hosts empty: Host must be a loopback name', ()
     expect((await rawHttp(port, [`GET /healthz HTTP/1.0\r\n\r\n`])).status).toBe(403);
   });
 
+  it('HTTP/1.1 without Host → 400 (RFC 9112 §3.2), the upgrade as every route', async () => {
+    const upgrade = await rawHttp(port, [upgradeRequest('/ws').replace('Host: 127.0.0.1\r\n', '')]);
+    expect(upgrade.status).toBe(400);
+    for (const route of ROUTES) expect((await get(port, route, undefined)).status, route).toBe(400);
+  });
+
   it('2,000 header lines → 431 on every route, as on the upgrade', async () => {
     const many = 'a:b\r\n'.repeat(2_000);
     const upgrade = await rawHttp(port, [upgradeRequest('/ws', many)]);
