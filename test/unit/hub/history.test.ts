@@ -6,12 +6,13 @@
 import { encode } from 'cbor-x';
 import { describe, expect, it } from 'vitest';
 import { Hub } from '../../../src/hub/hub.js';
-import { checkHistoryRange } from '../../../src/hub/history-requests.js';
+import { checkHistoryRange, fitAnswer } from '../../../src/hub/history-requests.js';
 import { DEFAULT_HISTORY_POINTS, DEFAULT_HISTORY_RANGE_MS, MAX_HISTORY_POINTS } from '../../../src/bounds.js';
 import type { HistoryReader } from '../../../src/domain.js';
 import { silentLogger } from '../../../src/log.js';
 import { MemoryHistory } from '../../helpers/memory-history.js';
 import { FakeConn, FakeDevice, testConfig } from './fakes.js';
+import { frameMessage } from '../../../src/hub/frame.js';
 
 const T0 = 1_700_000_000_000;
 
@@ -182,5 +183,52 @@ describe('checkHistoryRange', () => {
       ok: true,
       query: { device: 'a', from: 0, to: 1000, maxPoints: DEFAULT_HISTORY_POINTS },
     });
+  });
+});
+
+describe('fitAnswer: the newest entries that fit the budget', () => {
+  it('keeps exactly as many as fit, for entries of very different sizes and every budget tried (both encodings)', () => {
+    let truncated = 0;
+    let seed = 7;
+    const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    for (let round = 0; round < 12; round++) {
+      const n = 1 + Math.floor(rnd() * 300);
+      const points = Array.from({ length: n }, (_, i) => ({
+        seq: i + 1,
+        ts: 1000 + i,
+        // mostly small, now and then a large string: sizes far from linear in the count
+        values: { v: rnd() < 0.1 ? 'x'.repeat(Math.floor(rnd() * 5000)) : i },
+      }));
+      const buckets = Array.from({ length: Math.floor(rnd() * 20) }, (_, i) => ({ ts: i, n: 1, values: { v: { min: 0, max: 1, avg: 0.5 } } }));
+      const answer = { device: 'd', from: 0, to: 5000, buckets, points } as never;
+      const encoding = round % 2 ? 'cbor' : 'json';
+      const budget = 200 + Math.floor(rnd() * 20_000);
+      const f = fitAnswer('q', answer, encoding, budget);
+      expect(f.length).toBeLessThanOrEqual(Math.max(budget, 0));
+      const reader = new FakeConn();
+      reader.writes.push(f);
+      const [msg] = reader.messages();
+      const kept = msg.buckets.length + msg.points.length;
+      const total = buckets.length + points.length;
+      if (kept < total) {
+        truncated++;
+        // one more entry would not have fitted: the answer with the newest kept + 1 is over budget
+        const drop = total - kept - 1;
+        const more = {
+          type: 'history',
+          id: 'q',
+          device: 'd',
+          from: 0,
+          to: 5000,
+          buckets: buckets.slice(Math.min(drop, buckets.length)),
+          points: points.slice(Math.max(0, drop - buckets.length)),
+          truncated: true,
+        };
+        more.from = Math.max(0, more.buckets[0]?.ts ?? more.points[0]?.ts ?? 5000);
+        expect(frameMessage(more as never, encoding).length, `round ${round}`).toBeGreaterThan(budget);
+      }
+    }
+    // the budgets are small enough that most rounds had to cut
+    expect(truncated).toBeGreaterThanOrEqual(6);
   });
 });
