@@ -59,6 +59,8 @@ export const MAX_RECORD_BYTES = 1024 * 1024;
 export const DEFAULT_HISTORY_POINTS = 1_000;
 /** The most points a history request may ask for. */
 export const MAX_HISTORY_POINTS = 10_000;
+/** History entries (points, buckets) all connections' history answers may carry per second, and at once. */
+export const HISTORY_ENTRIES_PER_SECOND = 200_000;
 /** The range of a history request that names no `from`. */
 export const DEFAULT_HISTORY_RANGE_MS = 60 * 60_000;
 /** Remote-command correlations a gateway remembers for duplicate detection. */
@@ -123,6 +125,12 @@ export const FIXED_BOUNDS: readonly FixedBound[] = [
     MAX_BATCH_BYTES,
     'bytes',
     "one turn's burst of large readings (64 KB MQTT payloads) goes out in writes of about this, so a dashboard that reads is switched to the latest value per device by `sendSoftLimitBytes` instead of closed by `sendHardLimitBytes` for one oversized write",
+  ),
+  b(
+    'HISTORY_ENTRIES_PER_SECOND',
+    HISTORY_ENTRIES_PER_SECOND,
+    'entries',
+    "a 10,000-point answer takes ~10-40 ms of the event loop; a dashboard's sparklines ask for a few hundred: beyond it, across all connections, history requests get `rate_limited` until it refills, so viewers asking for large ranges cannot take the loop from everyone",
   ),
   b('BAD_MESSAGE_WINDOW_MS', BAD_MESSAGE_WINDOW_MS, 'ms', 'the window `hub.badMessageLimit` counts over; more in it → close 1008'),
   b(

@@ -10,7 +10,8 @@ import type { HistoryAnswer, HistoryQuery, HistoryReader } from '../domain.js';
 import type { Encoding, HistoryMessage } from '../protocol/messages.js';
 import type { HistoryRequest } from '../protocol/client-messages.js';
 import { frameMessage } from './frame.js';
-import { DEFAULT_HISTORY_POINTS, DEFAULT_HISTORY_RANGE_MS, MAX_HISTORY_POINTS } from '../bounds.js';
+import { DEFAULT_HISTORY_POINTS, DEFAULT_HISTORY_RANGE_MS, HISTORY_ENTRIES_PER_SECOND, MAX_HISTORY_POINTS } from '../bounds.js';
+import { TokenBucket, type Clock } from './limits.js';
 
 /** A gateway that keeps no history: every answer is empty, never an error. */
 export const NO_HISTORY: HistoryReader = {
@@ -45,13 +46,20 @@ export function checkHistoryRange(fields: { device: unknown; from: unknown; to: 
   return { ok: true, query: { device, from: start, to: end, maxPoints: maxPoints ?? DEFAULT_HISTORY_POINTS } };
 }
 
-export type HistoryReply = { ok: true; frame: Buffer } | { ok: false; code: 'invalid_field' | 'history_unavailable'; message: string };
+export type HistoryReply =
+  { ok: true; frame: Buffer } | { ok: false; code: 'invalid_field' | 'history_unavailable' | 'rate_limited'; message: string };
 
 export class HistoryRequests {
+  /** one for the whole hub: the entries answers carried (HISTORY_ENTRIES_PER_SECOND) */
+  private readonly work: TokenBucket;
+
   constructor(
     private readonly reader: HistoryReader,
     private readonly now: () => number = Date.now,
-  ) {}
+    clock?: Clock,
+  ) {
+    this.work = new TokenBucket(HISTORY_ENTRIES_PER_SECOND, HISTORY_ENTRIES_PER_SECOND, clock);
+  }
 
   /**
    * The answer frame to `req`, at most `budget` bytes: half the hard send limit, the rule the
@@ -60,6 +68,9 @@ export class HistoryRequests {
   answer(req: HistoryRequest, encoding: Encoding, budget: number): HistoryReply {
     const range = checkHistoryRange(req, this.now());
     if (!range.ok) return { ok: false, code: 'invalid_field', message: range.message };
+    // the cost is the answer's size, known once it is read: admitted while the bucket holds any, charged after
+    if (!this.work.take())
+      return { ok: false, code: 'rate_limited', message: 'the gateway is answering too much history at once: ask again in a moment' };
     let answer: HistoryAnswer;
     try {
       answer = this.reader.query(range.query);
@@ -67,6 +78,7 @@ export class HistoryRequests {
       // a store failure costs this request, not the connection: the client may ask again
       return { ok: false, code: 'history_unavailable', message: `the history could not be read: ${(err as Error).message}` };
     }
+    this.work.charge(answer.buckets.length + answer.points.length);
     return { ok: true, frame: fitAnswer(req.id, answer, encoding, budget) };
   }
 }

@@ -332,6 +332,11 @@ export class Hub implements SourceSink, PresenceSink {
       metrics.clientErrors.inc({ code: reply.code });
       return s.send({ type: 'error', error: { code: reply.code, message: reply.message }, id: msg.id });
     }
+    if (!reply.ok && reply.code === 'rate_limited') {
+      // the whole gateway's history budget, spent by others as likely as by this client: not its bad message
+      metrics.clientErrors.inc({ code: reply.code });
+      return s.send({ type: 'error', error: { code: reply.code, message: reply.message }, id: msg.id });
+    }
     if (!reply.ok) return this.clientError(s, reply.code, reply.message, msg.id);
     s.queue(reply.frame);
     s.flush();

@@ -28,6 +28,11 @@ export class TokenBucket {
     this.tokens -= 1;
     return true;
   }
+
+  /** Takes `n` more after a take() succeeded, for a cost known only afterwards: the bucket may go below zero and must refill before the next take. */
+  charge(n: number): void {
+    this.tokens -= n;
+  }
 }
 
 /** Counts events in a sliding window; remembers at most limit + 1 timestamps. */

@@ -6,8 +6,8 @@
 import { encode } from 'cbor-x';
 import { describe, expect, it } from 'vitest';
 import { Hub } from '../../../src/hub/hub.js';
-import { checkHistoryRange, fitAnswer } from '../../../src/hub/history-requests.js';
-import { DEFAULT_HISTORY_POINTS, DEFAULT_HISTORY_RANGE_MS, MAX_HISTORY_POINTS } from '../../../src/bounds.js';
+import { checkHistoryRange, fitAnswer, HistoryRequests } from '../../../src/hub/history-requests.js';
+import { DEFAULT_HISTORY_POINTS, DEFAULT_HISTORY_RANGE_MS, HISTORY_ENTRIES_PER_SECOND, MAX_HISTORY_POINTS } from '../../../src/bounds.js';
 import type { HistoryReader } from '../../../src/domain.js';
 import { silentLogger } from '../../../src/log.js';
 import { MemoryHistory } from '../../helpers/memory-history.js';
@@ -230,5 +230,29 @@ describe('fitAnswer: the newest entries that fit the budget', () => {
     }
     // the budgets are small enough that most rounds had to cut
     expect(truncated).toBeGreaterThanOrEqual(6);
+  });
+});
+
+describe('history work of the whole gateway is bounded (HISTORY_ENTRIES_PER_SECOND)', () => {
+  it('answers carry at most the budget at once, then rate_limited until it refills; the cost is the entries answered', () => {
+    const points = Array.from({ length: MAX_HISTORY_POINTS }, (_, i) => ({ seq: i + 1, ts: 1000 + i, values: { t: i } }));
+    const reader: HistoryReader = { query: (q) => ({ device: q.device, from: q.from, to: q.to, buckets: [], points }), devices: () => ['d'] };
+    let ms = 0;
+    const requests = new HistoryRequests(
+      reader,
+      () => 1_000_000,
+      () => ms,
+    );
+    const ask = (id: string) =>
+      requests.answer({ type: 'history', id, device: 'd', from: 0, to: undefined, maxPoints: MAX_HISTORY_POINTS }, 'json', 1 << 24);
+    const full = HISTORY_ENTRIES_PER_SECOND / MAX_HISTORY_POINTS;
+    for (let i = 0; i < full; i++) expect(ask(`q${i}`).ok, `answer ${i}`).toBe(true);
+    const refused = ask('late');
+    expect(refused).toEqual({ ok: false, code: 'rate_limited', message: 'the gateway is answering too much history at once: ask again in a moment' });
+    // a tenth of a second refills a tenth of the budget: two answers of 10,000, then refused again
+    ms += 100;
+    expect(ask('a').ok).toBe(true);
+    expect(ask('b').ok).toBe(true);
+    expect(ask('c').ok).toBe(false);
   });
 });
