@@ -130,7 +130,7 @@ export const FIXED_BOUNDS: readonly FixedBound[] = [
     'HISTORY_ENTRIES_PER_SECOND',
     HISTORY_ENTRIES_PER_SECOND,
     'entries',
-    "a 10,000-point answer takes ~10-40 ms of the event loop; a dashboard's sparklines ask for a few hundred: beyond it, across all connections, history requests get `rate_limited` until it refills, so viewers asking for large ranges cannot take the loop from everyone",
+    "a 10,000-point answer takes ~10-40 ms of the event loop; a dashboard's sparklines ask for a few hundred: beyond it, across all connections and the export, history requests get `rate_limited` (the export 429) until it refills, so viewers asking for large ranges cannot take the loop from everyone",
   ),
   b('BAD_MESSAGE_WINDOW_MS', BAD_MESSAGE_WINDOW_MS, 'ms', 'the window `hub.badMessageLimit` counts over; more in it → close 1008'),
   b(

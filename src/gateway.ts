@@ -11,7 +11,7 @@ import type { HistoryReader, HistoryWriter } from './domain.js';
 import { buildHealthReport, createRequestHandler, defaultWebRoot } from './http/routes.js';
 import { Authenticator } from './hub/auth.js';
 import { isLoopbackHost } from './config/loopback.js';
-import { NO_HISTORY } from './hub/history-requests.js';
+import { HistoryWork, NO_HISTORY } from './hub/history-requests.js';
 import { Hub, type HubOptions } from './hub/hub.js';
 import type { Logger } from './log.js';
 import { planReload } from './cli/reload.js';
@@ -161,6 +161,8 @@ export async function startGateway(config: Config, logger: Logger, opts: Gateway
   const hubOptions: HubOptions = {};
   if (store?.restored) hubOptions.stream = store.restored;
   if (history) hubOptions.history = history;
+  // one budget for the history the dashboards and /history.csv ask for
+  const historyWork = (hubOptions.historyWork = new HistoryWork());
   const hub = new Hub(config, logger.child({ component: 'hub' }), hubOptions);
   const sources = new SourceSet(hub, logger);
   let current = config;
@@ -182,7 +184,7 @@ export async function startGateway(config: Config, logger: Logger, opts: Gateway
   // could otherwise read /metrics or /healthz. Rebuilt on reload, like the hub's.
   let hostRule = new Authenticator(config.auth, config.server.host);
   const hostAllowed = (host: string | undefined) => hostRule.hostAllowed(host);
-  const exportDeps = { history: history ?? NO_HISTORY, auth: () => hostRule };
+  const exportDeps = { history: history ?? NO_HISTORY, work: historyWork, auth: () => hostRule };
   const server = createHttpServer(
     config.server,
     createRequestHandler({ health, webRoot: defaultWebRoot(), logger, history: exportDeps }),

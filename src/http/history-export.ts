@@ -12,7 +12,7 @@ import type { IncomingMessage } from 'node:http';
 import type { HistoryAnswer, HistoryReader } from '../domain.js';
 import type { AuthDecision, AuthRequest } from '../hub/auth.js';
 import { MAX_HISTORY_POINTS } from '../bounds.js';
-import { checkHistoryRange } from '../hub/history-requests.js';
+import { checkHistoryRange, HISTORY_BUSY, type HistoryWork } from '../hub/history-requests.js';
 
 /** What the export needs of the dashboard's auth (the gateway's current Authenticator). */
 export interface ExportAuth {
@@ -22,6 +22,8 @@ export interface ExportAuth {
 
 export interface ExportDeps {
   history: HistoryReader;
+  /** the gateway's history work, shared with the dashboards' history requests */
+  work: HistoryWork;
   auth(): ExportAuth;
 }
 
@@ -51,7 +53,8 @@ export function exportHistory(req: IncomingMessage, url: URL, deps: ExportDeps, 
     now,
   );
   if (!range.ok) return refusal(400, range.message);
-  const answer = deps.history.query(range.query);
+  const answer = deps.work.query(deps.history, range.query);
+  if (!answer) return refusal(429, HISTORY_BUSY, { 'Retry-After': '1' });
   const name = `${range.query.device.replace(/[^A-Za-z0-9._-]/g, '_')}-history`;
   if (url.pathname === '/history.json') {
     return {

@@ -49,17 +49,39 @@ export function checkHistoryRange(fields: { device: unknown; from: unknown; to: 
 export type HistoryReply =
   { ok: true; frame: Buffer } | { ok: false; code: 'invalid_field' | 'history_unavailable' | 'rate_limited'; message: string };
 
-export class HistoryRequests {
-  /** one for the whole hub: the entries answers carried (HISTORY_ENTRIES_PER_SECOND) */
-  private readonly work: TokenBucket;
+/** What a history request is told while the gateway's history work is spent (HistoryWork). */
+export const HISTORY_BUSY = 'the gateway is answering too much history at once: ask again in a moment';
 
+/**
+ * The history work of the whole gateway: answers may carry HISTORY_ENTRIES_PER_SECOND entries a
+ * second, across the dashboards' `history` requests and the HTTP export (one instance for both,
+ * made by the gateway), so that requests for large ranges cannot take the event loop from everyone.
+ */
+export class HistoryWork {
+  private readonly bucket: TokenBucket;
+
+  constructor(clock?: Clock) {
+    this.bucket = new TokenBucket(HISTORY_ENTRIES_PER_SECOND, HISTORY_ENTRIES_PER_SECOND, clock);
+  }
+
+  /**
+   * `reader`'s answer to `q`, or undefined while the work is spent. The cost is the answer's size,
+   * known once it is read: a query is admitted while any is left and charged after.
+   */
+  query(reader: HistoryReader, q: HistoryQuery): HistoryAnswer | undefined {
+    if (!this.bucket.take()) return undefined;
+    const answer = reader.query(q);
+    this.bucket.charge(answer.buckets.length + answer.points.length);
+    return answer;
+  }
+}
+
+export class HistoryRequests {
   constructor(
     private readonly reader: HistoryReader,
+    private readonly work: HistoryWork = new HistoryWork(),
     private readonly now: () => number = Date.now,
-    clock?: Clock,
-  ) {
-    this.work = new TokenBucket(HISTORY_ENTRIES_PER_SECOND, HISTORY_ENTRIES_PER_SECOND, clock);
-  }
+  ) {}
 
   /**
    * The answer frame to `req`, at most `budget` bytes: half the hard send limit, the rule the
@@ -68,17 +90,14 @@ export class HistoryRequests {
   answer(req: HistoryRequest, encoding: Encoding, budget: number): HistoryReply {
     const range = checkHistoryRange(req, this.now());
     if (!range.ok) return { ok: false, code: 'invalid_field', message: range.message };
-    // the cost is the answer's size, known once it is read: admitted while the bucket holds any, charged after
-    if (!this.work.take())
-      return { ok: false, code: 'rate_limited', message: 'the gateway is answering too much history at once: ask again in a moment' };
-    let answer: HistoryAnswer;
+    let answer: HistoryAnswer | undefined;
     try {
-      answer = this.reader.query(range.query);
+      answer = this.work.query(this.reader, range.query);
     } catch (err) {
       // a store failure costs this request, not the connection: the client may ask again
       return { ok: false, code: 'history_unavailable', message: `the history could not be read: ${(err as Error).message}` };
     }
-    this.work.charge(answer.buckets.length + answer.points.length);
+    if (!answer) return { ok: false, code: 'rate_limited', message: HISTORY_BUSY };
     return { ok: true, frame: fitAnswer(req.id, answer, encoding, budget) };
   }
 }

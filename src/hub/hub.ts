@@ -36,7 +36,7 @@ import { decodeClientMessage } from '../protocol/codec.js';
 import { parseClientMessage, type HistoryRequest, type SubscribeRequest } from '../protocol/client-messages.js';
 import { Authenticator, type AuthContext } from './auth.js';
 import { frameMessage } from './frame.js';
-import { HistoryRequests, NO_HISTORY } from './history-requests.js';
+import { HistoryRequests, NO_HISTORY, type HistoryWork } from './history-requests.js';
 import { CommandRouter } from './commands.js';
 import { DeviceRegistry } from './devices.js';
 import type { StreamSnapshot, StreamStart } from './epoch.js';
@@ -56,6 +56,8 @@ export interface HubOptions {
   stream?: StreamStart | StreamSnapshot;
   /** answers `history` requests (issue 11); default NO_HISTORY: empty answers */
   history?: HistoryReader;
+  /** the gateway's history work, shared with the HTTP export; default: the hub's own */
+  historyWork?: HistoryWork;
 }
 
 export class Hub implements SourceSink, PresenceSink {
@@ -90,7 +92,7 @@ export class Hub implements SourceSink, PresenceSink {
     if (opts.stream && 'last' in opts.stream) this.registry.restore(opts.stream.last.map((r) => new ReadingFrames(readingMessage(r))));
     this.auth = new Authenticator(config.auth, config.server.host);
     this.router = new CommandRouter((id) => this.registry.target(id), logger);
-    this.history = new HistoryRequests(opts.history ?? NO_HISTORY);
+    this.history = new HistoryRequests(opts.history ?? NO_HISTORY, opts.historyWork);
   }
 
   /** the stream `seq` counts in (hello.epoch) */
@@ -326,14 +328,10 @@ export class Hub implements SourceSink, PresenceSink {
   /** One answer in order after what is queued; live readings go on around it. */
   private answerHistory(s: Session, msg: HistoryRequest): void {
     const reply = this.history.answer(msg, s.encoding, this.config.server.limits.sendHardLimitBytes / 2);
-    if (!reply.ok && reply.code === 'history_unavailable') {
-      // the store's fault, not the client's: logged, and not counted towards hub.badMessageLimit
-      this.logger.warn({ code: 'SG_ERR_HISTORY_READ', conn: s.conn.id }, reply.message);
-      metrics.clientErrors.inc({ code: reply.code });
-      return s.send({ type: 'error', error: { code: reply.code, message: reply.message }, id: msg.id });
-    }
-    if (!reply.ok && reply.code === 'rate_limited') {
-      // the whole gateway's history budget, spent by others as likely as by this client: not its bad message
+    // the store's fault, or the whole gateway's history work spent (by others as likely as by this
+    // client): not counted towards hub.badMessageLimit; a store failure is logged
+    if (!reply.ok && reply.code !== 'invalid_field') {
+      if (reply.code === 'history_unavailable') this.logger.warn({ code: 'SG_ERR_HISTORY_READ', conn: s.conn.id }, reply.message);
       metrics.clientErrors.inc({ code: reply.code });
       return s.send({ type: 'error', error: { code: reply.code, message: reply.message }, id: msg.id });
     }

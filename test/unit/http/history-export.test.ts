@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { toCsv } from '../../../src/http/history-export.js';
+import type { IncomingMessage } from 'node:http';
+import { exportHistory, toCsv } from '../../../src/http/history-export.js';
+import { HistoryRequests, HistoryWork } from '../../../src/hub/history-requests.js';
+import { HISTORY_ENTRIES_PER_SECOND, MAX_HISTORY_POINTS } from '../../../src/bounds.js';
+import type { HistoryReader } from '../../../src/domain.js';
 
 describe('toCsv', () => {
   it('a row per bucket (mean, min, max) then per point; RFC 4180 quoting; formulas defused', () => {
@@ -33,5 +37,36 @@ describe('toCsv', () => {
     expect(csv.split('\r\n')[0]).toBe(
       `time,ts,kind,span_ms,count,'+x,'+x_min,'+x_max,"'=HYPERLINK(""http://evil"")","'=HYPERLINK(""http://evil"")_min","'=HYPERLINK(""http://evil"")_max",'@k,'@k_min,'@k_max,plain,plain_min,plain_max`,
     );
+  });
+});
+
+describe('exportHistory: one history work budget with the dashboards (HistoryWork)', () => {
+  it('once the dashboards spent it, the export answers 429 with Retry-After; a second later it answers again', () => {
+    const points = Array.from({ length: MAX_HISTORY_POINTS }, (_, i) => ({ seq: i + 1, ts: 1000 + i, values: { t: i } }));
+    const reader: HistoryReader = { query: (q) => ({ device: q.device, from: q.from, to: q.to, buckets: [], points }), devices: () => ['d'] };
+    let ms = 0;
+    const work = new HistoryWork(() => ms);
+    const deps = {
+      history: reader,
+      work,
+      auth: () => ({
+        authorize: () => ({ ok: true as const, context: { role: 'viewer' as const, credential: undefined } }),
+        originAllowed: () => true,
+      }),
+    };
+    const req = { headers: { host: '127.0.0.1' } } as unknown as IncomingMessage;
+    const get = () => exportHistory(req, new URL('http://127.0.0.1/history.json?device=d&from=0'), deps, 1_000_000);
+    // the dashboards' requests spend the whole budget
+    const dashboards = new HistoryRequests(reader, work, () => 1_000_000);
+    for (let i = 0; i < HISTORY_ENTRIES_PER_SECOND / MAX_HISTORY_POINTS; i++)
+      expect(
+        dashboards.answer({ type: 'history', id: `q${i}`, device: 'd', from: 0, to: undefined, maxPoints: MAX_HISTORY_POINTS }, 'json', 1 << 24).ok,
+      ).toBe(true);
+    const refused = get();
+    expect(refused.status).toBe(429);
+    expect(refused.headers).toMatchObject({ 'Retry-After': '1' });
+    expect(refused.body).toContain('too much history at once');
+    ms += 1000;
+    expect(get().status).toBe(200);
   });
 });

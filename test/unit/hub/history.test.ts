@@ -6,7 +6,7 @@
 import { encode } from 'cbor-x';
 import { describe, expect, it } from 'vitest';
 import { Hub } from '../../../src/hub/hub.js';
-import { checkHistoryRange, fitAnswer, HistoryRequests } from '../../../src/hub/history-requests.js';
+import { checkHistoryRange, fitAnswer, HistoryRequests, HistoryWork } from '../../../src/hub/history-requests.js';
 import { DEFAULT_HISTORY_POINTS, DEFAULT_HISTORY_RANGE_MS, HISTORY_ENTRIES_PER_SECOND, MAX_HISTORY_POINTS } from '../../../src/bounds.js';
 import type { HistoryReader } from '../../../src/domain.js';
 import { silentLogger } from '../../../src/log.js';
@@ -238,11 +238,7 @@ describe('history work of the whole gateway is bounded (HISTORY_ENTRIES_PER_SECO
     const points = Array.from({ length: MAX_HISTORY_POINTS }, (_, i) => ({ seq: i + 1, ts: 1000 + i, values: { t: i } }));
     const reader: HistoryReader = { query: (q) => ({ device: q.device, from: q.from, to: q.to, buckets: [], points }), devices: () => ['d'] };
     let ms = 0;
-    const requests = new HistoryRequests(
-      reader,
-      () => 1_000_000,
-      () => ms,
-    );
+    const requests = new HistoryRequests(reader, new HistoryWork(() => ms), () => 1_000_000);
     const ask = (id: string) =>
       requests.answer({ type: 'history', id, device: 'd', from: 0, to: undefined, maxPoints: MAX_HISTORY_POINTS }, 'json', 1 << 24);
     const full = HISTORY_ENTRIES_PER_SECOND / MAX_HISTORY_POINTS;
