@@ -10,6 +10,20 @@ export type { CommandErrorCode };
 /** Parsed fields of one line. Built with a null prototype: `__proto__` from input is data. */
 export type Values = Record<string, number | string | boolean | null>;
 
+/**
+ * Rough bytes `values` holds in memory, for the byte budgets (the history store, the resume ring):
+ * per field its slot and key (48 B) and the characters of its key and of a string value. Strings
+ * count by their length: a field may carry a 60 KB MQTT payload.
+ */
+export function valuesBytes(values: Values): number {
+  let n = 0;
+  for (const k of Object.keys(values)) {
+    const v = values[k];
+    n += 48 + k.length + (typeof v === 'string' ? v.length : 0);
+  }
+  return n;
+}
+
 /** What a source produces for one received line or message. */
 export interface ReadingInput {
   device: string;

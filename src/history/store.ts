@@ -4,7 +4,7 @@
  * folded into its bucket as it arrives, so dropping raw points (age or budget) never loses data,
  * only resolution. What must reach the disk is queued for the caller (see persistent.ts) to drain.
  */
-import type { Reading } from '../domain.js';
+import { valuesBytes, type Reading, type Values } from '../domain.js';
 import type { HistoryConfig } from '../config/schema.js';
 import { addValues, bucketBytes, emptyBucket, mergeInto, toBucket, type BucketAcc } from './stats.js';
 import type { HistoryAnswer, HistoryPoint, HistoryQuery, HistoryReader, HistoryWriter } from '../domain.js';
@@ -12,18 +12,8 @@ import { bucketRecord, pointRecord, type BucketRecord, type PointRecord } from '
 
 export type StoreLimits = Pick<HistoryConfig, 'rawWindowMs' | 'bucketMs' | 'retentionMs' | 'budgetBytes'>;
 
-/**
- * Rough bytes one raw point holds in memory (object, values object, its keys, its strings), for
- * the budget. Strings count by their length: a point may carry a 60 KB MQTT payload as one value.
- */
-export const pointBytes = (p: HistoryPoint): number => {
-  let n = 96;
-  for (const k of Object.keys(p.values)) {
-    const v = p.values[k];
-    n += 48 + k.length + (typeof v === 'string' ? v.length : 0);
-  }
-  return n;
-};
+/** Rough bytes one raw point with these values holds in memory (the point, its values object, the fields), for the budget. */
+export const pointBytes = (values: Values): number => 96 + valuesBytes(values);
 
 class DeviceHistory {
   /**
@@ -91,7 +81,7 @@ export class HistoryStore implements HistoryReader, HistoryWriter {
     if (!r.values) return; // a raw line has nothing to chart
     const p: HistoryPoint = { seq: r.seq, ts: r.ts, values: r.values };
     this.addPoint(r.device, p);
-    if (this.persist) this.queuePoint(pointRecord(r.device, p), pointBytes(p));
+    if (this.persist) this.queuePoint(pointRecord(r.device, p), pointBytes(p.values));
     this.expire();
   }
 
@@ -105,7 +95,7 @@ export class HistoryStore implements HistoryReader, HistoryWriter {
     this.pendingPoints.push(rec);
     this.pendingBytes += bytes;
     while (this.pendingBytes > this.limits.budgetBytes && this.pendingHead < this.pendingPoints.length - 1) {
-      this.pendingBytes -= pointBytes({ seq: 0, ts: 0, values: this.pendingPoints[this.pendingHead]!.v });
+      this.pendingBytes -= pointBytes(this.pendingPoints[this.pendingHead]!.v);
       this.pendingPoints[this.pendingHead++] = undefined;
     }
     if (this.pendingHead > 1024 && this.pendingHead * 2 > this.pendingPoints.length) {
@@ -206,7 +196,7 @@ export class HistoryStore implements HistoryReader, HistoryWriter {
     const rawCut = now - this.limits.rawWindowMs;
     const bucketCut = now - this.limits.retentionMs;
     for (const [id, dev] of this.byDevice) {
-      while (dev.oldestRaw() && dev.oldestRaw()!.ts < rawCut) this.bytes -= pointBytes(dev.shiftRaw());
+      while (dev.oldestRaw() && dev.oldestRaw()!.ts < rawCut) this.bytes -= pointBytes(dev.shiftRaw().values);
       if (dev.open && dev.open.ts + dev.open.span <= rawCut) this.close(id, dev);
       while (dev.closed.length > 0 && dev.closed[0]!.ts + dev.closed[0]!.span <= bucketCut) this.bytes -= bucketBytes(dev.closed.shift()!);
       if (!dev.open && dev.closed.length === 0 && !dev.oldestRaw()) this.byDevice.delete(id);
@@ -223,7 +213,7 @@ export class HistoryStore implements HistoryReader, HistoryWriter {
       if (p && (!pick || p.ts < pick.oldestRaw()!.ts)) pick = dev;
     }
     if (pick) {
-      this.bytes -= pointBytes(pick.shiftRaw());
+      this.bytes -= pointBytes(pick.shiftRaw().values);
       return true;
     }
     for (const dev of this.byDevice.values()) {
@@ -262,7 +252,7 @@ export class HistoryStore implements HistoryReader, HistoryWriter {
 
   private keepRaw(dev: DeviceHistory, p: HistoryPoint): void {
     dev.raw.push(p);
-    this.bytes += pointBytes(p);
+    this.bytes += pointBytes(p.values);
   }
 
   /** a bucket is written once, when no more readings can fall into it (a late one still counts in memory) */

@@ -10,7 +10,7 @@
 import { metrics } from '../metrics.js';
 import type { Encoding, ReadingMessage } from '../protocol/messages.js';
 import { frameMessage } from './frame.js';
-import type { Reading, ReadingInput } from '../domain.js';
+import { valuesBytes, type Reading, type ReadingInput } from '../domain.js';
 import type { SubscribeRequest } from '../protocol/client-messages.js';
 import { newEpoch, type StreamSnapshot, type StreamStart } from './epoch.js';
 import { ReadingFrames } from './reading-frames.js';
@@ -146,18 +146,11 @@ function wasSent(sent: SentRecord, seq: number, device: string): boolean {
 /**
  * Rough bytes a reading weighs in the ring, for MAX_RESUME_BYTES: its fields (keys, strings) and
  * the encodings it may come to hold beside them (the JSON text, its frame, the CBOR frame), each
- * about as large. Only the order of magnitude matters: a reading of a few numbers is ~0.5 KB, one
+ * about as large. Only the order of magnitude matters: a reading of a few numbers is ~1 KB, one
  * carrying a 60 KB MQTT payload ~240 KB.
  */
 export function readingBytes(r: Reading): number {
-  let n = 64 + r.device.length + (r.raw?.length ?? 0) + (r.error?.length ?? 0);
-  if (r.values) {
-    for (const k of Object.keys(r.values)) {
-      const v = r.values[k];
-      n += 16 + k.length + (typeof v === 'string' ? v.length : 8);
-    }
-  }
-  return 4 * n;
+  return 4 * (64 + r.device.length + (r.raw?.length ?? 0) + (r.error?.length ?? 0) + (r.values ? valuesBytes(r.values) : 0));
 }
 
 export function readingMessage(r: Reading): ReadingMessage {
