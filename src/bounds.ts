@@ -57,6 +57,8 @@ export const NOTIFY_TIMEOUT_MS = 5_000;
 export const MAX_RECORD_BYTES = 1024 * 1024;
 /** Points in a history answer when the request names no maxPoints. */
 export const DEFAULT_HISTORY_POINTS = 1_000;
+/** History records framed before each write of a flush (src/history/segment-log.ts). */
+export const HISTORY_WRITE_CHUNK_BYTES = 256 * 1024;
 /** The most points a history request may ask for. */
 export const MAX_HISTORY_POINTS = 10_000;
 /** History entries (points, buckets) all connections' history answers may carry per second, and at once. */
@@ -162,6 +164,12 @@ export const FIXED_BOUNDS: readonly FixedBound[] = [
     MAX_RECORD_BYTES,
     'bytes',
     'a history record is a batch of one flush; a length beyond this is a damaged file, cut there at start',
+  ),
+  b(
+    'HISTORY_WRITE_CHUNK_BYTES',
+    HISTORY_WRITE_CHUNK_BYTES,
+    'bytes',
+    'a flush writes its batch in pieces of about this size, so it holds one piece beside the points, not a second copy of up to history.budgetBytes',
   ),
   b('DEFAULT_HISTORY_POINTS', DEFAULT_HISTORY_POINTS, 'points', 'enough for a chart across a laptop screen; a request may ask for fewer or more'),
   b('MAX_HISTORY_POINTS', MAX_HISTORY_POINTS, 'points', 'one answer stays a few hundred KB, within the send limits; more is a second request'),
