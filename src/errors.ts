@@ -103,6 +103,8 @@ export const HTTP_STATUSES = {
 export const LOG_CODES = {
   SG_ERR_CONNECTION_FAULT: 'an exception while handling one connection: it is closed with 1011, the others go on',
   SG_ERR_SOURCE_FAULT: 'an exception in a source handler: that device goes down with the reason and reconnects (serial: the port is reset)',
+  SG_ERR_INPUT_RATE:
+    'a device sent more than `devices[].inputRate`: its lines or payloads are dropped unparsed and counted (`serialgate_input_dropped_total`), one log line per device per 10 s',
   SG_ERR_PARSER_CONFIG: 'a parser configuration that cannot work (refused at start and at reload)',
   SG_ERR_MQTT_CONFIG: 'an MQTT TLS file (`mqtt.tls.*`) that cannot be read',
   SG_ERR_WS_ENDPOINT_EXISTS: 'two WebSocket endpoints configured on one path (a bug)',

@@ -61,6 +61,11 @@ export const metrics = {
   gaps: counter('serialgate_gaps_total', 'gap messages sent'),
   readings: counter('serialgate_readings_total', 'Readings received, by device', ['device']),
   parseErrors: counter('serialgate_parse_errors_total', 'Lines or payloads that failed to parse, by device', ['device']),
+  inputDropped: counter(
+    'serialgate_input_dropped_total',
+    'Serial lines and MQTT payloads dropped unparsed: the device sent more than devices[].inputRate',
+    ['device'],
+  ),
   overlongLines: counter('serialgate_overlong_lines_total', 'Serial lines discarded for exceeding maxLineBytes', ['device']),
   commands: counter('serialgate_commands_total', 'Commands by device and result (ok or error code)', ['device', 'result']),
   reconnects: counter('serialgate_reconnects_total', 'Source reconnect attempts, by device or "mqtt"', ['source']),

@@ -234,6 +234,11 @@ export const deviceSchema = z
     commands: commandsSchema,
     // /healthz answers 503 while a required device is down
     required: z._default(z.boolean(), false),
+    // what one device may send (serial lines, MQTT payloads); beyond it input is dropped before parsing.
+    // 256 KiB/s is 2,000 lines of 100 bytes a second, four maximal MQTT payloads (64 KB), 20 times what a
+    // 115200-baud port carries. It bounds a device (or whoever publishes on its topic) flooding the gateway:
+    // at 10 MB/s of 60 KB payloads the daemon grew past the unit's MemoryMax and took the CPU from the others
+    inputRate: z.prefault(z.strictObject({ bytesPerSecond: bytes(256 * 1024), burstBytes: bytes(1024 * 1024) }), {}),
   })
   .check(
     z.superRefine((d, ctx) => {

@@ -7,7 +7,7 @@
 import { CommandError, type DeviceCommand } from '../domain.js';
 import type { CommandRequest } from '../protocol/client-messages.js';
 import type { CommandAck, CommandOwner } from './commands.js';
-import { TokenBucket } from './limits.js';
+import { TokenBucket } from '../token-bucket.js';
 import { FLEET_MAX_ORIGINS } from '../bounds.js';
 
 export interface FleetOrigin {

@@ -11,7 +11,7 @@ import type { Encoding, HistoryMessage } from '../protocol/messages.js';
 import type { HistoryRequest } from '../protocol/client-messages.js';
 import { frameMessage } from './frame.js';
 import { DEFAULT_HISTORY_POINTS, DEFAULT_HISTORY_RANGE_MS, HISTORY_ENTRIES_PER_SECOND, MAX_HISTORY_POINTS } from '../bounds.js';
-import { TokenBucket, type Clock } from './limits.js';
+import { TokenBucket, type Clock } from '../token-bucket.js';
 
 /** A gateway that keeps no history: every answer is empty, never an error. */
 export const NO_HISTORY: HistoryReader = {

@@ -1,39 +1,5 @@
-/** Per-connection rate limits, with an injectable clock so they are tested without timers. */
-import { performance } from 'node:perf_hooks';
-
-export type Clock = () => number;
-
-/** monotonic ms: a wall-clock step (NTP, RTC on a Pi without battery) must not refill or drain buckets */
-const monotonic: Clock = () => performance.now();
-
-/** Token bucket: `burst` at once, refilled at `perSecond`. */
-export class TokenBucket {
-  private tokens: number;
-  private at: number;
-
-  constructor(
-    private readonly perSecond: number,
-    private readonly burst: number,
-    private readonly now: Clock = monotonic,
-  ) {
-    this.tokens = burst;
-    this.at = now();
-  }
-
-  take(): boolean {
-    const t = this.now();
-    this.tokens = Math.min(this.burst, this.tokens + ((t - this.at) / 1000) * this.perSecond);
-    this.at = t;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
-    return true;
-  }
-
-  /** Takes `n` more after a take() succeeded, for a cost known only afterwards: the bucket may go below zero and must refill before the next take. */
-  charge(n: number): void {
-    this.tokens -= n;
-  }
-}
+/** The hub's bad-message window, with an injectable clock so it is tested without timers. */
+import { monotonic, type Clock } from '../token-bucket.js';
 
 /** Counts events in a sliding window; remembers at most limit + 1 timestamps. */
 export class WindowCounter {

@@ -9,6 +9,7 @@
  *   belong to the configured device; derived ids only name readings (the hub keeps last values
  *   per reading device). At most MAX_DERIVED_IDS derived ids per device, so a publisher cannot
  *   grow our memory or the metrics label set without bound.
+ * - A device's payloads beyond its `inputRate` are dropped before they are decoded (input-rate.ts).
  * - Topics that commands are published to are never read as readings, and a payload over
  *   mqtt.maxPayloadBytes is counted and dropped, never a reading: neither may show up on a
  *   dashboard as a phantom reading that uses up a seq.
@@ -23,6 +24,7 @@ import { LogRateLimiter } from '../../log-rate.js';
 import type { Device, DeviceCommand, DeviceStatus, ReadingInput, SourceSink } from '../../domain.js';
 import type { Qos } from './connection.js';
 import { createPayloadDecoder, type PayloadDecoder } from './payload.js';
+import { InputRate } from '../input-rate.js';
 import { matchTopic, topicLevel } from './topic.js';
 import { MAX_DERIVED_IDS } from '../../bounds.js';
 
@@ -33,6 +35,7 @@ interface Entry {
   readonly cfg: DeviceConfig;
   readonly mqtt: NonNullable<DeviceConfig['mqtt']>;
   readonly decode: PayloadDecoder;
+  readonly input: InputRate;
   readonly derived: Set<string>;
   status: DeviceStatus;
   /** down because handling a message threw: up again after the next message handled cleanly */
@@ -56,7 +59,7 @@ export class TopicRouter {
     command: Commander,
     downReason: string,
   ) {
-    this.entries = devices.filter((d) => d.mqtt).map((cfg) => entry(cfg, command, downReason));
+    this.entries = devices.filter((d) => d.mqtt).map((cfg) => entry(cfg, command, downReason, log));
     this.commandTopics = new Set(this.entries.flatMap((e) => (e.mqtt.commandTopic === undefined ? [] : [e.mqtt.commandTopic])));
   }
 
@@ -125,6 +128,7 @@ export class TopicRouter {
       this.countParseError(e, e.cfg.id, topic, error);
       return;
     }
+    if (!e.input.admit(payload.byteLength)) return;
     let device = e.cfg.id;
     if (e.mqtt.idFromTopicSegment !== undefined) {
       const derived = derivedId(e, topic, e.mqtt.idFromTopicSegment);
@@ -170,12 +174,13 @@ export class TopicRouter {
   }
 }
 
-function entry(cfg: DeviceConfig, command: Commander, downReason: string): Entry {
+function entry(cfg: DeviceConfig, command: Commander, downReason: string, log: Logger): Entry {
   const m = cfg.mqtt!;
   const e: Entry = {
     cfg,
     mqtt: m,
     decode: createPayloadDecoder(m.payload, cfg.parser),
+    input: new InputRate(cfg.id, cfg.inputRate, log),
     derived: new Set(),
     status: { id: cfg.id, source: 'mqtt', state: 'down', reason: downReason },
     faulted: false,

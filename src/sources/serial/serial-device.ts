@@ -1,5 +1,5 @@
 /**
- * One serial device: open the port, frame and parse its lines, keep it open.
+ * One serial device: open the port, hand its bytes to the line intake (line-intake.ts), keep it open.
  *
  * Unplug detection does not rely on serialport alone: on a hung-up tty (a vanished PTY, some USB
  * adapters) its reader spins on zero-byte reads, burning a core, and never emits 'close'. So while
@@ -17,30 +17,23 @@
 import type { FSWatcher } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { SerialPort } from 'serialport';
-import { compilePattern, createLineParser, type LineResult } from '../../codecs/line-parser.js';
-import { LineSplitter } from '../../codecs/line-splitter.js';
-import type { DeviceConfig } from '../../config/schema.js';
+import { compilePattern } from '../../codecs/line-parser.js';
 import { metrics } from '../../metrics.js';
-import { LogRateLimiter } from '../../log-rate.js';
 import type { Logger } from '../../log.js';
 import { backoffDelay } from '../../backoff.js';
 import { CommandError, type Device, type DeviceCommand, type DeviceStatus, type SourceSink } from '../../domain.js';
 import { CommandQueue } from './command-queue.js';
+import { LineIntake, type SerialDeviceConfig } from './line-intake.js';
 import { explainOpenError } from './open-error.js';
 import { closePort, openPort, watchEntry, type FileIdentity } from './port.js';
 import { WATCH_INTERVAL_MS } from '../../bounds.js';
-
-type SerialDeviceConfig = DeviceConfig & { serial: NonNullable<DeviceConfig['serial']> };
 
 export class SerialDevice implements Device {
   readonly id: string;
   readonly source = 'serial' as const;
   private readonly cfg: SerialDeviceConfig;
   private readonly log: Logger;
-  // a device spewing garbage at line rate must not flood the journal: one line per kind per 10 s
-  private readonly errors = new LogRateLimiter(10_000);
-  private readonly parse: (line: string) => LineResult;
-  private readonly splitter: LineSplitter;
+  private readonly intake: LineIntake;
   private readonly queue: CommandQueue;
   private current: DeviceStatus;
   private port: SerialPort | undefined;
@@ -70,12 +63,7 @@ export class SerialDevice implements Device {
     this.id = cfg.id;
     this.cfg = cfg;
     this.log = logger.child({ device: cfg.id });
-    this.parse = createLineParser(cfg.parser);
     this.current = { id: cfg.id, source: 'serial', state: 'down', reason: 'not started' };
-    this.splitter = new LineSplitter(
-      { delimiter: cfg.serial.delimiter, maxLineBytes: cfg.serial.maxLineBytes },
-      { line: (l) => this.onLine(l), overlong: (n) => this.onOverlong(n), invalid: (b) => this.onInvalid(b) },
-    );
     const c = cfg.commands;
     this.queue = new CommandQueue(
       {
@@ -94,6 +82,7 @@ export class SerialDevice implements Device {
           this.portLost(this.port, reason);
         }),
     );
+    this.intake = new LineIntake(cfg, sink, this.log, (line) => this.queue.offer(line));
   }
 
   private get stopped(): boolean {
@@ -106,7 +95,7 @@ export class SerialDevice implements Device {
 
   /** bytes the line splitter holds right now (bounded by maxLineBytes; exposed for tests) */
   get heldBytes(): number {
-    return this.splitter.heldBytes;
+    return this.intake.heldBytes;
   }
 
   command(cmd: DeviceCommand): Promise<{ reply?: string }> {
@@ -160,10 +149,10 @@ export class SerialDevice implements Device {
     this.lastOpenError = '';
     if (!this.faulted) this.attempt = 0;
     this.port = port;
-    this.splitter.reset();
+    this.intake.reset();
     port.on('data', (chunk: Buffer) =>
       this.guard(() => {
-        if (this.port === port) this.splitter.push(chunk);
+        if (this.port === port) this.intake.push(chunk);
       }),
     );
     port.on('error', (err: Error) => this.guard(() => this.portLost(port, `I/O error: ${err.message}`)));
@@ -254,45 +243,6 @@ export class SerialDevice implements Device {
         if (err) return reject(err);
         port.drain((e) => (e ? reject(e) : resolve()));
       });
-    });
-  }
-
-  private onLine(line: string): void {
-    if (this.queue.offer(line)) return;
-    const r = this.parse(line);
-    if (r.error === undefined) return this.emit(r);
-    metrics.parseErrors.inc({ device: this.id });
-    this.errors.log(this.log, 'warn', 'parse', { kind: 'parse', format: this.cfg.parser.format }, `unparseable line: ${r.error}`);
-    if (this.cfg.parser.onError === 'raw') this.emit({ raw: line, error: r.error });
-  }
-
-  private onInvalid(bytes: Buffer): void {
-    metrics.parseErrors.inc({ device: this.id });
-    this.errors.log(this.log, 'warn', 'utf8', { kind: 'utf8' }, `line of ${bytes.length} bytes is not valid UTF-8`);
-    // U+FFFD marks the bad bytes; the line is still seen rather than silently dropped
-    if (this.cfg.parser.onError === 'raw') this.emit({ raw: bytes.toString('utf8'), error: 'invalid UTF-8' });
-  }
-
-  private onOverlong(bytes: number): void {
-    metrics.overlongLines.inc({ device: this.id });
-    this.errors.log(
-      this.log,
-      'warn',
-      'overlong',
-      { kind: 'overlong' },
-      `discarded a line of ${bytes} bytes (serial.maxLineBytes is ${this.cfg.serial.maxLineBytes})`,
-    );
-  }
-
-  /** a sink that throws is a fault: it reaches `guard` through the 'data' handler */
-  private emit(r: LineResult): void {
-    metrics.readings.inc({ device: this.id });
-    this.sink.reading({
-      device: this.id,
-      ts: Date.now(),
-      ...(r.values && { values: r.values }),
-      ...(r.raw !== undefined && { raw: r.raw }),
-      ...(r.error !== undefined && { error: r.error }),
     });
   }
 }

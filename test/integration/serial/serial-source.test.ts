@@ -80,6 +80,7 @@ async function counter(c: { get(): Promise<{ values: { labels: Record<string, un
   return (await c.get()).values.find((x) => x.labels[k] === v)?.value ?? 0;
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const withValues = (s: RecordingSink) => s.readings.filter((r) => r.values !== undefined);
 
 describe('SerialSource on a real PTY', () => {
@@ -194,6 +195,29 @@ describe('SerialSource on a real PTY', () => {
     await sink.waitFor('the good line', () => sink.readings.length === 1);
     expect({ ...sink.readings[0]!.values }).toEqual({ t: 1 });
     expect(await counter(metrics.parseErrors, { device: id })).toBe(1);
+  });
+
+  it('lines beyond the inputRate are dropped unparsed and counted; command replies still arrive', async () => {
+    const { mock, sink, id, device } = await setup(
+      { intervalMs: 0, replyDelayMs: 20 },
+      // 1 byte/s after the burst: once the 4,000 bytes are spent nothing more passes during the test
+      { inputRate: { bytesPerSecond: 1, burstBytes: 4_000 }, commands: { reply: { match: '^(OK|ERR|PONG)', timeoutMs: 2_000 } } },
+    );
+    const dropped = () => counter(metrics.inputDropped, { device: id });
+    // 300 lines of exactly 100 bytes (without the newline), written at PTY speed
+    await mock.write(Array.from({ length: 300 }, (_, i) => `i=${i} pad=`.padEnd(100, 'x') + '\n').join(''));
+    for (const deadline = Date.now() + 5_000; withValues(sink).length + (await dropped()) < 300 && Date.now() < deadline;) await sleep(20);
+    const passed = withValues(sink).map((r) => r.values?.['i']);
+    // the burst is 40 lines (a second of refill may add one), and they are the first 40
+    expect(passed.slice(0, 40)).toEqual(Array.from({ length: 40 }, (_, i) => i));
+    expect(passed.length).toBeLessThanOrEqual(41);
+    expect(await dropped()).toBe(300 - passed.length);
+    // a reply is not input: it answers the gateway's own command
+    await expect(device.command({ line: 'PING' })).resolves.toEqual({ reply: 'PONG' });
+    await mock.write('late=1\n');
+    for (const deadline = Date.now() + 5_000; (await dropped()) < 301 - passed.length && Date.now() < deadline;) await sleep(20);
+    expect(await dropped()).toBe(301 - passed.length);
+    expect(withValues(sink).some((r) => r.values?.['late'] === 1)).toBe(false);
   });
 
   it('a command gets its reply line, which is not also a reading', async () => {

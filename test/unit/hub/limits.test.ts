@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { TokenBucket, WindowCounter } from '../../../src/hub/limits.js';
+import { WindowCounter } from '../../../src/hub/limits.js';
+import { TokenBucket } from '../../../src/token-bucket.js';
 
 describe('TokenBucket', () => {
   it('allows a burst, then refills at the rate', () => {

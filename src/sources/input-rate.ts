@@ -1,0 +1,48 @@
+/**
+ * One device's input budget (`devices[].inputRate`): a serial line or MQTT payload beyond it is
+ * dropped before it is parsed, so a device flooding the gateway (or anyone allowed to publish on
+ * its topic) costs the others nothing: no parse, no reading, no history, no fan-out, no memory.
+ * An input larger than the burst still passes when the bucket is full, then the device owes it
+ * (a 64 KB payload under a smaller burst is not refused forever).
+ *
+ * Drops are counted per configured device (`serialgate_input_dropped_total`) and logged at most
+ * once per 10 s with the number left out; a reading that passes needs no seq of its own, so a
+ * drop is no `gap` for dashboards: nothing was numbered.
+ */
+import type { DeviceConfig } from '../config/schema.js';
+import type { Logger } from '../log.js';
+import { LogRateLimiter } from '../log-rate.js';
+import { metrics } from '../metrics.js';
+import { TokenBucket, type Clock } from '../token-bucket.js';
+
+export class InputRate {
+  private readonly bucket: TokenBucket;
+  private readonly dropLog: LogRateLimiter;
+
+  constructor(
+    private readonly device: string,
+    private readonly limit: DeviceConfig['inputRate'],
+    private readonly log: Logger,
+    now?: Clock,
+  ) {
+    this.bucket = new TokenBucket(limit.bytesPerSecond, limit.burstBytes, now);
+    this.dropLog = new LogRateLimiter(10_000, now);
+  }
+
+  /** Does an input of `bytes` fit the budget? When it does not, it is counted and logged here and must be dropped. */
+  admit(bytes: number): boolean {
+    if (this.bucket.take()) {
+      this.bucket.charge(bytes - 1);
+      return true;
+    }
+    metrics.inputDropped.inc({ device: this.device });
+    this.dropLog.log(
+      this.log,
+      'warn',
+      this.device,
+      { code: 'SG_ERR_INPUT_RATE', device: this.device, bytesPerSecond: this.limit.bytesPerSecond, burstBytes: this.limit.burstBytes },
+      'device input over devices[].inputRate: dropped unparsed',
+    );
+    return false;
+  }
+}
