@@ -65,6 +65,8 @@ export const MAX_HISTORY_POINTS = 10_000;
 export const HISTORY_ENTRIES_PER_SECOND = 200_000;
 /** The range of a history request that names no `from`. */
 export const DEFAULT_HISTORY_RANGE_MS = 60 * 60_000;
+/** Dropped slots a history queue (raw points, points waiting for the files) carries before it compacts. */
+export const HISTORY_QUEUE_COMPACT_AFTER = 1024;
 /** Remote-command correlations a gateway remembers for duplicate detection. */
 export const FLEET_MAX_SEEN = 4096;
 /** A remote command without a deadline (a 3.1.1 tool) is remembered this long. */
@@ -133,6 +135,12 @@ export const FIXED_BOUNDS: readonly FixedBound[] = [
     HISTORY_ENTRIES_PER_SECOND,
     'entries',
     "a 10,000-point answer takes ~10-40 ms of the event loop; a dashboard's sparklines ask for a few hundred: beyond it, across all connections and the export, history requests get `rate_limited` (the export 429) until it refills, so viewers asking for large ranges cannot take the loop from everyone",
+  ),
+  b(
+    'HISTORY_QUEUE_COMPACT_AFTER',
+    HISTORY_QUEUE_COMPACT_AFTER,
+    'entries',
+    'the history drops its oldest point for about every reading once a window or budget is full: a drop empties a slot (O(1)), and the array is copied once more than this many are empty and they are over half of it, so copying costs O(1) per drop and the empty slots never outnumber the points beyond the first 1,024',
   ),
   b('BAD_MESSAGE_WINDOW_MS', BAD_MESSAGE_WINDOW_MS, 'ms', 'the window `hub.badMessageLimit` counts over; more in it → close 1008'),
   b(

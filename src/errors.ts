@@ -88,7 +88,7 @@ export const CLOSE_CODES: readonly CloseEntry[] = [
 
 /** HTTP statuses the gateway answers with, on the upgrade path and on plain routes. */
 export const HTTP_STATUSES = {
-  400: 'bad handshake, no supported subprotocol, a request target that is not a path, or a malformed request',
+  400: 'bad handshake, no supported subprotocol, a request target that is not a path, a missing (HTTP/1.1), repeated or malformed `Host`, or a malformed request',
   401: 'missing or wrong token',
   403: 'Origin or Host not allowed (`auth.origins`, `auth.hosts`)',
   404: 'no such file or WebSocket endpoint',

@@ -18,6 +18,7 @@ import { planReload } from './cli/reload.js';
 import { echoEndpoint } from './server/echo.js';
 import { createHttpServer, destroyAllConnections } from './server/http-server.js';
 import { WsServer } from './server/ws-server.js';
+import type { HostCheck } from './server/request-rules.js';
 import type { Fleet } from './fleet/fleet.js';
 import type { MqttSource } from './sources/mqtt/index.js';
 import { SerialSource } from './sources/serial/index.js';
@@ -183,7 +184,7 @@ export async function startGateway(config: Config, logger: Logger, opts: Gateway
   // The Host rule of auth.hosts guards every route, not only the hub's upgrade: a rebinding page
   // could otherwise read /metrics or /healthz. Rebuilt on reload, like the hub's.
   let hostRule = new Authenticator(config.auth, config.server.host);
-  const hostAllowed = (host: string | undefined) => hostRule.hostAllowed(host);
+  const hostAllowed: HostCheck = (host) => hostRule.hostAllowed(host);
   const exportDeps = { history: history ?? NO_HISTORY, work: historyWork, auth: () => hostRule };
   const server = createHttpServer(
     config.server,

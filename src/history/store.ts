@@ -9,6 +9,7 @@ import type { HistoryConfig } from '../config/schema.js';
 import { addValues, bucketBytes, emptyBucket, mergeInto, toBucket, type BucketAcc } from './stats.js';
 import type { HistoryAnswer, HistoryPoint, HistoryQuery, HistoryReader, HistoryWriter } from '../domain.js';
 import { bucketRecord, pointRecord, type BucketRecord, type PointRecord } from './records.js';
+import { ShiftQueue } from './shift-queue.js';
 
 export type StoreLimits = Pick<HistoryConfig, 'rawWindowMs' | 'bucketMs' | 'retentionMs' | 'budgetBytes'>;
 
@@ -16,13 +17,8 @@ export type StoreLimits = Pick<HistoryConfig, 'rawWindowMs' | 'bucketMs' | 'rete
 export const pointBytes = (values: Values): number => 96 + valuesBytes(values);
 
 class DeviceHistory {
-  /**
-   * oldest first; `head` skips points already dropped so dropping is O(1) (compacted now and then).
-   * A dropped point's slot is cleared at once: up to 1,024 of them wait for the compaction, and a
-   * point may carry a 60 KB payload or tens of thousands of flattened fields.
-   */
-  raw: (HistoryPoint | undefined)[] = [];
-  head = 0;
+  /** the raw points, oldest first */
+  readonly raw = new ShiftQueue<HistoryPoint>();
   /** closed buckets, oldest first */
   closed: BucketAcc[] = [];
   open: BucketAcc | undefined;
@@ -30,22 +26,14 @@ class DeviceHistory {
   rawSince = -Infinity;
 
   oldestRaw(): HistoryPoint | undefined {
-    return this.raw[this.head];
+    return this.raw.first();
   }
 
+  /** drops the oldest raw point (there is one) */
   shiftRaw(): HistoryPoint {
-    const p = this.raw[this.head]!;
-    this.raw[this.head++] = undefined;
+    const p = this.raw.shift()!;
     this.rawSince = Math.max(this.rawSince, p.ts + 1);
-    if (this.head > 1024 && this.head * 2 > this.raw.length) {
-      this.raw = this.raw.slice(this.head);
-      this.head = 0;
-    }
     return p;
-  }
-
-  rawPoints(): HistoryPoint[] {
-    return this.raw.slice(this.head) as HistoryPoint[];
   }
 
   /** the bucket [ts, ts + span) if it is open or closed (a restore looks it up) */
@@ -59,9 +47,8 @@ class DeviceHistory {
 export class HistoryStore implements HistoryReader, HistoryWriter {
   private readonly byDevice = new Map<string, DeviceHistory>();
   private bytes = 0;
-  /** points to append at the next drain, from `pendingHead` on (the ones before it were dropped, see queuePoint) */
-  private pendingPoints: (PointRecord | undefined)[] = [];
-  private pendingHead = 0;
+  /** points to append at the next drain (the oldest may be dropped before, see queuePoint) */
+  private readonly pendingPoints = new ShiftQueue<PointRecord>();
   private pendingBytes = 0;
   private pendingBuckets: BucketRecord[] = [];
 
@@ -94,13 +81,8 @@ export class HistoryStore implements HistoryReader, HistoryWriter {
   private queuePoint(rec: PointRecord, bytes: number): void {
     this.pendingPoints.push(rec);
     this.pendingBytes += bytes;
-    while (this.pendingBytes > this.limits.budgetBytes && this.pendingHead < this.pendingPoints.length - 1) {
-      this.pendingBytes -= pointBytes(this.pendingPoints[this.pendingHead]!.v);
-      this.pendingPoints[this.pendingHead++] = undefined;
-    }
-    if (this.pendingHead > 1024 && this.pendingHead * 2 > this.pendingPoints.length) {
-      this.pendingPoints = this.pendingPoints.slice(this.pendingHead);
-      this.pendingHead = 0;
+    while (this.pendingBytes > this.limits.budgetBytes && this.pendingPoints.size > 1) {
+      this.pendingBytes -= pointBytes(this.pendingPoints.shift()!.v);
     }
   }
 
@@ -143,7 +125,7 @@ export class HistoryStore implements HistoryReader, HistoryWriter {
     }
     for (const [d, r] of first) {
       const dev = this.device(d);
-      if (dev.raw.length > 0 || dev.rawSince !== -Infinity) continue;
+      if (dev.raw.size > 0 || dev.rawSince !== -Infinity) continue;
       const key = `${d}\u0000${this.bucketTs(r.t)}`;
       const whole = (written.get(key) ?? 0) <= inMinute.get(key)!;
       dev.rawSince = whole ? this.bucketTs(r.t) : r.t;
@@ -152,10 +134,7 @@ export class HistoryStore implements HistoryReader, HistoryWriter {
 
   /** What must be appended to the files since the last drain. */
   drain(): { points: PointRecord[]; buckets: BucketRecord[] } {
-    const points = (this.pendingHead > 0 ? this.pendingPoints.slice(this.pendingHead) : this.pendingPoints) as PointRecord[];
-    const out = { points, buckets: this.pendingBuckets };
-    this.pendingPoints = [];
-    this.pendingHead = 0;
+    const out = { points: this.pendingPoints.takeAll(), buckets: this.pendingBuckets };
     this.pendingBytes = 0;
     this.pendingBuckets = [];
     return out;
@@ -174,7 +153,7 @@ export class HistoryStore implements HistoryReader, HistoryWriter {
     const accs = [...dev.closed, ...(dev.open ? [dev.open] : [])]
       .filter((b) => b.ts < rawFrom && b.ts <= q.to && b.ts + b.span > q.from)
       .sort((a, b) => a.ts - b.ts);
-    const points = dev.rawPoints().filter((p) => p.ts >= rawFrom && p.ts >= q.from && p.ts <= q.to);
+    const points = dev.raw.toArray().filter((p) => p.ts >= rawFrom && p.ts >= q.from && p.ts <= q.to);
     const max = Math.max(1, q.maxPoints);
     if (accs.length + points.length <= max) {
       answer.buckets = accs.map(toBucket);

@@ -7,6 +7,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Config } from '../config/schema.js';
 import type { Role } from '../domain.js';
 import { isLoopbackHost } from '../config/loopback.js';
+import { parseHost, type RequestHost } from '../ws/host.js';
 
 export interface AuthContext {
   role: Role;
@@ -28,14 +29,7 @@ const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
 
-/** "example.com:8080" → "example.com", "[::1]:80" → "[::1]"; undefined when unparsable. */
-function hostnameOf(host: string): string | undefined {
-  try {
-    return new URL(`http://${host}`).hostname;
-  } catch {
-    return undefined;
-  }
-}
+const DEFAULT_PORTS: Readonly<Record<string, number>> = { 'http:': 80, 'https:': 443 };
 
 export class Authenticator {
   private readonly tokens: { digest: Buffer; role: Role }[];
@@ -66,31 +60,30 @@ export class Authenticator {
       return false;
     }
     if (this.origins.has(o.origin)) return true;
-    if ((o.protocol !== 'http:' && o.protocol !== 'https:') || host === undefined) return false;
-    try {
-      // parse Host with Origin's scheme so default ports (80/443) compare equal either way
-      return new URL(`${o.protocol}//${host}`).host === o.host;
-    } catch {
-      return false;
-    }
+    const defaultPort = DEFAULT_PORTS[o.protocol];
+    const h = host === undefined ? undefined : parseHost(host);
+    if (defaultPort === undefined || h === undefined) return false;
+    // Origin is a serialised origin (lower-case, default port left out); Host is compared as sent,
+    // its port defaulting to the scheme's, so `localhost:80` is the origin http://localhost
+    return h.name === o.hostname && (h.port ?? defaultPort) === (o.port === '' ? defaultPort : Number(o.port));
   }
 
   /**
    * DNS rebinding: a page from evil.example resolving to 127.0.0.1 still sends `Host: evil.example`.
-   * auth.hosts set → Host must be listed (name or name:port); unset and bound to loopback → a
-   * loopback name; otherwise any.
+   * auth.hosts set → Host must be listed (name, any port; or name:port); unset and bound to
+   * loopback → a loopback name; otherwise any. Names are compared as sent (lower-cased), never
+   * normalised: `0177.0.0.1` is not 127.0.0.1 here, just a name nobody listed.
    */
-  hostAllowed(host: string | undefined): boolean {
+  hostAllowed(host: RequestHost | undefined): boolean {
     if (this.hosts.size === 0 && !this.loopbackOnly) return true;
     if (host === undefined) return false;
-    const name = hostnameOf(host.toLowerCase());
-    if (name === undefined) return false;
-    if (this.hosts.size > 0) return this.hosts.has(host.toLowerCase()) || this.hosts.has(name);
-    return LOOPBACK_NAMES.has(name);
+    if (this.hosts.size > 0) return this.hosts.has(host.name) || (host.port !== undefined && this.hosts.has(`${host.name}:${host.port}`));
+    return LOOPBACK_NAMES.has(host.name);
   }
 
   authorize(req: AuthRequest): AuthDecision {
-    if (!this.hostAllowed(req.headers.get('host'))) {
+    const host = req.headers.get('host');
+    if (!this.hostAllowed(host === undefined ? undefined : parseHost(host))) {
       return { ok: false, status: 403, message: 'Host not allowed (auth.hosts)' };
     }
     const found = this.tokenOf(req);

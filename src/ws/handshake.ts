@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
+import { hostField } from './host.js';
 
 /** An upgrade request already split into lines by Node's http parser (llhttp: linear, size-capped). */
 export interface UpgradeRequest {
@@ -56,19 +57,17 @@ export function processHandshake(req: UpgradeRequest, opts: HandshakeOptions): H
   if (req.method !== 'GET') return refuse(405, `a WebSocket upgrade must use GET, not ${req.method}`, { Allow: 'GET' });
   if (!atLeastHttp11(req.httpVersion)) return refuse(400, `a WebSocket upgrade needs HTTP/1.1 or later, not ${req.httpVersion}`);
 
+  const host = hostField(req.rawHeaders, true);
+  if (!host.ok) return refuse(400, host.message);
+
   const headers = new Map<string, string>();
-  let hostLines = 0;
   for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
     const name = req.rawHeaders[i]!.toLowerCase();
     const value = req.rawHeaders[i + 1]!;
-    if (name === 'host') hostLines++;
     const previous = headers.get(name);
     headers.set(name, previous === undefined ? value : `${previous}, ${value}`);
   }
 
-  const host = headers.get('host');
-  if (host === undefined || host === '') return refuse(400, 'missing Host header');
-  if (hostLines > 1) return refuse(400, 'more than one Host header');
   if (!listHas(headers.get('upgrade'), 'websocket')) return refuse(400, 'Upgrade header must contain "websocket"');
   if (!listHas(headers.get('connection'), 'upgrade')) return refuse(400, 'Connection header must contain "upgrade"');
   if (headers.get('sec-websocket-version') !== '13') {
@@ -91,7 +90,7 @@ export function processHandshake(req: UpgradeRequest, opts: HandshakeOptions): H
     return refuse(400, `none of the offered subprotocols is supported; supported: ${supported}`);
   }
 
-  if (opts.originAllowed && !opts.originAllowed(headers.get('origin'), host)) return refuse(403, 'origin not allowed');
+  if (opts.originAllowed && !opts.originAllowed(headers.get('origin'), headers.get('host'))) return refuse(403, 'origin not allowed');
 
   let response = 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' + `Sec-WebSocket-Accept: ${acceptKey(key)}\r\n`;
   if (protocol !== undefined) response += `Sec-WebSocket-Protocol: ${protocol}\r\n`;

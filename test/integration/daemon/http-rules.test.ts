@@ -1,7 +1,7 @@
 /**
- * The same HTTP rules on every route of the real daemon: the Host allowlist and the header-count
- * limit refuse `/`, `/healthz`, `/metrics` and static files with the status the WebSocket upgrade
- * gets, over raw TCP; legitimate requests are still served.
+ * The same HTTP rules on every route of the real daemon: the Host grammar, the Host allowlist and
+ * the header-count limit refuse `/`, `/healthz`, `/metrics` and static files with the status the
+ * WebSocket upgrade gets, over raw TCP; legitimate requests are still served.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -66,6 +66,31 @@ describe('bound to loopback, auth.hosts empty: Host must be a loopback name', ()
     for (const route of ROUTES) expect((await get(port, route, undefined)).status, route).toBe(400);
   });
 
+  it('a malformed or repeated Host → 400 (RFC 9112 §3.2), the upgrade as every route, before the allowlist', async () => {
+    // each of these passed as a loopback name while Host was read through new URL()
+    const bad = ['evil@localhost', `evil@127.0.0.1:${port}`, 'localhost/x', 'localhost?q', 'localhost#f', `127.0.0.1:${port}0000`, '[::1'];
+    for (const host of bad) {
+      const upgrade = await rawHttp(port, [upgradeWithHost(host)]);
+      expect([upgrade.status, upgrade.text], host).toEqual([400, expect.stringContaining('malformed Host header')]);
+      for (const route of ROUTES) {
+        const r = await get(port, route, host);
+        expect([r.status, r.text], `${host} ${route}`).toEqual([400, expect.stringContaining('malformed Host header')]);
+      }
+    }
+    // a second Host line behind a loopback one, and on HTTP/1.0 too
+    const upgrade = await rawHttp(port, [upgradeRequest('/ws', 'Host: evil.example\r\n')]);
+    expect([upgrade.status, upgrade.text]).toEqual([400, expect.stringContaining('more than one Host header')]);
+    expect((await get(port, '/healthz', '127.0.0.1', 'Host: 127.0.0.1\r\n')).status).toBe(400);
+    expect((await rawHttp(port, [`GET /healthz HTTP/1.0\r\nHost: evil@localhost\r\n\r\n`])).status).toBe(400);
+  });
+
+  it('a well-formed Host that a URL parser would turn into 127.0.0.1 is just an unknown name → 403', async () => {
+    for (const host of ['0177.0.0.1', `2130706433:${port}`, '127.1']) {
+      expect((await rawHttp(port, [upgradeWithHost(host)])).status, host).toBe(403);
+      for (const route of ROUTES) expect((await get(port, route, host)).status, `${host} ${route}`).toBe(403);
+    }
+  });
+
   it('2,000 header lines → 431 on every route, as on the upgrade', async () => {
     const many = 'a:b\r\n'.repeat(2_000);
     const upgrade = await rawHttp(port, [upgradeRequest('/ws', many)]);
@@ -104,5 +129,11 @@ describe('auth.hosts set: only the listed names', () => {
     }
     expect((await rawHttp(port, [upgradeWithHost('dash.example')], { timeoutMs: 500 })).status).toBe(101);
     expect((await rawHttp(port, [upgradeRequest('/ws')])).status).toBe(403);
+  });
+
+  it('a listed name, written differently or with a port, is served; malformed → 400 as without auth.hosts', async () => {
+    for (const host of ['DASH.example', 'dash.example:8080']) expect((await get(port, '/healthz', host)).status, host).toBe(200);
+    expect((await get(port, '/healthz', 'evil@dash.example')).status).toBe(400);
+    expect((await rawHttp(port, [upgradeWithHost('dash.example#x')])).status).toBe(400);
   });
 });

@@ -145,8 +145,8 @@ describe('the budget', () => {
       store.record({ seq: i + 1, device: 'a', ts: now, values: { s: String(i).padEnd(60_000, 'x') } });
     }
     // what the store still references, held or dropped: 200 × 60 KB = 12 MB before the fix
-    const dev = (store as unknown as { byDevice: Map<string, { raw: unknown[] }> }).byDevice.get('a')!;
-    const referenced = dev.raw.filter((p) => p !== undefined) as { values: { s: string } }[];
+    const dev = (store as unknown as { byDevice: Map<string, { raw: { items: unknown[] } }> }).byDevice.get('a')!;
+    const referenced = dev.raw.items.filter((p) => p !== undefined) as { values: { s: string } }[];
     expect(referenced.reduce((n, p) => n + p.values.s.length, 0)).toBeLessThanOrEqual(budget);
   });
 

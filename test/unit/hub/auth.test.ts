@@ -78,6 +78,19 @@ describe('Authenticator.authorize', () => {
     expect(listed.authorize(req({ headers: { host: '127.0.0.1' } }))).toMatchObject({ ok: false, status: 403 });
     expect(new Authenticator(auth(), '0.0.0.0').authorize(req({ headers: { host: 'anything:1' } })).ok).toBe(true);
   });
+
+  it('Host names are compared as sent (lower-cased), never normalised into a listed one', () => {
+    for (const host of ['0177.0.0.1', '2130706433:8080', '127.1', '[0:0:0:0:0:0:0:1]', 'localhost.', '%6cocalhost']) {
+      expect(a.authorize(req({ headers: { host } })), host).toMatchObject({ ok: false, status: 403 });
+    }
+    expect(a.authorize(req({ headers: { host: 'LOCALHOST:8080' } })).ok).toBe(true);
+    // entries: a name allows every port, name:port that port only (the port read as a number)
+    const listed = new Authenticator(auth({ hosts: ['Pi.Local', 'gw:8443', '[::1]'] }), '0.0.0.0');
+    for (const host of ['pi.local', 'PI.LOCAL:1', 'gw:08443', '[::1]:9']) expect(listed.authorize(req({ headers: { host } })).ok, host).toBe(true);
+    for (const host of ['gw', 'gw:', 'gw:443', 'pi.local.', '::1']) {
+      expect(listed.authorize(req({ headers: { host } })), host).toMatchObject({ ok: false, status: 403 });
+    }
+  });
 });
 
 describe('Authenticator.originAllowed', () => {
@@ -93,5 +106,9 @@ describe('Authenticator.originAllowed', () => {
     expect(a.originAllowed('null', '127.0.0.1:8080')).toBe(false);
     expect(a.originAllowed('file://127.0.0.1:8080', '127.0.0.1:8080')).toBe(false);
     expect(a.originAllowed('http://127.0.0.1:8080', undefined)).toBe(false);
+    // Host is not normalised to meet Origin: 0177.0.0.1 is not the origin http://127.0.0.1
+    expect(a.originAllowed('http://127.0.0.1', '0177.0.0.1')).toBe(false);
+    expect(a.originAllowed('http://[::1]:8080', '[::1]:8080')).toBe(true);
+    expect(a.originAllowed('http://localhost:8080', 'evil@localhost:8080')).toBe(false);
   });
 });

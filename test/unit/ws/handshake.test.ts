@@ -135,6 +135,12 @@ describe('processHandshake: refused', () => {
     expect(refused(request({}, {}, ['Host', 'evil.example'])).message).toBe('more than one Host header');
   });
 
+  it.each(['evil@localhost', '127.0.0.1/x', 'localhost#f', '[::1', 'localhost:65536'])('refuses a malformed Host %j with 400', (host) => {
+    const r = refused(request({ Host: host }));
+    expect(r.status).toBe(400);
+    expect(r.message).toMatch(/^malformed Host header/);
+  });
+
   it.each([['8'], ['12'], ['14'], [undefined], ['13, 13']])('refuses Sec-WebSocket-Version %j with 426 naming 13', (v) => {
     const r = refused(request({ 'Sec-WebSocket-Version': v }));
     expect(r.status).toBe(426);
