@@ -9,8 +9,10 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type Socket } from 'node:net';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import mqtt from 'mqtt';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startMosquitto } from '../helpers/mosquitto.js';
 import { Waiter } from '../helpers/waiter.js';
 import { Container, ensureRootfs, HOST_CA, SRC_INSIDE } from './nspawn.js';
 
@@ -326,6 +328,72 @@ describe('serialgate under systemd (PID 1 in systemd-nspawn)', () => {
     expect(dash.closed).toBeUndefined();
     expect(await box.show(UNIT, 'MainPID', 'ActiveState')).toEqual({ ...before, ActiveState: 'active' });
     note('reload', ms, `same MainPID ${before.MainPID}, dashboard still open, first mock1 reading ${ms} ms after systemctl reload`);
+  });
+
+  it('a flood on a device topic (10 MB/s of 60 KB MQTT payloads) under MemoryMax: the service survives, the other device loses nothing', async () => {
+    // the broker on the host (nspawn shares its network): the gateway inside connects to 127.0.0.1 like a user's
+    const broker = await startMosquitto();
+    const pub = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0, connectTimeout: 5_000 });
+    try {
+      const serial = configYaml([
+        { id: 'mock0', path: '/run/sg-mock0' },
+        { id: 'mock1', path: '/run/sg-mock1' },
+      ]);
+      await writeConfig(
+        serial.replace(
+          'devices:\n',
+          `mqtt: { url: "${broker.url}" }\ndevices:\n  - { id: flood, mqtt: { topic: flood/x }, parser: { format: json } }\n`,
+        ),
+      );
+      const before = await box.show(UNIT, 'MainPID', 'NRestarts');
+      await box.run(`systemctl reload ${UNIT}`);
+      const from = dash.msgs.length;
+      await until(
+        'the flood device up',
+        async () => ((await healthz())?.body.includes('{"id":"flood","source":"mqtt","state":"up"}') ? true : undefined),
+        15_000,
+      );
+      // 10 MB/s for FLOOD_S seconds: the measured growth past 256M took ~20 s (README "A device that floods")
+      const FLOOD_S = 20;
+      const payload = (i: number) => JSON.stringify({ i, s: 'x'.repeat(60_000) });
+      const t0 = Date.now();
+      let sent = 0;
+      while (Date.now() - t0 < FLOOD_S * 1000) {
+        const due = Math.floor(((Date.now() - t0) / 1000) * 170);
+        while (sent < due) pub.publish('flood/x', payload(sent++));
+        await sleep(20);
+      }
+      const floodEnd = dash.msgs.length;
+      // the serial device kept its readings through the flood, and still has them
+      const mockDuring = dash.msgs.slice(from, floodEnd).filter((m) => m.type === 'reading' && m.device === 'mock0').length;
+      expect(mockDuring).toBeGreaterThanOrEqual(FLOOD_S * 2);
+      await dash.next('a mock0 reading after the flood', (m) => m.type === 'reading' && m.device === 'mock0', floodEnd);
+      const floodReadings = dash.msgs.slice(from).filter((m) => m.type === 'reading' && m.device === 'flood').length;
+      expect(await box.show(UNIT, 'MainPID', 'NRestarts', 'ActiveState')).toEqual({ ...before, ActiveState: 'active' });
+      expect(dash.closed).toBeUndefined();
+      const metricsText = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      const dropped = Number(/^serialgate_input_dropped_total\{device="flood"\} (\d+)/m.exec(metricsText)?.[1] ?? 0);
+      expect(dropped).toBeGreaterThan(0);
+      // the main process's peak RSS (VmHWM): what MemoryMax would have killed it at
+      const hwm = Number(/^VmHWM:\s+(\d+) kB$/m.exec((await box.run(`cat /proc/${before.MainPID}/status`)).stdout)?.[1]);
+      note(
+        'flood',
+        Date.now() - t0,
+        `${sent} payloads of 60 KB in ${FLOOD_S} s on flood/x: ${floodReadings} became readings, ${dropped} dropped over devices[].inputRate; ` +
+          `mock0 sent ${mockDuring} readings meanwhile; same MainPID ${before.MainPID}, NRestarts ${before.NRestarts}; ` +
+          `peak RSS (VmHWM) ${(hwm / 1024).toFixed(0)} MiB, MemoryMax=256M`,
+      );
+    } finally {
+      await pub.endAsync();
+      await broker.stop();
+      await writeConfig(
+        configYaml([
+          { id: 'mock0', path: '/run/sg-mock0' },
+          { id: 'mock1', path: '/run/sg-mock1' },
+        ]),
+      );
+      await box.run(`systemctl reload ${UNIT}`);
+    }
   });
 
   it('DevicePolicy=closed refuses a device class not allowed; a DeviceAllow drop-in admits it', async () => {
