@@ -42,7 +42,7 @@ export const MESSAGE_ERRORS = {
   invalid_field:
     "a subscribe's `devices`/`since`, a command's or history request's `id`, or a history request's range of the wrong type (see [History requests](#history-requests))",
   rate_limited:
-    'subscribes or history requests beyond `hub.commandRate`; or history requests while the whole gateway (the export included) has answered `HISTORY_ENTRIES_PER_SECOND` worth of entries (carries its `id`; not counted as a bad message)',
+    "subscribes or history requests beyond `hub.commandRate`; or history requests while the whole gateway (the export included) has answered `HISTORY_ENTRIES_PER_SECOND` worth of entries (not counted as a bad message). A history request's refusal carries its `id`",
   history_unavailable: 'the history store failed to answer a `history` request (carries its `id`)',
 } as const;
 export type ClientErrorCode = keyof typeof MESSAGE_ERRORS;
