@@ -55,6 +55,7 @@ export const CLIENT_SIDE_ERRORS = {
   client_timeout: 'no ack within the command timeout (held back or sent)',
   connection_lost: 'the connection dropped after the command was sent: it may or may not have run',
   closed: '`client.close()` was called',
+  aborted: "history only: the request's `signal` was aborted (it is dropped: never sent or retried again)",
 } as const;
 export type ClientSideCode = keyof typeof CLIENT_SIDE_ERRORS;
 
