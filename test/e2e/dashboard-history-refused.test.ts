@@ -1,0 +1,175 @@
+/**
+ * Charts and sparklines that fill although the gateway first refused their history (headless
+ * Chromium, the real compiled gateway): another peer — raw `ws` connections asking for 10,000-point
+ * answers as fast as their own rate allows — spends the whole gateway's history work
+ * (HISTORY_ENTRIES_PER_SECOND), so the dashboard's requests get `rate_limited`. Once the peer stops,
+ * every tile's sparkline and the open device's chart must still fill without a reload: the typed
+ * client asks again. The devices are serial ports that do not exist (down, never a live reading),
+ * so whatever a sparkline or chart shows came from a history answer.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import type * as GatewayModule from '../../src/gateway.js';
+import type * as SchemaModule from '../../src/config/schema.js';
+import type * as LogModule from '../../src/log.js';
+import { MemoryHistory } from '../helpers/memory-history.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const dist = (p: string) => import(pathToFileURL(`${root}dist/${p}`).href);
+const VIEWER = 'e2e-refused-viewer-0123456789';
+const DEVICES = Array.from({ length: 40 }, (_, i) => `dev${String(i).padStart(2, '0')}`);
+/**
+ * More devices than the dashboard's sparkline burst (16): the rest are asked one every 80 ms, over
+ * ~2 s of the peer's spending, so some are refused on every load, not only when the first burst
+ * happens to land in an instant the budget had refilled.
+ */
+/** the peer's device: 10,000 points, so that each answer costs 10,000 of the 200,000 a second */
+const BULK = 'bulk';
+const BULK_POINTS = 10_000;
+/** peer connections, each just under hub.commandRate (20/s): ~65 requests/s, ~3× the budget */
+const PEERS = 4;
+const PEER_EVERY_MS = 60;
+
+let gateway: GatewayModule.Gateway;
+let browser: Browser;
+let page: Page;
+const history = new MemoryHistory(60_000);
+const pageErrors: string[] = [];
+
+type Hook = {
+  __sg: {
+    chartX(d: string, m: string): number[];
+    stats(): Record<string, number>;
+  };
+};
+const stats = (p: Page) => p.evaluate(() => (window as unknown as Hook).__sg.stats());
+
+/** Raw connections asking for the bulk device's whole history, paced under their own rate limit. */
+function startPeer(url: string): { refused: () => number; answered: () => number; stop: () => void } {
+  let refused = 0;
+  let answered = 0;
+  let n = 0;
+  const sockets = Array.from({ length: PEERS }, () => new WebSocket(url, ['serialgate.v1.json', `bearer.${VIEWER}`]));
+  const timers = sockets.map((ws) => {
+    ws.on('message', (data: Buffer) => {
+      // answers are ~480 KB: only the small messages (hello, errors) are worth reading
+      if (data.length > 4096) return void answered++;
+      const msg = JSON.parse(data.toString()) as { type: string; error?: { code: string } };
+      if (msg.type === 'error' && msg.error?.code === 'rate_limited') refused++;
+    });
+    return setInterval(() => {
+      if (ws.readyState !== WebSocket.OPEN) return;
+      const to = Date.now();
+      ws.send(JSON.stringify({ type: 'history', id: `p${++n}`, device: BULK, from: to - 60_000, to, maxPoints: BULK_POINTS }));
+    }, PEER_EVERY_MS);
+  });
+  return {
+    refused: () => refused,
+    answered: () => answered,
+    stop: () => {
+      for (const t of timers) clearInterval(t);
+      for (const ws of sockets) ws.terminate();
+    },
+  };
+}
+
+async function until(what: string, cond: () => boolean, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+beforeAll(async () => {
+  if (!existsSync(`${root}dist/web/app.js`) || !existsSync(`${root}dist/src/gateway.js`)) {
+    execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit', timeout: 170_000 });
+  }
+  const gw: typeof GatewayModule = await dist('src/gateway.js');
+  const schema: typeof SchemaModule = await dist('src/config/schema.js');
+  const log: typeof LogModule = await dist('src/log.js');
+  const now = Date.now();
+  let seq = 0;
+  // each device: 30 readings over the sparkline's 5 minutes
+  for (const device of DEVICES) {
+    for (let k = 0; k < 30; k++) history.record({ seq: ++seq, device, ts: now - 290_000 + k * 9_000, values: { v: k % 7 } });
+  }
+  for (let k = 0; k < BULK_POINTS; k++) history.record({ seq: ++seq, device: BULK, ts: now - 55_000 + k * 5, values: { v: 1 } });
+  const config = schema.configSchema.parse({
+    gateway: { id: 'e2e-refused' },
+    server: { host: '127.0.0.1', port: 0 },
+    auth: { anonymous: 'none', tokens: [{ token: VIEWER, role: 'viewer' }] },
+    devices: DEVICES.map((id) => ({
+      id,
+      serial: { path: `/tmp/sg-e2e-refused-${process.pid}-${id}`, baudRate: 115200, reconnect: { minMs: 5_000, maxMs: 30_000 } },
+      parser: { format: 'kv' },
+    })),
+  });
+  gateway = await gw.startGateway(config, log.silentLogger(), { history });
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
+  const ctx = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+  await ctx.addInitScript((token) => sessionStorage.setItem('serialgate.token', token), VIEWER);
+  page = await ctx.newPage();
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await gateway?.stop();
+});
+
+describe('dashboard history refused by a spent gateway budget', () => {
+  it('another peer spends the history work: the dashboard is refused, then its chart and every sparkline fill', async () => {
+    const peer = startPeer(`${gateway.url.replace('http', 'ws')}/ws`);
+    try {
+      // the budget is spent when the peer itself starts being refused
+      await until('the peer to spend the history budget', () => peer.refused() >= 5, 15_000);
+      // Should none of the dashboard's requests have been refused (each found the budget refilled
+      // for an instant), load again: a fresh page, so that the test means something.
+      let refused = false;
+      for (let load = 0; load < 3 && !refused; load++) {
+        await (load === 0 ? page.goto(`${gateway.url}/?device=${DEVICES[0]}`) : page.reload());
+        await page.waitForSelector('[data-testid="conn-state"][data-state="open"]', { timeout: 10_000 });
+        refused = await page
+          .waitForFunction(() => (window as unknown as Hook).__sg.stats().errors >= 1, null, { timeout: 4_000 })
+          .then(() => true)
+          .catch(() => false);
+      }
+      expect(refused).toBe(true);
+    } finally {
+      peer.stop();
+    }
+    // no reload from here on: the refused requests fill by themselves
+    await page.waitForFunction(
+      (n) => {
+        const s = (window as unknown as Hook).__sg.stats();
+        return s.sparkHistories === n && s.histories === 1;
+      },
+      DEVICES.length,
+      { timeout: 15_000 },
+    );
+    const s = await stats(page);
+    expect(s.historyRetries).toBeGreaterThanOrEqual(1);
+    expect(s.historyErrors).toBe(0);
+    expect(s.sparkHistoryErrors).toBe(0);
+    // the chart of a device that never sent a live reading: drawn from its history answer
+    expect((await page.evaluate((d) => (window as unknown as Hook).__sg.chartX(d, 'v'), DEVICES[0])).length).toBeGreaterThanOrEqual(2);
+
+    // back to the overview: every tile has its sparkline
+    await page.keyboard.press('Escape');
+    await page.waitForFunction(
+      (n) =>
+        Array.from(document.querySelectorAll('.spark polyline')).filter((l) => (l.getAttribute('points') ?? '').split(' ').length >= 2).length >= n,
+      DEVICES.length,
+      { timeout: 5_000 },
+    );
+    expect(pageErrors).toEqual([]);
+  }, 60_000);
+});
