@@ -4,8 +4,10 @@
  * answers as fast as their own rate allows — spends the whole gateway's history work
  * (HISTORY_ENTRIES_PER_SECOND), so the dashboard's requests get `rate_limited`. Once the peer stops,
  * every tile's sparkline and the open device's chart must still fill without a reload: the typed
- * client asks again. The devices are serial ports that do not exist (down, never a live reading),
- * so whatever a sparkline or chart shows came from a history answer.
+ * client asks again. And a session that ends while its requests wait for a retry drops them: the
+ * next session asks anew, and no request of the old one is answered after it. The devices are
+ * serial ports that do not exist (down, never a live reading), so whatever a sparkline or chart
+ * shows came from a history answer.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -16,6 +18,7 @@ import WebSocket from 'ws';
 import type * as GatewayModule from '../../src/gateway.js';
 import type * as SchemaModule from '../../src/config/schema.js';
 import type * as LogModule from '../../src/log.js';
+import type { HistoryAnswer, HistoryQuery } from '../../src/domain.js';
 import { MemoryHistory } from '../helpers/memory-history.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -37,13 +40,22 @@ const PEER_EVERY_MS = 60;
 let gateway: GatewayModule.Gateway;
 let browser: Browser;
 let page: Page;
-const history = new MemoryHistory(60_000);
+/** the history, logging when each query was admitted (HistoryWork asks the reader only then) */
+class LoggedHistory extends MemoryHistory {
+  readonly admitted: (HistoryQuery & { at: number })[] = [];
+  override query(q: HistoryQuery): HistoryAnswer {
+    this.admitted.push({ ...q, at: Date.now() });
+    return super.query(q);
+  }
+}
+const history = new LoggedHistory(60_000);
 const pageErrors: string[] = [];
 
 type Hook = {
   __sg: {
     chartX(d: string, m: string): number[];
     stats(): Record<string, number>;
+    client: { reconnect(): void };
   };
 };
 const stats = (p: Page) => p.evaluate(() => (window as unknown as Hook).__sg.stats());
@@ -170,6 +182,40 @@ describe('dashboard history refused by a spent gateway budget', () => {
       DEVICES.length,
       { timeout: 5_000 },
     );
+    expect(pageErrors).toEqual([]);
+  }, 60_000);
+
+  it("a session that ends drops its requests: none of them is resent or retried into the next session's", async () => {
+    const sparkQueries = (from: number) => history.admitted.filter((q) => q.maxPoints === 60 && q.to >= from);
+    const peer = startPeer(`${gateway.url.replace('http', 'ws')}/ws`);
+    let next = 0;
+    let switched = 0;
+    try {
+      await until('the peer to spend the history budget', () => peer.refused() >= 5, 15_000);
+      // session 2 (a reconnect, as after a network blip) asks for every sparkline and is refused
+      const before = await stats(page);
+      await page.evaluate(() => (window as unknown as Hook).__sg.client.reconnect());
+      await page.waitForFunction((n) => (window as unknown as Hook).__sg.stats().errors > n, before.errors, { timeout: 8_000 });
+      // session 3 starts while session 2's refused requests wait for their retry
+      next = Date.now();
+      const opens = (await stats(page)).opens;
+      await page.evaluate(() => (window as unknown as Hook).__sg.client.reconnect());
+      await page.waitForFunction((n) => (window as unknown as Hook).__sg.stats().opens > n, opens, { timeout: 10_000 });
+      // from here on the old connection is gone (its close came after everything it sent)
+      switched = Date.now();
+    } finally {
+      peer.stop();
+    }
+    // session 3 asks for each device once (its `to` is after `next`) and gets every answer
+    await until('session 3 to get every sparkline', () => new Set(sparkQueries(next).map((q) => q.device)).size === DEVICES.length, 15_000);
+    // the longest a retry of session 2 could still wait (its 2nd or 3rd backoff step)
+    await new Promise((r) => setTimeout(r, 2_500));
+    const stale = history.admitted.filter((q) => q.at > switched && q.to < next && q.device !== BULK);
+    expect(stale).toEqual([]);
+    expect(sparkQueries(next)).toHaveLength(DEVICES.length);
+    const s = await stats(page);
+    expect(s.historyErrors).toBe(0);
+    expect(s.sparkHistoryErrors).toBe(0);
     expect(pageErrors).toEqual([]);
   }, 60_000);
 });
