@@ -67,7 +67,7 @@ export interface ClientStats extends SequencerStats {
   /** connections that reached 'open' */
   opens: number;
   commandsSent: number;
-  /** history requests sent again after a refusal that passes (`rate_limited`, `history_unavailable`) */
+  /** history requests asked again after a refusal that passes (`rate_limited`, `history_unavailable`) */
   historyRetries: number;
   /** server `error` messages and undecodable frames */
   errors: number;
