@@ -268,7 +268,7 @@ function onHello(h: HelloMessage): void {
   for (const d of h.devices) known.set(d.id, d);
   overview.hello(h.gateway, h.devices, h.gateways);
   overview.setConnected(true);
-  session?.abort();
+  // the previous session's were aborted when it ended (onState)
   session = new AbortController();
   if (detail) {
     detail.place(placement(detail.id));

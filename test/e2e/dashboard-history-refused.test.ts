@@ -1,7 +1,7 @@
 /**
  * Charts and sparklines that fill although the gateway first refused their history (headless
- * Chromium, the real compiled gateway): another peer — raw `ws` connections asking for 10,000-point
- * answers as fast as their own rate allows — spends the whole gateway's history work
+ * Chromium, the real compiled gateway): another peer — a process with raw `ws` connections asking
+ * for 10,000-point answers as fast as their own rate allows — spends the whole gateway's history work
  * (HISTORY_ENTRIES_PER_SECOND), so the dashboard's requests get `rate_limited`. Once the peer stops,
  * every tile's sparkline and the open device's chart must still fill without a reload: the typed
  * client asks again. And a session that ends while its requests wait for a retry drops them: the
@@ -9,12 +9,11 @@
  * serial ports that do not exist (down, never a live reading), so whatever a sparkline or chart
  * shows came from a history answer.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import type * as GatewayModule from '../../src/gateway.js';
 import type * as SchemaModule from '../../src/config/schema.js';
 import type * as LogModule from '../../src/log.js';
@@ -33,9 +32,9 @@ const DEVICES = Array.from({ length: 40 }, (_, i) => `dev${String(i).padStart(2,
 /** the peer's device: 10,000 points, so that each answer costs 10,000 of the 200,000 a second */
 const BULK = 'bulk';
 const BULK_POINTS = 10_000;
-/** peer connections, each just under hub.commandRate (20/s): ~65 requests/s, ~3× the budget */
+/** the peer's connections, each asking just under hub.commandRate (20/s): 72 requests/s, ~3.5× the budget */
 const PEERS = 4;
-const PEER_EVERY_MS = 60;
+const PEER_RATE = 18;
 
 let gateway: GatewayModule.Gateway;
 let browser: Browser;
@@ -49,6 +48,8 @@ class LoggedHistory extends MemoryHistory {
   }
 }
 const history = new LoggedHistory(60_000);
+/** the bulk device's points lie in [bulkTo - 50 s, bulkTo): the peer asks for that fixed range, every answer costs the same */
+let bulkTo = 0;
 const pageErrors: string[] = [];
 
 type Hook = {
@@ -60,31 +61,32 @@ type Hook = {
 };
 const stats = (p: Page) => p.evaluate(() => (window as unknown as Hook).__sg.stats());
 
-/** Raw connections asking for the bulk device's whole history, paced under their own rate limit. */
-function startPeer(url: string): { refused: () => number; answered: () => number; stop: () => void } {
-  let refused = 0;
-  let answered = 0;
-  let n = 0;
-  const sockets = Array.from({ length: PEERS }, () => new WebSocket(url, ['serialgate.v1.json', `bearer.${VIEWER}`]));
-  const timers = sockets.map((ws) => {
-    ws.on('message', (data: Buffer) => {
-      // answers are ~480 KB: only the small messages (hello, errors) are worth reading
-      if (data.length > 4096) return void answered++;
-      const msg = JSON.parse(data.toString()) as { type: string; error?: { code: string } };
-      if (msg.type === 'error' && msg.error?.code === 'rate_limited') refused++;
-    });
-    return setInterval(() => {
-      if (ws.readyState !== WebSocket.OPEN) return;
-      const to = Date.now();
-      ws.send(JSON.stringify({ type: 'history', id: `p${++n}`, device: BULK, from: to - 60_000, to, maxPoints: BULK_POINTS }));
-    }, PEER_EVERY_MS);
+/** The other peer (test/helpers/history-peer.ts) asking for the bulk device's whole history; its counts as it prints them. */
+function startPeer(url: string): { refused: () => number; answered: () => number; stop: () => Promise<void> } {
+  const request = { device: BULK, from: bulkTo - 55_000, to: bulkTo, maxPoints: BULK_POINTS };
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'test/helpers/history-peer.ts', url, VIEWER, JSON.stringify(request), String(PEERS), String(PEER_RATE)],
+    {
+      cwd: root,
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
+  const counts = [0, 0];
+  let tail = '';
+  child.stdout.on('data', (d: Buffer) => {
+    const lines = (tail + d.toString()).split('\n');
+    tail = lines.pop()!;
+    const last = lines.at(-1);
+    if (last) counts.splice(0, 2, ...last.split(' ').map(Number));
   });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return {
-    refused: () => refused,
-    answered: () => answered,
-    stop: () => {
-      for (const t of timers) clearInterval(t);
-      for (const ws of sockets) ws.terminate();
+    refused: () => counts[0]!,
+    answered: () => counts[1]!,
+    stop: async () => {
+      child.kill('SIGKILL');
+      await exited;
     },
   };
 }
@@ -105,12 +107,15 @@ beforeAll(async () => {
   const schema: typeof SchemaModule = await dist('src/config/schema.js');
   const log: typeof LogModule = await dist('src/log.js');
   const now = Date.now();
-  let seq = 0;
+  // The bulk device first: 4-digit seqs and no values keep a 10,000-point answer near 440 KB of JSON,
+  // one frame within the send budget (512 KiB), so the gateway encodes each answer once.
+  bulkTo = now;
+  for (let k = 0; k < BULK_POINTS; k++) history.record({ seq: k + 1, device: BULK, ts: now - 50_000 + k * 5, values: {} });
+  let seq = BULK_POINTS;
   // each device: 30 readings over the sparkline's 5 minutes
   for (const device of DEVICES) {
     for (let k = 0; k < 30; k++) history.record({ seq: ++seq, device, ts: now - 290_000 + k * 9_000, values: { v: k % 7 } });
   }
-  for (let k = 0; k < BULK_POINTS; k++) history.record({ seq: ++seq, device: BULK, ts: now - 55_000 + k * 5, values: { v: 1 } });
   const config = schema.configSchema.parse({
     gateway: { id: 'e2e-refused' },
     server: { host: '127.0.0.1', port: 0 },
@@ -156,7 +161,7 @@ describe('dashboard history refused by a spent gateway budget', () => {
       }
       expect(refused).toBe(true);
     } finally {
-      peer.stop();
+      await peer.stop();
     }
     // no reload from here on: the refused requests fill by themselves
     await page.waitForFunction(
@@ -204,7 +209,7 @@ describe('dashboard history refused by a spent gateway budget', () => {
       // from here on the old connection is gone (its close came after everything it sent)
       switched = Date.now();
     } finally {
-      peer.stop();
+      await peer.stop();
     }
     // session 3 asks for each device once (its `to` is after `next`) and gets every answer
     await until('session 3 to get every sparkline', () => new Set(sparkQueries(next).map((q) => q.device)).size === DEVICES.length, 15_000);
