@@ -85,11 +85,19 @@ export const MIN_GZIP_BYTES = 256;
 export const MAX_STATIC_FILE_BYTES = 8 * 1024 * 1024;
 /** Readings the typed client holds back in one resume window. */
 export const MAX_RESUME_PENDING = 50_000;
+/** Times the typed client sends a history request again after a refusal that passes (`rate_limited`, `history_unavailable`). */
+export const HISTORY_RETRIES = 5;
+/** The first step of that retry's backoff (src/backoff.ts); it doubles up to HISTORY_RETRY_MAX_MS. */
+export const HISTORY_RETRY_MIN_MS = 250;
+/** The cap of every wait before such a retry. */
+export const HISTORY_RETRY_MAX_MS = 2_000;
+/** The least time between two such retries of one client, whatever their number. */
+export const HISTORY_RETRY_GAP_MS = 100;
 
 export interface FixedBound {
   readonly name: string;
   readonly value: number;
-  readonly unit: 'characters' | 'ids' | 'levels' | 'entries' | 'ms' | 'bytes' | 'processes' | 'readings' | 'points' | 's' | '%' | 'MB';
+  readonly unit: 'characters' | 'ids' | 'levels' | 'entries' | 'ms' | 'bytes' | 'processes' | 'readings' | 'points' | 'retries' | 's' | '%' | 'MB';
   /** why this value, and what happens at the bound */
   readonly why: string;
 }
@@ -250,5 +258,29 @@ export const FIXED_BOUNDS: readonly FixedBound[] = [
     MAX_RESUME_PENDING,
     'readings',
     'typed client: readings held back in one resume window; beyond this they are released as they are',
+  ),
+  b(
+    'HISTORY_RETRIES',
+    HISTORY_RETRIES,
+    'retries',
+    'typed client: a history request refused with `rate_limited` or `history_unavailable` is sent again (same `id`) at most this often within its deadline, then rejected with that code; other refusals at once',
+  ),
+  b(
+    'HISTORY_RETRY_MIN_MS',
+    HISTORY_RETRY_MIN_MS,
+    'ms',
+    "typed client: the gateway's history work refills within a second, so waits of 125-250 ms doubling to the cap find it again soon without knocking all the time; jittered, so dashboards refused together do not come back together",
+  ),
+  b(
+    'HISTORY_RETRY_MAX_MS',
+    HISTORY_RETRY_MAX_MS,
+    'ms',
+    'typed client: the longest wait before a history retry: all retries fit the default 10 s deadline (`commandTimeoutMs`)',
+  ),
+  b(
+    'HISTORY_RETRY_GAP_MS',
+    HISTORY_RETRY_GAP_MS,
+    'ms',
+    "typed client: 50 sparklines refused at once come back at 10/s, half of the default `hub.commandRate`, the rest left to first requests and commands, so retrying does not push a dashboard over its connection's rate",
   ),
 ];

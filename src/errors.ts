@@ -42,7 +42,7 @@ export const MESSAGE_ERRORS = {
   invalid_field:
     "a subscribe's `devices`/`since`, a command's or history request's `id`, or a history request's range of the wrong type (see [History requests](#history-requests))",
   rate_limited:
-    'subscribes or history requests beyond `hub.commandRate`; or history requests while the whole gateway (the export included) has answered `HISTORY_ENTRIES_PER_SECOND` worth of entries (carries its `id`; not counted as a bad message)',
+    "subscribes or history requests beyond `hub.commandRate`; or history requests while the whole gateway (the export included) has answered `HISTORY_ENTRIES_PER_SECOND` worth of entries (not counted as a bad message). A history request's refusal carries its `id`",
   history_unavailable: 'the history store failed to answer a `history` request (carries its `id`)',
 } as const;
 export type ClientErrorCode = keyof typeof MESSAGE_ERRORS;
@@ -55,6 +55,7 @@ export const CLIENT_SIDE_ERRORS = {
   client_timeout: 'no ack within the command timeout (held back or sent)',
   connection_lost: 'the connection dropped after the command was sent: it may or may not have run',
   closed: '`client.close()` was called',
+  aborted: "history only: the request's `signal` was aborted (it is dropped: never sent or retried again)",
 } as const;
 export type ClientSideCode = keyof typeof CLIENT_SIDE_ERRORS;
 

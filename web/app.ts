@@ -6,7 +6,10 @@
  *
  * Sparklines are filled from the gateway's history on every session (a small request per device,
  * paced below the gateway's request rate); the detailed view's charts from the history over the
- * range picked in the header (5 min, 1 h, 24 h; `?range=ms`), then the live tail is appended.
+ * range picked in the header (5 min, 1 h, 24 h; `?range=ms`), then the live tail is appended. A
+ * request the gateway refuses for a reason that passes (its history work spent by other viewers)
+ * is asked again by the client (src/client/history.ts); a session's requests are aborted when it
+ * ends, since the next one asks anew.
  *
  * Settings: `?protocol=json|cbor` (default CBOR, also switchable in the header), `?ws=/path`
  * when the gateway's server.path is not /ws, `?q=` the filter. A token entered in the prompt is
@@ -16,6 +19,7 @@ import {
   checkToken,
   CommandFailedError,
   connect,
+  HistoryFailedError,
   type ConnectionInfo,
   type DeviceInfo,
   type Encoding,
@@ -82,7 +86,16 @@ const known = new Map<string, DeviceInfo>();
 let gatewayId = '';
 /** per device: the last seq shown, to prove no reading is shown twice or out of order */
 const lastShown = new Map<string, number>();
-const stats = { readings: 0, nonIncreasing: 0, frames: 0, cspViolations: 0, histories: 0, historyErrors: 0, sparkHistories: 0 };
+const stats = {
+  readings: 0,
+  nonIncreasing: 0,
+  frames: 0,
+  cspViolations: 0,
+  histories: 0,
+  historyErrors: 0,
+  sparkHistories: 0,
+  sparkHistoryErrors: 0,
+};
 /** the seqs shown, newest last (bounded), for tests and the debug hook */
 const shownLog: number[] = [];
 /** connection states seen, newest last (bounded), for tests and the debug hook */
@@ -95,8 +108,13 @@ let rateCount = 0;
 let everOpen = false;
 /** the token form was opened by a refusal, not by the user */
 let autoPrompted = false;
-/** sparkline requests of the current session: a newer session drops the rest of an older one's */
-let sparkRound = 0;
+/**
+ * The history requests of the current session (sparklines): aborted when it ends, so that neither
+ * the client's resend on the next session nor its retries pile old requests onto the new one's.
+ */
+let session: AbortController | undefined;
+/** the open view's chart request: another range, another view or the session's end drops it */
+let chartLoad: AbortController | undefined;
 
 document.addEventListener('securitypolicyviolation', () => stats.cspViolations++);
 
@@ -149,6 +167,7 @@ function route(): void {
   if (id === detail?.id) return;
   const closed = detail?.id;
   if (detail) {
+    chartLoad?.abort();
     detail.el.remove();
     detail = undefined;
   }
@@ -249,6 +268,8 @@ function onHello(h: HelloMessage): void {
   for (const d of h.devices) known.set(d.id, d);
   overview.hello(h.gateway, h.devices, h.gateways);
   overview.setConnected(true);
+  // the previous session's were aborted when it ended (onState)
+  session = new AbortController();
   if (detail) {
     detail.place(placement(detail.id));
     detail.setOperator(h.role === 'operator');
@@ -257,51 +278,64 @@ function onHello(h: HelloMessage): void {
     // every session (page load, reconnect, gateway restart) refills the charts from the history
     loadHistory(detail);
   }
-  loadSparklines();
+  loadSparklines(session.signal);
 }
 
-/** The detailed view's range; an answer that comes after a range change or for a closed view is dropped. */
+/** The open view's history over its range; a range change, another view or a new session aborts it. */
 function loadHistory(v: DeviceView): void {
-  const range = windowMs;
+  chartLoad?.abort();
+  const { signal } = (chartLoad = new AbortController());
   const to = Date.now();
-  client.history(v.id, { from: to - range, to, maxPoints: POINTS }).then(
+  client.history(v.id, { from: to - windowMs, to, maxPoints: POINTS }, { signal }).then(
     (h) => {
-      if (detail !== v || range !== windowMs) return;
       stats.histories++;
       v.history(h);
       markDetail();
     },
     (err: Error) => {
+      if (aborted(err)) return;
       stats.historyErrors++;
       console.info(`serialgate: no history for ${v.id}: ${err.message}`);
     },
   );
 }
 
-/** Every tile's sparklines from the last SPARK_WINDOW_MS, paced (SPARK_BURST, SPARK_EVERY_MS). */
-function loadSparklines(): void {
-  const round = ++sparkRound;
+/** Every tile's sparklines from the last SPARK_WINDOW_MS, paced (SPARK_BURST, SPARK_EVERY_MS), for this session only. */
+function loadSparklines(signal: AbortSignal): void {
   const queue = overview.ids();
   const to = Date.now();
   const ask = (): void => {
     const id = queue.shift();
-    if (id === undefined || round !== sparkRound) return;
-    client.history(id, { from: to - SPARK_WINDOW_MS, to, maxPoints: SPARK_POINTS }).then(
+    if (id === undefined || signal.aborted) return;
+    client.history(id, { from: to - SPARK_WINDOW_MS, to, maxPoints: SPARK_POINTS }, { signal }).then(
       (h) => {
         stats.sparkHistories++;
         overview.history(h);
         requestFrame();
       },
-      (err: Error) => console.info(`serialgate: no sparkline history for ${id}: ${err.message}`),
+      (err: Error) => {
+        if (aborted(err)) return;
+        stats.sparkHistoryErrors++;
+        console.info(`serialgate: no sparkline history for ${id}: ${err.message}`);
+      },
     );
   };
   for (let i = 0; i < SPARK_BURST; i++) ask();
   const pace = (): void => {
-    if (queue.length === 0 || round !== sparkRound) return;
+    if (queue.length === 0 || signal.aborted) return;
     ask();
     setTimeout(pace, SPARK_EVERY_MS);
   };
   setTimeout(pace, SPARK_EVERY_MS);
+}
+
+/** a request this page dropped itself (its session, view or range ended): nothing to report */
+const aborted = (err: Error): boolean => err instanceof HistoryFailedError && err.code === 'aborted';
+
+/** The session ended (closing, reconnecting, closed): its requests would only be resent or retried into the next one, which asks anew. */
+function endSession(): void {
+  session?.abort();
+  chartLoad?.abort();
 }
 
 function renderConnection(): void {
@@ -352,6 +386,7 @@ const client: SerialgateClient = connect(url, {
   onHello,
   onState: (i) => {
     info = i;
+    if (i.state !== 'open') endSession();
     stateLog.push(i.state);
     if (stateLog.length > 100) stateLog.shift();
     renderConnection();

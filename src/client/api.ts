@@ -67,6 +67,8 @@ export interface ClientStats extends SequencerStats {
   /** connections that reached 'open' */
   opens: number;
   commandsSent: number;
+  /** history requests asked again after a refusal that passes (`rate_limited`, `history_unavailable`) */
+  historyRetries: number;
   /** server `error` messages and undecodable frames */
   errors: number;
 }
@@ -128,9 +130,12 @@ export interface SerialgateClient {
   /**
    * Asks the gateway for a device's history (any role may). Resolves with the one answer (check
    * `truncated`), rejects with HistoryFailedError. Sent when a session is open; a connection lost
-   * before the answer sends it again on the next one, within the timeout (commandTimeoutMs).
+   * before the answer sends it again on the next one, and a refusal that passes (`rate_limited`,
+   * `history_unavailable`) sends it again after a jittered backoff (HISTORY_RETRIES times at most),
+   * all within the timeout (commandTimeoutMs). Aborting `signal` drops it (`aborted`): a caller
+   * that asks anew on every session aborts the old session's requests when it ends.
    */
-  history(device: string, range?: HistoryRange, opts?: { timeoutMs?: number }): Promise<HistoryMessage>;
+  history(device: string, range?: HistoryRange, opts?: { timeoutMs?: number; signal?: AbortSignal }): Promise<HistoryMessage>;
   /** replace the subscription (takes effect now if open, and on every reconnect) */
   subscribe(devices: string[]): void;
   /** reconnect now, optionally with another token (null: none) or encoding; resume state is kept */

@@ -47,7 +47,9 @@ export function connect(url: string, options: ConnectOptions = {}): SerialgateCl
   const info: ConnectionInfo = { state: 'connecting', failures: 0, refused: false };
   const deviceMap = new Map<string, DeviceInfo>();
   const commands = new Commands(options.commandTimeoutMs ?? 10_000);
-  const histories = new HistoryRequests(options.commandTimeoutMs ?? 10_000);
+  const histories = new HistoryRequests(options.commandTimeoutMs ?? 10_000, (msg) => {
+    if (socket()?.readyState === OPEN && hello) send(msg);
+  });
   const counters = { opens: 0, errors: 0 };
   let phase: Phase = { name: 'closed', byUser: false }; // until the first attempt, just below
   /** the hello of the current (or last) attempt */
@@ -235,9 +237,7 @@ export function connect(url: string, options: ConnectOptions = {}): SerialgateCl
     },
     history(device, range = {}, opts) {
       if (closedByUser(phase)) return Promise.reject(new HistoryFailedError('closed', 'the client is closed', device, ''));
-      const { msg, answer } = histories.add(device, range, opts?.timeoutMs);
-      if (socket()?.readyState === OPEN && hello) send(msg);
-      return answer;
+      return histories.add(device, range, opts?.timeoutMs, opts?.signal);
     },
     subscribe(next) {
       devices = [...next];
@@ -271,7 +271,7 @@ export function connect(url: string, options: ConnectOptions = {}): SerialgateCl
       }
     },
     stats() {
-      return { ...sequencer.stats, ...counters, commandsSent: commands.sent };
+      return { ...sequencer.stats, ...counters, commandsSent: commands.sent, historyRetries: histories.retries };
     },
   };
 }

@@ -27,8 +27,9 @@ export class CommandFailedError extends RequestFailedError {
 }
 
 /**
- * A history request that got no answer: the gateway's `error.code` (`invalid_field`,
- * `history_unavailable`, `rate_limited`), `client_timeout` or `closed`.
+ * A history request that got no answer: the gateway's `error.code` (`invalid_field`; or
+ * `history_unavailable`, `rate_limited` once the retries are spent), `client_timeout`, `closed`
+ * or `aborted`.
  */
 export class HistoryFailedError extends RequestFailedError {
   override readonly name = 'HistoryFailedError';

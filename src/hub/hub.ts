@@ -320,7 +320,11 @@ export class Hub implements SourceSink, PresenceSink {
     }
     const msg = parsed.msg;
     if (msg.type === 'command') return this.router.handle(s, msg);
-    if (!s.takeToken()) return this.clientError(s, 'rate_limited', `too many ${msg.type} messages: slow down (hub.commandRate)`);
+    if (!s.takeToken()) {
+      // a history request's refusal names it, so that the client can tell which one to ask again
+      const id = msg.type === 'history' ? msg.id : undefined;
+      return this.clientError(s, 'rate_limited', `too many ${msg.type} messages: slow down (hub.commandRate)`, id);
+    }
     if (msg.type === 'history') return this.answerHistory(s, msg);
     this.resubscribe(s, msg);
   }

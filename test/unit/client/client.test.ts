@@ -4,6 +4,7 @@
  * subscribe it sends on resume, one settlement per command.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { HISTORY_RETRIES, HISTORY_RETRY_GAP_MS, HISTORY_RETRY_MAX_MS, HISTORY_RETRY_MIN_MS } from '../../../src/bounds.js';
 import { connect, type ConnectionInfo, type SerialgateClient, type WebSocketLike } from '../../../src/client/index.js';
 
 class FakeSocket implements WebSocketLike {
@@ -353,5 +354,129 @@ describe('client.history()', () => {
     client!.close();
     expect(await waiting).toMatchObject({ code: 'closed' });
     await expect(client!.history('d1')).rejects.toMatchObject({ code: 'closed' });
+  });
+});
+
+describe('client.history(): refusals that pass are asked again', () => {
+  // Math.random is 0.999999: every wait is its whole backoff step, 250 ms doubling to 2 s
+  const refuse = (id: string, code = 'rate_limited') => last().deliver({ type: 'error', id, error: { code, message: 'not now' } });
+  const req = (id: string) => ({ type: 'history', id, device: 'd1' });
+  const historySent = () => last().sent.filter((m) => (m as { type: string }).type === 'history');
+  const answer = (id: string) => ({ type: 'history', id, device: 'd1', from: 0, to: 10, buckets: [], points: [] });
+  function open(opts: Parameters<typeof connect>[1] = {}): void {
+    start(opts);
+    last().accept();
+    last().deliver(hello(3));
+  }
+
+  it('rate_limited, history_unavailable: sent again (same id) after the jittered backoff, then resolved by the answer', async () => {
+    open();
+    const p = client!.history('d1');
+    refuse('h1');
+    vi.advanceTimersByTime(HISTORY_RETRY_MIN_MS - 1);
+    expect(historySent()).toEqual([req('h1')]);
+    vi.advanceTimersByTime(1);
+    expect(historySent()).toEqual([req('h1'), req('h1')]);
+    refuse('h1', 'history_unavailable');
+    vi.advanceTimersByTime(2 * HISTORY_RETRY_MIN_MS - 1);
+    expect(historySent()).toHaveLength(2);
+    vi.advanceTimersByTime(1);
+    expect(historySent()).toHaveLength(3);
+    last().deliver(answer('h1'));
+    await expect(p).resolves.toMatchObject({ id: 'h1' });
+    expect(client!.stats().historyRetries).toBe(2);
+  });
+
+  it('a refusal that would come again (invalid_field, an unknown code) rejects at once: nothing is sent again', async () => {
+    open();
+    const bad = client!.history('d1').catch((e: unknown) => e);
+    const odd = client!.history('d1').catch((e: unknown) => e);
+    refuse('h1', 'invalid_field');
+    refuse('h2', 'unknown_device');
+    expect(await bad).toMatchObject({ name: 'HistoryFailedError', code: 'invalid_field', id: 'h1' });
+    expect(await odd).toMatchObject({ code: 'unknown_device', id: 'h2' });
+    vi.advanceTimersByTime(10_000);
+    expect(historySent()).toEqual([req('h1'), req('h2')]);
+    expect(client!.stats().historyRetries).toBe(0);
+  });
+
+  it(`bounded: ${HISTORY_RETRIES} retries, then the refusal's code; never a retry planned past the deadline`, async () => {
+    open({ commandTimeoutMs: 60_000 });
+    const p = client!.history('d1').catch((e: unknown) => e);
+    for (let i = 0; i < HISTORY_RETRIES; i++) {
+      refuse('h1');
+      vi.advanceTimersByTime(HISTORY_RETRY_MAX_MS);
+    }
+    expect(historySent()).toHaveLength(1 + HISTORY_RETRIES);
+    refuse('h1');
+    expect(await p).toMatchObject({ code: 'rate_limited', id: 'h1' });
+    vi.advanceTimersByTime(60_000);
+    expect(historySent()).toHaveLength(1 + HISTORY_RETRIES);
+
+    // 600 ms deadline: the first retry (250 ms) fits, the second (500 ms later) would not
+    const short = client!.history('d1', {}, { timeoutMs: 600 }).catch((e: unknown) => e);
+    refuse('h2');
+    vi.advanceTimersByTime(HISTORY_RETRY_MIN_MS);
+    refuse('h2');
+    expect(await short).toMatchObject({ code: 'rate_limited', id: 'h2' });
+    expect(historySent().filter((m) => (m as { id: string }).id === 'h2')).toHaveLength(2);
+  });
+
+  it(`retries of many requests refused at once leave ${HISTORY_RETRY_GAP_MS} ms apart (under the connection's rate)`, () => {
+    open();
+    for (let i = 1; i <= 5; i++) void client!.history('d1').catch(() => undefined);
+    for (let i = 1; i <= 5; i++) refuse(`h${i}`);
+    vi.advanceTimersByTime(HISTORY_RETRY_MIN_MS);
+    const counts = [historySent().length];
+    for (let i = 0; i < 5; i++) {
+      vi.advanceTimersByTime(HISTORY_RETRY_GAP_MS);
+      counts.push(historySent().length);
+    }
+    expect(counts).toEqual([6, 7, 8, 9, 10, 10]);
+  });
+
+  it('aborting the signal (the session that asked ended) drops the request: no retry, not sent on the next session', async () => {
+    open();
+    const session = new AbortController();
+    const waiting = client!.history('d1', {}, { signal: session.signal }).catch((e: unknown) => e);
+    const lost = client!.history('d1', {}, { signal: session.signal }).catch((e: unknown) => e);
+    refuse('h1');
+    last().serverClose(1001);
+    session.abort();
+    expect(await waiting).toMatchObject({ code: 'aborted', id: 'h1' });
+    expect(await lost).toMatchObject({ code: 'aborted', id: 'h2' });
+    vi.advanceTimersByTime(1000);
+    last().accept();
+    last().deliver(hello(3));
+    vi.advanceTimersByTime(10_000);
+    expect(historySent()).toEqual([]);
+    await expect(client!.history('d1', {}, { signal: session.signal })).rejects.toMatchObject({ code: 'aborted' });
+    expect(historySent()).toEqual([]);
+  });
+
+  it('a connection lost while a retry waits: sent once, by the new session or when due, whichever comes last', async () => {
+    open();
+    const early = client!.history('d1');
+    refuse('h1');
+    last().serverClose(1001);
+    // due at 250 ms with no session: the new one (1 s later) sends it
+    vi.advanceTimersByTime(1000);
+    last().accept();
+    last().deliver(hello(3));
+    expect(historySent()).toEqual([req('h1')]);
+    last().deliver(answer('h1'));
+    await early;
+
+    const late = client!.history('d1');
+    refuse('h2');
+    client!.reconnect();
+    last().accept();
+    last().deliver(hello(3));
+    // a new session at once: the retry still waits for its time
+    expect(historySent()).toEqual([]);
+    vi.advanceTimersByTime(HISTORY_RETRY_MIN_MS);
+    expect(historySent()).toEqual([req('h2')]);
+    last().deliver(answer('h2'));
+    await late;
   });
 });

@@ -166,6 +166,8 @@ describe('history request', () => {
     expect(c.of('history').map((h) => h.id)).toEqual(['r0', 'r1', 'r2']);
     expect(c.of('error').map((e) => e.error.code)).toEqual(['rate_limited', 'rate_limited']);
     expect(c.of('error')[0].error.message).toContain('too many history messages');
+    // each refusal names its request, so that a client can ask that one again
+    expect(c.of('error').map((e) => e.id)).toEqual(['r3', 'r4']);
   });
 
   it('no history configured: an empty answer, never an error', () => {
