@@ -24,16 +24,37 @@ class DeviceHistory {
   open: BucketAcc | undefined;
   /** raw holds every reading from this ts on (a point dropped, or not restored, moves it) */
   rawSince = -Infinity;
+  /** estimated bytes of this device's raw points and buckets (open and closed), for the budget */
+  held = 0;
+
+  /** `all`: the whole store's estimate, moved with this device's (read on every reading: no sum over devices) */
+  constructor(private readonly all: { held: number }) {}
+
+  /** this device holds `n` bytes more (or fewer) */
+  grow(n: number): void {
+    this.held += n;
+    this.all.held += n;
+  }
 
   oldestRaw(): HistoryPoint | undefined {
     return this.raw.first();
   }
 
+  pushRaw(p: HistoryPoint): void {
+    this.raw.push(p);
+    this.grow(pointBytes(p.values));
+  }
+
   /** drops the oldest raw point (there is one) */
-  shiftRaw(): HistoryPoint {
+  shiftRaw(): void {
     const p = this.raw.shift()!;
+    this.grow(-pointBytes(p.values));
     this.rawSince = Math.max(this.rawSince, p.ts + 1);
-    return p;
+  }
+
+  /** drops the oldest closed bucket (there is one) */
+  shiftClosed(): void {
+    this.grow(-bucketBytes(this.closed.shift()!));
   }
 
   /** the bucket [ts, ts + span) if it is open or closed (a restore looks it up) */
@@ -46,7 +67,7 @@ class DeviceHistory {
 
 export class HistoryStore implements HistoryReader, HistoryWriter {
   private readonly byDevice = new Map<string, DeviceHistory>();
-  private bytes = 0;
+  private readonly all = { held: 0 };
   /** points to append at the next drain (the oldest may be dropped before, see queuePoint) */
   private readonly pendingPoints = new ShiftQueue<PointRecord>();
   private pendingBytes = 0;
@@ -61,7 +82,7 @@ export class HistoryStore implements HistoryReader, HistoryWriter {
 
   /** Estimated bytes held; never above budgetBytes once a record() or expire() returned. */
   get heldBytes(): number {
-    return this.bytes;
+    return this.all.held;
   }
 
   record(r: Reading): void {
@@ -97,13 +118,13 @@ export class HistoryStore implements HistoryReader, HistoryWriter {
       acc.count = b.n;
       for (const [k, [min, max, sum, count]] of Object.entries(b.f)) acc.fields.set(k, { min, max, sum, count });
       dev.closed.push(acc);
-      this.bytes += bucketBytes(acc);
+      dev.grow(bucketBytes(acc));
     }
     const written = new Map(buckets.map((b) => [`${b.d}\u0000${b.t}`, b.n]));
     this.restoreRawSince(points, written);
     for (const r of points) {
       const p: HistoryPoint = { seq: r.s, ts: r.t, values: r.v };
-      if (written.has(`${r.d}\u0000${this.bucketTs(r.t)}`)) this.keepRaw(this.device(r.d), p);
+      if (written.has(`${r.d}\u0000${this.bucketTs(r.t)}`)) this.device(r.d).pushRaw(p);
       else this.addPoint(r.d, p);
     }
     this.expire();
@@ -169,44 +190,42 @@ export class HistoryStore implements HistoryReader, HistoryWriter {
     return answer;
   }
 
-  /** Drops what is older than the windows, then the oldest raw points, then the oldest buckets, to fit the budget. */
+  /** Drops what is older than the windows, then what the budget cannot hold (evict). */
   expire(): void {
     const now = this.now();
     const rawCut = now - this.limits.rawWindowMs;
     const bucketCut = now - this.limits.retentionMs;
     for (const [id, dev] of this.byDevice) {
-      while (dev.oldestRaw() && dev.oldestRaw()!.ts < rawCut) this.bytes -= pointBytes(dev.shiftRaw().values);
+      while (dev.oldestRaw() && dev.oldestRaw()!.ts < rawCut) dev.shiftRaw();
       if (dev.open && dev.open.ts + dev.open.span <= rawCut) this.close(id, dev);
-      while (dev.closed.length > 0 && dev.closed[0]!.ts + dev.closed[0]!.span <= bucketCut) this.bytes -= bucketBytes(dev.closed.shift()!);
+      while (dev.closed.length > 0 && dev.closed[0]!.ts + dev.closed[0]!.span <= bucketCut) dev.shiftClosed();
       if (!dev.open && dev.closed.length === 0 && !dev.oldestRaw()) this.byDevice.delete(id);
     }
-    while (this.bytes > this.limits.budgetBytes && this.evictOldest()) {
-      /* evictOldest made progress */
+    while (this.all.held > this.limits.budgetBytes && this.evict()) {
+      /* evict made progress */
     }
   }
 
-  private evictOldest(): boolean {
+  /**
+   * Over the budget, the device holding the most gives way: its oldest raw point (its bucket keeps
+   * it), else its oldest closed bucket. A device sending huge or many readings thus pays for
+   * itself, and the others keep their history; devices alike end up with alike shares, each
+   * losing resolution before data. False when nothing can go.
+   */
+  private evict(): boolean {
     let pick: DeviceHistory | undefined;
     for (const dev of this.byDevice.values()) {
-      const p = dev.oldestRaw();
-      if (p && (!pick || p.ts < pick.oldestRaw()!.ts)) pick = dev;
-    }
-    if (pick) {
-      this.bytes -= pointBytes(pick.shiftRaw().values);
-      return true;
-    }
-    for (const dev of this.byDevice.values()) {
-      const b = dev.closed[0];
-      if (b && (!pick || b.ts < pick.closed[0]!.ts)) pick = dev;
+      if ((dev.oldestRaw() || dev.closed.length > 0) && (!pick || dev.held > pick.held)) pick = dev;
     }
     if (!pick) return false;
-    this.bytes -= bucketBytes(pick.closed.shift()!);
+    if (pick.oldestRaw()) pick.shiftRaw();
+    else pick.shiftClosed();
     return true;
   }
 
   private device(id: string): DeviceHistory {
     let dev = this.byDevice.get(id);
-    if (!dev) this.byDevice.set(id, (dev = new DeviceHistory()));
+    if (!dev) this.byDevice.set(id, (dev = new DeviceHistory(this.all)));
     return dev;
   }
 
@@ -225,13 +244,8 @@ export class HistoryStore implements HistoryReader, HistoryWriter {
       bucket = dev.open = emptyBucket(ts, this.limits.bucketMs);
     }
     addValues(bucket, p.values);
-    this.bytes += bucketBytes(bucket) - before;
-    this.keepRaw(dev, p);
-  }
-
-  private keepRaw(dev: DeviceHistory, p: HistoryPoint): void {
-    dev.raw.push(p);
-    this.bytes += pointBytes(p.values);
+    dev.grow(bucketBytes(bucket) - before);
+    dev.pushRaw(p);
   }
 
   /** a bucket is written once, when no more readings can fall into it (a late one still counts in memory) */

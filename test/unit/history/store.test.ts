@@ -136,6 +136,27 @@ describe('the budget', () => {
     expect(a.buckets.reduce((n, b) => n + b.count, 0) + a.points.length).toBe(100);
   });
 
+  it('a device sending huge readings pays for itself: the others keep every raw point and bucket', () => {
+    let now = 0;
+    const budget = 1024 * 1024;
+    const store = new HistoryStore({ ...limits, budgetBytes: budget }, () => now);
+    const big = 'x'.repeat(30_000);
+    let seq = 0;
+    // ten minutes: a calm device once a second, a flooding one ten 30 KB readings a second (18 MB)
+    for (let t = 0; t < 10 * MIN; t += 100) {
+      now = t;
+      if (t % 1000 === 0) store.record({ seq: ++seq, device: 'calm', ts: t, values: { v: t } });
+      store.record({ seq: ++seq, device: 'flood', ts: t, values: { s: big, n: t } });
+      expect(store.heldBytes).toBeLessThanOrEqual(budget);
+    }
+    const calm = store.query({ device: 'calm', from: 0, to: now, maxPoints: 100_000 });
+    expect(calm.buckets).toEqual([]);
+    expect(calm.points.map((p) => p.values.v)).toEqual(Array.from({ length: 600 }, (_, i) => i * 1000));
+    // the flood lost resolution, not readings: its buckets count every one
+    const flood = store.query({ device: 'flood', from: 0, to: now, maxPoints: 100_000 });
+    expect(flood.buckets.reduce((n, b) => n + b.count, 0) + flood.points.length).toBe(6_000);
+  });
+
   it('a dropped raw point is let go at once, not kept until the array is compacted (1,024 drops later)', () => {
     let now = 0;
     const budget = 1024 * 1024;
