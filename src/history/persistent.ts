@@ -8,9 +8,10 @@ import type { HistoryConfig } from '../config/schema.js';
 import type { StreamSnapshot } from '../domain.js';
 import type { Logger } from '../log.js';
 import type { Reading } from '../domain.js';
-import { isBucketRecord, isPointRecord } from './records.js';
+import { isBucketRecord, isPointRecord, type PointRecord } from './records.js';
 import { SegmentLog, type WriteCounters } from './segment-log.js';
-import { HistoryStore } from './store.js';
+import { HistoryStore, pointBytes } from './store.js';
+import { LogRateLimiter } from '../log-rate.js';
 import { saveStream, takeStream } from './stream-file.js';
 import type { HistoryAnswer, HistoryQuery, HistoryReader, HistoryWriter } from '../domain.js';
 
@@ -27,6 +28,7 @@ export class History implements HistoryReader, HistoryWriter {
   private readonly points: SegmentLog | undefined;
   private readonly buckets: SegmentLog | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private readonly capLog = new LogRateLimiter(60_000);
   private flushing: Promise<void> = Promise.resolve();
   /** the stream a clean stop saved, taken at open */
   readonly restored: StreamSnapshot | undefined;
@@ -101,19 +103,46 @@ export class History implements HistoryReader, HistoryWriter {
     this.store.expire();
     const { points, buckets } = this.store.drain();
     try {
-      await this.points.append(points.map((p) => ({ ts: p.t, record: p })));
+      const dropped = this.expireFiles();
+      const kept = newestWithin(points, this.pointsCap() - this.points.diskBytes());
+      if (kept.length < points.length) {
+        this.capLog.log(
+          this.logger,
+          'warn',
+          'points',
+          { code: 'SG_ERR_HISTORY_WRITE', points: points.length - kept.length, capBytes: this.pointsCap() },
+          'raw points not written: the points files hold their half of history.budgetBytes (the buckets have every reading)',
+        );
+      }
+      await this.points.append(kept.map((p) => ({ ts: p.t, record: p })));
       await this.buckets.append(buckets.map((b) => ({ ts: b.t, record: b })));
-      const now = this.now();
-      const dropped = [
-        // a points file goes once its points are older than any open bucket: an open bucket is rebuilt from them at start
-        ...this.points.expire(now - this.cfg.rawWindowMs - this.cfg.bucketMs, this.cfg.budgetBytes),
-        ...this.buckets.expire(now - this.cfg.retentionMs, this.cfg.budgetBytes - this.points.diskBytes()),
-      ];
+      dropped.push(...this.expireFiles());
       if (dropped.length > 0) this.logger.debug({ files: dropped }, 'history files expired');
     } catch (err) {
       // a full or failing card: this batch is lost, the next one is tried; memory still answers queries
       this.logger.error({ err, code: 'SG_ERR_HISTORY_WRITE', points: points.length, buckets: buckets.length }, 'history batch not written');
     }
+  }
+
+  /**
+   * The points files may take half of history.budgetBytes, the buckets the rest: points are the
+   * raw window, a resolution the next start can rebuild; buckets are the days of history. Without
+   * the split, a device flooding within its inputRate (256 KiB/s, 150 MB per raw window) grew the
+   * current points file past the whole budget, the bucket files were then deleted to make room,
+   * every device's stored days with them, and the next start read it all back into memory at once.
+   */
+  private pointsCap(): number {
+    return Math.floor(this.cfg.budgetBytes / 2);
+  }
+
+  /** Deletes the files past their windows, then the oldest beyond the budget (never the newest of a kind). */
+  private expireFiles(): string[] {
+    const now = this.now();
+    return [
+      // a points file goes once its points are older than any open bucket: an open bucket is rebuilt from them at start
+      ...this.points!.expire(now - this.cfg.rawWindowMs - this.cfg.bucketMs, this.pointsCap()),
+      ...this.buckets!.expire(now - this.cfg.retentionMs, this.cfg.budgetBytes - this.points!.diskBytes()),
+    ];
   }
 
   private takeStream(dir: string): StreamSnapshot | undefined {
@@ -167,4 +196,14 @@ function makeDir(dir: string, logger: Logger): boolean {
     logger.error({ err, dir, code: 'SG_ERR_HISTORY_WRITE' }, 'history directory unusable: history kept in memory only');
     return false;
   }
+}
+
+/** The newest points whose estimated bytes (as the memory budget counts them) fit `room`, oldest first. */
+function newestWithin(points: PointRecord[], room: number): PointRecord[] {
+  let i = points.length;
+  for (let used = 0; i > 0; i--) {
+    used += pointBytes(points[i - 1]!.v);
+    if (used > room) break;
+  }
+  return i === 0 ? points : points.slice(i);
 }

@@ -165,6 +165,44 @@ describe('History on disk', () => {
     expect(total).toBeLessThanOrEqual(4096 + 4096);
   });
 
+  it('a device flooding large readings: its points files keep to half the budget, the bucket files of days before stay', async () => {
+    const dir = tmp();
+    const clock = { now: 0 };
+    const budget = 2 * 1024 * 1024;
+    const c = cfg({ dir, rawWindowMs: 10 * MIN, retentionMs: 48 * 60 * MIN, segmentMs: 60 * MIN, budgetBytes: budget });
+    const { logger, warnings } = recordingLogger();
+    const h = new History(c, logger, dir, () => clock.now);
+    // a day of one calm reading a minute: 24 bucket files
+    for (let i = 0; i < 24 * 60; i++) {
+      clock.now = i * MIN;
+      h.record({ seq: i + 1, device: 'calm', ts: clock.now, values: { v: i } });
+      if (i % 30 === 29) await h.flush();
+    }
+    const bucketFiles = () => readdirSync(dir).filter((f) => f.startsWith('buckets-'));
+    const before = bucketFiles();
+    expect(before.length).toBeGreaterThanOrEqual(23);
+    // then five minutes of 20 KB readings, four a second (80 KB/s: 24 MB against a 2 MiB budget), flushed every 30 s
+    const big = 'x'.repeat(20_000);
+    const t0 = clock.now + MIN;
+    for (let i = 0; i < 5 * 60 * 4; i++) {
+      clock.now = t0 + i * 250;
+      h.record({ seq: 100_000 + i, device: 'flood', ts: clock.now, values: { s: big, n: i } });
+      if (i % 120 === 119) await h.flush();
+    }
+    const size = (prefix: string) =>
+      readdirSync(dir)
+        .filter((f) => f.startsWith(prefix))
+        .reduce((n, f) => n + statSync(path.join(dir, f)).size, 0);
+    // half the budget, give or take the one batch written into room left by the previous one
+    expect(size('points-')).toBeLessThanOrEqual(budget / 2 + 4 * 30 * 21_000);
+    expect(bucketFiles()).toEqual(expect.arrayContaining(before));
+    expect(warnings).toContainEqual(expect.objectContaining({ code: 'SG_ERR_HISTORY_WRITE', capBytes: budget / 2 }));
+    // the next start reads back the calm day whole
+    const again = new History(c, silentLogger(), dir, () => clock.now);
+    const calm = again.query({ device: 'calm', from: 0, to: clock.now, maxPoints: 100_000 });
+    expect(calm.buckets.reduce((n, b) => n + b.count, 0) + calm.points.length).toBe(24 * 60);
+  });
+
   it('a batch that cannot be written is logged and dropped, the next one is tried; an unusable directory means memory only', async () => {
     const dir = tmp();
     const clock = { now: 0 };
