@@ -1,10 +1,11 @@
 /**
- * bench/fanout.ts's dashboards: N raw TCP sockets that do the WebSocket handshake and parse
+ * bench/fanout.ts's dashboards: N raw TCP sockets that do the WebSocket handshake, answer pings, and parse
  * frames just enough to count readings and read the publisher's timestamp `t` out of the JSON
  * (no JSON.parse, no masking work: the receiving side must stay cheap so the gateway is measured).
  * IPC: {cmd:'connect', port, n, from, to} → {ready:true}; {cmd:'report'} → stats of readings with
  * from ≤ i < to (the measured window); {cmd:'exit'}.
  */
+import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 
@@ -71,12 +72,26 @@ function client(port: number): Promise<void> {
           head = 10;
         }
         if (buf.length - off < head + len) break;
-        if ((buf[off]! & 0x0f) === 1) onFrame(buf.subarray(off + head, off + head + len));
+        const opcode = buf[off]! & 0x0f;
+        if (opcode === 1) onFrame(buf.subarray(off + head, off + head + len));
+        // a dashboard that never answers the gateway's ping is dropped after pongTimeoutMs (20 s)
+        else if (opcode === 9) s.write(pong(buf.subarray(off + head, off + head + len)));
         off += head + len;
       }
       buf = off === buf.length ? Buffer.alloc(0) : buf.subarray(off);
     });
   });
+}
+
+/** a client's pong frame echoing a ping's payload (≤ 125 bytes), masked as RFC 6455 asks of clients */
+function pong(payload: Buffer): Buffer {
+  const mask = randomBytes(4);
+  const out = Buffer.alloc(6 + payload.length);
+  out[0] = 0x8a;
+  out[1] = 0x80 | payload.length;
+  mask.copy(out, 2);
+  for (let i = 0; i < payload.length; i++) out[6 + i] = payload[i]! ^ mask[i & 3]!;
+  return out;
 }
 
 function percentile(sorted: Float64Array, p: number): number {

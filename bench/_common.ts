@@ -108,3 +108,11 @@ export function unitEnvironment(root: string = join(fileURLToPath(import.meta.ur
   }
   return env;
 }
+
+/** One IPC request to a bench child process (bench/_clients.ts): resolves with its next message. */
+export function ask<T = unknown>(child: ChildProcess, msg: object): Promise<T> {
+  return new Promise((resolve) => {
+    child.once('message', (m) => resolve(m as T));
+    child.send(msg);
+  });
+}

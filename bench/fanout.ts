@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
-import { loadAverage, median, numberArg, sleep, startMosquitto, stopChild, unitEnvironment, writeGatewayConfig } from './_common.js';
+import { ask, loadAverage, median, numberArg, sleep, startMosquitto, stopChild, unitEnvironment, writeGatewayConfig } from './_common.js';
 
 type Target = 'serialgate' | 'serialgate, coalesceMs 5' | 'ws bridge';
 const TARGETS: Target[] = ['serialgate', 'serialgate, coalesceMs 5', 'ws bridge'];
@@ -119,13 +119,6 @@ function startTarget(target: Target, brokerUrl: string): Promise<{ child: ChildP
       }
     });
     child.once('exit', (code) => reject(new Error(`${target} exited with ${code} before it was ready:\n${out}`)));
-  });
-}
-
-function ask<T>(child: ChildProcess, msg: object): Promise<T> {
-  return new Promise((resolve) => {
-    child.once('message', (m) => resolve(m as T));
-    child.send(msg);
   });
 }
 

@@ -16,15 +16,15 @@
  *
  *   npm run build && node dist/bench/footprint.js [--rounds 3] [--connections 1000] [--node PATH]
  */
-import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync, fork } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { loadAverage, median, numberArg, sleep, startMosquitto, stopChild, stringArg, unitEnvironment, writeGatewayConfig } from './_common.js';
+import { ask, median, numberArg, sleep, stopChild, stringArg, unitEnvironment } from './_common.js';
+import { alternateRounds, rssKb, startTarget, type Target } from './_targets.js';
 
-type Target = 'serialgate' | 'ws bridge' | 'bare node';
 const TARGETS: Target[] = ['serialgate', 'ws bridge', 'bare node'];
 interface Result {
   startMs: number;
@@ -55,12 +55,6 @@ const TOPIC = 'bench/data';
 const dist = fileURLToPath(new URL('..', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'sg-footprint-'));
 
-function rssKb(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  if (!m) throw new Error(`no VmRSS for ${pid}`);
-  return Number(m[1]);
-}
-
 /** VmRSS once it has settled (see MIN_SETTLE_MS); the last reading at MAX_SETTLE_MS otherwise. */
 async function settledRssKb(pid: number): Promise<number> {
   const t0 = performance.now();
@@ -76,54 +70,8 @@ async function settledRssKb(pid: number): Promise<number> {
   }
 }
 
-/**
- * Starts a target; resolves once it listens and (daemon, bridge) is subscribed at the broker, with
- * the time that took and the WebSocket port.
- */
-function start(target: Target, brokerUrl: string): Promise<{ child: ChildProcess; port: number; startMs: number }> {
-  const t0 = performance.now();
-  const child =
-    target === 'serialgate'
-      ? spawn(
-          NODE,
-          [
-            join(dist, 'src/cli.cjs'),
-            'run',
-            '--config',
-            writeGatewayConfig(join(tmp, 'config.yaml'), brokerUrl, TOPIC, 'server: { host: 127.0.0.1, port: 0, limits: { maxConnections: 5000 } }'),
-          ],
-          {
-            env: { ...process.env, ...unitEnvironment() },
-            stdio: ['ignore', 'pipe', 'inherit'],
-          },
-        )
-      : target === 'ws bridge'
-        ? spawn(NODE, [join(dist, 'bench/_ws-bridge.js'), brokerUrl, TOPIC], { stdio: ['ignore', 'pipe', 'inherit'] })
-        : spawn(NODE, ['-e', 'setInterval(() => {}, 1000); console.log("READY 0")'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    let port = 0;
-    let startMs = 0;
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const ready = target === 'serialgate' ? /"ws":"ws:\/\/127\.0\.0\.1:(\d+)[^\n]*"msg":"ready"/.exec(out) : /READY (\d+)/.exec(out);
-      if (ready && !startMs) [startMs, port] = [performance.now() - t0, Number(ready[1])];
-      // the daemon: at rest means connected to the broker too, as the bridge is at READY
-      if (startMs && (target !== 'serialgate' || out.includes('connected to the MQTT broker'))) resolve({ child, port, startMs });
-    });
-    child.once('exit', (code) => reject(new Error(`${target} exited with ${code} before it was ready:\n${out}`)));
-  });
-}
-
-function ask(child: ChildProcess, msg: object): Promise<unknown> {
-  return new Promise((resolve) => {
-    child.once('message', resolve);
-    child.send(msg);
-  });
-}
-
 async function round(target: Target, brokerUrl: string): Promise<Result> {
-  const { child, port, startMs } = await start(target, brokerUrl);
+  const { child, port, startMs } = await startTarget(target, { node: NODE, brokerUrl, topic: TOPIC, dir: tmp });
   const clients = fork(join(dist, 'bench/_clients.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const more = fork(join(dist, 'bench/_clients.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   try {
@@ -147,19 +95,7 @@ async function round(target: Target, brokerUrl: string): Promise<Result> {
 const mb = (kb: number) => (kb / 1024).toFixed(1);
 
 async function main(): Promise<void> {
-  const { url, broker } = await startMosquitto(tmp);
-  const load0 = loadAverage();
-  const results = new Map<Target, Result[]>(TARGETS.map((t) => [t, []]));
-  try {
-    for (let r = 0; r < ROUNDS; r++) {
-      // alternate the order so that drift in the machine's load does not favour one target
-      for (const t of r % 2 === 0 ? TARGETS : [...TARGETS].reverse()) results.get(t)!.push(await round(t, url));
-    }
-  } finally {
-    broker.kill('SIGTERM');
-    rmSync(tmp, { recursive: true, force: true });
-  }
-  const load1 = loadAverage();
+  const { results, load0, load1 } = await alternateRounds(TARGETS, ROUNDS, tmp, round);
   console.log(
     `Footprint, ${ROUNDS} rounds alternating (medians), ${CONNECTIONS} idle dashboards; Node ${NODE_VERSION}${NODE === process.execPath ? '' : ` (${NODE})`}; ` +
       `serialgate with the unit's environment (${JSON.stringify(unitEnvironment())}); load average ${load0} at start, ${load1} at end; 2 cores.\n`,
