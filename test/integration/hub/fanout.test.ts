@@ -47,7 +47,10 @@ beforeAll(async () => {
       },
       mqtt: { url: broker.url },
       hub: { stallTimeoutMs: 1_500 },
-      devices: [{ id: 'big', mqtt: { topic: 'fanout/big' }, parser: { format: 'json' } }],
+      // a publisher faster than any sensor, on purpose: these tests are about what leaves, not the input budget
+      devices: [
+        { id: 'big', mqtt: { topic: 'fanout/big' }, parser: { format: 'json' }, inputRate: { bytesPerSecond: 1 << 30, burstBytes: 1 << 30 } },
+      ],
     }),
     silentLogger(),
   );
