@@ -43,7 +43,13 @@ export function createLogger(level: string = 'info', opts: LoggerOptions = {}): 
     // and whatever string they hide in (a URL with ?token=, an error message)
     hooks: { streamWrite: (line: string) => redactLine(line, opts.secrets?.() ?? []) },
   };
-  return opts.destination ? pino(options, opts.destination) : pino(options);
+  // Synchronous writes to stdout: pino's default is an asynchronous SonicBoom whose exit hook calls
+  // flushSync(), and that retries a failed write forever (100 ms sleeps) on any error but EAGAIN:
+  // with stdout's reader gone (EPIPE: a closed pipe, `serialgate run | …` whose reader died) the
+  // daemon then hung at its first exit, SIGTERM or not. Written at once, EPIPE surfaces on the
+  // write itself, pino's own handler turns logging off, and the gateway goes on and exits. The
+  // daemon logs little (repeats are rate-limited), so a write per line costs nothing measurable.
+  return pino(options, opts.destination ?? pino.destination({ dest: 1, sync: true }));
 }
 
 /** A logger that drops everything: for unit tests and tools that print their own output. */

@@ -67,6 +67,24 @@ function config(devices: Dev[], extra = ''): string {
 }
 
 describe('serialgate run: lifecycle of the real process', () => {
+  it("stdout's reader gone (EPIPE): the gateway goes on serving, and SIGTERM still stops it with exit 0", async () => {
+    const file = path.join(tmp(), 'config.yaml');
+    writeFileSync(file, 'server: { host: 127.0.0.1, port: 0 }\nhistory: { enabled: false }\n');
+    const d = start(['run', '--config', file]);
+    const url = await d.ready();
+    // `serialgate run | reader` and the reader dies: every later log line meets a closed pipe
+    d.proc.stdout!.destroy();
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await httpGet(url + '/healthz')).status).toBe(200);
+    // the stop's first log line is the first to meet the closed pipe
+    const t0 = Date.now();
+    d.proc.kill('SIGTERM');
+    // before: the async logger's exit hook retried the write every 100 ms forever, SIGTERM or not
+    const exit = await Promise.race([d.exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 8_000))]);
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect(Date.now() - t0).toBeLessThan(5_000);
+  });
+
   it('SIGTERM: a pending command is answered shutting_down, every dashboard gets 1001, exit 0', async () => {
     const m = await mock();
     m.setSilent(true); // the command below will wait for a reply that never comes
