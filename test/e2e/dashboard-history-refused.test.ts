@@ -9,19 +9,16 @@
  * serial ports that do not exist (down, never a live reading), so whatever a sparkline or chart
  * shows came from a history answer.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as GatewayModule from '../../src/gateway.js';
-import type * as SchemaModule from '../../src/config/schema.js';
-import type * as LogModule from '../../src/log.js';
 import type { HistoryAnswer, HistoryQuery } from '../../src/domain.js';
+import { compiled } from '../helpers/compiled.js';
 import { MemoryHistory } from '../helpers/memory-history.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const dist = (p: string) => import(pathToFileURL(`${root}dist/${p}`).href);
 const VIEWER = 'e2e-refused-viewer-0123456789';
 const DEVICES = Array.from({ length: 40 }, (_, i) => `dev${String(i).padStart(2, '0')}`);
 /**
@@ -100,12 +97,7 @@ async function until(what: string, cond: () => boolean, timeoutMs: number): Prom
 }
 
 beforeAll(async () => {
-  if (!existsSync(`${root}dist/web/app.js`) || !existsSync(`${root}dist/src/gateway.js`)) {
-    execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit', timeout: 170_000 });
-  }
-  const gw: typeof GatewayModule = await dist('src/gateway.js');
-  const schema: typeof SchemaModule = await dist('src/config/schema.js');
-  const log: typeof LogModule = await dist('src/log.js');
+  const { gw, schema, log } = await compiled();
   const now = Date.now();
   // The bulk device first: 4-digit seqs and no values keep a 10,000-point answer near 440 KB of JSON,
   // one frame within the send budget (512 KiB), so the gateway encodes each answer once.

@@ -4,20 +4,14 @@
  * load, wait, reload — the chart shows the earlier points, drawn from the history answer; the
  * range selector asks again. Uses dist/ like dashboard.test.ts (`npm test` builds first).
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as GatewayModule from '../../src/gateway.js';
-import type * as SchemaModule from '../../src/config/schema.js';
-import type * as LogModule from '../../src/log.js';
 import type * as MockModule from '../../firmware-mock/index.js';
+import { compiled } from '../helpers/compiled.js';
 import { MemoryHistory } from '../helpers/memory-history.js';
 import { untilDrawn } from '../helpers/chart.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
-const dist = (p: string) => import(pathToFileURL(`${root}dist/${p}`).href);
 const VIEWER = 'e2e-history-viewer-0123456789';
 const LINK = `/tmp/sg-e2e-history-${process.pid}`;
 
@@ -33,13 +27,7 @@ const chartX = (p: Page) => p.evaluate(() => (window as unknown as Hook).__sg.ch
 const stats = (p: Page) => p.evaluate(() => (window as unknown as Hook).__sg.stats());
 
 beforeAll(async () => {
-  if (!existsSync(`${root}dist/web/app.js`) || !existsSync(`${root}dist/src/gateway.js`)) {
-    execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit', timeout: 170_000 });
-  }
-  const gw: typeof GatewayModule = await dist('src/gateway.js');
-  const schema: typeof SchemaModule = await dist('src/config/schema.js');
-  const log: typeof LogModule = await dist('src/log.js');
-  const mocks: typeof MockModule = await dist('firmware-mock/index.js');
+  const { gw, schema, log, mock: mocks } = await compiled();
   mock = await mocks.startMock({ link: LINK, format: 'kv', intervalMs: 100 });
   const config = schema.configSchema.parse({
     gateway: { id: 'e2e-history' },

@@ -8,24 +8,21 @@
  * page is dist/web, found next to dist/src/http. `npm test` builds first; a missing build is
  * made here.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compiled, type Compiled } from '../helpers/compiled.js';
 import type * as GatewayModule from '../../src/gateway.js';
-import type * as SchemaModule from '../../src/config/schema.js';
-import type * as LogModule from '../../src/log.js';
 import type * as MockModule from '../../firmware-mock/index.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const dist = (p: string) => import(pathToFileURL(`${root}dist/${p}`).href);
 
 const OPERATOR = 'e2e-operator-token-0123456789';
 const VIEWER = 'e2e-viewer-token-0123456789';
 const LINK = `/tmp/sg-e2e-dashboard-${process.pid}`;
 
-let mods: { gw: typeof GatewayModule; schema: typeof SchemaModule; log: typeof LogModule; mock: typeof MockModule };
+let mods: Compiled;
 let mock: MockModule.MockDevice;
 let gateway: GatewayModule.Gateway;
 let port = 0;
@@ -88,15 +85,7 @@ function strictlyIncreasing(xs: number[]): boolean {
 }
 
 beforeAll(async () => {
-  if (!existsSync(`${root}dist/web/app.js`) || !existsSync(`${root}dist/src/gateway.js`)) {
-    execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit', timeout: 170_000 });
-  }
-  mods = {
-    gw: await dist('src/gateway.js'),
-    schema: await dist('src/config/schema.js'),
-    log: await dist('src/log.js'),
-    mock: await dist('firmware-mock/index.js'),
-  };
+  mods = await compiled();
   mock = await mods.mock.startMock({ link: LINK, format: 'kv', intervalMs: 100 });
   gateway = await mods.gw.startGateway(config(0), mods.log.silentLogger());
   port = Number(new URL(gateway.url).port);
