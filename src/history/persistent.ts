@@ -10,7 +10,7 @@ import type { Logger } from '../log.js';
 import type { Reading } from '../domain.js';
 import { isBucketRecord, isPointRecord, type PointRecord } from './records.js';
 import { SegmentLog, type WriteCounters } from './segment-log.js';
-import { HistoryStore, pointBytes } from './store.js';
+import { HistoryStore, pointBytes, pointsShare } from './store.js';
 import { LogRateLimiter } from '../log-rate.js';
 import { saveStream, takeStream } from './stream-file.js';
 import type { HistoryAnswer, HistoryQuery, HistoryReader, HistoryWriter } from '../domain.js';
@@ -125,14 +125,14 @@ export class History implements HistoryReader, HistoryWriter {
   }
 
   /**
-   * The points files may take half of history.budgetBytes, the buckets the rest: points are the
-   * raw window, a resolution the next start can rebuild; buckets are the days of history. Without
-   * the split, a device flooding within its inputRate (256 KiB/s, 150 MB per raw window) grew the
-   * current points file past the whole budget, the bucket files were then deleted to make room,
-   * every device's stored days with them, and the next start read it all back into memory at once.
+   * The points files may take their share of history.budgetBytes (pointsShare, half), the buckets
+   * the rest. Without the split, a device flooding within its inputRate (256 KiB/s, 150 MB per raw
+   * window) grew the current points file past the whole budget, the bucket files were then deleted
+   * to make room, every device's stored days with them, and the next start read it all back into
+   * memory at once.
    */
   private pointsCap(): number {
-    return Math.floor(this.cfg.budgetBytes / 2);
+    return pointsShare(this.cfg.budgetBytes);
   }
 
   /** Deletes the files past their windows, then the oldest beyond the budget (never the newest of a kind). */

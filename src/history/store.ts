@@ -16,6 +16,12 @@ export type StoreLimits = Pick<HistoryConfig, 'rawWindowMs' | 'bucketMs' | 'rete
 /** Rough bytes one raw point with these values holds in memory (the point, its values object, the fields), for the budget. */
 export const pointBytes = (values: Values): number => 96 + valuesBytes(values);
 
+/**
+ * What the points files may hold of history.budgetBytes: half (persistent.ts), the buckets the
+ * rest. Points are the raw window, a resolution the next start can rebuild; buckets are the days.
+ */
+export const pointsShare = (budgetBytes: number): number => Math.floor(budgetBytes / 2);
+
 class DeviceHistory {
   /** the raw points, oldest first */
   readonly raw = new ShiftQueue<HistoryPoint>();
@@ -40,9 +46,10 @@ class DeviceHistory {
     return this.raw.first();
   }
 
-  pushRaw(p: HistoryPoint): void {
+  /** `bytes`: pointBytes(p.values), reckoned once by the caller */
+  pushRaw(p: HistoryPoint, bytes: number): void {
     this.raw.push(p);
-    this.grow(pointBytes(p.values));
+    this.grow(bytes);
   }
 
   /** drops the oldest raw point (there is one) */
@@ -88,21 +95,23 @@ export class HistoryStore implements HistoryReader, HistoryWriter {
   record(r: Reading): void {
     if (!r.values) return; // a raw line has nothing to chart
     const p: HistoryPoint = { seq: r.seq, ts: r.ts, values: r.values };
-    this.addPoint(r.device, p);
-    if (this.persist) this.queuePoint(pointRecord(r.device, p), pointBytes(p.values));
+    // one walk over the fields per reading, for the store's estimate and the pending queue's
+    const bytes = pointBytes(p.values);
+    this.addPoint(r.device, p, bytes);
+    if (this.persist) this.queuePoint(pointRecord(r.device, p), bytes);
     this.expire();
   }
 
   /**
-   * Queues a point for the files, within budgetBytes like the store: between two flushes
-   * (`flushMs`, 30 s) a device sending large readings fast would otherwise queue far more than the
-   * store keeps, all held in memory until the flush, written, and dropped again by the budget at the
-   * next start. The oldest pending points go first (they are the first the budget drops).
+   * Queues a point for the files, within what the points files may hold (pointsShare): between two
+   * flushes (`flushMs`, 30 s) a device sending large readings fast would otherwise queue far more
+   * than a flush can write, all held in memory until then. The oldest pending points go first (they
+   * are the first the budget drops).
    */
   private queuePoint(rec: PointRecord, bytes: number): void {
     this.pendingPoints.push(rec);
     this.pendingBytes += bytes;
-    while (this.pendingBytes > this.limits.budgetBytes && this.pendingPoints.size > 1) {
+    while (this.pendingBytes > pointsShare(this.limits.budgetBytes) && this.pendingPoints.size > 1) {
       this.pendingBytes -= pointBytes(this.pendingPoints.shift()!.v);
     }
   }
@@ -124,8 +133,8 @@ export class HistoryStore implements HistoryReader, HistoryWriter {
     this.restoreRawSince(points, written);
     for (const r of points) {
       const p: HistoryPoint = { seq: r.s, ts: r.t, values: r.v };
-      if (written.has(`${r.d}\u0000${this.bucketTs(r.t)}`)) this.device(r.d).pushRaw(p);
-      else this.addPoint(r.d, p);
+      if (written.has(`${r.d}\u0000${this.bucketTs(r.t)}`)) this.device(r.d).pushRaw(p, pointBytes(p.values));
+      else this.addPoint(r.d, p, pointBytes(p.values));
     }
     this.expire();
   }
@@ -233,7 +242,7 @@ export class HistoryStore implements HistoryReader, HistoryWriter {
     return Math.floor(ts / this.limits.bucketMs) * this.limits.bucketMs;
   }
 
-  private addPoint(id: string, p: HistoryPoint): void {
+  private addPoint(id: string, p: HistoryPoint, bytes: number): void {
     const dev = this.device(id);
     const ts = this.bucketTs(p.ts);
     let bucket = dev.bucketAt(ts);
@@ -245,7 +254,7 @@ export class HistoryStore implements HistoryReader, HistoryWriter {
     }
     addValues(bucket, p.values);
     dev.grow(bucketBytes(bucket) - before);
-    dev.pushRaw(p);
+    dev.pushRaw(p, bytes);
   }
 
   /** a bucket is written once, when no more readings can fall into it (a late one still counts in memory) */
