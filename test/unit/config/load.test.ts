@@ -42,6 +42,14 @@ describe('parseConfig: each error class names its path and line', () => {
     expect(issuesOf('hub:\n  coalesceMs: -1\n')).toEqual([{ path: 'hub.coalesceMs', message: 'expected a number >= 0, got -1', line: 2 }]);
   });
 
+  it('a device input budget of zero, a typo in its keys', () => {
+    const text = ['devices:', '  - id: a', '    serial: { path: /dev/x }', '    inputRate: { bytesPerSecond: 0, burst: 1024 }', ''].join('\n');
+    expect(issuesOf(text).map((i) => [i.path, i.line, i.message.split(' (')[0]])).toEqual([
+      ['devices[0].inputRate.bytesPerSecond', 4, 'expected a number > 0, got 0'],
+      ['devices[0].inputRate.burst', 4, 'unknown key'],
+    ]);
+  });
+
   it('a value outside an enum lists the allowed ones', () => {
     expect(issuesOf('log:\n  level: loud\n')).toEqual([
       { path: 'log.level', message: 'expected one of fatal, error, warn, info, debug, trace, got "loud"', line: 2 },
