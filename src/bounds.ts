@@ -33,6 +33,12 @@ export const MAX_SOCKET_BACKLOG_BYTES = 1024 * 1024;
 export const CONNECT_TIMEOUT_MS = 10_000;
 /** An MQTT topic name or filter (MQTT 3.1.1 §1.5.3, 5.0 §1.5.4). */
 export const MAX_TOPIC_BYTES = 65_535;
+/** What an MQTT packet carries besides its payload, at most: a topic (above) and properties. */
+export const MQTT_PACKET_OVERHEAD_BYTES = 128 * 1024;
+/** The largest packet MQTT can describe (a 4-byte Remaining Length, 5.0 §1.5.5). */
+export const MQTT_MAX_PACKET_BYTES = 268_435_455;
+/** A fleet message (a reading, a birth of FLEET_MAX_DEVICES devices, a command, an ack). */
+export const FLEET_MAX_MESSAGE_BYTES = 1024 * 1024;
 /** How often an open serial port's path is checked for an unplug serialport did not report. */
 export const WATCH_INTERVAL_MS = 1_000;
 /** How often the daemon compiles an empty vm.Script so that V8 13's memory reducer runs (src/cli/idle-gc.ts). */
@@ -75,6 +81,10 @@ export const FLEET_DEFAULT_TTL_MS = 60_000;
 export const FLEET_MAX_ORIGINS = 256;
 /** Devices a birth message may list. */
 export const FLEET_MAX_DEVICES = 1024;
+/** Other gateways one gateway keeps track of. */
+export const FLEET_MAX_GATEWAYS = 256;
+/** Remote devices one gateway shows, of all the others together. */
+export const FLEET_MAX_REMOTE_DEVICES = 4096;
 /** Characters of a text field (reason, version) in a fleet message. */
 export const FLEET_MAX_TEXT = 1024;
 /** How long the broker keeps a gateway's session (and what is queued in it) after it vanishes. */
@@ -208,7 +218,24 @@ export const FIXED_BOUNDS: readonly FixedBound[] = [
     'entries',
     'the requesting gateway comes from broker input: past this, the origin idle longest is forgotten (its next command starts a full bucket)',
   ),
-  b('FLEET_MAX_DEVICES', FLEET_MAX_DEVICES, 'entries', 'devices one birth message may list; a larger one is refused as hostile'),
+  b(
+    'FLEET_MAX_DEVICES',
+    FLEET_MAX_DEVICES,
+    'entries',
+    'devices one birth message may list (a larger one is refused as hostile), and device states kept per gateway (more are dropped)',
+  ),
+  b(
+    'FLEET_MAX_GATEWAYS',
+    FLEET_MAX_GATEWAYS,
+    'entries',
+    'other gateways one gateway keeps track of; the messages of one more are ignored (`SG_ERR_FLEET_LIMIT`), whatever is published on the fleet topics',
+  ),
+  b(
+    'FLEET_MAX_REMOTE_DEVICES',
+    FLEET_MAX_REMOTE_DEVICES,
+    'entries',
+    'remote devices one gateway shows, all other gateways together; births listing more are shown up to it (`SG_ERR_FLEET_LIMIT`)',
+  ),
   b('FLEET_MAX_TEXT', FLEET_MAX_TEXT, 'characters', 'a reason or version in a fleet message; longer is refused as hostile'),
   b(
     'FLEET_SESSION_EXPIRY_S',
@@ -217,6 +244,19 @@ export const FIXED_BOUNDS: readonly FixedBound[] = [
     'the broker keeps what a vanished gateway is owed (store and forward across a restart) this long',
   ),
   b('MAX_TOPIC_BYTES', MAX_TOPIC_BYTES, 'bytes', 'the MQTT protocol limit of a topic or filter → refused in the config'),
+  b(
+    'MQTT_PACKET_OVERHEAD_BYTES',
+    MQTT_PACKET_OVERHEAD_BYTES,
+    'bytes',
+    'added to mqtt.maxPayloadBytes for the MQTT 5 Maximum Packet Size both broker clients announce: the broker drops a bigger publish for us, it never reaches memory',
+  ),
+  b('MQTT_MAX_PACKET_BYTES', MQTT_MAX_PACKET_BYTES, 'bytes', 'the MQTT protocol limit of a packet: the Maximum Packet Size announced is never more'),
+  b(
+    'FLEET_MAX_MESSAGE_BYTES',
+    FLEET_MAX_MESSAGE_BYTES,
+    'bytes',
+    'a fleet message: a bigger reading is not published (counted in serialgate_mqtt_publish_dropped_total), a bigger one from the broker is dropped by it',
+  ),
   b('WATCH_INTERVAL_MS', WATCH_INTERVAL_MS, 'ms', 'serialport does not always notice an unplug: the path is `stat`ed this often besides inotify'),
   b(
     'MEMORY_REDUCER_NUDGE_MS',

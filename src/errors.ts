@@ -105,7 +105,7 @@ export const LOG_CODES = {
   SG_ERR_CONNECTION_FAULT: 'an exception while handling one connection: it is closed with 1011, the others go on',
   SG_ERR_SOURCE_FAULT: 'an exception in a source handler: that device goes down with the reason and reconnects (serial: the port is reset)',
   SG_ERR_INPUT_RATE:
-    'a device sent more than `devices[].inputRate`: its lines or payloads are dropped unparsed and counted (`serialgate_input_dropped_total`), one log line per device per 10 s',
+    'a device sent more than `devices[].inputRate` (or another gateway more than `mqtt.federation.inputRate`): its lines or payloads are dropped unparsed and counted (`serialgate_input_dropped_total`), one log line per device per 10 s',
   SG_ERR_PARSER_CONFIG: 'a parser configuration that cannot work (refused at start and at reload)',
   SG_ERR_MQTT_CONFIG: 'an MQTT TLS file (`mqtt.tls.*`) that cannot be read',
   SG_ERR_WS_ENDPOINT_EXISTS: 'two WebSocket endpoints configured on one path (a bug)',
@@ -116,6 +116,10 @@ export const LOG_CODES = {
   SG_ERR_FLEET_LATE_COMMAND: 'a remote command arrived after its deadline: dropped unexecuted and unanswered (the origin answered `timeout`)',
   SG_ERR_FLEET_DUPLICATE_COMMAND: 'a remote command whose correlation was seen before (a redelivery): dropped, never run twice',
   SG_ERR_FLEET_SUBSCRIBE: 'the fleet broker refused a subscription (check its ACL)',
+  SG_ERR_FLEET_LIMIT:
+    'a fleet bound was reached (`FLEET_MAX_GATEWAYS`, `FLEET_MAX_REMOTE_DEVICES`, `FLEET_MAX_DEVICES` states): what is past it is ignored, one log line per bound per 10 s',
+  SG_ERR_FLEET_TOO_BIG:
+    'a reading too big for the fleet (`FLEET_MAX_MESSAGE_BYTES`; every gateway would have it dropped by the broker): not published, counted in `serialgate_mqtt_publish_dropped_total`, one log line per device per 10 s',
   SG_ERR_DEMO_NO_PYTHON: "`serialgate demo` found no `python3` (its mock device's PTY relay runs on it)",
   SG_ERR_CLIENT_TOKEN: 'typed client: a token with characters that cannot travel as a WebSocket subprotocol',
   SG_ERR_CLIENT_NO_WEBSOCKET: 'typed client: no global `WebSocket` and no `WebSocketImpl` passed in',

@@ -63,7 +63,7 @@ export const metrics = {
   parseErrors: counter('serialgate_parse_errors_total', 'Lines or payloads that failed to parse, by device', ['device']),
   inputDropped: counter(
     'serialgate_input_dropped_total',
-    'Serial lines and MQTT payloads dropped unparsed: the device sent more than devices[].inputRate',
+    'Serial lines and MQTT payloads dropped unparsed: the device sent more than devices[].inputRate (device "<gateway>/*": a remote gateway more than mqtt.federation.inputRate)',
     ['device'],
   ),
   overlongLines: counter('serialgate_overlong_lines_total', 'Serial lines discarded for exceeding maxLineBytes', ['device']),

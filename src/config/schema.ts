@@ -165,6 +165,8 @@ export const mqttSchema = z.strictObject({
       commandTimeoutMs: z._default(positiveInt(), 10_000),
       // readings owed to the fleet while the broker is away; beyond either bound the oldest is dropped
       queue: z.prefault(z.strictObject({ messages: bytes(10_000), bytes: bytes(2 * 1024 * 1024) }), {}),
+      // what each other gateway's messages may cost us; beyond it they are dropped unparsed
+      inputRate: z.prefault(z.strictObject({ bytesPerSecond: bytes(1024 * 1024), burstBytes: bytes(4 * 1024 * 1024) }), {}),
     }),
     {},
   ),

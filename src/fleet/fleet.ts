@@ -30,7 +30,7 @@ import { RemoteCommands } from './remote-commands.js';
 import { RemoteDevices } from './remote.js';
 import { parsePresence, parseReading, parseState } from './wire.js';
 import { FleetTopics, isRemoteId } from './topics.js';
-import { FLEET_SESSION_EXPIRY_S } from '../bounds.js';
+import { FLEET_MAX_MESSAGE_BYTES, FLEET_SESSION_EXPIRY_S } from '../bounds.js';
 
 export interface FleetOptions {
   config: MqttConfig;
@@ -85,7 +85,14 @@ export class Fleet implements Source {
       this.fed.commandTimeoutMs,
       (g) => this.remote.isOnline(g),
     );
-    this.remote = new RemoteDevices(opts.sink, (g, d, cmd) => this.requests.send(g, d, cmd), include, opts.devicesChanged);
+    this.remote = new RemoteDevices(
+      opts.sink,
+      (g, d, cmd) => this.requests.send(g, d, cmd),
+      include,
+      opts.devicesChanged,
+      this.fed.inputRate,
+      this.log,
+    );
   }
 
   devices(): Device[] {
@@ -95,14 +102,14 @@ export class Fleet implements Source {
   async start(): Promise<void> {
     if (this.client || this.phase === 'stopped') return;
     const { config, gatewayId } = this.opts;
+    const options = clientOptions(config, `serialgate-fleet-${gatewayId}-${this.instance}`, FLEET_MAX_MESSAGE_BYTES);
     const client = mqtt.connect({
-      ...clientOptions(config, `serialgate-fleet-${gatewayId}-${this.instance}`),
-      protocolVersion: 5,
+      ...options,
       // a session the broker keeps while we are away (one client id per run): readings other
       // gateways forward after an outage wait in it for us, in order, instead of being lost in
       // the race between their reconnect and ours
       clean: false,
-      properties: { sessionExpiryInterval: FLEET_SESSION_EXPIRY_S },
+      properties: { ...options.properties, sessionExpiryInterval: FLEET_SESSION_EXPIRY_S },
       // a restart of the fleet link is cheap and its own backoff would add nothing: mqtt.js retries
       reconnectPeriod: config.reconnect.minMs,
       will: { topic: this.topics.status(gatewayId), payload: Buffer.from(JSON.stringify(this.will('connection lost'))), qos: 1, retain: true },
@@ -151,7 +158,20 @@ export class Fleet implements Source {
   /** `json`: the reading as JSON, when the hub has it encoded already (its JSON frame's text). */
   publishReading(r: Reading, json?: string): void {
     if (isRemoteId(r.device) || this.phase === 'refused' || this.phase === 'stopped') return;
-    this.publish(this.topics.device(this.opts.gatewayId, r.device, 'reading'), json ?? JSON.stringify(r), { qos: 1, queue: true });
+    const text = json ?? JSON.stringify(r);
+    // each gateway announced it takes no bigger message: its broker would drop it for every one of them
+    if (text.length * 3 > FLEET_MAX_MESSAGE_BYTES && Buffer.byteLength(text) > FLEET_MAX_MESSAGE_BYTES) {
+      metrics.mqttPublishDropped.inc();
+      this.badLog.log(
+        this.log,
+        'warn',
+        `too-big:${r.device}`,
+        { code: 'SG_ERR_FLEET_TOO_BIG', device: r.device, bytes: Buffer.byteLength(text), max: FLEET_MAX_MESSAGE_BYTES },
+        'a reading too big for the fleet: not published',
+      );
+      return;
+    }
+    this.publish(this.topics.device(this.opts.gatewayId, r.device, 'reading'), text, { qos: 1, queue: true });
   }
 
   /** A state of one of our devices: retained, so that a gateway that starts later knows it. */
@@ -239,6 +259,8 @@ export class Fleet implements Source {
     const t = this.topics.parse(topic);
     if (!t) return;
     if (t.gateway === this.opts.gatewayId) return this.onOwn(t.kind, 'device' in t ? t.device : undefined, payload, correlation);
+    // other gateways' probes and commands are theirs: not read, not charged
+    if (t.kind === 'probe' || t.kind === 'command' || !this.remote.admit(t.gateway, payload.length)) return;
     switch (t.kind) {
       case 'status': {
         // an empty retained message clears the status (the gateway is gone); garbage says nothing
@@ -258,8 +280,6 @@ export class Fleet implements Source {
       }
       case 'ack':
         return this.requests.ack(t.gateway, t.device, payload, correlation);
-      default:
-        return; // other gateways' probes and commands are theirs
     }
   }
 

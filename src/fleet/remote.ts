@@ -9,8 +9,17 @@
  * - Readings: only of devices the owner's birth lists, and only with a seq above the last one of
  *   that owner's instance (a bridge loop or a redelivery is not shown twice).
  * - Nothing here throws on bad input from the broker: it is dropped (the Fleet counts it).
+ * - Bounded whatever is published on the fleet topics (a broker without the ACL, a gateway gone
+ *   wrong): at most FLEET_MAX_GATEWAYS other gateways (a later one is ignored), FLEET_MAX_DEVICES
+ *   device states kept per gateway, FLEET_MAX_REMOTE_DEVICES remote devices in all, and each
+ *   gateway's messages within `mqtt.federation.inputRate`, dropped unparsed beyond it.
  */
 import type { DeviceCommand, DeviceStatus, PresenceSink, SourceKind, SourceSink, Values, Device } from '../domain.js';
+import type { MqttConfig } from '../config/schema.js';
+import type { Logger } from '../log.js';
+import { LogRateLimiter } from '../log-rate.js';
+import { InputRate } from '../sources/input-rate.js';
+import { FLEET_MAX_DEVICES, FLEET_MAX_GATEWAYS, FLEET_MAX_REMOTE_DEVICES } from '../bounds.js';
 import { remoteId } from './topics.js';
 
 export interface Birth {
@@ -39,6 +48,8 @@ interface RemoteGateway {
   listed: Map<string, SourceKind>;
   states: Map<string, OwnState>;
   lastSeq: number;
+  /** what its subtree may cost us (mqtt.federation.inputRate) */
+  input: InputRate;
 }
 
 /** Sends one command to its owner; settles exactly once (remote-commands.ts). */
@@ -47,6 +58,7 @@ export type RemoteSend = (gateway: string, device: string, cmd: DeviceCommand) =
 export class RemoteDevices {
   private readonly gateways = new Map<string, RemoteGateway>();
   private readonly devices = new Map<string, Device>();
+  private readonly limitLog = new LogRateLimiter(10_000);
 
   constructor(
     private readonly sink: SourceSink & PresenceSink,
@@ -55,6 +67,8 @@ export class RemoteDevices {
     private readonly include: (id: string) => boolean,
     /** the set of remote devices changed: the hub must learn it before their readings */
     private readonly changed: () => void,
+    private readonly inputRate: MqttConfig['federation']['inputRate'],
+    private readonly log: Logger,
   ) {}
 
   list(): Device[] {
@@ -65,16 +79,17 @@ export class RemoteDevices {
     return this.gateways.get(gateway)?.online ?? false;
   }
 
+  /**
+   * May a message of `bytes` from `gateway`'s subtree be parsed? Not when it is over that
+   * gateway's input budget, nor when it would be one gateway too many (counted and logged here).
+   */
+  admit(gateway: string, bytes: number): boolean {
+    return this.entry(gateway)?.input.admit(bytes) ?? false;
+  }
+
   presence(gateway: string, p: Presence | undefined): void {
-    const gw = this.gateways.get(gateway) ?? {
-      instance: '',
-      online: false,
-      reason: 'no birth message yet',
-      listed: new Map(),
-      states: new Map(),
-      lastSeq: 0,
-    };
-    this.gateways.set(gateway, gw);
+    const gw = this.entry(gateway);
+    if (!gw) return;
     if (p === undefined || p.state === 'offline') {
       // a will of an instance that was replaced already (a restart faster than the keepalive) says nothing
       if (p && gw.online && p.instance !== gw.instance) return;
@@ -96,6 +111,12 @@ export class RemoteDevices {
       const id = remoteId(gateway, d);
       const known = this.devices.get(id);
       if (known?.source === source) continue;
+      if (!known && this.devices.size >= FLEET_MAX_REMOTE_DEVICES) {
+        // the fleet is larger than one gateway shows: the devices past the bound are not listed
+        gw.listed.delete(d);
+        this.refused(gateway, `more than ${FLEET_MAX_REMOTE_DEVICES} remote devices: the others of this gateway are not shown`);
+        continue;
+      }
       this.devices.set(id, this.device(gateway, d, id, source));
       changed = true;
     }
@@ -114,17 +135,11 @@ export class RemoteDevices {
   }
 
   deviceState(gateway: string, device: string, s: OwnState): void {
-    const gw = this.gateways.get(gateway);
-    if (!gw) {
-      // retained states may come before the birth: kept for it
-      this.gateways.set(gateway, {
-        instance: '',
-        online: false,
-        reason: 'no birth message yet',
-        listed: new Map(),
-        states: new Map([[device, s]]),
-        lastSeq: 0,
-      });
+    // retained states may come before the birth: kept for it, as many as a birth may list
+    const gw = this.entry(gateway);
+    if (!gw) return;
+    if (!gw.states.has(device) && gw.states.size >= FLEET_MAX_DEVICES) {
+      this.refused(gateway, `states of more than ${FLEET_MAX_DEVICES} devices: the others are dropped`);
       return;
     }
     gw.states.set(device, s);
@@ -146,6 +161,31 @@ export class RemoteDevices {
     if (r.error !== undefined) input.error = r.error;
     this.sink.reading(input);
     return true;
+  }
+
+  /** The record of `gateway`, made on its first message; undefined when it would be one too many. */
+  private entry(gateway: string): RemoteGateway | undefined {
+    const known = this.gateways.get(gateway);
+    if (known) return known;
+    if (this.gateways.size >= FLEET_MAX_GATEWAYS) {
+      this.refused(gateway, `more than ${FLEET_MAX_GATEWAYS} other gateways on the fleet broker: its messages are ignored`);
+      return undefined;
+    }
+    const gw: RemoteGateway = {
+      instance: '',
+      online: false,
+      reason: 'no birth message yet',
+      listed: new Map(),
+      states: new Map(),
+      lastSeq: 0,
+      input: new InputRate(`${gateway}/*`, this.inputRate, this.log, 'mqtt.federation.inputRate'),
+    };
+    this.gateways.set(gateway, gw);
+    return gw;
+  }
+
+  private refused(gateway: string, why: string): void {
+    this.limitLog.log(this.log, 'warn', why, { code: 'SG_ERR_FLEET_LIMIT', gateway }, `fleet bound reached: ${why}`);
   }
 
   /** the owner's presence (offline: with why), then the state of each of its devices */

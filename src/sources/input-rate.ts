@@ -20,9 +20,12 @@ export class InputRate {
   private readonly dropLog: LogRateLimiter;
 
   constructor(
+    /** the `device` label of its drops: a device id, or `<gateway>/*` for a remote gateway's subtree */
     private readonly device: string,
     private readonly limit: DeviceConfig['inputRate'],
     private readonly log: Logger,
+    /** the setting that sets the budget, for the log line */
+    private readonly setting = 'devices[].inputRate',
     now?: Clock,
   ) {
     this.bucket = new TokenBucket(limit.bytesPerSecond, limit.burstBytes, now);
@@ -41,7 +44,7 @@ export class InputRate {
       'warn',
       this.device,
       { code: 'SG_ERR_INPUT_RATE', device: this.device, bytesPerSecond: this.limit.bytesPerSecond, burstBytes: this.limit.burstBytes },
-      'device input over devices[].inputRate: dropped unparsed',
+      `input over ${this.setting}: dropped unparsed`,
     );
     return false;
   }

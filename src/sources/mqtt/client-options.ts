@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type { IClientOptions } from 'mqtt';
 import type { MqttConfig } from '../../config/schema.js';
-import { CONNECT_TIMEOUT_MS } from '../../bounds.js';
+import { CONNECT_TIMEOUT_MS, MQTT_MAX_PACKET_BYTES, MQTT_PACKET_OVERHEAD_BYTES } from '../../bounds.js';
 
 export class MqttConfigError extends Error {
   readonly code = 'SG_ERR_MQTT_CONFIG';
@@ -18,10 +18,18 @@ export class MqttConfigError extends Error {
   }
 }
 
-/** The options of a broker client (the MQTT source's, the fleet's): one set of timeouts, credentials and TLS. */
-export function clientOptions(c: MqttConfig, clientId: string): IClientOptions {
+/**
+ * The options of a broker client (the MQTT source's, the fleet's): one set of timeouts, credentials
+ * and TLS. MQTT 5, for its Maximum Packet Size: the broker must not send us a packet bigger than
+ * `maxMessageBytes` plus a topic and properties, it drops it for us instead. mqtt.js holds a whole
+ * packet before it hands it over, so without it one 200 MB publish on a subscribed topic (or
+ * retained there, delivered again at every connect) would take the gateway past its MemoryMax.
+ */
+export function clientOptions(c: MqttConfig, clientId: string, maxMessageBytes = c.maxPayloadBytes): IClientOptions {
   const opts: IClientOptions = {
     clientId,
+    protocolVersion: 5,
+    properties: { maximumPacketSize: maxPacketSize(maxMessageBytes) },
     clean: true,
     keepalive: c.keepaliveSeconds,
     connectTimeout: CONNECT_TIMEOUT_MS,
@@ -81,4 +89,12 @@ export function redactUrl(url: string): string {
   } catch {
     return '[unparsable url]';
   }
+}
+
+/**
+ * The Maximum Packet Size for messages of up to `maxMessageBytes`: a payload a little over (up to
+ * the overhead) still reaches us, to be counted and logged; a bigger one never does.
+ */
+function maxPacketSize(maxMessageBytes: number): number {
+  return Math.min(maxMessageBytes + MQTT_PACKET_OVERHEAD_BYTES, MQTT_MAX_PACKET_BYTES);
 }

@@ -76,7 +76,9 @@ export class MqttConnection {
     client.on('close', () => this.onClose());
     client.on('message', (topic, payload) => this.handler.message(topic, payload));
     client.on('packetreceive', (packet) => {
-      if (packet.cmd === 'pubrec') this.handler.pubrec(packet.messageId);
+      // MQTT 5: a PUBREC with a reason code of 0x80 or more is a refusal (an ACL's "not
+      // authorized"): nothing is held, and mqtt.js fails the publish (commands.ts answers it)
+      if (packet.cmd === 'pubrec' && !((packet.reasonCode ?? 0) >= 0x80)) this.handler.pubrec(packet.messageId);
     });
     client.connect();
   }

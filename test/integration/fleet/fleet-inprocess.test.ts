@@ -183,4 +183,55 @@ describe('Fleet (in process, real broker)', () => {
     // an empty retained status (cleared): down as well, no throw
     await pub('f/X/status', '', true);
   });
+
+  it('whatever is published on the fleet topics, a gateway holds its bounds: input per gateway, packet size, gateways, devices', async () => {
+    broker = await startMosquitto();
+    const y = link(broker.url, 'Y', { inputRate: { bytesPerSecond: 2_000, burstBytes: 4_000 } });
+    await y.fleet.start();
+    raw = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
+    const pub = (t: string, p: string | Buffer, qos: 0 | 1 = 1) => raw!.publishAsync(t, p, { qos });
+    const birth = (instance: string, devices: string[], extra: object = {}) =>
+      JSON.stringify({ state: 'online', instance, version: '1', devices: devices.map((id) => ({ id, source: 'mqtt' })), ...extra });
+    const known = () => new Set(y.sink.presences.map((p) => p.id));
+
+    // X floods readings of 2 KB: past its burst and rate they are dropped unparsed
+    await pub('f/X/status', birth('x1', ['d']));
+    await y.sink.waitFor('X', () => known().has('X'));
+    const started = Date.now();
+    for (let seq = 1; seq <= 200; seq++) await pub('f/X/d/reading', JSON.stringify({ seq, ts: seq, values: { pad: 'p'.repeat(2_000) } }), 0);
+    // W, another gateway, has a budget of its own: its reading arrives after X's flood
+    await pub('f/W/status', birth('w1', ['d']));
+    await pub('f/W/d/reading', JSON.stringify({ seq: 1, ts: 1, values: { calm: true } }));
+    await y.sink.waitFor("W's reading", () => y.sink.readingsOf('W/d').length === 1);
+    const seconds = Math.ceil((Date.now() - started) / 1000);
+    const shown = y.sink.readingsOf('X/d').length;
+    expect(shown).toBeGreaterThanOrEqual(1);
+    expect(shown).toBeLessThanOrEqual(2 + seconds);
+
+    // a message over FLEET_MAX_MESSAGE_BYTES never reaches us (MQTT 5 Maximum Packet Size): H's
+    // 2 MiB birth would pass its fresh budget and be parsed; the small birth after it arrives alone
+    await pub('f/H/status', birth('h1', ['d'], { pad: 'p'.repeat(2 * 1024 * 1024) }));
+    await pub('f/H2/status', birth('h2', ['d']));
+    await y.sink.waitFor('H2', () => known().has('H2'));
+    expect(known().has('H')).toBe(false);
+
+    // births of 4 × 1,024 devices: the remote devices stop at FLEET_MAX_REMOTE_DEVICES (4,096)
+    const many = Array.from({ length: 1024 }, (_, i) => `d${i}`);
+    for (const g of ['B0', 'B1', 'B2', 'B3']) await pub(`f/${g}/status`, birth(g, many));
+    await y.sink.waitFor('B3', () => known().has('B3'));
+    expect(y.fleet.devices()).toHaveLength(4096);
+    expect(y.fleet.devices().filter((d) => d.id.startsWith('B3/'))).toHaveLength(4096 - 3 - 3 * 1024);
+
+    // 300 more gateways: at most FLEET_MAX_GATEWAYS (256) are kept track of, the later ones are ignored
+    const room = 256 - known().size;
+    for (let i = 0; i < 300; i++) await pub(`f/G${i}/status`, birth(`g${i}`, []), 0);
+    await pub('f/Last/status', birth('last', []));
+    // a marker from a known gateway, delivered after all of them: every G and Last was handled by then
+    await pub('f/W/d/reading', JSON.stringify({ seq: 2, ts: 2, values: { calm: true } }));
+    await y.sink.waitFor("W's marker", () => y.sink.readingsOf('W/d').length === 2);
+    expect(known().has(`G${room - 1}`)).toBe(true);
+    expect(known().size).toBe(256);
+    expect(known().has(`G${room}`)).toBe(false);
+    expect(known().has('Last')).toBe(false);
+  });
 });

@@ -67,6 +67,32 @@ describe('MqttSource commands (Mosquitto)', () => {
   });
 });
 
+describe('MqttSource commands the broker refuses (Mosquitto ACL)', () => {
+  // MQTT 5: a denied publish gets a PUBREC with 0x87 "not authorized"; under 3.1.1 the broker took
+  // it silently and the command was acked `ok` although nothing was delivered
+  it('a command to a topic the ACL denies is device_unavailable naming the refusal, not ok; the next allowed one is ok', async () => {
+    const broker = await startMosquitto({
+      users: { gw: 'pw' },
+      acl: 'user gw\ntopic read lamp/#\ntopic read mute/#\ntopic write lamp/set\n',
+    });
+    const acl = [...devs, device({ id: 'door', mqtt: { topic: 'lamp/door', commandTopic: 'door/set' } })];
+    const made = newSource(mqttConfig(broker.url, { username: 'gw', password: 'pw' }), acl);
+    try {
+      await made.source.start();
+      await made.sink.waitState('door', 'up');
+      const [lamp, , door] = made.source.devices();
+      const err = await door!.command({ payload: 'open' }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(CommandError);
+      expect(err).toMatchObject({ code: 'device_unavailable', message: expect.stringMatching(/not authorized/i) });
+      await expect(lamp!.command({ payload: 'ON' })).resolves.toEqual({});
+      expect(made.source.brokerState()).toBe('up');
+    } finally {
+      await made.source.stop();
+      await broker.stop();
+    }
+  });
+});
+
 describe('MqttSource against a broker that never acknowledges publishes or refuses subscriptions', () => {
   let silent: SilentBroker;
   let source: MqttSource | undefined;

@@ -94,6 +94,45 @@ describe('MQTT payloads over mqtt.maxPayloadBytes', () => {
   });
 });
 
+describe('MQTT payloads too big to hold', () => {
+  // 4 MiB: over mqtt.maxPayloadBytes (1 KiB) plus the topic and properties we allow for (128 KiB)
+  const huge = Buffer.alloc(4 * 1024 * 1024, 0x41);
+
+  it('never reach the gateway: the broker drops them for us (MQTT 5 Maximum Packet Size); the connection stays up', async () => {
+    const before = sink.readings.length;
+    const errors = await parseErrors('greenhouse');
+    const lost = sink.states.filter((s) => s.state === 'down').length;
+    await pub.publishAsync('sensors/greenhouse/huge', huge, { qos: 1 });
+    // what the broker sends after it arrives after it: had it come, it was counted by now
+    await settle('sensors/greenhouse/x', 'greenhouse');
+    expect(sink.readings.slice(before).map((r) => Object.keys(r.values ?? {}))).toEqual([['marker']]);
+    expect((await parseErrors('greenhouse')) - errors).toBe(0);
+    expect(sink.states.filter((s) => s.state === 'down').length).toBe(lost);
+    expect(source.brokerState()).toBe('up');
+  });
+
+  it('a retained one is not delivered at connect either, so it cannot take the source down at every reconnect', async () => {
+    await pub.publishAsync('huge/retained', huge, { qos: 1, retain: true });
+    const devs = [device({ id: 'hugeonly', mqtt: { topic: 'huge/#' } })];
+    const own = new RecordingSink();
+    const second = new MqttSource(mqttConfig(broker.url, { maxPayloadBytes: 1024 }), devs, own, createLogger('silent'), 'gw2');
+    try {
+      await second.start();
+      await own.waitState('hugeonly', 'up');
+      const marker = `marker-${Math.random().toString(16).slice(2)}`;
+      await pub.publishAsync('huge/x', JSON.stringify({ marker }), { qos: 1 });
+      await own.waitFor('the marker', () => own.readingsOf('hugeonly').some((r) => r.raw?.includes(marker) || r.values?.marker === marker));
+      expect(own.readingsOf('hugeonly')).toHaveLength(1);
+      expect((await parseErrors('hugeonly')) ?? 0).toBe(0);
+      expect(own.states.filter((st) => st.state === 'down' && st.id === 'hugeonly').length).toBeLessThanOrEqual(1); // the one before the first connect
+      expect(second.brokerState()).toBe('up');
+    } finally {
+      await second.stop();
+      await pub.publishAsync('huge/retained', '', { qos: 1, retain: true });
+    }
+  });
+});
+
 describe('MQTT source fault boundary', () => {
   it('a throwing reading consumer: device down with the reason, counted, logged once; up again with the next good message', async () => {
     const faults = await sourceFaults();

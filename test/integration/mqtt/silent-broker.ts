@@ -1,5 +1,5 @@
 /**
- * A deliberately broken MQTT 3.1.1 "broker" for the cases Mosquitto cannot be made to produce:
+ * A deliberately broken MQTT 5 "broker" (what the gateway's clients speak) for the cases Mosquitto cannot be made to produce:
  * it accepts CONNECT and SUBSCRIBE but never acknowledges a PUBLISH (a stuck broker, a lost PUBACK),
  * and can refuse chosen subscriptions (Mosquitto's ACLs grant every SUBSCRIBE and filter later).
  * Bounded: every socket buffer is capped, and close() destroys every socket.
@@ -50,12 +50,14 @@ export async function startSilentBroker(opts: SilentBrokerOptions = {}): Promise
         const body = buf.subarray(i + 1, total);
         buf = buf.subarray(total);
         if (type === 1)
-          sock.write(Buffer.from([0x20, 0x02, 0x00, 0x00])); // CONNECT → CONNACK accepted
+          sock.write(Buffer.from([0x20, 0x03, 0x00, 0x00, 0x00])); // CONNECT → CONNACK success, no properties
         else if (type === 8) {
-          // SUBSCRIBE (message id, then one filter: length, bytes, options) → SUBACK QoS 0 or 0x80
-          const filter = body.subarray(4, 4 + body.readUInt16BE(2)).toString('utf8');
+          // SUBSCRIBE (message id, properties: a one-byte length as mqtt.js sends them, then one
+          // filter: length, bytes, options) → SUBACK without properties, QoS 0 or 0x80
+          const at = 3 + body[2]!;
+          const filter = body.subarray(at + 2, at + 2 + body.readUInt16BE(at)).toString('utf8');
           const granted = opts.refuse?.includes(filter) ? 0x80 : 0x00;
-          sock.write(Buffer.from([0x90, 0x03, body[0]!, body[1]!, granted]));
+          sock.write(Buffer.from([0x90, 0x04, body[0]!, body[1]!, 0x00, granted]));
           if (opts.stopReading) return void sock.pause();
         } else if (type === 12)
           sock.write(Buffer.from([0xd0, 0x00])); // PINGREQ → PINGRESP

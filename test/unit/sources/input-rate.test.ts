@@ -17,7 +17,7 @@ describe('InputRate', () => {
   it('passes the burst at once, then the rate; the rest is dropped, counted and logged once per 10 s with the number left out', async () => {
     let t = 0;
     const log = capture();
-    const input = new InputRate('flood-unit', { bytesPerSecond: 1000, burstBytes: 4000 }, log.logger, () => t);
+    const input = new InputRate('flood-unit', { bytesPerSecond: 1000, burstBytes: 4000 }, log.logger, undefined, () => t);
     const passed = Array.from({ length: 10 }, () => input.admit(1000)).filter(Boolean).length;
     expect(passed).toBe(4);
     expect(await dropped('flood-unit')).toBe(6);
@@ -42,7 +42,7 @@ describe('InputRate', () => {
 
   it('an input larger than the burst passes on a full bucket, and the device owes it', () => {
     let t = 0;
-    const input = new InputRate('big-unit', { bytesPerSecond: 1000, burstBytes: 2000 }, pino({ level: 'silent' }), () => t);
+    const input = new InputRate('big-unit', { bytesPerSecond: 1000, burstBytes: 2000 }, pino({ level: 'silent' }), undefined, () => t);
     expect(input.admit(10_000)).toBe(true);
     // it owes 8,000 bytes: nothing passes for 8 s
     t = 7_900;
