@@ -112,6 +112,10 @@ export const serverSchema = z.prefault(
 
 export const roleSchema = z.enum(ROLES);
 
+/** a name or name:port as a browser sends it in Host (src/ws/host.ts has the full grammar; this catches the usual slips) */
+const HOST_ENTRY = /^(?:[^\s/\\*@?#:[\]]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+const HOST_ENTRY_MESSAGE = 'expected a host name or name:port as the Host header carries it (no scheme, path, wildcard or spaces)';
+
 export const authSchema = z.prefault(
   z.strictObject({
     tokens: z._default(
@@ -126,7 +130,8 @@ export const authSchema = z.prefault(
     // ?token= ends up in proxy and browser logs; off unless asked for.
     queryToken: z._default(z.boolean(), false),
     // Host header allowlist against DNS rebinding; empty = localhost names when bound to loopback, any otherwise.
-    hosts: z._default(z.array(nonEmpty()), []),
+    // An entry is compared with the Host header as sent: a URL, a path or a wildcard would never match.
+    hosts: z._default(z.array(z.string().check(z.regex(HOST_ENTRY, HOST_ENTRY_MESSAGE))), []),
   }),
   {},
 );

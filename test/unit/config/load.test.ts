@@ -81,6 +81,17 @@ describe('parseConfig: each error class names its path and line', () => {
     ]);
   });
 
+  it('auth.hosts entries that could never equal a Host header are config errors, not a silent 403 for everyone', () => {
+    const message = (v: string) =>
+      `expected a host name or name:port as the Host header carries it (no scheme, path, wildcard or spaces), got ${JSON.stringify(v)}`;
+    for (const bad of ['http://pi.local', 'pi.local/', '*.local', 'pi .local', 'pi.local:8080:1', 'pi.local:port', 'user@pi.local', '']) {
+      expect(issuesOf(`auth:\n  hosts: [ "${bad}" ]\n`), bad).toEqual([{ path: 'auth.hosts[0]', message: message(bad), line: 2 }]);
+    }
+    for (const good of ['pi.local', 'PI.local:8080', '192.168.1.20', '192.168.1.20:8080', '[::1]', '[fe80::1]:8080', 'gateway-01']) {
+      expect(parseConfig(`auth:\n  hosts: [ "${good}" ]\n`, 'test.yaml', {}).auth.hosts, good).toEqual([good]);
+    }
+  });
+
   it('cross-field rules: one source per device, csv columns, duplicate ids, anonymous operator off loopback', () => {
     const text = [
       'server: { host: 0.0.0.0 }',
