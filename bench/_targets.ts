@@ -39,7 +39,12 @@ export function startTarget(
             join(dist, 'src/cli.cjs'),
             'run',
             '--config',
-            writeGatewayConfig(join(dir, 'config.yaml'), brokerUrl, topic, 'server: { host: 127.0.0.1, port: 0, limits: { maxConnections: 5000 } }'),
+            writeGatewayConfig(
+              join(dir, 'config.yaml'),
+              brokerUrl,
+              topic,
+              'server: { host: 127.0.0.1, port: 0, limits: { maxConnections: 5000, maxConnectionsPerAddress: 5000 } }',
+            ),
           ],
           {
             env: { ...process.env, ...unitEnvironment() },

@@ -39,7 +39,7 @@ function arg(name: string, def: number): number {
 // ---------------------------------------------------------------- server child
 
 async function serverMain(kind: Kind): Promise<void> {
-  const config = serverSchema.parse({ port: 0, limits: { pingIntervalMs: 0, maxConnections: 10_000 } });
+  const config = serverSchema.parse({ port: 0, limits: { pingIntervalMs: 0, maxConnections: 10_000, maxConnectionsPerAddress: 10_000 } });
   const httpServer = createHttpServer(config, (_req, res) => res.end()) as http.Server;
   let send: () => void;
   let corkAll = () => {};

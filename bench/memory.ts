@@ -41,7 +41,7 @@ function arg(name: string, def: number): number {
 // ---------------------------------------------------------------- server child
 
 async function serverMain(kind: Kind): Promise<void> {
-  const config = serverSchema.parse({ port: 0, limits: { maxConnections: 100_000 } });
+  const config = serverSchema.parse({ port: 0, limits: { maxConnections: 100_000, maxConnectionsPerAddress: 100_000 } });
   const httpServer = createHttpServer(config, (_req, res) => res.end()) as http.Server;
   let count: () => number;
   if (kind === 'ws') {

@@ -104,6 +104,8 @@ export const HTTP_STATUSES = {
 export const LOG_CODES = {
   SG_ERR_CONNECTION_FAULT: 'an exception while handling one connection: it is closed with 1011, the others go on',
   SG_ERR_SOURCE_FAULT: 'an exception in a source handler: that device goes down with the reason and reconnects (serial: the port is reset)',
+  SG_ERR_PEER_CONNECTIONS:
+    'one peer address (an IPv6 /64) holds `server.limits.maxConnectionsPerAddress` connections: its new ones are closed at accept and counted (`serialgate_connections_refused_total`), one log line per peer per 10 s',
   SG_ERR_INPUT_RATE:
     'a device sent more than `devices[].inputRate` (or another gateway more than `mqtt.federation.inputRate`): its lines or payloads are dropped unparsed and counted (`serialgate_input_dropped_total`), one log line per device per 10 s',
   SG_ERR_PARSER_CONFIG: 'a parser configuration that cannot work (refused at start and at reload)',

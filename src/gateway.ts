@@ -190,6 +190,7 @@ export async function startGateway(config: Config, logger: Logger, opts: Gateway
     config.server,
     createRequestHandler({ health, webRoot: defaultWebRoot(), logger, history: exportDeps }),
     hostAllowed,
+    logger.child({ component: 'http' }),
   );
   const wss = new WsServer(server, config.server.limits, logger.child({ component: 'ws' }), hostAllowed);
   wss.addEndpoint(hub.endpoint());

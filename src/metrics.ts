@@ -48,6 +48,10 @@ export const metrics = {
   connections: new Gauge({ name: 'serialgate_ws_connections', help: 'Open WebSocket connections', registers: [registry] }),
   connectionsTotal: counter('serialgate_ws_connections_total', 'WebSocket connections accepted'),
   handshakeRejected: counter('serialgate_ws_handshake_rejected_total', 'Upgrade requests refused, by HTTP status', ['status']),
+  connectionsRefused: counter(
+    'serialgate_connections_refused_total',
+    'TCP connections closed at accept: their address already held server.limits.maxConnectionsPerAddress',
+  ),
   httpClientErrors: counter(
     'serialgate_http_client_errors_total',
     'Plain HTTP requests refused before routing (garbage, slowloris, too many headers, Host not allowed), by status',

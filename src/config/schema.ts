@@ -92,6 +92,10 @@ export const limitsSchema = z.prefault(
       bytes(2000),
       'across all endpoints, beyond it HTTP 503. The schema budgets ~10 KB per idle connection (~20 MB on a 1 GB Pi); measured ≈ 8 KiB RSS',
     ),
+    maxConnectionsPerAddress: limit(
+      bytes(256),
+      "TCP connections one peer address (an IPv6 /64) may hold at once, handshakes and plain requests included, so one host cannot take every connection and file descriptor from the others → closed at accept, counted in `serialgate_connections_refused_total`. Behind a reverse proxy every dashboard has the proxy's address: raise it there",
+    ),
   }),
   {},
 );

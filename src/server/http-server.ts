@@ -9,8 +9,11 @@ import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Config } from '../config/schema.js';
+import type { Logger } from '../log.js';
+import { LogRateLimiter } from '../log-rate.js';
 import { metrics } from '../metrics.js';
 import { httpErrorResponse } from '../ws/handshake.js';
+import { peerKey } from './peer-address.js';
 import { refusalOf, type HostCheck, type RequestRules } from './request-rules.js';
 
 type ServerConfig = Config['server'];
@@ -25,7 +28,13 @@ function checkingInterval(timeoutMs: number): number {
 }
 
 /** `hostAllowed`: the Host allowlist, applied to every plain request (WsServer applies it to upgrades). */
-export function createHttpServer(server: ServerConfig, handler: http.RequestListener, hostAllowed?: HostCheck): http.Server | https.Server {
+/** `logger`: where a peer over its connection share is reported (once per peer per 10 s). */
+export function createHttpServer(
+  server: ServerConfig,
+  handler: http.RequestListener,
+  hostAllowed?: HostCheck,
+  logger?: Logger,
+): http.Server | https.Server {
   const { limits } = server;
   const routed = admit({ maxHeaders: limits.maxHeaders, hostAllowed }, handler);
   const options: http.ServerOptions = {
@@ -55,7 +64,33 @@ export function createHttpServer(server: ServerConfig, handler: http.RequestList
   const forget = function (this: Socket) {
     sockets.delete(this);
   };
+  const perPeer = new Map<string, number>();
+  const refusedLog = new LogRateLimiter(10_000);
   srv.on('connection', (socket: Socket) => {
+    // checked at accept, before any byte is read: a host holding its share costs the others nothing more
+    const peer = peerKey(socket.remoteAddress);
+    if (peer !== undefined) {
+      const held = perPeer.get(peer) ?? 0;
+      if (held >= limits.maxConnectionsPerAddress) {
+        metrics.connectionsRefused.inc();
+        if (logger)
+          refusedLog.log(
+            logger,
+            'warn',
+            peer,
+            { code: 'SG_ERR_PEER_CONNECTIONS', peer, limit: limits.maxConnectionsPerAddress },
+            'a peer over server.limits.maxConnectionsPerAddress: its new connections are closed at accept',
+          );
+        socket.destroy();
+        return;
+      }
+      perPeer.set(peer, held + 1);
+      socket.once('close', () => {
+        const n = perPeer.get(peer)! - 1;
+        if (n === 0) perPeer.delete(peer);
+        else perPeer.set(peer, n);
+      });
+    }
     sockets.add(socket);
     socket.on('close', forget);
   });

@@ -4,6 +4,7 @@
  * WebSocket upgrade gets, over raw TCP; legitimate requests are still served.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -135,5 +136,36 @@ describe('auth.hosts set: only the listed names', () => {
     for (const host of ['DASH.example', 'dash.example:8080']) expect((await get(port, '/healthz', host)).status, host).toBe(200);
     expect((await get(port, '/healthz', 'evil@dash.example')).status).toBe(400);
     expect((await rawHttp(port, [upgradeWithHost('dash.example#x')])).status).toBe(400);
+  });
+});
+
+describe('server.limits.maxConnectionsPerAddress in the real daemon', () => {
+  it('a peer past its share is closed at accept and logged once with the peer; another address is served', async () => {
+    const file = path.join(dir, 'per-address.yaml');
+    writeFileSync(file, ['server: { host: 127.0.0.1, port: 0, limits: { maxConnectionsPerAddress: 2 } }', 'log: { level: info }'].join('\n'));
+    const d = Daemon.start(['run', '--config', file]);
+    daemons.push(d);
+    const port = Number(new URL(await d.ready()).port);
+    const sockets: net.Socket[] = [];
+    const open = (localAddress: string) =>
+      new Promise<net.Socket>((resolve, reject) => {
+        const sock = net.connect({ host: '127.0.0.1', port, localAddress }, () => resolve(sock));
+        sockets.push(sock);
+        sock.once('error', reject);
+      });
+    try {
+      await open('127.0.0.3');
+      await open('127.0.0.3');
+      const third = await open('127.0.0.3');
+      await new Promise((r) => third.once('close', r));
+      const line = await d.waitLog(/maxConnectionsPerAddress/);
+      expect(line).toMatchObject({ code: 'SG_ERR_PEER_CONNECTIONS', peer: '127.0.0.3', limit: 2, level: 40 });
+      // 127.0.0.1 is another peer: served
+      expect((await get(port, '/healthz', `127.0.0.1:${port}`)).status).toBe(200);
+      const text = (await get(port, '/metrics', `127.0.0.1:${port}`)).text;
+      expect(text).toMatch(/^serialgate_connections_refused_total 1$/m);
+    } finally {
+      for (const sock of sockets) sock.destroy();
+    }
   });
 });

@@ -43,7 +43,13 @@ beforeAll(async () => {
       server: {
         port: 0,
         echo: true,
-        limits: { sendSoftLimitBytes: 16 * 1024, sendHardLimitBytes: 256 * 1024, maxConnections: 1100, closeTimeoutMs: 1_000 },
+        limits: {
+          sendSoftLimitBytes: 16 * 1024,
+          sendHardLimitBytes: 256 * 1024,
+          maxConnections: 1100,
+          maxConnectionsPerAddress: 1100,
+          closeTimeoutMs: 1_000,
+        },
       },
       mqtt: { url: broker.url },
       hub: { stallTimeoutMs: 1_500 },

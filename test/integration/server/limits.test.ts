@@ -4,10 +4,13 @@
  * clients. Each case ends with a fresh client being served.
  */
 import { execFileSync } from 'node:child_process';
+import net from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { Connection, SendResult } from '../../../src/server/connection.js';
 import type { EndpointOptions } from '../../../src/server/ws-server.js';
+import { metrics } from '../../../src/metrics.js';
 import { Opcode } from '../../../src/ws/constants.js';
 import { expectServed, recorder, startServer, type Recorded, type TestServer, type TestServerOptions } from './harness.js';
 import { clientFrame, isMessage, RawPeer } from './raw-peer.js';
@@ -259,6 +262,39 @@ describe('endpoint hooks', () => {
 });
 
 describe('connection limits', () => {
+  it('maxConnectionsPerAddress: one peer holding its share costs the others nothing; a freed slot is usable again', async () => {
+    const s = await serve({ limits: { maxConnectionsPerAddress: 5 } });
+    const refused = async () => (await metrics.connectionsRefused.get()).values[0]?.value ?? 0;
+    const before = await refused();
+    // five idle TCP connections from 127.0.0.2, never a byte: a slowloris holding its share
+    const hold = (localAddress: string) =>
+      new Promise<net.Socket>((resolve, reject) => {
+        const sock = net.connect({ host: '127.0.0.1', port: s.port, localAddress }, () => resolve(sock));
+        sock.once('error', reject);
+        cleanups.push(() => sock.destroy());
+      });
+    const held = await Promise.all([1, 2, 3, 4, 5].map(() => hold('127.0.0.2')));
+    // the sixth from that address is closed at accept, before it could send anything
+    const sixth = await hold('127.0.0.2');
+    await new Promise((r) => sixth.once('close', r));
+    expect(await refused()).toBe(before + 1);
+    // a dashboard from another address is served as if nothing happened
+    const ws = await openWs(`${s.wsUrl}/echo`);
+    const echoed = new Promise((r) => ws.once('message', (d) => r(String(d))));
+    ws.send('still here');
+    expect(await echoed).toBe('still here');
+    // a slot given back by the first peer can be taken again
+    held[0]!.destroy();
+    await expect
+      .poll(async () => {
+        const again = await hold('127.0.0.2');
+        const open = await Promise.race([new Promise((r) => again.once('close', () => r(false))), sleep(200).then(() => true)]);
+        again.destroy();
+        return open;
+      })
+      .toBe(true);
+  });
+
   it('beyond maxConnections → 503; a slot freed is usable again', async () => {
     const s = await serve({ limits: { maxConnections: 3 } });
     const clients = await Promise.all([1, 2, 3].map(() => openWs(`${s.wsUrl}/echo`)));
@@ -276,7 +312,7 @@ describe('connection limits', () => {
 
   it('1,000 concurrent ws clients all get their echo', async () => {
     ensureFileDescriptors(2_500);
-    const s = await serve({ limits: { maxConnections: 2_000 } });
+    const s = await serve({ limits: { maxConnections: 2_000, maxConnectionsPerAddress: 2_000 } });
     const N = 1_000;
     const clients: WebSocket[] = [];
     // open in waves of 100 so the 2 cores and the accept backlog keep up
