@@ -107,7 +107,11 @@ export interface ConnectOptions {
    * previousSeq are unknown; the new stream's readings follow from what the gateway still holds.
    */
   onReset?(info: ResetInfo): void;
-  /** a server `error` message, or a frame this client could not decode */
+  /**
+   * a server `error` message, or a frame this client could not decode; not a refusal of a history
+   * request that the client sends again (`rate_limited`, `history_unavailable` with retries left):
+   * that one is counted in stats().historyRetries, and only the last refusal, if any, is reported
+   */
   onError?(err: ErrorMessage | ProtocolViolation): void;
 }
 

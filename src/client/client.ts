@@ -143,7 +143,8 @@ export function connect(url: string, options: ConnectOptions = {}): SerialgateCl
         counters.errors++;
         if (msg.id !== undefined) {
           commands.error(msg.id, msg.error);
-          histories.error(msg.id, msg.error);
+          // a refusal the client answers by asking again: counted (stats().historyRetries), not reported
+          if (histories.error(msg.id, msg.error)) return;
         }
         return safe(options.onError, msg);
     }

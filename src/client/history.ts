@@ -84,10 +84,11 @@ export class HistoryRequests {
    * again (same id) after a jittered backoff, at most HISTORY_RETRIES times and never past the
    * deadline; retries of all requests leave at least HISTORY_RETRY_GAP_MS apart, so that a
    * dashboard whose sparklines were all refused at once stays under the connection's rate.
+   * True when a retry was planned: the refusal is the client's own business then, not news.
    */
-  error(id: string, body: ErrorBody): void {
+  error(id: string, body: ErrorBody): boolean {
     const p = this.pending.get(id);
-    if (!p) return;
+    if (!p) return false;
     if (TRANSIENT.has(body.code) && p.backoff.attempts < HISTORY_RETRIES) {
       const now = Date.now();
       const at = Math.max(now + p.backoff.next(), this.nextSlot);
@@ -98,10 +99,11 @@ export class HistoryRequests {
           this.retries++;
           this.send(p.msg);
         }, at - now);
-        return;
+        return true;
       }
     }
     this.fail(id, body.code, body.message);
+    return false;
   }
 
   closeAll(message: string): void {

@@ -370,7 +370,8 @@ describe('client.history(): refusals that pass are asked again', () => {
   }
 
   it('rate_limited, history_unavailable: sent again (same id) after the jittered backoff, then resolved by the answer', async () => {
-    open();
+    const errors: unknown[] = [];
+    open({ onError: (e) => errors.push(e) });
     const p = client!.history('d1');
     refuse('h1');
     vi.advanceTimersByTime(HISTORY_RETRY_MIN_MS - 1);
@@ -385,6 +386,8 @@ describe('client.history(): refusals that pass are asked again', () => {
     last().deliver(answer('h1'));
     await expect(p).resolves.toMatchObject({ id: 'h1' });
     expect(client!.stats().historyRetries).toBe(2);
+    // the refusals it answered itself are not reported as errors
+    expect(errors).toEqual([]);
   });
 
   it('a refusal that would come again (invalid_field, an unknown code) rejects at once: nothing is sent again', async () => {
@@ -401,15 +404,19 @@ describe('client.history(): refusals that pass are asked again', () => {
   });
 
   it(`bounded: ${HISTORY_RETRIES} retries, then the refusal's code; never a retry planned past the deadline`, async () => {
-    open({ commandTimeoutMs: 60_000 });
+    const errors: string[] = [];
+    open({ commandTimeoutMs: 60_000, onError: (e) => errors.push('error' in e ? `${e.id}: ${e.error.code}` : e.message) });
     const p = client!.history('d1').catch((e: unknown) => e);
     for (let i = 0; i < HISTORY_RETRIES; i++) {
       refuse('h1');
       vi.advanceTimersByTime(HISTORY_RETRY_MAX_MS);
     }
     expect(historySent()).toHaveLength(1 + HISTORY_RETRIES);
+    expect(errors).toEqual([]);
     refuse('h1');
     expect(await p).toMatchObject({ code: 'rate_limited', id: 'h1' });
+    // the last refusal, the one the request fails with, is reported
+    expect(errors).toEqual(['h1: rate_limited']);
     vi.advanceTimersByTime(60_000);
     expect(historySent()).toHaveLength(1 + HISTORY_RETRIES);
 
