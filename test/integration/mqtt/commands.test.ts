@@ -93,6 +93,24 @@ describe('MqttSource commands the broker refuses (Mosquitto ACL)', () => {
   });
 });
 
+describe('MqttSource against a broker of MQTT 3.1.1 only', () => {
+  it('every MQTT device is down with the reason the README names; nothing else breaks', async () => {
+    const old = await startSilentBroker({ only311: true });
+    const made = newSource(mqttConfig(old.url, { reconnect: { minMs: 50, maxMs: 100 } }), devs);
+    try {
+      await made.source.start();
+      await made.sink.waitState('lamp', 'down', 5_000, 'broker refused the connection: Unacceptable protocol version');
+      expect(made.source.devices()[1]!.status()).toMatchObject({
+        state: 'down',
+        reason: 'broker refused the connection: Unacceptable protocol version',
+      });
+    } finally {
+      await made.source.stop();
+      await old.close();
+    }
+  });
+});
+
 describe('MqttSource against a broker that never acknowledges publishes or refuses subscriptions', () => {
   let silent: SilentBroker;
   let source: MqttSource | undefined;

@@ -20,6 +20,8 @@ export interface SilentBrokerOptions {
   stopReading?: boolean;
   /** filters whose SUBSCRIBE is answered with 0x80 (failure), like an ACL that denies them */
   refuse?: readonly string[];
+  /** a broker of MQTT 3.1.1 only: CONNECT of another protocol level → CONNACK 0x01 (3.1.1 §3.2.2.3), then closed */
+  only311?: boolean;
 }
 
 export async function startSilentBroker(opts: SilentBrokerOptions = {}): Promise<SilentBroker> {
@@ -49,7 +51,11 @@ export async function startSilentBroker(opts: SilentBrokerOptions = {}): Promise
         const type = buf[0]! >> 4;
         const body = buf.subarray(i + 1, total);
         buf = buf.subarray(total);
-        if (type === 1)
+        if (type === 1 && opts.only311 && body[6] !== 4) {
+          // the protocol level follows the protocol name ("MQTT": 2 + 4 bytes)
+          sock.end(Buffer.from([0x20, 0x02, 0x00, 0x01]));
+          return;
+        } else if (type === 1)
           sock.write(Buffer.from([0x20, 0x03, 0x00, 0x00, 0x00])); // CONNECT → CONNACK success, no properties
         else if (type === 8) {
           // SUBSCRIBE (message id, properties: a one-byte length as mqtt.js sends them, then one
