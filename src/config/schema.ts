@@ -140,46 +140,58 @@ export const authSchema = z.prefault(
   {},
 );
 
-export const mqttSchema = z.strictObject({
-  url: z.string().check(z.regex(/^(mqtts?|wss?|tcp|ssl):\/\//, 'expected an mqtt://, mqtts://, ws:// or wss:// URL')),
-  username: z.optional(z.string()),
-  password: z.optional(z.string()),
-  clientId: z.optional(z.string()),
-  tls: z.optional(
-    z.strictObject({
-      ca: z.optional(z.string()),
-      cert: z.optional(z.string()),
-      key: z.optional(z.string()),
-      rejectUnauthorized: z._default(z.boolean(), true),
+export const mqttSchema = z
+  .strictObject({
+    url: z.string().check(z.regex(/^(mqtts?|wss?|tcp|ssl):\/\//, 'expected an mqtt://, mqtts://, ws:// or wss:// URL')),
+    // 5: the broker drops a payload too big to hold for us, and says when it refuses a command (README
+    // "MQTT and federation"); 4 (3.1.1) only for a broker that speaks nothing else
+    protocolVersion: z._default(z.union([z.literal(5), z.literal(4)]), 5),
+    username: z.optional(z.string()),
+    password: z.optional(z.string()),
+    clientId: z.optional(z.string()),
+    tls: z.optional(
+      z.strictObject({
+        ca: z.optional(z.string()),
+        cert: z.optional(z.string()),
+        key: z.optional(z.string()),
+        rejectUnauthorized: z._default(z.boolean(), true),
+      }),
+    ),
+    // mqtt.js retries every 1 s forever by default; we back off up to maxMs with jitter.
+    reconnect: backoff(1_000, 30_000),
+    // After "not authorized" the broker will say the same again: retry slowly.
+    authRetryMs: ms(60_000),
+    // A dead broker behind a silent network (cable pulled) is noticed after 1.5 × this; 0 disables.
+    keepaliveSeconds: z._default(int().check(z.gte(0), z.lte(65535)), 30),
+    // A command publish (QoS 2) not taken by the broker (PUBREC) within this fails with `timeout`.
+    commandTimeoutMs: ms(5_000),
+    // Bigger payloads are counted as parse errors and dropped: never a reading, never forwarded.
+    maxPayloadBytes: bytes(64 * 1024),
+    // Fleet mode (README "Fleet"): presence, remote devices and commands under <prefix>/<gateway>/.
+    federation: z.prefault(
+      z.strictObject({
+        enabled: z._default(z.boolean(), false),
+        prefix: z._default(mqttTopic(topicNameProblem), 'serialgate'),
+        // remote devices shown here, as a pattern on "<gateway>/<device>"; all when unset
+        include: z.optional(pattern()),
+        // a remote command not answered by its owner within this is `timeout` (the owner drops it after)
+        commandTimeoutMs: z._default(positiveInt(), 10_000),
+        // readings owed to the fleet while the broker is away; beyond either bound the oldest is dropped
+        queue: z.prefault(z.strictObject({ messages: bytes(10_000), bytes: bytes(2 * 1024 * 1024) }), {}),
+        // what each other gateway's messages may cost us; beyond it they are dropped unparsed
+        inputRate: z.prefault(z.strictObject({ bytesPerSecond: bytes(1024 * 1024), burstBytes: bytes(4 * 1024 * 1024) }), {}),
+      }),
+      {},
+    ),
+  })
+  .check(
+    z.superRefine((m, ctx) => {
+      // correlation data, message expiry and the session the fleet keeps exist in MQTT 5 only
+      if (m.federation.enabled && m.protocolVersion !== 5) {
+        ctx.addIssue({ code: 'custom', path: ['protocolVersion'], message: 'fleet mode (mqtt.federation.enabled) needs MQTT 5' });
+      }
     }),
-  ),
-  // mqtt.js retries every 1 s forever by default; we back off up to maxMs with jitter.
-  reconnect: backoff(1_000, 30_000),
-  // After "not authorized" the broker will say the same again: retry slowly.
-  authRetryMs: ms(60_000),
-  // A dead broker behind a silent network (cable pulled) is noticed after 1.5 × this; 0 disables.
-  keepaliveSeconds: z._default(int().check(z.gte(0), z.lte(65535)), 30),
-  // A command publish (QoS 2) not taken by the broker (PUBREC) within this fails with `timeout`.
-  commandTimeoutMs: ms(5_000),
-  // Bigger payloads are counted as parse errors and dropped: never a reading, never forwarded.
-  maxPayloadBytes: bytes(64 * 1024),
-  // Fleet mode (README "Fleet"): presence, remote devices and commands under <prefix>/<gateway>/.
-  federation: z.prefault(
-    z.strictObject({
-      enabled: z._default(z.boolean(), false),
-      prefix: z._default(mqttTopic(topicNameProblem), 'serialgate'),
-      // remote devices shown here, as a pattern on "<gateway>/<device>"; all when unset
-      include: z.optional(pattern()),
-      // a remote command not answered by its owner within this is `timeout` (the owner drops it after)
-      commandTimeoutMs: z._default(positiveInt(), 10_000),
-      // readings owed to the fleet while the broker is away; beyond either bound the oldest is dropped
-      queue: z.prefault(z.strictObject({ messages: bytes(10_000), bytes: bytes(2 * 1024 * 1024) }), {}),
-      // what each other gateway's messages may cost us; beyond it they are dropped unparsed
-      inputRate: z.prefault(z.strictObject({ bytesPerSecond: bytes(1024 * 1024), burstBytes: bytes(4 * 1024 * 1024) }), {}),
-    }),
-    {},
-  ),
-});
+  );
 
 export const parserSchema = z.strictObject({
   format: z.enum(['json', 'kv', 'csv', 'regex', 'raw']),

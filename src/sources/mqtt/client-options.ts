@@ -20,7 +20,7 @@ export class MqttConfigError extends Error {
 
 /**
  * The options of a broker client (the MQTT source's, the fleet's): one set of timeouts, credentials
- * and TLS. MQTT 5, for its Maximum Packet Size: the broker must not send us a packet bigger than
+ * and TLS. MQTT 5 (unless `mqtt.protocolVersion: 4`), for its Maximum Packet Size: the broker must not send us a packet bigger than
  * `maxMessageBytes` plus a topic and properties, it drops it for us instead. mqtt.js holds a whole
  * packet before it hands it over, so without it one 200 MB publish on a subscribed topic (or
  * retained there, delivered again at every connect) would take the gateway past its MemoryMax.
@@ -28,8 +28,9 @@ export class MqttConfigError extends Error {
 export function clientOptions(c: MqttConfig, clientId: string, maxMessageBytes = c.maxPayloadBytes): IClientOptions {
   const opts: IClientOptions = {
     clientId,
-    protocolVersion: 5,
-    properties: { maximumPacketSize: maxPacketSize(maxMessageBytes) },
+    // 4 (3.1.1, mqtt.protocolVersion) has no such property: the broker's own message_size_limit is all there is
+    protocolVersion: c.protocolVersion,
+    ...(c.protocolVersion === 5 ? { properties: { maximumPacketSize: maxPacketSize(maxMessageBytes) } } : {}),
     clean: true,
     keepalive: c.keepaliveSeconds,
     connectTimeout: CONNECT_TIMEOUT_MS,

@@ -3,6 +3,7 @@ import type mqtt from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttSource } from '../../../src/sources/mqtt/index.js';
 import { CommandError } from '../../../src/domain.js';
+import { metrics } from '../../../src/metrics.js';
 import { startMosquitto, type Mosquitto } from '../../helpers/mosquitto.js';
 import { device, mqttConfig, newSource, testClient } from './fixtures.js';
 import { startSilentBroker, type SilentBroker } from './silent-broker.js';
@@ -94,7 +95,7 @@ describe('MqttSource commands the broker refuses (Mosquitto ACL)', () => {
 });
 
 describe('MqttSource against a broker of MQTT 3.1.1 only', () => {
-  it('every MQTT device is down with the reason the README names; nothing else breaks', async () => {
+  it('by default every MQTT device is down with the reason the README names', async () => {
     const old = await startSilentBroker({ only311: true });
     const made = newSource(mqttConfig(old.url, { reconnect: { minMs: 50, maxMs: 100 } }), devs);
     try {
@@ -104,6 +105,40 @@ describe('MqttSource against a broker of MQTT 3.1.1 only', () => {
         state: 'down',
         reason: 'broker refused the connection: Unacceptable protocol version',
       });
+    } finally {
+      await made.source.stop();
+      await old.close();
+    }
+  });
+
+  it('mqtt.protocolVersion: 4 on a real Mosquitto: readings and commands as under 5; no Maximum Packet Size, so an oversized payload arrives to be counted', async () => {
+    const broker = await startMosquitto();
+    const made = newSource(mqttConfig(broker.url, { protocolVersion: 4, maxPayloadBytes: 1024 }), devs);
+    const pub = await testClient(broker.url);
+    try {
+      const lampErrors = async () => (await metrics.parseErrors.get()).values.find((v) => v.labels.device === 'lamp')?.value ?? 0;
+      const before = await lampErrors();
+      await made.source.start();
+      await made.sink.waitState('lamp', 'up');
+      await expect(made.source.devices()[0]!.command({ payload: 'ON' })).resolves.toEqual({});
+      await pub.publishAsync('lamp/state', 'x'.repeat(256 * 1024), { qos: 1 }); // over maxPayloadBytes + 128 KiB
+      await pub.publishAsync('lamp/state', '{"on":true}', { qos: 1 });
+      await made.sink.waitFor('the reading after it', () => made.sink.readingsOf('lamp').some((r) => r.values?.on === true));
+      expect((await lampErrors()) - before).toBe(1);
+    } finally {
+      await pub.endAsync();
+      await made.source.stop();
+      await broker.stop();
+    }
+  });
+
+  it('mqtt.protocolVersion: 4 connects to it, and the devices are up', async () => {
+    const old = await startSilentBroker({ only311: true });
+    const made = newSource(mqttConfig(old.url, { protocolVersion: 4 }), devs);
+    try {
+      await made.source.start();
+      await made.sink.waitState('lamp', 'up');
+      await made.sink.waitState('mute', 'up');
     } finally {
       await made.source.stop();
       await old.close();

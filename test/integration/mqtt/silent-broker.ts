@@ -1,5 +1,5 @@
 /**
- * A deliberately broken MQTT 5 "broker" (what the gateway's clients speak) for the cases Mosquitto cannot be made to produce:
+ * A deliberately broken MQTT 5 (or 3.1.1) "broker" for the cases Mosquitto cannot be made to produce:
  * it accepts CONNECT and SUBSCRIBE but never acknowledges a PUBLISH (a stuck broker, a lost PUBACK),
  * and can refuse chosen subscriptions (Mosquitto's ACLs grant every SUBSCRIBE and filter later).
  * Bounded: every socket buffer is capped, and close() destroys every socket.
@@ -32,6 +32,8 @@ export async function startSilentBroker(opts: SilentBrokerOptions = {}): Promise
     sock.on('close', () => sockets.delete(sock));
     sock.on('error', () => {});
     let buf = Buffer.alloc(0);
+    /** the protocol level of this socket's CONNECT: 5, or 4 (3.1.1) where the packets have no properties */
+    let level = 5;
     sock.on('data', (chunk) => {
       buf = Buffer.concat([buf, chunk]);
       if (buf.length > MAX_BUFFER) return void sock.destroy();
@@ -51,19 +53,19 @@ export async function startSilentBroker(opts: SilentBrokerOptions = {}): Promise
         const type = buf[0]! >> 4;
         const body = buf.subarray(i + 1, total);
         buf = buf.subarray(total);
-        if (type === 1 && opts.only311 && body[6] !== 4) {
+        if (type === 1) {
           // the protocol level follows the protocol name ("MQTT": 2 + 4 bytes)
-          sock.end(Buffer.from([0x20, 0x02, 0x00, 0x01]));
-          return;
-        } else if (type === 1)
-          sock.write(Buffer.from([0x20, 0x03, 0x00, 0x00, 0x00])); // CONNECT → CONNACK success, no properties
-        else if (type === 8) {
-          // SUBSCRIBE (message id, properties: a one-byte length as mqtt.js sends them, then one
-          // filter: length, bytes, options) → SUBACK without properties, QoS 0 or 0x80
-          const at = 3 + body[2]!;
+          level = body[6]!;
+          if (opts.only311 && level !== 4) return void sock.end(Buffer.from([0x20, 0x02, 0x00, 0x01]));
+          // CONNACK success (MQTT 5: with an empty property list)
+          sock.write(Buffer.from(level === 5 ? [0x20, 0x03, 0x00, 0x00, 0x00] : [0x20, 0x02, 0x00, 0x00]));
+        } else if (type === 8) {
+          // SUBSCRIBE (message id, MQTT 5: properties with a one-byte length as mqtt.js sends them,
+          // then one filter: length, bytes, options) → SUBACK (MQTT 5: no properties), QoS 0 or 0x80
+          const at = level === 5 ? 3 + body[2]! : 2;
           const filter = body.subarray(at + 2, at + 2 + body.readUInt16BE(at)).toString('utf8');
           const granted = opts.refuse?.includes(filter) ? 0x80 : 0x00;
-          sock.write(Buffer.from([0x90, 0x04, body[0]!, body[1]!, 0x00, granted]));
+          sock.write(Buffer.from(level === 5 ? [0x90, 0x04, body[0]!, body[1]!, 0x00, granted] : [0x90, 0x03, body[0]!, body[1]!, granted]));
           if (opts.stopReading) return void sock.pause();
         } else if (type === 12)
           sock.write(Buffer.from([0xd0, 0x00])); // PINGREQ → PINGRESP

@@ -81,6 +81,14 @@ describe('parseConfig: each error class names its path and line', () => {
     ]);
   });
 
+  it('mqtt.protocolVersion is 5 or 4, and fleet mode needs 5', () => {
+    expect(parseConfig('mqtt: { url: "mqtt://b" }\n', 'test.yaml', {}).mqtt?.protocolVersion).toBe(5);
+    expect(issuesOf('mqtt: { url: "mqtt://b", protocolVersion: 3 }\n')).toEqual([expect.objectContaining({ path: 'mqtt.protocolVersion', line: 1 })]);
+    expect(issuesOf('mqtt:\n  url: "mqtt://b"\n  protocolVersion: 4\n  federation: { enabled: true }\n')).toEqual([
+      { path: 'mqtt.protocolVersion', message: 'fleet mode (mqtt.federation.enabled) needs MQTT 5', line: 3 },
+    ]);
+  });
+
   it('auth.hosts entries that could never equal a Host header are config errors, not a silent 403 for everyone', () => {
     const message = (v: string) =>
       `expected a host name or name:port as the Host header carries it (no scheme, path, wildcard or spaces), got ${JSON.stringify(v)}`;
