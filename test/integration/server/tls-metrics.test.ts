@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
+import net from 'node:net';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -68,6 +69,32 @@ describe('TLS (server.tls.cert / server.tls.key)', () => {
 
   it('refuses a plain-text WebSocket on the TLS port', async () => {
     await expect(open(server.wsUrl.replace('wss:', 'ws:') + '/echo')).rejects.toThrow();
+  });
+
+  it('maxConnectionsPerAddress counts the raw sockets under TLS: past it, closed before the TLS handshake; the server goes on', async () => {
+    const limited = await startServer({ tls: { cert, key }, limits: { maxConnectionsPerAddress: 2 } });
+    const sockets: net.Socket[] = [];
+    const hold = () =>
+      new Promise<net.Socket>((resolve, reject) => {
+        const sock = net.connect({ host: '127.0.0.1', port: limited.port, localAddress: '127.0.0.4' }, () => resolve(sock));
+        sockets.push(sock);
+        sock.once('error', reject);
+      });
+    try {
+      await hold();
+      await hold();
+      const third = await hold();
+      await new Promise((r) => third.once('close', r));
+      // another address gets its TLS handshake and its echo
+      const ws = await open(`${limited.wsUrl}/echo`, { ca });
+      const echoed = new Promise<string>((resolve) => ws.once('message', (d) => resolve(String(d))));
+      ws.send('still served');
+      expect(await echoed).toBe('still served');
+      ws.close();
+    } finally {
+      for (const sock of sockets) sock.destroy();
+      await limited.stop();
+    }
   });
 });
 
