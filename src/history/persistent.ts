@@ -101,10 +101,13 @@ export class History implements HistoryReader, HistoryWriter {
     if (!this.points || !this.buckets) return;
     // a quiet device's open bucket closes with age too, so it is written before its points files go
     this.store.expire();
+    const pendingBytes = this.store.pendingPointBytes;
     const { points, buckets } = this.store.drain();
     try {
-      const dropped = this.expireFiles();
-      const kept = newestWithin(points, this.pointsCap() - this.points.diskBytes());
+      const before = this.expireFiles();
+      const room = this.pointsCap() - before.pointsBytes;
+      // the whole batch fits (the usual case): no walk over its fields
+      const kept = pendingBytes <= room ? points : newestWithin(points, room);
       if (kept.length < points.length) {
         this.capLog.log(
           this.logger,
@@ -116,7 +119,7 @@ export class History implements HistoryReader, HistoryWriter {
       }
       await this.points.append(kept.map((p) => ({ ts: p.t, record: p })));
       await this.buckets.append(buckets.map((b) => ({ ts: b.t, record: b })));
-      dropped.push(...this.expireFiles());
+      const dropped = [...before.dropped, ...this.expireFiles().dropped];
       if (dropped.length > 0) this.logger.debug({ files: dropped }, 'history files expired');
     } catch (err) {
       // a full or failing card: this batch is lost, the next one is tried; memory still answers queries
@@ -135,14 +138,16 @@ export class History implements HistoryReader, HistoryWriter {
     return pointsShare(this.cfg.budgetBytes);
   }
 
-  /** Deletes the files past their windows, then the oldest beyond the budget (never the newest of a kind). */
-  private expireFiles(): string[] {
+  /**
+   * Deletes the files past their windows, then the oldest beyond the budget (never the newest of a
+   * kind); says which went and what the points files left hold.
+   */
+  private expireFiles(): { dropped: string[]; pointsBytes: number } {
     const now = this.now();
-    return [
-      // a points file goes once its points are older than any open bucket: an open bucket is rebuilt from them at start
-      ...this.points!.expire(now - this.cfg.rawWindowMs - this.cfg.bucketMs, this.pointsCap()),
-      ...this.buckets!.expire(now - this.cfg.retentionMs, this.cfg.budgetBytes - this.points!.diskBytes()),
-    ];
+    // a points file goes once its points are older than any open bucket: an open bucket is rebuilt from them at start
+    const points = this.points!.expire(now - this.cfg.rawWindowMs - this.cfg.bucketMs, this.pointsCap());
+    const buckets = this.buckets!.expire(now - this.cfg.retentionMs, this.cfg.budgetBytes - points.bytes);
+    return { dropped: [...points.dropped, ...buckets.dropped], pointsBytes: points.bytes };
   }
 
   private takeStream(dir: string): StreamSnapshot | undefined {

@@ -113,8 +113,11 @@ export class SegmentLog {
     }
   }
 
-  /** Deletes files whose whole period ended before `cutoff`, then the oldest while over `maxBytes`. */
-  expire(cutoff: number, maxBytes: number): string[] {
+  /**
+   * Deletes files whose whole period ended before `cutoff`, then the oldest while over `maxBytes`;
+   * says which went and how many bytes the files left hold (one directory read and stat per call).
+   */
+  expire(cutoff: number, maxBytes: number): { dropped: string[]; bytes: number } {
     const dropped: string[] = [];
     const files = this.files().map((f) => ({ ...f, size: sizeOf(f.file) }));
     let total = files.reduce((n, f) => n + f.size, 0);
@@ -125,11 +128,7 @@ export class SegmentLog {
       total -= f.size;
       dropped.push(path.basename(f.file));
     }
-    return dropped;
-  }
-
-  diskBytes(): number {
-    return this.files().reduce((n, f) => n + sizeOf(f.file), 0);
+    return { dropped, bytes: total };
   }
 }
 

@@ -162,6 +162,11 @@ export class HistoryStore implements HistoryReader, HistoryWriter {
     }
   }
 
+  /** Estimated bytes of the points the next drain() returns (as the budget counts them). */
+  get pendingPointBytes(): number {
+    return this.pendingBytes;
+  }
+
   /** What must be appended to the files since the last drain. */
   drain(): { points: PointRecord[]; buckets: BucketRecord[] } {
     const out = { points: this.pendingPoints.takeAll(), buckets: this.pendingBuckets };
