@@ -52,6 +52,10 @@ const backoff = (minMs: number, maxMs: number) =>
     {},
   );
 
+/** An input budget (src/sources/input-rate.ts): a device's, or each other fleet gateway's. */
+const inputRate = (bytesPerSecond: number, burstBytes: number) =>
+  z.prefault(z.strictObject({ bytesPerSecond: bytes(bytesPerSecond), burstBytes: bytes(burstBytes) }), {});
+
 /** Device and gateway ids; also the rule for ids the MQTT source derives from topic levels. */
 export const ID_PATTERN = new RegExp(`^[A-Za-z0-9_.-]{1,${MAX_ID_LENGTH}}$`);
 
@@ -179,7 +183,7 @@ export const mqttSchema = z
         // readings owed to the fleet while the broker is away; beyond either bound the oldest is dropped
         queue: z.prefault(z.strictObject({ messages: bytes(10_000), bytes: bytes(2 * 1024 * 1024) }), {}),
         // what each other gateway's messages may cost us; beyond it they are dropped unparsed
-        inputRate: z.prefault(z.strictObject({ bytesPerSecond: bytes(1024 * 1024), burstBytes: bytes(4 * 1024 * 1024) }), {}),
+        inputRate: inputRate(1024 * 1024, 4 * 1024 * 1024),
       }),
       {},
     ),
@@ -261,7 +265,7 @@ export const deviceSchema = z
     // 256 KiB/s is 2,000 lines of 100 bytes a second, four maximal MQTT payloads (64 KB), 20 times what a
     // 115200-baud port carries. It bounds a device (or whoever publishes on its topic) flooding the gateway:
     // at 10 MB/s of 60 KB payloads the daemon grew past the unit's MemoryMax and took the CPU from the others
-    inputRate: z.prefault(z.strictObject({ bytesPerSecond: bytes(256 * 1024), burstBytes: bytes(1024 * 1024) }), {}),
+    inputRate: inputRate(256 * 1024, 1024 * 1024),
   })
   .check(
     z.superRefine((d, ctx) => {
@@ -355,3 +359,4 @@ export type ParserConfig = DeviceConfig['parser'];
 export type SerialConfig = NonNullable<DeviceConfig['serial']>;
 export type MqttConfig = NonNullable<Config['mqtt']>;
 export type HistoryConfig = Config['history'];
+export type InputRateConfig = DeviceConfig['inputRate'];

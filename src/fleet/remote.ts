@@ -15,7 +15,7 @@
  *   gateway's messages within `mqtt.federation.inputRate`, dropped unparsed beyond it.
  */
 import type { DeviceCommand, DeviceStatus, PresenceSink, SourceKind, SourceSink, Values, Device } from '../domain.js';
-import type { MqttConfig } from '../config/schema.js';
+import type { InputRateConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { LogRateLimiter } from '../log-rate.js';
 import { InputRate } from '../sources/input-rate.js';
@@ -67,7 +67,7 @@ export class RemoteDevices {
     private readonly include: (id: string) => boolean,
     /** the set of remote devices changed: the hub must learn it before their readings */
     private readonly changed: () => void,
-    private readonly inputRate: MqttConfig['federation']['inputRate'],
+    private readonly inputRate: InputRateConfig,
     private readonly log: Logger,
   ) {}
 

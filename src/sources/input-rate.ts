@@ -9,7 +9,7 @@
  * once per 10 s with the number left out; a reading that passes needs no seq of its own, so a
  * drop is no `gap` for dashboards: nothing was numbered.
  */
-import type { DeviceConfig } from '../config/schema.js';
+import type { InputRateConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { LogRateLimiter } from '../log-rate.js';
 import { metrics } from '../metrics.js';
@@ -22,7 +22,7 @@ export class InputRate {
   constructor(
     /** the `device` label of its drops: a device id, or `<gateway>/*` for a remote gateway's subtree */
     private readonly device: string,
-    private readonly limit: DeviceConfig['inputRate'],
+    private readonly limit: InputRateConfig,
     private readonly log: Logger,
     /** the setting that sets the budget, for the log line */
     private readonly setting = 'devices[].inputRate',
