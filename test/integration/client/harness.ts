@@ -88,6 +88,8 @@ export function recordingClient(url: string, opts: ConnectOptions = {}) {
   const resets: ResetInfo[] = [];
   const hellos: number[] = [];
   const epochs: string[] = [];
+  /** how many readings had arrived when each hello came: where each run starts in `readings` */
+  const readingsAtHello: number[] = [];
   const client: SerialgateClient = connect(url, {
     WebSocketImpl: WebSocket,
     token: OPERATOR_TOKEN,
@@ -100,9 +102,10 @@ export function recordingClient(url: string, opts: ConnectOptions = {}) {
     onHello: (h) => {
       hellos.push(h.seq);
       epochs.push(h.epoch);
+      readingsAtHello.push(readings.length);
     },
   });
-  return { client, readings, states, gaps, resets, hellos, epochs };
+  return { client, readings, states, gaps, resets, hellos, epochs, readingsAtHello };
 }
 
 /** polls `cond` every 10 ms; rejects naming `what` after timeoutMs */
