@@ -2,7 +2,7 @@
  * What the end-to-end benches share: command-line numbers, medians, a broker, stopping a child,
  * and the daemon started as the systemd unit starts it.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -32,6 +32,29 @@ export function median(xs: number[]): number {
 /** the machine's 1, 5 and 15 minute load averages, as /proc/loadavg has them */
 export function loadAverage(): string {
   return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+}
+
+const TICK_US = 1e6 / Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
+
+/** a process's CPU time so far (utime and stime from /proc/<pid>/stat), in µs; clock-tick (10 ms) resolution */
+export function cpuUs(pid: number): { user: number; sys: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // the command name (field 2) may hold spaces: count from its closing parenthesis
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { user: Number(f[11]) * TICK_US, sys: Number(f[12]) * TICK_US };
+}
+
+/** cpuUs's user + sys */
+export function cpuTotalUs(pid: number): number {
+  const { user, sys } = cpuUs(pid);
+  return user + sys;
+}
+
+/** VmRSS (now) or VmHWM (the peak) of a process, in KB */
+export function rssKb(pid: number, field: 'VmRSS' | 'VmHWM' = 'VmRSS'): number {
+  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!m) throw new Error(`no ${field} for ${pid}`);
+  return Number(m[1]);
 }
 
 export function freePort(): Promise<number> {

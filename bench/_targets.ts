@@ -4,7 +4,7 @@
  * Environment= lines), the hand-written mqtt + ws bridge (bench/_ws-bridge.ts), a bare Node.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -13,12 +13,6 @@ import { loadAverage, startMosquitto, unitEnvironment, writeGatewayConfig } from
 export type Target = 'serialgate' | 'ws bridge' | 'bare node';
 
 const dist = fileURLToPath(new URL('..', import.meta.url));
-
-export function rssKb(pid: number, field: 'VmRSS' | 'VmHWM' = 'VmRSS'): number {
-  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  if (!m) throw new Error(`no ${field} for ${pid}`);
-  return Number(m[1]);
-}
 
 /**
  * Starts `target` on the `node` binary; resolves once it listens and (daemon, bridge) is

@@ -12,14 +12,26 @@
  *
  *   npm run build && node dist/bench/fanout.js [--rounds 2] [--seconds 3]
  */
-import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
-import { ask, loadAverage, median, numberArg, sleep, startMosquitto, stopChild, unitEnvironment, writeGatewayConfig } from './_common.js';
+import {
+  ask,
+  cpuUs,
+  loadAverage,
+  median,
+  numberArg,
+  rssKb,
+  sleep,
+  startMosquitto,
+  stopChild,
+  unitEnvironment,
+  writeGatewayConfig,
+} from './_common.js';
 
 type Target = 'serialgate' | 'serialgate, coalesceMs 5' | 'ws bridge';
 const TARGETS: Target[] = ['serialgate', 'serialgate, coalesceMs 5', 'ws bridge'];
@@ -59,24 +71,11 @@ const LOADS: Load[] = [
 const TOPIC = 'bench/data';
 const dist = fileURLToPath(new URL('..', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'sg-fanout-'));
-const TICK_US = 1e6 / Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
 const now = () => performance.timeOrigin + performance.now();
-
-/** utime and stime of a process, in µs */
-function cpuOf(pid: number): { user: number; sys: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { user: Number(f[11]) * TICK_US, sys: Number(f[12]) * TICK_US };
-}
 
 /** write syscalls of a process so far (write, writev: one per socket write) */
 function writesOf(pid: number): number {
   return Number(/syscw: (\d+)/.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))![1]);
-}
-
-function peakRssKb(pid: number): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) : NaN;
 }
 
 /** busy and total jiffies of the whole machine (all cores) */
@@ -156,9 +155,9 @@ async function round(target: Target, load: Load, brokerUrl: string, pub: mqtt.Mq
     await ask(clients, { cmd: 'connect', port, n: load.clients, from, to: from + count });
     await publishFor(pub, load.rate, WARMUP_MS);
     nextIndex = from; // the window starts on an exact index
-    const cpu0 = cpuOf(child.pid!);
+    const cpu0 = cpuUs(child.pid!);
     const w0 = writesOf(child.pid!);
-    const c0 = cpuOf(clients.pid!);
+    const c0 = cpuUs(clients.pid!);
     const m0 = machine();
     const t0 = performance.now();
     await publishFor(pub, load.rate, SECONDS * 1000);
@@ -171,9 +170,9 @@ async function round(target: Target, load: Load, brokerUrl: string, pub: mqtt.Mq
       rep = await ask<Report>(clients, { cmd: 'report' });
       if (rep.received > last) [last, idleSince] = [rep.received, Date.now()];
     }
-    const cpu1 = cpuOf(child.pid!);
+    const cpu1 = cpuUs(child.pid!);
     const w1 = writesOf(child.pid!);
-    const c1 = cpuOf(clients.pid!);
+    const c1 = cpuUs(clients.pid!);
     const m1 = machine();
     const elapsedUs = (performance.now() - t0) * 1000;
     return {
@@ -184,7 +183,7 @@ async function round(target: Target, load: Load, brokerUrl: string, pub: mqtt.Mq
       p50: rep.p50,
       p99: rep.p99,
       max: rep.max,
-      rssKb: peakRssKb(child.pid!),
+      rssKb: rssKb(child.pid!, 'VmHWM'),
       busy: (m1.busy - m0.busy) / (m1.total - m0.total),
       clientCores: (c1.user + c1.sys - c0.user - c0.sys) / elapsedUs,
       writes: w1 - w0,

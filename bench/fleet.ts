@@ -9,7 +9,7 @@
  *   npm run bench -- fleet      (~40 s)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import WebSocket from 'ws';
 import { startMock } from '../firmware-mock/index.js';
+import { cpuTotalUs } from './_common.js';
 
 const CLI = fileURLToPath(new URL('../src/cli.cjs', import.meta.url));
 const now = () => performance.timeOrigin + performance.now();
@@ -89,11 +90,6 @@ async function gateway(id: string, url: string, link: string): Promise<{ ws: str
   return { ws, pid: p.pid! };
 }
 
-function cpuMs(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime + stime, USER_HZ 100
-}
-
 async function dashboard(
   url: string,
 ): Promise<{ ws: WebSocket; onReading: (f: (m: Record<string, unknown>) => void) => void; command(device: string, line: string): Promise<number> }> {
@@ -143,7 +139,7 @@ try {
     const local: number[] = [];
     onA.onReading((m) => m.device === 'B/m' && remote.push(now() - (m.values as { t: number }).t));
     onB.onReading((m) => m.device === 'm' && local.push(now() - (m.values as { t: number }).t));
-    const cpu0 = cpuMs(a.pid);
+    const cpu0 = cpuTotalUs(a.pid);
     const total = rate * seconds;
     const start = now();
     for (let i = 0; i < total; i++) {
@@ -153,7 +149,7 @@ try {
       pub.publish('in/B', JSON.stringify({ t: now(), i }));
     }
     await sleep(1000);
-    const cpu = cpuMs(a.pid) - cpu0;
+    const cpu = (cpuTotalUs(a.pid) - cpu0) / 1000;
     console.log(`| local (dashboard on B) | ${rate} | ${local.length}/${total} | ${f2(pct(local, 50))} | ${f2(pct(local, 99))} | |`);
     console.log(
       `| fleet (B → broker → A) | ${rate} | ${remote.length}/${total} | ${f2(pct(remote, 50))} | ${f2(pct(remote, 99))} | ${f2((cpu * 1000) / Math.max(1, remote.length))} |`,

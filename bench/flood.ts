@@ -9,14 +9,14 @@
  *   npm run build && node dist/bench/flood.js [--rounds 2] [--seconds 150] [--node PATH]
  */
 import { execFileSync, fork } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
-import { ask, median, numberArg, sleep, stopChild, stringArg } from './_common.js';
-import { alternateRounds, rssKb, startTarget, type Target } from './_targets.js';
+import { ask, cpuTotalUs, median, numberArg, rssKb, sleep, stopChild, stringArg } from './_common.js';
+import { alternateRounds, startTarget, type Target } from './_targets.js';
 
 const TARGETS: Target[] = ['serialgate', 'ws bridge'];
 const ROUNDS = numberArg('rounds', 2);
@@ -37,12 +37,6 @@ interface Result {
   sent: number;
 }
 
-/** user + system CPU seconds of a process so far (/proc/<pid>/stat, clock ticks of 10 ms) */
-function cpuSeconds(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
-}
-
 async function round(target: Target, brokerUrl: string): Promise<Result> {
   const { child, port } = await startTarget(target, { node: NODE, brokerUrl, topic: TOPIC, dir: tmp });
   const clients = fork(join(dist, 'bench/_clients.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -50,7 +44,7 @@ async function round(target: Target, brokerUrl: string): Promise<Result> {
   try {
     const pad = 'x'.repeat(PAYLOAD_BYTES);
     await ask(clients, { cmd: 'connect', port, n: 2, from: 0, to: Number.MAX_SAFE_INTEGER });
-    const cpu0 = cpuSeconds(child.pid!);
+    const cpu0 = cpuTotalUs(child.pid!);
     const t0 = performance.now();
     let sent = 0;
     let endKb = 0;
@@ -60,7 +54,7 @@ async function round(target: Target, brokerUrl: string): Promise<Result> {
       endKb = rssKb(child.pid!);
       await sleep(20);
     }
-    const cpuS = cpuSeconds(child.pid!) - cpu0;
+    const cpuS = (cpuTotalUs(child.pid!) - cpu0) / 1e6;
     const peakKb = rssKb(child.pid!, 'VmHWM');
     const report = await ask<{ received: number }>(clients, { cmd: 'report' });
     return { peakKb, endKb, cpuS, delivered: report.received / 2, sent };

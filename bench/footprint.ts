@@ -8,7 +8,12 @@
  *   then silence) and the growth per connection;
  * - the growth per connection of N more (a second client process): what each further dashboard
  *   costs once the first N paid the one-time part (the connection path compiled by the JIT, whose
- *   compiler pages and zones stay mapped; pools and heap pages grown).
+ *   compiler pages and zones stay mapped; pools and heap pages grown);
+ * - CPU per handshake: the process's utime + stime across the first N connects (the clients connect
+ *   50 at a time and wait for each 101; serialgate also sends each its hello and snapshot, the
+ *   bridge nothing), less what it spends at rest in as long, divided by N: a restart's reconnect
+ *   storm. Not for the N more: serialgate's keepalive pings to the first N (the bridge sends none)
+ *   come in bursts that a window of a few seconds catches or misses.
  * The daemon runs as the systemd unit runs it: `node dist/src/cli.cjs run --config …` with the
  * unit's Environment= lines (NODE_OPTIONS among them), so the figures are the service's.
  * `--node PATH` runs all three targets on that node binary (e.g. Node 24 from `npm run
@@ -22,8 +27,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { ask, median, numberArg, sleep, stopChild, stringArg, unitEnvironment } from './_common.js';
-import { alternateRounds, rssKb, startTarget, type Target } from './_targets.js';
+import { ask, cpuTotalUs, median, numberArg, rssKb, sleep, stopChild, stringArg, unitEnvironment } from './_common.js';
+import { alternateRounds, startTarget, type Target } from './_targets.js';
 
 const TARGETS: Target[] = ['serialgate', 'ws bridge', 'bare node'];
 interface Result {
@@ -32,6 +37,8 @@ interface Result {
   idleKb: number;
   /** with 2 × CONNECTIONS */
   moreKb: number;
+  /** CPU µs per handshake of the first CONNECTIONS */
+  handshakeUs: number;
 }
 
 const ROUNDS = numberArg('rounds', 3);
@@ -51,6 +58,9 @@ const QUIET_MS = 5_000;
 const QUIET_KB = 128;
 const MAX_SETTLE_MS = 45_000;
 const SAMPLE_MS = 500;
+/** how long the CPU at rest is measured, and how long after the last 101 the handshakes' tail (hello, snapshot) is given */
+const REST_CPU_MS = 3_000;
+const TAIL_MS = 500;
 const TOPIC = 'bench/data';
 const dist = fileURLToPath(new URL('..', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'sg-footprint-'));
@@ -70,6 +80,17 @@ async function settledRssKb(pid: number): Promise<number> {
   }
 }
 
+/** the CPU µs per connection that `connect` costs the process `pid`, less its rate at rest */
+async function cpuPerConnectUs(pid: number, connect: () => Promise<unknown>): Promise<number> {
+  let [c0, t0] = [cpuTotalUs(pid), performance.now()];
+  await sleep(REST_CPU_MS);
+  const restPerMs = (cpuTotalUs(pid) - c0) / (performance.now() - t0);
+  [c0, t0] = [cpuTotalUs(pid), performance.now()];
+  await connect();
+  await sleep(TAIL_MS);
+  return (cpuTotalUs(pid) - c0 - restPerMs * (performance.now() - t0)) / CONNECTIONS;
+}
+
 async function round(target: Target, brokerUrl: string): Promise<Result> {
   const { child, port, startMs } = await startTarget(target, { node: NODE, brokerUrl, topic: TOPIC, dir: tmp });
   const clients = fork(join(dist, 'bench/_clients.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -78,13 +99,15 @@ async function round(target: Target, brokerUrl: string): Promise<Result> {
     const restKb = await settledRssKb(child.pid!);
     let idleKb = restKb;
     let moreKb = restKb;
+    let handshakeUs = NaN;
     if (target !== 'bare node') {
-      await ask(clients, { cmd: 'connect', port, n: CONNECTIONS, from: 0, to: 0 });
+      const connect = { cmd: 'connect', port, n: CONNECTIONS, from: 0, to: 0 };
+      handshakeUs = await cpuPerConnectUs(child.pid!, () => ask(clients, connect));
       idleKb = await settledRssKb(child.pid!);
-      await ask(more, { cmd: 'connect', port, n: CONNECTIONS, from: 0, to: 0 });
+      await ask(more, connect);
       moreKb = await settledRssKb(child.pid!);
     }
-    return { startMs, restKb, idleKb, moreKb };
+    return { startMs, restKb, idleKb, moreKb, handshakeUs };
   } finally {
     await stopChild(more);
     await stopChild(clients);
@@ -101,24 +124,31 @@ async function main(): Promise<void> {
       `serialgate with the unit's environment (${JSON.stringify(unitEnvironment())}); load average ${load0} at start, ${load1} at end; 2 cores.\n`,
   );
   console.log(
-    `| target | start → ready ms | RSS at rest MB | RSS with ${CONNECTIONS} idle dashboards MB | KB per idle dashboard, median (min–max) | KB per dashboard of ${CONNECTIONS} more, median (min–max) |`,
+    `| target | start → ready ms | RSS at rest MB | RSS with ${CONNECTIONS} idle dashboards MB | KB per idle dashboard, median (min–max) | KB per dashboard of ${CONNECTIONS} more, median (min–max) | CPU µs per handshake of the first ${CONNECTIONS}, median (min–max) |`,
   );
-  console.log('|---|---:|---:|---:|---:|---:|');
+  console.log('|---|---:|---:|---:|---:|---:|---:|');
   for (const t of TARGETS) {
     const rs = results.get(t)!;
     const rest = median(rs.map((x) => x.restKb));
     const idle = median(rs.map((x) => x.idleKb));
     const perConns = rs.map((x) => (x.idleKb - x.restKb) / CONNECTIONS);
     // the rounds' spread too: whether V8 kept its young generation grown after the connects (up to 4 MB) varies
-    const spread = (xs: number[]) => `${median(xs).toFixed(1)} (${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)})`;
+    const spread = (xs: number[], digits = 1) =>
+      `${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)})`;
     const perConn = spread(perConns);
     const perMore = spread(rs.map((x) => (x.moreKb - x.idleKb) / CONNECTIONS));
-    const dash = t === 'bare node';
-    console.log(
-      `| ${t} | ${median(rs.map((x) => x.startMs)).toFixed(0)} | ${mb(rest)} | ${dash ? '—' : mb(idle)} | ${dash ? '—' : perConn} | ${dash ? '—' : perMore} |`,
+    const handshake = spread(
+      rs.map((x) => x.handshakeUs),
+      0,
     );
+    const dash = t === 'bare node';
+    const cells = dash ? ['—', '—', '—', '—'] : [mb(idle), perConn, perMore, handshake];
+    console.log(`| ${t} | ${median(rs.map((x) => x.startMs)).toFixed(0)} | ${mb(rest)} | ${cells.join(' | ')} |`);
   }
   console.log('\nstart → ready: spawn to the "ready" log line (bridge: READY; bare node: its first line), broker connected included for the daemon.');
+  console.log(
+    `CPU per handshake: utime + stime (10 ms ticks) across the first ${CONNECTIONS} connects (50 at a time, each waiting for its 101) and ${TAIL_MS} ms after, less the rest rate of the ${REST_CPU_MS / 1000} s before; serialgate's includes each dashboard's hello and snapshot.`,
+  );
   console.log(
     `RSS: VmRSS once settled (≥ ${MIN_SETTLE_MS / 1000} s after start or the last connect, then ${QUIET_MS / 1000} s within ${QUIET_KB} KB, at most ${MAX_SETTLE_MS / 1000} s).`,
   );
