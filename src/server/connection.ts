@@ -54,15 +54,24 @@ export class Connection extends EventEmitter {
   private awaitingDrain = false;
   /** Allocated on the first backpressure only: most connections never need it. */
   private onFlushed: (() => void) | undefined;
+  /**
+   * The 101 response until a write carries it: what the endpoint sends on accepting the
+   * connection (the hub's hello and snapshot) leaves in the same write, one syscall instead of two.
+   * On loopback a write also runs the receiver's TCP path: half a handshake's writes was ~70 µs.
+   */
+  private response: Buffer | undefined;
 
-  /** Created by WsServer once the 101 response is written, so a connection starts OPEN (there is no
-   *  CONNECTING state on this side). Frame bytes that came with the handshake go to receive(). */
+  /** Created by WsServer with the 101 `response` to send (see flushResponse), so a connection
+   *  starts OPEN (there is no CONNECTING state on this side). Frame bytes that came with the
+   *  handshake go to receive(). */
   constructor(
     private readonly socket: Socket,
     readonly protocol: string | undefined,
     private readonly host: ConnectionHost,
+    response?: Buffer,
   ) {
     super();
+    this.response = response;
     this.remoteAddress = socket.remoteAddress ?? '';
     this.protocolCore = new WsProtocol(host.parserOptions);
     (socket as OwnedSocket)[kConnection] = this;
@@ -128,7 +137,7 @@ export class Connection extends EventEmitter {
       this.overflow();
       return 'closed';
     }
-    socket.write(frame);
+    socket.write(this.withResponse(frame));
     if (socket.writableLength <= this.host.limits.sendSoftLimitBytes) return 'ok';
     this.watchDrain();
     return 'backpressure';
@@ -147,6 +156,11 @@ export class Connection extends EventEmitter {
   close(code: number = CloseCode.Normal, reason: string = ''): void {
     // throws on a code we may not send: a caller bug
     this.perform(this.protocolCore.close(code, reason));
+  }
+
+  /** @internal WsServer, once the endpoint has seen the connection: the 101 goes out now if no write took it. */
+  flushResponse(): void {
+    if (this.response !== undefined && this.socket.writable) this.socket.write(this.withResponse(EMPTY));
   }
 
   /** Destroys the socket without a close handshake ('close' reports 1006 unless a close was sent). */
@@ -245,10 +259,18 @@ export class Connection extends EventEmitter {
 
   /** Sends `frame` (a close frame) and arms the close timer; `endTcp` when we close TCP right away. */
   private startClosing(frame: Buffer, endTcp: boolean): void {
-    if (endTcp) this.socket.end(frame);
-    else this.socket.write(frame);
+    if (endTcp) this.socket.end(this.withResponse(frame));
+    else this.socket.write(this.withResponse(frame));
     this.closeTimer = setTimeout(destroySocket, this.host.limits.closeTimeoutMs, this.socket);
     this.closeTimer.unref();
+  }
+
+  /** `bytes`, after the 101 response if that is still to be sent (once: the first write takes it). */
+  private withResponse(bytes: Buffer): Buffer {
+    const response = this.response;
+    if (response === undefined) return bytes;
+    this.response = undefined;
+    return bytes.length === 0 ? response : Buffer.concat([response, bytes]);
   }
 
   /** The peer stopped reading and our queue hit the hard cap: 1013, and free the memory now. */

@@ -1,6 +1,6 @@
 /**
  * Upgrades HTTP requests to WebSocket connections: routes by path, validates with the sans-I/O
- * handshake, asks the endpoint's authorize hook, writes the 101 and hands the socket to a
+ * handshake, asks the endpoint's authorize hook and hands the socket, with its 101 to write, to a
  * Connection. Also owns what all connections share: the keepalive sweep and the metrics.
  */
 import type http from 'node:http';
@@ -155,8 +155,7 @@ export class WsServer implements ConnectionHost {
 
     socket.removeListener('error', ignoreError);
     socket.setNoDelay(true);
-    socket.write(result.response);
-    const conn = new Connection(socket, result.protocol, this);
+    const conn = new Connection(socket, result.protocol, this, result.response);
     this.open.add(conn);
     metrics.connections.inc();
     metrics.connectionsTotal.inc();
@@ -168,6 +167,7 @@ export class WsServer implements ConnectionHost {
       conn.fault(err);
       return;
     }
+    conn.flushResponse();
     // Frame bytes that arrived in the same packet as the handshake, once the endpoint listens.
     if (head.length > 0) conn.receive(head);
   }
