@@ -149,10 +149,10 @@ try {
       pub.publish('in/B', JSON.stringify({ t: now(), i }));
     }
     await sleep(1000);
-    const cpu = (cpuTotalUs(a.pid) - cpu0) / 1000;
+    const cpuUsed = cpuTotalUs(a.pid) - cpu0;
     console.log(`| local (dashboard on B) | ${rate} | ${local.length}/${total} | ${f2(pct(local, 50))} | ${f2(pct(local, 99))} | |`);
     console.log(
-      `| fleet (B → broker → A) | ${rate} | ${remote.length}/${total} | ${f2(pct(remote, 50))} | ${f2(pct(remote, 99))} | ${f2((cpu * 1000) / Math.max(1, remote.length))} |`,
+      `| fleet (B → broker → A) | ${rate} | ${remote.length}/${total} | ${f2(pct(remote, 50))} | ${f2(pct(remote, 99))} | ${f2(cpuUsed / Math.max(1, remote.length))} |`,
     );
   }
   const rtt = async (d: typeof onA, device: string) => {

@@ -54,24 +54,22 @@ export class Connection extends EventEmitter {
   private awaitingDrain = false;
   /** Allocated on the first backpressure only: most connections never need it. */
   private onFlushed: (() => void) | undefined;
-  /**
-   * The 101 response until a write carries it: what the endpoint sends on accepting the
-   * connection (the hub's hello and snapshot) leaves in the same write, one syscall instead of two.
-   * On loopback a write also runs the receiver's TCP path: half a handshake's writes was ~70 µs.
-   */
-  private response: Buffer | undefined;
 
-  /** Created by WsServer with the 101 `response` to send (see flushResponse), so a connection
-   *  starts OPEN (there is no CONNECTING state on this side). Frame bytes that came with the
-   *  handshake go to receive(). */
+  /**
+   * Created by WsServer, so a connection starts OPEN (there is no CONNECTING state on this side).
+   * `response` is the 101, held until a write carries it: what the endpoint sends on accepting the
+   * connection (the hub's hello and snapshot) leaves in the same write, one syscall instead of two
+   * (on loopback a write also runs the reader's TCP path: ~120 µs less CPU per handshake, README
+   * "Footprint"); flushResponse() sends it alone otherwise. Frame bytes that came with the
+   * handshake go to receive().
+   */
   constructor(
     private readonly socket: Socket,
     readonly protocol: string | undefined,
     private readonly host: ConnectionHost,
-    response?: Buffer,
+    private response: Buffer | undefined,
   ) {
     super();
-    this.response = response;
     this.remoteAddress = socket.remoteAddress ?? '';
     this.protocolCore = new WsProtocol(host.parserOptions);
     (socket as OwnedSocket)[kConnection] = this;
