@@ -14,16 +14,14 @@
  * start, before the bundle's other modules are evaluated, is as good as a command-line flag.)
  */
 import { setFlagsFromString } from 'node:v8';
-
-/** four times V8 11's default of 67,584 bytes of bytecode */
-export const INTERRUPT_BUDGET = 4 * 67_584;
+import { INTERRUPT_BUDGET_BYTES } from '../bounds.js';
 
 /** The V8 flag the daemon sets in itself, if any (see above). */
 export function tierUpFlag(v8Version: string, execArgv: readonly string[]): string | undefined {
   if (v8Version.split('.')[0] !== '11') return undefined;
   // V8 takes both spellings of a flag's name
   if (execArgv.some((a) => /^--interrupt[-_]budget(=|$)/.test(a))) return undefined;
-  return `--interrupt-budget=${INTERRUPT_BUDGET}`;
+  return `--interrupt-budget=${INTERRUPT_BUDGET_BYTES}`;
 }
 
 export function tierUpLater(): void {

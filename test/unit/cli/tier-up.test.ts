@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { INTERRUPT_BUDGET, tierUpFlag } from '../../../src/cli/tier-up.js';
+import { INTERRUPT_BUDGET_BYTES } from '../../../src/bounds.js';
+import { tierUpFlag } from '../../../src/cli/tier-up.js';
 
 describe('tierUpFlag', () => {
   it("Node 20's V8 11: four times V8's default budget", () => {
     expect(tierUpFlag('11.3.244.8-node.38', [])).toBe('--interrupt-budget=270336');
-    expect(INTERRUPT_BUDGET).toBe(4 * 67_584);
+    expect(INTERRUPT_BUDGET_BYTES).toBe(4 * 67_584);
   });
 
   it('V8 12 and 13 (Node 22, 24): nothing, they tier up by invocation count or were not measured', () => {
