@@ -47,8 +47,6 @@ export const MEMORY_REDUCER_NUDGE_MS = 30_000;
 export const SEMI_SPACE_MB = 2;
 /** glibc gives back free memory above this at the top of its heap (`MALLOC_TRIM_THRESHOLD_`, src/cli/memory-settings.ts and the unit). */
 export const MALLOC_TRIM_THRESHOLD_BYTES = 131_072;
-/** Bytecode a function runs before Node 20's V8 optimises it (`--interrupt-budget`, src/cli/tier-up.ts): four times V8 11's 67,584. */
-export const INTERRUPT_BUDGET_BYTES = 4 * 67_584;
 /** A stop (SIGTERM) that has not finished after this exits anyway. */
 export const STOP_DEADLINE_MS = 10_000;
 /** How long a stop waits for dashboards to answer the close frame (`closeTimeoutMs` when shorter). */
@@ -277,12 +275,6 @@ export const FIXED_BOUNDS: readonly FixedBound[] = [
     MALLOC_TRIM_THRESHOLD_BYTES,
     'bytes',
     "glibc's own threshold rises to tens of MB after the first large free and that much stays resident (measured: ~5 MB at rest)",
-  ),
-  b(
-    'INTERRUPT_BUDGET_BYTES',
-    INTERRUPT_BUDGET_BYTES,
-    'bytes',
-    "V8 11's own budget makes the upgrade path hot during a reconnect of 1,000 dashboards: 67 Turbofan compiles, 17 with this (measured)",
   ),
   b('STOP_DEADLINE_MS', STOP_DEADLINE_MS, 'ms', "under the unit's `TimeoutStopSec=20s`: a stop that hangs exits anyway instead of being killed"),
   b(
