@@ -13,11 +13,12 @@ import type { HistoryAnswer, HistoryReader } from '../domain.js';
 import type { AuthDecision, AuthRequest } from '../hub/auth.js';
 import { MAX_HISTORY_POINTS } from '../bounds.js';
 import { checkHistoryRange, HISTORY_BUSY, type HistoryWork } from '../hub/history-requests.js';
+import { admittedHost, type RequestHost } from '../server/request-rules.js';
 
 /** What the export needs of the dashboard's auth (the gateway's current Authenticator). */
 export interface ExportAuth {
   authorize(req: AuthRequest): AuthDecision;
-  originAllowed(origin: string | undefined, host: string | undefined): boolean;
+  originAllowed(origin: string | undefined, host: RequestHost | undefined): boolean;
 }
 
 export interface ExportDeps {
@@ -33,12 +34,12 @@ export const EXPORT_PATHS: ReadonlySet<string> = new Set(['/history.csv', '/hist
 
 export function exportHistory(req: IncomingMessage, url: URL, deps: ExportDeps, now = Date.now()): ExportResult {
   const auth = deps.auth();
-  const host = req.headers.host;
+  const host = admittedHost(req);
   // a browser sends Origin on every cross-origin fetch: a foreign page is refused before any token
   if (!auth.originAllowed(req.headers.origin, host)) return refusal(403, 'Origin not allowed (auth.origins)');
   const headers = new Map<string, string>();
   for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers.set(k, v);
-  const decision = auth.authorize({ url, headers, offered: [] });
+  const decision = auth.authorize({ host, query: url.search.slice(1), headers, offered: [] });
   if (!decision.ok)
     return refusal(decision.status, decision.message, decision.status === 401 ? { 'WWW-Authenticate': 'Bearer realm="serialgate"' } : {});
 

@@ -7,7 +7,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Config } from '../config/schema.js';
 import type { Role } from '../domain.js';
 import { isLoopbackHost } from '../config/loopback.js';
-import { parseHost, type RequestHost } from '../ws/host.js';
+import type { RequestHost } from '../ws/host.js';
 
 export interface AuthContext {
   role: Role;
@@ -17,7 +17,10 @@ export interface AuthContext {
 
 /** The parts of an upgrade request auth looks at (a subset of the server's UpgradeInfo). */
 export interface AuthRequest {
-  url: URL;
+  /** the Host, parsed (undefined: none) */
+  host: RequestHost | undefined;
+  /** the query string without its `?` ('' for none) */
+  query: string;
   headers: ReadonlyMap<string, string>;
   offered: readonly string[];
 }
@@ -51,7 +54,7 @@ export class Authenticator {
    * Same origin (Origin's host:port equals Host, scheme http/https), an allowlisted origin, or no
    * Origin at all (not a browser: a browser always sends one on a WebSocket upgrade).
    */
-  originAllowed(origin: string | undefined, host: string | undefined): boolean {
+  originAllowed(origin: string | undefined, host: RequestHost | undefined): boolean {
     if (origin === undefined) return true;
     let o: URL;
     try {
@@ -61,11 +64,10 @@ export class Authenticator {
     }
     if (this.origins.has(o.origin)) return true;
     const defaultPort = DEFAULT_PORTS[o.protocol];
-    const h = host === undefined ? undefined : parseHost(host);
-    if (defaultPort === undefined || h === undefined) return false;
+    if (defaultPort === undefined || host === undefined) return false;
     // Origin is a serialised origin (lower-case, default port left out); Host is compared as sent,
     // its port defaulting to the scheme's, so `localhost:80` is the origin http://localhost
-    return h.name === o.hostname && (h.port ?? defaultPort) === (o.port === '' ? defaultPort : Number(o.port));
+    return host.name === o.hostname && (host.port ?? defaultPort) === (o.port === '' ? defaultPort : Number(o.port));
   }
 
   /**
@@ -82,8 +84,7 @@ export class Authenticator {
   }
 
   authorize(req: AuthRequest): AuthDecision {
-    const host = req.headers.get('host');
-    if (!this.hostAllowed(host === undefined ? undefined : parseHost(host))) {
+    if (!this.hostAllowed(req.host)) {
       return { ok: false, status: 403, message: 'Host not allowed (auth.hosts)' };
     }
     const found = this.tokenOf(req);
@@ -122,9 +123,11 @@ export class Authenticator {
     }
     const offered = req.offered.find((p) => p.startsWith(BEARER_PROTOCOL));
     if (offered !== undefined) return offered.slice(BEARER_PROTOCOL.length);
-    if (req.url.searchParams.has('token')) {
+    // most upgrades carry no query: no parser for them
+    const token = req.query === '' ? null : new URLSearchParams(req.query).get('token');
+    if (token !== null) {
       if (!this.auth.queryToken) return { ok: false, status: 401, message: '?token= is disabled (auth.queryToken)' };
-      return req.url.searchParams.get('token')!;
+      return token;
     }
     return undefined;
   }

@@ -14,7 +14,7 @@ import { LogRateLimiter } from '../log-rate.js';
 import { metrics } from '../metrics.js';
 import { httpErrorResponse } from '../ws/handshake.js';
 import { peerKey } from './peer-address.js';
-import { refusalOf, type HostCheck, type RequestRules } from './request-rules.js';
+import { admission, type HostCheck, type RequestRules } from './request-rules.js';
 
 type ServerConfig = Config['server'];
 
@@ -130,8 +130,8 @@ function admit(rules: RequestRules, handler: http.RequestListener): http.Request
 
 function runAdmitted(rules: RequestRules, handler: http.RequestListener): http.RequestListener {
   return (req, res) => {
-    const refused = refusalOf(req, rules);
-    if (!refused) return handler(req, res);
+    const refused = admission(req, rules);
+    if (refused.ok) return handler(req, res);
     metrics.httpClientErrors.inc({ status: refused.status });
     res.shouldKeepAlive = false;
     const body = `${refused.message}\n`;

@@ -11,11 +11,17 @@ import { closeCodeLabel, metrics, sendTally } from '../metrics.js';
 import type { Logger } from '../log.js';
 import type { ParserOptions } from '../ws/frame-parser.js';
 import { httpErrorResponse, processHandshake } from '../ws/handshake.js';
+import type { RequestHost } from '../ws/host.js';
 import { Connection, type ConnectionHost } from './connection.js';
-import { refusalOf, type HostCheck, type RequestRules } from './request-rules.js';
+import { admission, type HostCheck, type RequestRules } from './request-rules.js';
 
 export interface UpgradeInfo {
-  url: URL;
+  /** the request target's path, as sent (no dot segments resolved: an endpoint is matched exactly) */
+  path: string;
+  /** the query after `?`, as sent ('' for none): `new URLSearchParams(query)` reads it */
+  query: string;
+  /** the Host, parsed once by the request rules (undefined: none, HTTP/1.0) */
+  host: RequestHost | undefined;
   headers: ReadonlyMap<string, string>;
   offered: readonly string[];
   protocol: string | undefined;
@@ -27,14 +33,11 @@ export type AuthResult<C> = { ok: true; context: C } | { ok: false; status: numb
 export interface EndpointOptions<C> {
   path: string;
   protocols: readonly string[];
-  originAllowed?(origin: string | undefined, host: string | undefined): boolean;
+  originAllowed?(origin: string | undefined, host: RequestHost | undefined): boolean;
   /** Runs before the 101: a failure is answered with its HTTP status and no upgrade happens. */
   authorize?(info: UpgradeInfo): AuthResult<C>;
   onConnection(conn: Connection, info: UpgradeInfo, context: C): void;
 }
-
-/** Only the request path matters for routing; the base just makes it an absolute URL. */
-const URL_BASE = 'http://serialgate.invalid';
 
 export class WsServer implements ConnectionHost {
   readonly parserOptions: ParserOptions;
@@ -115,13 +118,16 @@ export class WsServer implements ConnectionHost {
     };
 
     // the rules of every request first: an upgrade is refused like the same plain GET
-    const refused = refusalOf(req, this.rules);
-    if (refused) return reject(refused.status, refused.message);
+    const admitted = admission(req, this.rules);
+    if (!admitted.ok) return reject(admitted.status, admitted.message);
     // origin-form only ("/path?query"): "//host/x" or "http://host/x" must not route as "/x"
-    const url = target.startsWith('/') && !target.startsWith('//') ? safeUrl(target) : undefined;
-    if (!url) return reject(400, 'request target must be a path');
-    const endpoint = this.endpoints.get(url.pathname);
-    if (!endpoint) return reject(404, `no WebSocket endpoint at ${url.pathname}`);
+    if (!target.startsWith('/') || target.startsWith('//')) return reject(400, 'request target must be a path');
+    // split by hand, not by new URL() (µs of every handshake): llhttp has already refused
+    // what no request line may carry, and an endpoint path is matched exactly as sent
+    const mark = target.indexOf('?');
+    const path = mark < 0 ? target : target.slice(0, mark);
+    const endpoint = this.endpoints.get(path);
+    if (!endpoint) return reject(404, `no WebSocket endpoint at ${path}`);
     if (this.closing) return reject(503, 'server is shutting down');
     if (this.open.size >= this.limits.maxConnections) return reject(503, 'too many connections');
 
@@ -132,7 +138,9 @@ export class WsServer implements ConnectionHost {
     if (!result.ok) return reject(result.status, result.message, result.response);
 
     const info: UpgradeInfo = {
-      url,
+      path,
+      query: mark < 0 ? '' : target.slice(mark + 1),
+      host: admitted.host,
       headers: result.headers,
       offered: result.offered,
       protocol: result.protocol,
@@ -144,7 +152,7 @@ export class WsServer implements ConnectionHost {
       try {
         auth = endpoint.authorize(info);
       } catch (err) {
-        this.logger.error({ err, path: url.pathname }, 'authorize hook threw');
+        this.logger.error({ err, path }, 'authorize hook threw');
         return reject(500, 'internal error');
       }
       if (!auth.ok) return reject(auth.status, auth.message);
@@ -191,14 +199,6 @@ export class WsServer implements ConnectionHost {
   private stopSweep(): void {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.sweepTimer = undefined;
-  }
-}
-
-function safeUrl(target: string): URL | undefined {
-  try {
-    return new URL(target, URL_BASE);
-  } catch {
-    return undefined;
   }
 }
 

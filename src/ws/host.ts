@@ -26,7 +26,9 @@ export function hostField(rawHeaders: readonly string[], required: boolean): Hos
   let value: string | undefined;
   let lines = 0;
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-    if (rawHeaders[i]!.toLowerCase() === 'host') {
+    const name = rawHeaders[i]!;
+    // the length first: most names are not four letters, and lower-casing each is a string apiece
+    if (name.length === 4 && name.toLowerCase() === 'host') {
       lines++;
       value = rawHeaders[i + 1]!;
     }

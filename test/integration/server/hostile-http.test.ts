@@ -59,6 +59,17 @@ describe('refused upgrades', () => {
     expect((await rawHttp(server.port, [withRequestLine('GET http://127.0.0.1/echo HTTP/1.1')])).status).toBe(400);
   });
 
+  it('an endpoint is matched exactly as sent: the query is not part of the path, dot segments are not resolved', async () => {
+    for (const target of ['/echo?x=1&y', '/echo?']) {
+      expect((await rawHttp(server.port, [upgradeRequest(target)], { timeoutMs: 300 })).status, target).toBe(101);
+    }
+    for (const target of ['/./echo', '/x/../echo', '/echo/', '/ECHO', '/%65cho']) {
+      const r = await rawHttp(server.port, [upgradeRequest(target)]);
+      expect(r.status, target).toBe(404);
+      expect(r.text, target).toContain(`no WebSocket endpoint at ${target}`);
+    }
+  });
+
   it('a wrong version → 426 with Sec-WebSocket-Version: 13; a bad key → 400; POST → 405', async () => {
     const v8 = await rawHttp(server.port, [upgradeRequest().replace('Sec-WebSocket-Version: 13', 'Sec-WebSocket-Version: 8')]);
     expect(v8.status).toBe(426);

@@ -234,7 +234,8 @@ describe('endpoint hooks', () => {
     s.wss.addEndpoint({
       path: '/auth',
       protocols: [],
-      authorize: (info) => (info.url.searchParams.get('k') === 'ok' ? { ok: true, context: 'ctx' } : { ok: false, status: 401, message: 'no' }),
+      authorize: (info) =>
+        new URLSearchParams(info.query).get('k') === 'ok' ? { ok: true, context: 'ctx' } : { ok: false, status: 401, message: 'no' },
       onConnection(conn, _info, context) {
         conn.on('message', () => conn.send(String(context)));
       },

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Authenticator, type AuthRequest } from '../../../src/hub/auth.js';
 import type { Config } from '../../../src/config/schema.js';
+import { parseHost } from '../../../src/ws/host.js';
 
 const OP = 'operator-token-0123456789';
 const VIEW = 'viewer-token-0123456789ab';
@@ -15,11 +16,16 @@ const auth = (over: Partial<Config['auth']> = {}): Config['auth'] => ({
   hosts: [],
   ...over,
 });
-const req = (opts: { url?: string; headers?: Record<string, string>; offered?: string[] } = {}): AuthRequest => ({
-  url: new URL(opts.url ?? 'http://127.0.0.1:8080/ws'),
-  headers: new Map(Object.entries({ host: '127.0.0.1:8080', ...opts.headers })),
-  offered: opts.offered ?? [],
-});
+/** an upgrade as the server hands it to auth: Host parsed, the query as sent */
+const req = (opts: { url?: string; headers?: Record<string, string>; offered?: string[] } = {}): AuthRequest => {
+  const headers = new Map(Object.entries({ host: '127.0.0.1:8080', ...opts.headers }));
+  return {
+    host: parseHost(headers.get('host')!),
+    query: new URL(opts.url ?? 'http://127.0.0.1:8080/ws').search.slice(1),
+    headers,
+    offered: opts.offered ?? [],
+  };
+};
 
 describe('Authenticator.authorize', () => {
   const a = new Authenticator(auth(), '127.0.0.1');
@@ -96,19 +102,19 @@ describe('Authenticator.authorize', () => {
 describe('Authenticator.originAllowed', () => {
   const a = new Authenticator(auth(), '127.0.0.1');
   it('same origin, allowlisted origin and no Origin pass; others fail', () => {
-    expect(a.originAllowed(undefined, '127.0.0.1:8080')).toBe(true);
-    expect(a.originAllowed('http://127.0.0.1:8080', '127.0.0.1:8080')).toBe(true);
-    expect(a.originAllowed('http://localhost', 'localhost:80')).toBe(true);
-    expect(a.originAllowed('https://localhost', 'localhost:443')).toBe(true);
-    expect(a.originAllowed('https://dash.example', '127.0.0.1:8080')).toBe(true);
-    expect(a.originAllowed('http://127.0.0.1:8081', '127.0.0.1:8080')).toBe(false);
-    expect(a.originAllowed('https://evil.example', '127.0.0.1:8080')).toBe(false);
-    expect(a.originAllowed('null', '127.0.0.1:8080')).toBe(false);
-    expect(a.originAllowed('file://127.0.0.1:8080', '127.0.0.1:8080')).toBe(false);
+    expect(a.originAllowed(undefined, parseHost('127.0.0.1:8080'))).toBe(true);
+    expect(a.originAllowed('http://127.0.0.1:8080', parseHost('127.0.0.1:8080'))).toBe(true);
+    expect(a.originAllowed('http://localhost', parseHost('localhost:80'))).toBe(true);
+    expect(a.originAllowed('https://localhost', parseHost('localhost:443'))).toBe(true);
+    expect(a.originAllowed('https://dash.example', parseHost('127.0.0.1:8080'))).toBe(true);
+    expect(a.originAllowed('http://127.0.0.1:8081', parseHost('127.0.0.1:8080'))).toBe(false);
+    expect(a.originAllowed('https://evil.example', parseHost('127.0.0.1:8080'))).toBe(false);
+    expect(a.originAllowed('null', parseHost('127.0.0.1:8080'))).toBe(false);
+    expect(a.originAllowed('file://127.0.0.1:8080', parseHost('127.0.0.1:8080'))).toBe(false);
     expect(a.originAllowed('http://127.0.0.1:8080', undefined)).toBe(false);
     // Host is not normalised to meet Origin: 0177.0.0.1 is not the origin http://127.0.0.1
-    expect(a.originAllowed('http://127.0.0.1', '0177.0.0.1')).toBe(false);
-    expect(a.originAllowed('http://[::1]:8080', '[::1]:8080')).toBe(true);
-    expect(a.originAllowed('http://localhost:8080', 'evil@localhost:8080')).toBe(false);
+    expect(a.originAllowed('http://127.0.0.1', parseHost('0177.0.0.1'))).toBe(false);
+    expect(a.originAllowed('http://[::1]:8080', parseHost('[::1]:8080'))).toBe(true);
+    expect(a.originAllowed('http://localhost:8080', parseHost('evil@localhost:8080'))).toBe(false);
   });
 });

@@ -20,7 +20,8 @@ function setup(auth: Record<string, unknown>, hub: Record<string, unknown> = {})
   /** a connection authenticated as the real handshake would: through the Authenticator */
   const connect = (token?: string) => {
     const decision = new Authenticator(testConfig({ auth }).auth, '127.0.0.1').authorize({
-      url: new URL('http://127.0.0.1/ws'),
+      host: { name: '127.0.0.1', port: undefined },
+      query: '',
       headers: new Map([['host', '127.0.0.1'], ...(token ? [['authorization', `Bearer ${token}`] as [string, string]] : [])]),
       offered: [],
     });

@@ -96,7 +96,7 @@ describe('processHandshake: accepted', () => {
       originAllowed: (origin, host) => (seen.push(origin, host), true),
     });
     expect(r.ok).toBe(true);
-    expect(seen).toEqual(['https://dash.example', 'gw.local:8080']);
+    expect(seen).toEqual(['https://dash.example', { name: 'gw.local', port: 8080 }]);
   });
 
   it('accepts HTTP/2.0 and later minor versions', () => {
