@@ -1,6 +1,6 @@
-import crypto from 'node:crypto';
+import { hash } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
-import { hostField, type RequestHost } from './host.js';
+import { hostOfLines, type RequestHost } from './host.js';
 
 /** An upgrade request already split into lines by Node's http parser (llhttp: linear, size-capped). */
 export interface UpgradeRequest {
@@ -38,16 +38,11 @@ const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 /** Credentials offered as a subprotocol by browsers: never negotiated, never echoed. */
 const BEARER_PREFIX = 'bearer.';
 
-/**
- * SHA-1 in base64, one-shot: `crypto.hash` (Node 20.12+) skips the Hash object createHash builds,
- * a few µs of every handshake while the code is not yet optimised, which is when reconnect storms come.
- */
-const sha1Base64: (s: string) => string =
-  typeof crypto.hash === 'function' ? (s) => crypto.hash('sha1', s, 'base64') : (s) => crypto.createHash('sha1').update(s).digest('base64');
-
 /** Sec-WebSocket-Accept for a Sec-WebSocket-Key (RFC 6455 §4.2.2). */
 export function acceptKey(key: string): string {
-  return sha1Base64(key + GUID);
+  // one-shot (Node 20.12+, package.json's engines): no Hash object per handshake as createHash makes,
+  // a few µs of every handshake while a reconnect storm runs this code interpreted
+  return hash('sha1', key + GUID, 'base64');
 }
 
 /**
@@ -62,16 +57,18 @@ export function processHandshake(req: UpgradeRequest, opts: HandshakeOptions): H
   if (req.method !== 'GET') return refuse(405, `a WebSocket upgrade must use GET, not ${req.method}`, { Allow: 'GET' });
   if (!atLeastHttp11(req.httpVersion)) return refuse(400, `a WebSocket upgrade needs HTTP/1.1 or later, not ${req.httpVersion}`);
 
-  const host = hostField(req.rawHeaders, true);
-  if (!host.ok) return refuse(400, host.message);
-
+  // one pass over the header lines: the Map, and the Host lines counted (two are refused, not joined)
   const headers = new Map<string, string>();
+  let hostLines = 0;
   for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
     const name = req.rawHeaders[i]!.toLowerCase();
     const value = req.rawHeaders[i + 1]!;
+    if (name === 'host') hostLines++;
     const previous = headers.get(name);
     headers.set(name, previous === undefined ? value : `${previous}, ${value}`);
   }
+  const host = hostOfLines(headers.get('host'), hostLines, true);
+  if (!host.ok) return refuse(400, host.message);
 
   if (!listHas(headers.get('upgrade'), 'websocket')) return refuse(400, 'Upgrade header must contain "websocket"');
   if (!listHas(headers.get('connection'), 'upgrade')) return refuse(400, 'Connection header must contain "upgrade"');
@@ -150,16 +147,16 @@ function atLeastHttp11(version: string): boolean {
 function listElements(value: string): string[] {
   const out: string[] = [];
   let start = 0;
-  for (let i = 0; i <= value.length; i++) {
-    if (i < value.length && value.charCodeAt(i) !== 0x2c /* , */) continue;
+  for (let comma = value.indexOf(','); ; comma = value.indexOf(',', start)) {
+    const end = comma < 0 ? value.length : comma;
     let a = start;
-    let b = i;
+    let b = end;
     while (a < b && isOws(value.charCodeAt(a))) a++;
     while (b > a && isOws(value.charCodeAt(b - 1))) b--;
     if (b > a) out.push(value.slice(a, b));
-    start = i + 1;
+    if (comma < 0) return out;
+    start = comma + 1;
   }
-  return out;
 }
 
 /** Does the comma-separated list contain `token` (case-insensitive)? */
@@ -183,30 +180,23 @@ function hasLineBreak(value: string): boolean {
   return false;
 }
 
-/** RFC 7230 tchar, indexed by char code. */
-const TCHAR = new Uint8Array(128);
-for (let c = 0x21; c < 0x7f; c++) TCHAR[c] = 1;
-for (const c of '"(),/:;<=>?@[\\]{}') TCHAR[c.charCodeAt(0)] = 0;
+/*
+ * Character classes by regular expression: one class under one quantifier, anchored, so the match
+ * is a single linear pass with nothing to backtrack into. The engine's native loop, not a
+ * bytecode one: a loop per character makes a handshake function hot for V8 11's optimiser
+ * (README "Footprint"), which then compiles during a reconnect storm.
+ */
+
+/** RFC 7230 token: 1*tchar */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 function isToken(s: string): boolean {
-  if (s.length === 0) return false;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 128 || TCHAR[c] === 0) return false;
-  }
-  return true;
+  return TOKEN.test(s);
 }
 
-/** Base64 alphabet (not the URL-safe one), indexed by char code. */
-const BASE64 = new Uint8Array(128);
-for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/') BASE64[c.charCodeAt(0)] = 1;
+/** 16 bytes in base64 (not the URL-safe alphabet) = 22 alphabet characters + "==". */
+const KEY = /^[A-Za-z0-9+/]{22}==$/;
 
-/** 16 bytes in base64 = 22 alphabet characters + "==". */
 function isKey(key: string): boolean {
-  if (key.length !== 24 || key.charCodeAt(22) !== 0x3d || key.charCodeAt(23) !== 0x3d) return false;
-  for (let i = 0; i < 22; i++) {
-    const c = key.charCodeAt(i);
-    if (c >= 128 || BASE64[c] === 0) return false;
-  }
-  return true;
+  return KEY.test(key);
 }

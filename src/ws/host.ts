@@ -33,6 +33,11 @@ export function hostField(rawHeaders: readonly string[], required: boolean): Hos
       value = rawHeaders[i + 1]!;
     }
   }
+  return hostOfLines(value, lines, required);
+}
+
+/** The same rules for a caller that counted the Host lines itself (`value`: the last one's). */
+export function hostOfLines(value: string | undefined, lines: number, required: boolean): HostField {
   if (lines > 1) return { ok: false, message: 'more than one Host header' };
   // an empty Host names no authority, and every target we serve has one
   if (value === undefined || value === '') return required ? { ok: false, message: 'missing Host header' } : { ok: true, host: undefined };

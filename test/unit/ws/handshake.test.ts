@@ -156,6 +156,7 @@ describe('processHandshake: refused', () => {
     ['url-safe alphabet', 'dGhlIHNhbXBsZSBub25jZ-=='],
     ['non-ASCII', 'dGhlIHNhbXBsZSBub25jZé=='],
     ['two keys', `${KEY}, ${KEY}`],
+    ['followed by a line feed', `${KEY}\n`],
   ])('refuses a Sec-WebSocket-Key that is %s with 400', (_name, key) => {
     const r = refused(request({ 'Sec-WebSocket-Key': key }));
     expect([r.status, r.message]).toEqual([400, 'Sec-WebSocket-Key must be the base64 of 16 bytes']);
@@ -175,6 +176,9 @@ describe('processHandshake: refused', () => {
   it('refuses a subprotocol list with a non-token element with 400', () => {
     expect(refused(request({ 'Sec-WebSocket-Protocol': 'serialgate.v1.json, a b' })).status).toBe(400);
     expect(refused(request({ 'Sec-WebSocket-Protocol': 'serialgate.v1.json, x/y' })).status).toBe(400);
+    for (const element of ['serialgate.v1.json\n', 'jsön', 'a\u0000']) {
+      expect(refused(request({ 'Sec-WebSocket-Protocol': `serialgate.v1.json, ${element}` })).status, element).toBe(400);
+    }
   });
 
   it('refuses a disallowed Origin with 403', () => {
