@@ -36,17 +36,20 @@ export function loadAverage(): string {
 
 const TICK_US = 1e6 / Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
 
-/** a process's CPU time so far (utime and stime from /proc/<pid>/stat), in µs; clock-tick (10 ms) resolution */
-export function cpuUs(pid: number): { user: number; sys: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+/**
+ * a process's CPU time so far (utime and stime from /proc/<pid>/stat), in µs; clock-tick (10 ms)
+ * resolution. With `tid`, one thread's (/proc/<pid>/task/<tid>/stat; the main thread's tid is the pid).
+ */
+export function cpuUs(pid: number, tid?: number): { user: number; sys: number } {
+  const stat = readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8');
   // the command name (field 2) may hold spaces: count from its closing parenthesis
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return { user: Number(f[11]) * TICK_US, sys: Number(f[12]) * TICK_US };
 }
 
 /** cpuUs's user + sys */
-export function cpuTotalUs(pid: number): number {
-  const { user, sys } = cpuUs(pid);
+export function cpuTotalUs(pid: number, tid?: number): number {
+  const { user, sys } = cpuUs(pid, tid);
   return user + sys;
 }
 

@@ -37,8 +37,9 @@ interface Result {
   idleKb: number;
   /** with 2 × CONNECTIONS */
   moreKb: number;
-  /** CPU µs per handshake of the first CONNECTIONS */
+  /** CPU µs per handshake of the first CONNECTIONS: the process's, and its main thread's (the rest: V8's compiler and GC threads) */
   handshakeUs: number;
+  handshakeMainUs: number;
 }
 
 const ROUNDS = numberArg('rounds', 3);
@@ -80,15 +81,19 @@ async function settledRssKb(pid: number): Promise<number> {
   }
 }
 
-/** the CPU µs per connection that `connect` costs the process `pid`, less its rate at rest */
-async function cpuPerConnectUs(pid: number, connect: () => Promise<unknown>): Promise<number> {
-  let [c0, t0] = [cpuTotalUs(pid), performance.now()];
+/** the CPU µs per connection that `connect` costs the process `pid` and its main thread, less their rates at rest */
+async function cpuPerConnectUs(pid: number, connect: () => Promise<unknown>): Promise<{ all: number; main: number }> {
+  const read = () => ({ all: cpuTotalUs(pid), main: cpuTotalUs(pid, pid), at: performance.now() });
+  let c0 = read();
   await sleep(REST_CPU_MS);
-  const restPerMs = (cpuTotalUs(pid) - c0) / (performance.now() - t0);
-  [c0, t0] = [cpuTotalUs(pid), performance.now()];
+  let c1 = read();
+  const rest = { all: (c1.all - c0.all) / (c1.at - c0.at), main: (c1.main - c0.main) / (c1.at - c0.at) };
+  c0 = read();
   await connect();
   await sleep(TAIL_MS);
-  return (cpuTotalUs(pid) - c0 - restPerMs * (performance.now() - t0)) / CONNECTIONS;
+  c1 = read();
+  const per = (k: 'all' | 'main') => (c1[k] - c0[k] - rest[k] * (c1.at - c0.at)) / CONNECTIONS;
+  return { all: per('all'), main: per('main') };
 }
 
 async function round(target: Target, brokerUrl: string): Promise<Result> {
@@ -99,15 +104,15 @@ async function round(target: Target, brokerUrl: string): Promise<Result> {
     const restKb = await settledRssKb(child.pid!);
     let idleKb = restKb;
     let moreKb = restKb;
-    let handshakeUs = NaN;
+    let handshake = { all: NaN, main: NaN };
     if (target !== 'bare node') {
       const connect = { cmd: 'connect', port, n: CONNECTIONS, from: 0, to: 0 };
-      handshakeUs = await cpuPerConnectUs(child.pid!, () => ask(clients, connect));
+      handshake = await cpuPerConnectUs(child.pid!, () => ask(clients, connect));
       idleKb = await settledRssKb(child.pid!);
       await ask(more, connect);
       moreKb = await settledRssKb(child.pid!);
     }
-    return { startMs, restKb, idleKb, moreKb, handshakeUs };
+    return { startMs, restKb, idleKb, moreKb, handshakeUs: handshake.all, handshakeMainUs: handshake.main };
   } finally {
     await stopChild(more);
     await stopChild(clients);
@@ -124,9 +129,9 @@ async function main(): Promise<void> {
       `serialgate with the unit's environment (${JSON.stringify(unitEnvironment())}); load average ${load0} at start, ${load1} at end; 2 cores.\n`,
   );
   console.log(
-    `| target | start → ready ms | RSS at rest MB | RSS with ${CONNECTIONS} idle dashboards MB | KB per idle dashboard, median (min–max) | KB per dashboard of ${CONNECTIONS} more, median (min–max) | CPU µs per handshake of the first ${CONNECTIONS}, median (min–max) |`,
+    `| target | start → ready ms | RSS at rest MB | RSS with ${CONNECTIONS} idle dashboards MB | KB per idle dashboard, median (min–max) | KB per dashboard of ${CONNECTIONS} more, median (min–max) | CPU µs per handshake of the first ${CONNECTIONS}, median (min–max) | of which the main thread |`,
   );
-  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const t of TARGETS) {
     const rs = results.get(t)!;
     const rest = median(rs.map((x) => x.restKb));
@@ -141,13 +146,17 @@ async function main(): Promise<void> {
       rs.map((x) => x.handshakeUs),
       0,
     );
+    const handshakeMain = spread(
+      rs.map((x) => x.handshakeMainUs),
+      0,
+    );
     const dash = t === 'bare node';
-    const cells = dash ? ['—', '—', '—', '—'] : [mb(idle), perConn, perMore, handshake];
+    const cells = dash ? ['—', '—', '—', '—', '—'] : [mb(idle), perConn, perMore, handshake, handshakeMain];
     console.log(`| ${t} | ${median(rs.map((x) => x.startMs)).toFixed(0)} | ${mb(rest)} | ${cells.join(' | ')} |`);
   }
   console.log('\nstart → ready: spawn to the "ready" log line (bridge: READY; bare node: its first line), broker connected included for the daemon.');
   console.log(
-    `CPU per handshake: utime + stime (10 ms ticks) across the first ${CONNECTIONS} connects (50 at a time, each waiting for its 101) and ${TAIL_MS} ms after, less the rest rate of the ${REST_CPU_MS / 1000} s before; serialgate's includes each dashboard's hello and snapshot.`,
+    `CPU per handshake: utime + stime (10 ms ticks) across the first ${CONNECTIONS} connects (50 at a time, each waiting for its 101) and ${TAIL_MS} ms after, less the rest rate of the ${REST_CPU_MS / 1000} s before; serialgate's includes each dashboard's hello and snapshot. The main thread's part alone (/proc/<pid>/task/<pid>/stat): the rest is the process's other threads, V8's optimising compiler and GC helpers and libuv's pool.`,
   );
   console.log(
     `RSS: VmRSS once settled (≥ ${MIN_SETTLE_MS / 1000} s after start or the last connect, then ${QUIET_MS / 1000} s within ${QUIET_KB} KB, at most ${MAX_SETTLE_MS / 1000} s).`,
