@@ -7,6 +7,7 @@
 import type { IncomingMessage } from 'node:http';
 import { hostField, parseHost, type RequestHost } from '../ws/host.js';
 
+// for http/, which takes the Host from here: the layer rules keep it from importing ws/
 export type { RequestHost };
 
 /** The Host allowlist (Authenticator.hostAllowed in src/hub/auth.ts, the one definition); absent: no Host (HTTP/1.0). */

@@ -108,10 +108,13 @@ export class WsServer implements ConnectionHost {
     // Until a Connection owns it, a reset socket must not become an uncaught 'error'.
     socket.on('error', ignoreError);
     const target = req.url ?? '';
+    // split once, by hand, not by new URL() (µs of every handshake): llhttp has already refused
+    // what no request line may carry, and an endpoint path is matched exactly as sent
+    const mark = target.indexOf('?');
+    const path = mark < 0 ? target : target.slice(0, mark);
     const reject = (status: number, message: string, response = httpErrorResponse(status, message)) => {
       metrics.handshakeRejected.inc({ status: String(status) });
       // the path only: a query may carry ?token= (DESIGN.md), which must never reach a log line
-      const path = target.split('?', 1)[0];
       this.logger.debug({ status, path, remote: socket.remoteAddress }, `upgrade refused: ${message}`);
       if (socket.writable) socket.write(response);
       socket.destroy();
@@ -122,10 +125,6 @@ export class WsServer implements ConnectionHost {
     if (!admitted.ok) return reject(admitted.status, admitted.message);
     // origin-form only ("/path?query"): "//host/x" or "http://host/x" must not route as "/x"
     if (!target.startsWith('/') || target.startsWith('//')) return reject(400, 'request target must be a path');
-    // split by hand, not by new URL() (µs of every handshake): llhttp has already refused
-    // what no request line may carry, and an endpoint path is matched exactly as sent
-    const mark = target.indexOf('?');
-    const path = mark < 0 ? target : target.slice(0, mark);
     const endpoint = this.endpoints.get(path);
     if (!endpoint) return reject(404, `no WebSocket endpoint at ${path}`);
     if (this.closing) return reject(503, 'server is shutting down');
