@@ -24,6 +24,10 @@ export interface MosquittoOptions {
   persistence?: boolean;
   /** an ACL file's text (acl_file); with `users` */
   acl?: string;
+  /** message_size_limit: a bigger PUBLISH is dropped (Mosquitto 2.0 answers it with PUBACK/PUBREC 0x95) */
+  messageSizeLimit?: number;
+  /** max_packet_size: announced in CONNACK (MQTT 5); a client that sends a bigger packet is disconnected */
+  maxPacketSize?: number;
   /** bridge `topic/#` both ways (QoS 1, MQTT 5) to the broker on 127.0.0.1:port (anonymous) */
   bridge?: { port: number; topic: string };
 }
@@ -99,6 +103,8 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
       lines.push(`cafile ${opts.tls.cafile}`, `certfile ${opts.tls.certfile}`, `keyfile ${opts.tls.keyfile}`);
       if (opts.tls.requireCertificate) lines.push('require_certificate true');
     }
+    if (opts.messageSizeLimit !== undefined) lines.push(`message_size_limit ${opts.messageSizeLimit}`);
+    if (opts.maxPacketSize !== undefined) lines.push(`max_packet_size ${opts.maxPacketSize}`);
     if (opts.bridge) {
       lines.push(
         'connection fleet-bridge',

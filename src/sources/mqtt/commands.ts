@@ -22,17 +22,22 @@ interface Pending {
   client: MqttClient;
   /** the PUBLISH packet id, once mqtt.js allocated it */
   messageId: number | undefined;
+  /** the payload's size in bytes */
+  bytes: number;
   resolve(): void;
   reject(err: CommandError): void;
   timer: NodeJS.Timeout;
 }
 
 export class CommandPublisher {
+  /** in publish order, which is the order the broker answers in (MQTT 5 §4.6) */
   private readonly pending = new Set<Pending>();
   private closed = false;
+  /** the smallest command the broker refused as too large: none this size or bigger is published again */
+  private refusedBytes = Infinity;
 
   constructor(
-    private readonly connection: Pick<MqttConnection, 'live' | 'reason' | 'drop'>,
+    private readonly connection: Pick<MqttConnection, 'live' | 'reason' | 'drop' | 'maxPacketBytes'>,
     private readonly timeoutMs: number,
   ) {}
 
@@ -46,13 +51,27 @@ export class CommandPublisher {
     // a fault guard, not a check: a payload JSON cannot carry (a cycle, a BigInt) must not throw here
     const text = typeof body === 'string' ? body : jsonText(body);
     if (text === undefined) return Promise.reject(new CommandError('invalid', 'the command payload cannot be sent as JSON', device));
+    const bytes = Buffer.byteLength(text);
+    if (bytes >= this.refusedBytes) {
+      // each one would cost every MQTT device a reconnect (unreadablePubrec): refused here instead
+      const message = `the broker refused a command of ${this.refusedBytes} bytes as too large (its message_size_limit): one of ${bytes} bytes is not sent`;
+      return Promise.reject(new CommandError('invalid', message, device));
+    }
     const client = this.connection.live();
     if (!client) return Promise.reject(new CommandError('device_unavailable', `MQTT broker is down: ${this.connection.reason}`, device));
+    // MQTT 5: a broker that announced its Maximum Packet Size disconnects a client that sends more
+    const max = this.connection.maxPacketBytes;
+    const packet = publishPacketBytes(topic, bytes);
+    if (max !== undefined && packet > max) {
+      const message = `the broker takes packets of at most ${max} bytes (its Maximum Packet Size): this command's would be ${packet}`;
+      return Promise.reject(new CommandError('invalid', message, device));
+    }
     return new Promise((resolve, reject) => {
       const p: Pending = {
         device,
         client,
         messageId: undefined,
+        bytes,
         resolve: () => resolve({}),
         reject,
         timer: setTimeout(() => this.timedOut(p), this.timeoutMs),
@@ -76,6 +95,20 @@ export class CommandPublisher {
       p.resolve();
       return;
     }
+  }
+
+  /**
+   * The broker answered a command with a PUBREC whose reason code MQTT 5 does not define for one,
+   * which mqtt.js cannot read (the connection ends right after). Mosquitto does so for a message
+   * over its `message_size_limit` (0x95, "packet too large"). PUBRECs come in publish order, so it
+   * answered the oldest pending command.
+   */
+  unreadablePubrec(): void {
+    const [p] = this.pending;
+    if (!p) return;
+    this.refusedBytes = Math.min(this.refusedBytes, p.bytes);
+    const message = `the broker refused the command (${p.bytes} bytes) with a reason code MQTT 5 does not define for it: Mosquitto's answer to a message over its message_size_limit`;
+    this.fail(p, new CommandError('device_unavailable', message, p.device));
   }
 
   /** The connection is gone: every command it held fails, and none is ever released. */
@@ -109,4 +142,11 @@ export class CommandPublisher {
   private rejectAll(code: 'device_unavailable' | 'shutting_down', message: string): void {
     for (const p of this.pending) this.fail(p, new CommandError(code, message, p.device));
   }
+}
+
+/** The size of a QoS 2 MQTT 5 PUBLISH without properties: fixed header, topic, packet id, property length, payload. */
+function publishPacketBytes(topic: string, payloadBytes: number): number {
+  const remaining = 2 + Buffer.byteLength(topic) + 2 + 1 + payloadBytes;
+  const lengthBytes = remaining < 128 ? 1 : remaining < 16_384 ? 2 : remaining < 2_097_152 ? 3 : 4;
+  return 1 + lengthBytes + remaining;
 }

@@ -31,6 +31,11 @@ export interface ConnectionHandler {
   message(topic: string, payload: Buffer): void;
   /** the broker holds one of our QoS 2 messages (PUBREC): mqtt.js releases it (PUBREL) right after */
   pubrec(messageId: number | undefined): void;
+  /**
+   * the broker sent what the client cannot read or MQTT forbids (`message`: mqtt.js's, e.g. "Invalid
+   * pubrec reason code"); the connection is ended right after, and `lost` follows
+   */
+  protocolError(message: string): void;
   /** the connection ended or an attempt failed; `reason` is in words for a device's down state */
   lost(reason: string): void;
 }
@@ -38,6 +43,8 @@ export interface ConnectionHandler {
 export class MqttConnection {
   private client: MqttClient | undefined;
   private connected = false;
+  /** the broker's Maximum Packet Size (MQTT 5 CONNACK), when it announced one */
+  private brokerMaxPacket: number | undefined;
   private stopped = false;
   private attempt = 0;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -61,6 +68,11 @@ export class MqttConnection {
     return this.downReason;
   }
 
+  /** The largest packet the broker takes on this connection (its Maximum Packet Size), if it said. */
+  get maxPacketBytes(): number | undefined {
+    return this.brokerMaxPacket;
+  }
+
   /** The client while connected: what a command is published on. */
   live(): MqttClient | undefined {
     return this.connected ? this.client : undefined;
@@ -71,7 +83,7 @@ export class MqttConnection {
     if (this.client || this.stopped) return;
     const client = mqtt.connect(clientOptions(this.config, this.config.clientId ?? `serialgate-${this.gatewayId}-${randomBytes(4).toString('hex')}`));
     this.client = client;
-    client.on('connect', () => this.onConnect(client));
+    client.on('connect', (connack) => this.onConnect(client, connack.properties?.maximumPacketSize));
     client.on('error', (err) => this.onError(err));
     client.on('close', () => this.onClose());
     client.on('message', (topic, payload) => this.handler.message(topic, payload));
@@ -104,8 +116,9 @@ export class MqttConnection {
     client.stream.destroy();
   }
 
-  private onConnect(client: MqttClient): void {
+  private onConnect(client: MqttClient, maxPacket: number | undefined): void {
     this.connected = true;
+    this.brokerMaxPacket = maxPacket;
     this.attempt = 0;
     this.lastError = undefined;
     this.log.info({ url: redactUrl(this.config.url) }, 'connected to the MQTT broker');
@@ -127,6 +140,15 @@ export class MqttConnection {
       this.log.warn({ err: err.message, reason }, 'MQTT broker connection failed');
     }
     this.lastError = { reason, auth };
+    // On a live connection an error is the broker breaking the protocol, most often a packet
+    // mqtt-packet's parser refused. mqtt.js goes on with that parser, which never finds the next
+    // packet again: every later reading, PUBREC and PINGRESP would be dropped unseen until the
+    // keepalive gives up (1.5 × keepaliveSeconds). MQTT 5 §4.13: end the connection, now.
+    const client = this.live();
+    if (client) {
+      this.handler.protocolError(err.message);
+      this.drop(client, reason);
+    }
   }
 
   private onClose(): void {

@@ -36,6 +36,10 @@ export class MqttSource implements Source {
         // called from mqtt.js's packet loop: the router's fault boundary keeps every throw in
         message: (topic, payload) => this.router.route(topic, payload),
         pubrec: (messageId) => this.commands.pubrec(messageId),
+        protocolError: (message) => {
+          // mqtt-packet's words for a PUBREC reason code outside MQTT 5's list
+          if (message === 'Invalid pubrec reason code') this.commands.unreadablePubrec();
+        },
         lost: (reason) => {
           this.router.down(reason);
           this.commands.failAll(reason);

@@ -94,6 +94,76 @@ describe('MqttSource commands the broker refuses (Mosquitto ACL)', () => {
   });
 });
 
+describe("MqttSource commands over the broker's message_size_limit (Mosquitto)", () => {
+  // Mosquitto 2.0 answers a PUBLISH over message_size_limit with a PUBREC of 0x95, a reason code
+  // MQTT 5 does not define for a PUBREC. mqtt-packet refuses it and then cannot find the next
+  // packet: the connection read nothing more (readings, acks, pings) until the keepalive gave up.
+  it('the command is refused at once, the connection is back and reads again, and no command that large is published again', async () => {
+    const broker = await startMosquitto({ messageSizeLimit: 100 });
+    // a timeout far past the test's own waits: only the refusal itself can answer the command
+    const made = newSource(mqttConfig(broker.url, { commandTimeoutMs: 60_000, keepaliveSeconds: 60, reconnect: { minMs: 50, maxMs: 200 } }), devs);
+    const pub = await testClient(broker.url);
+    const sent: string[] = [];
+    try {
+      await pub.subscribeAsync('lamp/set', { qos: 1 });
+      pub.on('message', (_t, p) => sent.push(p.toString()));
+      await made.source.start();
+      await made.sink.waitState('lamp', 'up');
+      const lamp = made.source.devices()[0]!;
+      await expect(lamp.command({ payload: 'ON' })).resolves.toEqual({});
+
+      const err = await lamp.command({ payload: 'x'.repeat(200) }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(CommandError);
+      expect(err).toMatchObject({
+        code: 'device_unavailable',
+        message:
+          "the broker refused the command (200 bytes) with a reason code MQTT 5 does not define for it: Mosquitto's answer to a message over its message_size_limit",
+      });
+      const why =
+        'broker answered a message with a reason code MQTT 5 does not define (Invalid pubrec reason code; Mosquitto does so for a message over its message_size_limit)';
+      await made.sink.waitState('lamp', 'down', 5_000, why);
+      await made.sink.waitState('lamp', 'up');
+      await pub.publishAsync('lamp/state', '{"on":true}', { qos: 1 });
+      await made.sink.waitFor('a reading after the refusal', () => made.sink.readingsOf('lamp').some((r) => r.values?.on === true));
+
+      await expect(lamp.command({ payload: 'y'.repeat(300) })).rejects.toMatchObject({
+        code: 'invalid',
+        message: 'the broker refused a command of 200 bytes as too large (its message_size_limit): one of 300 bytes is not sent',
+      });
+      await expect(lamp.command({ payload: 'OFF' })).resolves.toEqual({});
+      for (let i = 0; i < 100 && sent.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(sent).toEqual(['ON', 'OFF']);
+    } finally {
+      await pub.endAsync();
+      await made.source.stop();
+      await broker.stop();
+    }
+  }, 20_000);
+});
+
+describe("MqttSource commands over the broker's Maximum Packet Size (Mosquitto max_packet_size)", () => {
+  // the broker announces it in CONNACK and disconnects a client that sends more: never sent
+  it('a command too big for it is refused before it is sent, and the connection stays up', async () => {
+    const broker = await startMosquitto({ maxPacketSize: 200 });
+    const made = newSource(mqttConfig(broker.url), devs);
+    try {
+      await made.source.start();
+      await made.sink.waitState('lamp', 'up');
+      const lamp = made.source.devices()[0]!;
+      // 1 + 2 + (2 + 8 + 2 + 1 + 200) bytes
+      await expect(lamp.command({ payload: 'x'.repeat(200) })).rejects.toMatchObject({
+        code: 'invalid',
+        message: "the broker takes packets of at most 200 bytes (its Maximum Packet Size): this command's would be 216",
+      });
+      await expect(lamp.command({ payload: 'ON' })).resolves.toEqual({});
+      expect(made.sink.states.filter((s) => s.state === 'down')).toEqual([]);
+    } finally {
+      await made.source.stop();
+      await broker.stop();
+    }
+  });
+});
+
 describe('MqttSource against a broker of MQTT 3.1.1 only', () => {
   it('by default every MQTT device is down with the reason the README names', async () => {
     const old = await startSilentBroker({ only311: true });

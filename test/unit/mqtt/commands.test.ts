@@ -23,6 +23,7 @@ function setup() {
   const link = {
     up: true,
     reason: 'connection to the MQTT broker lost',
+    maxPacketBytes: undefined as number | undefined,
     live: () => (link.up ? client : undefined),
     drop: (c: MqttClient, r: string) => drops.push([c, r]),
   };
@@ -94,5 +95,63 @@ describe('CommandPublisher', () => {
       message: 'device "mute" has no mqtt.commandTopic',
     });
     expect(published).toHaveLength(1);
+  });
+
+  it('an unreadable PUBREC refuses the oldest pending command; from then on none that large is published', async () => {
+    const { commands, published, removed } = setup();
+    const small = commands.send('lamp', 'lamp/set', { payload: 'ON' });
+    const big = commands.send('lamp', 'lamp/set', { payload: 'x'.repeat(200) });
+    const after = commands.send('door', 'door/set', { payload: 'y'.repeat(300) });
+    commands.pubrec(1);
+    await expect(small).resolves.toEqual({});
+    commands.unreadablePubrec();
+    await expect(big).rejects.toMatchObject({
+      code: 'device_unavailable',
+      device: 'lamp',
+      message:
+        "the broker refused the command (200 bytes) with a reason code MQTT 5 does not define for it: Mosquitto's answer to a message over its message_size_limit",
+    });
+    expect(removed).toEqual([2]);
+    commands.failAll('connection to the MQTT broker lost');
+    await expect(after).rejects.toMatchObject({ code: 'device_unavailable', device: 'door' });
+    await expect(commands.send('lamp', 'lamp/set', { payload: 'z'.repeat(200) })).rejects.toMatchObject({
+      code: 'invalid',
+      message: 'the broker refused a command of 200 bytes as too large (its message_size_limit): one of 200 bytes is not sent',
+    });
+    const smaller = commands.send('lamp', 'lamp/set', { payload: 'z'.repeat(199) });
+    expect(published).toHaveLength(4);
+    commands.pubrec(4);
+    await expect(smaller).resolves.toEqual({});
+    commands.unreadablePubrec(); // nothing pending: nothing to refuse
+  });
+
+  it("a command whose PUBLISH would pass the broker's Maximum Packet Size is refused, not sent", async () => {
+    const { commands, published, link } = setup();
+    link.maxPacketBytes = 100;
+    // 1 + 1 + (2 + 8 + 2 + 1 + 86) = 101 bytes for the topic "lamp/set" and 86 bytes of payload
+    await expect(commands.send('lamp', 'lamp/set', { payload: 'x'.repeat(86) })).rejects.toMatchObject({
+      code: 'invalid',
+      message: "the broker takes packets of at most 100 bytes (its Maximum Packet Size): this command's would be 101",
+    });
+    const fits = commands.send('lamp', 'lamp/set', { payload: 'x'.repeat(85) });
+    expect(published).toHaveLength(1);
+    commands.pubrec(1);
+    await expect(fits).resolves.toEqual({});
+    // the Remaining Length field grows with the packet: 2 bytes from 128, 3 from 16,384
+    const sent: Promise<unknown>[] = [];
+    for (const [payload, size] of [
+      [200, 1 + 2 + 213],
+      [20_000, 1 + 3 + 20_013],
+    ] as const) {
+      link.maxPacketBytes = size - 1;
+      await expect(commands.send('lamp', 'lamp/set', { payload: 'y'.repeat(payload) })).rejects.toMatchObject({
+        message: `the broker takes packets of at most ${size - 1} bytes (its Maximum Packet Size): this command's would be ${size}`,
+      });
+      link.maxPacketBytes = size;
+      sent.push(commands.send('lamp', 'lamp/set', { payload: 'y'.repeat(payload) }).catch((e: unknown) => e));
+    }
+    expect(published).toHaveLength(3);
+    commands.close();
+    for (const p of sent) expect(await p).toMatchObject({ code: 'shutting_down' });
   });
 });

@@ -20,6 +20,16 @@ describe('describeError / isAuthFailure', () => {
     ],
     [new Error('connack timeout'), 'broker did not answer CONNECT in time', false],
     [new Error('Keepalive timeout'), 'broker stopped answering (keepalive timeout)', false],
+    [
+      new Error('Invalid pubrec reason code'),
+      'broker answered a message with a reason code MQTT 5 does not define (Invalid pubrec reason code; Mosquitto does so for a message over its message_size_limit)',
+      false,
+    ],
+    [
+      new Error('Invalid puback reason code'),
+      'broker answered a message with a reason code MQTT 5 does not define (Invalid puback reason code; Mosquitto does so for a message over its message_size_limit)',
+      false,
+    ],
     [new Error('something else'), 'broker connection failed: something else', false],
     ['a string', 'broker connection failed: a string', false],
   ])('%s → %s', (err, reason, auth) => {
