@@ -25,6 +25,7 @@ import { clientOptions, redactUrl } from '../sources/mqtt/client-options.js';
 import type { Device, DeviceStatus, PresenceSink, Reading, Source, SourceSink } from '../domain.js';
 import { version } from '../version.js';
 import { Federation, type FederatedCommandHandler } from './federation.js';
+import { InFlight } from './in-flight.js';
 import { PublishQueue } from './publish-queue.js';
 import { RemoteCommands } from './remote-commands.js';
 import { RemoteDevices } from './remote.js';
@@ -64,6 +65,9 @@ export class Fleet implements Source {
   private ownStatus: ReturnType<typeof parsePresence>;
   private waitTimer: NodeJS.Timeout | undefined;
   private duplicateLogged = false;
+  private readonly inFlight = new InFlight();
+  /** the smallest reading the broker refused as too large: none this size or bigger is published again */
+  private refusedBytes = Infinity;
 
   constructor(private readonly opts: FleetOptions) {
     this.log = opts.logger.child({ component: 'fleet' });
@@ -117,7 +121,13 @@ export class Fleet implements Source {
     this.client = client;
     client.on('connect', () => this.onConnect(client));
     client.on('close', () => this.onClose());
-    client.on('error', (err) => this.badLog.log(this.log, 'warn', 'error', { err: err.message }, 'fleet broker connection failed'));
+    client.on('error', (err) => this.onError(client, err));
+    client.on('packetsend', (p) => {
+      if (p.cmd === 'publish' && p.qos === 1 && p.messageId !== undefined) this.inFlight.written(p.messageId, Buffer.byteLength(p.payload));
+    });
+    client.on('packetreceive', (p) => {
+      if (p.cmd === 'puback' && p.messageId !== undefined) this.inFlight.acknowledged(p.messageId);
+    });
     client.on('message', (topic, payload, packet) => {
       try {
         this.onMessage(topic, payload, packet.properties?.correlationData);
@@ -159,14 +169,16 @@ export class Fleet implements Source {
   publishReading(r: Reading, json?: string): void {
     if (isRemoteId(r.device) || this.phase === 'refused' || this.phase === 'stopped') return;
     const text = json ?? JSON.stringify(r);
-    // each gateway announced it takes no bigger message: its broker would drop it for every one of them
-    if (text.length * 3 > FLEET_MAX_MESSAGE_BYTES && Buffer.byteLength(text) > FLEET_MAX_MESSAGE_BYTES) {
+    // each gateway announced it takes no bigger message (its broker would drop it for every one of
+    // them), and the broker itself may have refused a smaller one (onError)
+    const max = Math.min(FLEET_MAX_MESSAGE_BYTES, this.refusedBytes - 1);
+    if (text.length * 3 > max && Buffer.byteLength(text) > max) {
       metrics.mqttPublishDropped.inc();
       this.badLog.log(
         this.log,
         'warn',
         `too-big:${r.device}`,
-        { code: 'SG_ERR_FLEET_TOO_BIG', device: r.device, bytes: Buffer.byteLength(text), max: FLEET_MAX_MESSAGE_BYTES },
+        { code: 'SG_ERR_FLEET_TOO_BIG', device: r.device, bytes: Buffer.byteLength(text), max },
         'a reading too big for the fleet: not published',
       );
       return;
@@ -188,6 +200,7 @@ export class Fleet implements Source {
   // ---- connection ----
 
   private onConnect(client: MqttClient): void {
+    this.inFlight.reset();
     if (this.phase === 'stopped' || this.phase === 'refused') return;
     this.phase = 'probing';
     this.ownStatus = undefined;
@@ -201,6 +214,29 @@ export class Fleet implements Source {
       }
       client.publish(this.topics.probe(this.opts.gatewayId), this.instance, { qos: 0 });
     });
+  }
+
+  /**
+   * On a live connection an error is the broker breaking the protocol, most often a packet
+   * mqtt-packet's parser refused; mqtt.js would go on with a parser that never finds the next
+   * packet, deaf until the keepalive gives up, and then replay what the broker refused. MQTT 5
+   * §4.13: end the connection now (mqtt.js reconnects), without the refused message.
+   */
+  private onError(client: MqttClient, err: Error): void {
+    this.badLog.log(this.log, 'warn', 'error', { err: err.message }, 'fleet broker connection failed');
+    if (!client.connected) return;
+    // mqtt-packet's words for a PUBACK reason code outside MQTT 5's list
+    const refused = err.message === 'Invalid puback reason code' ? this.inFlight.oldest() : undefined;
+    if (refused) {
+      client.removeOutgoingMessage(refused.messageId);
+      this.refusedBytes = Math.min(this.refusedBytes, refused.bytes);
+      metrics.mqttPublishDropped.inc();
+      this.log.warn(
+        { code: 'SG_ERR_FLEET_TOO_BIG', bytes: refused.bytes },
+        'the fleet broker refused a message as too large (its message_size_limit): dropped, and no reading this size or larger is published to the fleet again',
+      );
+    }
+    client.stream.destroy();
   }
 
   private onClose(): void {

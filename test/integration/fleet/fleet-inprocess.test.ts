@@ -8,6 +8,7 @@ import { mqttSchema } from '../../../src/config/schema.js';
 import { Fleet } from '../../../src/fleet/fleet.js';
 import { silentLogger } from '../../../src/log.js';
 import { CommandError, type Device, type DeviceCommand, type DeviceStatus } from '../../../src/domain.js';
+import { metrics } from '../../../src/metrics.js';
 import { startMosquitto, type Mosquitto } from '../../helpers/mosquitto.js';
 import { RecordingSink } from '../../helpers/recording-sink.js';
 
@@ -234,4 +235,33 @@ describe('Fleet (in process, real broker)', () => {
     expect(known().has(`G${room}`)).toBe(false);
     expect(known().has('Last')).toBe(false);
   });
+
+  // Mosquitto 2.0 answers a PUBLISH over message_size_limit with a PUBACK of 0x95, which MQTT 5 does
+  // not define for a PUBACK; mqtt-packet refuses it and then finds no packet again. Before, the link
+  // was deaf until its keepalive gave up, and the persistent session replayed the refused message at
+  // every reconnect: deaf again.
+  it("a reading over the broker's message_size_limit is dropped once: the link reconnects without it and reads again", async () => {
+    broker = await startMosquitto({ messageSizeLimit: 2000 });
+    const x = link(broker.url, 'X');
+    const y = link(broker.url, 'Y');
+    await Promise.all([x.fleet.start(), y.fleet.start()]);
+    await y.sink.waitState('X/d', 'up');
+    await x.sink.waitState('Y/d', 'up');
+    const dropped = async () => (await metrics.mqttPublishDropped.get()).values[0]?.value ?? 0;
+    const before = await dropped();
+    const offline = () => y.sink.presences.filter((p) => p.id === 'X' && p.state === 'offline').length;
+
+    x.fleet.publishReading({ seq: 1, device: 'd', ts: 1, raw: 'r'.repeat(3000) });
+    await y.sink.waitFor('X seen offline (the link ended) and online again', () => offline() === 1 && y.sink.presences.at(-1)?.state === 'online');
+    x.fleet.publishReading({ seq: 2, device: 'd', ts: 2, raw: 's'.repeat(3100) }); // larger still: not sent
+    x.fleet.publishReading({ seq: 3, device: 'd', ts: 3, values: { t: 3 } });
+    for (let i = 0; i < 5; i++) y.fleet.publishReading({ seq: 10 + i, device: 'd', ts: 10 + i, values: { n: i } });
+    await x.sink.waitFor("Y's five readings", () => x.sink.readingsOf('Y/d').length === 5);
+    await y.sink.waitFor("X's small reading", () => y.sink.readingsOf('X/d').length === 1);
+    expect(y.sink.readingsOf('X/d')).toEqual([{ device: 'X/d', ts: 3, values: { t: 3 } }]);
+    // longer than 1.5 × the keepalive (1 s): the refused message was not replayed, the link did not end again
+    await new Promise((r) => setTimeout(r, 2_500));
+    expect(offline()).toBe(1);
+    expect((await dropped()) - before).toBe(2);
+  }, 20_000);
 });

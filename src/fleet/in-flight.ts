@@ -1,0 +1,31 @@
+/**
+ * The fleet's QoS 1 publishes on the wire that the broker has not acknowledged yet, oldest first.
+ * A broker acknowledges them in the order it received them (MQTT 5 §4.6), so when mqtt.js cannot
+ * read a PUBACK (Mosquitto answers a message over its message_size_limit with 0x95, a reason code
+ * MQTT 5 does not define for a PUBACK), the oldest one here is the message it refused.
+ */
+export class InFlight {
+  /** packet id → payload bytes, in the order the packets were written */
+  private readonly sent = new Map<number, number>();
+
+  /** a QoS 1 PUBLISH was written (a first send or a replay after a reconnect) */
+  written(messageId: number, bytes: number): void {
+    this.sent.delete(messageId); // a replay goes to the back, in its new place on the wire
+    this.sent.set(messageId, bytes);
+  }
+
+  acknowledged(messageId: number): void {
+    this.sent.delete(messageId);
+  }
+
+  /** a new connection: what mqtt.js replays is written again, in order */
+  reset(): void {
+    this.sent.clear();
+  }
+
+  /** the oldest unacknowledged publish, if any */
+  oldest(): { messageId: number; bytes: number } | undefined {
+    for (const [messageId, bytes] of this.sent) return { messageId, bytes };
+    return undefined;
+  }
+}
