@@ -264,4 +264,29 @@ describe('Fleet (in process, real broker)', () => {
     expect(offline()).toBe(1);
     expect((await dropped()) - before).toBe(2);
   }, 20_000);
+
+  // stop() publishes its 'stopped' status and waits for the PUBACK, then ends the client: messages
+  // the broker delivers meanwhile must not reach the hub, which has left the fleet (a reload out of it)
+  it('nothing of the fleet reaches the hub once stop() has begun, though the broker goes on delivering', async () => {
+    broker = await startMosquitto();
+    const x = link(broker.url, 'X');
+    const y = link(broker.url, 'Y');
+    await Promise.all([x.fleet.start(), y.fleet.start()]);
+    await y.sink.waitState('X/d', 'up');
+    let seq = 0;
+    const flood = setInterval(() => {
+      for (let i = 0; i < 20; i++) x.fleet.publishReading({ seq: ++seq, device: 'd', ts: seq, values: { n: seq } });
+    }, 2);
+    try {
+      await y.sink.waitFor('readings flowing', () => y.sink.readingsOf('X/d').length >= 50);
+      const seen = { readings: y.sink.readings.length, states: y.sink.states.length, presences: y.sink.presences.length };
+      const sentBefore = seq;
+      await y.fleet.stop();
+      expect(seq - sentBefore).toBeGreaterThan(0); // X kept publishing while Y stopped
+      await new Promise((r) => setTimeout(r, 200));
+      expect({ readings: y.sink.readings.length, states: y.sink.states.length, presences: y.sink.presences.length }).toEqual(seen);
+    } finally {
+      clearInterval(flood);
+    }
+  }, 20_000);
 });
