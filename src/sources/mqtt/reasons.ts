@@ -12,22 +12,36 @@ interface ErrorLike {
   code?: unknown;
 }
 
+/**
+ * mqtt.js's CONNACK refusals: a reason code and "Connection refused: …". Its other errors with a
+ * reason code are the broker breaking the protocol on a live connection (a duplicate CONNACK, a
+ * PUBLISH with a topic alias it never got, a packet over our Maximum Packet Size).
+ */
+const CONNACK_PREFIX = 'Connection refused: ';
+
+function connackRefusal(err: unknown): number | undefined {
+  const e = (err ?? {}) as ErrorLike;
+  return typeof e.code === 'number' && typeof e.message === 'string' && e.message.startsWith(CONNACK_PREFIX) ? e.code : undefined;
+}
+
 /** A CONNACK refusal because of credentials: retrying at the normal pace will not help. */
 export function isAuthFailure(err: unknown): boolean {
-  const code = (err as ErrorLike | null)?.code;
-  return typeof code === 'number' && (BAD_CREDENTIALS.has(code) || NOT_AUTHORIZED.has(code));
+  const code = connackRefusal(err);
+  return code !== undefined && (BAD_CREDENTIALS.has(code) || NOT_AUTHORIZED.has(code));
 }
 
 /** The reason text for a client error. */
 export function describeError(err: unknown): string {
   const e = (err ?? {}) as ErrorLike;
   const message = typeof e.message === 'string' ? e.message : String(err);
-  if (typeof e.code === 'number') {
-    if (NOT_AUTHORIZED.has(e.code)) return 'not authorized';
-    if (BAD_CREDENTIALS.has(e.code)) return 'not authorized: bad username or password';
+  const refusal = connackRefusal(err);
+  if (refusal !== undefined) {
+    if (NOT_AUTHORIZED.has(refusal)) return 'not authorized';
+    if (BAD_CREDENTIALS.has(refusal)) return 'not authorized: bad username or password';
     // other CONNACK refusals: "Connection refused: Server unavailable" and friends
-    return `broker refused the connection: ${stripPrefix(message, 'Connection refused: ')}`;
+    return `broker refused the connection: ${message.slice(CONNACK_PREFIX.length)}`;
   }
+  if (typeof e.code === 'number') return `broker broke the MQTT protocol: ${message}`;
   if (typeof e.code === 'string') {
     // Node socket errors: "connect ECONNREFUSED 127.0.0.1:1883", "getaddrinfo ENOTFOUND host"
     const at = message.indexOf(e.code);
@@ -56,7 +70,3 @@ const SOCKET_CODES = new Set([
   'EPIPE',
   'EADDRNOTAVAIL',
 ]);
-
-function stripPrefix(s: string, prefix: string): string {
-  return s.startsWith(prefix) ? s.slice(prefix.length) : s;
-}

@@ -30,6 +30,18 @@ describe('describeError / isAuthFailure', () => {
       'broker answered a message with a reason code MQTT 5 does not define (Invalid puback reason code; Mosquitto does so for a message over its message_size_limit)',
       false,
     ],
+    // a reason code outside a CONNACK is the broker breaking the protocol, not a refusal (nor credentials)
+    [
+      withCode('Received a PUBLISH Topic Alias but no Topic Alias Maximum was advertised', 148),
+      'broker broke the MQTT protocol: Received a PUBLISH Topic Alias but no Topic Alias Maximum was advertised',
+      false,
+    ],
+    [
+      withCode('Protocol error: duplicate CONNACK on the same network connection', 130),
+      'broker broke the MQTT protocol: Protocol error: duplicate CONNACK on the same network connection',
+      false,
+    ],
+    [withCode('not a CONNACK', 0x87), 'broker broke the MQTT protocol: not a CONNACK', false],
     [new Error('something else'), 'broker connection failed: something else', false],
     ['a string', 'broker connection failed: a string', false],
   ])('%s → %s', (err, reason, auth) => {
