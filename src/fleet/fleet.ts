@@ -123,7 +123,9 @@ export class Fleet implements Source {
     client.on('close', () => this.onClose());
     client.on('error', (err) => this.onError(client, err));
     client.on('packetsend', (p) => {
-      if (p.cmd === 'publish' && p.qos === 1 && p.messageId !== undefined) this.inFlight.written(p.messageId, Buffer.byteLength(p.payload));
+      if (p.cmd === 'publish' && p.qos === 1 && p.messageId !== undefined) {
+        this.inFlight.written(p.messageId, Buffer.byteLength(p.payload), p.properties?.correlationData?.toString('utf8'));
+      }
     });
     client.on('packetreceive', (p) => {
       if (p.cmd === 'puback' && p.messageId !== undefined) this.inFlight.acknowledged(p.messageId);
@@ -169,16 +171,14 @@ export class Fleet implements Source {
   publishReading(r: Reading, json?: string): void {
     if (isRemoteId(r.device) || this.phase === 'refused' || this.phase === 'stopped') return;
     const text = json ?? JSON.stringify(r);
-    // each gateway announced it takes no bigger message (its broker would drop it for every one of
-    // them), and the broker itself may have refused a smaller one (onError)
-    const max = Math.min(FLEET_MAX_MESSAGE_BYTES, this.refusedBytes - 1);
-    if (text.length * 3 > max && Buffer.byteLength(text) > max) {
+    // each gateway announced it takes no bigger message: its broker would drop it for every one of them
+    if (text.length * 3 > FLEET_MAX_MESSAGE_BYTES && Buffer.byteLength(text) > FLEET_MAX_MESSAGE_BYTES) {
       metrics.mqttPublishDropped.inc();
       this.badLog.log(
         this.log,
         'warn',
         `too-big:${r.device}`,
-        { code: 'SG_ERR_FLEET_TOO_BIG', device: r.device, bytes: Buffer.byteLength(text), max },
+        { code: 'SG_ERR_FLEET_TOO_BIG', device: r.device, bytes: Buffer.byteLength(text), max: FLEET_MAX_MESSAGE_BYTES },
         'a reading too big for the fleet: not published',
       );
       return;
@@ -233,8 +233,10 @@ export class Fleet implements Source {
       metrics.mqttPublishDropped.inc();
       this.log.warn(
         { code: 'SG_ERR_FLEET_TOO_BIG', bytes: refused.bytes },
-        'the fleet broker refused a message as too large (its message_size_limit): dropped, and no reading this size or larger is published to the fleet again',
+        'the fleet broker refused a message as too large (its message_size_limit): dropped, and nothing this size or larger is published to the fleet again',
       );
+      // a remote command of ours: it never reaches its owner, so its dashboard hears it now
+      if (refused.correlation !== undefined) this.requests.refused(refused.correlation, refused.bytes);
     }
     client.stream.destroy();
   }
@@ -339,18 +341,25 @@ export class Fleet implements Source {
 
   // ---- publishing ----
 
-  private publish(topic: string, payload: string, o: PublishOpts): void {
+  /** Sent, or queued for later (undefined); or why neither. */
+  private publish(topic: string, payload: string, o: PublishOpts): string | undefined {
     const client = this.client;
     if (this.phase !== 'live' || !client?.connected) {
-      if (o.queue) {
-        this.queue.push({ topic, payload, qos: o.qos });
-        this.queueGauges();
-      }
-      return;
+      if (!o.queue) return 'the fleet broker is down';
+      this.queue.push({ topic, payload, qos: o.qos });
+      this.queueGauges();
+      return undefined;
+    }
+    // the broker refused a message this large (onError): another would cost the link a reconnect
+    if (payload.length * 3 >= this.refusedBytes && Buffer.byteLength(payload) >= this.refusedBytes) {
+      metrics.mqttPublishDropped.inc();
+      const fields = { code: 'SG_ERR_FLEET_TOO_BIG', topic, bytes: Buffer.byteLength(payload), refused: this.refusedBytes };
+      this.badLog.log(this.log, 'warn', 'refused-size', fields, 'a message as large as one the fleet broker refused: not published');
+      return `the fleet broker refused a message of ${this.refusedBytes} bytes as too large (its message_size_limit): not sent`;
     }
     if (o.queue && (client.stream?.writableLength ?? 0) > MAX_SOCKET_BACKLOG_BYTES) {
       metrics.mqttPublishDropped.inc();
-      return;
+      return 'the fleet broker does not read';
     }
     const po: IClientPublishOptions = { qos: o.qos, retain: o.retain ?? false };
     if (o.correlation || o.expirySeconds !== undefined) {
@@ -359,6 +368,7 @@ export class Fleet implements Source {
       if (o.expirySeconds !== undefined) po.properties.messageExpiryInterval = o.expirySeconds;
     }
     client.publish(topic, payload, po);
+    return undefined;
   }
 
   private queueGauges(): void {

@@ -5,13 +5,13 @@
  * MQTT 5 does not define for a PUBACK), the oldest one here is the message it refused.
  */
 export class InFlight {
-  /** packet id → payload bytes, in the order the packets were written */
-  private readonly sent = new Map<number, number>();
+  /** packet id → its payload bytes and correlation data (a remote command's), in the order the packets were written */
+  private readonly sent = new Map<number, { bytes: number; correlation: string | undefined }>();
 
   /** a QoS 1 PUBLISH was written (a first send or a replay after a reconnect) */
-  written(messageId: number, bytes: number): void {
+  written(messageId: number, bytes: number, correlation?: string): void {
     this.sent.delete(messageId); // a replay goes to the back, in its new place on the wire
-    this.sent.set(messageId, bytes);
+    this.sent.set(messageId, { bytes, correlation });
   }
 
   acknowledged(messageId: number): void {
@@ -24,8 +24,8 @@ export class InFlight {
   }
 
   /** the oldest unacknowledged publish, if any */
-  oldest(): { messageId: number; bytes: number } | undefined {
-    for (const [messageId, bytes] of this.sent) return { messageId, bytes };
+  oldest(): { messageId: number; bytes: number; correlation: string | undefined } | undefined {
+    for (const [messageId, m] of this.sent) return { messageId, ...m };
     return undefined;
   }
 }

@@ -14,7 +14,8 @@ import type { FleetTopics } from './topics.js';
 
 export interface RequestLink {
   connected(): boolean;
-  publish(topic: string, payload: string, opts: { qos: 1; correlation: Buffer; expirySeconds: number }): void;
+  /** why it was not sent, if it was not */
+  publish(topic: string, payload: string, opts: { qos: 1; correlation: Buffer; expirySeconds: number }): string | undefined;
 }
 
 interface Pending {
@@ -64,12 +65,27 @@ export class RemoteCommands {
       }, this.timeoutMs);
       this.pending.set(correlation, { gateway, device, resolve, reject, timer });
       const body = { id: correlation, from: this.gateway, ...cmd, deadline: Date.now() + this.timeoutMs };
-      this.link.publish(this.topics.device(gateway, device, 'command'), JSON.stringify(body), {
+      const notSent = this.link.publish(this.topics.device(gateway, device, 'command'), JSON.stringify(body), {
         qos: 1,
         correlation: Buffer.from(correlation),
         expirySeconds: Math.ceil(this.timeoutMs / 1000),
       });
+      if (notSent !== undefined) this.settle(correlation, notSent);
     });
+  }
+
+  /** The fleet broker refused this request's PUBLISH as too large (fleet.ts): it never reaches the owner. */
+  refused(correlation: string, bytes: number): void {
+    this.settle(correlation, `the fleet broker refused the command (${bytes} bytes) as too large (its message_size_limit)`);
+  }
+
+  /** A request that never reaches its owner: device_unavailable, now, instead of timeout at its deadline. */
+  private settle(correlation: string, message: string): void {
+    const p = this.pending.get(correlation);
+    if (!p) return;
+    this.pending.delete(correlation);
+    clearTimeout(p.timer);
+    p.reject(new CommandError('device_unavailable', message, `${p.gateway}/${p.device}`));
   }
 
   /** An ack on `<prefix>/<gateway>/<device>/ack`: ours when its correlation is pending. */

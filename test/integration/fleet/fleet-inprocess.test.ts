@@ -265,6 +265,34 @@ describe('Fleet (in process, real broker)', () => {
     expect((await dropped()) - before).toBe(2);
   }, 20_000);
 
+  it("a remote command over the fleet broker's message_size_limit is answered at once; one as large is never sent", async () => {
+    broker = await startMosquitto({ messageSizeLimit: 2000 });
+    const x = link(broker.url, 'X');
+    const y = link(broker.url, 'Y');
+    await Promise.all([x.fleet.start(), y.fleet.start()]);
+    await x.sink.waitState('Y/d', 'up');
+    const offline = () => y.sink.presences.filter((p) => p.id === 'X' && p.state === 'offline').length;
+    const remote = () => x.fleet.devices().find((d) => d.id === 'Y/d')!;
+
+    // the link's commandTimeoutMs is 1.5 s: a timeout would say so, and come later
+    const refused = await remote()
+      .command({ line: 'x'.repeat(2500) })
+      .catch((e: unknown) => e);
+    expect(refused).toMatchObject({
+      code: 'device_unavailable',
+      message: expect.stringMatching(/^the fleet broker refused the command \(\d+ bytes\) as too large/),
+    });
+    await y.sink.waitFor('X back online after its link ended', () => offline() === 1 && y.sink.presences.at(-1)?.state === 'online');
+    await x.sink.waitState('Y/d', 'up');
+    await expect(remote().command({ line: 'y'.repeat(2600) })).rejects.toMatchObject({
+      code: 'device_unavailable',
+      message: expect.stringMatching(/^the fleet broker refused a message of \d+ bytes as too large \(its message_size_limit\): not sent$/),
+    });
+    await expect(remote().command({ line: 'PING' })).resolves.toEqual({ reply: 'OK PING' });
+    expect(y.calls.map(([, c]) => c.line)).toEqual(['PING']);
+    expect(offline()).toBe(1);
+  }, 20_000);
+
   // stop() publishes its 'stopped' status and waits for the PUBACK, then ends the client: messages
   // the broker delivers meanwhile must not reach the hub, which has left the fleet (a reload out of it)
   it('nothing of the fleet reaches the hub once stop() has begun, though the broker goes on delivering', async () => {

@@ -15,7 +15,7 @@ describe('the requesting gateway of a remote command', () => {
       topics,
       'pi-02',
       'i1',
-      { connected: () => true, publish: (_t, p) => sent.push(JSON.parse(p)) },
+      { connected: () => true, publish: (_t, p) => void sent.push(JSON.parse(p)) },
       50,
       () => true,
     );
@@ -41,5 +41,24 @@ describe('the requesting gateway of a remote command', () => {
       { id: 1, ok: true },
       { id: 2, ok: true },
     ]);
+  });
+
+  it('a request the fleet broker refused, or that could not be sent, is device_unavailable at once, not timeout at its deadline', async () => {
+    const link = { connected: () => true, notSent: undefined as string | undefined, publish: () => link.notSent };
+    const requests = new RemoteCommands(topics, 'pi-02', 'i1', link, 60_000, () => true);
+    const refused = requests.send('pi-01', 'd', { line: 'x'.repeat(3000) });
+    requests.refused('i1:1', 3080);
+    await expect(refused).rejects.toMatchObject({
+      code: 'device_unavailable',
+      device: 'pi-01/d',
+      message: 'the fleet broker refused the command (3080 bytes) as too large (its message_size_limit)',
+    });
+    requests.refused('i1:1', 3080); // settled already: nothing happens
+    link.notSent = 'the fleet broker refused a message of 3080 bytes as too large (its message_size_limit): not sent';
+    await expect(requests.send('pi-01', 'd', { line: 'y'.repeat(3000) })).rejects.toMatchObject({
+      code: 'device_unavailable',
+      message: link.notSent,
+    });
+    requests.stop();
   });
 });
