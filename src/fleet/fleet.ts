@@ -22,6 +22,7 @@ import type { Logger } from '../log.js';
 import { LogRateLimiter } from '../log-rate.js';
 import { MAX_SOCKET_BACKLOG_BYTES } from '../bounds.js';
 import { clientOptions, redactUrl } from '../sources/mqtt/client-options.js';
+import { unreadableAck } from '../sources/mqtt/reasons.js';
 import type { Device, DeviceStatus, PresenceSink, Reading, Source, SourceSink } from '../domain.js';
 import { version } from '../version.js';
 import { Federation, type FederatedCommandHandler } from './federation.js';
@@ -66,7 +67,7 @@ export class Fleet implements Source {
   private waitTimer: NodeJS.Timeout | undefined;
   private duplicateLogged = false;
   private readonly inFlight = new InFlight();
-  /** the smallest reading the broker refused as too large: none this size or bigger is published again */
+  /** the smallest message the fleet broker refused as too large: none this size or bigger is published again */
   private refusedBytes = Infinity;
 
   constructor(private readonly opts: FleetOptions) {
@@ -123,9 +124,7 @@ export class Fleet implements Source {
     client.on('close', () => this.onClose());
     client.on('error', (err) => this.onError(client, err));
     client.on('packetsend', (p) => {
-      if (p.cmd === 'publish' && p.qos === 1 && p.messageId !== undefined) {
-        this.inFlight.written(p.messageId, Buffer.byteLength(p.payload), p.properties?.correlationData?.toString('utf8'));
-      }
+      if (p.cmd === 'publish' && p.qos === 1 && p.messageId !== undefined) this.inFlight.written({ ...p, messageId: p.messageId });
     });
     client.on('packetreceive', (p) => {
       if (p.cmd === 'puback' && p.messageId !== undefined) this.inFlight.acknowledged(p.messageId);
@@ -225,18 +224,19 @@ export class Fleet implements Source {
   private onError(client: MqttClient, err: Error): void {
     this.badLog.log(this.log, 'warn', 'error', { err: err.message }, 'fleet broker connection failed');
     if (!client.connected) return;
-    // mqtt-packet's words for a PUBACK reason code outside MQTT 5's list
-    const refused = err.message === 'Invalid puback reason code' ? this.inFlight.oldest() : undefined;
-    if (refused) {
+    const refused = unreadableAck(err.message) === 'puback' ? this.inFlight.oldest() : undefined;
+    if (refused?.messageId !== undefined) {
+      const bytes = Buffer.byteLength(refused.payload);
       client.removeOutgoingMessage(refused.messageId);
-      this.refusedBytes = Math.min(this.refusedBytes, refused.bytes);
+      this.refusedBytes = Math.min(this.refusedBytes, bytes);
       metrics.mqttPublishDropped.inc();
       this.log.warn(
-        { code: 'SG_ERR_FLEET_TOO_BIG', bytes: refused.bytes },
+        { code: 'SG_ERR_FLEET_TOO_BIG', topic: refused.topic, bytes },
         'the fleet broker refused a message as too large (its message_size_limit): dropped, and nothing this size or larger is published to the fleet again',
       );
       // a remote command of ours: it never reaches its owner, so its dashboard hears it now
-      if (refused.correlation !== undefined) this.requests.refused(refused.correlation, refused.bytes);
+      const correlation = refused.properties?.correlationData;
+      if (correlation !== undefined) this.requests.refused(correlation.toString('utf8'), bytes);
     }
     client.stream.destroy();
   }

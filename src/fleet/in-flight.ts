@@ -4,14 +4,16 @@
  * read a PUBACK (Mosquitto answers a message over its message_size_limit with 0x95, a reason code
  * MQTT 5 does not define for a PUBACK), the oldest one here is the message it refused.
  */
+import type { IPublishPacket } from 'mqtt';
+
 export class InFlight {
-  /** packet id → its payload bytes and correlation data (a remote command's), in the order the packets were written */
-  private readonly sent = new Map<number, { bytes: number; correlation: string | undefined }>();
+  /** packet id → the packet as written, in write order; kept by reference: nothing is computed per publish */
+  private readonly sent = new Map<number, IPublishPacket>();
 
   /** a QoS 1 PUBLISH was written (a first send or a replay after a reconnect) */
-  written(messageId: number, bytes: number, correlation?: string): void {
-    this.sent.delete(messageId); // a replay goes to the back, in its new place on the wire
-    this.sent.set(messageId, { bytes, correlation });
+  written(packet: IPublishPacket & { messageId: number }): void {
+    this.sent.delete(packet.messageId); // a replay goes to the back, in its new place on the wire
+    this.sent.set(packet.messageId, packet);
   }
 
   acknowledged(messageId: number): void {
@@ -24,8 +26,8 @@ export class InFlight {
   }
 
   /** the oldest unacknowledged publish, if any */
-  oldest(): { messageId: number; bytes: number; correlation: string | undefined } | undefined {
-    for (const [messageId, m] of this.sent) return { messageId, ...m };
+  oldest(): IPublishPacket | undefined {
+    for (const packet of this.sent.values()) return packet;
     return undefined;
   }
 }

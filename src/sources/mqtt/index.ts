@@ -15,6 +15,7 @@ import type { Logger } from '../../log.js';
 import type { Device, Source, SourceSink } from '../../domain.js';
 import { CommandPublisher } from './commands.js';
 import { MqttConnection } from './connection.js';
+import { unreadableAck } from './reasons.js';
 import { TopicRouter } from './routing.js';
 
 export { MqttConfigError } from './client-options.js';
@@ -37,8 +38,7 @@ export class MqttSource implements Source {
         message: (topic, payload) => this.router.route(topic, payload),
         pubrec: (messageId) => this.commands.pubrec(messageId),
         protocolError: (message) => {
-          // mqtt-packet's words for a PUBREC reason code outside MQTT 5's list
-          if (message === 'Invalid pubrec reason code') this.commands.unreadablePubrec();
+          if (unreadableAck(message) === 'pubrec') this.commands.unreadablePubrec();
         },
         lost: (reason) => {
           this.router.down(reason);

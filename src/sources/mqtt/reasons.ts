@@ -51,12 +51,21 @@ export function describeError(err: unknown): string {
   }
   if (message === 'connack timeout') return 'broker did not answer CONNECT in time';
   if (message === 'Keepalive timeout') return 'broker stopped answering (keepalive timeout)';
-  // mqtt-packet refuses an acknowledgement whose reason code MQTT 5 does not define for it; Mosquitto
-  // sends one (0x95) for a message over its message_size_limit
-  if (message === 'Invalid pubrec reason code' || message === 'Invalid puback reason code') {
+  if (unreadableAck(message) !== undefined) {
     return `broker answered a message with a reason code MQTT 5 does not define (${message}; Mosquitto does so for a message over its message_size_limit)`;
   }
   return `broker connection failed: ${message}`;
+}
+
+/**
+ * mqtt-packet's error for an acknowledgement whose reason code MQTT 5 does not define for it, which
+ * it cannot read: the kind of acknowledgement, or undefined for any other error. Mosquitto sends one
+ * (0x95) for a message over its message_size_limit.
+ */
+export function unreadableAck(message: string): 'puback' | 'pubrec' | undefined {
+  if (message === 'Invalid puback reason code') return 'puback';
+  if (message === 'Invalid pubrec reason code') return 'pubrec';
+  return undefined;
 }
 
 const SOCKET_CODES = new Set([

@@ -9,7 +9,7 @@ import { Fleet } from '../../../src/fleet/fleet.js';
 import { silentLogger } from '../../../src/log.js';
 import { CommandError, type Device, type DeviceCommand, type DeviceStatus } from '../../../src/domain.js';
 import { metrics } from '../../../src/metrics.js';
-import { startMosquitto, type Mosquitto } from '../../helpers/mosquitto.js';
+import { startMosquitto, type Mosquitto, type MosquittoOptions } from '../../helpers/mosquitto.js';
 import { RecordingSink } from '../../helpers/recording-sink.js';
 
 let broker: Mosquitto | undefined;
@@ -58,13 +58,20 @@ function link(url: string, gatewayId: string, extra: Record<string, unknown> = {
   return { fleet, sink, calls, origins, setStatus, changes: () => changes };
 }
 
+/** A broker and two gateways, X and Y, each with the other's device up. */
+async function pair(opts: MosquittoOptions = {}) {
+  broker = await startMosquitto(opts);
+  const x = link(broker.url, 'X');
+  const y = link(broker.url, 'Y');
+  await Promise.all([x.fleet.start(), y.fleet.start()]);
+  await y.sink.waitState('X/d', 'up');
+  await x.sink.waitState('Y/d', 'up');
+  return { x, y };
+}
+
 describe('Fleet (in process, real broker)', () => {
   it('presence, readings, states and commands between two gateways; a stop is a will with its reason', async () => {
-    broker = await startMosquitto();
-    const x = link(broker.url, 'X');
-    const y = link(broker.url, 'Y');
-    await Promise.all([x.fleet.start(), y.fleet.start()]);
-    await y.sink.waitState('X/d', 'up');
+    const { x, y } = await pair();
     expect(y.sink.lastState('X/d')).toEqual({ id: 'X/d', source: 'serial', gateway: 'X', state: 'up' });
     expect(y.sink.presences.at(-1)).toEqual({ id: 'X', state: 'online' });
     expect(y.fleet.devices().map((d) => d.id)).toEqual(['X/d']);
@@ -241,12 +248,7 @@ describe('Fleet (in process, real broker)', () => {
   // was deaf until its keepalive gave up, and the persistent session replayed the refused message at
   // every reconnect: deaf again.
   it("a reading over the broker's message_size_limit is dropped once: the link reconnects without it and reads again", async () => {
-    broker = await startMosquitto({ messageSizeLimit: 2000 });
-    const x = link(broker.url, 'X');
-    const y = link(broker.url, 'Y');
-    await Promise.all([x.fleet.start(), y.fleet.start()]);
-    await y.sink.waitState('X/d', 'up');
-    await x.sink.waitState('Y/d', 'up');
+    const { x, y } = await pair({ messageSizeLimit: 2000 });
     const dropped = async () => (await metrics.mqttPublishDropped.get()).values[0]?.value ?? 0;
     const before = await dropped();
     const offline = () => y.sink.presences.filter((p) => p.id === 'X' && p.state === 'offline').length;
@@ -266,11 +268,7 @@ describe('Fleet (in process, real broker)', () => {
   }, 20_000);
 
   it("a remote command over the fleet broker's message_size_limit is answered at once; one as large is never sent", async () => {
-    broker = await startMosquitto({ messageSizeLimit: 2000 });
-    const x = link(broker.url, 'X');
-    const y = link(broker.url, 'Y');
-    await Promise.all([x.fleet.start(), y.fleet.start()]);
-    await x.sink.waitState('Y/d', 'up');
+    const { x, y } = await pair({ messageSizeLimit: 2000 });
     const offline = () => y.sink.presences.filter((p) => p.id === 'X' && p.state === 'offline').length;
     const remote = () => x.fleet.devices().find((d) => d.id === 'Y/d')!;
 
@@ -296,11 +294,7 @@ describe('Fleet (in process, real broker)', () => {
   // stop() publishes its 'stopped' status and waits for the PUBACK, then ends the client: messages
   // the broker delivers meanwhile must not reach the hub, which has left the fleet (a reload out of it)
   it('nothing of the fleet reaches the hub once stop() has begun, though the broker goes on delivering', async () => {
-    broker = await startMosquitto();
-    const x = link(broker.url, 'X');
-    const y = link(broker.url, 'Y');
-    await Promise.all([x.fleet.start(), y.fleet.start()]);
-    await y.sink.waitState('X/d', 'up');
+    const { x, y } = await pair();
     let seq = 0;
     const flood = setInterval(() => {
       for (let i = 0; i < 20; i++) x.fleet.publishReading({ seq: ++seq, device: 'd', ts: seq, values: { n: seq } });
