@@ -141,6 +141,25 @@ describe("MqttSource commands over the broker's message_size_limit (Mosquitto)",
   }, 20_000);
 });
 
+describe('MqttSource against a broker that sends a malformed packet', () => {
+  // mqtt.js reports it and goes on with a parser that never finds the next packet: the connection
+  // must be ended at once (MQTT 5 §4.13), not read nothing until the keepalive gives up
+  it('the connection is ended at once and the devices come back on a new one', async () => {
+    const broken = await startSilentBroker({ malformedOnce: true });
+    const made = newSource(mqttConfig(broken.url, { keepaliveSeconds: 60, reconnect: { minMs: 50, maxMs: 100 } }), devs);
+    try {
+      await made.source.start();
+      await made.sink.waitState('lamp', 'down', 5_000, 'broker connection failed: Packet must not have both QoS bits set to 1');
+      await made.sink.waitState('lamp', 'up');
+      expect(broken.connects).toBe(2);
+      expect(made.source.brokerState()).toBe('up');
+    } finally {
+      await made.source.stop();
+      await broken.close();
+    }
+  });
+});
+
 describe("MqttSource commands over the broker's Maximum Packet Size (Mosquitto max_packet_size)", () => {
   // the broker announces it in CONNACK and disconnects a client that sends more: never sent
   it('a command too big for it is refused before it is sent, and the connection stays up', async () => {

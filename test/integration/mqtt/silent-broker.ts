@@ -10,6 +10,8 @@ export interface SilentBroker {
   readonly url: string;
   /** PUBLISH packets received so far */
   readonly publishes: number;
+  /** CONNECT packets received so far */
+  readonly connects: number;
   close(): Promise<void>;
 }
 
@@ -22,10 +24,13 @@ export interface SilentBrokerOptions {
   refuse?: readonly string[];
   /** a broker of MQTT 3.1.1 only: CONNECT of another protocol level → CONNACK 0x01 (3.1.1 §3.2.2.3), then closed */
   only311?: boolean;
+  /** on the first connection, right after its first SUBACK, a packet mqtt-packet refuses (a PUBLISH with both QoS bits set) */
+  malformedOnce?: boolean;
 }
 
 export async function startSilentBroker(opts: SilentBrokerOptions = {}): Promise<SilentBroker> {
   let publishes = 0;
+  let connects = 0;
   const sockets = new Set<net.Socket>();
   const server = net.createServer((sock) => {
     sockets.add(sock);
@@ -56,6 +61,7 @@ export async function startSilentBroker(opts: SilentBrokerOptions = {}): Promise
         if (type === 1) {
           // the protocol level follows the protocol name ("MQTT": 2 + 4 bytes)
           level = body[6]!;
+          connects++;
           if (opts.only311 && level !== 4) return void sock.end(Buffer.from([0x20, 0x02, 0x00, 0x01]));
           // CONNACK success (MQTT 5: with an empty property list)
           sock.write(Buffer.from(level === 5 ? [0x20, 0x03, 0x00, 0x00, 0x00] : [0x20, 0x02, 0x00, 0x00]));
@@ -66,6 +72,7 @@ export async function startSilentBroker(opts: SilentBrokerOptions = {}): Promise
           const filter = body.subarray(at + 2, at + 2 + body.readUInt16BE(at)).toString('utf8');
           const granted = opts.refuse?.includes(filter) ? 0x80 : 0x00;
           sock.write(Buffer.from(level === 5 ? [0x90, 0x04, body[0]!, body[1]!, 0x00, granted] : [0x90, 0x03, body[0]!, body[1]!, granted]));
+          if (opts.malformedOnce && connects === 1) sock.write(Buffer.from([0x36, 0x00]));
           if (opts.stopReading) return void sock.pause();
         } else if (type === 12)
           sock.write(Buffer.from([0xd0, 0x00])); // PINGREQ → PINGRESP
@@ -79,6 +86,9 @@ export async function startSilentBroker(opts: SilentBrokerOptions = {}): Promise
     url: `mqtt://127.0.0.1:${port}`,
     get publishes() {
       return publishes;
+    },
+    get connects() {
+      return connects;
     },
     async close() {
       for (const s of sockets) s.destroy();
