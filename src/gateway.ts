@@ -188,7 +188,7 @@ export async function startGateway(config: Config, logger: Logger, opts: Gateway
   const exportDeps = { history: history ?? NO_HISTORY, work: historyWork, auth: () => hostRule };
   const server = createHttpServer(
     config.server,
-    createRequestHandler({ health, webRoot: defaultWebRoot(), logger, history: exportDeps }),
+    createRequestHandler({ health, webRoot: defaultWebRoot(), logger, history: exportDeps, notUpgrade: (req) => wss.plainRefusal(req) }),
     hostAllowed,
     logger.child({ component: 'http' }),
   );

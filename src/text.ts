@@ -11,3 +11,15 @@
 const LONE_SURROGATE = /\p{Cs}/u;
 
 export const isWellFormed = (s: string): boolean => !LONE_SURROGATE.test(s);
+
+/**
+ * `s` cut to at most `max` UTF-16 units, with "…" when cut: messages quote input, never a whole
+ * (possibly 4 KiB) line. A cut between the halves of a surrogate pair would send a lone surrogate
+ * (above), so the cut moves before the pair.
+ */
+export function clip(s: string, max = 40): string {
+  if (s.length <= max) return s;
+  const last = s.charCodeAt(max - 1);
+  const end = last >= 0xd800 && last <= 0xdbff ? max - 1 : max;
+  return `${s.slice(0, end)}…`;
+}

@@ -6,6 +6,7 @@
  * scalarOf (strict numbers, booleans, "" → null). A token without `=`/`:` or with an empty key is
  * an error: a line that is not key/value data should not half-parse into a reading.
  */
+import { clip } from '../text.js';
 import { emptyValues, scalarOf } from './line-values.js';
 import type { LineResult } from './line-parser.js';
 
@@ -33,9 +34,4 @@ export function parseKvLine(line: string): LineResult {
   }
   if (pairs === 0) return { error: 'kv: empty line' };
   return { values };
-}
-
-/** errors quote a token, never a whole (possibly 4 KiB) line */
-export function clip(s: string, max = 40): string {
-  return s.length <= max ? s : `${s.slice(0, max)}…`;
 }

@@ -10,8 +10,9 @@
  */
 import type { ParserConfig } from '../config/schema.js';
 import type { Values } from '../domain.js';
+import { clip } from '../text.js';
 import { parseJsonLine } from './line-json.js';
-import { clip, parseKvLine } from './line-kv.js';
+import { parseKvLine } from './line-kv.js';
 import { emptyValues, scalarOf } from './line-values.js';
 
 export interface LineResult {

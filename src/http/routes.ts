@@ -1,7 +1,8 @@
 /**
  * Plain HTTP on the gateway's server: the dashboard's static files, /healthz, /metrics and the
  * history export (history-export.ts).
- * WebSocket upgrades never reach this handler (the server routes 'upgrade' separately).
+ * WebSocket upgrades never reach this handler (the server routes 'upgrade' separately); a plain
+ * request at a WebSocket endpoint's path is answered with why it is no handshake (`notUpgrade`).
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
@@ -53,7 +54,16 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
 
 const ALLOW = 'GET, HEAD';
 
-export function createRequestHandler(deps: { health(): HealthReport; webRoot: string; logger: Logger; history?: ExportDeps }): RequestListener {
+export interface RequestHandlerDeps {
+  health(): HealthReport;
+  webRoot: string;
+  logger: Logger;
+  history?: ExportDeps;
+  /** why a request at a WebSocket endpoint's path is no handshake; undefined for other paths */
+  notUpgrade?(req: IncomingMessage): { status: number; message: string; headers: Readonly<Record<string, string>> } | undefined;
+}
+
+export function createRequestHandler(deps: RequestHandlerDeps): RequestListener {
   const files = new StaticFiles(deps.webRoot);
   const log = deps.logger.child({ component: 'http' });
 
@@ -81,6 +91,8 @@ export function createRequestHandler(deps: { health(): HealthReport; webRoot: st
     }
     const pathname = url.pathname;
     const head = req.method === 'HEAD';
+    const notUpgrade = deps.notUpgrade?.(req);
+    if (notUpgrade) return text(res, notUpgrade.status, notUpgrade.message, head, { ...notUpgrade.headers });
     if (req.method !== 'GET' && !head) return text(res, 405, 'method not allowed', false, { Allow: ALLOW });
 
     if (pathname === '/healthz') {

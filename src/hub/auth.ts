@@ -114,12 +114,11 @@ export class Authenticator {
   /** the offered token, undefined when none, or a refusal for a malformed or disallowed one */
   private tokenOf(req: AuthRequest): string | undefined | { ok: false; status: number; message: string } {
     const header = req.headers.get('authorization');
-    if (header !== undefined) {
-      const space = header.indexOf(' ');
-      if (space < 0 || header.slice(0, space).toLowerCase() !== 'bearer') {
-        return { ok: false, status: 401, message: 'Authorization must be "Bearer <token>"' };
-      }
-      return header.slice(space + 1).trim();
+    // Another scheme is not addressed to the gateway: a reverse proxy's Basic login, which browsers
+    // send again with the upgrade. Refused, it would lock every browser behind such a proxy out.
+    const space = header === undefined ? -1 : header.indexOf(' ');
+    if (header !== undefined && (space < 0 ? header : header.slice(0, space)).toLowerCase() === 'bearer') {
+      return space < 0 ? '' : header.slice(space + 1).trim();
     }
     const offered = req.offered.find((p) => p.startsWith(BEARER_PROTOCOL));
     if (offered !== undefined) return offered.slice(BEARER_PROTOCOL.length);

@@ -20,6 +20,7 @@ import type { Logger } from '../log.js';
 import { CommandError, type Device, type DeviceCommand } from '../domain.js';
 import { jsonText } from '../codecs/json-text.js';
 import type { CommandRequest } from '../protocol/client-messages.js';
+import { clip } from '../text.js';
 
 /** The ack the router builds: AckMessage with its code typed. */
 export type CommandAck =
@@ -104,12 +105,13 @@ export class CommandRouter {
     const label = target?.device.id ?? '';
     const refuse = (code: AckErrorCode, message: string) => this.finish(owner, msg.id, label, { code, message });
 
-    if (owner.role !== 'operator') return refuse('forbidden', 'commands need an operator token');
     if (this.closing) return refuse('shutting_down', 'the gateway is shutting down');
+    // before the role: a viewer's refused commands cost acks too, and share the one limit
     if (!owner.takeToken()) return refuse('rate_limited', 'too many commands: slow down (hub.commandRate)');
+    if (owner.role !== 'operator') return refuse('forbidden', 'commands need an operator token');
     if (owner.inflight.has(msg.id)) return refuse('busy', `a command with id "${msg.id}" is already in flight`);
     if (typeof msg.device !== 'string') return refuse('invalid', '"device" must be a device id');
-    if (!target) return refuse('unknown_device', `no device "${msg.device.slice(0, 64)}"`);
+    if (!target) return refuse('unknown_device', `no device "${clip(msg.device, 64)}"`);
     const check = checkCommand(msg, target);
     if (!check.ok) return refuse(check.code, check.message);
     const status = target.device.status();

@@ -8,6 +8,7 @@
  */
 import type { ClientErrorCode } from '../errors.js';
 import { MAX_EPOCH_LENGTH, MAX_ID_LENGTH, MAX_SUBSCRIBED } from '../bounds.js';
+import { clip } from '../text.js';
 
 export interface SubscribeRequest {
   type: 'subscribe';
@@ -62,7 +63,7 @@ export function parseClientMessage(value: unknown): ParseResult {
     default:
       return fail(
         'unknown_type',
-        typeof m.type === 'string' ? `unknown message type "${m.type.slice(0, 64)}"` : '"type" must be "subscribe", "command" or "history"',
+        typeof m.type === 'string' ? `unknown message type "${clip(m.type, 64)}"` : '"type" must be "subscribe", "command" or "history"',
         id,
       );
   }

@@ -104,6 +104,27 @@ export class WsServer implements ConnectionHost {
     }
   }
 
+  /**
+   * Why a plain request at an endpoint's path (one without both `Upgrade: websocket` and
+   * `Connection: Upgrade`, so Node raised no 'upgrade') is not a WebSocket handshake, by the
+   * handshake's own rules: 400 naming the missing header, not the static files' 404 — the usual
+   * sign of a reverse proxy that does not pass the upgrade headers on. Undefined for other paths.
+   */
+  plainRefusal(req: http.IncomingMessage): { status: number; message: string; headers: Readonly<Record<string, string>> } | undefined {
+    const target = req.url ?? '';
+    const mark = target.indexOf('?');
+    const path = mark < 0 ? target : target.slice(0, mark);
+    const endpoint = this.endpoints.get(path);
+    if (!endpoint) return undefined;
+    const result = processHandshake(
+      { method: req.method ?? '', httpVersion: req.httpVersion, url: target, rawHeaders: req.rawHeaders },
+      { protocols: endpoint.protocols, maxHeaders: this.limits.maxHeaders },
+    );
+    // a valid handshake always arrives as an upgrade: whatever got here lacks one of the two headers
+    if (result.ok) return undefined;
+    return { status: result.status, message: `${path} is a WebSocket endpoint: ${result.message}`, headers: result.headers };
+  }
+
   private upgrade(req: http.IncomingMessage, socket: Socket, head: Buffer): void {
     // Until a Connection owns it, a reset socket must not become an uncaught 'error'.
     socket.on('error', ignoreError);

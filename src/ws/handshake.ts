@@ -31,7 +31,15 @@ export type HandshakeResult =
       /** The whole "HTTP/1.1 101 Switching Protocols\r\n…\r\n\r\n". */
       response: Buffer;
     }
-  | { ok: false; status: number; message: string; response: Buffer };
+  | {
+      ok: false;
+      status: number;
+      message: string;
+      /** headers the refusal needs besides the body's (Allow, Sec-WebSocket-Version) */
+      headers: Readonly<Record<string, string>>;
+      /** The whole refusal, to write on the socket of an upgrade. */
+      response: Buffer;
+    };
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
@@ -87,9 +95,13 @@ export function processHandshake(req: UpgradeRequest, opts: HandshakeOptions): H
     }
   }
   const protocol = negotiate(opts.protocols, offered);
-  if (protocol === undefined && offered.some((p) => !p.startsWith(BEARER_PREFIX))) {
+  // bearer.* alone too: a 101 selecting none would be failed by every browser (it offered some)
+  if (protocol === undefined && offered.length > 0) {
     const supported = opts.protocols.length > 0 ? opts.protocols.join(', ') : 'none';
-    return refuse(400, `none of the offered subprotocols is supported; supported: ${supported}`);
+    const what = offered.every((p) => p.startsWith(BEARER_PREFIX))
+      ? 'a bearer.<token> subprotocol must come with a supported one'
+      : 'none of the offered subprotocols is supported';
+    return refuse(400, `${what}; supported: ${supported}`);
   }
 
   if (opts.originAllowed && !opts.originAllowed(headers.get('origin'), host.host)) return refuse(403, 'origin not allowed');
@@ -116,8 +128,8 @@ export function httpErrorResponse(status: number, message: string, extraHeaders:
   return Buffer.concat([Buffer.from(`${head}\r\n`, 'latin1'), Buffer.from(body, 'utf8')]);
 }
 
-function refuse(status: number, message: string, extraHeaders?: Record<string, string>): HandshakeResult {
-  return { ok: false, status, message, response: httpErrorResponse(status, message, extraHeaders) };
+function refuse(status: number, message: string, extraHeaders: Record<string, string> = {}): HandshakeResult {
+  return { ok: false, status, message, headers: extraHeaders, response: httpErrorResponse(status, message, extraHeaders) };
 }
 
 /** Server preference among the offered; `bearer.*` can never be chosen. */

@@ -109,9 +109,9 @@ describe('Chromium WebSocket ↔ our server', () => {
     expect(protocol).toBe('serialgate.v1.cbor');
   });
 
-  it('a browser offering only a bearer.* entry gets no protocol back, which Chromium treats as a failed handshake', async () => {
-    // RFC 6455 allows the missing header; Chromium does not. Browser clients must therefore
-    // offer a real protocol (serialgate.v1.json) next to their bearer.<token>.
+  it('a browser offering only a bearer.* entry is refused (400), so its handshake fails', async () => {
+    // A 101 selecting none would fail too: Chromium fails a handshake where protocols were
+    // offered and none was selected. Browser clients offer a real protocol next to their bearer.<token>.
     const outcome = await page.evaluate(async (url) => {
       const ws = new WebSocket(url, ['bearer.token-abcdefghijklmnop']);
       return await new Promise<string>((resolve) => {

@@ -10,8 +10,8 @@
  */
 import type { DeviceConfig } from '../../config/schema.js';
 import { createLineParser, type LineResult } from '../../codecs/line-parser.js';
-import { clip } from '../../codecs/line-kv.js';
 import { emptyValues, isStrictNumber } from '../../codecs/line-values.js';
+import { clip } from '../../text.js';
 
 export type PayloadDecoder = (payload: Uint8Array) => LineResult;
 

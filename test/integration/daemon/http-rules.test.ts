@@ -110,6 +110,24 @@ describe('bound to loopback, auth.hosts empty: Host must be a loopback name', ()
     expect((await rawHttp(port, [upgradeRequest('/ws')], { timeoutMs: 500 })).status).toBe(101);
   });
 
+  it('a request at the WebSocket path without the upgrade headers (a proxy that drops them) → 400 naming the missing one, not 404', async () => {
+    const cases: [string, number, string][] = [
+      ['', 400, '/ws is a WebSocket endpoint: Upgrade header must contain "websocket"'],
+      ['Upgrade: websocket\r\n', 400, '/ws is a WebSocket endpoint: Connection header must contain "upgrade"'],
+      ['Connection: keep-alive, Upgrade\r\n', 400, '/ws is a WebSocket endpoint: Upgrade header must contain "websocket"'],
+    ];
+    for (const [extra, status, message] of cases) {
+      const r = await get(port, '/ws?x=1', '127.0.0.1', extra);
+      expect([r.status, r.text], extra).toEqual([status, expect.stringContaining(message)]);
+      expect(r.text, extra).toMatch(/X-Content-Type-Options: nosniff/i);
+    }
+    const post = await rawHttp(port, ['POST /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n']);
+    expect([post.status, post.text]).toEqual([405, expect.stringMatching(/Allow: GET\r\n/)]);
+    // other paths are the routes' as before; the upgrade at /ws is served
+    expect((await get(port, '/ws/', '127.0.0.1')).status).toBe(404);
+    expect((await rawHttp(port, [upgradeRequest('/ws')], { timeoutMs: 500 })).status).toBe(101);
+  });
+
   it('refusals are counted in serialgate_http_client_errors_total{status}', async () => {
     const metrics = (await get(port, '/metrics', '127.0.0.1')).text;
     expect(metrics).toMatch(/serialgate_http_client_errors_total\{status="403"\} [1-9]/);

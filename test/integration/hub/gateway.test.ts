@@ -179,6 +179,18 @@ describe('commands', () => {
       ok: false,
       error: { code: 'forbidden', message: 'commands need an operator token' },
     });
+    // a viewer's refused commands cost acks as an operator's do: the same rate limit (burst 40)
+    const reached = mock.commands.length;
+    for (let i = 0; i < 60; i++) p.send({ type: 'command', id: `f${i}`, device: 'mock1', line: 'LED ON' });
+    await p.waitFor('61 acks', () => p.of('ack').length === 61);
+    const codes: string[] = p
+      .of('ack')
+      .slice(1)
+      .map((a) => a.error.code);
+    expect(codes.slice(0, 30)).toEqual(Array(30).fill('forbidden'));
+    expect(codes.filter((c) => c === 'rate_limited').length).toBeGreaterThan(0);
+    expect(new Set(codes)).toEqual(new Set(['forbidden', 'rate_limited']));
+    expect(mock.commands.length).toBe(reached);
     await p.close();
   });
 
@@ -304,6 +316,26 @@ describe('bad client messages', () => {
     expect(await p.next('ack')).toMatchObject({ id: 'still-open', ok: true, reply: 'PONG' });
     expect(p.closed).toBeUndefined();
     await p.close();
+  });
+
+  it('quoted input is cut before a surrogate pair, never inside it: the same well-formed text in JSON and CBOR', async () => {
+    const long = `${'a'.repeat(63)}😀`;
+    const cut = `${'a'.repeat(63)}…`;
+    const json = await op();
+    await json.next('hello');
+    json.send({ type: long });
+    expect((await json.next('error')).error.message).toBe(`unknown message type "${cut}"`);
+    json.send({ type: 'command', id: 'u1', device: long, line: 'PING' });
+    expect((await json.next('ack')).error.message).toBe(`no device "${cut}"`);
+    await json.close();
+    const cbor = await Peer.open(ws, { protocols: ['serialgate.v1.cbor', `bearer.${OPERATOR}`] });
+    await cbor.next('hello');
+    const encoder = new Encoder({ useRecords: false });
+    cbor.ws.send(encoder.encode({ type: long }));
+    expect((await cbor.next('error')).error.message).toBe(`unknown message type "${cut}"`);
+    cbor.ws.send(encoder.encode({ type: 'command', id: 'u1', device: long, line: 'PING' }));
+    expect((await cbor.next('ack')).error.message).toBe(`no device "${cut}"`);
+    await cbor.close();
   });
 
   it('a flood → close 1008', async () => {

@@ -6,7 +6,6 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { Connection } from '../../../src/server/connection.js';
 import { recorder, startServer, type Recorded, type TestServer } from './harness.js';
-import { RawPeer } from './raw-peer.js';
 
 const SIZES = [0, 125, 126, 65_535, 65_536];
 const MiB = 1024 * 1024;
@@ -245,24 +244,30 @@ describe('subprotocol negotiation', () => {
     expect(await negotiated([])).toEqual({ header: undefined, server: undefined });
   });
 
-  it('never negotiates or echoes a bearer.* credential (raw client: ws refuses a missing header)', async () => {
-    const peer = await RawPeer.open(server.port, { path: '/proto', headers: 'Sec-WebSocket-Protocol: bearer.secret-token-123456\r\n' });
-    expect(peer.response.toLowerCase()).not.toContain('sec-websocket-protocol');
-    expect(peer.response).not.toContain('secret');
-    expect(conns[conns.length - 1]!.conn.protocol).toBeUndefined();
-    peer.destroy();
-  });
-
-  it('refuses a client offering only unknown protocols with 400 naming the supported ones', async () => {
-    const ws = new WebSocket(`${server.wsUrl}/proto`, ['mqtt', 'v2.other']);
+  const refusal = (protocols: string[]) => {
+    const ws = new WebSocket(`${server.wsUrl}/proto`, protocols);
     open.push(ws);
-    const { status, body } = await new Promise<{ status: number; body: string }>((resolve) =>
+    return new Promise<{ status: number; body: string }>((resolve) =>
       ws.once('unexpected-response', (_req, res) => {
         let body = '';
         res.on('data', (c: Buffer) => (body += c.toString()));
         res.on('end', () => resolve({ status: res.statusCode!, body }));
       }),
     );
+  };
+
+  it('refuses a bearer.* credential offered alone with 400 saying a real protocol must come with it (a 101 selecting none fails every browser)', async () => {
+    const before = conns.length;
+    const { status, body } = await refusal(['bearer.secret-token-123456']);
+    expect(status).toBe(400);
+    expect(body).toContain('a bearer.<token> subprotocol must come with a supported one');
+    expect(body).toContain(JSON_P);
+    expect(body).not.toContain('secret');
+    expect(conns.length).toBe(before);
+  });
+
+  it('refuses a client offering only unknown protocols with 400 naming the supported ones', async () => {
+    const { status, body } = await refusal(['mqtt', 'v2.other']);
     expect(status).toBe(400);
     expect(body).toContain(CBOR_P);
   });

@@ -52,8 +52,21 @@ describe('Authenticator.authorize', () => {
       message: 'invalid token',
     });
     expect(a.authorize(req({ headers: { authorization: `Bearer ${OP}x` } }))).toMatchObject({ ok: false, status: 401 });
-    expect(a.authorize(req({ headers: { authorization: `Basic ${OP}` } }))).toMatchObject({ ok: false, status: 401 });
+    expect(a.authorize(req({ headers: { authorization: 'Bearer' } }))).toMatchObject({ ok: false, status: 401 });
+    expect(a.authorize(req({ headers: { authorization: 'Bearer   ' } }))).toMatchObject({ ok: false, status: 401 });
     expect(a.authorize(req({ offered: ['bearer.'] }))).toMatchObject({ ok: false, status: 401 });
+  });
+
+  it("another Authorization scheme (a reverse proxy's Basic login) is not ours: the other credentials, else anonymous", () => {
+    const basic = { authorization: `Basic ${Buffer.from('alice:pw').toString('base64')}` };
+    expect(a.authorize(req({ headers: basic }))).toEqual({ ok: true, context: { role: 'viewer' } });
+    expect(a.authorize(req({ headers: { authorization: OP } }))).toEqual({ ok: true, context: { role: 'viewer' } });
+    expect(a.authorize(req({ headers: basic, offered: ['serialgate.v1.json', `bearer.${OP}`] }))).toEqual({
+      ok: true,
+      context: { role: 'operator', credential: expect.any(Buffer) },
+    });
+    const closed = new Authenticator(auth({ anonymous: 'none' }), '127.0.0.1');
+    expect(closed.authorize(req({ headers: basic }))).toMatchObject({ ok: false, status: 401, message: 'a token is required' });
   });
 
   it('no token → auth.anonymous; none → 401', () => {

@@ -518,6 +518,13 @@ describe('commands', () => {
     expect(other.of('ack').map((a) => a.error.code)).toEqual(['unknown_device']);
   });
 
+  it("a viewer's commands take tokens too: forbidden within the rate, rate_limited beyond it", () => {
+    const { connect } = setup({ commandRate: { perSecond: 1, burst: 2 } });
+    const c = connect('viewer');
+    for (let i = 0; i < 3; i++) c.sendJson({ type: 'command', id: `v${i}`, device: 'a', line: 'X' });
+    expect(c.of('ack').map((a) => a.error.code)).toEqual(['forbidden', 'forbidden', 'rate_limited']);
+  });
+
   it('a connection that closes while its command is pending: the command completes, no ack', async () => {
     const { connect, devs } = setup();
     let release!: (v: { reply?: string }) => void;

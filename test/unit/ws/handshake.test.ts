@@ -73,10 +73,12 @@ describe('processHandshake: accepted', () => {
     expect(r.ok && r.response.toString()).not.toContain('s3cr3t');
   });
 
-  it('accepts only bearer.* offered: JSON, no protocol header', () => {
-    const r = processHandshake(request({ 'Sec-WebSocket-Protocol': 'bearer.abc' }), OPTS);
-    expect(r.ok && r.protocol).toBeUndefined();
-    expect(r.ok && r.response.toString()).not.toContain('Sec-WebSocket-Protocol');
+  it('refuses only bearer.* offered with 400: a 101 selecting none would fail in every browser', () => {
+    const r = refused(request({ 'Sec-WebSocket-Protocol': 'bearer.abc, bearer.def' }));
+    expect([r.status, r.message]).toEqual([
+      400,
+      'a bearer.<token> subprotocol must come with a supported one; supported: serialgate.v1.cbor, serialgate.v1.json',
+    ]);
   });
 
   it('treats __proto__ and constructor as ordinary header names', () => {
