@@ -9,6 +9,11 @@
  * Pure data: the browser client bundles it too.
  */
 
+/**
+ * YAML alias expansions in a config file. yaml's default (100) refuses a plain config whose 101
+ * devices share `parser: *kv`; this still stops an alias bomb (aliases of aliases multiply).
+ */
+export const MAX_ALIAS_EXPANSIONS = 10_000;
 /** Device, gateway and command ids: what the gateway echoes back or uses as a label. */
 export const MAX_ID_LENGTH = 64;
 /** Device ids one `subscribe` may name. */
@@ -120,7 +125,7 @@ export const FIXED_BOUNDS: readonly FixedBound[] = [
     'MAX_ID_LENGTH',
     MAX_ID_LENGTH,
     'characters',
-    'device and gateway ids (`ID_PATTERN`), subscribed ids, and command ids from dashboards and federation: short enough to log, label and echo → `invalid_field` / `invalid`',
+    'device and gateway ids (`ID_PATTERN`), subscribed ids, and command ids from dashboards and federation, counted in UTF-16 code units (an emoji is two): short enough to log, label and echo → `invalid_field` / `invalid`',
   ),
   b('MAX_SUBSCRIBED', MAX_SUBSCRIBED, 'ids', 'a dashboard names a few devices or `"*"`; bounds the work of one `subscribe` → `invalid_field`'),
   b('MAX_EPOCH_LENGTH', MAX_EPOCH_LENGTH, 'characters', 'our epochs are 12 characters; a longer one is compared, never echoed → `invalid_field`'),
@@ -256,6 +261,12 @@ export const FIXED_BOUNDS: readonly FixedBound[] = [
     FLEET_MAX_MESSAGE_BYTES,
     'bytes',
     'a fleet message: a bigger reading is not published (counted in serialgate_mqtt_publish_dropped_total), a bigger one from the broker is dropped by it',
+  ),
+  b(
+    'MAX_ALIAS_EXPANSIONS',
+    MAX_ALIAS_EXPANSIONS,
+    'entries',
+    'YAML alias expansions in a config file: a config of any size may share anchors; aliases of aliases (an alias bomb) multiply past it → a configuration error',
   ),
   b('WATCH_INTERVAL_MS', WATCH_INTERVAL_MS, 'ms', 'serialport does not always notice an unplug: the path is `stat`ed this often besides inotify'),
   b(

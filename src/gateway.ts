@@ -5,7 +5,7 @@
 import type http from 'node:http';
 import type https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { Config, DeviceConfig } from './config/schema.js';
+import type { Config, DeviceConfig, MqttConfig } from './config/schema.js';
 import { History, stateDir } from './history/persistent.js';
 import type { HistoryReader, HistoryWriter } from './domain.js';
 import { buildHealthReport, createRequestHandler, defaultWebRoot } from './http/routes.js';
@@ -62,8 +62,22 @@ class SourceSet {
     return this.all().flatMap((s) => s.devices());
   }
 
-  /** Brings the running sources to `config`: stops what changed or went, starts what is new. */
+  /**
+   * Brings the running sources to `config`: stops what changed or went, starts what is new. What
+   * can refuse a config (a TLS file that cannot be read) is built before anything running is
+   * stopped: a refused reload leaves every source as it was.
+   */
   async apply(config: Config): Promise<void> {
+    const mqttDevices = config.devices.filter((d) => d.mqtt);
+    const mqttKey = JSON.stringify([config.mqtt, mqttDevices, config.gateway.id]);
+    const federation = config.mqtt?.federation.enabled ? config.mqtt : undefined;
+    const fleetKey = JSON.stringify([federation, config.gateway.id]);
+    const newMqtt =
+      config.mqtt && mqttDevices.length > 0 && this.mqtt?.key !== mqttKey
+        ? await this.mqttSource(config.mqtt, mqttDevices, config.gateway.id)
+        : undefined;
+    const newFleet = federation && this.fleet?.key !== fleetKey ? await this.fleetSource(federation, config.gateway.id) : undefined;
+
     const wanted = new Map(config.devices.filter((d) => d.serial).map((d) => [d.id, d]));
     const stopping: Promise<void>[] = [];
     for (const [id, e] of this.serial) {
@@ -75,15 +89,11 @@ class SourceSet {
       this.serial.delete(id);
       stopping.push(e.source.stop());
     }
-    const mqttDevices = config.devices.filter((d) => d.mqtt);
-    const mqttKey = JSON.stringify([config.mqtt, mqttDevices, config.gateway.id]);
     const oldMqtt = this.mqtt;
     if (oldMqtt && oldMqtt.key !== mqttKey) {
       this.mqtt = undefined;
       stopping.push(oldMqtt.source.stop());
     }
-    const federation = config.mqtt?.federation.enabled ? config.mqtt : undefined;
-    const fleetKey = JSON.stringify([federation, config.gateway.id]);
     const oldFleet = this.fleet;
     if (oldFleet && oldFleet.key !== fleetKey) {
       this.fleet = undefined;
@@ -100,29 +110,13 @@ class SourceSet {
       this.serial.set(id, { cfg, source });
       starting.push(source);
     }
-    if (config.mqtt && mqttDevices.length > 0 && this.mqtt === undefined) {
-      // mqtt.js is loaded only when a broker is configured: ~15 MB of RSS a serial-only Pi keeps
-      const { MqttSource } = await import('./sources/mqtt/index.js');
-      const source = new MqttSource(config.mqtt, mqttDevices, this.hub, this.logger, config.gateway.id);
-      this.mqtt = { key: mqttKey, source };
-      starting.push(source);
+    if (newMqtt) {
+      this.mqtt = { key: mqttKey, source: newMqtt };
+      starting.push(newMqtt);
     }
-    if (federation && this.fleet === undefined) {
-      const { Fleet } = await import('./fleet/fleet.js');
-      const source = new Fleet({
-        config: federation,
-        gatewayId: config.gateway.id,
-        sink: this.hub,
-        logger: this.logger,
-        localDevices: () =>
-          this.all()
-            .filter((s) => s !== this.fleet?.source)
-            .flatMap((s) => s.devices()),
-        devicesChanged: () => this.hub.setDevices(this.devices()),
-        route: (device, cmd, from) => this.hub.routeCommand(device, cmd, { kind: 'fleet', gateway: from }),
-      });
-      this.fleet = { key: fleetKey, source };
-      starting.push(source);
+    if (newFleet) {
+      this.fleet = { key: fleetKey, source: newFleet };
+      starting.push(newFleet);
     }
     this.hub.reconfigure(config);
     // the hub learns the new device list before their first reading or state
@@ -133,6 +127,28 @@ class SourceSet {
 
   async stop(): Promise<void> {
     await Promise.all(this.all().map((s) => s.stop()));
+  }
+
+  private async mqttSource(config: MqttConfig, devices: DeviceConfig[], gatewayId: string): Promise<MqttSource> {
+    // mqtt.js is loaded only when a broker is configured: ~15 MB of RSS a serial-only Pi keeps
+    const { MqttSource } = await import('./sources/mqtt/index.js');
+    return new MqttSource(config, devices, this.hub, this.logger, gatewayId);
+  }
+
+  private async fleetSource(config: MqttConfig, gatewayId: string): Promise<Fleet> {
+    const { Fleet } = await import('./fleet/fleet.js');
+    return new Fleet({
+      config,
+      gatewayId,
+      sink: this.hub,
+      logger: this.logger,
+      localDevices: () =>
+        this.all()
+          .filter((s) => s !== this.fleet?.source)
+          .flatMap((s) => s.devices()),
+      devicesChanged: () => this.hub.setDevices(this.devices()),
+      route: (device, cmd, from) => this.hub.routeCommand(device, cmd, { kind: 'fleet', gateway: from }),
+    });
   }
 }
 
@@ -221,9 +237,10 @@ export async function startGateway(config: Config, logger: Logger, opts: Gateway
       if (needsRestart.length > 0) {
         logger.warn({ keys: needsRestart }, `these changes take effect after a restart, the running values stay: ${needsRestart.join(', ')}`);
       }
+      // sources first: a config they refuse changes nothing, the Host rule included
+      await sources.apply(next);
       current = next;
       hostRule = new Authenticator(next.auth, next.server.host);
-      await sources.apply(next);
       logger.info({ devices: next.devices.length }, 'configuration reloaded');
     },
     stop() {

@@ -8,6 +8,7 @@ import type * as z from 'zod/mini';
 import { shapeAt, suggestKey } from './keys.js';
 import { configSchema, type Config } from './schema.js';
 import { isSecretPath } from './secrets.js';
+import { MAX_ALIAS_EXPANSIONS } from '../bounds.js';
 
 export interface ConfigIssue {
   /** `devices[1].serial.baudRate` */
@@ -48,7 +49,8 @@ function interpolate(
 ): unknown {
   if (typeof value === 'string') {
     return value.replace(ENV_REF, (_m, name: string, fallback: string | undefined) => {
-      const v = env[name] ?? fallback;
+      // as in the shell: `:-` also stands in for a variable set but empty (an EnvironmentFile line `NAME=`)
+      const v = env[name] === undefined || (env[name] === '' && fallback !== undefined) ? fallback : env[name];
       if (v === undefined) {
         issues.push({ path: formatPath(path), message: `environment variable ${name} is not set`, line: lineOf(path) });
         return '';
@@ -99,8 +101,15 @@ export function parseConfig(text: string, source = 'config', env: NodeJS.Process
     return offset === undefined ? undefined : lineCounter.linePos(offset).line;
   };
 
+  let js: unknown;
+  try {
+    js = doc.toJS({ maxAliasCount: MAX_ALIAS_EXPANSIONS });
+  } catch (err) {
+    // yaml's guard against an alias bomb (aliases of aliases, each multiplying the document)
+    throw new ConfigError(source, [{ path: '', message: `YAML: ${(err as Error).message} (more than ${MAX_ALIAS_EXPANSIONS} alias expansions)` }]);
+  }
   const issues: ConfigIssue[] = [];
-  const raw = interpolate(doc.toJS() ?? {}, env, [], issues, lineOf);
+  const raw = interpolate(js ?? {}, env, [], issues, lineOf);
   if (issues.length) throw new ConfigError(source, issues);
 
   const result = configSchema.safeParse(raw, { reportInput: true });

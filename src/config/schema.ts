@@ -146,7 +146,11 @@ export const authSchema = z.prefault(
 
 export const mqttSchema = z
   .strictObject({
-    url: z.string().check(z.regex(/^(mqtts?|wss?|tcp|ssl):\/\//, 'expected an mqtt://, mqtts://, ws:// or wss:// URL')),
+    url: z.string().check(
+      z.regex(/^(mqtts?|wss?|tcp|ssl):\/\//, 'expected an mqtt://, mqtts://, ws:// or wss:// URL'),
+      // what the client parses it with; the message never quotes it (a password may be in it)
+      z.refine((s) => URL.canParse(s), 'not a URL: a password or user name in it must be percent-encoded (/ ? # @ : as %2F %3F %23 %40 %3A)'),
+    ),
     // 5: the broker drops a payload too big to hold for us, and says when it refuses a command (README
     // "MQTT and federation"); 4 (3.1.1) only for a broker that speaks nothing else
     protocolVersion: z._default(z.union([z.literal(5), z.literal(4)]), 5),

@@ -6,10 +6,10 @@ import type { Config } from './schema.js';
 
 export const MASK = '********';
 
-/** `auth.tokens[i].token`, `mqtt.password`: never printed, never echoed in an error. */
+/** `auth.tokens[i].token`, `mqtt.password`, and `mqtt.url` (it may carry one): never echoed in an error. */
 export function isSecretPath(path: readonly PropertyKey[]): boolean {
   const last = path[path.length - 1];
-  return (last === 'token' && path[0] === 'auth') || (last === 'password' && path[0] === 'mqtt');
+  return (last === 'token' && path[0] === 'auth') || ((last === 'password' || last === 'url') && path[0] === 'mqtt' && path.length === 2);
 }
 
 /** `mqtt://user:secret@host` → `mqtt://user:********@host`; other URLs unchanged. */

@@ -15,7 +15,7 @@
  * messages under our own subtree are never remote data (only commands to us are read there).
  */
 import { randomBytes } from 'node:crypto';
-import mqtt, { type IClientPublishOptions, type MqttClient } from 'mqtt';
+import mqtt, { type IClientOptions, type IClientPublishOptions, type MqttClient } from 'mqtt';
 import type { MqttConfig } from '../config/schema.js';
 import { metrics } from '../metrics.js';
 import type { Logger } from '../log.js';
@@ -70,7 +70,11 @@ export class Fleet implements Source {
   /** the smallest message the fleet broker refused as too large: none this size or bigger is published again */
   private refusedBytes = Infinity;
 
+  private readonly options: IClientOptions;
+
+  /** Throws MqttConfigError (a TLS file that cannot be read) before any I/O: a reload is refused whole. */
   constructor(private readonly opts: FleetOptions) {
+    this.options = clientOptions(opts.config, `serialgate-fleet-${opts.gatewayId}-${this.instance}`, FLEET_MAX_MESSAGE_BYTES);
     this.log = opts.logger.child({ component: 'fleet' });
     this.fed = opts.config.federation;
     this.topics = new FleetTopics(this.fed.prefix);
@@ -107,7 +111,7 @@ export class Fleet implements Source {
   async start(): Promise<void> {
     if (this.client || this.phase === 'stopped') return;
     const { config, gatewayId } = this.opts;
-    const options = clientOptions(config, `serialgate-fleet-${gatewayId}-${this.instance}`, FLEET_MAX_MESSAGE_BYTES);
+    const options = this.options;
     const client = mqtt.connect({
       ...options,
       // a session the broker keeps while we are away (one client id per run): readings other

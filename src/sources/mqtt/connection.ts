@@ -12,7 +12,7 @@
  *   connected (commands.ts), and fleet mode has its own client (src/fleet/).
  */
 import { randomBytes } from 'node:crypto';
-import mqtt, { type MqttClient } from 'mqtt';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { MqttConfig } from '../../config/schema.js';
 import { metrics } from '../../metrics.js';
 import type { Logger } from '../../log.js';
@@ -52,12 +52,17 @@ export class MqttConnection {
   private lastError: { reason: string; auth: boolean } | undefined;
   private downReason = 'connecting to the MQTT broker';
 
+  private readonly options: IClientOptions;
+
+  /** Throws MqttConfigError (a TLS file that cannot be read) before any I/O: a reload is refused whole. */
   constructor(
     private readonly config: MqttConfig,
-    private readonly gatewayId: string,
+    gatewayId: string,
     private readonly handler: ConnectionHandler,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.options = clientOptions(config, config.clientId ?? `serialgate-${gatewayId}-${randomBytes(4).toString('hex')}`);
+  }
 
   get up(): boolean {
     return this.connected;
@@ -78,10 +83,9 @@ export class MqttConnection {
     return this.connected ? this.client : undefined;
   }
 
-  /** Throws MqttConfigError (a TLS file that cannot be read) before any I/O. */
   start(): void {
     if (this.client || this.stopped) return;
-    const client = mqtt.connect(clientOptions(this.config, this.config.clientId ?? `serialgate-${this.gatewayId}-${randomBytes(4).toString('hex')}`));
+    const client = mqtt.connect(this.options);
     this.client = client;
     client.on('connect', (connack) => this.onConnect(client, connack.properties?.maximumPacketSize));
     client.on('error', (err) => this.onError(err));

@@ -69,3 +69,35 @@ describe('reload with changed MQTT topics', () => {
     expect(text).toMatch(/serialgate_readings_total\{device="room"\} 2/);
   });
 });
+
+describe('a reload the sources refuse', () => {
+  it('an unreadable mqtt.tls.ca: the reload fails whole; the MQTT client, its device and the auth rules stay as they were', async () => {
+    const broker = await startMosquitto();
+    cleanups.push(() => broker.stop());
+    const gw = await startGateway(config(broker.url, 'sensors/+/temp', true), silentLogger());
+    cleanups.push(() => gw.stop());
+    const ws = `${gw.url.replace(/^http/, 'ws')}/ws`;
+    const publisher = await mqtt.connectAsync(broker.url);
+    cleanups.push(() => publisher.endAsync());
+    const watcher = await Peer.open(ws);
+    cleanups.push(() => watcher.ws.terminate());
+    const up = () =>
+      watcher.of('state').some((s) => s.device === 'door' && s.state === 'up') ||
+      watcher.of('hello')[0]?.devices.some((d: any) => d.id === 'door' && d.state === 'up');
+    await watcher.waitFor('door up', up, 10_000);
+
+    const next = config(broker.url, 'sensors/+/temp', true);
+    next.mqtt!.tls = { ca: '/nonexistent/ca.pem', rejectUnauthorized: true };
+    next.auth.anonymous = 'none';
+    await expect(gw.reload(next)).rejects.toThrow(/mqtt\.tls\.ca.*cannot read "\/nonexistent\/ca\.pem"/);
+
+    // the same client still delivers: no state change, the reading arrives
+    await publisher.publishAsync('door/state', '{"open":1}');
+    await watcher.waitFor('a door reading after the refused reload', () => watcher.of('reading').some((r) => r.device === 'door'), 10_000);
+    expect(watcher.of('state').filter((s) => s.state === 'down')).toEqual([]);
+    // the auth of the refused config is not in force: an anonymous dashboard is still a viewer
+    const anon = await Peer.open(ws);
+    cleanups.push(() => anon.ws.terminate());
+    expect((await anon.next('hello')).role).toBe('viewer');
+  });
+});

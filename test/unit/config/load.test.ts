@@ -192,6 +192,26 @@ describe('parseConfig: unknown keys', () => {
   });
 });
 
+describe('parseConfig: YAML anchors and aliases', () => {
+  it('101 devices sharing one parser by alias is a config; an alias bomb is a config error, not a crash', () => {
+    const devices = Array.from({ length: 101 }, (_, i) => `  - { id: d${i}, serial: { path: /dev/ttyUSB${i} }, parser: *kv }`);
+    const text = ['x-parser: &kv { format: kv }', 'devices:', ...devices].join('\n');
+    // the anchor's own key is unknown: the aliases resolved, then the schema spoke
+    expect(issuesOf(text)).toEqual([{ path: 'x-parser', message: 'unknown key', line: 1 }]);
+    const shared = ['devices:', `  - { id: d0, serial: { path: /dev/ttyUSB0 }, parser: &kv { format: kv } }`, ...devices.slice(1)].join('\n');
+    expect(parseConfig(shared, 'test.yaml', {}).devices).toHaveLength(101);
+    // billion laughs: nine levels of ten aliases each, 10^9 strings if expanded
+    const bomb = ['l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]'];
+    for (let i = 1; i < 9; i++)
+      bomb.push(
+        `l${i}: &l${i} [${Array(10)
+          .fill(`*l${i - 1}`)
+          .join(', ')}]`,
+      );
+    expect(issuesOf(bomb.join('\n'))).toEqual([{ path: '', message: expect.stringContaining('more than 10000 alias expansions') }]);
+  });
+});
+
 describe('parseConfig: environment interpolation', () => {
   it('replaces ${NAME} in any string, also inside a longer string', () => {
     const c = parseConfig('gateway: { id: "pi-${SITE}" }\nauth:\n  tokens:\n    - { token: "${SG_TOKEN}", role: operator }\n', 'test.yaml', {
@@ -202,10 +222,12 @@ describe('parseConfig: environment interpolation', () => {
     expect(c.auth.tokens[0].token).toBe(TOKEN);
   });
 
-  it('${NAME:-fallback} uses the fallback only when NAME is unset', () => {
+  it('${NAME:-fallback} uses the fallback when NAME is unset or empty, as the shell does; ${NAME} set but empty is empty', () => {
     const text = 'gateway: { id: "${GW:-pi-default}" }\n';
     expect(parseConfig(text, 'test.yaml', {}).gateway.id).toBe('pi-default');
+    expect(parseConfig(text, 'test.yaml', { GW: '' }).gateway.id).toBe('pi-default');
     expect(parseConfig(text, 'test.yaml', { GW: 'pi-env' }).gateway.id).toBe('pi-env');
+    expect(parseConfig('gateway: { id: "pi${SUFFIX}" }\n', 'test.yaml', { SUFFIX: '' }).gateway.id).toBe('pi');
   });
 
   it('an unset variable is an error with path and line', () => {
@@ -239,6 +261,17 @@ describe('secrets', () => {
     })();
     expect(err?.issues).toEqual([{ path: 'auth.tokens[0].token', message: 'expected a string, got a secret (not shown)', line: 3 }]);
     expect(err?.message).not.toContain('12345');
+  });
+
+  it('an mqtt.url the client could not parse (a password with / unencoded) is a config error that never quotes it', () => {
+    const issues = issuesOf('mqtt: { url: "mqtt://gw:Zm9v/YmFy+cXV4@broker:1883" }\n');
+    expect(issues).toEqual([
+      { path: 'mqtt.url', message: expect.stringContaining('not a URL: a password or user name in it must be percent-encoded'), line: 1 },
+    ]);
+    expect(JSON.stringify(issues)).not.toContain('Zm9v');
+    // a wrong scheme is not quoted either: the URL may carry a password
+    expect(JSON.stringify(issuesOf('mqtt: { url: "http://gw:s3cret@broker" }\n'))).not.toContain('s3cret');
+    expect(parseConfig('mqtt: { url: "mqtt://gw:Zm9v%2FYmFy@broker:1883" }\n', 'test.yaml', {}).mqtt?.url).toBe('mqtt://gw:Zm9v%2FYmFy@broker:1883');
   });
 
   it('maskSecrets masks tokens, the MQTT password and URL credentials, and leaves the input alone', () => {
