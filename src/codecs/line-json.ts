@@ -25,6 +25,11 @@ function flatten(out: Values, prefix: string, v: unknown, depth: number): void {
   } else if (typeof v === 'number') {
     // JSON.parse turns 1e400 into Infinity, which JSON cannot carry back out
     if (!Number.isFinite(v)) throw new FlattenError(`json: "${prefix}" is out of the range of a double`);
+    // JSON.parse rounded an integer literal beyond ±(2^53−1) (an ICCID, a serial number): a wrong
+    // value is worse than none; the dashboards' own messages follow the same rule (out_of_range)
+    if (Number.isInteger(v) && !Number.isSafeInteger(v)) {
+      throw new FlattenError(`json: "${prefix}" is a whole number beyond ±(2^53−1), which a double rounds: send it as a string`);
+    }
     out[prefix] = v;
   } else {
     if (depth >= MAX_DEPTH) throw new FlattenError(`json: nested deeper than ${MAX_DEPTH} levels`);

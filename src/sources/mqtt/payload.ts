@@ -10,7 +10,7 @@
  */
 import type { DeviceConfig } from '../../config/schema.js';
 import { createLineParser, type LineResult } from '../../codecs/line-parser.js';
-import { emptyValues, isStrictNumber } from '../../codecs/line-values.js';
+import { emptyValues, isStrictNumber, numberOf } from '../../codecs/line-values.js';
 import { clip } from '../../text.js';
 
 export type PayloadDecoder = (payload: Uint8Array) => LineResult;
@@ -41,8 +41,9 @@ function textParser(format: NonNullable<DeviceConfig['mqtt']>['payload'], parser
       return (text) => {
         const t = text.trim();
         if (!isStrictNumber(t)) return { error: `number: expected a number, got "${clip(t)}"`, raw: text };
-        const n = Number(t);
-        if (!Number.isFinite(n)) return { error: `number: "${clip(t)}" is out of the range of a double`, raw: text };
+        if (!Number.isFinite(Number(t))) return { error: `number: "${clip(t)}" is out of the range of a double`, raw: text };
+        const n = numberOf(t);
+        if (n === undefined) return { error: `number: "${clip(t)}" is a whole number beyond ±(2^53−1): a double would round it`, raw: text };
         const values = emptyValues();
         values.value = n;
         return parser.keepRaw ? { values, raw: text } : { values };

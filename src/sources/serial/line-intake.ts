@@ -67,11 +67,13 @@ export class LineIntake {
   }
 
   private onInvalid(bytes: Buffer): void {
-    if (!this.input.admit(bytes.length)) return;
+    // U+FFFD marks the bad bytes; the line is still seen rather than silently dropped, and may be
+    // the reply a command waits for ("OK 21\xB0C" from a Latin-1 device)
+    const text = bytes.toString('utf8');
+    if (this.reply(text) || !this.input.admit(bytes.length)) return;
     metrics.parseErrors.inc({ device: this.id });
     this.errors.log(this.log, 'warn', 'utf8', { kind: 'utf8' }, `line of ${bytes.length} bytes is not valid UTF-8`);
-    // U+FFFD marks the bad bytes; the line is still seen rather than silently dropped
-    if (this.cfg.parser.onError === 'raw') this.emit({ raw: bytes.toString('utf8'), error: 'invalid UTF-8' });
+    if (this.cfg.parser.onError === 'raw') this.emit({ raw: text, error: 'invalid UTF-8' });
   }
 
   private onOverlong(bytes: number): void {

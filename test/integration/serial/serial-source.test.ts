@@ -234,6 +234,17 @@ describe('SerialSource on a real PTY', () => {
     expect(mock.commands).toEqual(['LED ON', 'PING', 'FOO']);
   });
 
+  it('a reply line with invalid UTF-8 (a Latin-1 degree sign) is the reply, U+FFFD marking the bytes, and not also a reading', async () => {
+    const { mock, device, sink } = await setup({ intervalMs: 0 }, { commands: { reply: { match: '^(OK|ERR)', timeoutMs: 2_000 } } });
+    mock.setSilent(true);
+    const reply = device.command({ line: 'TEMP?' });
+    await mock.write(Buffer.from('OK 21\xB0C\n', 'latin1'));
+    await expect(reply).resolves.toEqual({ reply: 'OK 21\uFFFDC' });
+    await mock.write(Buffer.from('x=\xB0\n', 'latin1'));
+    await sink.waitFor('the next bad line, as a reading', () => sink.readings.some((r) => r.error === 'invalid UTF-8'));
+    expect(sink.readings.filter((r) => r.raw?.startsWith('OK'))).toEqual([]);
+  });
+
   it('concurrent commands never interleave on the wire and resolve in order', async () => {
     const { mock, device } = await setup(
       { intervalMs: 0, replyDelayMs: 30 },

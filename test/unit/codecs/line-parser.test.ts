@@ -27,6 +27,15 @@ describe('scalarOf / isStrictNumber', () => {
     ['1e', '1e'],
     ['-', '-'],
     ['True', 'True'],
+    // whole numbers a double would round stay the digits they were (ids: ICCIDs, serial numbers)
+    ['9007199254740991', 9007199254740991],
+    ['-9007199254740991', -9007199254740991],
+    ['9007199254740993', '9007199254740993'],
+    ['9007199254740992', '9007199254740992'],
+    ['89014103211118510720', '89014103211118510720'],
+    // a fraction or an exponent says measurement: a double is what it means
+    ['1234567.125', 1234567.125],
+    ['1e20', 1e20],
   ])('%j → %j', (s, v) => expect(scalarOf(s)).toBe(v));
 
   it('agrees with the JSON number grammar on any string', () => {
@@ -70,6 +79,7 @@ describe('json', () => {
     ['"s"', 'json: expected an object, got a string'],
     ['null', 'json: expected an object, got null'],
     ['{"t":1e400}', 'json: "t" is out of the range of a double'],
+    ['{"iccid":89014103211118510720}', 'json: "iccid" is a whole number beyond ±(2^53−1), which a double rounds: send it as a string'],
     ['{"s":"\\ud800x"}', 'json: "s" is not well-formed Unicode (a lone surrogate escape)'],
     ['{"a":{"b":["ok","\\udfff"]}}', 'json: "a.b.1" is not well-formed Unicode (a lone surrogate escape)'],
     ['{"\\ud800":1}', 'json: a key is not well-formed Unicode (a lone surrogate escape)'],

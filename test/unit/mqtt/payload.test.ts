@@ -30,6 +30,7 @@ describe('payload: number', () => {
     ['1.', 'number: expected a number, got "1."'],
     ['1 2', 'number: expected a number, got "1 2"'],
     ['1e400', 'number: "1e400" is out of the range of a double'],
+    ['89014103211118510720', 'number: "89014103211118510720" is a whole number beyond ±(2^53−1): a double would round it'],
     ['x'.repeat(50), `number: expected a number, got "${'x'.repeat(40)}…"`],
   ])('%j → error', (p, error) => {
     expect(decode(enc(p))).toEqual({ error, raw: p });
