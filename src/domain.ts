@@ -109,11 +109,18 @@ export interface Device {
   command(cmd: DeviceCommand): Promise<{ reply?: string }>;
 }
 
-/** A source owns some devices and their I/O. Constructors do nothing; start() begins I/O. */
+/**
+ * A source owns some devices and their I/O. Constructors start no I/O (they may read the files their
+ * config names, so that a reload they refuse is refused before anything running stops); start() begins it.
+ */
 export interface Source {
   start(): Promise<void>;
-  /** stop I/O, reject pending commands with `shutting_down`, release ports and clients */
-  stop(): Promise<void>;
+  /**
+   * Stops I/O and releases ports and clients. Pending commands fail with `shutting_down`; when a
+   * reload stops the source (`reload` says why), with `device_unavailable` and that reason instead:
+   * the gateway goes on, and the command may be sent again.
+   */
+  stop(reload?: string): Promise<void>;
   devices(): Device[];
 }
 

@@ -15,10 +15,10 @@ export const ACK_ERRORS = {
   unknown_device: 'no device with that id',
   invalid:
     'wrong field types; `line` for an MQTT device or `payload` for a serial one; empty, too long, control characters; MQTT device without `commandTopic`; an MQTT command at least as large as one the broker refused as too large (`message_size_limit`)',
-  rate_limited: 'more than `hub.commandRate` (20/s, burst 40) on this connection',
+  rate_limited: 'more than `hub.commandRate` (20/s, burst 40) on this connection, whatever its role',
   busy: 'the id is still in flight on this connection, or the device queue (`commands.queue`) is full',
   device_unavailable:
-    'the device is down (answered at once, never queued), the serial port is being reset after a stuck write (commands queued behind it), the broker refused the command (an ACL, or a PUBREC MQTT 5 does not define: Mosquitto over its `message_size_limit`), or the broker connection dropped before the PUBREC (the command is then never published)',
+    'the device is down (answered at once, never queued), the serial port is being reset after a stuck write (commands queued behind it), the broker refused the command (an ACL, or a PUBREC MQTT 5 does not define: Mosquitto over its `message_size_limit`), the broker connection dropped before the PUBREC (the command is then never published), or a reload reopened or removed the device or restarted the MQTT client while the command was pending (the message says which; send it again)',
   timeout:
     "serial: not written and drained (then the port is reset, see [commands](#commands)) or not answered with a line matching `commands.reply.match` within the command's deadline (`reply.timeoutMs`, or `commands.writeTimeoutMs` without `reply`) / MQTT: no PUBREC within `mqtt.commandTimeoutMs` (the command is then never published)",
   shutting_down: 'the gateway is stopping (pending commands get it at shutdown)',

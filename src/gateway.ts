@@ -87,12 +87,12 @@ class SourceSet {
         continue;
       }
       this.serial.delete(id);
-      stopping.push(e.source.stop());
+      stopping.push(e.source.stop(next ? 'reopened by a reload that changed its configuration' : 'removed from the configuration'));
     }
     const oldMqtt = this.mqtt;
     if (oldMqtt && oldMqtt.key !== mqttKey) {
       this.mqtt = undefined;
-      stopping.push(oldMqtt.source.stop());
+      stopping.push(oldMqtt.source.stop('the MQTT client restarts: a reload changed the MQTT settings or devices'));
     }
     const oldFleet = this.fleet;
     if (oldFleet && oldFleet.key !== fleetKey) {

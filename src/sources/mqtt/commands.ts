@@ -116,10 +116,11 @@ export class CommandPublisher {
     this.rejectAll('device_unavailable', `${reason} before the broker acknowledged the command`);
   }
 
-  /** Stop: pending commands fail with shutting_down, new ones are refused. */
-  close(): void {
+  /** Stop: pending commands fail (shutting_down, or device_unavailable with why a reload stops the client), new ones are refused. */
+  close(reload?: string): void {
     this.closed = true;
-    this.rejectAll('shutting_down', 'the gateway is shutting down');
+    if (reload === undefined) this.rejectAll('shutting_down', 'the gateway is shutting down');
+    else this.rejectAll('device_unavailable', `${reload} before the broker acknowledged the command`);
   }
 
   private timedOut(p: Pending): void {

@@ -63,8 +63,8 @@ export class MqttSource implements Source {
     this.connection.start();
   }
 
-  async stop(): Promise<void> {
-    this.commands.close();
+  async stop(reload?: string): Promise<void> {
+    this.commands.close(reload);
     await this.connection.stop();
   }
 }

@@ -23,8 +23,8 @@ export class SerialSource implements Source {
     await Promise.all(this.list.map((d) => d.start()));
   }
 
-  async stop(): Promise<void> {
-    await Promise.all(this.list.map((d) => d.stop()));
+  async stop(reload?: string): Promise<void> {
+    await Promise.all(this.list.map((d) => d.stop(reload)));
   }
 
   devices(): Device[] {

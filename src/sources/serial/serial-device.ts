@@ -115,14 +115,16 @@ export class SerialDevice implements Device {
     return this.guard(() => this.connect());
   }
 
-  async stop(): Promise<void> {
+  /** `reload`: why a reload stops this device (see Source.stop) */
+  async stop(reload?: string): Promise<void> {
     this.phase = 'stopped';
     clearTimeout(this.retryTimer);
     this.unwatch();
-    this.queue.failAll('shutting_down', 'the gateway is shutting down');
+    if (reload === undefined) this.queue.failAll('shutting_down', 'the gateway is shutting down');
+    else this.queue.failAll('device_unavailable', reload);
     const port = this.port;
     this.port = undefined;
-    this.current = { id: this.id, source: 'serial', state: 'down', reason: 'stopped' };
+    this.current = { id: this.id, source: 'serial', state: 'down', reason: reload ?? 'stopped' };
     if (port) await closePort(port);
   }
 

@@ -372,4 +372,33 @@ describe('reload', () => {
     expect(p.closed).toBeUndefined();
     await p.close();
   }, 30_000);
+
+  it('a command pending on a device the reload reopens is device_unavailable with why, not shutting_down; the gateway goes on', async () => {
+    const p = await op();
+    await p.next('hello');
+    const base = config(mock.link, broker.url);
+    const changed = configSchema.parse({
+      ...base,
+      devices: base.devices.map((d) => (d.id === 'mock1' ? { ...d, parser: { format: 'kv', keepRaw: true } } : d)),
+    });
+    mock.setSilent(true);
+    try {
+      p.send({ type: 'command', id: 'r1', device: 'mock1', line: 'PING' });
+      await new Promise((r) => setTimeout(r, 100));
+      await gw.reload(changed);
+      expect(await p.next('ack', (a) => a.id === 'r1')).toEqual({
+        type: 'ack',
+        id: 'r1',
+        ok: false,
+        error: { code: 'device_unavailable', message: 'reopened by a reload that changed its configuration' },
+      });
+    } finally {
+      mock.setSilent(false);
+    }
+    await p.next('state', (m) => m.device === 'mock1' && m.state === 'up', 10_000);
+    p.send({ type: 'command', id: 'r2', device: 'mock1', line: 'PING' });
+    expect(await p.next('ack', (a) => a.id === 'r2')).toMatchObject({ ok: true, reply: 'PONG' });
+    await gw.reload(base);
+    await p.close();
+  }, 30_000);
 });

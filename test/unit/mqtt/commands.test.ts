@@ -81,6 +81,19 @@ describe('CommandPublisher', () => {
     expect(removed).toEqual([1, 2]);
   });
 
+  it('close(reload): a reload that restarts the client fails pending commands device_unavailable with why, not shutting_down', async () => {
+    const { commands } = setup();
+    const a = commands.send('lamp', 'lamp/set', { payload: 'A' });
+    commands.close('the MQTT client restarts: a reload changed the MQTT settings or devices');
+    await expect(a).rejects.toEqual(
+      new CommandError(
+        'device_unavailable',
+        'the MQTT client restarts: a reload changed the MQTT settings or devices before the broker acknowledged the command',
+        'lamp',
+      ),
+    );
+  });
+
   it('a publish error before the PUBREC is device_unavailable; a payload JSON cannot carry is refused, not thrown', async () => {
     const { commands, published } = setup();
     const a = commands.send('lamp', 'lamp/set', { payload: 'ON' });
