@@ -60,6 +60,8 @@ export function createHttpServer(
   // dropping headers past the count.
   srv.maxHeadersCount = limits.maxHeaders + 1;
   srv.on('clientError', onClientError);
+  // Node hands CONNECT to this event only, and drops the socket unanswered when nobody listens
+  srv.on('connect', onConnectMethod);
   const sockets = new Set<Socket>();
   const forget = function (this: Socket) {
     sockets.delete(this);
@@ -170,6 +172,13 @@ const clientErrorMessages = new Map<number, string>([
  * destroys the socket: garbage instead of HTTP costs the sender one round trip and nothing else.
  * Like Node's default, a response is written only when nothing was written yet (keep-alive).
  */
+/** CONNECT (a proxy tunnel): no route takes it; answered as any other method is, 405. */
+function onConnectMethod(_req: http.IncomingMessage, socket: Duplex): void {
+  metrics.httpClientErrors.inc({ status: 405 });
+  socket.on('error', () => socket.destroy());
+  socket.end(httpErrorResponse(405, 'method not allowed', { Allow: 'GET, HEAD' }), () => socket.destroy());
+}
+
 function onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
   const sock = socket as Socket;
   if (err.code !== 'ECONNRESET' && sock.writable && sock.bytesWritten === 0) {

@@ -80,6 +80,13 @@ describe('refused upgrades', () => {
     expect(post.status).toBe(405);
   });
 
+  it('CONNECT (a proxy tunnel) → 405 with Allow, the connection closed: Node drops it unanswered without a listener', async () => {
+    const r = await rawHttp(server.port, ['CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: 127.0.0.1:22\r\n\r\n']);
+    expect(r.status).toBe(405);
+    expect(r.text).toContain('Allow: GET, HEAD');
+    expect(r.closedAfterMs).toBeLessThan(2_000);
+  });
+
   it('garbage instead of HTTP → 400 and the connection is closed; counted in /metrics', async () => {
     const counted = async () => (await metrics.httpClientErrors.get()).values.find((v) => v.labels.status === 400)?.value ?? 0;
     const before = await counted();
