@@ -32,6 +32,8 @@ export const MAX_BATCH_BYTES = 64 * 1024;
 export const BAD_MESSAGE_WINDOW_MS = 10_000;
 /** Derived MQTT device ids per configured device. */
 export const MAX_DERIVED_IDS = 256;
+/** MQTT topics whose last retained payload is remembered, so a reconnect does not deliver it again. */
+export const MAX_RETAINED_TOPICS = 4096;
 /** Unsent bytes on the broker socket above which QoS 0 publishes (federated readings) are dropped. */
 export const MAX_SOCKET_BACKLOG_BYTES = 1024 * 1024;
 /** A broker that accepts TCP but never answers CONNECT is given up on after this. */
@@ -177,6 +179,12 @@ export const FIXED_BOUNDS: readonly FixedBound[] = [
     MAX_DERIVED_IDS,
     'ids',
     'ids an MQTT device derives from topic levels: a publisher cannot grow the device table → counted as parse errors',
+  ),
+  b(
+    'MAX_RETAINED_TOPICS',
+    MAX_RETAINED_TOPICS,
+    'entries',
+    'MQTT topics with a retained message whose last payload (a 20-byte digest) is remembered, so a reconnect does not deliver it again as a new reading; past it the oldest is forgotten, and its retained message may come once more after a reconnect',
   ),
   b(
     'MAX_SOCKET_BACKLOG_BYTES',

@@ -28,7 +28,8 @@ export interface ConnectionHandler {
   filters(): ReadonlyMap<string, Qos>;
   /** the broker's answer to one subscription of the current connection */
   subscribed(filter: string, granted: boolean): void;
-  message(topic: string, payload: Buffer): void;
+  /** `retain`: the broker's retained message for the topic, delivered because we subscribed */
+  message(topic: string, payload: Buffer, retain: boolean): void;
   /** the broker holds one of our QoS 2 messages (PUBREC): mqtt.js releases it (PUBREL) right after */
   pubrec(messageId: number | undefined): void;
   /**
@@ -90,7 +91,7 @@ export class MqttConnection {
     client.on('connect', (connack) => this.onConnect(client, connack.properties?.maximumPacketSize));
     client.on('error', (err) => this.onError(err));
     client.on('close', () => this.onClose());
-    client.on('message', (topic, payload) => this.handler.message(topic, payload));
+    client.on('message', (topic, payload, packet) => this.handler.message(topic, payload, packet.retain));
     client.on('packetreceive', (packet) => {
       // MQTT 5: a PUBREC with a reason code of 0x80 or more is a refusal (an ACL's "not
       // authorized"): nothing is held, and mqtt.js fails the publish (commands.ts answers it)

@@ -35,7 +35,7 @@ export class MqttSource implements Source {
         filters: () => this.router.filters(),
         subscribed: (filter, granted) => this.router.subscribed(filter, granted),
         // called from mqtt.js's packet loop: the router's fault boundary keeps every throw in
-        message: (topic, payload) => this.router.route(topic, payload),
+        message: (topic, payload, retain) => this.router.route(topic, payload, retain),
         pubrec: (messageId) => this.commands.pubrec(messageId),
         protocolError: (message) => {
           if (unreadableAck(message) === 'pubrec') this.commands.unreadablePubrec();

@@ -26,7 +26,8 @@ import type { Qos } from './connection.js';
 import { createPayloadDecoder, type PayloadDecoder } from './payload.js';
 import { InputRate } from '../input-rate.js';
 import { matchTopic, topicLevel } from './topic.js';
-import { MAX_DERIVED_IDS } from '../../bounds.js';
+import { MAX_DERIVED_IDS, MAX_RETAINED_TOPICS } from '../../bounds.js';
+import { RetainedRedelivery } from './retained.js';
 
 /** How a device's command is carried out: the source's command publisher. */
 export type Commander = (device: string, commandTopic: string | undefined, cmd: DeviceCommand) => Promise<{ reply?: string }>;
@@ -49,6 +50,7 @@ export class TopicRouter {
   private readonly commandTopics: Set<string>;
   /** parse errors and faults: one line per device per 10 s (keys are configured device ids: bounded) */
   private readonly errorLog = new LogRateLimiter(10_000);
+  private readonly retained = new RetainedRedelivery(MAX_RETAINED_TOPICS);
   private readonly faultLog = new LogRateLimiter(10_000);
 
   constructor(
@@ -89,9 +91,11 @@ export class TopicRouter {
   }
 
   /** Called from mqtt.js's packet loop: nothing may throw out of here (it would end the process). */
-  route(topic: string, payload: Buffer): void {
+  route(topic: string, payload: Buffer, retain = false): void {
     // our own commands (and anyone else's on those topics) are traffic to a device, not from it
     if (this.commandTopics.has(topic)) return;
+    // an oversized payload is dropped below without a digest of it
+    if (payload.byteLength <= this.config.maxPayloadBytes && this.retained.repeat(topic, payload, retain)) return;
     const ts = Date.now();
     for (const e of this.entries) {
       if (!matchTopic(e.mqtt.topic, topic)) continue;

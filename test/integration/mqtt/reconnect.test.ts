@@ -1,5 +1,5 @@
 /** Broker loss and return with a real Mosquitto: down within seconds, up again, resubscribed. */
-import type mqtt from 'mqtt';
+import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { metrics } from '../../../src/metrics.js';
 import type { MqttSource } from '../../../src/sources/mqtt/index.js';
@@ -92,6 +92,48 @@ describe('MqttSource broker loss', () => {
     expect(b.map((s) => s.state).filter((s, i, all) => s !== all[i - 1])).toEqual(['up', 'down', 'up']);
     expect(b.every((s, i) => i === 0 || s.state !== b[i - 1]!.state || s.reason !== b[i - 1]!.reason)).toBe(true);
   });
+
+  /** the source back on a new connection after another client took its client id over */
+  async function reconnected(sink: RecordingSink, url: string, clientId: string): Promise<void> {
+    const ups = () => sink.states.filter((s) => s.id === 'b' && s.state === 'up').length;
+    const before = ups();
+    const thief = await mqtt.connectAsync(url, { reconnectPeriod: 0, clientId });
+    await thief.endAsync(true);
+    await sink.waitFor('b up on a new connection', () => ups() > before, 10_000);
+  }
+
+  it('a retained message is a reading once: a reconnect that delivers it again adds none; a new retained value is one', async () => {
+    broker = await startMosquitto();
+    pub = await testClient(broker.url);
+    await pub.publishAsync('r/b', '7', { retain: true, qos: 1 });
+    await pub.endAsync();
+    pub = undefined;
+    const made = newSource(mqttConfig(broker.url, { clientId: 'sg-retained-test' }), devs);
+    source = made.source;
+    const sink = made.sink;
+    await source.start();
+    const values = () => sink.readingsOf('b').map((r) => (r.values as { value: number }).value);
+    await sink.waitFor('the retained value at the first subscribe', () => values().length === 1);
+    // (mqtt.js may hand over the retained message before the SUBACK's callback marks the device up)
+    await sink.waitState('b', 'up');
+    expect(values()).toEqual([7]);
+
+    // a new connection (its client id taken over, as by a second gateway run by mistake): the
+    // broker delivers the retained message again at the new subscribe
+    await reconnected(sink, broker.url, 'sg-retained-test');
+    await expectFlow(sink, broker.url, 1); // the new subscription delivers: the retained 7 came before this
+    expect(values()).toEqual([7, 1]);
+
+    // a live retained update is a reading; delivered again after the next reconnect, it is not
+    pub = await testClient(broker.url);
+    await pub.publishAsync('r/b', '8', { retain: true, qos: 1 });
+    await pub.endAsync();
+    pub = undefined;
+    await sink.waitFor('the retained update', () => values().length === 3);
+    await reconnected(sink, broker.url, 'sg-retained-test');
+    await expectFlow(sink, broker.url, 2);
+    expect(values()).toEqual([7, 1, 8, 2]);
+  }, 30_000);
 
   it('starting while the broker is not there: down with the reason, then up when it appears', async () => {
     const port = await freePort();

@@ -75,10 +75,14 @@ describe('MqttSource over TLS', () => {
     expect(made.sink.lastState('t')!.reason).toMatch(/^broker connection failed: .*(self-signed|unable to verify|local issuer)/i);
   });
 
-  it('a TLS file that cannot be read fails start() with the config path', async () => {
-    const made = newSource(mqttConfig('mqtts://127.0.0.1:1', { tls: { ca: f('missing.crt') } }), devs);
-    source = made.source;
-    const err = await source.start().catch((e: unknown) => e);
+  it('a TLS file that cannot be read fails the source when it is made, before any I/O (a reload is refused whole), with the config path', async () => {
+    const err = (() => {
+      try {
+        newSource(mqttConfig('mqtts://127.0.0.1:1', { tls: { ca: f('missing.crt') } }), devs);
+      } catch (e) {
+        return e;
+      }
+    })();
     expect(err).toBeInstanceOf(MqttConfigError);
     expect(err).toMatchObject({ code: 'SG_ERR_MQTT_CONFIG', path: 'mqtt.tls.ca', message: `mqtt.tls.ca: cannot read "${f('missing.crt')}": ENOENT` });
   });
