@@ -203,6 +203,8 @@ describe('Fleet (in process, real broker)', () => {
       ['f/X/d/reading', '{"seq":"1","ts":1}'],
       ['f/X/d/reading', '{"seq":1,"ts":1,"values":[1]}'],
       ['f/X/d/reading', '{"seq":1,"ts":1,"values":{"a":{"b":1}}}'],
+      ['f/X/d/reading', '{"seq":1,"ts":1,"values":{"v":1e400,"w":-1e400}}'],
+      ['f/X/d/reading', '{"seq":1,"ts":1e300,"values":{"v":1}}'],
       ['f/X/d/ack', '{"id":"unknown","ok":true}'],
       ['f/X/d/ack', 'null'],
       ['f/X/a/b/c', '{}'],
