@@ -18,6 +18,7 @@ import type { Logger } from '../log.js';
 import { LogRateLimiter } from '../log-rate.js';
 import { CommandError, type DeviceCommand } from '../domain.js';
 import type { FleetTopics } from './topics.js';
+import { decodeClientMessage } from '../protocol/codec.js';
 import { FLEET_DEFAULT_TTL_MS, FLEET_MAX_SEEN, MAX_ID_LENGTH } from '../bounds.js';
 
 /** Routes a command received from the broker to one of this gateway's devices (the hub does it); `from`: the requesting gateway, '' if unnamed. */
@@ -124,12 +125,12 @@ interface Command {
 type Parsed = Command | { id: string | number | null; error: string };
 
 function parseCommand(payload: Buffer): Parsed {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(payload.toString('utf8'));
-  } catch (err) {
-    return { id: null, error: `command is not JSON: ${(err as Error).message}` };
-  }
+  // the data model a dashboard's command must keep (well-formed text, numbers within ±(2^53−1),
+  // no `__proto__`, bounded depth), checked by the same decoder: a lone surrogate would reach the
+  // device as U+FFFD, 1e400 an MQTT device as null
+  const decoded = decodeClientMessage(payload, false, 'json');
+  if (!decoded.ok) return { id: null, error: `command refused (${decoded.code}): ${decoded.message}` };
+  const doc = decoded.value;
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) return { id: null, error: 'command must be a JSON object' };
   const o = doc as Record<string, unknown>;
   const id = Object.hasOwn(o, 'id') ? o.id : null;
