@@ -19,7 +19,7 @@ import { LogRateLimiter } from '../log-rate.js';
 import { CommandError, type DeviceCommand } from '../domain.js';
 import type { FleetTopics } from './topics.js';
 import { decodeClientMessage } from '../protocol/codec.js';
-import { FLEET_DEFAULT_TTL_MS, FLEET_MAX_SEEN, MAX_ID_LENGTH } from '../bounds.js';
+import { FLEET_DEFAULT_TTL_MS, FLEET_MAX_COMMAND_MS, FLEET_MAX_SEEN, MAX_ID_LENGTH } from '../bounds.js';
 
 /** Routes a command received from the broker to one of this gateway's devices (the hub does it); `from`: the requesting gateway, '' if unnamed. */
 export type FederatedCommandHandler = (device: string, cmd: DeviceCommand, from: string) => Promise<{ reply?: string }>;
@@ -31,8 +31,10 @@ export interface FederationLink {
 export class Federation {
   private handler: FederatedCommandHandler | undefined;
   private readonly badLog = new LogRateLimiter(10_000);
-  /** correlation key → until when it counts as seen (insertion order = oldest first) */
+  /** correlation key → until when it counts as seen (deadlines differ per origin: not in insertion order) */
   private readonly seen = new Map<string, number>();
+  /** the earliest `until` in `seen`: nothing to forget before then */
+  private soonest = Infinity;
 
   constructor(
     private readonly topics: FleetTopics,
@@ -80,7 +82,9 @@ export class Federation {
         return;
       }
       if (this.seen.size >= FLEET_MAX_SEEN) this.seen.delete(this.seen.keys().next().value!);
-      this.seen.set(key, parsed.deadline ?? now + FLEET_DEFAULT_TTL_MS);
+      const until = Math.min(parsed.deadline ?? now + FLEET_DEFAULT_TTL_MS, now + FLEET_MAX_COMMAND_MS);
+      this.seen.set(key, until);
+      this.soonest = Math.min(this.soonest, until);
     }
     if (!this.handler) {
       ack({ ok: false, error: { code: 'device_unavailable', message: 'this gateway does not route federated commands' } });
@@ -103,9 +107,11 @@ export class Federation {
   }
 
   private forgetExpired(now: number): void {
+    if (now < this.soonest) return;
+    this.soonest = Infinity;
     for (const [k, until] of this.seen) {
-      if (until > now) return;
-      this.seen.delete(k);
+      if (until <= now) this.seen.delete(k);
+      else this.soonest = Math.min(this.soonest, until);
     }
   }
 

@@ -4,7 +4,8 @@ import { silentLogger } from '../../../src/log.js';
 import { Federation } from '../../../src/fleet/federation.js';
 import { FleetTopics } from '../../../src/fleet/topics.js';
 import { CommandError } from '../../../src/domain.js';
-import { MAX_ID_LENGTH } from '../../../src/bounds.js';
+import { FLEET_MAX_COMMAND_MS, MAX_ID_LENGTH } from '../../../src/bounds.js';
+import { mqttSchema } from '../../../src/config/schema.js';
 
 function setup(now = () => 1_000_000) {
   const sent: [string, unknown, { qos: 0 | 1; correlation?: Buffer }][] = [];
@@ -103,6 +104,30 @@ describe('Federation (owner side)', () => {
     cmd('d', '{"line":"A","deadline":300}', 'k');
     await flush();
     expect(calls).toBe(2);
+  });
+
+  // a deadline is what the origin says: 2^53−1 held its entry for ever, and entries expired behind it
+  // stayed seen (the table was swept in insertion order, up to the first one still valid)
+  it('an absurd deadline is remembered at most FLEET_MAX_COMMAND_MS, and holds no other entry', async () => {
+    let now = 0;
+    const { fed, flush, cmd } = setup(() => now);
+    let calls = 0;
+    fed.onCommand(async () => (calls++, {}));
+    cmd('d', `{"line":"A","deadline":${Number.MAX_SAFE_INTEGER}}`, 'far');
+    cmd('d', '{"line":"B","deadline":100}', 'k');
+    now = 200;
+    cmd('d', '{"line":"B","deadline":300}', 'k'); // k's deadline passed: forgotten, whatever came before it
+    cmd('d', `{"line":"A","deadline":${Number.MAX_SAFE_INTEGER}}`, 'far'); // a redelivery: still dropped
+    now = FLEET_MAX_COMMAND_MS + 1;
+    cmd('d', `{"line":"A","deadline":${Number.MAX_SAFE_INTEGER}}`, 'far');
+    await flush();
+    expect(calls).toBe(4);
+  });
+
+  it('mqtt.federation.commandTimeoutMs is at most FLEET_MAX_COMMAND_MS: what an owner remembers covers every deadline', () => {
+    const parse = (commandTimeoutMs: number) => mqttSchema.safeParse({ url: 'mqtt://b', federation: { enabled: true, commandTimeoutMs } }).success;
+    expect(parse(FLEET_MAX_COMMAND_MS)).toBe(true);
+    expect(parse(FLEET_MAX_COMMAND_MS + 1)).toBe(false);
   });
 
   it.each([
