@@ -82,6 +82,8 @@ export const DEFAULT_HISTORY_RANGE_MS = 60 * 60_000;
 export const HISTORY_QUEUE_COMPACT_AFTER = 1024;
 /** Remote-command correlations a gateway remembers for duplicate detection. */
 export const FLEET_MAX_SEEN = 4096;
+/** The longest a remote command may wait for its owner (mqtt.federation.commandTimeoutMs at most): a deadline is remembered no longer. */
+export const FLEET_MAX_COMMAND_MS = 10 * 60_000;
 /** A remote command without a deadline (a 3.1.1 tool) is remembered this long. */
 export const FLEET_DEFAULT_TTL_MS = 60_000;
 /** Requesting gateways the hub keeps a command rate limit and in-flight table for. */
@@ -218,6 +220,12 @@ export const FIXED_BOUNDS: readonly FixedBound[] = [
     FLEET_MAX_SEEN,
     'entries',
     'remote-command correlations remembered so a redelivery never runs twice; each is forgotten once its deadline passed',
+  ),
+  b(
+    'FLEET_MAX_COMMAND_MS',
+    FLEET_MAX_COMMAND_MS,
+    'ms',
+    "the largest `mqtt.federation.commandTimeoutMs`; an owner remembers a request's correlation until its deadline but never longer than this from its arrival (a deadline further ahead is a clock gone wrong or hostile), so one such request cannot hold the duplicate table",
   ),
   b(
     'FLEET_DEFAULT_TTL_MS',

@@ -14,7 +14,7 @@ export const ACK_ERRORS = {
   forbidden: "the connection's role is `viewer`, or the line/payload does not match `commands.allow`",
   unknown_device: 'no device with that id',
   invalid:
-    'wrong field types; `line` for an MQTT device or `payload` for a serial one; empty, too long, control characters; MQTT device without `commandTopic`; an MQTT command at least as large as one the broker refused as too large (`message_size_limit`)',
+    'wrong field types; `line` for an MQTT device or `payload` for a serial one; empty, too long, control characters; MQTT device without `commandTopic`; an MQTT command at least as large as one the broker refused as too large (`message_size_limit`); a remote (fleet) command a dashboard would have had refused as `malformed`, `out_of_range`, `too_deep` or `forbidden_key` (a lone surrogate, a number beyond ±(2^53−1)…; the message names that code)',
   rate_limited: 'more than `hub.commandRate` (20/s, burst 40) on this connection, whatever its role',
   busy: 'the id is still in flight on this connection, or the device queue (`commands.queue`) is full',
   device_unavailable:

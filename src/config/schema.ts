@@ -8,7 +8,7 @@
  */
 import * as z from 'zod/mini';
 import { ROLES } from '../domain.js';
-import { MAX_ID_LENGTH } from '../bounds.js';
+import { FLEET_MAX_COMMAND_MS, MAX_ID_LENGTH } from '../bounds.js';
 import { isLoopbackHost } from './loopback.js';
 import { filterProblem, topicNameProblem } from './mqtt-topic.js';
 
@@ -182,8 +182,9 @@ export const mqttSchema = z
         prefix: z._default(mqttTopic(topicNameProblem), 'serialgate'),
         // remote devices shown here, as a pattern on "<gateway>/<device>"; all when unset
         include: z.optional(pattern()),
-        // a remote command not answered by its owner within this is `timeout` (the owner drops it after)
-        commandTimeoutMs: z._default(positiveInt(), 10_000),
+        // a remote command not answered by its owner within this is `timeout` (the owner drops it after);
+        // owners remember a request's correlation at most FLEET_MAX_COMMAND_MS, so no longer than that
+        commandTimeoutMs: z._default(positiveInt().check(z.lte(FLEET_MAX_COMMAND_MS)), 10_000),
         // readings owed to the fleet while the broker is away; beyond either bound the oldest is dropped
         queue: z.prefault(z.strictObject({ messages: bytes(10_000), bytes: bytes(2 * 1024 * 1024) }), {}),
         // what each other gateway's messages may cost us; beyond it they are dropped unparsed

@@ -18,7 +18,8 @@ import type { Logger } from '../log.js';
 import { LogRateLimiter } from '../log-rate.js';
 import { CommandError, type DeviceCommand } from '../domain.js';
 import type { FleetTopics } from './topics.js';
-import { FLEET_DEFAULT_TTL_MS, FLEET_MAX_SEEN, MAX_ID_LENGTH } from '../bounds.js';
+import { decodeClientMessage } from '../protocol/codec.js';
+import { FLEET_DEFAULT_TTL_MS, FLEET_MAX_COMMAND_MS, FLEET_MAX_SEEN, MAX_ID_LENGTH } from '../bounds.js';
 
 /** Routes a command received from the broker to one of this gateway's devices (the hub does it); `from`: the requesting gateway, '' if unnamed. */
 export type FederatedCommandHandler = (device: string, cmd: DeviceCommand, from: string) => Promise<{ reply?: string }>;
@@ -30,8 +31,10 @@ export interface FederationLink {
 export class Federation {
   private handler: FederatedCommandHandler | undefined;
   private readonly badLog = new LogRateLimiter(10_000);
-  /** correlation key → until when it counts as seen (insertion order = oldest first) */
+  /** correlation key → until when it counts as seen (deadlines differ per origin: not in insertion order) */
   private readonly seen = new Map<string, number>();
+  /** the earliest `until` in `seen`: nothing to forget before then */
+  private soonest = Infinity;
 
   constructor(
     private readonly topics: FleetTopics,
@@ -79,7 +82,9 @@ export class Federation {
         return;
       }
       if (this.seen.size >= FLEET_MAX_SEEN) this.seen.delete(this.seen.keys().next().value!);
-      this.seen.set(key, parsed.deadline ?? now + FLEET_DEFAULT_TTL_MS);
+      const until = Math.min(parsed.deadline ?? now + FLEET_DEFAULT_TTL_MS, now + FLEET_MAX_COMMAND_MS);
+      this.seen.set(key, until);
+      this.soonest = Math.min(this.soonest, until);
     }
     if (!this.handler) {
       ack({ ok: false, error: { code: 'device_unavailable', message: 'this gateway does not route federated commands' } });
@@ -102,9 +107,11 @@ export class Federation {
   }
 
   private forgetExpired(now: number): void {
+    if (now < this.soonest) return;
+    this.soonest = Infinity;
     for (const [k, until] of this.seen) {
-      if (until > now) return;
-      this.seen.delete(k);
+      if (until <= now) this.seen.delete(k);
+      else this.soonest = Math.min(this.soonest, until);
     }
   }
 
@@ -124,12 +131,12 @@ interface Command {
 type Parsed = Command | { id: string | number | null; error: string };
 
 function parseCommand(payload: Buffer): Parsed {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(payload.toString('utf8'));
-  } catch (err) {
-    return { id: null, error: `command is not JSON: ${(err as Error).message}` };
-  }
+  // the data model a dashboard's command must keep (well-formed text, numbers within ±(2^53−1),
+  // no `__proto__`, bounded depth), checked by the same decoder: a lone surrogate would reach the
+  // device as U+FFFD, 1e400 an MQTT device as null
+  const decoded = decodeClientMessage(payload, false, 'json');
+  if (!decoded.ok) return { id: null, error: `command refused (${decoded.code}): ${decoded.message}` };
+  const doc = decoded.value;
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) return { id: null, error: 'command must be a JSON object' };
   const o = doc as Record<string, unknown>;
   const id = Object.hasOwn(o, 'id') ? o.id : null;

@@ -9,7 +9,8 @@
  * If so we wait up to 1.5 × keepalive for its will (a restart faster than the broker noticed our
  * previous life) and refuse federation when none comes: two gateways with one id
  * (SG_ERR_FLEET_DUPLICATE_ID). Otherwise: birth (retained), our device states (retained), what
- * the queue held, in order, then live.
+ * the queue held, in order, then live. While live, an offline or empty status on our topic (a
+ * duplicate's will) is answered with our birth again, so that the retained message stays true.
  *
  * No loops, no echoes: readings of remote devices (`<gateway>/<device>`) are never published, and
  * messages under our own subtree are never remote data (only commands to us are read there).
@@ -331,6 +332,10 @@ export class Fleet implements Source {
       const p = parsePresence(payload);
       if (this.phase === 'probing') this.ownStatus = p;
       else if (this.phase === 'waiting' && p?.state === 'offline' && p.instance === this.ownStatus?.instance) this.goLive();
+      // Our retained birth was replaced while we are live: the will of a duplicate that died while
+      // it waited (its will is fixed at CONNECT, before it knew), however late its broker noticed,
+      // or a cleared status. Gateways that start later read only the retained message: say it again.
+      else if (this.phase === 'live' && (p?.state === 'offline' || payload.length === 0)) this.birth();
       else if (this.phase === 'live' && p?.state === 'online' && p.instance !== this.instance && !this.duplicateLogged) {
         this.duplicateLogged = true;
         this.log.error(

@@ -11,6 +11,7 @@
  */
 import { CommandError, type CommandErrorCode, type DeviceCommand } from '../domain.js';
 import type { FleetTopics } from './topics.js';
+import { parseAck } from './wire.js';
 
 export interface RequestLink {
   connected(): boolean;
@@ -90,25 +91,19 @@ export class RemoteCommands {
 
   /** An ack on `<prefix>/<gateway>/<device>/ack`: ours when its correlation is pending. */
   ack(gateway: string, device: string, payload: Buffer, correlation: Buffer | undefined): void {
-    let doc: { id?: unknown; ok?: unknown; reply?: unknown; error?: { code?: unknown; message?: unknown } };
-    try {
-      doc = JSON.parse(payload.toString('utf8')) as typeof doc;
-    } catch {
-      return;
-    }
-    if (doc === null || typeof doc !== 'object') return;
-    const key = correlation?.toString('utf8') ?? (typeof doc.id === 'string' ? doc.id : undefined);
+    const a = parseAck(payload);
+    if (!a) return;
+    const key = correlation?.toString('utf8') ?? a.key;
     const p = key === undefined ? undefined : this.pending.get(key);
     if (!p || p.gateway !== gateway || p.device !== device) return;
     this.pending.delete(key!);
     clearTimeout(p.timer);
-    if (doc.ok === true) {
-      p.resolve(typeof doc.reply === 'string' ? { reply: doc.reply } : {});
+    if (a.ok) {
+      p.resolve(a.reply === undefined ? {} : { reply: a.reply });
       return;
     }
-    const code = typeof doc.error?.code === 'string' && CODES.has(doc.error.code) ? (doc.error.code as CommandErrorCode) : 'internal';
-    const message = typeof doc.error?.message === 'string' ? doc.error.message : 'the owning gateway refused the command';
-    p.reject(new CommandError(code, `gateway ${gateway}: ${message}`, `${gateway}/${device}`));
+    const code = a.code !== undefined && CODES.has(a.code) ? (a.code as CommandErrorCode) : 'internal';
+    p.reject(new CommandError(code, `gateway ${gateway}: ${a.message ?? 'the owning gateway refused the command'}`, `${gateway}/${device}`));
   }
 
   stop(): void {

@@ -18,6 +18,11 @@ function json(payload: Buffer): Record<string, unknown> | undefined {
 }
 
 const text = (v: unknown): v is string => typeof v === 'string' && v.length <= FLEET_MAX_TEXT && isWellFormed(v);
+/** a seq, or a ts in ms since the epoch as Date.now() gives it: an integer JSON and CBOR carry exactly */
+const count = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+/** ±Infinity (JSON 1e400) would reach CBOR dashboards as itself and JSON ones as null */
+const scalar = (v: unknown): v is Values[string] =>
+  v === null || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v)) || (typeof v === 'string' && isWellFormed(v));
 const isSource = (v: unknown): v is SourceKind => v === 'serial' || v === 'mqtt';
 
 /** A birth or a will; an empty (cleared) retained status is undefined like garbage. */
@@ -50,15 +55,14 @@ export interface RemoteReading {
 
 export function parseReading(payload: Buffer): RemoteReading | undefined {
   const o = json(payload);
-  if (!o || !Number.isSafeInteger(o.seq) || !Number.isFinite(o.ts)) return undefined;
-  const r: RemoteReading = { seq: o.seq as number, ts: o.ts as number };
+  if (!o || !count(o.seq) || !count(o.ts)) return undefined;
+  const r: RemoteReading = { seq: o.seq, ts: o.ts };
   if (o.values !== undefined) {
     if (o.values === null || typeof o.values !== 'object' || Array.isArray(o.values)) return undefined;
     const values: Values = Object.create(null) as Values;
     for (const [k, v] of Object.entries(o.values)) {
-      if (!(v === null || typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean')) return undefined;
       // what a dashboard gets must be the same value in JSON and in CBOR (src/text.ts)
-      if (!isWellFormed(k) || (typeof v === 'string' && !isWellFormed(v))) return undefined;
+      if (!scalar(v) || !isWellFormed(k)) return undefined;
       values[k] = v;
     }
     r.values = values;
@@ -72,4 +76,29 @@ export function parseReading(payload: Buffer): RemoteReading | undefined {
     r.error = o.error;
   }
   return r;
+}
+
+export type RemoteAck = { key?: string; ok: true; reply?: string } | { key?: string; ok: false; code?: string; message?: string };
+
+/**
+ * An owner's answer; `key` is its payload `id` (the correlation data, when there is one, is the
+ * Fleet's to read). A reply or message with a lone surrogate is dropped like any message no
+ * gateway sends: a dashboard would get it as two different values in JSON and CBOR.
+ */
+export function parseAck(payload: Buffer): RemoteAck | undefined {
+  const o = json(payload);
+  if (!o) return undefined;
+  const key = typeof o.id === 'string' ? { key: o.id } : {};
+  if (o.ok === true) {
+    if (typeof o.reply !== 'string') return { ...key, ok: true };
+    return isWellFormed(o.reply) ? { ...key, ok: true, reply: o.reply } : undefined;
+  }
+  const e = (o.error ?? {}) as { code?: unknown; message?: unknown };
+  if (typeof e.message === 'string' && !isWellFormed(e.message)) return undefined;
+  return {
+    ...key,
+    ok: false,
+    ...(typeof e.code === 'string' ? { code: e.code } : {}),
+    ...(typeof e.message === 'string' ? { message: e.message } : {}),
+  };
 }

@@ -109,6 +109,41 @@ describe('Fleet (in process, real broker)', () => {
     await expect(remote.command({ line: 'LED ON' })).rejects.toMatchObject({ code: 'device_unavailable' });
   });
 
+  // A duplicate's will is fixed at CONNECT, before its probe tells it that it is one: killed while it
+  // waited, its will replaced the live gateway's retained birth, and a gateway started afterwards
+  // took the live one for offline ("connection lost") and did not list its devices.
+  it('a duplicate id killed while it waits: a gateway started afterwards sees the live one online, with its devices', async () => {
+    const { x } = await pair();
+    raw = await mqtt.connectAsync(broker!.url, { protocolVersion: 5 });
+    await raw.subscribeAsync('f/X/+');
+    const dup = link(broker!.url, 'X');
+    const seen = (what: (topic: string, body: string) => boolean) =>
+      new Promise<void>((resolve) => raw!.on('message', (t, p) => what(t, p.toString()) && resolve()));
+    const probed = seen((t, body) => t === 'f/X/probe' && body === dup.fleet.instance);
+    const will = seen((t, body) => t === 'f/X/status' && body.includes(`"instance":"${dup.fleet.instance}"`));
+    await dup.fleet.start();
+    await probed;
+    await new Promise((r) => setTimeout(r, 300)); // its probe came back: it waits for a will that does not come
+    // kill -9: no DISCONNECT, so the broker publishes the duplicate's will, retained
+    links.splice(links.indexOf(dup.fleet), 1);
+    (dup.fleet as unknown as { client: mqtt.MqttClient }).client.end(true);
+    await will;
+
+    const z = link(broker!.url, 'Z');
+    await z.fleet.start();
+    await z.sink.waitState('X/d', 'up');
+    await x.sink.waitState('Z/d', 'up'); // Z is live
+    expect(z.sink.presences.filter((p) => p.id === 'X').at(-1)).toEqual({ id: 'X', state: 'online' });
+    expect(z.fleet.devices().map((d) => d.id)).toContain('X/d');
+    await expect(
+      z.fleet
+        .devices()
+        .find((d) => d.id === 'X/d')!
+        .command({ line: 'PING' }),
+    ).resolves.toEqual({ reply: 'OK PING' });
+    expect(x.calls).toEqual([['d', { line: 'PING' }]]);
+  }, 15_000);
+
   it('the owner routes each remote command with its requesting gateway (per-origin rate limits)', async () => {
     broker = await startMosquitto();
     const x = link(broker.url, 'X');
@@ -168,6 +203,8 @@ describe('Fleet (in process, real broker)', () => {
       ['f/X/d/reading', '{"seq":"1","ts":1}'],
       ['f/X/d/reading', '{"seq":1,"ts":1,"values":[1]}'],
       ['f/X/d/reading', '{"seq":1,"ts":1,"values":{"a":{"b":1}}}'],
+      ['f/X/d/reading', '{"seq":1,"ts":1,"values":{"v":1e400,"w":-1e400}}'],
+      ['f/X/d/reading', '{"seq":1,"ts":1e300,"values":{"v":1}}'],
       ['f/X/d/ack', '{"id":"unknown","ok":true}'],
       ['f/X/d/ack', 'null'],
       ['f/X/a/b/c', '{}'],

@@ -4,7 +4,8 @@ import { silentLogger } from '../../../src/log.js';
 import { Federation } from '../../../src/fleet/federation.js';
 import { FleetTopics } from '../../../src/fleet/topics.js';
 import { CommandError } from '../../../src/domain.js';
-import { MAX_ID_LENGTH } from '../../../src/bounds.js';
+import { FLEET_MAX_COMMAND_MS, MAX_ID_LENGTH } from '../../../src/bounds.js';
+import { mqttSchema } from '../../../src/config/schema.js';
 
 function setup(now = () => 1_000_000) {
   const sent: [string, unknown, { qos: 0 | 1; correlation?: Buffer }][] = [];
@@ -105,6 +106,30 @@ describe('Federation (owner side)', () => {
     expect(calls).toBe(2);
   });
 
+  // a deadline is what the origin says: 2^53−1 held its entry for ever, and entries expired behind it
+  // stayed seen (the table was swept in insertion order, up to the first one still valid)
+  it('an absurd deadline is remembered at most FLEET_MAX_COMMAND_MS, and holds no other entry', async () => {
+    let now = 0;
+    const { fed, flush, cmd } = setup(() => now);
+    let calls = 0;
+    fed.onCommand(async () => (calls++, {}));
+    cmd('d', `{"line":"A","deadline":${Number.MAX_SAFE_INTEGER}}`, 'far');
+    cmd('d', '{"line":"B","deadline":100}', 'k');
+    now = 200;
+    cmd('d', '{"line":"B","deadline":300}', 'k'); // k's deadline passed: forgotten, whatever came before it
+    cmd('d', `{"line":"A","deadline":${Number.MAX_SAFE_INTEGER}}`, 'far'); // a redelivery: still dropped
+    now = FLEET_MAX_COMMAND_MS + 1;
+    cmd('d', `{"line":"A","deadline":${Number.MAX_SAFE_INTEGER}}`, 'far');
+    await flush();
+    expect(calls).toBe(4);
+  });
+
+  it('mqtt.federation.commandTimeoutMs is at most FLEET_MAX_COMMAND_MS: what an owner remembers covers every deadline', () => {
+    const parse = (commandTimeoutMs: number) => mqttSchema.safeParse({ url: 'mqtt://b', federation: { enabled: true, commandTimeoutMs } }).success;
+    expect(parse(FLEET_MAX_COMMAND_MS)).toBe(true);
+    expect(parse(FLEET_MAX_COMMAND_MS + 1)).toBe(false);
+  });
+
   it.each([
     ['{"id":{"x":1},"line":"a"}', null, `"id" must be a string of at most ${MAX_ID_LENGTH} characters or a number`],
     [`{"id":"${'x'.repeat(MAX_ID_LENGTH + 1)}","line":"a"}`, null, `"id" must be a string of at most ${MAX_ID_LENGTH} characters or a number`],
@@ -113,7 +138,16 @@ describe('Federation (owner side)', () => {
     ['{"id":"k","line":"a","deadline":"soon"}', 'k', '"deadline" must be a number (ms since the epoch)'],
     ['"str"', null, 'command must be a JSON object'],
     ['null', null, 'command must be a JSON object'],
-    ['{', null, expect.stringContaining('command is not JSON')],
+    ['{', null, expect.stringMatching(/^command refused \(malformed\): not JSON: /)],
+    // the data model dashboards' commands keep (src/protocol/codec.ts)
+    ['{"id":"k","line":"A\\ud800B"}', null, 'command refused (malformed): strings must be well-formed Unicode (no lone surrogates)'],
+    [
+      '{"id":"k","payload":{"v":1e400}}',
+      null,
+      `command refused (out_of_range): numbers must be finite and within ±${Number.MAX_SAFE_INTEGER} (2^53−1)`,
+    ],
+    ['{"id":1e400,"line":"a"}', null, `command refused (out_of_range): numbers must be finite and within ±${Number.MAX_SAFE_INTEGER} (2^53−1)`],
+    ['{"id":"k","payload":{"__proto__":1}}', null, 'command refused (forbidden_key): "__proto__" is not allowed as a key'],
   ])('refuses %s', async (body, id, message) => {
     const { fed, sent, flush, cmd } = setup();
     fed.onCommand(async () => ({}));
