@@ -8,7 +8,7 @@ import type { HistoryConfig } from '../config/schema.js';
 import type { StreamSnapshot } from '../domain.js';
 import type { Logger } from '../log.js';
 import type { Reading } from '../domain.js';
-import { isBucketRecord, isPointRecord, type PointRecord } from './records.js';
+import { isBucketRecord, pointsOf, type PointRecord, type StreamMark } from './records.js';
 import { SegmentLog, type WriteCounters } from './segment-log.js';
 import { HistoryStore, pointBytes, pointsShare } from './store.js';
 import { LogRateLimiter } from '../log-rate.js';
@@ -32,6 +32,8 @@ export class History implements HistoryReader, HistoryWriter {
   private flushing: Promise<void> = Promise.resolve();
   /** the stream a clean stop saved, taken at open */
   readonly restored: StreamSnapshot | undefined;
+  /** the stream the hub numbers readings in (hello.epoch), from start(): what the points written are marked with */
+  private epoch: string | undefined;
 
   /** the state directory in use; undefined: memory only (none configured, or it could not be made) */
   readonly dir: string | undefined;
@@ -65,8 +67,9 @@ export class History implements HistoryReader, HistoryWriter {
     return this.store.devices();
   }
 
-  /** Batches to disk every flushMs from now on. */
-  start(): void {
+  /** Batches to disk every flushMs from now on; `epoch`: the stream the readings recorded count in. */
+  start(epoch: string): void {
+    this.epoch = epoch;
     if (!this.points || this.timer) return;
     this.timer = setInterval(() => void this.flush(), this.cfg.flushMs);
     this.timer.unref();
@@ -117,7 +120,13 @@ export class History implements HistoryReader, HistoryWriter {
           'raw points not written: the points files hold their half of history.budgetBytes (the buckets have every reading)',
         );
       }
-      await this.points.append(kept.map((p) => ({ ts: p.t, record: p })));
+      // unmarked (before start()), the points count as of an unknown stream at the next start
+      const epoch = this.epoch;
+      const mark = epoch === undefined ? undefined : (n: number): StreamMark => ({ e: epoch, n });
+      await this.points.append(
+        kept.map((p) => ({ ts: p.t, record: p })),
+        mark,
+      );
       await this.buckets.append(buckets.map((b) => ({ ts: b.t, record: b })));
       const dropped = [...before.dropped, ...this.expireFiles().dropped];
       if (dropped.length > 0) this.logger.debug({ files: dropped }, 'history files expired');
@@ -173,11 +182,14 @@ export class History implements HistoryReader, HistoryWriter {
     try {
       const buckets = this.buckets!.load();
       const points = this.points!.load();
-      const b = buckets.records.filter(isBucketRecord);
-      const p = points.records.filter(isPointRecord);
+      const stored = buckets.files.flatMap((f) => f.records);
+      const b = stored.filter(isBucketRecord);
+      // seqs of the stream this run continues (a clean stop saved it) stay; any other stream's are meaningless now
+      const read = points.files.map((f) => pointsOf(f.records, this.restored?.epoch));
+      const p = read.flatMap((r) => r.points);
       this.store.restore(b, p);
       const damage = [...buckets.damage, ...points.damage];
-      const badShape = buckets.records.length - b.length + points.records.length - p.length;
+      const badShape = stored.length - b.length + read.reduce((n, r) => n + r.bad, 0);
       if (damage.length > 0 || badShape > 0) {
         this.logger.warn(
           { code: 'SG_ERR_HISTORY_DAMAGED', files: damage, badRecords: badShape },

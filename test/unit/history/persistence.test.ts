@@ -74,12 +74,14 @@ describe('History on disk', () => {
     const dir = tmp();
     const clock = { now: 0 };
     const h = new History(cfg({ dir }), silentLogger(), dir, () => clock.now);
+    h.start('E1');
     await feed(h, clock, 0, 25 * 60, 30); // 25 min, a batch every 30 readings
     h.record({ seq: 99_999, device: 'a', ts: clock.now + 500, values: { v: -1 } }); // never flushed: "kill -9"
     const before = h.query({ device: 'a', from: 0, to: clock.now + 1000, maxPoints: 100_000 });
     const again = new History(cfg({ dir }), silentLogger(), dir, () => clock.now);
     const after = again.query({ device: 'a', from: 0, to: clock.now + 1000, maxPoints: 100_000 });
-    expect(after.points).toEqual(before.points.filter((p) => p.seq !== 99_999));
+    // no saved stream: the next run counts in a new one, where the old seqs mean nothing
+    expect(after.points).toEqual(before.points.filter((p) => p.seq !== 99_999).map(({ ts, values }) => ({ ts, values })));
     expect(after.buckets.map((b) => [b.ts, b.count, b.fields.v])).toEqual(before.buckets.map((b) => [b.ts, b.count, b.fields.v]));
     expect(after.buckets.length).toBeGreaterThan(10);
   });
@@ -88,12 +90,45 @@ describe('History on disk', () => {
     const dir = tmp();
     const clock = { now: 0 };
     const h = new History(cfg({ dir }), silentLogger(), dir, () => clock.now);
+    h.start('E1');
     await feed(h, clock, 90_000, 100, 1000); // from the middle of a minute into the third one
     const q = { device: 'a', from: 0, to: clock.now, maxPoints: 1000 };
     const before = h.query(q);
-    await h.stop(undefined);
+    await h.stop({ epoch: 'E1', seq: 100, readings: [], last: [] });
     expect(before.points).toHaveLength(100);
+    // the same stream goes on: the seqs too
     expect(new History(cfg({ dir }), silentLogger(), dir, () => clock.now).query(q)).toEqual(before);
+  });
+
+  it('a point keeps its seq only in the stream it was recorded in: a crashed run’s and an older version’s points come back without', async () => {
+    const dir = tmp();
+    const clock = { now: 0 };
+    const stream = (epoch: string, seq: number) => ({ epoch, seq, readings: [], last: [] });
+    // a file of the version before stream marks: points with seqs of some stream
+    writeFileSync(path.join(dir, 'points-0.seg'), frame({ d: 'a', s: 7, t: 1_000, v: { v: 0 } }));
+    // run A crashes after a batch (no saved stream)
+    const a = new History(cfg({ dir }), silentLogger(), dir, () => clock.now);
+    a.start('A');
+    await feed(a, clock, 2_000, 3, 3, 7);
+    // run B counts in a new stream from 1 and stops cleanly, saving it
+    const b = new History(cfg({ dir }), silentLogger(), dir, () => clock.now);
+    b.start('B');
+    await feed(b, clock, 10_000, 3, 3, 0);
+    await b.stop(stream('B', 3));
+    // run C continues B: B's seqs are its own, A's (1-based like B's, so they would repeat) and the older file's are not
+    const c = new History(cfg({ dir }), silentLogger(), dir, () => clock.now);
+    expect(c.restored?.epoch).toBe('B');
+    const points = c.query({ device: 'a', from: 0, to: clock.now, maxPoints: 1000 }).points;
+    expect(points.map((p) => [p.ts, p.seq])).toEqual([
+      [1_000, undefined],
+      [2_000, undefined],
+      [3_000, undefined],
+      [4_000, undefined],
+      [10_000, 1],
+      [11_000, 2],
+      [12_000, 3],
+    ]);
+    expect(points[0]).not.toHaveProperty('seq');
   });
 
   it('clean stops within one minute: the open bucket is rebuilt from its points, nothing lost, nothing counted twice', async () => {

@@ -28,5 +28,5 @@ it('a batch of several write pieces over two periods: every record back in order
   expect(files[0]).toBeGreaterThan(3 * HISTORY_WRITE_CHUNK_BYTES);
   const loaded = new SegmentLog(dir, 'points', 1_000, { bytes: 0, fsyncs: 0 }).load();
   expect(loaded.damage).toEqual([]);
-  expect(loaded.records.map((r) => (r as { i: number }).i)).toEqual(records.map((_, i) => i));
+  expect(loaded.files.flatMap((f) => f.records).map((r) => (r as { i: number }).i)).toEqual(records.map((_, i) => i));
 });
