@@ -28,7 +28,8 @@ export class History implements HistoryReader, HistoryWriter {
   private readonly points: SegmentLog | undefined;
   private readonly buckets: SegmentLog | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private readonly capLog = new LogRateLimiter(60_000);
+  /** write trouble, once a minute per kind and cause: it repeats at every flush until fixed */
+  private readonly writeLog = new LogRateLimiter(60_000);
   private flushing: Promise<void> = Promise.resolve();
   /** the stream a clean stop saved, taken at open */
   readonly restored: StreamSnapshot | undefined;
@@ -106,33 +107,55 @@ export class History implements HistoryReader, HistoryWriter {
     this.store.expire();
     const pendingBytes = this.store.pendingPointBytes;
     const { points, buckets } = this.store.drain();
-    try {
-      const before = this.expireFiles();
-      const room = this.pointsCap() - before.pointsBytes;
-      // the whole batch fits (the usual case): no walk over its fields
-      const kept = pendingBytes <= room ? points : newestWithin(points, room);
-      if (kept.length < points.length) {
-        this.capLog.log(
-          this.logger,
-          'warn',
-          'points',
-          { code: 'SG_ERR_HISTORY_WRITE', points: points.length - kept.length, capBytes: this.pointsCap() },
-          'raw points not written: the points files hold their half of history.budgetBytes (the buckets have every reading)',
-        );
-      }
-      // unmarked (before start()), the points count as of an unknown stream at the next start
-      const epoch = this.epoch;
-      const mark = epoch === undefined ? undefined : (n: number): StreamMark => ({ e: epoch, n });
-      await this.points.append(
+    // each step on its own: a points file that cannot be appended (left root-owned by a manual
+    // `sudo serialgate run`) must not cost the buckets, which hold every reading for days
+    const before = await this.attempt('expire', {}, () => this.expireFiles());
+    const room = this.pointsCap() - (before?.pointsBytes ?? 0);
+    // the whole batch fits (the usual case): no walk over its fields
+    const kept = pendingBytes <= room ? points : newestWithin(points, room);
+    if (kept.length < points.length) {
+      this.writeLog.log(
+        this.logger,
+        'warn',
+        'points cap',
+        { code: 'SG_ERR_HISTORY_WRITE', points: points.length - kept.length, capBytes: this.pointsCap() },
+        'raw points not written: the points files hold their half of history.budgetBytes (the buckets have every reading)',
+      );
+    }
+    // unmarked (before start()), the points count as of an unknown stream at the next start
+    const epoch = this.epoch;
+    const mark = epoch === undefined ? undefined : (n: number): StreamMark => ({ e: epoch, n });
+    await this.attempt('points', { points: kept.length }, () =>
+      this.points!.append(
         kept.map((p) => ({ ts: p.t, record: p })),
         mark,
-      );
-      await this.buckets.append(buckets.map((b) => ({ ts: b.t, record: b })));
-      const dropped = [...before.dropped, ...this.expireFiles().dropped];
-      if (dropped.length > 0) this.logger.debug({ files: dropped }, 'history files expired');
+      ),
+    );
+    await this.attempt('buckets', { buckets: buckets.length }, () => this.buckets!.append(buckets.map((b) => ({ ts: b.t, record: b }))));
+    const after = await this.attempt('expire', {}, () => this.expireFiles());
+    const dropped = [...(before?.dropped ?? []), ...(after?.dropped ?? [])];
+    if (dropped.length > 0) this.logger.debug({ files: dropped }, 'history files expired');
+  }
+
+  /**
+   * One step of a flush; a failure (a full or failing card, a file not ours) loses this step's
+   * batch only, and the next flush tries again. Logged once a minute per step and cause, without
+   * a stack: the same cause comes back at every flush until someone fixes it.
+   */
+  private async attempt<T>(step: string, batch: Record<string, number>, run: () => T | Promise<T>): Promise<T | undefined> {
+    try {
+      return await run();
     } catch (err) {
-      // a full or failing card: this batch is lost, the next one is tried; memory still answers queries
-      this.logger.error({ err, code: 'SG_ERR_HISTORY_WRITE', points: points.length, buckets: buckets.length }, 'history batch not written');
+      const e = err as NodeJS.ErrnoException;
+      const msg = step === 'expire' ? 'history files not expired' : `history ${step} batch not written`;
+      this.writeLog.log(
+        this.logger,
+        'error',
+        `${step} ${e.code ?? e.message}`,
+        { code: 'SG_ERR_HISTORY_WRITE', ...batch, cause: e.code, error: e.message },
+        msg,
+      );
+      return undefined;
     }
   }
 

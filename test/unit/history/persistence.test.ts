@@ -246,7 +246,11 @@ describe('History on disk', () => {
     await feed(h, clock, 0, 10, 1000);
     rmSync(dir, { recursive: true }); // the card went away under us
     await h.flush();
-    expect(warnings).toEqual([expect.objectContaining({ code: 'SG_ERR_HISTORY_WRITE', points: 10 })]);
+    // what failed, each once: the files could not be listed for expiry, the points not appended
+    expect(warnings).toEqual([
+      expect.objectContaining({ code: 'SG_ERR_HISTORY_WRITE', cause: 'ENOENT', msg: 'history files not expired' }),
+      expect.objectContaining({ code: 'SG_ERR_HISTORY_WRITE', cause: 'ENOENT', points: 10 }),
+    ]);
     expect(h.query({ device: 'a', from: 0, to: clock.now, maxPoints: 100 }).points).toHaveLength(10);
     mkdirSync(dir);
     await feed(h, clock, 20_000, 5, 5, 10);
@@ -260,6 +264,24 @@ describe('History on disk', () => {
     expect(m.warnings).toEqual([expect.objectContaining({ code: 'SG_ERR_HISTORY_WRITE' })]);
     memoryOnly.record({ seq: 1, device: 'a', ts: 0, values: { v: 1 } });
     expect(memoryOnly.store.drain()).toEqual({ points: [], buckets: [] });
+  });
+
+  it('a points file that cannot be appended costs neither the buckets nor more than one log line per cause', async () => {
+    const dir = tmp();
+    const clock = { now: 0 };
+    const { logger, warnings } = recordingLogger();
+    // a directory where the current points file goes (in life: a file left root-owned by a manual `sudo serialgate run`)
+    mkdirSync(path.join(dir, 'points-0.seg'));
+    const h = new History(cfg({ dir }), logger, dir, () => clock.now);
+    await feed(h, clock, 0, 5 * 60, 30); // 5 minutes, 10 flushes: 4 buckets closed
+    const buckets = readdirSync(dir).filter((f) => f.startsWith('buckets-'));
+    expect(buckets).toHaveLength(1);
+    const again = new History(cfg({ dir }), silentLogger(), dir, () => clock.now);
+    const answer = again.query({ device: 'a', from: 0, to: clock.now, maxPoints: 1000 });
+    expect(answer.buckets.map((b) => b.count)).toEqual([60, 60, 60, 60]);
+    const writes = warnings.filter((w) => w.code === 'SG_ERR_HISTORY_WRITE');
+    expect(writes).toEqual([expect.objectContaining({ cause: 'EISDIR', msg: 'history points batch not written' })]);
+    expect(writes[0]).not.toHaveProperty('err'); // no stack
   });
 
   it('state directory: history.dir, else the first of $STATE_DIRECTORY, else memory only', () => {
