@@ -3,7 +3,7 @@
  * period. Written in batches (one append and one fsync per file touched), never rewritten: old
  * data goes by deleting whole files, and a torn tail (power cut mid-append) is cut back at open.
  */
-import { closeSync, fsyncSync, ftruncateSync, openSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, constants, fstatSync, fsyncSync, ftruncateSync, lstatSync, openSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { frame, unframe } from './framing.js';
@@ -54,11 +54,15 @@ export class SegmentLog {
     const out: Loaded = { files: [], damage: [] };
     for (const { file } of this.files()) {
       try {
-        const buf = readFileSync(file);
+        const buf = readOwn(file);
+        if (!buf) {
+          out.damage.push({ file, droppedBytes: 0, error: 'not a regular file (a symbolic link, a directory): left alone' });
+          continue;
+        }
         const u = unframe(buf);
         out.files.push({ file, records: u.records });
         if (u.droppedBytes > 0) {
-          const fd = openSync(file, 'r+');
+          const fd = openSync(file, constants.O_RDWR | constants.O_NOFOLLOW);
           try {
             ftruncateSync(fd, u.validBytes);
             fsyncSync(fd);
@@ -68,7 +72,7 @@ export class SegmentLog {
           out.damage.push({ file, droppedBytes: u.droppedBytes });
         }
       } catch (err) {
-        // unreadable (EIO on a worn card, a directory where a file was): the start must go on
+        // unreadable (EIO on a worn card): the start must go on
         out.damage.push({ file, droppedBytes: sizeOf(file), error: (err as Error).message });
         removeQuietly(file);
       }
@@ -92,7 +96,8 @@ export class SegmentLog {
       list.push(record);
     }
     for (const [start, list] of byFile) {
-      const fh = await open(path.join(this.dir, `${this.kind}-${start}.seg`), 'a');
+      // ELOOP on a symbolic link: appended to, its target would get our records
+      const fh = await open(path.join(this.dir, `${this.kind}-${start}.seg`), APPEND_OWN, 0o666);
       try {
         if (lead) list.unshift(lead(list.length));
         let piece: Buffer[] = [];
@@ -135,9 +140,33 @@ export class SegmentLog {
   }
 }
 
+/**
+ * Our files are never reached through a symbolic link: one in the state directory (placed by
+ * hand, or by someone who may write there) would have its target cut back at the start's repair
+ * of a torn tail, then appended to.
+ */
+const APPEND_OWN = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW;
+
+/** The file's bytes; undefined when it is not a regular file of its own (a symbolic link, a directory). */
+function readOwn(file: string): Buffer | undefined {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ELOOP') return undefined;
+    throw err;
+  }
+  try {
+    return fstatSync(fd).isFile() ? readFileSync(fd) : undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** the entry's own size (a link's, not its target's) */
 function sizeOf(file: string): number {
   try {
-    return statSync(file).size;
+    return lstatSync(file).size;
   } catch {
     return 0;
   }

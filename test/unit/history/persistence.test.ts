@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -300,6 +300,18 @@ describe('the saved stream', () => {
     expect(takeStream(dir)).toEqual({ snapshot: snap });
     expect(takeStream(dir)).toEqual({ none: 'absent' });
     expect(existsSync(path.join(dir, 'stream.snap'))).toBe(false);
+  });
+
+  it('is never read or written through a symbolic link: the link’s target stays as it was', () => {
+    const dir = tmp();
+    const victim = path.join(dir, 'victim.txt');
+    writeFileSync(victim, 'precious');
+    symlinkSync(victim, path.join(dir, 'stream.snap.tmp'));
+    expect(() => saveStream(dir, snap)).toThrow(expect.objectContaining({ code: 'ELOOP' }));
+    symlinkSync(victim, path.join(dir, 'stream.snap'));
+    expect(takeStream(dir)).toMatchObject({ none: 'damaged' });
+    expect(existsSync(path.join(dir, 'stream.snap'))).toBe(false); // the link went, not what it named
+    expect(readFileSync(victim, 'utf8')).toBe('precious');
   });
 
   it('a damaged snapshot is dropped (a new epoch), never half used', () => {
