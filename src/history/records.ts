@@ -43,7 +43,8 @@ export const pointRecord = (device: string, p: { seq: number; ts: number; values
 });
 
 export function bucketRecord(device: string, b: BucketAcc): BucketRecord {
-  const f: BucketRecord['f'] = {};
+  // field names are device data: `__proto__` is a field, not the prototype
+  const f: BucketRecord['f'] = Object.create(null) as BucketRecord['f'];
   for (const [k, s] of b.fields) f[k] = [s.min, s.max, s.sum, s.count];
   return { d: device, t: b.ts, p: b.span, n: b.count, f };
 }
@@ -75,7 +76,9 @@ export function pointsOf(records: unknown[], stream: string | undefined): { poin
       left = r.n;
     } else if (!isPointRecord(r)) bad++;
     else {
-      points.push(same && left > 0 ? r : { d: r.d, t: r.t, v: r.v });
+      // like a parser's values (domain.ts), keys are data: a null prototype, so no `constructor` appears unbidden
+      const v = Object.assign(Object.create(null) as Values, r.v);
+      points.push(same && left > 0 ? { d: r.d, s: r.s, t: r.t, v } : { d: r.d, t: r.t, v });
       left--;
     }
   }

@@ -20,10 +20,10 @@ afterEach(async () => {
 
 const FLUSH_MS = 400;
 
-async function setup(): Promise<{ file: string; state: string; mock: MockDevice }> {
+async function setup(intervalMs = 20, history = ''): Promise<{ file: string; state: string; mock: MockDevice }> {
   const dir = mkdtempSync(path.join(tmpdir(), 'sg-history-restart-'));
   cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
-  const mock = await startMock({ link: uniqueLink(), format: 'kv', intervalMs: 20 });
+  const mock = await startMock({ link: uniqueLink(), format: 'kv', intervalMs });
   cleanup.push(() => mock.stop());
   const state = path.join(dir, 'state');
   const file = path.join(dir, 'config.yaml');
@@ -32,7 +32,7 @@ async function setup(): Promise<{ file: string; state: string; mock: MockDevice 
     [
       'server: { host: 127.0.0.1, port: 0 }',
       'log: { level: info }',
-      `history: { dir: ${JSON.stringify(state)}, flushMs: ${FLUSH_MS} }`,
+      `history: { dir: ${JSON.stringify(state)}, flushMs: ${FLUSH_MS}${history} }`,
       'devices:',
       `  - id: m`,
       `    serial: { path: ${mock.link}, baudRate: 115200, reconnect: { minMs: 50, maxMs: 200 } }`,
@@ -147,6 +147,34 @@ describe('history across restarts of the real daemon', () => {
     expect(numbered.length).toBeGreaterThan(0);
     expect(numbered).toEqual(numbered.map((_, i) => numbered[0]! + i));
     expect(numbered.at(-1)).toBeLessThanOrEqual(maxSeq(after));
+  }, 60_000);
+
+  it('fields named __proto__ and constructor are data in the history, after a restart too', async () => {
+    // 200 ms buckets and a raw window shorter than the restart: the second run answers the buckets the first wrote
+    const { file, mock } = await setup(0, ', bucketMs: 200, rawWindowMs: 500');
+    const first = start(file);
+    const d = await dashboard(await first.ready());
+    for (let i = 0; i < 10; i++) {
+      await mock.write(`__proto__=${i} constructor=${i} a=${i}\n`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await until('the readings', () => seqs(d).length === 10);
+    first.proc.kill('SIGTERM');
+    await first.exited;
+
+    const second = start(file);
+    const url = await second.ready();
+    const after = await dashboard(url);
+    after.send({ type: 'history', id: 'h', device: 'm', from: 0 });
+    await until('the history answer', () => after.of('history').length === 1);
+    type Answer = { buckets: unknown[]; points: unknown[] };
+    const json = (await (await fetch(`${url}/history.json?device=m&from=0`)).json()) as Answer;
+    for (const answer of [after.of('history')[0] as Answer, json]) {
+      const buckets = answer.buckets as { count: number; fields: object }[];
+      expect(buckets.reduce((n, b) => n + b.count, answer.points.length)).toBe(10);
+      expect(buckets.length).toBeGreaterThan(1);
+      for (const b of buckets) expect(Object.keys(b.fields).sort()).toEqual(['__proto__', 'a', 'constructor']);
+    }
   }, 60_000);
 
   it('damaged and truncated files: the daemon starts and says what it dropped', async () => {

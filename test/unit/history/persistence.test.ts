@@ -129,6 +129,8 @@ describe('History on disk', () => {
       [12_000, 3],
     ]);
     expect(points[0]).not.toHaveProperty('seq');
+    // keys are data, as in a parser's values: a point without a `constructor` field has none
+    expect(Object.getPrototypeOf(points[0]!.values)).toBeNull();
   });
 
   it('clean stops within one minute: the open bucket is rebuilt from its points, nothing lost, nothing counted twice', async () => {
