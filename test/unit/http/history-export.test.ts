@@ -40,6 +40,59 @@ describe('toCsv', () => {
   });
 });
 
+describe('exportHistory: the range', () => {
+  const asked: { from: number; to: number }[] = [];
+  const reader: HistoryReader = {
+    query: (q) => (asked.push(q), { device: q.device, from: q.from, to: q.to, buckets: [], points: [] }),
+    devices: () => [],
+  };
+  const deps = {
+    history: reader,
+    work: new HistoryWork(),
+    auth: () => ({
+      authorize: () => ({ ok: true as const, context: { role: 'viewer' as const, credential: undefined } }),
+      originAllowed: () => true,
+    }),
+  };
+  const req = { headers: { host: '127.0.0.1' } } as unknown as IncomingMessage;
+  const get = (query: string) => exportHistory(req, new URL(`http://127.0.0.1/history.json?device=d&${query}`), deps, 2_000_000_000_000);
+
+  it('ms since the Unix epoch, or an ISO 8601 date or date-time with its offset', () => {
+    const cases: [string, number][] = [
+      ['1796083200000', 1796083200000],
+      ['2026-12-01', Date.UTC(2026, 11, 1)],
+      ['2026-12-01T08:30Z', Date.UTC(2026, 11, 1, 8, 30)],
+      ['2026-12-01T08:30:05.25Z', Date.UTC(2026, 11, 1, 8, 30, 5, 250)],
+      ['2026-12-01T08:30:00%2B01:00', Date.UTC(2026, 11, 1, 7, 30)],
+      ['2026-12-01T08:30:00-02:30', Date.UTC(2026, 11, 1, 11, 0)],
+    ];
+    for (const [v, ms] of cases) {
+      expect(get(`from=${v}&to=${v}`).status, v).toBe(200);
+      expect(asked.pop(), v).toMatchObject({ from: ms, to: ms });
+    }
+  });
+
+  it('anything else is a 400 that names the field, not a date V8 guessed', () => {
+    for (const v of [
+      '-5',
+      '1,2',
+      'x%202020',
+      '12/31/2099',
+      'NaN',
+      '2026-02-31',
+      '2026-12-01T24:00Z',
+      '2026-12-01T08:30',
+      '2026-12-01%2008:30Z',
+      '0050-01-01',
+      '1e3',
+    ]) {
+      const from = get(`from=${v}`);
+      expect([from.status, from.body], v).toEqual([400, expect.stringContaining('"from" must be ms since the Unix epoch or an ISO 8601 date')]);
+      expect(get(`to=${v}`).body, v).toContain('"to"');
+    }
+  });
+});
+
 describe('exportHistory: one history work budget with the dashboards (HistoryWork)', () => {
   it('once the dashboards spent it, the export answers 429 with Retry-After; a second later it answers again', () => {
     const points = Array.from({ length: MAX_HISTORY_POINTS }, (_, i) => ({ seq: i + 1, ts: 1000 + i, values: { t: i } }));
