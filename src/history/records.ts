@@ -3,7 +3,7 @@
  * the card, so its bytes are the write cost per reading.
  */
 import type { Values } from '../domain.js';
-import type { BucketAcc } from './stats.js';
+import { numericValues, type BucketAcc } from './stats.js';
 
 export interface PointRecord {
   d: string;
@@ -76,8 +76,8 @@ export function pointsOf(records: unknown[], stream: string | undefined): { poin
       left = r.n;
     } else if (!isPointRecord(r)) bad++;
     else {
-      // like a parser's values (domain.ts), keys are data: a null prototype, so no `constructor` appears unbidden
-      const v = Object.assign(Object.create(null) as Values, r.v);
+      // numbers only (files of the previous version held text too), keys as data: a null prototype
+      const v = numericValues(r.v);
       points.push(same && left > 0 ? { d: r.d, s: r.s, t: r.t, v } : { d: r.d, t: r.t, v });
       left--;
     }

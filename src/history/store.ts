@@ -6,7 +6,7 @@
  */
 import { valuesBytes, type Reading, type Values } from '../domain.js';
 import type { HistoryConfig } from '../config/schema.js';
-import { addValues, bucketBytes, emptyBucket, mergeInto, toBucket, type BucketAcc } from './stats.js';
+import { addValues, bucketBytes, emptyBucket, mergeInto, numericValues, toBucket, type BucketAcc } from './stats.js';
 import type { HistoryAnswer, HistoryPoint, HistoryQuery, HistoryReader, HistoryWriter } from '../domain.js';
 import { bucketRecord, pointRecord, type BucketRecord, type LoadedPoint, type PointRecord } from './records.js';
 import { ShiftQueue } from './shift-queue.js';
@@ -94,7 +94,7 @@ export class HistoryStore implements HistoryReader, HistoryWriter {
 
   record(r: Reading): void {
     if (!r.values) return; // a raw line has nothing to chart
-    const p = { seq: r.seq, ts: r.ts, values: r.values };
+    const p = { seq: r.seq, ts: r.ts, values: numericValues(r.values) };
     // one walk over the fields per reading, for the store's estimate and the pending queue's
     const bytes = pointBytes(p.values);
     this.addPoint(r.device, p, bytes);

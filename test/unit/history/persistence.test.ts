@@ -218,12 +218,12 @@ describe('History on disk', () => {
     const bucketFiles = () => readdirSync(dir).filter((f) => f.startsWith('buckets-'));
     const before = bucketFiles();
     expect(before.length).toBeGreaterThanOrEqual(23);
-    // then five minutes of 20 KB readings, four a second (80 KB/s: 24 MB against a 2 MiB budget), flushed every 30 s
-    const big = 'x'.repeat(20_000);
+    // then five minutes of readings of 1,000 fields (~9 KB on the card, ~55 KB as the budget counts), four a second, flushed every 30 s
     const t0 = clock.now + MIN;
+    const fields = Array.from({ length: 1000 }, (_, k) => `f${k}`);
     for (let i = 0; i < 5 * 60 * 4; i++) {
       clock.now = t0 + i * 250;
-      h.record({ seq: 100_000 + i, device: 'flood', ts: clock.now, values: { s: big, n: i } });
+      h.record({ seq: 100_000 + i, device: 'flood', ts: clock.now, values: Object.fromEntries(fields.map((f) => [f, i])) });
       if (i % 120 === 119) await h.flush();
     }
     const size = (prefix: string) =>
