@@ -121,16 +121,18 @@ function time(s: string | null): number | undefined {
 
 /**
  * One row per bucket and per raw point, oldest first: `time` (ISO), `ts` (ms), `kind`
- * (bucket|point), `span_ms` and `count` (buckets), then per field its value (a bucket's mean)
- * and, for buckets, `<field>_min` and `<field>_max`.
+ * (bucket|point), `span_ms` and `count` (buckets), then per field `value(<field>)` (a bucket's
+ * mean), `min(<field>)` and `max(<field>)` (buckets only). Field names are device data: written
+ * bare, `temp_min` next to `temp` or a field named `ts` gave two columns of one name. In this form
+ * a column names one field and one statistic (the text up to the first "(" is the statistic, the
+ * rest the field), never a fixed column, and it cannot begin as a formula (=, +, -, @).
  */
 export function toCsv(a: HistoryAnswer): string {
   const names = new Set<string>();
   for (const b of a.buckets) for (const k in b.fields) names.add(k);
   for (const pt of a.points) for (const k in pt.values) names.add(k);
   const fields = [...names].sort();
-  // field names come from device data (JSON keys) too: a header cell is defused like a value
-  const rows = [['time', 'ts', 'kind', 'span_ms', 'count', ...fields.flatMap((f) => [cell(f), cell(`${f}_min`), cell(`${f}_max`)])]];
+  const rows = [['time', 'ts', 'kind', 'span_ms', 'count', ...fields.flatMap((f) => [`value(${f})`, `min(${f})`, `max(${f})`])]];
   for (const b of a.buckets) {
     rows.push([
       iso(b.ts),
@@ -145,19 +147,15 @@ export function toCsv(a: HistoryAnswer): string {
     ]);
   }
   for (const pt of a.points) {
-    rows.push([iso(pt.ts), String(pt.ts), 'point', '', '', ...fields.flatMap((f) => [cell(pt.values[f]), '', ''])]);
+    rows.push([iso(pt.ts), String(pt.ts), 'point', '', '', ...fields.flatMap((f) => [num(pt.values[f]), '', ''])]);
   }
   return rows.map((r) => r.map(quote).join(',')).join('\r\n') + '\r\n';
 }
 
 const iso = (ts: number): string => new Date(ts).toISOString();
 
-/** a point's value (or a field name) as a cell; a text that a spreadsheet would run as a formula is defused with a leading ' (OWASP CSV injection) */
-function cell(v: unknown): string {
-  if (v === undefined || v === null) return '';
-  if (typeof v !== 'string') return String(v);
-  return /^[=+\-@\t\r]/.test(v) ? `'${v}` : v;
-}
+/** history holds numbers only (README History): nothing else is written, so no cell can be a formula */
+const num = (v: unknown): string => (typeof v === 'number' ? String(v) : '');
 
 /** RFC 4180 */
 const quote = (s: string): string => (/[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
