@@ -70,7 +70,7 @@ type Reading = ReturnType<typeof reading>;
 /** ours: History with its defaults (one append + fsync per file every flushMs) */
 function ours(dir: string): BenchStore {
   const history = new History(historySchema.parse({ dir }), silentLogger(), dir);
-  history.start();
+  history.start('bench');
   return { record: (r) => history.record(r), close: () => history.stop(undefined), fsyncs: () => history.written.fsyncs };
 }
 

@@ -128,7 +128,8 @@ export interface Source {
 
 /** One raw reading as history keeps it (numbers stay numbers; non-numeric fields kept as they came). */
 export interface HistoryPoint {
-  seq: number;
+  /** the reading's seq, only when it was recorded in the stream the gateway runs now (hello.epoch) */
+  seq?: number;
   ts: number;
   values: Values;
 }

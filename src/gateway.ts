@@ -187,7 +187,7 @@ export async function startGateway(config: Config, logger: Logger, opts: Gateway
   hub.onReading((r, frames) => sources.fleet?.source.publishReading(r, frames.jsonText()));
   hub.onState((s) => sources.fleet?.source.publishState(s));
   if (history) hub.onReading((r) => history.record(r));
-  store?.start();
+  store?.start(hub.epoch);
 
   const health = () =>
     buildHealthReport({

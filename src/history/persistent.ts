@@ -8,7 +8,7 @@ import type { HistoryConfig } from '../config/schema.js';
 import type { StreamSnapshot } from '../domain.js';
 import type { Logger } from '../log.js';
 import type { Reading } from '../domain.js';
-import { isBucketRecord, isPointRecord, type PointRecord } from './records.js';
+import { isBucketRecord, pointsOf, type PointRecord, type StreamMark } from './records.js';
 import { SegmentLog, type WriteCounters } from './segment-log.js';
 import { HistoryStore, pointBytes, pointsShare } from './store.js';
 import { LogRateLimiter } from '../log-rate.js';
@@ -28,10 +28,13 @@ export class History implements HistoryReader, HistoryWriter {
   private readonly points: SegmentLog | undefined;
   private readonly buckets: SegmentLog | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private readonly capLog = new LogRateLimiter(60_000);
+  /** write trouble, once a minute per kind and cause: it repeats at every flush until fixed */
+  private readonly writeLog = new LogRateLimiter(60_000);
   private flushing: Promise<void> = Promise.resolve();
   /** the stream a clean stop saved, taken at open */
   readonly restored: StreamSnapshot | undefined;
+  /** the stream the hub numbers readings in (hello.epoch), from start(): what the points written are marked with */
+  private epoch: string | undefined;
 
   /** the state directory in use; undefined: memory only (none configured, or it could not be made) */
   readonly dir: string | undefined;
@@ -65,8 +68,9 @@ export class History implements HistoryReader, HistoryWriter {
     return this.store.devices();
   }
 
-  /** Batches to disk every flushMs from now on. */
-  start(): void {
+  /** Batches to disk every flushMs from now on; `epoch`: the stream the readings recorded count in. */
+  start(epoch: string): void {
+    this.epoch = epoch;
     if (!this.points || this.timer) return;
     this.timer = setInterval(() => void this.flush(), this.cfg.flushMs);
     this.timer.unref();
@@ -103,27 +107,55 @@ export class History implements HistoryReader, HistoryWriter {
     this.store.expire();
     const pendingBytes = this.store.pendingPointBytes;
     const { points, buckets } = this.store.drain();
+    // each step on its own: a points file that cannot be appended (left root-owned by a manual
+    // `sudo serialgate run`) must not cost the buckets, which hold every reading for days
+    const before = await this.attempt('expire', {}, () => this.expireFiles());
+    const room = this.pointsCap() - (before?.pointsBytes ?? 0);
+    // the whole batch fits (the usual case): no walk over its fields
+    const kept = pendingBytes <= room ? points : newestWithin(points, room);
+    if (kept.length < points.length) {
+      this.writeLog.log(
+        this.logger,
+        'warn',
+        'points cap',
+        { code: 'SG_ERR_HISTORY_WRITE', points: points.length - kept.length, capBytes: this.pointsCap() },
+        'raw points not written: the points files hold their half of history.budgetBytes (the buckets have every reading)',
+      );
+    }
+    // unmarked (before start()), the points count as of an unknown stream at the next start
+    const epoch = this.epoch;
+    const mark = epoch === undefined ? undefined : (n: number): StreamMark => ({ e: epoch, n });
+    await this.attempt('points', { points: kept.length }, () =>
+      this.points!.append(
+        kept.map((p) => ({ ts: p.t, record: p })),
+        mark,
+      ),
+    );
+    await this.attempt('buckets', { buckets: buckets.length }, () => this.buckets!.append(buckets.map((b) => ({ ts: b.t, record: b }))));
+    const after = await this.attempt('expire', {}, () => this.expireFiles());
+    const dropped = [...(before?.dropped ?? []), ...(after?.dropped ?? [])];
+    if (dropped.length > 0) this.logger.debug({ files: dropped }, 'history files expired');
+  }
+
+  /**
+   * One step of a flush; a failure (a full or failing card, a file not ours) loses this step's
+   * batch only, and the next flush tries again. Logged once a minute per step and cause, without
+   * a stack: the same cause comes back at every flush until someone fixes it.
+   */
+  private async attempt<T>(step: string, batch: Record<string, number>, run: () => T | Promise<T>): Promise<T | undefined> {
     try {
-      const before = this.expireFiles();
-      const room = this.pointsCap() - before.pointsBytes;
-      // the whole batch fits (the usual case): no walk over its fields
-      const kept = pendingBytes <= room ? points : newestWithin(points, room);
-      if (kept.length < points.length) {
-        this.capLog.log(
-          this.logger,
-          'warn',
-          'points',
-          { code: 'SG_ERR_HISTORY_WRITE', points: points.length - kept.length, capBytes: this.pointsCap() },
-          'raw points not written: the points files hold their half of history.budgetBytes (the buckets have every reading)',
-        );
-      }
-      await this.points.append(kept.map((p) => ({ ts: p.t, record: p })));
-      await this.buckets.append(buckets.map((b) => ({ ts: b.t, record: b })));
-      const dropped = [...before.dropped, ...this.expireFiles().dropped];
-      if (dropped.length > 0) this.logger.debug({ files: dropped }, 'history files expired');
+      return await run();
     } catch (err) {
-      // a full or failing card: this batch is lost, the next one is tried; memory still answers queries
-      this.logger.error({ err, code: 'SG_ERR_HISTORY_WRITE', points: points.length, buckets: buckets.length }, 'history batch not written');
+      const e = err as NodeJS.ErrnoException;
+      const msg = step === 'expire' ? 'history files not expired' : `history ${step} batch not written`;
+      this.writeLog.log(
+        this.logger,
+        'error',
+        `${step} ${e.code ?? e.message}`,
+        { code: 'SG_ERR_HISTORY_WRITE', ...batch, cause: e.code, error: e.message },
+        msg,
+      );
+      return undefined;
     }
   }
 
@@ -173,11 +205,14 @@ export class History implements HistoryReader, HistoryWriter {
     try {
       const buckets = this.buckets!.load();
       const points = this.points!.load();
-      const b = buckets.records.filter(isBucketRecord);
-      const p = points.records.filter(isPointRecord);
+      const stored = buckets.files.flatMap((f) => f.records);
+      const b = stored.filter(isBucketRecord);
+      // seqs of the stream this run continues (a clean stop saved it) stay; any other stream's are meaningless now
+      const read = points.files.map((f) => pointsOf(f.records, this.restored?.epoch));
+      const p = read.flatMap((r) => r.points);
       this.store.restore(b, p);
       const damage = [...buckets.damage, ...points.damage];
-      const badShape = buckets.records.length - b.length + points.records.length - p.length;
+      const badShape = stored.length - b.length + read.reduce((n, r) => n + r.bad, 0);
       if (damage.length > 0 || badShape > 0) {
         this.logger.warn(
           { code: 'SG_ERR_HISTORY_DAMAGED', files: damage, badRecords: badShape },

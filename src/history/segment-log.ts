@@ -3,7 +3,7 @@
  * period. Written in batches (one append and one fsync per file touched), never rewritten: old
  * data goes by deleting whole files, and a torn tail (power cut mid-append) is cut back at open.
  */
-import { closeSync, fsyncSync, ftruncateSync, openSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, constants, fstatSync, fsyncSync, ftruncateSync, lstatSync, openSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { frame, unframe } from './framing.js';
@@ -18,7 +18,8 @@ export interface SegmentDamage {
 }
 
 export interface Loaded {
-  records: unknown[];
+  /** oldest file first, each file's records in order (a record may mean something only in its file: StreamMark) */
+  files: { file: string; records: unknown[] }[];
   damage: SegmentDamage[];
 }
 
@@ -50,14 +51,18 @@ export class SegmentLog {
 
   /** Every valid record, oldest file first; torn or damaged tails are cut so appends follow valid data. */
   load(): Loaded {
-    const out: Loaded = { records: [], damage: [] };
+    const out: Loaded = { files: [], damage: [] };
     for (const { file } of this.files()) {
       try {
-        const buf = readFileSync(file);
+        const buf = readOwn(file);
+        if (!buf) {
+          out.damage.push({ file, droppedBytes: 0, error: 'not a regular file (a symbolic link, a directory): left alone' });
+          continue;
+        }
         const u = unframe(buf);
-        for (const r of u.records) out.records.push(r);
+        out.files.push({ file, records: u.records });
         if (u.droppedBytes > 0) {
-          const fd = openSync(file, 'r+');
+          const fd = openSync(file, constants.O_RDWR | constants.O_NOFOLLOW);
           try {
             ftruncateSync(fd, u.validBytes);
             fsyncSync(fd);
@@ -67,7 +72,7 @@ export class SegmentLog {
           out.damage.push({ file, droppedBytes: u.droppedBytes });
         }
       } catch (err) {
-        // unreadable (EIO on a worn card, a directory where a file was): the start must go on
+        // unreadable (EIO on a worn card): the start must go on
         out.damage.push({ file, droppedBytes: sizeOf(file), error: (err as Error).message });
         removeQuietly(file);
       }
@@ -80,8 +85,9 @@ export class SegmentLog {
    * written a piece (HISTORY_WRITE_CHUNK_BYTES) at a time: a batch may be as large as
    * history.budgetBytes, and framing it whole held two more copies of it (the frames and their
    * concatenation) at every flush, 60 MB more RSS under a flood of large readings.
+   * `lead`: a record written first in each file touched, told how many records follow it there.
    */
-  async append(records: { ts: number; record: unknown }[]): Promise<void> {
+  async append(records: { ts: number; record: unknown }[], lead?: (n: number) => unknown): Promise<void> {
     const byFile = new Map<number, unknown[]>();
     for (const { ts, record } of records) {
       const start = Math.floor(ts / this.periodMs) * this.periodMs;
@@ -90,8 +96,10 @@ export class SegmentLog {
       list.push(record);
     }
     for (const [start, list] of byFile) {
-      const fh = await open(path.join(this.dir, `${this.kind}-${start}.seg`), 'a');
+      // ELOOP on a symbolic link: appended to, its target would get our records
+      const fh = await open(path.join(this.dir, `${this.kind}-${start}.seg`), APPEND_OWN, 0o666);
       try {
+        if (lead) list.unshift(lead(list.length));
         let piece: Buffer[] = [];
         let size = 0;
         for (const [i, record] of list.entries()) {
@@ -132,9 +140,33 @@ export class SegmentLog {
   }
 }
 
+/**
+ * Our files are never reached through a symbolic link: one in the state directory (placed by
+ * hand, or by someone who may write there) would have its target cut back at the start's repair
+ * of a torn tail, then appended to.
+ */
+const APPEND_OWN = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW;
+
+/** The file's bytes; undefined when it is not a regular file of its own (a symbolic link, a directory). */
+function readOwn(file: string): Buffer | undefined {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ELOOP') return undefined;
+    throw err;
+  }
+  try {
+    return fstatSync(fd).isFile() ? readFileSync(fd) : undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** the entry's own size (a link's, not its target's) */
 function sizeOf(file: string): number {
   try {
-    return statSync(file).size;
+    return lstatSync(file).size;
   } catch {
     return 0;
   }

@@ -23,12 +23,28 @@ export interface BucketAcc {
 
 export const emptyBucket = (ts: number, span: number): BucketAcc => ({ ts, span, count: 0, fields: new Map() });
 
+const isStat = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+/**
+ * What the history keeps of a reading's values: its finite numbers, as its buckets do. Strings
+ * and booleans are not charted, and a point holding them would spend the budget and the card
+ * on text (an MQTT payload field may be 60 KB) that no answer uses. The same object when it is
+ * already that (a parser's values of numbers only: no copy per reading), else a null-prototype
+ * copy (field names are data).
+ */
+export function numericValues(values: Values): Values {
+  if (Object.getPrototypeOf(values) === null && Object.values(values).every(isStat)) return values;
+  const out = Object.create(null) as Values;
+  for (const [k, v] of Object.entries(values)) if (isStat(v)) out[k] = v;
+  return out;
+}
+
 /** Counts one reading; only finite numbers are statistics (strings, booleans and null are not). */
 export function addValues(b: BucketAcc, values: Values | undefined): void {
   b.count++;
   if (!values) return;
   for (const [k, v] of Object.entries(values)) {
-    if (typeof v !== 'number' || !Number.isFinite(v)) continue;
+    if (!isStat(v)) continue;
     const f = b.fields.get(k);
     if (f) {
       if (v < f.min) f.min = v;

@@ -6,9 +6,9 @@
  */
 import { valuesBytes, type Reading, type Values } from '../domain.js';
 import type { HistoryConfig } from '../config/schema.js';
-import { addValues, bucketBytes, emptyBucket, mergeInto, toBucket, type BucketAcc } from './stats.js';
+import { addValues, bucketBytes, emptyBucket, mergeInto, numericValues, toBucket, type BucketAcc } from './stats.js';
 import type { HistoryAnswer, HistoryPoint, HistoryQuery, HistoryReader, HistoryWriter } from '../domain.js';
-import { bucketRecord, pointRecord, type BucketRecord, type PointRecord } from './records.js';
+import { bucketRecord, pointRecord, type BucketRecord, type LoadedPoint, type PointRecord } from './records.js';
 import { ShiftQueue } from './shift-queue.js';
 
 export type StoreLimits = Pick<HistoryConfig, 'rawWindowMs' | 'bucketMs' | 'retentionMs' | 'budgetBytes'>;
@@ -94,7 +94,7 @@ export class HistoryStore implements HistoryReader, HistoryWriter {
 
   record(r: Reading): void {
     if (!r.values) return; // a raw line has nothing to chart
-    const p: HistoryPoint = { seq: r.seq, ts: r.ts, values: r.values };
+    const p = { seq: r.seq, ts: r.ts, values: numericValues(r.values) };
     // one walk over the fields per reading, for the store's estimate and the pending queue's
     const bytes = pointBytes(p.values);
     this.addPoint(r.device, p, bytes);
@@ -120,7 +120,7 @@ export class HistoryStore implements HistoryReader, HistoryWriter {
    * Rebuilds the history from what the files held: closed buckets as they were written, then the
    * points; a point whose bucket was written already is in it, and is only kept as a raw point.
    */
-  restore(buckets: BucketRecord[], points: PointRecord[]): void {
+  restore(buckets: BucketRecord[], points: LoadedPoint[]): void {
     for (const b of buckets) {
       const dev = this.device(b.d);
       const acc = emptyBucket(b.t, b.p);
@@ -132,7 +132,7 @@ export class HistoryStore implements HistoryReader, HistoryWriter {
     const written = new Map(buckets.map((b) => [`${b.d}\u0000${b.t}`, b.n]));
     this.restoreRawSince(points, written);
     for (const r of points) {
-      const p: HistoryPoint = { seq: r.s, ts: r.t, values: r.v };
+      const p: HistoryPoint = r.s === undefined ? { ts: r.t, values: r.v } : { seq: r.s, ts: r.t, values: r.v };
       if (written.has(`${r.d}\u0000${this.bucketTs(r.t)}`)) this.device(r.d).pushRaw(p, pointBytes(p.values));
       else this.addPoint(r.d, p, pointBytes(p.values));
     }
@@ -145,8 +145,8 @@ export class HistoryStore implements HistoryReader, HistoryWriter {
    * counted more readings than they hold: then only from the first point on (the rest is in the
    * bucket only, or gone). A whole minute lets a clean restart answer its readings as points.
    */
-  private restoreRawSince(points: PointRecord[], written: Map<string, number>): void {
-    const first = new Map<string, PointRecord>();
+  private restoreRawSince(points: LoadedPoint[], written: Map<string, number>): void {
+    const first = new Map<string, LoadedPoint>();
     const inMinute = new Map<string, number>();
     for (const r of points) {
       if (!first.has(r.d)) first.set(r.d, r);

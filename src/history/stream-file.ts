@@ -5,7 +5,7 @@
  * claims the stream went on from where an earlier clean stop left it: the next run then draws a
  * new epoch and dashboards are told `reset`, never a silent jump.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { StreamSnapshot } from '../domain.js';
 import { frame, unframe } from './framing.js';
@@ -15,7 +15,8 @@ const FILE = 'stream.snap';
 export function saveStream(dir: string, snap: StreamSnapshot): number {
   const tmp = path.join(dir, `${FILE}.tmp`);
   const buf = frame(snap);
-  const fd = openSync(tmp, 'w');
+  // never through a symbolic link (its target would be overwritten): ELOOP, and the save fails
+  const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o666);
   try {
     writeFileSync(fd, buf);
     fsyncSync(fd);
@@ -32,12 +33,22 @@ export type TakenStream = { snapshot: StreamSnapshot } | { none: 'absent' } | { 
 /** Reads and removes the snapshot. */
 export function takeStream(dir: string): TakenStream {
   const file = path.join(dir, FILE);
-  let buf: Buffer;
+  let fd: number;
   try {
-    buf = readFileSync(file);
-  } catch {
-    return { none: 'absent' };
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ELOOP') return { none: 'absent' };
+    unlinkSync(file); // the link, not its target
+    syncDir(dir);
+    return { none: 'damaged', error: 'a symbolic link, not read' };
   }
+  let buf: Buffer | undefined;
+  try {
+    if (fstatSync(fd).isFile()) buf = readFileSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  if (!buf) return { none: 'damaged', error: 'not a regular file' };
   unlinkSync(file);
   syncDir(dir);
   const u = unframe(buf);

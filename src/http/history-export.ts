@@ -5,7 +5,7 @@
  * WebSocket handshake decides them (Authenticator in src/hub/auth.ts), so nobody the WebSocket
  * refuses can read history here.
  *
- * Query: device (required), from and to (ms since the epoch or an ISO 8601 date; default the last
+ * Query: device (required), from and to (ms since the epoch or a strict ISO 8601 date; default the last
  * hour), maxPoints (default and most 10,000).
  */
 import type { IncomingMessage } from 'node:http';
@@ -44,11 +44,19 @@ export function exportHistory(req: IncomingMessage, url: URL, deps: ExportDeps, 
     return refusal(decision.status, decision.message, decision.status === 401 ? { 'WWW-Authenticate': 'Bearer realm="serialgate"' } : {});
 
   const p = url.searchParams;
+  const from = time(p.get('from'));
+  const to = time(p.get('to'));
+  for (const [name, t] of [
+    ['from', from],
+    ['to', to],
+  ] as const) {
+    if (Number.isNaN(t)) return refusal(400, `history "${name}" must be ms since the Unix epoch or an ISO 8601 date (${ISO_FORMS})`);
+  }
   const range = checkHistoryRange(
     {
       device: p.get('device') ?? undefined,
-      from: time(p.get('from')),
-      to: time(p.get('to')),
+      from,
+      to,
       maxPoints: p.has('maxPoints') ? Number(p.get('maxPoints')) : MAX_HISTORY_POINTS,
     },
     now,
@@ -80,24 +88,51 @@ const refusal = (status: number, message: string, headers: Record<string, string
   headers,
 });
 
-/** ms digits, or an ISO 8601 date; anything else becomes NaN, which the range check refuses */
+const ISO_FORMS = '2026-12-01, 2026-12-01T08:30Z, 2026-12-01T08:30:00.250+01:00';
+
+/**
+ * A date (UTC) or a date-time with its offset, as in RFC 3339: `YYYY-MM-DD[THH:MM[:SS[.fff]](Z|±HH:MM)]`.
+ * Not Date.parse, which takes whatever V8's legacy parser makes sense of ("-5", "1,2", "x 2020",
+ * "2026-02-31") and a date-time without offset in the server's local time.
+ */
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|([+-])(\d{2}):(\d{2})))?$/;
+
+/** ms digits, or an ISO 8601 date as ISO_DATE; NaN for anything else (undefined: absent) */
 function time(s: string | null): number | undefined {
   if (s === null) return undefined;
-  return /^\d+$/.test(s) ? Number(s) : Date.parse(s);
+  if (/^\d+$/.test(s)) return Number(s);
+  const m = ISO_DATE.exec(s);
+  if (!m) return NaN;
+  const [y, mo, d, h, mi, sec] = m.slice(1, 7).map((x) => Number(x ?? 0)) as [number, number, number, number, number, number];
+  const ms = Number((m[7] ?? '').padEnd(3, '0').slice(0, 3));
+  const offset = m[9] ? (m[9] === '-' ? -1 : 1) * (Number(m[10]) * 60 + Number(m[11])) : 0;
+  const t = Date.UTC(y, mo - 1, d, h, mi, sec, ms);
+  const back = new Date(t);
+  // a month, day, hour or minute out of range rolls over in Date.UTC (and years 0-99 mean 19xx): the round trip catches it
+  const real =
+    back.getUTCFullYear() === y &&
+    back.getUTCMonth() === mo - 1 &&
+    back.getUTCDate() === d &&
+    back.getUTCHours() === h &&
+    back.getUTCMinutes() === mi &&
+    sec < 60;
+  return real && Number(m[10] ?? 0) < 24 && Number(m[11] ?? 0) < 60 ? t - offset * 60_000 : NaN;
 }
 
 /**
  * One row per bucket and per raw point, oldest first: `time` (ISO), `ts` (ms), `kind`
- * (bucket|point), `span_ms` and `count` (buckets), then per field its value (a bucket's mean)
- * and, for buckets, `<field>_min` and `<field>_max`.
+ * (bucket|point), `span_ms` and `count` (buckets), then per field `value(<field>)` (a bucket's
+ * mean), `min(<field>)` and `max(<field>)` (buckets only). Field names are device data: written
+ * bare, `temp_min` next to `temp` or a field named `ts` gave two columns of one name. In this form
+ * a column names one field and one statistic (the text up to the first "(" is the statistic, the
+ * rest the field), never a fixed column, and it cannot begin as a formula (=, +, -, @).
  */
 export function toCsv(a: HistoryAnswer): string {
   const names = new Set<string>();
   for (const b of a.buckets) for (const k in b.fields) names.add(k);
   for (const pt of a.points) for (const k in pt.values) names.add(k);
   const fields = [...names].sort();
-  // field names come from device data (JSON keys) too: a header cell is defused like a value
-  const rows = [['time', 'ts', 'kind', 'span_ms', 'count', ...fields.flatMap((f) => [cell(f), cell(`${f}_min`), cell(`${f}_max`)])]];
+  const rows = [['time', 'ts', 'kind', 'span_ms', 'count', ...fields.flatMap((f) => [`value(${f})`, `min(${f})`, `max(${f})`])]];
   for (const b of a.buckets) {
     rows.push([
       iso(b.ts),
@@ -112,19 +147,15 @@ export function toCsv(a: HistoryAnswer): string {
     ]);
   }
   for (const pt of a.points) {
-    rows.push([iso(pt.ts), String(pt.ts), 'point', '', '', ...fields.flatMap((f) => [cell(pt.values[f]), '', ''])]);
+    rows.push([iso(pt.ts), String(pt.ts), 'point', '', '', ...fields.flatMap((f) => [num(pt.values[f]), '', ''])]);
   }
   return rows.map((r) => r.map(quote).join(',')).join('\r\n') + '\r\n';
 }
 
 const iso = (ts: number): string => new Date(ts).toISOString();
 
-/** a point's value (or a field name) as a cell; a text that a spreadsheet would run as a formula is defused with a leading ' (OWASP CSV injection) */
-function cell(v: unknown): string {
-  if (v === undefined || v === null) return '';
-  if (typeof v !== 'string') return String(v);
-  return /^[=+\-@\t\r]/.test(v) ? `'${v}` : v;
-}
+/** history holds numbers only (README History): nothing else is written, so no cell can be a formula */
+const num = (v: unknown): string => (typeof v === 'number' ? String(v) : '');
 
 /** RFC 4180 */
 const quote = (s: string): string => (/[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);

@@ -31,7 +31,8 @@ function isBucket(v: unknown): v is HistoryBucket {
   return true;
 }
 
-const isPoint = (v: unknown): v is HistoryPoint => isObject(v) && isSeq(v.seq) && isNum(v.ts) && isValues(v.values);
+// seq only for a point of the stream the gateway runs now (README "History requests")
+const isPoint = (v: unknown): v is HistoryPoint => isObject(v) && (v.seq === undefined || isSeq(v.seq)) && isNum(v.ts) && isValues(v.values);
 
 function isDeviceInfo(v: unknown): v is DeviceInfo {
   return isObject(v) && isStr(v.id) && (v.source === 'serial' || v.source === 'mqtt') && optStr(v.gateway) && isState(v.state) && optStr(v.reason);

@@ -101,13 +101,13 @@ describe('GET /history.csv and /history.json', () => {
     expect(csv.headers['content-disposition']).toBe('attachment; filename="mock1-history.csv"');
     expect(csv.headers['cache-control']).toBe('no-store');
     const lines = csv.body.trimEnd().split('\r\n');
-    expect(lines[0]).toMatch(/^time,ts,kind,span_ms,count,.*\btemp,temp_min,temp_max\b/);
+    expect(lines[0]).toMatch(/^time,ts,kind,span_ms,count,.*\bvalue\(temp\),min\(temp\),max\(temp\)(,|$)/);
     expect(lines.length).toBeGreaterThan(20);
     const header = lines[0]!.split(',');
     const row = lines[1]!.split(',');
     expect(row[header.indexOf('kind')]).toBe('point');
     expect(new Date(row[0]!).getTime()).toBe(Number(row[1]));
-    expect(Number.isFinite(Number(row[header.indexOf('temp')]))).toBe(true);
+    expect(Number.isFinite(Number(row[header.indexOf('value(temp)')]))).toBe(true);
 
     const json = await get('/history.json?device=mock1&from=1970-01-01T00:00:00Z&maxPoints=5', bearer);
     expect(json.status).toBe(200);

@@ -20,10 +20,10 @@ afterEach(async () => {
 
 const FLUSH_MS = 400;
 
-async function setup(): Promise<{ file: string; state: string; mock: MockDevice }> {
+async function setup(intervalMs = 20, history = ''): Promise<{ file: string; state: string; mock: MockDevice }> {
   const dir = mkdtempSync(path.join(tmpdir(), 'sg-history-restart-'));
   cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
-  const mock = await startMock({ link: uniqueLink(), format: 'kv', intervalMs: 20 });
+  const mock = await startMock({ link: uniqueLink(), format: 'kv', intervalMs });
   cleanup.push(() => mock.stop());
   const state = path.join(dir, 'state');
   const file = path.join(dir, 'config.yaml');
@@ -32,7 +32,7 @@ async function setup(): Promise<{ file: string; state: string; mock: MockDevice 
     [
       'server: { host: 127.0.0.1, port: 0 }',
       'log: { level: info }',
-      `history: { dir: ${JSON.stringify(state)}, flushMs: ${FLUSH_MS} }`,
+      `history: { dir: ${JSON.stringify(state)}, flushMs: ${FLUSH_MS}${history} }`,
       'devices:',
       `  - id: m`,
       `    serial: { path: ${mock.link}, baudRate: 115200, reconnect: { minMs: 50, maxMs: 200 } }`,
@@ -52,6 +52,21 @@ async function dashboard(url: string): Promise<Dashboard> {
   const d = await Dashboard.connect(url.replace(/^http/, 'ws') + '/ws');
   cleanup.push(() => d.close());
   return d;
+}
+
+type Point = { seq?: number; ts: number };
+
+/** the device's points as a `history` request answers them, checked against /history.json's */
+async function historyPoints(d: Dashboard, url: string): Promise<Point[]> {
+  const id = `h${d.of('history').length}`;
+  d.send({ type: 'history', id, device: 'm', from: 0 });
+  await until('the history answer', () => d.of('history').some((m) => m.id === id));
+  const points = (d.of('history').find((m) => m.id === id) as { points: Point[] }).points;
+  const json = (await (await fetch(`${url}/history.json?device=m&from=0`)).json()) as { points: Point[] };
+  const upTo = points.at(-1)?.ts ?? 0;
+  // the export ran a moment later: it may hold newer points, the same ones before
+  expect(json.points.filter((p) => p.ts <= upTo)).toEqual(points);
+  return points;
 }
 
 const seqs = (d: Dashboard) => d.of('reading').map((m) => m.seq as number);
@@ -82,6 +97,11 @@ describe('history across restarts of the real daemon', () => {
     const resumed = seqs(after).filter((s) => s > seen);
     expect(new Set(resumed).size).toBe(resumed.length);
     expect([...resumed].sort((a, b) => a - b)).toEqual(resumed.map((_, i) => seen + 1 + i));
+    // the history's points of the first run keep the seqs they were sent with: the stream is the same
+    const sent = new Map((before.of('reading') as { seq: number; ts: number }[]).map((r) => [r.ts, r.seq]));
+    const points = (await historyPoints(after, await second.ready())).filter((p) => sent.has(p.ts));
+    expect(points.length).toBeGreaterThan(0);
+    expect(points.map((p) => p.seq)).toEqual(points.map((p) => sent.get(p.ts)));
   }, 60_000);
 
   it('kill -9 between batches: the files open, at most the last batch is missing, and the dashboard is told reset', async () => {
@@ -98,7 +118,10 @@ describe('history across restarts of the real daemon', () => {
     // what the next start will find: the points files, read as the daemon reads them
     const loaded = new SegmentLog(state, 'points', 600_000, { bytes: 0, fsyncs: 0 }).load();
     expect(loaded.damage).toEqual([]);
-    const kept = loaded.records.filter(isPointRecord).map((p) => p.s);
+    const kept = loaded.files
+      .flatMap((f) => f.records)
+      .filter(isPointRecord)
+      .map((p) => p.s);
     expect(kept.length).toBeGreaterThan(0);
     // a prefix of the stream, without a hole (a batch is whole or absent) ...
     expect(kept).toEqual(kept.map((_, i) => kept[0]! + i));
@@ -112,6 +135,46 @@ describe('history across restarts of the real daemon', () => {
     after.send({ type: 'subscribe', devices: ['*'], since: maxSeq(before), epoch });
     await until('reset', () => after.of('reset').length === 1);
     expect(second.log('history loaded')).toMatchObject({ points: kept.length });
+    // the history's points: the first run's without a seq (its stream is gone, its numbers come
+    // again in the new one), the new run's with theirs, so seqs never repeat or go back
+    await until('readings of the new run', () => seqs(after).length >= 10);
+    const firstRun = new Set(readings.map((r) => r.ts));
+    const points = await historyPoints(after, await second.ready());
+    const old = points.filter((p) => firstRun.has(p.ts));
+    expect(old.length).toBeGreaterThan(0);
+    expect(old.filter((p) => 'seq' in p)).toEqual([]);
+    const numbered = points.flatMap((p) => (p.seq === undefined ? [] : [p.seq]));
+    expect(numbered.length).toBeGreaterThan(0);
+    expect(numbered).toEqual(numbered.map((_, i) => numbered[0]! + i));
+    expect(numbered.at(-1)).toBeLessThanOrEqual(maxSeq(after));
+  }, 60_000);
+
+  it('fields named __proto__ and constructor are data in the history, after a restart too', async () => {
+    // 200 ms buckets and a raw window shorter than the restart: the second run answers the buckets the first wrote
+    const { file, mock } = await setup(0, ', bucketMs: 200, rawWindowMs: 500');
+    const first = start(file);
+    const d = await dashboard(await first.ready());
+    for (let i = 0; i < 10; i++) {
+      await mock.write(`__proto__=${i} constructor=${i} a=${i}\n`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await until('the readings', () => seqs(d).length === 10);
+    first.proc.kill('SIGTERM');
+    await first.exited;
+
+    const second = start(file);
+    const url = await second.ready();
+    const after = await dashboard(url);
+    after.send({ type: 'history', id: 'h', device: 'm', from: 0 });
+    await until('the history answer', () => after.of('history').length === 1);
+    type Answer = { buckets: unknown[]; points: unknown[] };
+    const json = (await (await fetch(`${url}/history.json?device=m&from=0`)).json()) as Answer;
+    for (const answer of [after.of('history')[0] as Answer, json]) {
+      const buckets = answer.buckets as { count: number; fields: object }[];
+      expect(buckets.reduce((n, b) => n + b.count, answer.points.length)).toBe(10);
+      expect(buckets.length).toBeGreaterThan(1);
+      for (const b of buckets) expect(Object.keys(b.fields).sort()).toEqual(['__proto__', 'a', 'constructor']);
+    }
   }, 60_000);
 
   it('damaged and truncated files: the daemon starts and says what it dropped', async () => {

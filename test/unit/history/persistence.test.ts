@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -74,12 +74,14 @@ describe('History on disk', () => {
     const dir = tmp();
     const clock = { now: 0 };
     const h = new History(cfg({ dir }), silentLogger(), dir, () => clock.now);
+    h.start('E1');
     await feed(h, clock, 0, 25 * 60, 30); // 25 min, a batch every 30 readings
     h.record({ seq: 99_999, device: 'a', ts: clock.now + 500, values: { v: -1 } }); // never flushed: "kill -9"
     const before = h.query({ device: 'a', from: 0, to: clock.now + 1000, maxPoints: 100_000 });
     const again = new History(cfg({ dir }), silentLogger(), dir, () => clock.now);
     const after = again.query({ device: 'a', from: 0, to: clock.now + 1000, maxPoints: 100_000 });
-    expect(after.points).toEqual(before.points.filter((p) => p.seq !== 99_999));
+    // no saved stream: the next run counts in a new one, where the old seqs mean nothing
+    expect(after.points).toEqual(before.points.filter((p) => p.seq !== 99_999).map(({ ts, values }) => ({ ts, values })));
     expect(after.buckets.map((b) => [b.ts, b.count, b.fields.v])).toEqual(before.buckets.map((b) => [b.ts, b.count, b.fields.v]));
     expect(after.buckets.length).toBeGreaterThan(10);
   });
@@ -88,12 +90,47 @@ describe('History on disk', () => {
     const dir = tmp();
     const clock = { now: 0 };
     const h = new History(cfg({ dir }), silentLogger(), dir, () => clock.now);
+    h.start('E1');
     await feed(h, clock, 90_000, 100, 1000); // from the middle of a minute into the third one
     const q = { device: 'a', from: 0, to: clock.now, maxPoints: 1000 };
     const before = h.query(q);
-    await h.stop(undefined);
+    await h.stop({ epoch: 'E1', seq: 100, readings: [], last: [] });
     expect(before.points).toHaveLength(100);
+    // the same stream goes on: the seqs too
     expect(new History(cfg({ dir }), silentLogger(), dir, () => clock.now).query(q)).toEqual(before);
+  });
+
+  it('a point keeps its seq only in the stream it was recorded in: a crashed run’s and an older version’s points come back without', async () => {
+    const dir = tmp();
+    const clock = { now: 0 };
+    const stream = (epoch: string, seq: number) => ({ epoch, seq, readings: [], last: [] });
+    // a file of the version before stream marks: points with seqs of some stream
+    writeFileSync(path.join(dir, 'points-0.seg'), frame({ d: 'a', s: 7, t: 1_000, v: { v: 0 } }));
+    // run A crashes after a batch (no saved stream)
+    const a = new History(cfg({ dir }), silentLogger(), dir, () => clock.now);
+    a.start('A');
+    await feed(a, clock, 2_000, 3, 3, 7);
+    // run B counts in a new stream from 1 and stops cleanly, saving it
+    const b = new History(cfg({ dir }), silentLogger(), dir, () => clock.now);
+    b.start('B');
+    await feed(b, clock, 10_000, 3, 3, 0);
+    await b.stop(stream('B', 3));
+    // run C continues B: B's seqs are its own, A's (1-based like B's, so they would repeat) and the older file's are not
+    const c = new History(cfg({ dir }), silentLogger(), dir, () => clock.now);
+    expect(c.restored?.epoch).toBe('B');
+    const points = c.query({ device: 'a', from: 0, to: clock.now, maxPoints: 1000 }).points;
+    expect(points.map((p) => [p.ts, p.seq])).toEqual([
+      [1_000, undefined],
+      [2_000, undefined],
+      [3_000, undefined],
+      [4_000, undefined],
+      [10_000, 1],
+      [11_000, 2],
+      [12_000, 3],
+    ]);
+    expect(points[0]).not.toHaveProperty('seq');
+    // keys are data, as in a parser's values: a point without a `constructor` field has none
+    expect(Object.getPrototypeOf(points[0]!.values)).toBeNull();
   });
 
   it('clean stops within one minute: the open bucket is rebuilt from its points, nothing lost, nothing counted twice', async () => {
@@ -181,12 +218,12 @@ describe('History on disk', () => {
     const bucketFiles = () => readdirSync(dir).filter((f) => f.startsWith('buckets-'));
     const before = bucketFiles();
     expect(before.length).toBeGreaterThanOrEqual(23);
-    // then five minutes of 20 KB readings, four a second (80 KB/s: 24 MB against a 2 MiB budget), flushed every 30 s
-    const big = 'x'.repeat(20_000);
+    // then five minutes of readings of 1,000 fields (~9 KB on the card, ~55 KB as the budget counts), four a second, flushed every 30 s
     const t0 = clock.now + MIN;
+    const fields = Array.from({ length: 1000 }, (_, k) => `f${k}`);
     for (let i = 0; i < 5 * 60 * 4; i++) {
       clock.now = t0 + i * 250;
-      h.record({ seq: 100_000 + i, device: 'flood', ts: clock.now, values: { s: big, n: i } });
+      h.record({ seq: 100_000 + i, device: 'flood', ts: clock.now, values: Object.fromEntries(fields.map((f) => [f, i])) });
       if (i % 120 === 119) await h.flush();
     }
     const size = (prefix: string) =>
@@ -211,7 +248,11 @@ describe('History on disk', () => {
     await feed(h, clock, 0, 10, 1000);
     rmSync(dir, { recursive: true }); // the card went away under us
     await h.flush();
-    expect(warnings).toEqual([expect.objectContaining({ code: 'SG_ERR_HISTORY_WRITE', points: 10 })]);
+    // what failed, each once: the files could not be listed for expiry, the points not appended
+    expect(warnings).toEqual([
+      expect.objectContaining({ code: 'SG_ERR_HISTORY_WRITE', cause: 'ENOENT', msg: 'history files not expired' }),
+      expect.objectContaining({ code: 'SG_ERR_HISTORY_WRITE', cause: 'ENOENT', points: 10 }),
+    ]);
     expect(h.query({ device: 'a', from: 0, to: clock.now, maxPoints: 100 }).points).toHaveLength(10);
     mkdirSync(dir);
     await feed(h, clock, 20_000, 5, 5, 10);
@@ -225,6 +266,24 @@ describe('History on disk', () => {
     expect(m.warnings).toEqual([expect.objectContaining({ code: 'SG_ERR_HISTORY_WRITE' })]);
     memoryOnly.record({ seq: 1, device: 'a', ts: 0, values: { v: 1 } });
     expect(memoryOnly.store.drain()).toEqual({ points: [], buckets: [] });
+  });
+
+  it('a points file that cannot be appended costs neither the buckets nor more than one log line per cause', async () => {
+    const dir = tmp();
+    const clock = { now: 0 };
+    const { logger, warnings } = recordingLogger();
+    // a directory where the current points file goes (in life: a file left root-owned by a manual `sudo serialgate run`)
+    mkdirSync(path.join(dir, 'points-0.seg'));
+    const h = new History(cfg({ dir }), logger, dir, () => clock.now);
+    await feed(h, clock, 0, 5 * 60, 30); // 5 minutes, 10 flushes: 4 buckets closed
+    const buckets = readdirSync(dir).filter((f) => f.startsWith('buckets-'));
+    expect(buckets).toHaveLength(1);
+    const again = new History(cfg({ dir }), silentLogger(), dir, () => clock.now);
+    const answer = again.query({ device: 'a', from: 0, to: clock.now, maxPoints: 1000 });
+    expect(answer.buckets.map((b) => b.count)).toEqual([60, 60, 60, 60]);
+    const writes = warnings.filter((w) => w.code === 'SG_ERR_HISTORY_WRITE');
+    expect(writes).toEqual([expect.objectContaining({ cause: 'EISDIR', msg: 'history points batch not written' })]);
+    expect(writes[0]).not.toHaveProperty('err'); // no stack
   });
 
   it('state directory: history.dir, else the first of $STATE_DIRECTORY, else memory only', () => {
@@ -243,6 +302,18 @@ describe('the saved stream', () => {
     expect(takeStream(dir)).toEqual({ snapshot: snap });
     expect(takeStream(dir)).toEqual({ none: 'absent' });
     expect(existsSync(path.join(dir, 'stream.snap'))).toBe(false);
+  });
+
+  it('is never read or written through a symbolic link: the link’s target stays as it was', () => {
+    const dir = tmp();
+    const victim = path.join(dir, 'victim.txt');
+    writeFileSync(victim, 'precious');
+    symlinkSync(victim, path.join(dir, 'stream.snap.tmp'));
+    expect(() => saveStream(dir, snap)).toThrow(expect.objectContaining({ code: 'ELOOP' }));
+    symlinkSync(victim, path.join(dir, 'stream.snap'));
+    expect(takeStream(dir)).toMatchObject({ none: 'damaged' });
+    expect(existsSync(path.join(dir, 'stream.snap'))).toBe(false); // the link went, not what it named
+    expect(readFileSync(victim, 'utf8')).toBe('precious');
   });
 
   it('a damaged snapshot is dropped (a new epoch), never half used', () => {

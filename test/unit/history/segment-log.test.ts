@@ -1,5 +1,5 @@
-/** SegmentLog.append on a real directory: a batch larger than a write piece arrives whole, in order, with one fsync per file. */
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+/** SegmentLog on a real directory: batches larger than a write piece, files that are not its own. */
+import { mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
@@ -28,5 +28,21 @@ it('a batch of several write pieces over two periods: every record back in order
   expect(files[0]).toBeGreaterThan(3 * HISTORY_WRITE_CHUNK_BYTES);
   const loaded = new SegmentLog(dir, 'points', 1_000, { bytes: 0, fsyncs: 0 }).load();
   expect(loaded.damage).toEqual([]);
-  expect(loaded.records.map((r) => (r as { i: number }).i)).toEqual(records.map((_, i) => i));
+  expect(loaded.files.flatMap((f) => f.records).map((r) => (r as { i: number }).i)).toEqual(records.map((_, i) => i));
+});
+
+it('a segment file that is a symbolic link is never followed: not cut back at load, not appended to; its target stays as it was', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sg-seg-'));
+  dirs.push(dir);
+  const victim = path.join(dir, 'victim.txt');
+  // to the repair at load, a few bytes that are not a record look like a torn tail
+  writeFileSync(victim, 'precious, not a segment file');
+  symlinkSync(victim, path.join(dir, 'points-0.seg'));
+  const log = new SegmentLog(dir, 'points', 1_000, { bytes: 0, fsyncs: 0 });
+  expect(log.load()).toEqual({
+    files: [],
+    damage: [{ file: path.join(dir, 'points-0.seg'), droppedBytes: 0, error: expect.stringMatching(/not a regular file/) }],
+  });
+  await expect(log.append([{ ts: 500, record: { a: 1 } }])).rejects.toMatchObject({ code: 'ELOOP' });
+  expect(readFileSync(victim, 'utf8')).toBe('precious, not a segment file');
 });

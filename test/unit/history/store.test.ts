@@ -5,6 +5,9 @@ import type { Reading } from '../../../src/domain.js';
 const MIN = 60_000;
 const limits: StoreLimits = { rawWindowMs: 10 * MIN, bucketMs: MIN, retentionMs: 60 * MIN, budgetBytes: 64 * 1024 * 1024 };
 
+/** a reading's values of `n` numeric fields: a large reading, now that only numbers are history */
+const wide = (n: number, v: number) => Object.fromEntries(Array.from({ length: n }, (_, k) => [`f${k}`, v]));
+
 /** a store on a fake clock, fed one reading per `everyMs` from t0 */
 function fed(over: Partial<StoreLimits> = {}, opts: { minutes: number; everyMs: number; devices?: string[] }) {
   let now = 0;
@@ -30,7 +33,8 @@ describe('history queries', () => {
   it('a range inside the raw window: every reading as it came, nothing as a bucket', () => {
     const a = store.query({ device: 'a', from: end - 5 * MIN, to: end, maxPoints: 10_000 });
     expect(a.buckets).toEqual([]);
-    const want = sent.filter((r) => r.ts >= end - 5 * MIN).map((r) => ({ seq: r.seq, ts: r.ts, values: r.values }));
+    // the numbers of each reading: its text is not history (README History)
+    const want = sent.filter((r) => r.ts >= end - 5 * MIN).map((r) => ({ seq: r.seq, ts: r.ts, values: { v: r.values!.v } }));
     expect(a.points).toEqual(want);
   });
 
@@ -119,18 +123,31 @@ describe('the budget', () => {
     expect(a.buckets.length).toBeGreaterThan(23 * 60);
   });
 
-  it('strings count: raw points carrying 60 KB payloads stay within the budget', () => {
+  it('strings and booleans are not history: a point holds the numbers of its reading, a reading without any still counts', () => {
+    const store = new HistoryStore(limits, () => 2000);
+    store.record({ seq: 1, device: 'a', ts: 1000, values: { t: 21.5, s: '=1+1', ok: true, n: null } });
+    store.record({ seq: 2, device: 'a', ts: 2000, values: { s: 'x'.repeat(60_000) } });
+    const a = store.query({ device: 'a', from: 0, to: 2000, maxPoints: 10 });
+    expect(a.points).toEqual([
+      { seq: 1, ts: 1000, values: { t: 21.5 } },
+      { seq: 2, ts: 2000, values: {} },
+    ]);
+    // the 60 KB text costs the budget nothing
+    expect(store.heldBytes).toBeLessThan(1000);
+  });
+
+  it('wide readings count: raw points carrying 60 KB of fields stay within the budget', () => {
     let now = 0;
     const budget = 1024 * 1024;
     const store = new HistoryStore({ ...limits, budgetBytes: budget }, () => now);
-    const big = 'x'.repeat(60_000);
     for (let i = 0; i < 100; i++) {
       now = i * 1000;
-      store.record({ seq: i + 1, device: 'a', ts: now, values: { s: big, n: i } });
+      store.record({ seq: i + 1, device: 'a', ts: now, values: wide(1200, i) });
     }
     const a = store.query({ device: 'a', from: 0, to: now, maxPoints: 10_000 });
     // what the points really hold, not 100 × 60 KB = 6 MB
-    expect(a.points.length * big.length).toBeLessThanOrEqual(budget);
+    expect(a.points.length * pointBytes(wide(1200, 0))).toBeLessThanOrEqual(budget);
+    expect(a.points.length).toBeLessThan(100);
     expect(store.heldBytes).toBeLessThanOrEqual(budget);
     // dropping raw points loses resolution, not readings: the buckets count every one
     expect(a.buckets.reduce((n, b) => n + b.count, 0) + a.points.length).toBe(100);
@@ -140,13 +157,12 @@ describe('the budget', () => {
     let now = 0;
     const budget = 1024 * 1024;
     const store = new HistoryStore({ ...limits, budgetBytes: budget }, () => now);
-    const big = 'x'.repeat(30_000);
     let seq = 0;
     // ten minutes: a calm device once a second, a flooding one ten 30 KB readings a second (18 MB)
     for (let t = 0; t < 10 * MIN; t += 100) {
       now = t;
       if (t % 1000 === 0) store.record({ seq: ++seq, device: 'calm', ts: t, values: { v: t } });
-      store.record({ seq: ++seq, device: 'flood', ts: t, values: { s: big, n: t } });
+      store.record({ seq: ++seq, device: 'flood', ts: t, values: wide(600, t) });
       expect(store.heldBytes).toBeLessThanOrEqual(budget);
     }
     const calm = store.query({ device: 'calm', from: 0, to: now, maxPoints: 100_000 });
@@ -163,25 +179,24 @@ describe('the budget', () => {
     const store = new HistoryStore({ ...limits, budgetBytes: budget }, () => now);
     for (let i = 0; i < 200; i++) {
       now = i * 100;
-      store.record({ seq: i + 1, device: 'a', ts: now, values: { s: String(i).padEnd(60_000, 'x') } });
+      store.record({ seq: i + 1, device: 'a', ts: now, values: wide(1200, i) });
     }
     // what the store still references, held or dropped: 200 × 60 KB = 12 MB before the fix
     const dev = (store as unknown as { byDevice: Map<string, { raw: { items: unknown[] } }> }).byDevice.get('a')!;
-    const referenced = dev.raw.items.filter((p) => p !== undefined) as { values: { s: string } }[];
-    expect(referenced.reduce((n, p) => n + p.values.s.length, 0)).toBeLessThanOrEqual(budget);
+    const referenced = dev.raw.items.filter((p) => p !== undefined) as { values: Record<string, number> }[];
+    expect(referenced.reduce((n, p) => n + pointBytes(p.values), 0)).toBeLessThanOrEqual(budget);
   });
 
   it('points waiting for the files stay within the budget too: the newest are written', () => {
     let now = 0;
     const budget = 1024 * 1024;
     const store = new HistoryStore({ ...limits, budgetBytes: budget }, () => now, true);
-    const big = 'x'.repeat(60_000);
     for (let i = 0; i < 100; i++) {
       now = i * 100;
-      store.record({ seq: i + 1, device: 'a', ts: now, values: { s: big } });
+      store.record({ seq: i + 1, device: 'a', ts: now, values: wide(1200, i) });
     }
     const { points } = store.drain();
-    expect(points.length * big.length).toBeLessThanOrEqual(budget);
+    expect(points.length * pointBytes(wide(1200, 0))).toBeLessThanOrEqual(budget);
     expect(points.at(-1)!.s).toBe(100);
     expect(points.map((p) => p.s)).toEqual(Array.from({ length: points.length }, (_, i) => 101 - points.length + i));
     // small points are all queued, in order
