@@ -1,4 +1,6 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --
+// `--`: Node reads an `--env-file` anywhere on its command line as its own (nodejs/node, 20 and 24),
+// and a missing one exits 9 before serialgate could say which file; after `--` it is ours alone.
 /**
  * `serialgate` — the command line: run the daemon, the demo (npm start), check a config, list
  * serial ports, diagnose a Pi. Errors go to stderr; exit codes are listed in --help.

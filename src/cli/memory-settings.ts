@@ -59,7 +59,9 @@ export function relaunchWithMemorySettings(): void {
   const missing = missingMemorySettings(process.execArgv, process.env);
   if (missing.flags.length === 0 && Object.keys(missing.env).length === 0) return;
   try {
-    execve.call(process, process.execPath, [process.execPath, ...missing.flags, ...process.execArgv, ...process.argv.slice(1)], {
+    // `--` before the script: Node takes an `--env-file` anywhere on its command line for its own
+    // (a missing one exits 9 before serialgate runs), ours included
+    execve.call(process, process.execPath, [process.execPath, ...missing.flags, ...process.execArgv, '--', ...process.argv.slice(1)], {
       ...process.env,
       ...missing.env,
     });

@@ -331,6 +331,23 @@ describe('serialgate CLI commands (compiled)', () => {
     expect(r.out).not.toContain('from-the-env-file');
   });
 
+  it('the serialgate command with an --env-file that does not exist: its own error and exit code, not Node exiting 9 first', () => {
+    const file = path.join(tmp(), 'c.yaml');
+    writeFileSync(file, 'server: { host: 127.0.0.1, port: 0 }\n');
+    const missing = path.join(dir, 'no-such-env');
+    // as installed: /usr/local/bin/serialgate is the bundle itself, started by its #! line
+    const direct = (args: string[]) => {
+      const r = spawnSync(CLI, args, { encoding: 'utf8', cwd: tmpdir() });
+      return { code: r.status, err: r.stderr };
+    };
+    for (const [args, code] of [
+      [['check-config', file, '--env-file', missing], 1],
+      [['run', '--config', file, '--env-file', missing], 78],
+    ] as const) {
+      expect(direct([...args]), args[0]).toEqual({ code, err: `${missing}: invalid configuration\n  cannot read: ENOENT\n` });
+    }
+  });
+
   it('run --env-file: ${NAME} from the file at start and again at reload (a rotated token applies)', async () => {
     const file = path.join(tmp(), 'c.yaml');
     const envFile = path.join(dir, 'env');
