@@ -30,12 +30,12 @@ export interface Unframed {
  * Nothing after a bad record is trusted: a length field that was hit cannot say where the next
  * record starts, and guessing could resurrect garbage as data.
  */
-export function unframe(buf: Buffer): Unframed {
+export function unframe(buf: Buffer, maxRecordBytes: number = MAX_RECORD_BYTES): Unframed {
   const records: unknown[] = [];
   let at = 0;
   while (at + HEADER <= buf.length) {
     const len = buf.readUInt32BE(at);
-    if (len > MAX_RECORD_BYTES || at + HEADER + len > buf.length) break;
+    if (len > maxRecordBytes || at + HEADER + len > buf.length) break;
     const payload = buf.subarray(at + HEADER, at + HEADER + len);
     if (crc32(payload) !== buf.readUInt32BE(at + 4)) break;
     let record: unknown;

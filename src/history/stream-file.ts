@@ -51,7 +51,9 @@ export function takeStream(dir: string): TakenStream {
   if (!buf) return { none: 'damaged', error: 'not a regular file' };
   unlinkSync(file);
   syncDir(dir);
-  const u = unframe(buf);
+  // one record, as large as the resume buffer it holds (hub.resumeBuffer readings: 5 MB and more),
+  // not a segment's batch: the file's own length bounds it, and its CRC still vouches for it
+  const u = unframe(buf, buf.length);
   const snap = u.records[0];
   if (u.records.length !== 1 || u.droppedBytes > 0 || !isSnapshot(snap))
     return { none: 'damaged', error: `${buf.length} bytes, not one valid record` };

@@ -8,6 +8,7 @@ import { History, stateDir } from '../../../src/history/persistent.js';
 import { saveStream, takeStream } from '../../../src/history/stream-file.js';
 import type { Logger } from '../../../src/log.js';
 import { silentLogger } from '../../../src/log.js';
+import { MAX_RECORD_BYTES } from '../../../src/bounds.js';
 
 const MIN = 60_000;
 const dirs: string[] = [];
@@ -295,6 +296,19 @@ describe('History on disk', () => {
 
 describe('the saved stream', () => {
   const snap = { epoch: 'e', seq: 3, readings: [{ seq: 3, device: 'a', ts: 1, values: { v: 1 } }], last: [] };
+
+  it("a full resume buffer (far over a segment record's 1 MiB) is saved and taken back whole", () => {
+    const dir = tmp();
+    const readings = Array.from({ length: 10_000 }, (_, i) => ({
+      seq: i + 1,
+      device: 'a',
+      ts: 1_700_000_000_000 + i,
+      values: { temp: 21.5, n: i, s: 'x'.repeat(100) },
+    }));
+    const big = { epoch: 'e', seq: 10_000, readings, last: [readings.at(-1)!] };
+    expect(saveStream(dir, big)).toBeGreaterThan(MAX_RECORD_BYTES);
+    expect(takeStream(dir)).toEqual({ snapshot: big });
+  });
 
   it('is taken once: after a later crash no stale snapshot continues the stream', () => {
     const dir = tmp();
