@@ -4,10 +4,31 @@
  * (cbor-x) in binary frames. cbor-x's plain `encode` writes no tags (useRecords: false), which
  * is what the gateway accepts from a client: the JSON data model only.
  */
-import { decode as cborDecode, Encoder } from 'cbor-x';
+import { Decoder, Encoder } from 'cbor-x';
 import type { ClientMessage, Encoding } from './messages.js';
 
 const cbor = new Encoder({ useRecords: false });
+// maps as Maps: cbor-x's own objects rename a `__proto__` key to `__proto_` (its guard against
+// prototype pollution), and here that key is data — a device's field, as JSON.parse keeps it
+const cborMaps = new Decoder({ useRecords: false, mapsAsObjects: false });
+
+/** A decoded CBOR value as JSON.parse would give the same JSON: objects, `__proto__` an own key. */
+function asJson(v: unknown): unknown {
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) v[i] = asJson(v[i]);
+    return v;
+  }
+  if (!(v instanceof Map)) return v;
+  const o: Record<string, unknown> = {};
+  for (const [k, x] of v as Map<unknown, unknown>) {
+    const key = String(k);
+    if (key === '__proto__') Object.defineProperty(o, key, { value: asJson(x), enumerable: true, writable: true, configurable: true });
+    else o[key] = asJson(x);
+  }
+  return o;
+}
+
+const cborDecode = (bytes: Uint8Array): unknown => asJson(cborMaps.decode(bytes));
 
 /** JSON for a text frame, a fresh byte array for a binary frame. */
 export function encodeClientMessage(msg: ClientMessage, encoding: Encoding): string | Uint8Array {

@@ -83,6 +83,16 @@ describe('codec', () => {
     expect(() => decodeServerFrame(42)).toThrow('unexpected frame data of type number');
   });
 
+  it('a field named __proto__ is data in CBOR as in JSON: an own key, no prototype touched', () => {
+    const msg = { type: 'reading', seq: 1, device: 'd', ts: 1, values: JSON.parse('{"__proto__":1,"constructor":2,"t":[{"__proto__":3}]}') };
+    const fromCbor = decodeServerFrame(encode(msg)) as { values: Record<string, unknown> };
+    expect(fromCbor).toEqual(JSON.parse(JSON.stringify(msg)));
+    expect(Object.keys(fromCbor.values)).toEqual(['__proto__', 'constructor', 't']);
+    expect(Object.getPrototypeOf(fromCbor.values)).toBe(Object.prototype);
+    expect(Object.hasOwn((fromCbor.values.t as object[])[0]!, '__proto__')).toBe(true);
+    expect(({} as Record<string, unknown>).t).toBeUndefined();
+  });
+
   it('client messages in both encodings are what the gateway accepts (JSON data model only)', () => {
     const cmd = { type: 'command', id: 'c1', device: 'mock1', line: 'LED ON' } as const;
     for (const enc of ['json', 'cbor'] as const) {
