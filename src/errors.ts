@@ -114,6 +114,8 @@ export const LOG_CODES = {
   SG_ERR_HISTORY_READ: 'the history store threw while answering a request: the client gets `history_unavailable`',
   SG_ERR_HISTORY_WRITE: 'a history batch could not be written: logged, the next batch is tried',
   SG_ERR_HISTORY_DAMAGED: 'history files with a torn or damaged tail at start: what was cut is logged, the rest is kept',
+  SG_ERR_HISTORY_LOCKED:
+    'the history directory is in use by another live serialgate (its `lock` names the pid): the start fails (exit 1) rather than mix two histories; a lock of a process that is gone, or from before this boot, is taken over',
   SG_ERR_FLEET_DUPLICATE_ID: 'another gateway with this `gateway.id` is online on the fleet broker: federation refused, local work goes on',
   SG_ERR_FLEET_LATE_COMMAND: 'a remote command arrived after its deadline: dropped unexecuted and unanswered (the origin answered `timeout`)',
   SG_ERR_FLEET_DUPLICATE_COMMAND: 'a remote command whose correlation was seen before (a redelivery): dropped, never run twice',

@@ -10,6 +10,7 @@ import { startMock } from '../../firmware-mock/index.js';
 import { configSchema, type Config } from '../config/schema.js';
 import { startGateway, type Gateway } from '../gateway.js';
 import type { Logger } from '../log.js';
+import { dirHolder } from '../history/dir-lock.js';
 
 export interface DemoOptions {
   port: number;
@@ -67,6 +68,16 @@ class DemoNoPythonError extends Error {
   }
 }
 
+class DemoInUseError extends Error {
+  readonly code = 'SG_ERR_HISTORY_LOCKED';
+  constructor(dir: string, pid: number) {
+    super(
+      `another demo is running (pid ${pid}, history in ${dir}): stop it (Ctrl-C), or start this one with its own --state-dir DIR and --link PATH`,
+    );
+    this.name = 'DemoInUseError';
+  }
+}
+
 /** spawn's ENOENT names the missing program; any other failure is passed on as it is */
 function explainMockError(err: unknown): unknown {
   const e = err as NodeJS.ErrnoException;
@@ -74,6 +85,10 @@ function explainMockError(err: unknown): unknown {
 }
 
 export async function startDemo(opts: DemoOptions): Promise<{ gateway: Gateway; stopMock(): Promise<void> }> {
+  // a second demo (`npm start -- --port 8081` beside the first) would move the running demo's mock
+  // link to its own device before its gateway refused the shared history: refused first, here
+  const holder = dirHolder(opts.stateDir);
+  if (holder !== undefined) throw new DemoInUseError(opts.stateDir, holder);
   const mock = await startMock({ link: opts.link, format: 'kv', intervalMs: 1000 }).catch((err: unknown) => {
     throw explainMockError(err);
   });

@@ -13,6 +13,7 @@ import { SegmentLog, type WriteCounters } from './segment-log.js';
 import { HistoryStore, pointBytes, pointsShare } from './store.js';
 import { LogRateLimiter } from '../log-rate.js';
 import { saveStream, takeStream } from './stream-file.js';
+import { lockDir } from './dir-lock.js';
 import type { HistoryAnswer, HistoryQuery, HistoryReader, HistoryWriter } from '../domain.js';
 
 /** The directory history.dir names, else systemd's StateDirectory=; undefined: memory only. */
@@ -36,6 +37,9 @@ export class History implements HistoryReader, HistoryWriter {
   /** the stream the hub numbers readings in (hello.epoch), from start(): what the points written are marked with */
   private epoch: string | undefined;
 
+  /** gives the state directory back (dir-lock.ts) */
+  private readonly release: () => void = () => {};
+
   /** the state directory in use; undefined: memory only (none configured, or it could not be made) */
   readonly dir: string | undefined;
 
@@ -46,6 +50,8 @@ export class History implements HistoryReader, HistoryWriter {
     private readonly now: () => number = Date.now,
   ) {
     const usable = dir !== undefined && makeDir(dir, logger) ? dir : undefined;
+    // before anything is read: another live gateway's files are not ours to restore or cut (throws)
+    if (usable !== undefined) this.release = lockDir(usable);
     this.dir = usable;
     this.store = new HistoryStore(cfg, now, usable !== undefined);
     if (usable === undefined) return;
@@ -91,10 +97,18 @@ export class History implements HistoryReader, HistoryWriter {
     clearInterval(this.timer);
     this.timer = undefined;
     if (!this.dir) return;
+    try {
+      await this.save(this.dir, snapshot);
+    } finally {
+      this.release();
+    }
+  }
+
+  private async save(dir: string, snapshot: StreamSnapshot | undefined): Promise<void> {
     await this.flush();
     if (!snapshot) return;
     try {
-      saveStream(this.dir, snapshot);
+      saveStream(dir, snapshot);
       this.logger.info({ epoch: snapshot.epoch, seq: snapshot.seq, readings: snapshot.readings.length }, 'stream saved for the next start');
     } catch (err) {
       this.logger.error({ err, code: 'SG_ERR_HISTORY_WRITE' }, 'could not save the stream: the next start begins a new epoch');

@@ -49,4 +49,28 @@ describe('quick start: the demo', () => {
     await until('dashboard closed', () => !!ws.closed);
     expect(ws.closed?.code).toBe(1001);
   });
+
+  it("a second demo on another port with the same history folder is refused before it touches the first demo's device", async () => {
+    const link = `/tmp/sg-quickstart-two-${process.pid}`;
+    const state = mkdtempSync(path.join(tmpdir(), 'sg-quickstart-two-'));
+    cleanup.push(() => rmSync(state, { recursive: true, force: true }));
+    const first = Daemon.start(['demo', '--port', '0', '--link', link, '--state-dir', state]);
+    cleanup.push(() => first.stop());
+    await until(`the dashboard line (output: ${first.output})`, () => /dashboard: http:\/\/localhost:\d+\//.test(first.output), 20_000);
+    const base = /dashboard: (http:\/\/localhost:\d+)\//.exec(first.output)![1]!;
+
+    const second = Daemon.start(['demo', '--port', '0', '--link', link, '--state-dir', state]);
+    cleanup.push(() => second.stop());
+    expect((await second.exited).code).toBe(1);
+    expect(second.output).toContain(`another demo is running (pid ${first.proc.pid}, history in ${state})`);
+    // the first demo's mock device was never moved: it is up and answers
+    const ws = await Dashboard.connect(base.replace('http', 'ws') + '/ws');
+    cleanup.push(() => ws.close());
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(ws.of('hello')[0]).toMatchObject({ devices: [{ id: 'mock1', state: 'up' }] });
+    expect(ws.of('state').filter((s) => s.state === 'down')).toEqual([]);
+    ws.send({ type: 'command', id: 'p', device: 'mock1', line: 'PING' });
+    await until('the ack', () => ws.of('ack').length === 1);
+    expect(ws.of('ack')[0]).toMatchObject({ ok: true, reply: 'PONG' });
+  }, 40_000);
 });
