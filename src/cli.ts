@@ -127,8 +127,9 @@ async function cmdDemo(args: string[]): Promise<number> {
     'state-dir': { type: 'string' },
     verbose: { type: 'boolean', short: 'v', default: false },
   });
-  const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port: expected 0-65535, got "${values.port}"`);
+  // digits only: Number('') is 0, a random port nobody asked for
+  const port = /^\d{1,5}$/.test(values.port) ? Number(values.port) : NaN;
+  if (!(port >= 0 && port <= 65535)) throw new UsageError(`--port: expected 0-65535, got "${values.port}"`);
   const { demoStateDir, startDemo } = await import('./cli/demo.js');
   const stateDir = values['state-dir'] ?? demoStateDir();
   const logger = createLogger(values.verbose ? 'info' : 'warn');
@@ -148,7 +149,9 @@ async function cmdDemo(args: string[]): Promise<number> {
     stopDeadlineMs: STOP_DEADLINE_MS,
   });
   const url = new URL(demo.gateway.url);
-  process.stdout.write(`dashboard: http://localhost:${url.port}/   (mock device on ${values.link}, history in ${stateDir}; Ctrl-C stops)\n`);
+  // where the history really goes: a folder that could not be made leaves it in memory (logged above)
+  const where = demo.gateway.historyDir ?? `memory only (${stateDir} is not usable)`;
+  process.stdout.write(`dashboard: http://localhost:${url.port}/   (mock device on ${values.link}, history in ${where}; Ctrl-C stops)\n`);
   return -1;
 }
 

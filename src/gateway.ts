@@ -31,6 +31,8 @@ export interface Gateway {
   readonly hub: Hub;
   /** undefined when history.enabled is false */
   readonly history: HistoryReader | undefined;
+  /** the folder the history is written to; undefined: kept in memory only (none, or not usable) */
+  readonly historyDir: string | undefined;
   readonly sources: Source[];
   /** applies what a running gateway can (src/cli/reload.ts); dashboards stay open unless their token went */
   reload(config: Config): Promise<void>;
@@ -229,6 +231,7 @@ export async function startGateway(config: Config, logger: Logger, opts: Gateway
     url,
     hub,
     history,
+    historyDir: store?.dir,
     get sources() {
       return sources.all();
     },

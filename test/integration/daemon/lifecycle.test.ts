@@ -401,8 +401,18 @@ describe('serialgate CLI commands (compiled)', () => {
     expect(run(['frobnicate'])).toMatchObject({ code: 2, err: expect.stringContaining('unknown command "frobnicate"') });
     expect(run(['run', '--bogus'])).toMatchObject({ code: 2, err: expect.stringContaining("Unknown option '--bogus'") });
     expect(run(['check-config'])).toMatchObject({ code: 2, err: expect.stringContaining('check-config needs a FILE') });
-    expect(run(['demo', '--port', 'x'])).toMatchObject({ code: 2, err: expect.stringContaining('--port: expected 0-65535') });
+    for (const bad of ['x', '', ' 1', '1e3', '65536']) {
+      expect(run(['demo', '--port', bad]), bad).toMatchObject({ code: 2, err: expect.stringContaining('--port: expected 0-65535') });
+    }
   });
+
+  it('a demo history folder that cannot be made: the dashboard line says the history is in memory only', async () => {
+    const file = path.join(tmp(), 'a-file');
+    writeFileSync(file, '');
+    const d = start(['demo', '--port', '0', '--link', `/tmp/sg-demo-nodir-${process.pid}`, '--state-dir', path.join(file, 'sub')]);
+    await until(`the dashboard line (output: ${d.output})`, () => /dashboard: http/.test(d.output), 20_000);
+    expect(d.output).toContain(`history in memory only (${path.join(file, 'sub')} is not usable)`);
+  }, 30_000);
 
   it('a port in use: exit 1 with what to do', async () => {
     const net = await import('node:net');
