@@ -42,7 +42,7 @@ afterAll(async () => {
 describe('footprint at rest', () => {
   it('dist/src/cli.cjs is one bundle: it imports no module of its own by path', () => {
     const text = readFileSync(CLI, 'utf8');
-    expect(text.split('\n')[0]).toBe('#!/usr/bin/env node');
+    expect(text.split('\n')[0]).toBe('#!/usr/bin/env -S node --');
     expect(text).not.toMatch(/\bfrom\s*["']\.\.?\//);
     expect(text).not.toMatch(/\bimport\s*\(\s*["']\.\.?\//);
     // CommonJS (README "Footprint": no ESM loader), and no require() of its own files either

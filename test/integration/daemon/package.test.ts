@@ -21,7 +21,7 @@ describe('package.json bin and exports', () => {
   it('the bin is dist/src/cli.cjs and runs under node as a script', () => {
     const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string>; version: string };
     expect(path.join(ROOT, pkg.bin.serialgate!)).toBe(CLI);
-    expect(readFileSync(CLI, 'utf8').split('\n')[0]).toBe('#!/usr/bin/env node');
+    expect(readFileSync(CLI, 'utf8').split('\n')[0]).toBe('#!/usr/bin/env -S node --'); // '--': see the README's --env-file note
     const r = spawnSync(process.execPath, [CLI, '--version'], { encoding: 'utf8', timeout: 10_000 });
     expect([r.status, r.stdout]).toEqual([0, `${pkg.version}\n`]);
   });
