@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Cadence } from '../../../web/cadence.js';
 import { fillFromHistory } from '../../../web/history-fill.js';
+import type { HistoryMessage } from '../../../src/client/index.js';
 import { Series } from '../../../web/series.js';
 import { polyline } from '../../../web/sparkline.js';
 
@@ -86,7 +87,8 @@ describe('fillFromHistory', () => {
   it('buckets at their mean and middle, raw points after, then what arrived live after the newest point; older own points first', () => {
     const held = new Series(100, 1);
     held.push(500, 9); // before the history's oldest entry: kept
-    held.push(2_500, 8); // inside the history: the history's value wins
+    held.push(1_500, 8); // inside the bucket's span: the bucket counts it, its mean wins
+    held.push(3_000, 6); // the raw point itself, held and answered: once, the answer's
     held.push(5_000, 7); // after the newest raw point: appended
     const { series, newest } = fillFromHistory(
       {
@@ -106,5 +108,73 @@ describe('fillFromHistory', () => {
     const [xs, ys] = series.get('t')!.view();
     expect(Array.from(xs)).toEqual([0.5, 1.5, 3, 5]);
     expect(Array.from(ys)).toEqual([9, 2, 4, 7]);
+  });
+
+  const answer = (
+    points: { seq?: number; ts: number; values: Record<string, number> }[],
+    to: number,
+    buckets: HistoryMessage['buckets'] = [],
+  ): HistoryMessage => ({
+    type: 'history',
+    id: 'h',
+    device: 'd',
+    from: 0,
+    to,
+    buckets,
+    points,
+  });
+  const run = (from: number, to: number, every: number) => Array.from({ length: (to - from) / every + 1 }, (_, i) => from + i * every);
+
+  it('a gateway killed and started again: the readings it lost stay drawn between what it kept and what came after, each once, in order', () => {
+    // the page drew 1 s readings from 1 s to 40 s; the gateway, killed at 30 s, had flushed up to 12 s only,
+    // and the restarted one recorded 33 s .. 40 s: its answer has a hole the page must not open
+    const held = new Series(1_000, 250);
+    for (const ts of run(1_000, 40_000, 1_000)) held.push(ts, ts / 1_000);
+    const kept = run(1_000, 12_000, 1_000).map((ts) => ({ ts, values: { t: ts / 1_000 } })); // an earlier stream: no seq
+    const after = run(33_000, 40_000, 1_000).map((ts, i) => ({ seq: i + 1, ts, values: { t: ts / 1_000 } }));
+    const { series } = fillFromHistory(
+      answer([...kept, ...after], 40_500),
+      () => new Series(1_000, 250),
+      () => held,
+    );
+    const [xs, ys] = series.get('t')!.view();
+    expect(Array.from(xs)).toEqual(run(1, 40, 1));
+    expect(Array.from(ys)).toEqual(run(1, 40, 1));
+  });
+
+  it("a bucket covers the readings of its span, but not past the answer's `to`: a reading after it stays", () => {
+    const held = new Series(100, 1);
+    held.push(61_000, 5); // inside [60 s, 66 s) and before `to`: the bucket counts it
+    held.push(64_000, 9); // after `to` (62 s), inside the bucket's span still: the answer cannot hold it
+    const { series } = fillFromHistory(
+      answer([], 62_000, [{ ts: 60_000, span: 6_000, count: 2, fields: { t: { min: 4, max: 6, mean: 5, count: 2 } } }]),
+      () => new Series(100, 1),
+      () => held,
+    );
+    const [xs, ys] = series.get('t')!.view();
+    expect(Array.from(xs)).toEqual([63, 64]);
+    expect(Array.from(ys)).toEqual([5, 9]);
+  });
+
+  it('the same reading held and answered is drawn once, whether the answer brings it with a seq or without', () => {
+    for (const seq of [7, undefined]) {
+      const held = new Series(100, 100);
+      held.push(1_000, 1);
+      held.push(1_030, 3); // one 100 ms point: x at the newer reading, the mean of both
+      held.push(2_000, 4);
+      const pts = [
+        { ts: 1_000, values: { t: 1 } },
+        { ts: 1_030, values: { t: 3 } },
+        { ts: 2_000, values: { t: 4 } },
+      ].map((p) => (seq === undefined ? p : { ...p, seq }));
+      const { series } = fillFromHistory(
+        answer(pts, 2_000),
+        () => new Series(100, 100),
+        () => held,
+      );
+      const [xs, ys] = series.get('t')!.view();
+      expect(Array.from(xs)).toEqual([1.03, 2]);
+      expect(Array.from(ys)).toEqual([2, 4]);
+    }
   });
 });
