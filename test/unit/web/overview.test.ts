@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Cadence } from '../../../web/cadence.js';
 import { fillFromHistory } from '../../../web/history-fill.js';
+import { parentOf } from '../../../web/derived.js';
+import { Pacer } from '../../../web/pacer.js';
 import type { HistoryMessage } from '../../../src/client/index.js';
 import { Series } from '../../../web/series.js';
 import { polyline } from '../../../web/sparkline.js';
@@ -176,5 +178,84 @@ describe('fillFromHistory', () => {
       expect(Array.from(xs)).toEqual([1.03, 2]);
       expect(Array.from(ys)).toEqual([2, 4]);
     }
+  });
+});
+
+describe('Pacer (sparkline history requests)', () => {
+  const clock = () => {
+    let now = 0;
+    const timers: { at: number; f: () => void }[] = [];
+    return {
+      now: () => now,
+      setTimeout: (f: () => void, ms: number) => {
+        const t = { at: now + ms, f };
+        timers.push(t);
+        return t;
+      },
+      clearTimeout: (t: unknown) => timers.splice(timers.indexOf(t as (typeof timers)[number]) >>> 0, 1),
+      advance(ms: number) {
+        const end = now + ms;
+        for (;;) {
+          timers.sort((a, b) => a.at - b.at);
+          const t = timers[0];
+          if (!t || t.at > end) break;
+          timers.shift();
+          now = t.at;
+          t.f();
+        }
+        now = end;
+      },
+    };
+  };
+
+  it('a burst, then one per interval; devices that appear later are asked for too, each once, within the rate', () => {
+    const c = clock();
+    const asked: [number, string][] = [];
+    const p = new Pacer((id) => asked.push([c.now(), id]), 16, 80, c);
+    for (let i = 0; i < 3; i++) p.add(`listed-${i}`);
+    expect(asked).toHaveLength(3);
+    c.advance(2_000);
+    // 500 ids derived from a topic appear in one moment (and keep coming)
+    for (let i = 0; i < 500; i++) p.add(`fleet-dev${i}`);
+    for (let i = 0; i < 500; i++) p.add(`fleet-dev${i}`);
+    p.add('listed-0');
+    expect(asked).toHaveLength(3 + 16);
+    c.advance(60_000);
+    expect(asked).toHaveLength(503);
+    expect(new Set(asked.map(([, id]) => id)).size).toBe(503);
+    // never more than the burst plus one per 80 ms in any second: under the gateway's 20/s, burst 40
+    for (const [t] of asked) expect(asked.filter(([u]) => u >= t && u < t + 1_000).length).toBeLessThanOrEqual(16 + 13);
+    expect(asked.at(-1)![0]).toBeLessThan(2_000 + 41_000);
+  });
+
+  it('stop(): nothing more is asked', () => {
+    const c = clock();
+    const asked: string[] = [];
+    const p = new Pacer((id) => asked.push(id), 2, 80, c);
+    for (let i = 0; i < 5; i++) p.add(`d${i}`);
+    p.stop();
+    p.add('late');
+    c.advance(10_000);
+    expect(asked).toEqual(['d0', 'd1']);
+  });
+});
+
+describe('parentOf (ids derived from an MQTT topic)', () => {
+  const listed = new Map<string, { source?: string }>([
+    ['fleet', { source: 'mqtt' }],
+    ['room', { source: 'mqtt' }],
+    ['room-big', { source: 'mqtt' }],
+    ['bench', { source: 'serial' }],
+    ['greenhouse/soil', {}],
+  ]);
+  it('names the listed MQTT device whose id and a dash begin the id (the longest), none for a listed or serial one', () => {
+    expect(parentOf('fleet-dev07', listed)).toBe('fleet');
+    expect(parentOf('room-big-hall', listed)).toBe('room-big');
+    expect(parentOf('room-kitchen', listed)).toBe('room');
+    expect(parentOf('room-big', listed)).toBeUndefined();
+    expect(parentOf('bench-1', listed)).toBeUndefined();
+    expect(parentOf('fleetdev', listed)).toBeUndefined();
+    // a fleet gateway's device known from a state message only (source unknown)
+    expect(parentOf('greenhouse/soil-03', listed)).toBe('greenhouse/soil');
   });
 });
