@@ -30,6 +30,7 @@ import {
 import { DeviceView, POINTS, WINDOW_MS, type Placement } from './device-view.js';
 import { connectionText } from './format.js';
 import { Overview } from './overview.js';
+import { Pacer } from './pacer.js';
 import { SPARK_POINTS, SPARK_WINDOW_MS } from './tile.js';
 
 const TOKEN_KEY = 'serialgate.token';
@@ -38,8 +39,9 @@ const RANGE_KEY = 'serialgate.range';
 const RANGES = [5 * 60_000, 60 * 60_000, 24 * 60 * 60_000];
 /**
  * Sparkline history requests share the gateway's request rate (hub.commandRate, 20/s with a burst
- * of 40 by default) with commands: a burst of SPARK_BURST, then one every SPARK_EVERY_MS, leaves
- * room for a command while 50 devices fill in about 3 s.
+ * of 40 by default) with commands: a burst of SPARK_BURST, then one every SPARK_EVERY_MS (pacer.ts),
+ * leaves room for a command while 50 devices fill in about 3 s, and so do devices that appear later
+ * (derived from a topic, a fleet gateway's): each is asked for when its tile comes.
  */
 const SPARK_BURST = 16;
 const SPARK_EVERY_MS = 80;
@@ -77,7 +79,8 @@ function urlWith(key: string, value: string | undefined): string {
   return `${u.pathname}${u.search}`;
 }
 
-const overview = new Overview($('groups'), $('summary'), (id) => urlWith('device', id));
+const deviceHref = (id: string) => urlWith('device', id);
+const overview = new Overview($('groups'), $('summary'), deviceHref, (id) => sparks?.add(id));
 /** the detailed view of the device the URL names, if any: the only uPlot charts on the page */
 let detail: DeviceView | undefined;
 let detailDirty = false;
@@ -113,6 +116,8 @@ let autoPrompted = false;
  * the client's resend on the next session nor its retries pile old requests onto the new one's.
  */
 let session: AbortController | undefined;
+/** the current session's sparkline requests, one per tile, paced */
+let sparks: Pacer | undefined;
 /** the open view's chart request: another range, another view or the session's end drops it */
 let chartLoad: AbortController | undefined;
 
@@ -186,8 +191,9 @@ function route(): void {
   const v = new DeviceView(id, placement(id), runCommand);
   detail = v;
   v.setWindow(windowMs);
+  v.derivedFrom(overview.parent(id), deviceHref);
   v.setOperator(role === 'operator');
-  const d = known.get(id);
+  const d = known.get(overview.parent(id) ?? id);
   if (d) v.setState(d.state, d.reason);
   const last = overview.tile(id)?.last;
   if (last) v.reading(last);
@@ -207,6 +213,14 @@ function navigate(id: string | undefined): void {
 $('groups').addEventListener('click', (ev) => {
   if (ev.button !== 0 || ev.metaKey || ev.ctrlKey || ev.shiftKey || ev.altKey) return;
   const a = (ev.target as Element).closest<HTMLAnchorElement>('a.tile');
+  if (!a?.dataset.device) return;
+  ev.preventDefault();
+  navigate(a.dataset.device);
+});
+// the detailed view of a derived device links to the one it comes from
+detailEl.addEventListener('click', (ev) => {
+  if (ev.button !== 0 || ev.metaKey || ev.ctrlKey || ev.shiftKey || ev.altKey) return;
+  const a = (ev.target as Element).closest<HTMLAnchorElement>('a[data-device]');
   if (!a?.dataset.device) return;
   ev.preventDefault();
   navigate(a.dataset.device);
@@ -252,6 +266,8 @@ function onReading(r: ReadingMessage): void {
   if (shownLog.length > 1000) shownLog.shift();
   overview.reading(r);
   if (detail?.id === r.device) {
+    // a derived device's first reading says where it comes from
+    detail.derivedFrom(overview.parent(r.device), deviceHref);
     detail.reading(r);
     detailDirty = true;
   }
@@ -266,19 +282,23 @@ function onHello(h: HelloMessage): void {
   document.body.dataset.role = h.role;
   known.clear();
   for (const d of h.devices) known.set(d.id, d);
-  overview.hello(h.gateway, h.devices, h.gateways);
-  overview.setConnected(true);
   // the previous session's were aborted when it ended (onState)
   session = new AbortController();
+  sparks = sparklines(session.signal);
+  // every tile asks for its sparklines' history: those of listed devices here, those first seen
+  // in a reading (derived from a topic) when they come
+  overview.hello(h.gateway, h.devices, h.gateways);
+  overview.setConnected(true);
+  for (const id of overview.ids()) sparks.add(id);
   if (detail) {
     detail.place(placement(detail.id));
+    detail.derivedFrom(overview.parent(detail.id), deviceHref);
     detail.setOperator(h.role === 'operator');
-    const d = known.get(detail.id);
+    const d = known.get(overview.parent(detail.id) ?? detail.id);
     if (d) detail.setState(d.state, d.reason);
     // every session (page load, reconnect, gateway restart) refills the charts from the history
     loadHistory(detail);
   }
-  loadSparklines(session.signal);
 }
 
 /** The open view's history over its range; a range change, another view or a new session aborts it. */
@@ -300,13 +320,11 @@ function loadHistory(v: DeviceView): void {
   );
 }
 
-/** Every tile's sparklines from the last SPARK_WINDOW_MS, paced (SPARK_BURST, SPARK_EVERY_MS), for this session only. */
-function loadSparklines(signal: AbortSignal): void {
-  const queue = overview.ids();
-  const to = Date.now();
-  const ask = (): void => {
-    const id = queue.shift();
-    if (id === undefined || signal.aborted) return;
+/** A tile's sparklines from the last SPARK_WINDOW_MS, paced (SPARK_BURST, SPARK_EVERY_MS), for this session only. */
+function sparklines(signal: AbortSignal): Pacer {
+  const ask = (id: string): void => {
+    if (signal.aborted) return;
+    const to = Date.now();
     client.history(id, { from: to - SPARK_WINDOW_MS, to, maxPoints: SPARK_POINTS }, { signal }).then(
       (h) => {
         stats.sparkHistories++;
@@ -320,13 +338,7 @@ function loadSparklines(signal: AbortSignal): void {
       },
     );
   };
-  for (let i = 0; i < SPARK_BURST; i++) ask();
-  const pace = (): void => {
-    if (queue.length === 0 || signal.aborted) return;
-    ask();
-    setTimeout(pace, SPARK_EVERY_MS);
-  };
-  setTimeout(pace, SPARK_EVERY_MS);
+  return new Pacer(ask, SPARK_BURST, SPARK_EVERY_MS);
 }
 
 /** a request this page dropped itself (its session, view or range ended): nothing to report */
@@ -335,6 +347,8 @@ const aborted = (err: Error): boolean => err instanceof HistoryFailedError && er
 /** The session ended (closing, reconnecting, closed): its requests would only be resent or retried into the next one, which asks anew. */
 function endSession(): void {
   session?.abort();
+  sparks?.stop();
+  sparks = undefined;
   chartLoad?.abort();
 }
 
@@ -395,7 +409,7 @@ const client: SerialgateClient = connect(url, {
     const d = known.get(s.device);
     if (d) known.set(s.device, { ...d, state: s.state, reason: s.reason });
     overview.setState(s.device, s.state, s.reason);
-    if (detail?.id === s.device) detail.setState(s.state, s.reason);
+    if (detail && (overview.parent(detail.id) ?? detail.id) === s.device) detail.setState(s.state, s.reason);
   },
   onPresence: (p) => overview.setPresence({ id: p.gateway, state: p.state, reason: p.reason }),
   onGap: (g) => console.info(`serialgate: readings ${g.from}–${g.to} were not delivered (gap)`),

@@ -61,6 +61,9 @@ export class DeviceView {
   private lastTs = 0;
   /** the range the charts show (the range selector) */
   private windowMs = WINDOW_MS;
+  /** the configured device this one's id was derived from (MQTT idFromTopicSegment): its state and commands are that one's */
+  private parent: string | undefined;
+  private parentEl: HTMLElement | undefined;
 
   constructor(
     readonly id: string,
@@ -225,9 +228,26 @@ export class DeviceView {
     this.stateEl.title = reason ?? '';
   }
 
+  /**
+   * A device known only by its readings, derived from `parent`'s topic: the gateway routes no
+   * command to it (it would answer unknown_device), so instead of a command row the view links to
+   * the device that has its state and takes its commands.
+   */
+  derivedFrom(parent: string | undefined, href: (device: string) => string): void {
+    if (parent === this.parent) return;
+    this.parent = parent;
+    this.parentEl?.remove();
+    this.parentEl = undefined;
+    if (parent === undefined) return;
+    this.form.remove();
+    const p = (this.parentEl = el('p', { class: 'runs-on', 'data-testid': `derived-${this.id}` }, 'Derived from the topic of '));
+    p.append(el('a', { href: href(parent), 'data-device': parent }, parent), document.createTextNode(': its state and commands are that device’s.'));
+    this.el.insertBefore(p, this.details);
+  }
+
   /** an operator gets the command row, a viewer none (the gateway refuses a viewer's command anyway) */
   setOperator(operator: boolean): void {
-    if (operator && !this.form.isConnected) this.el.insertBefore(this.form, this.details);
+    if (operator && this.parent === undefined && !this.form.isConnected) this.el.insertBefore(this.form, this.details);
     else if (!operator) this.form.remove();
   }
 

@@ -3,9 +3,16 @@
  * first, then the fleet's others by name), each group with its gateway's presence and counts; a
  * filter box; a summary line. Tiles are kept in id order within their group. The DOM work is the
  * tiles' own (Tile.render, at most a few times a second each) plus a relabel of the group heads
- * once a second.
+ * once a second and whenever a tile comes or goes.
+ *
+ * A device the hello does not list but whose readings come (an MQTT id derived from a topic,
+ * derived.ts) gets a tile like any other, counted like any other, with the up/down state of the
+ * configured device it comes from; a new session keeps it while that device is listed. The
+ * configured device keeps its tile (its state, and its commands in the detailed view), which says
+ * how many devices its readings come as.
  */
 import type { DeviceInfo, DeviceState, GatewayPresence, HistoryMessage, ReadingMessage } from '../src/client/index.js';
+import { parentOf } from './derived.js';
 import { el } from './dom.js';
 import { Tile } from './tile.js';
 
@@ -18,6 +25,14 @@ interface Group {
   tiles: Tile[];
 }
 
+/** a device the gateway lists: the hello says its source, a later state message does not */
+interface Listed {
+  source?: DeviceInfo['source'];
+  gateway?: string;
+  state: DeviceState;
+  reason?: string;
+}
+
 const byId = (a: string, b: string) => a.localeCompare(b, 'en', { numeric: true });
 
 export class Overview {
@@ -28,12 +43,18 @@ export class Overview {
   private local = '';
   private connected = false;
   private words: string[] = [];
+  /** the devices the gateway lists (hello, then state messages): their source and state */
+  private readonly listed = new Map<string, Listed>();
+  /** derived id → the listed device it comes from */
+  private readonly parents = new Map<string, string>();
   readonly dirty = new Set<Tile>();
 
   constructor(
     private readonly root: HTMLElement,
     private readonly summaryEl: HTMLElement,
     private readonly href: (device: string) => string,
+    /** a tile was added (a device listed, or first seen in a reading): its sparklines want the history */
+    private readonly onTile: (id: string) => void = () => {},
   ) {}
 
   get size(): number {
@@ -53,13 +74,23 @@ export class Overview {
     this.local = gateway;
     this.presence.clear();
     for (const p of gateways) this.presence.set(p.id, p);
-    const listed = new Map(devices.map((d) => [d.id, d]));
+    const listed = this.listed;
+    listed.clear();
+    for (const d of devices) listed.set(d.id, d);
     for (const [id, t] of this.tiles) {
       const d = listed.get(id);
       if (d && this.groupOf(id, d.gateway) === t.gateway) continue;
+      // a derived device stays while the device it comes from is listed (in the same group)
+      const parent = d ? undefined : parentOf(id, listed);
+      if (parent !== undefined && this.groupOf(parent, listed.get(parent)!.gateway) === t.gateway) {
+        this.parents.set(id, parent);
+        continue;
+      }
       this.remove(t);
     }
     for (const d of devices) this.ensure(d.id, d.gateway).setState(d.state, d.reason);
+    for (const [id, parent] of this.parents) this.inherit(this.tiles.get(id)!, parent);
+    this.noteDerived();
     this.relabel();
   }
 
@@ -74,10 +105,21 @@ export class Overview {
     this.relabel();
   }
 
+  /** per reading: memory, and the group heads when the reading brought a device not seen before */
   reading(r: ReadingMessage): void {
+    const known = this.tiles.size;
     const t = this.ensure(r.device);
     t.reading(r);
     this.dirty.add(t);
+    if (this.tiles.size === known) return;
+    const parent = parentOf(r.device, this.listed);
+    if (parent !== undefined) {
+      this.parents.set(r.device, parent);
+      this.inherit(t, parent);
+      this.noteDerived();
+    }
+    this.applyFilter(t);
+    this.relabel();
   }
 
   history(h: HistoryMessage): void {
@@ -88,10 +130,26 @@ export class Overview {
   }
 
   setState(device: string, state: DeviceState, reason?: string): void {
+    const d = this.listed.get(device);
+    // a state message names a listed device (a fleet gateway's devices come this way after the hello)
+    this.listed.set(device, { ...d, state, reason });
+    // an id first seen in a reading that the gateway now names itself is no derived one
+    if (this.parents.delete(device)) this.noteDerived();
     const t = this.ensure(device);
     t.setState(state, reason);
     this.applyFilter(t);
+    for (const [id, parent] of this.parents) {
+      if (parent !== device) continue;
+      const c = this.tiles.get(id)!;
+      this.inherit(c, parent);
+      this.applyFilter(c);
+    }
     this.relabel();
+  }
+
+  /** the listed device a derived tile comes from, for the detailed view (undefined for a listed one) */
+  parent(id: string): string | undefined {
+    return this.parents.get(id);
   }
 
   /** the filter box: every word must match the id, the gateway or the state ("down", "silent") */
@@ -144,11 +202,26 @@ export class Overview {
       g.tiles.splice(at, 0, t);
     }
     this.applyFilter(t);
+    this.onTile(id);
     return t;
+  }
+
+  /** a derived tile shows the state of the device it comes from */
+  private inherit(t: Tile, parent: string): void {
+    const p = this.listed.get(parent);
+    if (p) t.setState(p.state, p.reason ?? `state of ${parent}`);
+  }
+
+  /** each configured device with derived ones says how many its readings come as */
+  private noteDerived(): void {
+    const counts = new Map<string, number>();
+    for (const parent of this.parents.values()) counts.set(parent, (counts.get(parent) ?? 0) + 1);
+    for (const [id, t] of this.tiles) t.setDerived(counts.get(id) ?? 0);
   }
 
   private remove(t: Tile): void {
     this.tiles.delete(t.id);
+    this.parents.delete(t.id);
     this.dirty.delete(t);
     t.el.remove();
     const g = this.groups.get(t.gateway);

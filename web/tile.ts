@@ -49,6 +49,9 @@ export class Tile {
   private valuesAt = -Infinity;
   private sparkAt = -Infinity;
   private ageText = '';
+  /** how many devices derived from this one's topic have come (0: none, no note) */
+  private derived = 0;
+  private derivedEl: HTMLElement | undefined;
 
   constructor(
     readonly id: string,
@@ -128,6 +131,23 @@ export class Tile {
     );
     if (newest > this.lastTs) this.lastTs = newest;
     this.sparkDirty = this.valuesDirty = true;
+  }
+
+  /**
+   * An MQTT device with `idFromTopicSegment`: its readings come as other ids (`fleet-dev07`), each
+   * a tile of its own; this one says so instead of staying an empty tile.
+   */
+  setDerived(n: number): void {
+    if (n === this.derived) return;
+    this.derived = n;
+    if (n === 0) {
+      this.derivedEl?.remove();
+      this.derivedEl = undefined;
+      return;
+    }
+    this.derivedEl ??= el('span', { class: 't-derived', 'data-testid': `tile-derived-${this.id}` });
+    if (!this.derivedEl.isConnected) this.link.append(this.derivedEl);
+    this.derivedEl.textContent = `readings as ${n} device${n === 1 ? '' : 's'} ${this.id}-…`;
   }
 
   setState(state: DeviceState, reason?: string): void {

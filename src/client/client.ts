@@ -172,10 +172,8 @@ export function connect(url: string, options: ConnectOptions = {}): SerialgateCl
     sequencer.flush();
     commands.connectionLost();
     const refused = !attempt.opened;
-    if (refused) {
-      info.failures++;
-      reason ||= attempt.lastError ?? 'connection refused (auth?)';
-    }
+    if (refused) info.failures++;
+    reason = closeReason(attempt, code, reason);
     if (then === 'close' || !reconnectOpts) {
       if (then !== 'close') {
         commands.closeAll('the connection closed and reconnect is off');
@@ -275,4 +273,21 @@ export function connect(url: string, options: ConnectOptions = {}): SerialgateCl
       return { ...sequencer.stats, ...counters, commandsSent: commands.sent, historyRetries: histories.retries };
     },
   };
+}
+
+/**
+ * Why a socket closed, in the words of what is known: the close frame's reason; else what the
+ * socket's error event said (Node's ws: the HTTP status of a refused handshake, or why the TCP
+ * connection could not be made or broke); else, as in a browser, which tells neither, that no
+ * connection was made (an unreachable gateway and a refused handshake look alike there) or that an
+ * open one was lost.
+ */
+function closeReason(attempt: Pick<Attempt, 'opened' | 'lastError'>, code: number, reason: string): string {
+  if (reason) return reason;
+  const err = attempt.lastError;
+  const status = err === undefined ? undefined : /Unexpected server response: (\d+)/.exec(err)?.[1];
+  if (status !== undefined) return `handshake refused: HTTP ${status}`;
+  if (!attempt.opened) return err === undefined ? 'could not connect (gateway unreachable or handshake refused)' : `could not connect: ${err}`;
+  if (code !== 1006) return '';
+  return err === undefined ? 'connection lost' : `connection lost: ${err}`;
 }

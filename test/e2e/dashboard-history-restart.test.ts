@@ -3,7 +3,9 @@
  * against the real daemon (dist/, a process of its own with a history directory) and the
  * firmware mock on a PTY: SIGTERM, start again on the same port — the dashboard resumes with no
  * reset and no gap, the chart keeps its points, and a page reload draws the points recorded
- * before the restart from the restored history.
+ * before the restart from the restored history. SIGKILL between two history flushes: the gateway
+ * comes back without the readings of the unflushed tail, and the chart still keeps them (between
+ * what the gateway kept and what it recorded since), once each and in order.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -37,7 +39,7 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function setup(): Promise<string> {
+async function setup(flushMs = 400): Promise<string> {
   const dir = mkdtempSync(path.join(tmpdir(), 'sg-e2e-restart-'));
   cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
   const mock = await startMock({ link: uniqueLink(), format: 'kv', intervalMs: 100 });
@@ -49,7 +51,7 @@ async function setup(): Promise<string> {
       `server: { host: 127.0.0.1, port: ${await freePort()} }`,
       'log: { level: info }',
       `auth: { anonymous: none, tokens: [{ token: ${VIEWER}, role: viewer }] }`,
-      `history: { dir: ${JSON.stringify(path.join(dir, 'state'))}, flushMs: 400 }`,
+      `history: { dir: ${JSON.stringify(path.join(dir, 'state'))}, flushMs: ${flushMs} }`,
       'devices:',
       '  - id: mock1',
       `    serial: { path: ${mock.link}, baudRate: 115200, reconnect: { minMs: 50, maxMs: 200 } }`,
@@ -125,6 +127,52 @@ describe('dashboard across a gateway restart in Chromium', () => {
     await untilDrawn(page, before);
     const reloaded = new Set(await chartX(page));
     expect(before.filter((x) => !reloaded.has(x))).toEqual([]);
+    expect(errors).toEqual([]);
+  }, 90_000);
+
+  it('SIGKILL between two flushes: the chart keeps the readings the restarted gateway lost, each once, in order', async () => {
+    const FLUSH_MS = 3_000;
+    const file = await setup(FLUSH_MS);
+    const first = start(file);
+    const url = await first.ready();
+    // the history flushes every FLUSH_MS from about now
+    const startedAt = Date.now();
+    const { page, errors } = await openPage();
+    await page.goto(`${url}/?device=mock1`);
+    await page.getByTestId('token-input').fill(VIEWER);
+    await page.getByTestId('token-submit').click();
+    await page.waitForSelector('[data-testid="conn-state"][data-state="open"]', { timeout: 10_000 });
+    await page.waitForFunction(() => (window as unknown as Hook).__sg.chartX('mock1', 'temp').length >= 30, null, { timeout: 15_000 });
+    // halfway between two flushes: about 1.5 s of readings (15 at 10 a second) only the page has
+    while ((Date.now() - startedAt) % FLUSH_MS < FLUSH_MS / 2) await new Promise((r) => setTimeout(r, 50));
+    first.proc.kill('SIGKILL');
+    await first.exited;
+    const before = await chartX(page);
+
+    const second = start(file);
+    await second.ready();
+    await page.waitForFunction(
+      () => (window as unknown as Hook).__sg.stats().opens >= 2 && (window as unknown as Hook).__sg.stats().histories >= 2,
+      null,
+      { timeout: 20_000 },
+    );
+    // the restarted gateway's history: what it kept, then a hole, then what came since
+    const res = await fetch(`${url}/history.json?device=mock1&maxPoints=10000&from=${Date.now() - 300_000}`, {
+      headers: { authorization: `Bearer ${VIEWER}` },
+    });
+    const h = (await res.json()) as { points: { ts: number }[] };
+    const recorded = new Set(h.points.map((p) => p.ts / 1000));
+    const lost = before.filter((x) => !recorded.has(x));
+    expect(lost.length).toBeGreaterThan(3);
+    expect(before.some((x) => recorded.has(x))).toBe(true);
+    expect(h.points.at(-1)!.ts / 1000).toBeGreaterThan(before.at(-1)!);
+
+    await untilDrawn(page, before);
+    const after = await chartX(page);
+    const kept = new Set(after);
+    expect(before.filter((x) => !kept.has(x))).toEqual([]);
+    expect(after.filter((x, i) => i > 0 && x <= after[i - 1]!)).toEqual([]);
+    expect((await stats(page)).rejectedPoints).toBe(0);
     expect(errors).toEqual([]);
   }, 90_000);
 });

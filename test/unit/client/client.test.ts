@@ -119,7 +119,13 @@ describe('client state machine', () => {
       last().refuse();
     }
     expect(delays).toEqual([1000, 2000, 4000, 4000]);
-    expect(states.at(-1)).toMatchObject({ state: 'reconnecting', refused: true, code: 1006, reason: 'connection refused (auth?)', failures: 4 });
+    expect(states.at(-1)).toMatchObject({
+      state: 'reconnecting',
+      refused: true,
+      code: 1006,
+      reason: 'could not connect (gateway unreachable or handshake refused)',
+      failures: 4,
+    });
     vi.advanceTimersByTime(4000);
     last().accept();
     expect(client!.info).toMatchObject({ state: 'open', refused: false, failures: 0 });
@@ -239,7 +245,24 @@ describe('client state machine', () => {
     start();
     last().onerror?.({ message: 'Unexpected server response: 401' });
     last().serverClose(1006);
-    expect(states.at(-1)).toMatchObject({ refused: true, reason: 'Unexpected server response: 401' });
+    expect(states.at(-1)).toMatchObject({ refused: true, reason: 'handshake refused: HTTP 401' });
+  });
+
+  it('words a close by what is known: a connection that could not be made, or an open one lost, is no auth problem', () => {
+    start();
+    last().accept();
+    // a gateway killed under an open session: close 1006, no reason (a browser says nothing more)
+    last().serverClose(1006);
+    expect(states.at(-1)).toMatchObject({ state: 'reconnecting', refused: false, code: 1006, reason: 'connection lost' });
+    vi.advanceTimersByTime(states.at(-1)!.nextRetryAt! - Date.now());
+    // nobody listens any more: Node's ws names the refused TCP connect, a browser nothing
+    last().onerror?.({ message: 'connect ECONNREFUSED 127.0.0.1:8080' });
+    last().serverClose(1006);
+    expect(states.at(-1)).toMatchObject({ refused: true, reason: 'could not connect: connect ECONNREFUSED 127.0.0.1:8080' });
+    vi.advanceTimersByTime(states.at(-1)!.nextRetryAt! - Date.now());
+    last().refuse();
+    expect(states.at(-1)!.reason).toBe('could not connect (gateway unreachable or handshake refused)');
+    expect(states.map((s) => s.reason ?? '').join(' ')).not.toContain('auth');
   });
 
   it('reconnect(): closes the open socket and opens at once with the new token, no backoff', () => {
