@@ -1,13 +1,13 @@
 /**
  * A token bucket with an injectable clock (tests run it without timers): the hub's per-connection
- * rates, the history work budget and each device's input budget all take from one.
+ * rates, the history work budget, each device's input budget and the dashboard's history requests
+ * (web/pacer.ts) all take from one. No Node import: the dashboard bundles it.
  */
-import { performance } from 'node:perf_hooks';
 
 export type Clock = () => number;
 
 /** monotonic ms: a wall-clock step (NTP, RTC on a Pi without battery) must not refill or drain buckets */
-export const monotonic: Clock = () => performance.now();
+export const monotonic: Clock = () => globalThis.performance.now();
 
 /** Token bucket: `burst` at once, refilled at `perSecond`. */
 export class TokenBucket {

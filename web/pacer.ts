@@ -7,6 +7,8 @@
  * so 500 of those appearing in one second are asked for over 40 s, not in one burst the gateway
  * would refuse.
  */
+import { TokenBucket } from '../src/token-bucket.js';
+
 export interface Clock {
   now(): number;
   setTimeout(f: () => void, ms: number): unknown;
@@ -22,19 +24,17 @@ const realClock: Clock = {
 export class Pacer {
   private readonly queue: string[] = [];
   private readonly asked = new Set<string>();
-  private tokens: number;
-  private at: number;
+  private readonly bucket: TokenBucket;
   private timer: unknown;
   private stopped = false;
 
   constructor(
     private readonly ask: (id: string) => void,
-    private readonly burst: number,
+    burst: number,
     private readonly everyMs: number,
     private readonly clock: Clock = realClock,
   ) {
-    this.tokens = burst;
-    this.at = clock.now();
+    this.bucket = new TokenBucket(1000 / everyMs, burst, () => clock.now());
   }
 
   /** asks for `id` now if the bucket allows, else in turn; nothing when it was added before */
@@ -54,21 +54,15 @@ export class Pacer {
   }
 
   private drain(): void {
-    const now = this.clock.now();
-    this.tokens = Math.min(this.burst, this.tokens + (now - this.at) / this.everyMs);
-    this.at = now;
-    while (this.queue.length > 0 && this.tokens >= 1) {
-      this.tokens--;
+    while (this.queue.length > 0 && this.bucket.take()) {
       this.ask(this.queue.shift()!);
       if (this.stopped) return;
     }
     if (this.queue.length === 0 || this.timer !== undefined) return;
-    this.timer = this.clock.setTimeout(
-      () => {
-        this.timer = undefined;
-        this.drain();
-      },
-      Math.ceil((1 - this.tokens) * this.everyMs),
-    );
+    // the next token is at most one interval away
+    this.timer = this.clock.setTimeout(() => {
+      this.timer = undefined;
+      this.drain();
+    }, this.everyMs);
   }
 }
