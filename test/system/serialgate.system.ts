@@ -286,7 +286,8 @@ describe('serialgate under systemd (PID 1 in systemd-nspawn)', () => {
     const cmdline = (await box.run(`tr '\\0' ' ' < /proc/${pid}/cmdline`)).stdout.trim();
     const execve = typeof (process as { execve?: unknown }).execve === 'function';
     expect(cmdline).toBe(
-      `/usr/bin/node ${execve ? '--no-concurrent-recompilation ' : ''}/opt/serialgate/dist/src/cli.cjs run --config /etc/serialgate/config.yaml`,
+      // (`--` before the script on the re-exec: Node would take an --env-file among the arguments as its own)
+      `/usr/bin/node ${execve ? '--no-concurrent-recompilation -- ' : ''}/opt/serialgate/dist/src/cli.cjs run --config /etc/serialgate/config.yaml`,
     );
     note(
       'start',
