@@ -80,6 +80,8 @@ export const HISTORY_ENTRIES_PER_SECOND = 200_000;
 export const DEFAULT_HISTORY_RANGE_MS = 60 * 60_000;
 /** Dropped slots a history queue (raw points, points waiting for the files) carries before it compacts. */
 export const HISTORY_QUEUE_COMPACT_AFTER = 1024;
+/** How often recording a reading also moves every device's history windows (older points out, quiet buckets closed). */
+export const HISTORY_SWEEP_MS = 1_000;
 /** Remote-command correlations a gateway remembers for duplicate detection. */
 export const FLEET_MAX_SEEN = 4096;
 /** The longest a remote command may wait for its owner (mqtt.federation.commandTimeoutMs at most): a deadline is remembered no longer. */
@@ -215,6 +217,12 @@ export const FIXED_BOUNDS: readonly FixedBound[] = [
   b('DEFAULT_HISTORY_POINTS', DEFAULT_HISTORY_POINTS, 'points', 'enough for a chart across a laptop screen; a request may ask for fewer or more'),
   b('MAX_HISTORY_POINTS', MAX_HISTORY_POINTS, 'points', 'one answer stays a few hundred KB, within the send limits; more is a second request'),
   b('DEFAULT_HISTORY_RANGE_MS', DEFAULT_HISTORY_RANGE_MS, 'ms', 'a request without `from` gets the last hour, the range a dashboard opens with'),
+  b(
+    'HISTORY_SWEEP_MS',
+    HISTORY_SWEEP_MS,
+    'ms',
+    "how often a recorded reading also moves every device's history windows; per reading it cost a walk over all devices (hundreds of ids derived from one MQTT topic). The memory budget is held at every reading; a point leaves its window at most this late",
+  ),
   b(
     'FLEET_MAX_SEEN',
     FLEET_MAX_SEEN,

@@ -10,6 +10,7 @@ import { addValues, bucketBytes, emptyBucket, mergeInto, numericValues, toBucket
 import type { HistoryAnswer, HistoryPoint, HistoryQuery, HistoryReader, HistoryWriter } from '../domain.js';
 import { bucketRecord, pointRecord, type BucketRecord, type LoadedPoint, type PointRecord } from './records.js';
 import { ShiftQueue } from './shift-queue.js';
+import { HISTORY_SWEEP_MS } from '../bounds.js';
 
 export type StoreLimits = Pick<HistoryConfig, 'rawWindowMs' | 'bucketMs' | 'retentionMs' | 'budgetBytes'>;
 
@@ -78,6 +79,8 @@ export class HistoryStore implements HistoryReader, HistoryWriter {
   /** points to append at the next drain (the oldest may be dropped before, see queuePoint) */
   private readonly pendingPoints = new ShiftQueue<PointRecord>();
   private pendingBytes = 0;
+  /** when record() sweeps the windows of every device next */
+  private nextSweep = -Infinity;
   private pendingBuckets: BucketRecord[] = [];
 
   constructor(
@@ -99,7 +102,14 @@ export class HistoryStore implements HistoryReader, HistoryWriter {
     const bytes = pointBytes(p.values);
     this.addPoint(r.device, p, bytes);
     if (this.persist) this.queuePoint(pointRecord(r.device, p), bytes);
-    this.expire();
+    // the windows move with the clock: one sweep over every device a second is enough, where one
+    // per reading cost O(devices) each (hundreds of ids derived from one MQTT topic); the budget
+    // is held at every record
+    const now = this.now();
+    if (now >= this.nextSweep) {
+      this.nextSweep = now + HISTORY_SWEEP_MS;
+      this.expire();
+    } else this.holdBudget();
   }
 
   /**
@@ -215,6 +225,10 @@ export class HistoryStore implements HistoryReader, HistoryWriter {
       while (dev.closed.length > 0 && dev.closed[0]!.ts + dev.closed[0]!.span <= bucketCut) dev.shiftClosed();
       if (!dev.open && dev.closed.length === 0 && !dev.oldestRaw()) this.byDevice.delete(id);
     }
+    this.holdBudget();
+  }
+
+  private holdBudget(): void {
     while (this.all.held > this.limits.budgetBytes && this.evict()) {
       /* evict made progress */
     }

@@ -219,3 +219,31 @@ describe('the budget', () => {
     expect(a.buckets.at(-1)!.ts).toBe(199 * MIN);
   });
 });
+
+describe('the windows move once a second (HISTORY_SWEEP_MS), not at every reading', () => {
+  it("another device's point leaves the raw window at the next sweep, at most a second late; the budget holds at every reading", () => {
+    let now = 0;
+    const budget = 1024;
+    const store = new HistoryStore({ ...limits, rawWindowMs: MIN, budgetBytes: budget }, () => now);
+    const rawOf = (d: string) => store.query({ device: d, from: 0, to: now, maxPoints: 10_000 }).points;
+    let seq = 0;
+    const loud = () => store.record({ seq: ++seq, device: 'loud', ts: now, values: wide(4, 1) });
+    store.record({ seq: ++seq, device: 'quiet', ts: 0, values: { v: 1 } });
+    // a sweep half a second before quiet's point is a window old: the next is half a second after
+    now = MIN - 500;
+    loud();
+    let peak = 0;
+    // 20 wide readings between two sweeps: more than the budget holds
+    for (now = MIN + 20; now < MIN + 500; now += 20) {
+      loud();
+      peak = Math.max(peak, store.heldBytes);
+    }
+    expect(rawOf('quiet').map((p) => p.values.v)).toEqual([1]);
+    now = MIN + 500;
+    loud();
+    expect(rawOf('quiet')).toEqual([]);
+    expect(peak).toBeLessThanOrEqual(budget);
+    // the budget took loud's raw points first (it holds the most); its bucket keeps them counted
+    expect(store.query({ device: 'loud', from: 0, to: now, maxPoints: 10_000 }).buckets.length).toBeGreaterThan(0);
+  });
+});
