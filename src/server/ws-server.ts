@@ -112,8 +112,7 @@ export class WsServer implements ConnectionHost {
    */
   plainRefusal(req: http.IncomingMessage): { status: number; message: string; headers: Readonly<Record<string, string>> } | undefined {
     const target = req.url ?? '';
-    const mark = target.indexOf('?');
-    const path = mark < 0 ? target : target.slice(0, mark);
+    const { path } = splitTarget(target);
     const endpoint = this.endpoints.get(path);
     if (!endpoint) return undefined;
     const result = processHandshake(
@@ -129,10 +128,7 @@ export class WsServer implements ConnectionHost {
     // Until a Connection owns it, a reset socket must not become an uncaught 'error'.
     socket.on('error', ignoreError);
     const target = req.url ?? '';
-    // split once, by hand, not by new URL() (µs of every handshake): llhttp has already refused
-    // what no request line may carry, and an endpoint path is matched exactly as sent
-    const mark = target.indexOf('?');
-    const path = mark < 0 ? target : target.slice(0, mark);
+    const { path, query } = splitTarget(target);
     const reject = (status: number, message: string, response = httpErrorResponse(status, message)) => {
       metrics.handshakeRejected.inc({ status: String(status) });
       // the path only: a query may carry ?token= (DESIGN.md), which must never reach a log line
@@ -159,7 +155,7 @@ export class WsServer implements ConnectionHost {
 
     const info: UpgradeInfo = {
       path,
-      query: mark < 0 ? '' : target.slice(mark + 1),
+      query,
       host: admitted.host,
       headers: result.headers,
       offered: result.offered,
@@ -223,6 +219,16 @@ export class WsServer implements ConnectionHost {
 }
 
 function ignoreError(): void {}
+
+/**
+ * A request target's path and query ('' for none), split by hand, not by new URL() (µs of every
+ * handshake): llhttp has already refused what no request line may carry, and an endpoint path is
+ * matched exactly as sent.
+ */
+function splitTarget(target: string): { path: string; query: string } {
+  const mark = target.indexOf('?');
+  return mark < 0 ? { path: target, query: '' } : { path: target.slice(0, mark), query: target.slice(mark + 1) };
+}
 
 /**
  * Writes one pre-framed Buffer to every OPEN connection (no per-client copy or framing) and

@@ -40,17 +40,23 @@ async function snapshot(ws: string): Promise<string[]> {
     .sort();
 }
 
+/** A broker, a gateway with room (sensors/+/temp) and door, a publisher and a watching dashboard. */
+async function running() {
+  const broker = await startMosquitto();
+  cleanups.push(() => broker.stop());
+  const gw = await startGateway(config(broker.url, 'sensors/+/temp', true), silentLogger());
+  cleanups.push(() => gw.stop());
+  const ws = `${gw.url.replace(/^http/, 'ws')}/ws`;
+  const publisher = await mqtt.connectAsync(broker.url);
+  cleanups.push(() => publisher.endAsync());
+  const watcher = await Peer.open(ws);
+  cleanups.push(() => watcher.ws.terminate());
+  return { broker, gw, ws, publisher, watcher };
+}
+
 describe('reload with changed MQTT topics', () => {
   it('derived ids the new filter cannot yield leave the snapshot, the others stay; a removed device leaves /metrics', async () => {
-    const broker = await startMosquitto();
-    cleanups.push(() => broker.stop());
-    const gw = await startGateway(config(broker.url, 'sensors/+/temp', true), silentLogger());
-    cleanups.push(() => gw.stop());
-    const ws = `${gw.url.replace(/^http/, 'ws')}/ws`;
-    const publisher = await mqtt.connectAsync(broker.url);
-    cleanups.push(() => publisher.endAsync());
-    const watcher = await Peer.open(ws);
-    cleanups.push(() => watcher.ws.terminate());
+    const { broker, gw, ws, publisher, watcher } = await running();
     await watcher.waitFor(
       'room and door up',
       () =>
@@ -72,15 +78,7 @@ describe('reload with changed MQTT topics', () => {
 
 describe('a reload the sources refuse', () => {
   it('an unreadable mqtt.tls.ca: the reload fails whole; the MQTT client, its device and the auth rules stay as they were', async () => {
-    const broker = await startMosquitto();
-    cleanups.push(() => broker.stop());
-    const gw = await startGateway(config(broker.url, 'sensors/+/temp', true), silentLogger());
-    cleanups.push(() => gw.stop());
-    const ws = `${gw.url.replace(/^http/, 'ws')}/ws`;
-    const publisher = await mqtt.connectAsync(broker.url);
-    cleanups.push(() => publisher.endAsync());
-    const watcher = await Peer.open(ws);
-    cleanups.push(() => watcher.ws.terminate());
+    const { broker, gw, ws, publisher, watcher } = await running();
     const up = () =>
       watcher.of('state').some((s) => s.device === 'door' && s.state === 'up') ||
       watcher.of('hello')[0]?.devices.some((d: any) => d.id === 'door' && d.state === 'up');
