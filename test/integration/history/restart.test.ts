@@ -22,26 +22,31 @@ afterEach(async () => {
 
 const FLUSH_MS = 400;
 
-async function setup(intervalMs = 20, history = ''): Promise<{ file: string; state: string; mock: MockDevice }> {
+/** a config file in a fresh folder: the history there, then `lines` (the devices, a broker) */
+function configFile(lines: string[], history = ''): { file: string; state: string } {
   const dir = mkdtempSync(path.join(tmpdir(), 'sg-history-restart-'));
   cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
-  const mock = await startMock({ link: uniqueLink(), format: 'kv', intervalMs });
-  cleanup.push(() => mock.stop());
   const state = path.join(dir, 'state');
   const file = path.join(dir, 'config.yaml');
-  writeFileSync(
-    file,
-    [
-      'server: { host: 127.0.0.1, port: 0 }',
-      'log: { level: info }',
-      `history: { dir: ${JSON.stringify(state)}, flushMs: ${FLUSH_MS}${history} }`,
-      'devices:',
-      `  - id: m`,
-      `    serial: { path: ${mock.link}, baudRate: 115200, reconnect: { minMs: 50, maxMs: 200 } }`,
-      '    parser: { format: kv }',
-    ].join('\n'),
-  );
-  return { file, state, mock };
+  const head = [
+    'server: { host: 127.0.0.1, port: 0 }',
+    'log: { level: info }',
+    `history: { dir: ${JSON.stringify(state)}, flushMs: ${FLUSH_MS}${history} }`,
+  ];
+  writeFileSync(file, [...head, ...lines].join('\n'));
+  return { file, state };
+}
+
+async function setup(intervalMs = 20, history = ''): Promise<{ file: string; state: string; mock: MockDevice }> {
+  const mock = await startMock({ link: uniqueLink(), format: 'kv', intervalMs });
+  cleanup.push(() => mock.stop());
+  const lines = [
+    'devices:',
+    `  - id: m`,
+    `    serial: { path: ${mock.link}, baudRate: 115200, reconnect: { minMs: 50, maxMs: 200 } }`,
+    '    parser: { format: kv }',
+  ];
+  return { ...configFile(lines, history), mock };
 }
 
 function start(file: string): Daemon {
@@ -111,22 +116,12 @@ describe('history across restarts of the real daemon', () => {
   it('SIGTERM with a resume buffer of several MB (more than one segment record holds): the next start continues the stream', async () => {
     const broker = await startMosquitto();
     cleanup.push(() => broker.stop());
-    const dir = mkdtempSync(path.join(tmpdir(), 'sg-history-bigsnap-'));
-    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
-    const state = path.join(dir, 'state');
-    const file = path.join(dir, 'config.yaml');
-    writeFileSync(
-      file,
-      [
-        'server: { host: 127.0.0.1, port: 0 }',
-        'log: { level: info }',
-        `history: { dir: ${JSON.stringify(state)}, flushMs: ${FLUSH_MS} }`,
-        `mqtt: { url: ${JSON.stringify(broker.url)} }`,
-        'devices:',
-        // the input budget would drop most of 2 MB in a second: raised, it is not what this tests
-        '  - { id: big, mqtt: { topic: big/state }, parser: { format: json }, inputRate: { bytesPerSecond: 10000000, burstBytes: 10000000 } }',
-      ].join('\n'),
-    );
+    const { file, state } = configFile([
+      `mqtt: { url: ${JSON.stringify(broker.url)} }`,
+      'devices:',
+      // the input budget would drop most of 2 MB in a second: raised, it is not what this tests
+      '  - { id: big, mqtt: { topic: big/state }, parser: { format: json }, inputRate: { bytesPerSecond: 10000000, burstBytes: 10000000 } }',
+    ]);
     const first = start(file);
     const before = await dashboard(await first.ready());
     const up = () =>
