@@ -229,6 +229,16 @@ describe('handshake security', () => {
     await expect(Peer.open(ws, { protocols: ['serialgate.v1.json', 'bearer.wrong-token-wrong'] })).rejects.toThrow('401');
   });
 
+  it("a reverse proxy's Basic login in Authorization is not the gateway's: the bearer.<token> next to it counts, without one the anonymous role", async () => {
+    const basic = { authorization: `Basic ${Buffer.from('alice:proxy-password').toString('base64')}` };
+    const withToken = await Peer.open(ws, { headers: basic, protocols: ['serialgate.v1.json', `bearer.${OPERATOR}`] });
+    expect((await withToken.next('hello')).role).toBe('operator');
+    await withToken.close();
+    const anonymous = await Peer.open(ws, { headers: basic });
+    expect((await anonymous.next('hello')).role).toBe('viewer');
+    await anonymous.close();
+  });
+
   it('bearer.<token> is never echoed back', async () => {
     const p = await Peer.open(ws, { protocols: ['serialgate.v1.json', `bearer.${OPERATOR}`] });
     expect(p.ws.protocol).toBe('serialgate.v1.json');
