@@ -41,6 +41,8 @@ interface Entry {
   status: DeviceStatus;
   /** down because handling a message threw: up again after the next message handled cleanly */
   faulted: boolean;
+  /** the broker refused this device's filter on the current connection */
+  refused: boolean;
   readonly device: Device;
 }
 
@@ -80,6 +82,7 @@ export class TopicRouter {
   subscribed(filter: string, granted: boolean): void {
     for (const e of this.entries) {
       if (e.mqtt.topic !== filter) continue;
+      e.refused = !granted;
       if (granted) this.setState(e, 'up');
       else this.setState(e, 'down', `the broker refused the subscription to "${filter}"`);
     }
@@ -87,7 +90,10 @@ export class TopicRouter {
 
   /** The broker is away: every device is down for that reason. */
   down(reason: string): void {
-    for (const e of this.entries) this.setState(e, 'down', reason);
+    for (const e of this.entries) {
+      e.refused = false;
+      this.setState(e, 'down', reason);
+    }
   }
 
   /** Called from mqtt.js's packet loop: nothing may throw out of here (it would end the process). */
@@ -100,6 +106,11 @@ export class TopicRouter {
     for (const e of this.entries) {
       if (!matchTopic(e.mqtt.topic, topic)) continue;
       try {
+        // The broker delivers for this device before we heard its SUBACK: mqtt.js runs the
+        // subscribe callback some microtasks after the SUBACK, behind the retained messages parsed
+        // from the same chunk, and an overlapping filter (`r/#` beside `r/b`) delivers before the
+        // device's own SUBACK comes at all. A reading must never come from a device still down.
+        if (e.status.state === 'down' && !e.faulted && !e.refused) this.setState(e, 'up');
         this.deliver(e, topic, payload, ts);
         if (e.faulted) {
           e.faulted = false;
@@ -188,6 +199,7 @@ function entry(cfg: DeviceConfig, command: Commander, downReason: string, log: L
     derived: new Set(),
     status: { id: cfg.id, source: 'mqtt', state: 'down', reason: downReason },
     faulted: false,
+    refused: false,
     device: {
       id: cfg.id,
       source: 'mqtt',
