@@ -34,6 +34,8 @@ export const BAD_MESSAGE_WINDOW_MS = 10_000;
 export const MAX_DERIVED_IDS = 256;
 /** MQTT topics whose last retained payload is remembered, so a reconnect does not deliver it again. */
 export const MAX_RETAINED_TOPICS = 4096;
+/** The least a serial line or MQTT payload costs its device's input budget (src/sources/input-rate.ts). */
+export const MIN_INPUT_CHARGE_BYTES = 64;
 /** Unsent bytes on the broker socket above which QoS 0 publishes (federated readings) are dropped. */
 export const MAX_SOCKET_BACKLOG_BYTES = 1024 * 1024;
 /** A broker that accepts TCP but never answers CONNECT is given up on after this. */
@@ -189,6 +191,12 @@ export const FIXED_BOUNDS: readonly FixedBound[] = [
     MAX_RETAINED_TOPICS,
     'entries',
     'MQTT topics with a retained message whose last payload (a 20-byte digest) is remembered, so a reconnect does not deliver it again as a new reading; past it the oldest is forgotten, and its retained message may come once more after a reconnect',
+  ),
+  b(
+    'MIN_INPUT_CHARGE_BYTES',
+    MIN_INPUT_CHARGE_BYTES,
+    'bytes',
+    'the least one serial line or MQTT payload takes from `devices[].inputRate`: a reading costs the gateway about this much whatever its size (seq, frame, resume buffer, fan-out), so 2-byte lines no longer pass as 128,000 readings/s under the default 256 KiB/s; at most 4,096 readings/s per device',
   ),
   b(
     'MAX_SOCKET_BACKLOG_BYTES',

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { SerialPort } from 'serialport';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startMock, type MockDevice, type MockOptions } from '../../../firmware-mock/index.js';
+import { MIN_INPUT_CHARGE_BYTES } from '../../../src/bounds.js';
 import { metrics } from '../../../src/metrics.js';
 import { silentLogger } from '../../../src/log.js';
 import { explainOpenError, SerialSource } from '../../../src/sources/serial/index.js';
@@ -218,6 +219,21 @@ describe('SerialSource on a real PTY', () => {
     for (const deadline = Date.now() + 5_000; (await dropped()) < 301 - passed.length && Date.now() < deadline;) await sleep(20);
     expect(await dropped()).toBe(301 - passed.length);
     expect(withValues(sink).some((r) => r.values?.['late'] === 1)).toBe(false);
+  });
+
+  it('a flood of tiny lines is charged MIN_INPUT_CHARGE_BYTES a line, not its 3 bytes', async () => {
+    const { mock, sink, id } = await setup(
+      { intervalMs: 0 },
+      { parser: { format: 'kv', onError: 'raw' }, inputRate: { bytesPerSecond: 1, burstBytes: 6_400 } },
+    );
+    const dropped = () => counter(metrics.inputDropped, { device: id });
+    // 2,000 lines of 3 bytes: 6,000 bytes fit the burst, but each costs a reading downstream
+    await mock.write('x=1\n'.repeat(2_000));
+    for (const deadline = Date.now() + 5_000; sink.readings.length + (await dropped()) < 2_000 && Date.now() < deadline;) await sleep(20);
+    // the burst is 100 lines (a second of refill at 1 byte/s may add one)
+    expect(sink.readings.length).toBeGreaterThanOrEqual(6_400 / MIN_INPUT_CHARGE_BYTES);
+    expect(sink.readings.length).toBeLessThanOrEqual(6_400 / MIN_INPUT_CHARGE_BYTES + 1);
+    expect(await dropped()).toBe(2_000 - sink.readings.length);
   });
 
   it('a command gets its reply line, which is not also a reading', async () => {
