@@ -106,7 +106,8 @@ export interface Device {
    * pattern (else with no reply once written / published). Rejects with CommandError. Always
    * settles: the source owns the command's one deadline (the router arms no timer of its own).
    */
-  command(cmd: DeviceCommand): Promise<{ reply?: string }>;
+  /** `origin`: who asked (a dashboard connection, a fleet origin); a serial port shares its queue fairly between them */
+  command(cmd: DeviceCommand, origin?: object): Promise<{ reply?: string }>;
 }
 
 /**

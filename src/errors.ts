@@ -16,7 +16,7 @@ export const ACK_ERRORS = {
   invalid:
     'wrong field types; `line` for an MQTT device or `payload` for a serial one; empty, too long, control characters; MQTT device without `commandTopic`; an MQTT command at least as large as one the broker refused as too large (`message_size_limit`); a remote (fleet) command a dashboard would have had refused as `malformed`, `out_of_range`, `too_deep` or `forbidden_key` (a lone surrogate, a number beyond ±(2^53−1)…; the message names that code)',
   rate_limited: 'more than `hub.commandRate` (20/s, burst 40) on this connection, whatever its role',
-  busy: 'the id is still in flight on this connection, or the device queue (`commands.queue`) is full',
+  busy: 'the id is still in flight on this connection, or the device queue (`commands.queue`) is full, or this connection already holds half of it',
   device_unavailable:
     'the device is down (answered at once, never queued), the serial port is being reset after a stuck write (commands queued behind it), the broker refused the command (an ACL, or a PUBREC MQTT 5 does not define: Mosquitto over its `message_size_limit`), the broker connection dropped before the PUBREC (the command is then never published), or a reload reopened or removed the device or restarted the MQTT client while the command was pending (the message says which; send it again)',
   timeout:

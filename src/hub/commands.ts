@@ -122,7 +122,7 @@ export class CommandRouter {
     this.pending.add(p);
     let result: Promise<{ reply?: string }>;
     try {
-      result = target.device.command(check.cmd);
+      result = target.device.command(check.cmd, owner);
     } catch (err) {
       result = Promise.reject(err);
     }

@@ -17,6 +17,11 @@
  * A reply that arrives after its timeout is an ordinary reading (or the next command's reply if it
  * matches while that one waits: a device that answers late cannot be told apart).
  *
+ * Fair between origins (dashboard connections, fleet origins): one origin holds at most half of
+ * the queue, and the next command on the wire is the oldest of the origin served least recently.
+ * Without it, one operator's script at its rate limit kept the queue full: another dashboard's one
+ * command was refused `busy`, or waited behind fifteen of the script's.
+ *
  * The queue executes, it does not validate: the router (src/hub/commands.ts) is the one check of a
  * command line (length, control characters, terminator, commands.allow) before it gets here.
  */
@@ -35,15 +40,22 @@ export interface CommandQueueOptions {
 
 interface Job {
   line: string;
+  origin: object;
   resolve(r: { reply?: string }): void;
   reject(e: CommandError): void;
   timer?: NodeJS.Timeout;
   drained: boolean;
 }
 
+/** the origin of commands submitted without one */
+const ANONYMOUS = {};
+
 export class CommandQueue {
   private readonly waiting: Job[] = [];
   private active: Job | undefined;
+  /** when each origin last had a command put on the wire (a count of dispatches); weak: origins come and go */
+  private readonly served = new WeakMap<object, number>();
+  private dispatched = 0;
 
   /**
    * `write` resolves once the bytes are written and drained. `stalled` is called when a write did
@@ -61,12 +73,19 @@ export class CommandQueue {
   }
 
   /** `line` was checked by the router: one line, no terminator inside, within commands.maxLength */
-  submit(line: string): Promise<{ reply?: string }> {
+  submit(line: string, origin: object = ANONYMOUS): Promise<{ reply?: string }> {
     if (this.size >= this.opts.queue) {
       return Promise.reject(this.error('busy', `${this.size} commands already queued for this port (commands.queue)`));
     }
+    const share = Math.ceil(this.opts.queue / 2);
+    const held = this.waiting.filter((j) => j.origin === origin).length + (this.active?.origin === origin ? 1 : 0);
+    if (held >= share) {
+      return Promise.reject(
+        this.error('busy', `${held} commands of this origin already queued for this port (one origin may hold half of commands.queue: ${share})`),
+      );
+    }
     return new Promise((resolve, reject) => {
-      this.waiting.push({ line, resolve, reject, drained: false });
+      this.waiting.push({ line, origin, resolve, reject, drained: false });
       this.pump();
     });
   }
@@ -90,9 +109,14 @@ export class CommandQueue {
   }
 
   private pump(): void {
-    if (this.active) return;
-    const job = this.waiting.shift();
-    if (!job) return;
+    if (this.active || this.waiting.length === 0) return;
+    // the oldest command of the origin served least recently (one never served first)
+    let next = 0;
+    for (let i = 1; i < this.waiting.length; i++) {
+      if ((this.served.get(this.waiting[i]!.origin) ?? -1) < (this.served.get(this.waiting[next]!.origin) ?? -1)) next = i;
+    }
+    const job = this.waiting.splice(next, 1)[0]!;
+    this.served.set(job.origin, this.dispatched++);
     this.active = job;
     const reply = this.opts.reply;
     const deadlineMs = reply ? reply.timeoutMs : this.opts.writeTimeoutMs;

@@ -98,14 +98,14 @@ export class SerialDevice implements Device {
     return this.intake.heldBytes;
   }
 
-  command(cmd: DeviceCommand): Promise<{ reply?: string }> {
+  command(cmd: DeviceCommand, origin?: object): Promise<{ reply?: string }> {
     if (this.stopped) return Promise.reject(new CommandError('shutting_down', 'the gateway is shutting down', this.id));
     if (!this.port) {
       return Promise.reject(new CommandError('device_unavailable', `device is down: ${this.current.reason ?? 'not connected'}`, this.id));
     }
     // the router checked the line; only a caller that skipped it can leave it out (nothing to write)
     if (cmd.line === undefined) return Promise.reject(new CommandError('invalid', 'a serial command needs a "line" string', this.id));
-    return this.queue.submit(cmd.line);
+    return this.queue.submit(cmd.line, origin);
   }
 
   /** begins I/O; resolves after the first open attempt, whatever its outcome */

@@ -286,9 +286,10 @@ describe('SerialSource on a real PTY', () => {
       { intervalMs: 0, replyDelayMs: 100 },
       { commands: { queue: 2, reply: { match: '^(OK|PONG)', timeoutMs: 1_000 } } },
     );
-    const a = device.command({ line: 'PING' });
-    const b = device.command({ line: 'PING' });
-    await expect(device.command({ line: 'PING' })).rejects.toMatchObject({ code: 'busy', device: device.id });
+    // three dashboards: one of them alone could hold only half of the queue
+    const a = device.command({ line: 'PING' }, {});
+    const b = device.command({ line: 'PING' }, {});
+    await expect(device.command({ line: 'PING' }, {})).rejects.toMatchObject({ code: 'busy', device: device.id });
     await expect(Promise.all([a, b])).resolves.toEqual([{ reply: 'PONG' }, { reply: 'PONG' }]);
 
     mock.setSilent(true);

@@ -102,13 +102,42 @@ describe('CommandQueue', () => {
 
   it('beyond `queue` accepted commands → busy', async () => {
     const { q } = setup({ queue: 2 });
-    void q.submit('A');
-    void q.submit('B');
-    await expect(q.submit('C')).rejects.toMatchObject({
+    void q.submit('A', {});
+    void q.submit('B', {});
+    await expect(q.submit('C', {})).rejects.toMatchObject({
       code: 'busy',
       device: 'd1',
       message: '2 commands already queued for this port (commands.queue)',
     });
+  });
+
+  it('one origin holds at most half of the queue: another one still gets in', async () => {
+    const { q } = setup({ queue: 5 });
+    const script = {};
+    const accepted = [1, 2, 3].map((i) => q.submit(`S${i}`, script));
+    await expect(q.submit('S4', script)).rejects.toMatchObject({
+      code: 'busy',
+      message: '3 commands of this origin already queued for this port (one origin may hold half of commands.queue: 3)',
+    });
+    expect(q.size).toBe(3);
+    void q.submit('D1', {});
+    expect(q.size).toBe(4);
+    q.failAll('shutting_down', 'bye');
+    await Promise.allSettled(accepted);
+  });
+
+  it('the next command on the wire is the oldest of the origin served least recently', async () => {
+    const { q, written, pendingWrites } = setup({ queue: 16 });
+    const script = {};
+    const dashboard = {};
+    const done = ['S1', 'S2', 'S3', 'S4'].map((l) => q.submit(l, script));
+    done.push(q.submit('D1', dashboard), q.submit('D2', dashboard));
+    for (let i = 0; i < 6; i++) {
+      pendingWrites[i]!.resolve();
+      await settle();
+    }
+    await Promise.all(done);
+    expect(written).toEqual(['S1\n', 'D1\n', 'S2\n', 'D2\n', 'S3\n', 'S4\n']);
   });
 
   it('a failed write → device_unavailable', async () => {
@@ -120,7 +149,7 @@ describe('CommandQueue', () => {
 
   it('failAll rejects the active and every waiting command', async () => {
     const { q } = setup({ reply: { match: /^OK/, timeoutMs: 500 } });
-    const all = ['A', 'B', 'C'].map((l) => expect(q.submit(l)).rejects.toMatchObject({ code: 'shutting_down', message: 'bye' }));
+    const all = ['A', 'B', 'C'].map((l) => expect(q.submit(l, {})).rejects.toMatchObject({ code: 'shutting_down', message: 'bye' }));
     q.failAll('shutting_down', 'bye');
     await Promise.all(all);
     expect(q.size).toBe(0);
