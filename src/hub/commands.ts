@@ -32,6 +32,8 @@ export interface CommandTarget {
   rules: DeviceConfig['commands'];
   /** commands.allow compiled; undefined = anything valid goes */
   allow?: RegExp;
+  /** why the device takes no command at all (an MQTT device without commandTopic); undefined = it takes them */
+  noCommands?: string;
 }
 
 /** The origin side of a command (a dashboard's Session, a FleetOwner): who asks, and where the ack goes. */
@@ -61,6 +63,8 @@ type Check = { ok: true; cmd: DeviceCommand } | { ok: false; code: AckErrorCode;
 export function checkCommand(msg: CommandRequest, target: CommandTarget): Check {
   const { rules, device } = target;
   const invalid = (message: string): Check => ({ ok: false, code: 'invalid', message });
+  // whatever the device's state: a command it can never take is not "down, send it again"
+  if (target.noCommands !== undefined) return invalid(target.noCommands);
   if (device.source === 'serial') {
     if (msg.payload !== undefined) return invalid(`${device.id} is a serial device: send "line", not "payload"`);
     if (typeof msg.line !== 'string' || msg.line.length === 0) return invalid('"line" must be a non-empty string');

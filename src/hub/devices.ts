@@ -67,11 +67,13 @@ export class DeviceRegistry {
     const byId = new Map<string, DeviceConfig>(configs.map((d) => [d.id, d]));
     const next = new Map<string, CommandTarget>();
     for (const device of devices) {
-      const rules = byId.get(device.id)?.commands ?? defaultRules;
+      const cfg = byId.get(device.id);
+      const rules = cfg?.commands ?? defaultRules;
       next.set(device.id, {
         device,
         rules,
         allow: rules.allow === undefined ? undefined : compilePattern(rules.allow, `device ${device.id}: commands.allow`),
+        ...(cfg?.mqtt && cfg.mqtt.commandTopic === undefined && { noCommands: `device "${device.id}" has no mqtt.commandTopic` }),
       });
     }
     const removed = [...this.targets.keys()].filter((id) => !next.has(id));
