@@ -1,7 +1,7 @@
 /**
  * What the bytes a serial port delivers become: lines (LineSplitter), then for each line a reply
- * to a pending command, a reading, a parse error, or nothing (over the device's input budget, or
- * over maxLineBytes). Sans-I/O apart from the sink: the port calls `push`, the device `reset`.
+ * to a pending command, a reading, a parse error, or nothing (a blank line, over the device's
+ * input budget, or over maxLineBytes). Sans-I/O apart from the sink: the port calls `push`, the device `reset`.
  *
  * A reply is taken before the input budget: it answers a command this gateway sent (which
  * commands.queue bounds), so a device flooding its port still answers its commands.
@@ -58,6 +58,10 @@ export class LineIntake {
   }
 
   private onLine(line: string): void {
+    // a blank line (println(), \r\n\r\n between records) carries nothing: as a reading it was a
+    // phantom on every chart (csv: a null; kv, json: a parse error), and it could answer a command
+    // whose reply.match also matches ""
+    if (line.length === 0) return;
     if (this.reply(line) || !this.input.admit(Buffer.byteLength(line))) return;
     const r = this.parse(line);
     if (r.error === undefined) return this.emit(r);

@@ -236,6 +236,24 @@ describe('SerialSource on a real PTY', () => {
     expect(await dropped()).toBe(2_000 - sink.readings.length);
   });
 
+  it('blank lines are skipped: no reading, no parse error, and never the reply of a command', async () => {
+    const { mock, sink, id, device } = await setup(
+      { intervalMs: 0 },
+      // a reply pattern that a blank line would match too
+      { commands: { reply: { match: '^(OK.*)?$', timeoutMs: 2_000 } } },
+    );
+    mock.setSilent(true); // the answer below is written by hand, after a blank line
+    await mock.write('\n\r\n\na=1\r\n\r\n');
+    await sink.waitFor('a=1', () => sink.readings.length >= 1);
+    const answer = device.command({ line: 'SET 1' });
+    await mock.write('\r\n\nOK 1\n');
+    await expect(answer).resolves.toEqual({ reply: 'OK 1' });
+    await mock.write('b=2\n');
+    await sink.waitFor('b=2', () => sink.readings.length >= 2);
+    expect(sink.readings.map((r) => ({ ...r.values }))).toEqual([{ a: 1 }, { b: 2 }]);
+    expect(await counter(metrics.parseErrors, { device: id })).toBe(0);
+  });
+
   it('a command gets its reply line, which is not also a reading', async () => {
     const { mock, sink, device } = await setup(
       { intervalMs: 0, replyDelayMs: 20 },
