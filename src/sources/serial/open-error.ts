@@ -4,7 +4,7 @@
  * "Error Resource temporarily unavailable Cannot lock port") without an errno code, so we
  * recognise both the Node errno code (from fs calls) and the strerror text.
  */
-type OpenErrorCode = 'EACCES' | 'ENOENT' | 'EBUSY' | 'EOTHER';
+type OpenErrorCode = 'EACCES' | 'ENOENT' | 'EBUSY' | 'ENOTTY' | 'EOTHER';
 
 export interface ExplainedOpenError {
   code: OpenErrorCode;
@@ -16,6 +16,8 @@ const HINTS: Record<Exclude<OpenErrorCode, 'EOTHER'>, string> = {
   EACCES: 'permission denied: add the service user to the dialout group (sudo usermod -aG dialout serialgate)',
   ENOENT: 'no such device: is it plugged in? prefer /dev/serial/by-id/... paths',
   EBUSY: 'port is busy: another program (a getty on the UART? ModemManager?) holds it',
+  // the binding's words were "Inappropriate ioctl for device setting custom baud rate of 9600"
+  ENOTTY: 'not a serial port: the path names a file, a directory or a device that is no terminal (serialgate ports lists the serial ports)',
 };
 
 function classify(code: string | undefined, message: string): OpenErrorCode {
@@ -30,6 +32,8 @@ function classify(code: string | undefined, message: string): OpenErrorCode {
   ) {
     return 'EBUSY';
   }
+  if (code === 'ENOTTY' || code === 'EISDIR' || message.includes('Inappropriate ioctl for device') || message.includes('Is a directory'))
+    return 'ENOTTY';
   return 'EOTHER';
 }
 

@@ -2,9 +2,10 @@
  * SerialSource against the firmware mock on a real PTY, opened with the real serialport binding.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { chmod, rename, rm, symlink } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import os from 'node:os';
 import path from 'node:path';
 import { SerialPort } from 'serialport';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -398,5 +399,25 @@ describe('open errors', () => {
       code: 'EACCES',
       reason: `${mock.link}: permission denied: add the service user to the dialout group (sudo usermod -aG dialout serialgate)`,
     });
+  });
+  it('a path that is no serial port (a file, /dev/null, a directory) is down with a reason that says so', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'sg-notty-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    writeFileSync(path.join(dir, 'file'), 'x');
+    mkdirSync(path.join(dir, 'dir'));
+    const targets = [path.join(dir, 'file'), '/dev/null', path.join(dir, 'dir')];
+    const cfgs = targets.map((target, i) =>
+      serialDevice(`notty-${process.pid}-${i}`, { serial: { path: target, reconnect: { minMs: 5_000, maxMs: 5_000 } } }),
+    );
+    const sink = new RecordingSink();
+    const source = new SerialSource(cfgs, sink, silentLogger());
+    cleanups.push(() => source.stop());
+    await source.start();
+    expect(source.devices().map((d) => d.status().reason)).toEqual(
+      targets.map(
+        (t) =>
+          `${t}: not a serial port: the path names a file, a directory or a device that is no terminal (serialgate ports lists the serial ports)`,
+      ),
+    );
   });
 });
