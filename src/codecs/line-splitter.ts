@@ -4,9 +4,10 @@
  * serialport's DelimiterParser / ReadlineParser concatenate every chunk onto the pending buffer
  * with no maximum, so a device that never sends the delimiter grows memory without bound (and
  * O(n²) copying). Here the pending bytes live in one buffer allocated once, of
- * maxLineBytes + delimiter.length − 1 bytes (room for a line of maxLineBytes plus a delimiter
- * prefix that is not yet known to be one). A line longer than maxLineBytes is discarded: we drop
- * what we held, skip bytes until the next delimiter (resync), then report it once as overlong.
+ * maxLineBytes + delimiter.length bytes (room for a line of maxLineBytes, the "\r" trimmed from
+ * it, and a delimiter prefix that is not yet known to be one). A line longer than maxLineBytes
+ * once its "\r" is trimmed is discarded: we drop what we held, skip bytes until the next
+ * delimiter (resync), then report it once as overlong.
  *
  * Sans-I/O: push(chunk) calls the handlers synchronously and never throws (unless a handler does).
  * Lines are decoded as UTF-8 one by one: an invalid line is reported (with its bytes) and the
@@ -51,11 +52,12 @@ export class LineSplitter {
     if (this.delim.length === 0) throw new RangeError('line delimiter must not be empty');
     if (!Number.isInteger(opts.maxLineBytes) || opts.maxLineBytes < 1) throw new RangeError('maxLineBytes must be a positive integer');
     this.cap = opts.maxLineBytes;
-    this.held = Buffer.allocUnsafe(this.cap + this.delim.length - 1);
+    // + 1: the "\r" of a "\r\n" line is not part of it, so it does not count against the cap
+    this.held = Buffer.allocUnsafe(this.cap + this.delim.length);
     this.fail = failureTable(this.delim);
   }
 
-  /** bytes currently held for an incomplete line (never more than maxLineBytes + delimiter − 1) */
+  /** bytes currently held for an incomplete line (never more than maxLineBytes + delimiter length) */
   get heldBytes(): number {
     return this.len;
   }
@@ -126,7 +128,7 @@ export class LineSplitter {
   private complete(chunk: Buffer, from: number, end: number): void {
     const total = (this.discarding ? this.skipped : this.len) + (end - from);
     const lineLen = total - this.delim.length;
-    if (this.discarding || lineLen > this.cap) {
+    if (this.discarding || lineLen > this.cap + 1) {
       this.reset();
       this.handlers.overlong(lineLen);
       return;
@@ -142,6 +144,7 @@ export class LineSplitter {
     }
     this.len = 0;
     if (bytes.length > 0 && bytes[bytes.length - 1] === 0x0d) bytes = bytes.subarray(0, bytes.length - 1);
+    if (bytes.length > this.cap) return this.handlers.overlong(lineLen);
     let text: string;
     try {
       // one native call validates and decodes (faster than isUtf8 + toString)

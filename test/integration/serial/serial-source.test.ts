@@ -177,7 +177,7 @@ describe('SerialSource on a real PTY', () => {
     clearInterval(sampler);
     await mock.write('b=2\n');
     await sink.waitFor('line after', () => sink.readings.some((r) => r.values?.['b'] === 2));
-    expect(maxHeld).toBeLessThanOrEqual(256);
+    expect(maxHeld).toBeLessThanOrEqual(257); // maxLineBytes, and the \r of a \r\n line
     expect(maxHeld).toBeGreaterThan(0);
     expect(sink.readings.map((r) => r.values ?? r.error)).toEqual([
       { a: 1 },
@@ -253,6 +253,17 @@ describe('SerialSource on a real PTY', () => {
     await sink.waitFor('b=2', () => sink.readings.length >= 2);
     expect(sink.readings.map((r) => ({ ...r.values }))).toEqual([{ a: 1 }, { b: 2 }]);
     expect(await counter(metrics.parseErrors, { device: id })).toBe(0);
+  });
+
+  it('a "\\r\\n" line of exactly maxLineBytes is a reading (its \\r does not count); one byte more is discarded', async () => {
+    const { mock, sink, id } = await setup({ intervalMs: 0 });
+    // maxLineBytes 256 in setup(); println() on an Arduino ends lines with \r\n
+    await mock.write(`k=${'x'.repeat(254)}\r\n`);
+    await mock.write(`k=${'y'.repeat(255)}\r\n`);
+    await mock.write('after=1\r\n');
+    await sink.waitFor('after=1', () => sink.readings.some((r) => r.values?.['after'] === 1));
+    expect(sink.readings.map((r) => Object.keys(r.values ?? {}).map((k) => `${k}:${String(r.values![k]).length}`))).toEqual([['k:254'], ['after:1']]);
+    expect(await counter(metrics.overlongLines, { device: id })).toBe(1);
   });
 
   it('a command gets its reply line, which is not also a reading', async () => {

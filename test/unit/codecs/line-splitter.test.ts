@@ -29,11 +29,12 @@ function reference(input: Buffer, delimiter: string, cap: number): Event[] {
     if (i < 0) break;
     let line = input.subarray(pos, i);
     pos = i + d.length;
+    const length = line.length;
+    if (line.length && line[line.length - 1] === 0x0d) line = line.subarray(0, -1);
     if (line.length > cap) {
-      out.push(['overlong', line.length]);
+      out.push(['overlong', length]);
       continue;
     }
-    if (line.length && line[line.length - 1] === 0x0d) line = line.subarray(0, -1);
     const text = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true }).decode(line);
     out.push(Buffer.from(text).equals(line) ? ['line', text] : ['invalid', line.toString('hex')]);
   }
@@ -89,7 +90,19 @@ describe('LineSplitter', () => {
       ['line', 'abcd'],
       ['overlong', 5],
     ]);
-    expect(c.s.capacity).toBe(5);
+    expect(c.s.capacity).toBe(6);
+  });
+
+  it('the \r trimmed from a "\r\n" line does not count against maxLineBytes', () => {
+    const c = collect({ maxLineBytes: 4 });
+    c.push('abcd\r');
+    c.push('\nabcd\nabcde\r\nabc\r\r\n');
+    expect(c.events).toEqual([
+      ['line', 'abcd'],
+      ['line', 'abcd'],
+      ['overlong', 6],
+      ['line', 'abc\r'],
+    ]);
   });
 
   it('an endless line never holds more than the cap', () => {
@@ -156,7 +169,7 @@ describe('LineSplitter', () => {
             const n = sizes[k % sizes.length]!;
             c.push(input.subarray(pos, pos + n));
             pos += n;
-            expect(c.s.heldBytes).toBeLessThanOrEqual(cap + Buffer.byteLength(delimiter) - 1);
+            expect(c.s.heldBytes).toBeLessThanOrEqual(cap + Buffer.byteLength(delimiter));
           }
           expect(c.events).toEqual(reference(input, delimiter, cap));
         },
