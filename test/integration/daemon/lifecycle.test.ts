@@ -391,6 +391,17 @@ describe('serialgate CLI commands (compiled)', () => {
     expect([r3.code, r3.err]).toEqual([78, expect.stringContaining('no config file')]);
   });
 
+  it('run: a command deadline longer than a Node timer can hold is a config error (it fired after 1 ms: `timeout` at once)', () => {
+    const bad = path.join(tmp(), 'long.yaml');
+    writeFileSync(bad, 'devices:\n  - id: a\n    serial: { path: /dev/x }\n    commands: { reply: { match: OK, timeoutMs: 3000000000 } }\n');
+    // bounded: a daemon that took the config would run until killed
+    const r = spawnSync(process.execPath, [CLI, 'run', '--config', bad], { encoding: 'utf8', cwd: tmpdir(), timeout: 10_000 });
+    expect([r.status, r.stderr]).toEqual([
+      78,
+      `${bad}: invalid configuration\n  devices[0].commands.reply.timeoutMs: at most 2147483647 ms (~24.8 days, the longest timer Node can set) (line 4)\n`,
+    ]);
+  });
+
   it('--version, --help, usage errors', () => {
     const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
     expect(run(['--version'])).toEqual({ code: 0, out: pkg.version + '\n', err: '' });
