@@ -298,10 +298,29 @@ describe('loadConfig', () => {
     );
   });
 
-  it('an empty file is the all-defaults config', () => {
-    const c = parseConfig('', 'empty.yaml', {});
+  it('an empty file, only comments or null is refused; `{}` is the all-defaults config', () => {
+    for (const text of ['', '\n\n', '# nothing yet\n', 'null\n', '~']) {
+      expect(issuesOf(text), JSON.stringify(text)).toEqual([
+        {
+          path: '',
+          message: 'no settings (the file is empty, only comments or `null`): nothing to run (a gateway without devices says `devices: []`)',
+        },
+      ]);
+    }
+    const c = parseConfig('{}', 'empty.yaml', {});
     expect(c.server).toMatchObject({ host: '127.0.0.1', port: 8080, path: '/ws', echo: false });
     expect(c.devices).toEqual([]);
+  });
+
+  it('a ConfigError carries SG_ERR_CONFIG; its text escapes controls a terminal would act on', () => {
+    try {
+      parseConfig('"a\\u009bb\\u202ec": 1\n', 'f\u001b.yaml', {});
+    } catch (err) {
+      expect(err).toMatchObject({ code: 'SG_ERR_CONFIG', issues: [{ path: 'a\u009bb\u202ec' }] });
+      expect((err as Error).message).toBe('f\\u001b.yaml: invalid configuration\n  a\\u009bb\\u202ec: unknown key (line 1)');
+      return;
+    }
+    throw new Error('expected a ConfigError');
   });
 });
 
