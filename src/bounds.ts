@@ -14,6 +14,8 @@
  * devices share `parser: *kv`; this still stops an alias bomb (aliases of aliases multiply).
  */
 export const MAX_ALIAS_EXPANSIONS = 10_000;
+/** The longest duration (`…Ms` key) a config may give to a timer: Node's timers hold a signed 32-bit ms count. */
+export const MAX_TIMER_MS = 2_147_483_647;
 /** Device, gateway and command ids: what the gateway echoes back or uses as a label. */
 export const MAX_ID_LENGTH = 64;
 /** Device ids one `subscribe` may name. */
@@ -129,6 +131,12 @@ const b = (name: string, value: number, unit: FixedBound['unit'], why: string): 
 
 /** In the README's order: the wire, the hub, the sources, the process, the client. */
 export const FIXED_BOUNDS: readonly FixedBound[] = [
+  b(
+    'MAX_TIMER_MS',
+    MAX_TIMER_MS,
+    'ms',
+    "every duration key that sets a timer (~24.8 days): Node fires a longer timer after 1 ms (TimeoutOverflowWarning), so a command's `reply.timeoutMs: 3000000000` was a `timeout` at once → config error with its path",
+  ),
   b(
     'MAX_ID_LENGTH',
     MAX_ID_LENGTH,

@@ -10,7 +10,7 @@ import './cli/relaunch.js';
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { stringify } from 'yaml';
+import { Document, visit } from 'yaml';
 import { formatChecks, doctorRootsFromEnv, runDoctor } from './cli/doctor.js';
 import { EXIT, exitOnCrash, superviseGateway } from './cli/lifecycle.js';
 import { formatPorts, listPorts, rootsFromEnv } from './cli/ports.js';
@@ -22,6 +22,7 @@ import { createLogger } from './log.js';
 import { createNotifier } from './cli/sd-notify.js';
 import { STOP_DEADLINE_MS } from './bounds.js';
 import { version } from './version.js';
+import { hasUnprintable, printable } from './text.js';
 
 const DEFAULT_CONFIGS = ['/etc/serialgate/config.yaml', './serialgate.yaml'];
 
@@ -155,6 +156,22 @@ async function cmdDemo(args: string[]): Promise<number> {
   return -1;
 }
 
+/**
+ * The config as YAML for a terminal. yaml escapes C0 controls only inside double quotes and
+ * leaves C1 controls and bidi overrides as they are (a path's U+009B is a CSI to some
+ * terminals): a string holding one is double-quoted, where every such character is then written
+ * as its `\u` escape, which YAML reads back as the same string.
+ */
+function yamlText(value: unknown): string {
+  const doc = new Document(value);
+  visit(doc, {
+    Scalar(_key, node) {
+      if (typeof node.value === 'string' && hasUnprintable(node.value)) node.type = 'QUOTE_DOUBLE';
+    },
+  });
+  return doc.toString().split('\n').map(printable).join('\n');
+}
+
 const DEFAULT_ENV_FILE = '/etc/serialgate/env';
 
 /** --env-file, else /etc/serialgate/env when checking the installed config (what the unit reads) */
@@ -170,7 +187,9 @@ async function cmdCheckConfig(args: string[]): Promise<number> {
   if (!file) throw new UsageError('check-config needs a FILE');
   try {
     const config = await loadConfig(file, envFor(file, values['env-file']));
-    process.stdout.write(`# ${file}: valid. Effective configuration, defaults filled in, secrets masked:\n` + stringify(maskSecrets(config)));
+    process.stdout.write(
+      `# ${printable(file)}: valid. Effective configuration, defaults filled in, secrets masked:\n` + yamlText(maskSecrets(config)),
+    );
     return EXIT.ok;
   } catch (err) {
     if (printConfigError(err)) return EXIT.failure;

@@ -102,6 +102,8 @@ export const HTTP_STATUSES = {
 
 /** `code` of typed errors thrown at start-up or by the client API, and of faults in the log. */
 export const LOG_CODES = {
+  SG_ERR_CONFIG:
+    'an invalid configuration (every issue with its path and line; a file with no settings at all — empty, only comments — counts as one): `run` exits 78, a reload is refused and the running config stays, `check-config` and `doctor` exit 1',
   SG_ERR_CONNECTION_FAULT: 'an exception while handling one connection: it is closed with 1011, the others go on',
   SG_ERR_SOURCE_FAULT: 'an exception in a source handler: that device goes down with the reason and reconnects (serial: the port is reset)',
   SG_ERR_PEER_CONNECTIONS:

@@ -23,3 +23,20 @@ export function clip(s: string, max = 40): string {
   const end = last >= 0xd800 && last <= 0xdbff ? max - 1 : max;
   return `${s.slice(0, end)}…`;
 }
+
+/**
+ * Characters a terminal acts on instead of showing (C0 and C1 controls: ESC starts a sequence
+ * that can retitle the window or clear the screen; DEL) and those that reorder or hide what
+ * follows (bidi overrides and isolates, zero-width marks, line separators): a config key read
+ * from a stray binary file must not drive the terminal it is reported on.
+ */
+// eslint-disable-next-line no-control-regex -- matching controls is the point
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/g;
+
+/** Does `s` hold a character printable() would escape? */
+export const hasUnprintable = (s: string): boolean => s.search(UNPRINTABLE) >= 0;
+
+/** `s` with every such character as a visible `\u001b` escape; everything else as it is. */
+export function printable(s: string): string {
+  return s.replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}

@@ -3,7 +3,6 @@
  * loopback, with an anonymous operator so the dashboard can send commands without a token. Its
  * history lives in a per-user folder, so a second `npm start` opens with the first one's charts.
  */
-import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startMock } from '../../firmware-mock/index.js';
@@ -11,6 +10,7 @@ import { configSchema, type Config } from '../config/schema.js';
 import { startGateway, type Gateway } from '../gateway.js';
 import type { Logger } from '../log.js';
 import { dirHolder } from '../history/dir-lock.js';
+import { makeDirs } from '../make-dirs.js';
 
 export interface DemoOptions {
   port: number;
@@ -30,7 +30,7 @@ export function demoStateDir(env: NodeJS.ProcessEnv = process.env): string {
   const xdg = env.XDG_STATE_HOME && path.isAbsolute(env.XDG_STATE_HOME) ? env.XDG_STATE_HOME : path.join(os.homedir(), '.local', 'state');
   const dir = path.join(xdg, 'serialgate', 'demo');
   try {
-    mkdirSync(dir, { recursive: true });
+    makeDirs(dir);
     return dir;
   } catch {
     return path.join(os.tmpdir(), `serialgate-demo-${os.userInfo().uid}`);

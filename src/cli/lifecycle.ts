@@ -76,7 +76,7 @@ export function superviseGateway(opts: LifecycleOptions): void {
     } catch (err) {
       if (err instanceof ConfigError) {
         logger.error(
-          { source: err.source, issues: err.issues.map(formatIssue) },
+          { code: err.code, source: err.source, issues: err.issues.map(formatIssue) },
           `reload refused, still running the previous config: ${err.issues.map(formatIssue).join('; ')}`,
         );
       } else {

@@ -13,7 +13,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { Logger } from '../log.js';
-import { NOTIFY_MAX_IN_FLIGHT, NOTIFY_TIMEOUT_MS } from '../bounds.js';
+import { MAX_TIMER_MS, NOTIFY_MAX_IN_FLIGHT, NOTIFY_TIMEOUT_MS } from '../bounds.js';
 
 export interface Notifier {
   /** true when NOTIFY_SOCKET is set (running under systemd Type=notify, or a test) */
@@ -39,7 +39,8 @@ export function watchdogInterval(env: NodeJS.ProcessEnv, pid: number): number | 
   const usec = Number(env.WATCHDOG_USEC);
   if (!env.WATCHDOG_USEC || !Number.isFinite(usec) || usec <= 0) return undefined;
   if (env.WATCHDOG_PID && Number(env.WATCHDOG_PID) !== pid) return undefined;
-  return Math.max(1, Math.floor(usec / 2000));
+  // a longer timer would fire every 1 ms (Node's timers hold a signed 32-bit ms count)
+  return Math.min(MAX_TIMER_MS, Math.max(1, Math.floor(usec / 2000)));
 }
 
 export function createNotifier(opts: NotifierOptions): Notifier {

@@ -9,6 +9,8 @@ import { shapeAt, suggestKey } from './keys.js';
 import { configSchema, type Config } from './schema.js';
 import { isSecretPath } from './secrets.js';
 import { MAX_ALIAS_EXPANSIONS } from '../bounds.js';
+import { printable } from '../text.js';
+import type { LogCode } from '../errors.js';
 
 export interface ConfigIssue {
   /** `devices[1].serial.baudRate` */
@@ -18,17 +20,19 @@ export interface ConfigIssue {
 }
 
 export class ConfigError extends Error {
+  readonly code = 'SG_ERR_CONFIG' satisfies LogCode;
   constructor(
     readonly source: string,
     readonly issues: ConfigIssue[],
   ) {
-    super(`${source}: invalid configuration\n` + issues.map((i) => '  ' + formatIssue(i)).join('\n'));
+    super(`${printable(source)}: invalid configuration\n` + issues.map((i) => '  ' + formatIssue(i)).join('\n'));
     this.name = 'ConfigError';
   }
 }
 
+/** One issue as a line for a terminal or the log: keys and YAML messages quote the file, which may hold anything. */
 export function formatIssue(i: ConfigIssue): string {
-  return `${i.path ? `${i.path}: ` : ''}${i.message}${i.line ? ` (line ${i.line})` : ''}`;
+  return printable(`${i.path ? `${i.path}: ` : ''}${i.message}${i.line ? ` (line ${i.line})` : ''}`);
 }
 
 export function formatPath(path: readonly PropertyKey[]): string {
@@ -70,6 +74,12 @@ function interpolate(
 
 /** Parse and validate config text. `source` names the file in errors. Throws ConfigError. */
 export function parseConfig(text: string, source = 'config', env: NodeJS.ProcessEnv = process.env): Config {
+  // no YAML text holds a NUL: a binary file (a firmware image, the wrong path) gets one line, not a page of YAML errors
+  const nul = text.indexOf('\0');
+  if (nul >= 0) {
+    const line = text.slice(0, nul).split('\n').length;
+    throw new ConfigError(source, [{ path: '', message: 'not a YAML text file (a NUL byte): is this the configuration?', line }]);
+  }
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
   if (doc.errors.length) {
@@ -108,8 +118,19 @@ export function parseConfig(text: string, source = 'config', env: NodeJS.Process
     // yaml's guard against an alias bomb (aliases of aliases, each multiplying the document)
     throw new ConfigError(source, [{ path: '', message: `YAML: ${(err as Error).message} (more than ${MAX_ALIAS_EXPANSIONS} alias expansions)` }]);
   }
+  // An empty file (or only comments) would run every default with no device: a file truncated
+  // by an editor or a `>` redirection being written when SIGHUP came, or the wrong path. A
+  // gateway meant to have no device says so.
+  if (js === null || js === undefined) {
+    throw new ConfigError(source, [
+      {
+        path: '',
+        message: 'no settings (the file is empty, only comments or `null`): nothing to run (a gateway without devices says `devices: []`)',
+      },
+    ]);
+  }
   const issues: ConfigIssue[] = [];
-  const raw = interpolate(js ?? {}, env, [], issues, lineOf);
+  const raw = interpolate(js, env, [], issues, lineOf);
   if (issues.length) throw new ConfigError(source, issues);
 
   const result = configSchema.safeParse(raw, { reportInput: true });

@@ -8,7 +8,7 @@
  */
 import * as z from 'zod/mini';
 import { ROLES } from '../domain.js';
-import { FLEET_MAX_COMMAND_MS, MAX_ID_LENGTH } from '../bounds.js';
+import { FLEET_MAX_COMMAND_MS, MAX_ID_LENGTH, MAX_TIMER_MS } from '../bounds.js';
 import { isLoopbackHost } from './loopback.js';
 import { filterProblem, topicNameProblem } from './mqtt-topic.js';
 
@@ -19,8 +19,15 @@ import { filterProblem, topicNameProblem } from './mqtt-topic.js';
 const nonEmpty = () => z.string().check(z.minLength(1));
 const int = () => z.number().check(z.int());
 const positiveInt = () => z.number().check(z.int(), z.positive());
+// Node fires a timer longer than MAX_TIMER_MS after 1 ms: "never, in practice" must not mean "at once"
+const timerMax = () => z.lte(MAX_TIMER_MS, { message: `at most ${MAX_TIMER_MS} ms (~24.8 days, the longest timer Node can set)` });
 const ms = (def: number, zero?: string) =>
-  z._default(zero === undefined ? positiveInt() : z.number().check(z.int(), z.nonnegative()).register(z.globalRegistry, { zero }), def);
+  z._default(
+    zero === undefined
+      ? positiveInt().check(timerMax())
+      : z.number().check(z.int(), z.nonnegative(), timerMax()).register(z.globalRegistry, { zero }),
+    def,
+  );
 const bytes = (def: number) => z._default(positiveInt(), def);
 /** A resource limit: its reason and what happens at it travel with it into the README's Limits table. */
 const limit = <T extends z.ZodMiniType>(schema: T, why: string): T => {
@@ -250,7 +257,7 @@ export const commandsSchema = z.prefault(
     reply: z.optional(z.strictObject({ match: pattern(), timeoutMs: ms(2_000) })),
     // without `reply`: a serial command not written and drained within this is `timeout` and the port is
     // reset (a device that stopped reading would otherwise hold the port's queue forever)
-    writeTimeoutMs: z._default(positiveInt(), 2_000),
+    writeTimeoutMs: ms(2_000),
     // commands waiting for one port; beyond this, `busy`
     queue: z._default(positiveInt(), 16),
   }),
@@ -321,7 +328,7 @@ export const historySchema = z.prefault(
     budgetBytes: bytes(32 * 1024 * 1024),
     // at most one write + fsync per this interval (Home Assistant's recorder advises 30 s for SD cards);
     // a power cut loses at most this much
-    flushMs: z._default(positiveInt(), 30_000),
+    flushMs: ms(30_000),
     // one bucket file per this period: expiry deletes whole files, never rewrites one
     segmentMs: z._default(positiveInt(), 3_600_000),
   }),

@@ -3,7 +3,6 @@
  * and closed buckets appended to segment files in the state directory every `flushMs`, loaded
  * back at start. Disk trouble is logged and counted, never thrown into the hub or the start.
  */
-import { mkdirSync } from 'node:fs';
 import type { HistoryConfig } from '../config/schema.js';
 import type { StreamSnapshot } from '../domain.js';
 import type { Logger } from '../log.js';
@@ -14,6 +13,7 @@ import { HistoryStore, pointBytes, pointsShare } from './store.js';
 import { LogRateLimiter } from '../log-rate.js';
 import { saveStream, takeStream } from './stream-file.js';
 import { lockDir } from './dir-lock.js';
+import { makeDirs } from '../make-dirs.js';
 import type { HistoryAnswer, HistoryQuery, HistoryReader, HistoryWriter } from '../domain.js';
 
 /** The directory history.dir names, else systemd's StateDirectory=; undefined: memory only. */
@@ -244,7 +244,7 @@ export class History implements HistoryReader, HistoryWriter {
 /** A state directory that cannot be made (read-only, wrong owner) costs the persistence, not the start. */
 function makeDir(dir: string, logger: Logger): boolean {
   try {
-    mkdirSync(dir, { recursive: true });
+    makeDirs(dir);
     return true;
   } catch (err) {
     logger.error({ err, dir, code: 'SG_ERR_HISTORY_WRITE' }, 'history directory unusable: history kept in memory only');

@@ -74,3 +74,19 @@ describe('the demo keeps its history', () => {
     expect(resumed).toEqual(resumed.map((_, i) => seen + 1 + i));
   }, 60_000);
 });
+
+describe('a state folder that cannot be made', () => {
+  // Node's recursive mkdirSync never returns under /proc (ENOENT for the entry, EEXIST for its
+  // parent, again): the demo hung there before its first line
+  it('under /proc: --state-dir runs in memory and says so; $XDG_STATE_HOME falls back to the temp dir', async () => {
+    const given = demo(['--state-dir', '/proc/serialgate-test/demo']);
+    await dashboard(given);
+    expect(given.output).toContain('history in memory only (/proc/serialgate-test/demo is not usable)');
+
+    const tmp = mkdtempSync(path.join(tmpdir(), 'sg-demo-tmp-'));
+    cleanup.push(() => rmSync(tmp, { recursive: true, force: true }));
+    const fallback = demo([], { XDG_STATE_HOME: '/proc/serialgate-test', TMPDIR: tmp });
+    await dashboard(fallback);
+    expect(fallback.output).toMatch(new RegExp(`history in ${tmp}/serialgate-demo-\\d+;`));
+  }, 60_000);
+});

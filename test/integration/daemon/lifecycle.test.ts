@@ -141,6 +141,17 @@ describe('serialgate run: lifecycle of the real process', () => {
     expect(a.closed).toBeUndefined();
     expect(JSON.parse((await httpGet(url + '/healthz')).body).devices.map((x: { id: string }) => x.id)).toEqual(['first']);
 
+    // empty: what a SIGHUP finds while an editor or a `>` redirection is rewriting the file; it
+    // was a valid config without devices, and every device went down
+    writeFileSync(file, '');
+    d.proc.kill('SIGHUP');
+    await until('the second refusal', () => d.logs.filter((l) => /^reload refused/.test(l.msg)).length === 2);
+    const empty = d.logs.filter((l) => /^reload refused/.test(l.msg))[1]!;
+    expect(empty).toMatchObject({ code: 'SG_ERR_CONFIG', msg: expect.stringContaining('no settings (the file is empty, only comments or `null`)') });
+    const still = a.of('reading').length;
+    await until('readings still flowing', () => a.of('reading').length > still + 2);
+    expect(JSON.parse((await httpGet(url + '/healthz')).body).devices.map((x: { id: string }) => x.id)).toEqual(['first']);
+
     // good: a second device appears, the dashboards stay and receive its readings
     writeFileSync(
       file,
@@ -377,6 +388,40 @@ describe('serialgate CLI commands (compiled)', () => {
     );
   });
 
+  it('check-config quotes what the file holds safely: escape sequences in keys, a binary file, an empty file', () => {
+    const keys = path.join(tmp(), 'keys.yaml');
+    // a key that would retitle the terminal and turn it red, and one that would clear it
+    writeFileSync(keys, '"\\e]0;pwned\\a\\e[31mkey": 1\n\u001b[2Jfoo\u009b31m: 2\n');
+    expect(run(['check-config', keys])).toEqual({
+      code: 1,
+      out: '',
+      err: `${keys}: invalid configuration\n  \\u001b]0;pwned\\u0007\\u001b[31mkey: unknown key (line 1)\n  \\u001b[2Jfoo\\u009b31m: unknown key (line 2)\n`,
+    });
+    const binary = path.join(dir, 'firmware.bin');
+    writeFileSync(binary, Buffer.from('ELF\u0001\u0000\u001b[2J: x\n\u0000\u0000', 'latin1'));
+    expect(run(['check-config', binary])).toMatchObject({
+      code: 1,
+      err: `${binary}: invalid configuration\n  not a YAML text file (a NUL byte): is this the configuration? (line 1)\n`,
+    });
+    // a valid file whose values hold controls: printed double-quoted with escapes, and it reads back the same
+    const values = path.join(dir, 'values.yaml');
+    writeFileSync(values, 'devices:\n  - id: a\n    serial: { path: "/dev/x\\e[2J\\u009b31m\\u202eb" }\n');
+    const valid = run(['check-config', values]);
+    expect(valid.code).toBe(0);
+    expect(valid.out).toContain('path: "/dev/x\\e[2J\\u009b31m\\u202eb"');
+    expect([...valid.out].filter((c) => ['\u001b', '\u009b', '\u202e'].includes(c))).toEqual([]);
+    for (const text of ['', '# only a comment\n', '~\n']) {
+      const file = path.join(dir, 'empty.yaml');
+      writeFileSync(file, text);
+      expect(run(['check-config', file]), JSON.stringify(text)).toMatchObject({
+        code: 1,
+        err: `${file}: invalid configuration\n  no settings (the file is empty, only comments or \`null\`): nothing to run (a gateway without devices says \`devices: []\`)\n`,
+      });
+    }
+    writeFileSync(path.join(dir, 'none.yaml'), 'devices: []\n');
+    expect(run(['check-config', path.join(dir, 'none.yaml')]).code).toBe(0);
+  });
+
   it('run: a missing or invalid config exits 78 with the reason on stderr', () => {
     const r = run(['run', '--config', path.join(tmp(), 'none.yaml')]);
     expect(r.code).toBe(78);
@@ -389,6 +434,17 @@ describe('serialgate CLI commands (compiled)', () => {
     // no --config and no default file (cwd is a temp dir, /etc/serialgate does not exist here)
     const r3 = run(['run']);
     expect([r3.code, r3.err]).toEqual([78, expect.stringContaining('no config file')]);
+  });
+
+  it('run: a command deadline longer than a Node timer can hold is a config error (it fired after 1 ms: `timeout` at once)', () => {
+    const bad = path.join(tmp(), 'long.yaml');
+    writeFileSync(bad, 'devices:\n  - id: a\n    serial: { path: /dev/x }\n    commands: { reply: { match: OK, timeoutMs: 3000000000 } }\n');
+    // bounded: a daemon that took the config would run until killed
+    const r = spawnSync(process.execPath, [CLI, 'run', '--config', bad], { encoding: 'utf8', cwd: tmpdir(), timeout: 10_000 });
+    expect([r.status, r.stderr]).toEqual([
+      78,
+      `${bad}: invalid configuration\n  devices[0].commands.reply.timeoutMs: at most 2147483647 ms (~24.8 days, the longest timer Node can set) (line 4)\n`,
+    ]);
   });
 
   it('--version, --help, usage errors', () => {

@@ -56,7 +56,7 @@ describe('systemd/config.example.yaml', () => {
     // the example documents defaults: where it sets a key the schema defaults, the values agree,
     // except the keys the example deliberately changes for a Pi on a LAN
     const deliberate = new Set(['gateway.id', 'server.host', 'devices']);
-    const defaults = parseConfig('', 'defaults', {});
+    const defaults = parseConfig('{}', 'defaults', {});
     const shipped = parseConfig(text, 'example', env) as unknown as Record<string, Record<string, unknown>>;
     for (const section of ['server', 'hub', 'history', 'log'] as const) {
       for (const [k, v] of Object.entries(defaults[section] as Record<string, unknown>)) {

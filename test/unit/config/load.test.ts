@@ -3,6 +3,7 @@ import { ConfigError, loadConfig, parseConfig, type ConfigIssue } from '../../..
 import { MASK, maskSecrets, maskUrl } from '../../../src/config/secrets.js';
 import { keyMeta } from '../../../src/config/keys.js';
 import { isLoopbackHost } from '../../../src/config/loopback.js';
+import { MAX_TIMER_MS } from '../../../src/bounds.js';
 
 /** The issues a config text produces (fails the test if it parses). */
 function issuesOf(text: string, env: NodeJS.ProcessEnv = {}): ConfigIssue[] {
@@ -297,10 +298,29 @@ describe('loadConfig', () => {
     );
   });
 
-  it('an empty file is the all-defaults config', () => {
-    const c = parseConfig('', 'empty.yaml', {});
+  it('an empty file, only comments or null is refused; `{}` is the all-defaults config', () => {
+    for (const text of ['', '\n\n', '# nothing yet\n', 'null\n', '~']) {
+      expect(issuesOf(text), JSON.stringify(text)).toEqual([
+        {
+          path: '',
+          message: 'no settings (the file is empty, only comments or `null`): nothing to run (a gateway without devices says `devices: []`)',
+        },
+      ]);
+    }
+    const c = parseConfig('{}', 'empty.yaml', {});
     expect(c.server).toMatchObject({ host: '127.0.0.1', port: 8080, path: '/ws', echo: false });
     expect(c.devices).toEqual([]);
+  });
+
+  it('a ConfigError carries SG_ERR_CONFIG; its text escapes controls a terminal would act on', () => {
+    try {
+      parseConfig('"a\\u009bb\\u202ec": 1\n', 'f\u001b.yaml', {});
+    } catch (err) {
+      expect(err).toMatchObject({ code: 'SG_ERR_CONFIG', issues: [{ path: 'a\u009bb\u202ec' }] });
+      expect((err as Error).message).toBe('f\\u001b.yaml: invalid configuration\n  a\\u009bb\\u202ec: unknown key (line 1)');
+      return;
+    }
+    throw new Error('expected a ConfigError');
   });
 });
 
@@ -327,6 +347,44 @@ describe('durations: 0 only where the key says what it means', () => {
     const yaml = `${section}:\n${url}${rest.map((k, i) => '  '.repeat(i + 1) + k + ':').join('\n')} 0\n`;
     expect(issuesOf(yaml)).toEqual([expect.objectContaining({ path: key, message: expect.stringContaining('> 0') })]);
     expect(keyMeta(key.split('.')).zero).toBeUndefined();
+  });
+
+  // Node fires a timer longer than 2^31-1 ms after 1 ms: "three years" was "at once"
+  it.each([
+    'server.limits.handshakeTimeoutMs',
+    'server.limits.pingIntervalMs',
+    'server.limits.pongTimeoutMs',
+    'server.limits.closeTimeoutMs',
+    'hub.coalesceMs',
+    'hub.stallTimeoutMs',
+    'history.flushMs',
+    'mqtt.authRetryMs',
+    'mqtt.commandTimeoutMs',
+    'mqtt.reconnect.maxMs',
+  ])('%s refuses more than MAX_TIMER_MS and takes MAX_TIMER_MS', (key) => {
+    const [section, ...rest] = key.split('.');
+    const url = section === 'mqtt' ? '  url: mqtt://127.0.0.1\n' : '';
+    const yaml = (v: number) => `${section}:\n${url}${rest.map((k, i) => '  '.repeat(i + 1) + k + ':').join('\n')} ${v}\n`;
+    expect(issuesOf(yaml(MAX_TIMER_MS + 1))).toEqual([
+      expect.objectContaining({ path: key, message: `at most ${MAX_TIMER_MS} ms (~24.8 days, the longest timer Node can set)` }),
+    ]);
+    expect(() => parseConfig(yaml(MAX_TIMER_MS), 'test.yaml', {})).not.toThrow();
+  });
+
+  it("a device's command deadlines and reconnect steps refuse more than MAX_TIMER_MS too", () => {
+    const yaml = [
+      'devices:',
+      '  - id: a',
+      '    serial: { path: /dev/x, reconnect: { minMs: 3000000000, maxMs: 3000000000 } }',
+      '    commands: { writeTimeoutMs: 3000000000, reply: { match: OK, timeoutMs: 3000000000 } }',
+      '',
+    ].join('\n');
+    expect(issuesOf(yaml).map((i) => i.path)).toEqual([
+      'devices[0].serial.reconnect.minMs',
+      'devices[0].serial.reconnect.maxMs',
+      'devices[0].commands.reply.timeoutMs',
+      'devices[0].commands.writeTimeoutMs',
+    ]);
   });
 
   it('reply.timeoutMs refuses 0 too', () => {
