@@ -84,6 +84,8 @@ export const HISTORY_QUEUE_COMPACT_AFTER = 1024;
 export const HISTORY_SWEEP_MS = 1_000;
 /** Remote-command correlations a gateway remembers for duplicate detection. */
 export const FLEET_MAX_SEEN = 4096;
+/** Correlation data of a remote command an owner remembers and echoes (ours are ~20 bytes, a UUID 36). */
+export const FLEET_MAX_CORRELATION_BYTES = 256;
 /** The longest a remote command may wait for its owner (mqtt.federation.commandTimeoutMs at most): a deadline is remembered no longer. */
 export const FLEET_MAX_COMMAND_MS = 10 * 60_000;
 /** A remote command without a deadline (a 3.1.1 tool) is remembered this long. */
@@ -228,6 +230,12 @@ export const FIXED_BOUNDS: readonly FixedBound[] = [
     FLEET_MAX_SEEN,
     'entries',
     'remote-command correlations remembered so a redelivery never runs twice; each is forgotten once its deadline passed',
+  ),
+  b(
+    'FLEET_MAX_CORRELATION_BYTES',
+    FLEET_MAX_CORRELATION_BYTES,
+    'bytes',
+    "a remote command's MQTT 5 correlation data (ours are ~20 bytes): the owner remembers it until the deadline and echoes it in the ack, and MQTT 5 allows 65,535 bytes, so 4,096 remembered ones held ~600 MB → a longer one is acked `invalid` (with the payload `id`, without the correlation data) and never run",
   ),
   b(
     'FLEET_MAX_COMMAND_MS',

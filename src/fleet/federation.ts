@@ -19,7 +19,7 @@ import { LogRateLimiter } from '../log-rate.js';
 import { CommandError, type DeviceCommand } from '../domain.js';
 import type { FleetTopics } from './topics.js';
 import { decodeClientMessage } from '../protocol/codec.js';
-import { FLEET_DEFAULT_TTL_MS, FLEET_MAX_COMMAND_MS, FLEET_MAX_SEEN, MAX_ID_LENGTH } from '../bounds.js';
+import { FLEET_DEFAULT_TTL_MS, FLEET_MAX_COMMAND_MS, FLEET_MAX_CORRELATION_BYTES, FLEET_MAX_SEEN, MAX_ID_LENGTH } from '../bounds.js';
 
 /** Routes a command received from the broker to one of this gateway's devices (the hub does it); `from`: the requesting gateway, '' if unnamed. */
 export type FederatedCommandHandler = (device: string, cmd: DeviceCommand, from: string) => Promise<{ reply?: string }>;
@@ -51,6 +51,14 @@ export class Federation {
   /** A request for one of our devices. */
   handleCommand(device: string, payload: Buffer, correlation: Buffer | undefined): void {
     const parsed = parseCommand(payload);
+    // remembered until the deadline and echoed in the ack: MQTT 5 allows 65,535 bytes, and 4,096
+    // remembered ones of that size held ~600 MB (a peer's flood, past the unit's MemoryMax)
+    if (correlation !== undefined && correlation.length > FLEET_MAX_CORRELATION_BYTES) {
+      const error = `correlation data of ${correlation.length} bytes: at most ${FLEET_MAX_CORRELATION_BYTES}`;
+      this.badLog.log(this.log, 'warn', 'invalid', { device, error }, 'federated command refused');
+      this.ack(device, parsed.id, undefined, { ok: false, error: { code: 'invalid', message: `command refused: ${error}` } });
+      return;
+    }
     const ack = (body: object) => this.ack(device, parsed.id, correlation, body);
     if ('error' in parsed) {
       this.badLog.log(this.log, 'warn', 'invalid', { device, error: parsed.error }, 'federated command refused');

@@ -1,0 +1,68 @@
+/**
+ * Fleet mode against a hostile peer: a plain MQTT 5 client on the broker (no ACL, or any gateway's
+ * credentials under the shipped one: every gateway may write `<prefix>/+/+/command`) publishing
+ * on a real gateway's command topics. The gateway is a real process with a firmware-mock device.
+ */
+import mqtt from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startMosquitto, type Mosquitto } from '../../helpers/mosquitto.js';
+import { ensureBuilt, until } from '../daemon/daemon-helpers.js';
+import { Fleet } from './fleet-helpers.js';
+
+beforeAll(ensureBuilt, 200_000);
+
+interface SeenAck {
+  body: { id?: unknown; ok?: unknown; error?: { code?: unknown; message?: unknown }; reply?: unknown };
+  correlation: Buffer | undefined;
+}
+
+describe("fleet: a peer publishing on a gateway's command topics", () => {
+  let broker: Mosquitto;
+  let fleet: Fleet;
+  let peer: mqtt.MqttClient;
+  const acks: SeenAck[] = [];
+  const ackOf = (id: string) => acks.filter((a) => a.body.id === id);
+
+  beforeAll(async () => {
+    broker = await startMosquitto();
+    fleet = new Fleet();
+    peer = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
+    peer.on('message', (_t, payload, packet) => {
+      acks.push({ body: JSON.parse(payload.toString()) as SeenAck['body'], correlation: packet.properties?.correlationData });
+    });
+    await peer.subscribeAsync('fleet/+/+/ack', { qos: 1 });
+  }, 60_000);
+
+  afterAll(async () => {
+    await peer?.endAsync(true);
+    await fleet?.stop();
+    await broker?.stop();
+  });
+
+  const command = (gateway: string, id: string, correlation: Buffer, extra: object = {}) =>
+    peer.publishAsync(`fleet/${gateway}/dev/command`, JSON.stringify({ id, from: 'peer', line: 'PING', deadline: Date.now() + 60_000, ...extra }), {
+      qos: 1,
+      properties: { correlationData: correlation },
+    });
+
+  it('correlation data longer than FLEET_MAX_CORRELATION_BYTES: acked invalid without it, never run; a short one runs', async () => {
+    // the owner remembers each correlation until its deadline: 4,096 of 65,535 bytes held ~600 MB before
+    const a = await fleet.gateway({ id: 'A', brokerUrl: broker.url });
+    await a.daemon.waitLog('fleet federation live');
+    await command('A', 'long', Buffer.alloc(65_535, 7));
+    await until('the ack of the long one', () => ackOf('long').length > 0);
+    expect(ackOf('long')).toEqual([
+      {
+        body: { id: 'long', ok: false, error: { code: 'invalid', message: expect.stringContaining('correlation data of 65535 bytes') } },
+        correlation: undefined,
+      },
+    ]);
+
+    await command('A', 'short', Buffer.from('0d5e6b1c-3f0a-4c1e-9d2b-7a8f9e0c1b2a'));
+    await until('the ack of the short one', () => ackOf('short').length > 0);
+    expect(ackOf('short')).toEqual([
+      { body: { id: 'short', ok: true, reply: 'PONG' }, correlation: Buffer.from('0d5e6b1c-3f0a-4c1e-9d2b-7a8f9e0c1b2a') },
+    ]);
+    expect(a.mock.commands).toEqual(['PING']);
+  }, 30_000);
+});
