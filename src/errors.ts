@@ -107,7 +107,7 @@ export const LOG_CODES = {
   SG_ERR_PEER_CONNECTIONS:
     'one peer address (an IPv6 /64) holds `server.limits.maxConnectionsPerAddress` connections: its new ones are closed at accept and counted (`serialgate_connections_refused_total`), one log line per peer per 10 s',
   SG_ERR_INPUT_RATE:
-    'a device sent more than `devices[].inputRate` (or another gateway more than `mqtt.federation.inputRate`): its lines or payloads are dropped unparsed and counted (`serialgate_input_dropped_total`), one log line per device per 10 s',
+    'a device sent more than `devices[].inputRate` (or another gateway more than `mqtt.federation.inputRate`, or all of them together more commands to this gateway: `device: "*/command"`): its lines or payloads are dropped unparsed and counted (`serialgate_input_dropped_total`), one log line per device per 10 s',
   SG_ERR_PARSER_CONFIG: 'a parser configuration that cannot work (refused at start and at reload)',
   SG_ERR_MQTT_CONFIG: 'an MQTT TLS file (`mqtt.tls.*`) that cannot be read',
   SG_ERR_WS_ENDPOINT_EXISTS: 'two WebSocket endpoints configured on one path (a bug)',

@@ -31,6 +31,7 @@ import { InFlight } from './in-flight.js';
 import { PublishQueue } from './publish-queue.js';
 import { RemoteCommands } from './remote-commands.js';
 import { RemoteDevices } from './remote.js';
+import { InputRate } from '../sources/input-rate.js';
 import { parsePresence, parseReading, parseState } from './wire.js';
 import { FleetTopics, isRemoteId } from './topics.js';
 import { FLEET_MAX_MESSAGE_BYTES, FLEET_SESSION_EXPIRY_S } from '../bounds.js';
@@ -61,6 +62,12 @@ export class Fleet implements Source {
   private readonly remote: RemoteDevices;
   private readonly requests: RemoteCommands;
   private readonly badLog = new LogRateLimiter(10_000);
+  /**
+   * What the commands to our devices may cost us, all origins together (the topic does not say who
+   * sent one, and even the shipped ACL lets every gateway write them): without it a peer's flood
+   * of large commands was parsed whole, stalling the loop for seconds.
+   */
+  private readonly commandInput: InputRate;
   private client: MqttClient | undefined;
   private phase: Phase = 'connecting';
   /** what the retained status of our id said when we connected */
@@ -79,6 +86,7 @@ export class Fleet implements Source {
     this.log = opts.logger.child({ component: 'fleet' });
     this.fed = opts.config.federation;
     this.topics = new FleetTopics(this.fed.prefix);
+    this.commandInput = new InputRate('*/command', this.fed.inputRate, this.log, 'mqtt.federation.inputRate (commands to this gateway)');
     this.queue = new PublishQueue(this.fed.queue.messages, this.fed.queue.bytes, () => metrics.mqttPublishDropped.inc());
     metrics.fleetQueueLimit.set({ kind: 'messages' }, this.fed.queue.messages);
     metrics.fleetQueueLimit.set({ kind: 'bytes' }, this.fed.queue.bytes);
@@ -345,7 +353,9 @@ export class Fleet implements Source {
       }
       return;
     }
-    if (kind === 'command' && device !== undefined && this.phase === 'live') this.federation.handleCommand(device, payload, correlation);
+    if (kind === 'command' && device !== undefined && this.phase === 'live' && this.commandInput.admit(payload.length + (correlation?.length ?? 0))) {
+      this.federation.handleCommand(device, payload, correlation);
+    }
   }
 
   // ---- publishing ----

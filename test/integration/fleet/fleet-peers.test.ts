@@ -7,7 +7,7 @@ import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMosquitto, type Mosquitto } from '../../helpers/mosquitto.js';
 import { ensureBuilt, until } from '../daemon/daemon-helpers.js';
-import { Fleet } from './fleet-helpers.js';
+import { Fleet, type RunningGateway } from './fleet-helpers.js';
 
 beforeAll(ensureBuilt, 200_000);
 
@@ -65,4 +65,26 @@ describe("fleet: a peer publishing on a gateway's command topics", () => {
     ]);
     expect(a.mock.commands).toEqual(['PING']);
   }, 30_000);
+
+  it('commands to a gateway beyond mqtt.federation.inputRate are dropped unparsed and counted, all origins together', async () => {
+    // a small budget: the burst takes about one of these commands, the rest of a quick burst is over it
+    const b: RunningGateway = await fleet.gateway({ id: 'B', brokerUrl: broker.url, inputRate: { bytesPerSecond: 1024, burstBytes: 4096 } });
+    await b.daemon.waitLog('fleet federation live');
+    const padding = 'x'.repeat(3000); // ignored by the owner: each command is answered once parsed
+    const sent = 20;
+    for (let i = 0; i < sent; i++) await command('B', `f${i}`, Buffer.from(`c${i}`), { padding });
+    const answered = () => acks.filter((x) => String(x.body.id).startsWith('f')).length;
+    await until('every command answered or dropped', async () => answered() + (await droppedCommands(b)) === sent);
+    expect(await droppedCommands(b)).toBeGreaterThan(0);
+    expect(answered()).toBeLessThan(sent);
+    expect(b.daemon.log(/input over mqtt\.federation\.inputRate \(commands to this gateway\)/)).toMatchObject({
+      code: 'SG_ERR_INPUT_RATE',
+      device: '*/command',
+    });
+  }, 30_000);
 });
+
+async function droppedCommands(g: RunningGateway): Promise<number> {
+  const text = await (await fetch(g.ws.replace('ws', 'http').replace(/\/ws$/, '/metrics'))).text();
+  return Number(/^serialgate_input_dropped_total\{device="\*\/command"\} (\d+)/m.exec(text)?.[1] ?? 0);
+}
