@@ -117,7 +117,8 @@ export const LOG_CODES = {
   SG_ERR_HISTORY_LOCKED:
     'the history directory is in use by another live serialgate (its `lock` names the pid): the start fails (exit 1) rather than mix two histories; a lock of a process that is gone, or from before this boot, is taken over',
   SG_ERR_FLEET_DUPLICATE_ID: 'another gateway with this `gateway.id` is online on the fleet broker: federation refused, local work goes on',
-  SG_ERR_FLEET_LATE_COMMAND: 'a remote command arrived after its deadline: dropped unexecuted and unanswered (the origin answered `timeout`)',
+  SG_ERR_FLEET_LATE_COMMAND:
+    'a remote command arrived after its deadline (`lateMs`): not run, answered `timeout` (ignored by an origin that answered so already; one still waiting has a clock behind ours)',
   SG_ERR_FLEET_DUPLICATE_COMMAND: 'a remote command whose correlation was seen before (a redelivery): dropped, never run twice',
   SG_ERR_FLEET_SUBSCRIBE: 'the fleet broker refused a subscription (check its ACL)',
   SG_ERR_FLEET_LIMIT:

@@ -8,9 +8,10 @@
  * `from` names the requesting gateway: the router keeps one rate limit and in-flight table per origin.
  * Ack payload: `{ "id", "ok": true, "reply"? }` or `{ "id", "ok": false, "error": { code, message } }`.
  *
- * Never twice, never late: a request whose deadline has passed was already answered `timeout` at
- * its origin, and one whose correlation (or id) we have seen before is a redelivery (QoS 1, a
- * bridge): both are dropped, unexecuted and unanswered, and counted in the log.
+ * Never twice, never late: a request whose deadline has passed is never run (it is answered
+ * `timeout`, which an origin that answered so already ignores), and one whose correlation (or id)
+ * we have seen before is a redelivery (QoS 1, a bridge): dropped, unexecuted and unanswered. Both
+ * are counted in the log.
  *
  * No I/O here: the Fleet owns the client and passes messages and publishes through.
  */
@@ -67,13 +68,24 @@ export class Federation {
     }
     const now = this.now();
     if (parsed.deadline !== undefined && parsed.deadline <= now) {
+      const lateMs = now - parsed.deadline;
       this.badLog.log(
         this.log,
         'warn',
         'late',
-        { code: 'SG_ERR_FLEET_LATE_COMMAND', device },
+        { code: 'SG_ERR_FLEET_LATE_COMMAND', device, lateMs },
         'federated command arrived after its deadline: dropped, not executed',
       );
+      // Not run, whatever the answer. An origin that answered `timeout` already ignores it; one
+      // still waiting has a clock behind ours (by more than lateMs): without this it waited out
+      // its whole timeout for a command that was refused on arrival, and never learnt why.
+      ack({
+        ok: false,
+        error: {
+          code: 'timeout',
+          message: `arrived ${lateMs} ms after its deadline by this gateway's clock: not run (if the origin was still waiting, the two gateways' clocks disagree: check NTP)`,
+        },
+      });
       return;
     }
     const key = correlation?.toString('base64') ?? (parsed.id === null ? undefined : JSON.stringify(parsed.id));
