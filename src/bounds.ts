@@ -100,6 +100,8 @@ export const FLEET_MAX_GATEWAYS = 256;
 export const FLEET_MAX_REMOTE_DEVICES = 4096;
 /** Characters of a text field (reason, version) in a fleet message. */
 export const FLEET_MAX_TEXT = 1024;
+/** How far in our future a remote reading's ts may be before the owner's clock is reported as ahead (NTP keeps it to ms). */
+export const FLEET_CLOCK_AHEAD_LOG_MS = 1_000;
 /** How long the broker keeps a gateway's session (and what is queued in it) after it vanishes. */
 export const FLEET_SESSION_EXPIRY_S = 300;
 /** Dashboard assets smaller than this are served without gzip. */
@@ -274,6 +276,12 @@ export const FIXED_BOUNDS: readonly FixedBound[] = [
     'remote devices one gateway shows, all other gateways together; births listing more are shown up to it (`SG_ERR_FLEET_LIMIT`)',
   ),
   b('FLEET_MAX_TEXT', FLEET_MAX_TEXT, 'characters', 'a reason or version in a fleet message; longer is refused as hostile'),
+  b(
+    'FLEET_CLOCK_AHEAD_LOG_MS',
+    FLEET_CLOCK_AHEAD_LOG_MS,
+    'ms',
+    "a remote reading's `ts` in this gateway's future is moved back to its arrival (else charts ending now leave it out); further ahead than this, the owner's clock is logged as ahead (`SG_ERR_FLEET_CLOCK`): NTP keeps clocks to milliseconds",
+  ),
   b(
     'FLEET_SESSION_EXPIRY_S',
     FLEET_SESSION_EXPIRY_S,

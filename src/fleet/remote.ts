@@ -19,7 +19,7 @@ import type { InputRateConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { LogRateLimiter } from '../log-rate.js';
 import { InputRate } from '../sources/input-rate.js';
-import { FLEET_MAX_DEVICES, FLEET_MAX_GATEWAYS, FLEET_MAX_REMOTE_DEVICES } from '../bounds.js';
+import { FLEET_CLOCK_AHEAD_LOG_MS, FLEET_MAX_DEVICES, FLEET_MAX_GATEWAYS, FLEET_MAX_REMOTE_DEVICES } from '../bounds.js';
 import { remoteId } from './topics.js';
 
 export interface Birth {
@@ -59,6 +59,7 @@ export class RemoteDevices {
   private readonly gateways = new Map<string, RemoteGateway>();
   private readonly devices = new Map<string, Device>();
   private readonly limitLog = new LogRateLimiter(10_000);
+  private readonly clockLog = new LogRateLimiter(10_000);
 
   constructor(
     private readonly sink: SourceSink & PresenceSink,
@@ -69,6 +70,8 @@ export class RemoteDevices {
     private readonly changed: () => void,
     private readonly inputRate: InputRateConfig,
     private readonly log: Logger,
+    /** this gateway's wall clock, the one its own readings' ts come from */
+    private readonly now: () => number = Date.now,
   ) {}
 
   list(): Device[] {
@@ -155,12 +158,35 @@ export class RemoteDevices {
     const gw = this.gateways.get(gateway);
     if (!gw || !this.devices.has(remoteId(gateway, device)) || r.seq <= gw.lastSeq) return false;
     gw.lastSeq = r.seq;
-    const input: Parameters<SourceSink['reading']>[0] = { device: remoteId(gateway, device), ts: r.ts };
+    const input: Parameters<SourceSink['reading']>[0] = { device: remoteId(gateway, device), ts: this.notAhead(gateway, r.ts) };
     if (r.values !== undefined) input.values = r.values;
     if (r.raw !== undefined) input.raw = r.raw;
     if (r.error !== undefined) input.error = r.error;
     this.sink.reading(input);
     return true;
+  }
+
+  /**
+   * A reading's ts is the owner's clock. One ahead of ours would put its readings in our future:
+   * history requests ending now (every chart and sparkline the dashboard loads) left them out.
+   * Moved back to now, their arrival, the receive time DESIGN.md asks
+   * for; readings stay in order (the owner's ts and our clock both only grow). An owner behind ours
+   * cannot be told from a reading that waited in the broker, and is left as it is.
+   */
+  private notAhead(gateway: string, ts: number): number {
+    const now = this.now();
+    if (ts <= now) return ts;
+    const aheadMs = ts - now;
+    if (aheadMs > FLEET_CLOCK_AHEAD_LOG_MS) {
+      this.clockLog.log(
+        this.log,
+        'warn',
+        gateway,
+        { code: 'SG_ERR_FLEET_CLOCK', gateway, aheadMs },
+        `the clock of gateway ${gateway} is ahead of this one's: its readings' ts are moved back to their arrival (check NTP on both)`,
+      );
+    }
+    return now;
   }
 
   /** The record of `gateway`, made on its first message; undefined when it would be one too many. */

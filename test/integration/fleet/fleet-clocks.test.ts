@@ -34,6 +34,20 @@ describe("fleet: an owner whose clock is a minute ahead of the origin's", () => 
     await broker?.stop();
   });
 
+  it("its readings are not in A's future: A's history ending now holds them, and A says B's clock is ahead", async () => {
+    const d = await fleet.dashboard(a.ws);
+    await until('B/dev readings on A', () => d.of('reading').filter((m) => m.device === 'B/dev').length >= 5, 15_000);
+    // A's clock is this process's
+    const newest = Math.max(...d.of('reading').map((m) => m.ts as number));
+    expect(newest).toBeLessThanOrEqual(Date.now());
+    // what a dashboard's charts ask for: the last minute, ending now (before, B's points were all after it)
+    d.send({ type: 'history', id: 'h', device: 'B/dev', from: Date.now() - 60_000, to: Date.now() });
+    await until('the history answer', () => d.of('history').length > 0);
+    expect((d.of('history')[0]!.points as unknown[]).length).toBeGreaterThan(0);
+    expect(a.daemon.log(/clock of gateway B is ahead/)).toMatchObject({ code: 'SG_ERR_FLEET_CLOCK', gateway: 'B', aheadMs: expect.any(Number) });
+    expect(a.daemon.log(/clock of gateway B is ahead/)!.aheadMs).toBeGreaterThan(60_000);
+  }, 30_000);
+
   it('a command to it is answered timeout by the owner, saying why, once; it never runs', async () => {
     const d = await fleet.dashboard(a.ws);
     await until('B/dev readings on A', () => d.of('reading').some((m) => m.device === 'B/dev'), 15_000);
