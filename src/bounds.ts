@@ -100,6 +100,8 @@ export const FLEET_MAX_GATEWAYS = 256;
 export const FLEET_MAX_REMOTE_DEVICES = 4096;
 /** Characters of a text field (reason, version) in a fleet message. */
 export const FLEET_MAX_TEXT = 1024;
+/** What one remote device state costs against mqtt.federation.inputRate at least: each may be a `state` message to every dashboard. */
+export const FLEET_STATE_COST_BYTES = 1024;
 /** How far in our future a remote reading's ts may be before the owner's clock is reported as ahead (NTP keeps it to ms). */
 export const FLEET_CLOCK_AHEAD_LOG_MS = 1_000;
 /** How long the broker keeps a gateway's session (and what is queued in it) after it vanishes. */
@@ -276,6 +278,12 @@ export const FIXED_BOUNDS: readonly FixedBound[] = [
     'remote devices one gateway shows, all other gateways together; births listing more are shown up to it (`SG_ERR_FLEET_LIMIT`)',
   ),
   b('FLEET_MAX_TEXT', FLEET_MAX_TEXT, 'characters', 'a reason or version in a fleet message; longer is refused as hostile'),
+  b(
+    'FLEET_STATE_COST_BYTES',
+    FLEET_STATE_COST_BYTES,
+    'bytes',
+    "what a remote device state costs against another gateway's `mqtt.federation.inputRate`, at least: a `state` message, and each device a birth lists or a will takes down, may be one `state` message to every dashboard, however small the message. Charged by bytes alone, 40-byte states flipping up and down (26,000 a second within the 1 MiB/s) or births alternating two lists of 1,024 devices held the loop 2.5-3.7 s; now one gateway's states cost at most ~1,000 a second, and a 1,024-device gateway's start (birth and retained states, ~2 MiB) fits the burst",
+  ),
   b(
     'FLEET_CLOCK_AHEAD_LOG_MS',
     FLEET_CLOCK_AHEAD_LOG_MS,

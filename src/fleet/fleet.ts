@@ -34,7 +34,7 @@ import { RemoteDevices } from './remote.js';
 import { InputRate } from '../sources/input-rate.js';
 import { parsePresence, parseReading, parseState } from './wire.js';
 import { FleetTopics, isRemoteId } from './topics.js';
-import { FLEET_MAX_MESSAGE_BYTES, FLEET_SESSION_EXPIRY_S } from '../bounds.js';
+import { FLEET_MAX_MESSAGE_BYTES, FLEET_SESSION_EXPIRY_S, FLEET_STATE_COST_BYTES } from '../bounds.js';
 
 export interface FleetOptions {
   config: MqttConfig;
@@ -311,7 +311,10 @@ export class Fleet implements Source {
     if (!t) return;
     if (t.gateway === this.opts.gatewayId) return this.onOwn(t.kind, 'device' in t ? t.device : undefined, payload, correlation);
     // other gateways' probes and commands are theirs: not read, not charged
-    if (t.kind === 'probe' || t.kind === 'command' || !this.remote.admit(t.gateway, payload.length)) return;
+    if (t.kind === 'probe' || t.kind === 'command') return;
+    // a state costs every dashboard a message, however few bytes it has (remote.ts charges births)
+    const cost = t.kind === 'state' ? Math.max(payload.length, FLEET_STATE_COST_BYTES) : payload.length;
+    if (!this.remote.admit(t.gateway, cost)) return;
     switch (t.kind) {
       case 'status': {
         // an empty retained message clears the status (the gateway is gone); garbage says nothing

@@ -19,7 +19,7 @@ import type { InputRateConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { LogRateLimiter } from '../log-rate.js';
 import { InputRate } from '../sources/input-rate.js';
-import { FLEET_CLOCK_AHEAD_LOG_MS, FLEET_MAX_DEVICES, FLEET_MAX_GATEWAYS, FLEET_MAX_REMOTE_DEVICES } from '../bounds.js';
+import { FLEET_CLOCK_AHEAD_LOG_MS, FLEET_MAX_DEVICES, FLEET_MAX_GATEWAYS, FLEET_MAX_REMOTE_DEVICES, FLEET_STATE_COST_BYTES } from '../bounds.js';
 import { remoteId } from './topics.js';
 
 export interface Birth {
@@ -96,11 +96,16 @@ export class RemoteDevices {
     if (p === undefined || p.state === 'offline') {
       // a will of an instance that was replaced already (a restart faster than the keepalive) says nothing
       if (p && gw.online && p.instance !== gw.instance) return;
+      // each device it takes down is a state message to every dashboard (FLEET_STATE_COST_BYTES)
+      if (gw.online) gw.input.owe(gw.listed.size * FLEET_STATE_COST_BYTES);
       gw.online = false;
       gw.reason = p?.reason ?? 'status cleared';
       this.publishStates(gateway, gw);
       return;
     }
+    // each device it lists is a state message to every dashboard (FLEET_STATE_COST_BYTES), and a
+    // new list more: births alternating two lists of 1,024 devices held the loop for seconds
+    gw.input.owe(p.devices.length * FLEET_STATE_COST_BYTES);
     if (p.instance !== gw.instance) gw.lastSeq = 0;
     gw.instance = p.instance;
     gw.online = true;

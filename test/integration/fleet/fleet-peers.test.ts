@@ -82,7 +82,37 @@ describe("fleet: a peer publishing on a gateway's command topics", () => {
       device: '*/command',
     });
   }, 30_000);
+
+  it("another gateway's device states and births cost FLEET_STATE_COST_BYTES a device against its inputRate, however small", async () => {
+    // each state may be a message to every dashboard: 40-byte ones flipping up and down, 26,000 a
+    // second within the default 1 MiB/s, held the loop for seconds
+    const c = await fleet.gateway({ id: 'C', brokerUrl: broker.url, inputRate: { bytesPerSecond: 1024, burstBytes: 16_384 } });
+    await c.daemon.waitLog('fleet federation live');
+    const d = await fleet.dashboard(c.ws);
+    const birth = (devices: string[]) =>
+      JSON.stringify({ state: 'online', instance: 'i1', version: 'x', devices: devices.map((id) => ({ id, source: 'serial' })) });
+    await peer.publishAsync('fleet/F/status', birth(['d0', 'd1', 'd2', 'd3']), { qos: 1 });
+    await until('F/d3 listed on C', () => d.of('state').some((m) => m.device === 'F/d3'));
+    const sent = 40;
+    // each one a change: d0 up, d1 up, …, d0 down, …
+    for (let k = 0; k < sent; k++)
+      await peer.publishAsync(`fleet/F/d${k % 4}/state`, JSON.stringify({ state: (k >> 2) % 2 ? 'down' : 'up' }), { qos: 1 });
+    const shown = () => d.of('state').filter((m) => String(m.device).startsWith('F/') && m.reason === undefined).length;
+    await until('every state shown or dropped', async () => shown() + (await dropped(c, 'F/*')) === sent);
+    expect(await dropped(c, 'F/*')).toBeGreaterThan(0);
+
+    // births alternating two lists: each lists 8 devices, 8 KiB at least
+    for (let k = 0; k < 10; k++) await peer.publishAsync('fleet/G/status', birth(Array.from({ length: 8 }, (_, i) => `l${k % 2}-${i}`)), { qos: 1 });
+    await until('some births of G dropped', async () => (await dropped(c, 'G/*')) > 0);
+    expect(c.daemon.proc.exitCode).toBeNull();
+  }, 30_000);
 });
+
+async function dropped(g: RunningGateway, device: string): Promise<number> {
+  const text = await (await fetch(g.ws.replace('ws', 'http').replace(/\/ws$/, '/metrics'))).text();
+  const line = text.split('\n').find((l) => l.startsWith(`serialgate_input_dropped_total{device="${device}"} `));
+  return Number(line?.split(' ')[1] ?? 0);
+}
 
 async function droppedCommands(g: RunningGateway): Promise<number> {
   const text = await (await fetch(g.ws.replace('ws', 'http').replace(/\/ws$/, '/metrics'))).text();
