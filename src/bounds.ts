@@ -282,7 +282,7 @@ export const FIXED_BOUNDS: readonly FixedBound[] = [
     'FLEET_STATE_COST_BYTES',
     FLEET_STATE_COST_BYTES,
     'bytes',
-    "what a remote device state costs against another gateway's `mqtt.federation.inputRate`, at least: a `state` message, and each device a birth lists or a will takes down, may be one `state` message to every dashboard, however small the message. Charged by bytes alone, 40-byte states flipping up and down (26,000 a second within the 1 MiB/s) or births alternating two lists of 1,024 devices held the loop 2.5-3.7 s; now one gateway's states cost at most ~1,000 a second, and a 1,024-device gateway's start (birth and retained states, ~2 MiB) fits the burst",
+    "what a remote device state costs against another gateway's `mqtt.federation.inputRate`, at least: a `state` or `status` message, and each device a birth lists or a will takes down, may be one `state` message to every dashboard, however small the message. Charged by bytes alone, 40-byte states flipping up and down (26,000 a second within the 1 MiB/s) or births alternating two lists of 1,024 devices held the loop 2.5-3.7 s; now one gateway's states cost at most ~1,000 a second, and a 1,024-device gateway's start (birth and retained states, ~2 MiB) fits the burst",
   ),
   b(
     'FLEET_CLOCK_AHEAD_LOG_MS',

@@ -312,8 +312,9 @@ export class Fleet implements Source {
     if (t.gateway === this.opts.gatewayId) return this.onOwn(t.kind, 'device' in t ? t.device : undefined, payload, correlation);
     // other gateways' probes and commands are theirs: not read, not charged
     if (t.kind === 'probe' || t.kind === 'command') return;
-    // a state costs every dashboard a message, however few bytes it has (remote.ts charges births)
-    const cost = t.kind === 'state' ? Math.max(payload.length, FLEET_STATE_COST_BYTES) : payload.length;
+    // a state or a presence costs every dashboard a message, however few bytes it has (remote.ts
+    // charges what a birth or will does to the devices it lists)
+    const cost = t.kind === 'state' || t.kind === 'status' ? Math.max(payload.length, FLEET_STATE_COST_BYTES) : payload.length;
     if (!this.remote.admit(t.gateway, cost)) return;
     switch (t.kind) {
       case 'status': {

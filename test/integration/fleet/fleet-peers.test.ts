@@ -104,6 +104,13 @@ describe("fleet: a peer publishing on a gateway's command topics", () => {
     // births alternating two lists: each lists 8 devices, 8 KiB at least
     for (let k = 0; k < 10; k++) await peer.publishAsync('fleet/G/status', birth(Array.from({ length: 8 }, (_, i) => `l${k % 2}-${i}`)), { qos: 1 });
     await until('some births of G dropped', async () => (await dropped(c, 'G/*')) > 0);
+
+    // a gateway without devices going online and offline: each is a `presence` message to every dashboard
+    for (let k = 0; k < 20; k++) {
+      const body = k % 2 ? { state: 'offline', instance: 'i1', reason: 'x' } : { state: 'online', instance: 'i1', version: 'x', devices: [] };
+      await peer.publishAsync('fleet/H/status', JSON.stringify(body), { qos: 1 });
+    }
+    await until('some presences of H dropped', async () => (await dropped(c, 'H/*')) > 0);
     expect(c.daemon.proc.exitCode).toBeNull();
   }, 30_000);
 });
