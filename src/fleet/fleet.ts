@@ -284,6 +284,7 @@ export class Fleet implements Source {
   private goLive(): void {
     clearTimeout(this.waitTimer);
     this.phase = 'live';
+    this.remote.noStatusSince('no status of it on the fleet broker since this gateway reconnected');
     this.birth();
     for (const d of this.opts.localDevices()) this.publishState(d.status());
     const held = this.queue.drain();

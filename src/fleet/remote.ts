@@ -50,6 +50,8 @@ interface RemoteGateway {
   lastSeq: number;
   /** what its subtree may cost us (mqtt.federation.inputRate) */
   input: InputRate;
+  /** offline only because our broker link went down, and no status of it came since */
+  unconfirmed: boolean;
 }
 
 /** Sends one command to its owner; settles exactly once (remote-commands.ts). */
@@ -93,6 +95,7 @@ export class RemoteDevices {
   presence(gateway: string, p: Presence | undefined): void {
     const gw = this.entry(gateway);
     if (!gw) return;
+    gw.unconfirmed = false;
     if (p === undefined || p.state === 'offline') {
       // a will of an instance that was replaced already (a restart faster than the keepalive) says nothing
       if (p && gw.online && p.instance !== gw.instance) return;
@@ -137,6 +140,22 @@ export class RemoteDevices {
     for (const [gateway, gw] of this.gateways) {
       if (!gw.online) continue;
       gw.online = false;
+      gw.unconfirmed = true;
+      gw.reason = reason;
+      this.publishStates(gateway, gw);
+    }
+  }
+
+  /**
+   * Our broker link is back and every retained status came before our probe: a gateway offline
+   * since the link went down that none came for is not "unreachable from this gateway" any more.
+   * It went while the broker was away and the broker lost its will (a restart without
+   * persistence), or its status was cleared: dashboards showed the old reason for good.
+   */
+  noStatusSince(reason: string): void {
+    for (const [gateway, gw] of this.gateways) {
+      if (!gw.unconfirmed) continue;
+      gw.unconfirmed = false;
       gw.reason = reason;
       this.publishStates(gateway, gw);
     }
@@ -209,6 +228,7 @@ export class RemoteDevices {
       listed: new Map(),
       states: new Map(),
       lastSeq: 0,
+      unconfirmed: false,
       input: new InputRate(`${gateway}/*`, this.inputRate, this.log, 'mqtt.federation.inputRate'),
     };
     this.gateways.set(gateway, gw);
