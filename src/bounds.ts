@@ -88,6 +88,8 @@ export const HISTORY_QUEUE_COMPACT_AFTER = 1024;
 export const HISTORY_SWEEP_MS = 1_000;
 /** Remote-command correlations a gateway remembers for duplicate detection. */
 export const FLEET_MAX_SEEN = 4096;
+/** Correlation data of a remote command an owner remembers and echoes (ours are ~20 bytes, a UUID 36). */
+export const FLEET_MAX_CORRELATION_BYTES = 256;
 /** The longest a remote command may wait for its owner (mqtt.federation.commandTimeoutMs at most): a deadline is remembered no longer. */
 export const FLEET_MAX_COMMAND_MS = 10 * 60_000;
 /** A remote command without a deadline (a 3.1.1 tool) is remembered this long. */
@@ -102,6 +104,10 @@ export const FLEET_MAX_GATEWAYS = 256;
 export const FLEET_MAX_REMOTE_DEVICES = 4096;
 /** Characters of a text field (reason, version) in a fleet message. */
 export const FLEET_MAX_TEXT = 1024;
+/** What one remote device state costs against mqtt.federation.inputRate at least: each may be a `state` message to every dashboard. */
+export const FLEET_STATE_COST_BYTES = 1024;
+/** How far in our future a remote reading's ts may be before the owner's clock is reported as ahead (NTP keeps it to ms). */
+export const FLEET_CLOCK_AHEAD_LOG_MS = 1_000;
 /** How long the broker keeps a gateway's session (and what is queued in it) after it vanishes. */
 export const FLEET_SESSION_EXPIRY_S = 300;
 /** Dashboard assets smaller than this are served without gzip. */
@@ -246,6 +252,12 @@ export const FIXED_BOUNDS: readonly FixedBound[] = [
     'remote-command correlations remembered so a redelivery never runs twice; each is forgotten once its deadline passed',
   ),
   b(
+    'FLEET_MAX_CORRELATION_BYTES',
+    FLEET_MAX_CORRELATION_BYTES,
+    'bytes',
+    "a remote command's MQTT 5 correlation data (ours are ~20 bytes): the owner remembers it until the deadline and echoes it in the ack, and MQTT 5 allows 65,535 bytes, so 4,096 remembered ones held ~600 MB → a longer one is acked `invalid` (with the payload `id`, without the correlation data) and never run",
+  ),
+  b(
     'FLEET_MAX_COMMAND_MS',
     FLEET_MAX_COMMAND_MS,
     'ms',
@@ -282,6 +294,18 @@ export const FIXED_BOUNDS: readonly FixedBound[] = [
     'remote devices one gateway shows, all other gateways together; births listing more are shown up to it (`SG_ERR_FLEET_LIMIT`)',
   ),
   b('FLEET_MAX_TEXT', FLEET_MAX_TEXT, 'characters', 'a reason or version in a fleet message; longer is refused as hostile'),
+  b(
+    'FLEET_STATE_COST_BYTES',
+    FLEET_STATE_COST_BYTES,
+    'bytes',
+    "what a remote device state costs against another gateway's `mqtt.federation.inputRate`, at least: a `state` or `status` message, and each device a birth lists or a will takes down, may be one `state` message to every dashboard, however small the message. Charged by bytes alone, 40-byte states flipping up and down (26,000 a second within the 1 MiB/s) or births alternating two lists of 1,024 devices held the loop 2.5-3.7 s; now one gateway's states cost at most ~1,000 a second, and a 1,024-device gateway's start (birth and retained states, ~2 MiB) fits the burst",
+  ),
+  b(
+    'FLEET_CLOCK_AHEAD_LOG_MS',
+    FLEET_CLOCK_AHEAD_LOG_MS,
+    'ms',
+    "a remote reading's `ts` in this gateway's future is moved back to its arrival (else charts ending now leave it out); further ahead than this, the owner's clock is logged as ahead (`SG_ERR_FLEET_CLOCK`): NTP keeps clocks to milliseconds",
+  ),
   b(
     'FLEET_SESSION_EXPIRY_S',
     FLEET_SESSION_EXPIRY_S,

@@ -109,7 +109,7 @@ export const LOG_CODES = {
   SG_ERR_PEER_CONNECTIONS:
     'one peer address (an IPv6 /64) holds `server.limits.maxConnectionsPerAddress` connections: its new ones are closed at accept and counted (`serialgate_connections_refused_total`), one log line per peer per 10 s',
   SG_ERR_INPUT_RATE:
-    'a device sent more than `devices[].inputRate` (or another gateway more than `mqtt.federation.inputRate`): its lines or payloads are dropped unparsed and counted (`serialgate_input_dropped_total`), one log line per device per 10 s',
+    'a device sent more than `devices[].inputRate` (or another gateway more than `mqtt.federation.inputRate`, or all of them together more commands to this gateway: `device: "*/command"`): its lines or payloads are dropped unparsed and counted (`serialgate_input_dropped_total`), one log line per device per 10 s',
   SG_ERR_PARSER_CONFIG: 'a parser configuration that cannot work (refused at start and at reload)',
   SG_ERR_MQTT_CONFIG: 'an MQTT TLS file (`mqtt.tls.*`) that cannot be read',
   SG_ERR_WS_ENDPOINT_EXISTS: 'two WebSocket endpoints configured on one path (a bug)',
@@ -119,11 +119,14 @@ export const LOG_CODES = {
   SG_ERR_HISTORY_LOCKED:
     'the history directory is in use by another live serialgate (its `lock` names the pid): the start fails (exit 1) rather than mix two histories; a lock of a process that is gone, or from before this boot, is taken over',
   SG_ERR_FLEET_DUPLICATE_ID: 'another gateway with this `gateway.id` is online on the fleet broker: federation refused, local work goes on',
-  SG_ERR_FLEET_LATE_COMMAND: 'a remote command arrived after its deadline: dropped unexecuted and unanswered (the origin answered `timeout`)',
+  SG_ERR_FLEET_LATE_COMMAND:
+    'a remote command arrived after its deadline (`lateMs`): not run, answered `timeout` (ignored by an origin that answered so already; one still waiting has a clock behind ours)',
   SG_ERR_FLEET_DUPLICATE_COMMAND: 'a remote command whose correlation was seen before (a redelivery): dropped, never run twice',
   SG_ERR_FLEET_SUBSCRIBE: 'the fleet broker refused a subscription (check its ACL)',
   SG_ERR_FLEET_LIMIT:
     'a fleet bound was reached (`FLEET_MAX_GATEWAYS`, `FLEET_MAX_REMOTE_DEVICES`, `FLEET_MAX_DEVICES` states): what is past it is ignored, one log line per bound per 10 s',
+  SG_ERR_FLEET_CLOCK:
+    "another gateway's readings carry a `ts` ahead of this gateway's clock (`aheadMs`): their `ts` are moved back to their arrival here; check NTP on both. One log line per gateway per 10 s",
   SG_ERR_FLEET_TOO_BIG:
     'a reading too big for the fleet (`FLEET_MAX_MESSAGE_BYTES`; every gateway would have it dropped by the broker), or any fleet message at least as large as one the fleet broker refused (its `message_size_limit`: logged once, with `bytes`): not published, counted in `serialgate_mqtt_publish_dropped_total`, one log line per device per 10 s',
   SG_ERR_DEMO_NO_PYTHON: "`serialgate demo` found no `python3` (its mock device's PTY relay runs on it)",

@@ -8,9 +8,10 @@
  * `from` names the requesting gateway: the router keeps one rate limit and in-flight table per origin.
  * Ack payload: `{ "id", "ok": true, "reply"? }` or `{ "id", "ok": false, "error": { code, message } }`.
  *
- * Never twice, never late: a request whose deadline has passed was already answered `timeout` at
- * its origin, and one whose correlation (or id) we have seen before is a redelivery (QoS 1, a
- * bridge): both are dropped, unexecuted and unanswered, and counted in the log.
+ * Never twice, never late: a request whose deadline has passed is never run (it is answered
+ * `timeout`, which an origin that answered so already ignores), and one whose correlation (or id)
+ * we have seen before is a redelivery (QoS 1, a bridge): dropped, unexecuted and unanswered. Both
+ * are counted in the log.
  *
  * No I/O here: the Fleet owns the client and passes messages and publishes through.
  */
@@ -19,7 +20,7 @@ import { LogRateLimiter } from '../log-rate.js';
 import { CommandError, type DeviceCommand } from '../domain.js';
 import type { FleetTopics } from './topics.js';
 import { decodeClientMessage } from '../protocol/codec.js';
-import { FLEET_DEFAULT_TTL_MS, FLEET_MAX_COMMAND_MS, FLEET_MAX_SEEN, MAX_ID_LENGTH } from '../bounds.js';
+import { FLEET_DEFAULT_TTL_MS, FLEET_MAX_COMMAND_MS, FLEET_MAX_CORRELATION_BYTES, FLEET_MAX_SEEN, MAX_ID_LENGTH } from '../bounds.js';
 
 /** Routes a command received from the broker to one of this gateway's devices (the hub does it); `from`: the requesting gateway, '' if unnamed. */
 export type FederatedCommandHandler = (device: string, cmd: DeviceCommand, from: string) => Promise<{ reply?: string }>;
@@ -51,6 +52,14 @@ export class Federation {
   /** A request for one of our devices. */
   handleCommand(device: string, payload: Buffer, correlation: Buffer | undefined): void {
     const parsed = parseCommand(payload);
+    // remembered until the deadline and echoed in the ack: MQTT 5 allows 65,535 bytes, and 4,096
+    // remembered ones of that size held ~600 MB (a peer's flood, past the unit's MemoryMax)
+    if (correlation !== undefined && correlation.length > FLEET_MAX_CORRELATION_BYTES) {
+      const error = `correlation data of ${correlation.length} bytes: at most ${FLEET_MAX_CORRELATION_BYTES}`;
+      this.badLog.log(this.log, 'warn', 'invalid', { device, error }, 'federated command refused');
+      this.ack(device, parsed.id, undefined, { ok: false, error: { code: 'invalid', message: `command refused: ${error}` } });
+      return;
+    }
     const ack = (body: object) => this.ack(device, parsed.id, correlation, body);
     if ('error' in parsed) {
       this.badLog.log(this.log, 'warn', 'invalid', { device, error: parsed.error }, 'federated command refused');
@@ -59,13 +68,24 @@ export class Federation {
     }
     const now = this.now();
     if (parsed.deadline !== undefined && parsed.deadline <= now) {
+      const lateMs = now - parsed.deadline;
       this.badLog.log(
         this.log,
         'warn',
         'late',
-        { code: 'SG_ERR_FLEET_LATE_COMMAND', device },
+        { code: 'SG_ERR_FLEET_LATE_COMMAND', device, lateMs },
         'federated command arrived after its deadline: dropped, not executed',
       );
+      // Not run, whatever the answer. An origin that answered `timeout` already ignores it; one
+      // still waiting has a clock behind ours (by more than lateMs): without this it waited out
+      // its whole timeout for a command that was refused on arrival, and never learnt why.
+      ack({
+        ok: false,
+        error: {
+          code: 'timeout',
+          message: `arrived ${lateMs} ms after its deadline by this gateway's clock: not run (if the origin was still waiting, the two gateways' clocks disagree: check NTP)`,
+        },
+      });
       return;
     }
     const key = correlation?.toString('base64') ?? (parsed.id === null ? undefined : JSON.stringify(parsed.id));

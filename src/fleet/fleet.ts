@@ -31,9 +31,10 @@ import { InFlight } from './in-flight.js';
 import { PublishQueue } from './publish-queue.js';
 import { RemoteCommands } from './remote-commands.js';
 import { RemoteDevices } from './remote.js';
+import { InputRate } from '../sources/input-rate.js';
 import { parsePresence, parseReading, parseState } from './wire.js';
 import { FleetTopics, isRemoteId } from './topics.js';
-import { FLEET_MAX_MESSAGE_BYTES, FLEET_SESSION_EXPIRY_S } from '../bounds.js';
+import { FLEET_MAX_MESSAGE_BYTES, FLEET_SESSION_EXPIRY_S, FLEET_STATE_COST_BYTES } from '../bounds.js';
 
 export interface FleetOptions {
   config: MqttConfig;
@@ -61,6 +62,12 @@ export class Fleet implements Source {
   private readonly remote: RemoteDevices;
   private readonly requests: RemoteCommands;
   private readonly badLog = new LogRateLimiter(10_000);
+  /**
+   * What the commands to our devices may cost us, all origins together (the topic does not say who
+   * sent one, and even the shipped ACL lets every gateway write them): without it a peer's flood
+   * of large commands was parsed whole, stalling the loop for seconds.
+   */
+  private readonly commandInput: InputRate;
   private client: MqttClient | undefined;
   private phase: Phase = 'connecting';
   /** what the retained status of our id said when we connected */
@@ -79,6 +86,7 @@ export class Fleet implements Source {
     this.log = opts.logger.child({ component: 'fleet' });
     this.fed = opts.config.federation;
     this.topics = new FleetTopics(this.fed.prefix);
+    this.commandInput = new InputRate('*/command', this.fed.inputRate, this.log, 'mqtt.federation.inputRate (commands to this gateway)');
     this.queue = new PublishQueue(this.fed.queue.messages, this.fed.queue.bytes, () => metrics.mqttPublishDropped.inc());
     metrics.fleetQueueLimit.set({ kind: 'messages' }, this.fed.queue.messages);
     metrics.fleetQueueLimit.set({ kind: 'bytes' }, this.fed.queue.bytes);
@@ -276,6 +284,7 @@ export class Fleet implements Source {
   private goLive(): void {
     clearTimeout(this.waitTimer);
     this.phase = 'live';
+    this.remote.noStatusSince('no status of it on the fleet broker since this gateway reconnected');
     this.birth();
     for (const d of this.opts.localDevices()) this.publishState(d.status());
     const held = this.queue.drain();
@@ -303,7 +312,11 @@ export class Fleet implements Source {
     if (!t) return;
     if (t.gateway === this.opts.gatewayId) return this.onOwn(t.kind, 'device' in t ? t.device : undefined, payload, correlation);
     // other gateways' probes and commands are theirs: not read, not charged
-    if (t.kind === 'probe' || t.kind === 'command' || !this.remote.admit(t.gateway, payload.length)) return;
+    if (t.kind === 'probe' || t.kind === 'command') return;
+    // a state or a presence costs every dashboard a message, however few bytes it has (remote.ts
+    // charges what a birth or will does to the devices it lists)
+    const cost = t.kind === 'state' || t.kind === 'status' ? Math.max(payload.length, FLEET_STATE_COST_BYTES) : payload.length;
+    if (!this.remote.admit(t.gateway, cost)) return;
     switch (t.kind) {
       case 'status': {
         // an empty retained message clears the status (the gateway is gone); garbage says nothing
@@ -345,7 +358,9 @@ export class Fleet implements Source {
       }
       return;
     }
-    if (kind === 'command' && device !== undefined && this.phase === 'live') this.federation.handleCommand(device, payload, correlation);
+    if (kind === 'command' && device !== undefined && this.phase === 'live' && this.commandInput.admit(payload.length + (correlation?.length ?? 0))) {
+      this.federation.handleCommand(device, payload, correlation);
+    }
   }
 
   // ---- publishing ----

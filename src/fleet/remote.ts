@@ -19,7 +19,7 @@ import type { InputRateConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { LogRateLimiter } from '../log-rate.js';
 import { InputRate } from '../sources/input-rate.js';
-import { FLEET_MAX_DEVICES, FLEET_MAX_GATEWAYS, FLEET_MAX_REMOTE_DEVICES } from '../bounds.js';
+import { FLEET_CLOCK_AHEAD_LOG_MS, FLEET_MAX_DEVICES, FLEET_MAX_GATEWAYS, FLEET_MAX_REMOTE_DEVICES, FLEET_STATE_COST_BYTES } from '../bounds.js';
 import { remoteId } from './topics.js';
 
 export interface Birth {
@@ -50,6 +50,8 @@ interface RemoteGateway {
   lastSeq: number;
   /** what its subtree may cost us (mqtt.federation.inputRate) */
   input: InputRate;
+  /** offline only because our broker link went down, and no status of it came since */
+  unconfirmed: boolean;
 }
 
 /** Sends one command to its owner; settles exactly once (remote-commands.ts). */
@@ -59,6 +61,7 @@ export class RemoteDevices {
   private readonly gateways = new Map<string, RemoteGateway>();
   private readonly devices = new Map<string, Device>();
   private readonly limitLog = new LogRateLimiter(10_000);
+  private readonly clockLog = new LogRateLimiter(10_000);
 
   constructor(
     private readonly sink: SourceSink & PresenceSink,
@@ -69,6 +72,8 @@ export class RemoteDevices {
     private readonly changed: () => void,
     private readonly inputRate: InputRateConfig,
     private readonly log: Logger,
+    /** this gateway's wall clock, the one its own readings' ts come from */
+    private readonly now: () => number = Date.now,
   ) {}
 
   list(): Device[] {
@@ -90,14 +95,20 @@ export class RemoteDevices {
   presence(gateway: string, p: Presence | undefined): void {
     const gw = this.entry(gateway);
     if (!gw) return;
+    gw.unconfirmed = false;
     if (p === undefined || p.state === 'offline') {
       // a will of an instance that was replaced already (a restart faster than the keepalive) says nothing
       if (p && gw.online && p.instance !== gw.instance) return;
+      // each device it takes down is a state message to every dashboard (FLEET_STATE_COST_BYTES)
+      if (gw.online) gw.input.owe(gw.listed.size * FLEET_STATE_COST_BYTES);
       gw.online = false;
       gw.reason = p?.reason ?? 'status cleared';
       this.publishStates(gateway, gw);
       return;
     }
+    // each device it lists is a state message to every dashboard (FLEET_STATE_COST_BYTES), and a
+    // new list more: births alternating two lists of 1,024 devices held the loop for seconds
+    gw.input.owe(p.devices.length * FLEET_STATE_COST_BYTES);
     if (p.instance !== gw.instance) gw.lastSeq = 0;
     gw.instance = p.instance;
     gw.online = true;
@@ -129,6 +140,22 @@ export class RemoteDevices {
     for (const [gateway, gw] of this.gateways) {
       if (!gw.online) continue;
       gw.online = false;
+      gw.unconfirmed = true;
+      gw.reason = reason;
+      this.publishStates(gateway, gw);
+    }
+  }
+
+  /**
+   * Our broker link is back and every retained status came before our probe: a gateway offline
+   * since the link went down that none came for is not "unreachable from this gateway" any more.
+   * It went while the broker was away and the broker lost its will (a restart without
+   * persistence), or its status was cleared: dashboards showed the old reason for good.
+   */
+  noStatusSince(reason: string): void {
+    for (const [gateway, gw] of this.gateways) {
+      if (!gw.unconfirmed) continue;
+      gw.unconfirmed = false;
       gw.reason = reason;
       this.publishStates(gateway, gw);
     }
@@ -155,12 +182,35 @@ export class RemoteDevices {
     const gw = this.gateways.get(gateway);
     if (!gw || !this.devices.has(remoteId(gateway, device)) || r.seq <= gw.lastSeq) return false;
     gw.lastSeq = r.seq;
-    const input: Parameters<SourceSink['reading']>[0] = { device: remoteId(gateway, device), ts: r.ts };
+    const input: Parameters<SourceSink['reading']>[0] = { device: remoteId(gateway, device), ts: this.notAhead(gateway, r.ts) };
     if (r.values !== undefined) input.values = r.values;
     if (r.raw !== undefined) input.raw = r.raw;
     if (r.error !== undefined) input.error = r.error;
     this.sink.reading(input);
     return true;
+  }
+
+  /**
+   * A reading's ts is the owner's clock. One ahead of ours would put its readings in our future:
+   * history requests ending now (every chart and sparkline the dashboard loads) left them out.
+   * Moved back to now, their arrival, the receive time DESIGN.md asks
+   * for; readings stay in order (the owner's ts and our clock both only grow). An owner behind ours
+   * cannot be told from a reading that waited in the broker, and is left as it is.
+   */
+  private notAhead(gateway: string, ts: number): number {
+    const now = this.now();
+    if (ts <= now) return ts;
+    const aheadMs = ts - now;
+    if (aheadMs > FLEET_CLOCK_AHEAD_LOG_MS) {
+      this.clockLog.log(
+        this.log,
+        'warn',
+        gateway,
+        { code: 'SG_ERR_FLEET_CLOCK', gateway, aheadMs },
+        `the clock of gateway ${gateway} is ahead of this one's: its readings' ts are moved back to their arrival (check NTP on both)`,
+      );
+    }
+    return now;
   }
 
   /** The record of `gateway`, made on its first message; undefined when it would be one too many. */
@@ -178,6 +228,7 @@ export class RemoteDevices {
       listed: new Map(),
       states: new Map(),
       lastSeq: 0,
+      unconfirmed: false,
       input: new InputRate(`${gateway}/*`, this.inputRate, this.log, 'mqtt.federation.inputRate'),
     };
     this.gateways.set(gateway, gw);

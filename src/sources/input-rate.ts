@@ -33,6 +33,11 @@ export class InputRate {
     this.dropLog = new LogRateLimiter(10_000, now);
   }
 
+  /** A cost found after admit() (what parsing the input showed it will cost): later input waits for the budget to refill. */
+  owe(bytes: number): void {
+    this.bucket.charge(bytes);
+  }
+
   /** Does an input of `bytes` fit the budget? When it does not, it is counted and logged here and must be dropped. */
   admit(bytes: number): boolean {
     if (this.bucket.take()) {

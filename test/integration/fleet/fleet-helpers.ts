@@ -24,6 +24,14 @@ export interface GatewaySpec {
   username?: string;
   /** false: no mqtt section at all (a gateway on its own); default true */
   federation?: boolean;
+  /** mqtt.federation.inputRate */
+  inputRate?: { bytesPerSecond: number; burstBytes: number };
+  /** ms its mock device waits before it answers a command */
+  replyDelayMs?: number;
+  /** extra `node` arguments of its process (a preload: `--import …`) */
+  nodeArgs?: string[];
+  /** extra environment of its process */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface RunningGateway {
@@ -42,12 +50,17 @@ export class Fleet {
   private readonly dir = mkdtempSync(path.join(tmpdir(), 'sg-fleet-'));
 
   async gateway(spec: GatewaySpec): Promise<RunningGateway> {
-    const mock = await startMock({ link: uniqueLink(), format: 'kv', intervalMs: 100 });
+    const mock = await startMock({
+      link: uniqueLink(),
+      format: 'kv',
+      intervalMs: 100,
+      ...(spec.replyDelayMs === undefined ? {} : { replyDelayMs: spec.replyDelayMs }),
+    });
     this.cleanup.push(() => mock.stop());
     const file = path.join(this.dir, `${spec.id}-${this.cleanup.length}.yaml`);
     writeFileSync(file, configText(spec, mock.link));
     const run = async (): Promise<{ daemon: Daemon; ws: string }> => {
-      const daemon = Daemon.start(['run', '--config', file]);
+      const daemon = Daemon.start(['run', '--config', file], spec.env, spec.nodeArgs);
       this.cleanup.push(() => daemon.stop());
       return { daemon, ws: (await daemon.ready()).replace('http', 'ws') + '/ws' };
     };
@@ -80,6 +93,8 @@ export class Fleet {
   }
 }
 
+const inputRate = ({ inputRate: r }: GatewaySpec) => (r ? `, inputRate: { bytesPerSecond: ${r.bytesPerSecond}, burstBytes: ${r.burstBytes} }` : '');
+
 function configText(spec: GatewaySpec, link: string): string {
   return [
     `gateway: { id: ${spec.id} }`,
@@ -92,7 +107,7 @@ function configText(spec: GatewaySpec, link: string): string {
           // a 1 s keepalive: the broker notices a killed gateway after 1.5 s and publishes its will
           `mqtt: { url: "${spec.brokerUrl}", keepaliveSeconds: 1, reconnect: { minMs: 200, maxMs: 500 },`,
           spec.username ? `        username: ${spec.username}, password: pw-${spec.username},` : '',
-          `        federation: { enabled: true, prefix: fleet, commandTimeoutMs: ${spec.commandTimeoutMs ?? 4000}, queue: { messages: ${spec.queueMessages ?? 10_000} } } }`,
+          `        federation: { enabled: true, prefix: fleet, commandTimeoutMs: ${spec.commandTimeoutMs ?? 4000}, queue: { messages: ${spec.queueMessages ?? 10_000} }${inputRate(spec)} } }`,
         ]),
     'devices:',
     '  - id: dev',

@@ -290,6 +290,43 @@ describe('fleet: store and forward through a 10 s broker outage', () => {
   }, 90_000);
 });
 
+describe('fleet: a gateway gone while the broker was away', () => {
+  let broker: Mosquitto;
+  let fleet: Fleet;
+  afterAll(async () => {
+    await fleet?.stop();
+    await broker?.stop();
+  });
+
+  it('its devices stay down, but not "the fleet broker is unreachable" once the broker is back', async () => {
+    // no persistence: the restarted broker has lost C's retained birth, and C's will was never published
+    broker = await startMosquitto();
+    fleet = new Fleet();
+    const [a, c] = await Promise.all([fleet.gateway({ id: 'A', brokerUrl: broker.url }), fleet.gateway({ id: 'C', brokerUrl: broker.url })]);
+    const d = await fleet.dashboard(a.ws);
+    await until('C/dev readings on A', () => readingsOf(d, 'C/dev').length > 0, 15_000);
+    await broker.stop('SIGKILL');
+    await until('C/dev down on A', () => stateOf(d, 'C/dev')?.state === 'down');
+    expect(stateOf(d, 'C/dev')?.reason).toBe('gateway C is offline: the fleet broker is unreachable from this gateway');
+    await c.daemon.stop();
+    await broker.restart();
+    await until('A live again', () => a.daemon.logs.filter((l) => l.msg === 'fleet federation live').length === 2, 15_000);
+    await until('C/dev says why', () => stateOf(d, 'C/dev')?.reason !== 'gateway C is offline: the fleet broker is unreachable from this gateway');
+    expect(stateOf(d, 'C/dev')).toEqual({
+      type: 'state',
+      device: 'C/dev',
+      state: 'down',
+      reason: 'gateway C is offline: no status of it on the fleet broker since this gateway reconnected',
+    });
+    expect(d.of('presence').at(-1)).toEqual({
+      type: 'presence',
+      gateway: 'C',
+      state: 'offline',
+      reason: 'no status of it on the fleet broker since this gateway reconnected',
+    });
+  }, 60_000);
+});
+
 const counter = (r: Record<string, unknown>) => (r.values as { count: number }).count;
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 

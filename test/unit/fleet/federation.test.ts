@@ -81,8 +81,8 @@ describe('Federation (owner side)', () => {
     expect(sent).toHaveLength(2);
   });
 
-  it('never late: a request past its deadline is dropped unexecuted and unanswered', async () => {
-    let now = 1_000_000;
+  it('never late: a request past its deadline is not executed, and answered timeout saying by how much', async () => {
+    let now = 1_000_250;
     const { fed, sent, flush, cmd } = setup(() => now);
     let calls = 0;
     fed.onCommand(async () => (calls++, {}));
@@ -91,7 +91,15 @@ describe('Federation (owner side)', () => {
     cmd('d', '{"id":"b","line":"LED ON","deadline":1000000}', 'c-b');
     await flush();
     expect(calls).toBe(1);
-    expect(sent.map(([, body]) => (body as { id: string }).id)).toEqual(['b']);
+    expect(sent.map(([, body]) => body)).toEqual([
+      {
+        id: 'a',
+        ok: false,
+        error: { code: 'timeout', message: expect.stringMatching(/^arrived 250 ms after its deadline by this gateway's clock: not run/) },
+      },
+      { id: 'b', ok: true },
+    ]);
+    expect(sent[0]![2]).toEqual({ qos: 1, correlation: Buffer.from('c-a') });
   });
 
   it('forgets a correlation once its deadline passed (bounded memory), and may see it again then', async () => {
