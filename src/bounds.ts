@@ -114,6 +114,10 @@ export const HISTORY_RETRY_MIN_MS = 250;
 export const HISTORY_RETRY_MAX_MS = 2_000;
 /** The least time between two such retries of one client, whatever their number. */
 export const HISTORY_RETRY_GAP_MS = 100;
+/** Characters of a string value the dashboard shows (a tile's, the detailed view's). */
+export const DASHBOARD_VALUE_CHARACTERS = 200;
+/** Characters of one line in the dashboard's device console. */
+export const DASHBOARD_LINE_CHARACTERS = 500;
 
 export interface FixedBound {
   readonly name: string;
@@ -357,5 +361,17 @@ export const FIXED_BOUNDS: readonly FixedBound[] = [
     HISTORY_RETRY_GAP_MS,
     'ms',
     "typed client: 50 sparklines refused at once come back at 10/s, half of the default `hub.commandRate`, the rest left to first requests and commands, so retrying does not push a dashboard over its connection's rate",
+  ),
+  b(
+    'DASHBOARD_VALUE_CHARACTERS',
+    DASHBOARD_VALUE_CHARACTERS,
+    'characters',
+    'dashboard: a string value (an MQTT payload field may be 60 KB) is shown up to this, then `… (+N characters)`: at 20 readings/s a 30 KB value took the main thread 9 of 10 s and the page fell behind its gateway',
+  ),
+  b(
+    'DASHBOARD_LINE_CHARACTERS',
+    DASHBOARD_LINE_CHARACTERS,
+    'characters',
+    'dashboard: a console line (a raw line, or the values as k=v) is shown up to this, then `… (+N characters)`: 200 lines of 4 KB (a serial line at the default `maxLineBytes`) laid out again 10 times a second kept the main thread busy more than half the time',
   ),
 ];
