@@ -118,11 +118,14 @@ export const HISTORY_RETRY_GAP_MS = 100;
 export const DASHBOARD_VALUE_CHARACTERS = 200;
 /** Characters of one line in the dashboard's device console. */
 export const DASHBOARD_LINE_CHARACTERS = 500;
+/** Fields the dashboard's detailed view shows of one device (a value each, a chart per numeric one). */
+export const DASHBOARD_FIELDS = 32;
 
 export interface FixedBound {
   readonly name: string;
   readonly value: number;
-  readonly unit: 'characters' | 'ids' | 'levels' | 'entries' | 'ms' | 'bytes' | 'processes' | 'readings' | 'points' | 'retries' | 's' | '%' | 'MB';
+  readonly unit:
+    'characters' | 'ids' | 'levels' | 'entries' | 'ms' | 'bytes' | 'processes' | 'readings' | 'points' | 'retries' | 'fields' | 's' | '%' | 'MB';
   /** why this value, and what happens at the bound */
   readonly why: string;
 }
@@ -373,5 +376,11 @@ export const FIXED_BOUNDS: readonly FixedBound[] = [
     DASHBOARD_LINE_CHARACTERS,
     'characters',
     'dashboard: a console line (a raw line, or the values as k=v) is shown up to this, then `… (+N characters)`: 200 lines of 4 KB (a serial line at the default `maxLineBytes`) laid out again 10 times a second kept the main thread busy more than half the time',
+  ),
+  b(
+    'DASHBOARD_FIELDS',
+    DASHBOARD_FIELDS,
+    'fields',
+    'dashboard: the detailed view shows the first fields of a device that come, up to this, and says how many of the newest reading it leaves out; a JSON payload of 2,000 numbers opened 2,000 charts (27 s of a blocked page, 215 MB), and field names that change with every message would have added charts without end',
   ),
 ];

@@ -4,7 +4,7 @@
  * whose payloads anyone allowed to publish on their topics writes. Markup and script in field
  * names, string values and raw lines never run; `__proto__` is a field like any other; long
  * strings are clipped (DASHBOARD_VALUE_CHARACTERS, DASHBOARD_LINE_CHARACTERS) and wrap inside
- * the card.
+ * the card; a device with thousands of fields gets DASHBOARD_FIELDS of them in the detailed view.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +12,7 @@ import path from 'node:path';
 import mqtt from 'mqtt';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DASHBOARD_LINE_CHARACTERS, DASHBOARD_VALUE_CHARACTERS } from '../../src/bounds.js';
+import { DASHBOARD_FIELDS, DASHBOARD_LINE_CHARACTERS, DASHBOARD_VALUE_CHARACTERS } from '../../src/bounds.js';
 import { freePort, startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { Daemon, ensureBuilt } from '../integration/daemon/daemon-helpers.js';
 
@@ -42,6 +42,9 @@ beforeAll(async () => {
       '  - id: evil',
       '    mqtt: { topic: "evil/#" }',
       '    parser: { format: json, onError: raw }',
+      '  - id: wide',
+      '    mqtt: { topic: "wide/#" }',
+      '    parser: { format: json }',
     ].join('\n'),
   );
   daemon = Daemon.start(['run', '--config', file]);
@@ -120,4 +123,25 @@ describe('hostile device content in the dashboard', () => {
       await page.context().close();
     }
   }, 90_000);
+
+  it(`a device with 2,000 fields: the detailed view shows ${DASHBOARD_FIELDS} of them and says how many it leaves out`, async () => {
+    const wide = (prefix: string) => JSON.stringify(Object.fromEntries(Array.from({ length: 2_000 }, (_, i) => [`${prefix}${i}`, i + 0.5])));
+    await pub.publishAsync('wide/a', wide('f'));
+    const { page, errors } = await open('?device=wide');
+    await page.waitForSelector('[data-testid="chart-wide-f0"] canvas', { timeout: 10_000 });
+    // names that change with every message add nothing
+    await pub.publishAsync('wide/a', wide('g'));
+    await page.waitForFunction(() => document.querySelector('[data-testid="omitted-wide"]')?.textContent?.startsWith('2000 more fields'), null, {
+      timeout: 10_000,
+    });
+    await pub.publishAsync('wide/a', wide('f'));
+    await page.waitForFunction(() => document.querySelector('[data-testid="omitted-wide"]')?.textContent?.startsWith('1968 more fields'), null, {
+      timeout: 10_000,
+    });
+    expect(await page.locator('[data-testid^="chart-wide-"]').count()).toBe(DASHBOARD_FIELDS);
+    expect(await page.locator('[data-testid="values-wide"] dd').count()).toBe(DASHBOARD_FIELDS);
+    expect(await page.locator('[data-testid^="chart-wide-g"]').count()).toBe(0);
+    expect(errors).toEqual([]);
+    await page.context().close();
+  }, 60_000);
 });
