@@ -120,6 +120,8 @@ export const DASHBOARD_VALUE_CHARACTERS = 200;
 export const DASHBOARD_LINE_CHARACTERS = 500;
 /** Fields the dashboard's detailed view shows of one device (a value each, a chart per numeric one). */
 export const DASHBOARD_FIELDS = 32;
+/** The least time between two history requests a dashboard's open chart makes to fill `gap`s. */
+export const DASHBOARD_GAP_REFILL_MS = 10_000;
 
 export interface FixedBound {
   readonly name: string;
@@ -382,5 +384,11 @@ export const FIXED_BOUNDS: readonly FixedBound[] = [
     DASHBOARD_FIELDS,
     'fields',
     'dashboard: the detailed view shows the first fields of a device that come, up to this, and says how many of the newest reading it leaves out; a JSON payload of 2,000 numbers opened 2,000 charts (27 s of a blocked page, 215 MB), and field names that change with every message would have added charts without end',
+  ),
+  b(
+    'DASHBOARD_GAP_REFILL_MS',
+    DASHBOARD_GAP_REFILL_MS,
+    'ms',
+    'dashboard: after a `gap` (the page fell behind and the gateway skipped readings) the open chart asks the history for what it missed instead of drawing a straight line over it; a link too slow for the stream gets gaps again and again, and is handed a history answer at most this often',
   ),
 ];
