@@ -124,11 +124,20 @@ export const HISTORY_RETRY_MIN_MS = 250;
 export const HISTORY_RETRY_MAX_MS = 2_000;
 /** The least time between two such retries of one client, whatever their number. */
 export const HISTORY_RETRY_GAP_MS = 100;
+/** Characters of a string value the dashboard shows (a tile's, the detailed view's). */
+export const DASHBOARD_VALUE_CHARACTERS = 200;
+/** Characters of one line in the dashboard's device console. */
+export const DASHBOARD_LINE_CHARACTERS = 500;
+/** Fields the dashboard's detailed view shows of one device (a value each, a chart per numeric one). */
+export const DASHBOARD_FIELDS = 32;
+/** The least time between two history requests a dashboard's open chart makes to fill `gap`s. */
+export const DASHBOARD_GAP_REFILL_MS = 10_000;
 
 export interface FixedBound {
   readonly name: string;
   readonly value: number;
-  readonly unit: 'characters' | 'ids' | 'levels' | 'entries' | 'ms' | 'bytes' | 'processes' | 'readings' | 'points' | 'retries' | 's' | '%' | 'MB';
+  readonly unit:
+    'characters' | 'ids' | 'levels' | 'entries' | 'ms' | 'bytes' | 'processes' | 'readings' | 'points' | 'retries' | 'fields' | 's' | '%' | 'MB';
   /** why this value, and what happens at the bound */
   readonly why: string;
 }
@@ -397,5 +406,29 @@ export const FIXED_BOUNDS: readonly FixedBound[] = [
     HISTORY_RETRY_GAP_MS,
     'ms',
     "typed client: 50 sparklines refused at once come back at 10/s, half of the default `hub.commandRate`, the rest left to first requests and commands, so retrying does not push a dashboard over its connection's rate",
+  ),
+  b(
+    'DASHBOARD_VALUE_CHARACTERS',
+    DASHBOARD_VALUE_CHARACTERS,
+    'characters',
+    'dashboard: a string value (an MQTT payload field may be 60 KB) is shown up to this, then `… (+N characters)`: at 20 readings/s a 30 KB value took the main thread 9 of 10 s and the page fell behind its gateway',
+  ),
+  b(
+    'DASHBOARD_LINE_CHARACTERS',
+    DASHBOARD_LINE_CHARACTERS,
+    'characters',
+    'dashboard: a console line (a raw line, or the values as k=v) is shown up to this, then `… (+N characters)`: 200 lines of 4 KB (a serial line at the default `maxLineBytes`) laid out again 10 times a second kept the main thread busy more than half the time',
+  ),
+  b(
+    'DASHBOARD_FIELDS',
+    DASHBOARD_FIELDS,
+    'fields',
+    'dashboard: the detailed view shows the first fields of a device that come, up to this, and says how many of the newest reading it leaves out; a JSON payload of 2,000 numbers opened 2,000 charts (27 s of a blocked page, 215 MB), and field names that change with every message would have added charts without end',
+  ),
+  b(
+    'DASHBOARD_GAP_REFILL_MS',
+    DASHBOARD_GAP_REFILL_MS,
+    'ms',
+    'dashboard: after a `gap` (the page fell behind and the gateway skipped readings) the open chart asks the history for what it missed instead of drawing a straight line over it; a link too slow for the stream gets gaps again and again, and is handed a history answer at most this often',
   ),
 ];

@@ -27,6 +27,7 @@ import {
   type ReadingMessage,
   type SerialgateClient,
 } from '../src/client/index.js';
+import { DASHBOARD_GAP_REFILL_MS } from '../src/bounds.js';
 import { DeviceView, POINTS, WINDOW_MS, type Placement } from './device-view.js';
 import { connectionText } from './format.js';
 import { Overview } from './overview.js';
@@ -45,6 +46,8 @@ const RANGES = [5 * 60_000, 60 * 60_000, 24 * 60 * 60_000];
  */
 const SPARK_BURST = 16;
 const SPARK_EVERY_MS = 80;
+/** a slow consumer's gaps come in a burst while it drains: the chart's history is asked once they stopped */
+const GAP_SETTLE_MS = 1_000;
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 const connEl = $('conn');
@@ -120,6 +123,11 @@ let session: AbortController | undefined;
 let sparks: Pacer | undefined;
 /** the open view's chart request: another range, another view or the session's end drops it */
 let chartLoad: AbortController | undefined;
+/** the newest seq and the time the open chart's last history request covers (a `gap` up to it is filled) */
+let historyUpTo = 0;
+let historyAt = -Infinity;
+/** the chart's history asked again after a gap, once the stream settled */
+let gapRefill: ReturnType<typeof setTimeout> | undefined;
 
 document.addEventListener('securitypolicyviolation', () => stats.cspViolations++);
 
@@ -304,8 +312,13 @@ function onHello(h: HelloMessage): void {
 /** The open view's history over its range; a range change, another view or a new session aborts it. */
 function loadHistory(v: DeviceView): void {
   chartLoad?.abort();
+  clearTimeout(gapRefill);
+  gapRefill = undefined;
   const { signal } = (chartLoad = new AbortController());
   const to = Date.now();
+  // every reading numbered so far is in the answer: a gap up to here is filled by it
+  historyUpTo = Math.max(client.lastSeq, client.hello?.seq ?? 0);
+  historyAt = to;
   client.history(v.id, { from: to - windowMs, to, maxPoints: POINTS }, { signal }).then(
     (h) => {
       stats.histories++;
@@ -341,6 +354,26 @@ function sparklines(signal: AbortSignal): Pacer {
   return new Pacer(ask, SPARK_BURST, SPARK_EVERY_MS);
 }
 
+/**
+ * A `gap`: readings the gateway did not send this page (it fell behind: a busy tab, a slow link;
+ * or a resume older than the gateway's buffer). The gateway recorded them in its history, so the
+ * open chart asks for it again once the stream has settled, rather than drawing a straight line
+ * where readings were; at most once per DASHBOARD_GAP_REFILL_MS, so a link too slow for the stream
+ * is not handed a history answer after every gap. A gap the chart's last answer already covers
+ * (a resume's, which the session's own request follows) asks nothing.
+ */
+function onGap(g: { from: number; to: number }): void {
+  console.info(`serialgate: readings ${g.from}–${g.to} were not delivered (gap)`);
+  if (!detail || g.to <= historyUpTo || gapRefill !== undefined) return;
+  detail.note('… readings skipped while this page fell behind (gap): the charts are filled again from the history');
+  markDetail();
+  const wait = Math.max(GAP_SETTLE_MS, historyAt + DASHBOARD_GAP_REFILL_MS - Date.now());
+  gapRefill = setTimeout(() => {
+    gapRefill = undefined;
+    if (detail && client.state === 'open') loadHistory(detail);
+  }, wait);
+}
+
 /** a request this page dropped itself (its session, view or range ended): nothing to report */
 const aborted = (err: Error): boolean => err instanceof HistoryFailedError && err.code === 'aborted';
 
@@ -350,6 +383,9 @@ function endSession(): void {
   sparks?.stop();
   sparks = undefined;
   chartLoad?.abort();
+  // the next session asks for the open chart's history anyway
+  clearTimeout(gapRefill);
+  gapRefill = undefined;
 }
 
 function renderConnection(): void {
@@ -412,11 +448,12 @@ const client: SerialgateClient = connect(url, {
     if (detail && (overview.parent(detail.id) ?? detail.id) === s.device) detail.setState(s.state, s.reason);
   },
   onPresence: (p) => overview.setPresence({ id: p.gateway, state: p.state, reason: p.reason }),
-  onGap: (g) => console.info(`serialgate: readings ${g.from}–${g.to} were not delivered (gap)`),
+  onGap,
   onReset: (r) => {
     // A new stream: its seqs say nothing about the old one's, so the per-device order check starts
     // again. The charts keep their points (x is the gateway's receive time, which goes on).
     lastShown.clear();
+    historyUpTo = 0;
     console.info(`serialgate: gateway restarted (stream ${r.previousEpoch} at seq ${r.previousSeq} → ${r.epoch} at seq ${r.seq})`);
   },
   onError: (e) => console.warn('serialgate:', 'error' in e ? `${e.error.code}: ${e.error.message}` : e.message),

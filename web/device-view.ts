@@ -4,6 +4,7 @@
  * gateway that will execute them. `reading()` runs per reading and only updates memory (bounded);
  * `render()` runs at most once per animation frame and touches the DOM.
  */
+import { DASHBOARD_FIELDS } from '../src/bounds.js';
 import type { HistoryMessage, ReadingMessage, Values } from '../src/client/index.js';
 import { Chart } from './chart.js';
 import { fillFromHistory } from './history-fill.js';
@@ -52,6 +53,9 @@ export class DeviceView {
   private readonly runsOnEl: HTMLElement;
   readonly heading: HTMLElement;
   private readonly metrics = new Map<string, Metric>();
+  /** fields of the newest reading left out (DASHBOARD_FIELDS are shown), and the note that says so */
+  private omitted = 0;
+  private readonly omittedEl: HTMLElement;
   private readonly lines = new LineRing(CONSOLE_LINES);
   private dirty = false;
   private consoleDirty = false;
@@ -81,6 +85,7 @@ export class DeviceView {
       (this.ageEl = el('span', { class: 'age', 'data-testid': t('device-age') }, 'no readings yet')),
     );
     this.valuesEl = el('dl', { class: 'values', 'data-testid': t('values') });
+    this.omittedEl = el('p', { class: 'omitted', 'data-testid': t('omitted'), hidden: '' });
     this.chartsEl = el('div', { class: 'charts' });
     const details = (this.details = el('details', { class: 'console-box', open: '' }));
     // column-reverse keeps the scroll position at the newest line without reading layout per frame
@@ -112,7 +117,7 @@ export class DeviceView {
       if (line) onCommand(id, line);
     });
     form.append(this.runsOnEl, input, sendBtn, quick, this.resultEl);
-    this.el.append(head, this.valuesEl, this.chartsEl, details);
+    this.el.append(head, this.valuesEl, this.omittedEl, this.chartsEl, details);
     this.place(place);
   }
 
@@ -129,24 +134,36 @@ export class DeviceView {
   reading(r: ReadingMessage): void {
     if (r.ts > this.lastTs) this.lastTs = r.ts;
     const values = r.values;
+    let omitted = 0;
     for (const k in values) {
       const v = values[k]!;
       let m = this.metrics.get(k);
-      if (!m) this.metrics.set(k, (m = { value: v, dirty: true }));
+      if (!m) {
+        // the first fields that came keep their place: a device with thousands, or with names
+        // that change with every message, must not grow the page without end
+        if (this.metrics.size >= DASHBOARD_FIELDS) {
+          omitted++;
+          continue;
+        }
+        this.metrics.set(k, (m = { value: v, dirty: true }));
+      }
       m.value = v;
       m.dirty = true;
       if (typeof v === 'number' && Number.isFinite(v)) (m.series ??= this.newSeries()).push(r.ts, v);
     }
+    this.omitted = omitted;
     this.lines.push(consoleLine(r));
     this.consoleDirty = this.dirty = true;
   }
 
   /** A history answer: each chart is drawn again from it (history-fill.ts), so a reload draws the curve it drew before. */
   history(h: HistoryMessage): void {
+    let room = DASHBOARD_FIELDS - this.metrics.size;
     const { series, newest } = fillFromHistory(
       h,
       () => this.newSeries(),
       (name) => this.metrics.get(name)?.series,
+      (name) => this.metrics.has(name) || room-- > 0,
     );
     for (const [name, s] of series) {
       let m = this.metrics.get(name);
@@ -209,6 +226,14 @@ export class DeviceView {
         m.chart = new Chart(box, name, COLORS[(this.chartsEl.childElementCount - 1) % COLORS.length]!);
       }
       m.chart.setData(...m.series.view(this.lastTs - this.windowMs));
+    }
+    const note =
+      this.omitted === 0
+        ? ''
+        : `${this.omitted} more field${this.omitted === 1 ? '' : 's'} of the last reading not shown (the first ${DASHBOARD_FIELDS} that came are)`;
+    if (this.omittedEl.textContent !== note) {
+      this.omittedEl.textContent = note;
+      this.omittedEl.hidden = note === '';
     }
     if (this.consoleDirty) {
       this.consoleDirty = false;

@@ -1,9 +1,24 @@
 /** Text for the page: values, ages, times and the connection indicator. */
+import { DASHBOARD_LINE_CHARACTERS, DASHBOARD_VALUE_CHARACTERS } from '../src/bounds.js';
 import type { ConnectionInfo, ReadingMessage } from '../src/client/index.js';
+
+/**
+ * `text` up to `max` characters, then how many more there were. Device text is as long as the
+ * device likes (a 60 KB MQTT field, a 4 KB serial line), and laying it out again at the reading
+ * rate is what made the page fall behind its gateway; nobody reads past the first few hundred.
+ */
+export function clip(text: string, max: number): string {
+  if (text.length <= max) return text;
+  // a cut between the halves of a surrogate pair would leave a lone one on screen
+  const end = isHighSurrogate(text.charCodeAt(max - 1)) ? max - 1 : max;
+  return `${text.slice(0, end)}… (+${text.length - end} characters)`;
+}
+
+const isHighSurrogate = (c: number) => c >= 0xd800 && c <= 0xdbff;
 
 export function formatValue(v: number | string | boolean | null): string {
   if (typeof v === 'number') return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(6)));
-  return v === null ? '—' : String(v);
+  return v === null ? '—' : clip(String(v), DASHBOARD_VALUE_CHARACTERS);
 }
 
 /** a tile's value: four significant digits are what a glance takes in (the detailed view shows six) */
@@ -36,7 +51,7 @@ export function consoleLine(r: ReadingMessage): string {
     for (const k in r.values) parts.push(`${k}=${formatValue(r.values[k]!)}`);
     body = parts.join(' ');
   }
-  return `${formatTime(r.ts)}  ${body}${r.error === undefined ? '' : `  ⚠ ${r.error}`}`;
+  return `${formatTime(r.ts)}  ${clip(body, DASHBOARD_LINE_CHARACTERS)}${r.error === undefined ? '' : `  ⚠ ${r.error}`}`;
 }
 
 export function connectionText(info: ConnectionInfo, now: number): string {

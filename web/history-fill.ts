@@ -28,11 +28,22 @@ interface Field {
   spans: [number, number][];
 }
 
-export function fillFromHistory(h: HistoryMessage, make: () => Series, held: (field: string) => Series | undefined): Filled {
-  const fields = new Map<string, Field>();
-  const field = (name: string): Field => {
-    let f = fields.get(name);
-    if (!f) fields.set(name, (f = { entries: [], points: new Set(), spans: [] }));
+/**
+ * `keep` is asked once per field the answer names, in the order they come, and a field it refuses
+ * gets no series: a view shows only so many (a tile 4, the detailed view DASHBOARD_FIELDS), and a
+ * device may send thousands.
+ */
+export function fillFromHistory(
+  h: HistoryMessage,
+  make: () => Series,
+  held: (field: string) => Series | undefined,
+  keep: (field: string) => boolean = () => true,
+): Filled {
+  const fields = new Map<string, Field | undefined>();
+  const field = (name: string): Field | undefined => {
+    if (fields.has(name)) return fields.get(name);
+    const f = keep(name) ? { entries: [], points: new Set<number>(), spans: [] } : undefined;
+    fields.set(name, f);
     return f;
   };
   const usable = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
@@ -41,6 +52,7 @@ export function fillFromHistory(h: HistoryMessage, make: () => Series, held: (fi
       const mean = b.fields[name]!.mean;
       if (!usable(mean)) continue;
       const f = field(name);
+      if (!f) continue;
       f.entries.push({ ts: b.ts + b.span / 2, v: mean });
       // a bucket still filling when the answer was made holds nothing after `to`
       f.spans.push([b.ts, Math.min(b.ts + b.span, h.to + 1)]);
@@ -53,12 +65,14 @@ export function fillFromHistory(h: HistoryMessage, make: () => Series, held: (fi
       const v = p.values[name];
       if (!usable(v)) continue;
       const f = field(name);
+      if (!f) continue;
       f.entries.push({ ts: p.ts, v });
       f.points.add(p.ts);
     }
   }
   const series = new Map<string, Series>();
   for (const [name, f] of fields) {
+    if (!f) continue;
     const merged = f.entries;
     const [xs, ys] = held(name)?.view() ?? [[], []];
     // both oldest first: one pass over the spans

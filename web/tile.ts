@@ -114,7 +114,13 @@ export class Tile {
 
   /** the overview's history answer: the sparklines from the last SPARK_WINDOW_MS, and the device's usual pace */
   history(h: HistoryMessage): void {
-    const { series, newest } = fillFromHistory(h, newSeries, (name) => this.fields.get(name)?.series);
+    let room = MAX_FIELDS - this.fields.size;
+    const { series, newest } = fillFromHistory(
+      h,
+      newSeries,
+      (name) => this.fields.get(name)?.series,
+      (name) => this.fields.has(name) || room-- > 0,
+    );
     for (const [name, s] of series) {
       let f = this.fields.get(name);
       if (!f) {

@@ -144,6 +144,29 @@ describe('fillFromHistory', () => {
     expect(Array.from(ys)).toEqual(run(1, 40, 1));
   });
 
+  it('a field `keep` refuses gets no series; it is asked once per field, in the order the answer names them', () => {
+    const asked: string[] = [];
+    let room = 2;
+    const { series } = fillFromHistory(
+      answer(
+        [
+          { ts: 2_000, values: { a: 1, b: 2, c: 3 } },
+          { ts: 3_000, values: { c: 3, d: 4, a: 5 } },
+        ],
+        3_000,
+        [{ ts: 0, span: 1_000, count: 1, fields: { z: { min: 1, max: 1, mean: 1, count: 1 } } }],
+      ),
+      () => new Series(100, 1),
+      () => undefined,
+      (name) => {
+        asked.push(name);
+        return room-- > 0;
+      },
+    );
+    expect(asked).toEqual(['z', 'a', 'b', 'c', 'd']);
+    expect([...series.keys()]).toEqual(['z', 'a']);
+  });
+
   it("a bucket covers the readings of its span, but not past the answer's `to`: a reading after it stays", () => {
     const held = new Series(100, 1);
     held.push(61_000, 5); // inside [60 s, 66 s) and before `to`: the bucket counts it
