@@ -120,7 +120,7 @@ describe('CommandQueue', () => {
       message: '3 commands of this origin already queued for this port (one origin may hold half of commands.queue: 3)',
     });
     expect(q.size).toBe(3);
-    void q.submit('D1', {});
+    accepted.push(q.submit('D1', {}));
     expect(q.size).toBe(4);
     q.failAll('shutting_down', 'bye');
     await Promise.allSettled(accepted);
