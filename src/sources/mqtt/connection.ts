@@ -48,6 +48,8 @@ export class MqttConnection {
   private brokerMaxPacket: number | undefined;
   private stopped = false;
   private attempt = 0;
+  /** when the current connection was accepted (performance.now()): how long it lasted decides the next backoff */
+  private connectedAt = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   /** the last client error since the last connection attempt: the reason for the next `close` */
   private lastError: { reason: string; auth: boolean } | undefined;
@@ -124,7 +126,7 @@ export class MqttConnection {
   private onConnect(client: MqttClient, maxPacket: number | undefined): void {
     this.connected = true;
     this.brokerMaxPacket = maxPacket;
-    this.attempt = 0;
+    this.connectedAt = performance.now();
     this.lastError = undefined;
     this.log.info({ url: redactUrl(this.config.url) }, 'connected to the MQTT broker');
     for (const [filter, qos] of this.handler.filters()) {
@@ -160,6 +162,10 @@ export class MqttConnection {
     if (this.stopped) return;
     const wasConnected = this.connected;
     this.connected = false;
+    // Only a connection that lasted a whole backoff cap restarts the steps: one ended sooner (a
+    // second gateway with the same mqtt.clientId taking the session over each time, a broker that
+    // drops us after CONNACK) keeps them climbing, so the two stop knocking each other out every second.
+    if (wasConnected && performance.now() - this.connectedAt >= this.config.reconnect.maxMs) this.attempt = 0;
     const reason = this.lastError?.reason ?? (wasConnected ? 'connection to the MQTT broker lost' : 'could not connect to the MQTT broker');
     if (wasConnected) this.log.warn({ reason }, 'MQTT broker connection lost');
     this.downReason = reason;

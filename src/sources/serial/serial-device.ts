@@ -45,8 +45,8 @@ export class SerialDevice implements Device {
   private dirWatcher: FSWatcher | undefined;
   private phase: 'idle' | 'running' | 'stopped' = 'idle';
   private lastOpenError = '';
-  /** the last loss was a fault: reopening then does not restart the backoff, so a fault loop slows down */
-  private faulted = false;
+  /** when the current port was opened (performance.now()): how long it stayed up decides the next backoff */
+  private openedAt = 0;
   /**
    * a write stalled: the device may hold a fragment of that command (what it read before it
    * stopped, and what went out around the flush), so the reopened port first sends a bare
@@ -149,7 +149,7 @@ export class SerialDevice implements Device {
       return;
     }
     this.lastOpenError = '';
-    if (!this.faulted) this.attempt = 0;
+    this.openedAt = performance.now();
     this.port = port;
     this.intake.reset();
     port.on('data', (chunk: Buffer) =>
@@ -184,7 +184,10 @@ export class SerialDevice implements Device {
   private portLost(port: SerialPort, reason: string, fault = false): void {
     if (this.port !== port) return;
     this.port = undefined;
-    this.faulted = fault;
+    // Only a port that stayed open for a whole backoff cap was a good connection after which the
+    // steps start afresh. A fault, or a loss sooner (a loose cable, firmware that resets at every
+    // open), keeps them climbing, so such a loop slows down to a reopen per reconnect.maxMs.
+    if (!fault && performance.now() - this.openedAt >= this.cfg.serial.reconnect.maxMs) this.attempt = 0;
     this.unwatch();
     this.log.warn({ reason }, 'serial device lost');
     this.queue.failAll('device_unavailable', `device went down: ${reason}`);

@@ -167,6 +167,31 @@ describe('MqttSource broker loss', () => {
     ]);
   });
 
+  it('a connection taken over right after each CONNACK is reconnected ever more slowly, not at the first step each time', async () => {
+    broker = await startMosquitto();
+    // steps of 100, 200, 400, 800, 1600 ms; only a connection that lasts 1.6 s restarts them
+    const made = newSource(mqttConfig(broker.url, { clientId: 'sg-taken-over', reconnect: { minMs: 100, maxMs: 1_600 } }), devs);
+    source = made.source;
+    const sink = made.sink;
+    await source.start();
+    const waits: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      await sink.waitState('b', 'up', 5_000);
+      // a second gateway started with the same mqtt.clientId by mistake: it takes the session over
+      const thief = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0, clientId: 'sg-taken-over', protocolVersion: 5 });
+      await sink.waitState('b', 'down', 5_000);
+      const lostAt = performance.now();
+      await thief.endAsync(true);
+      // (Mosquitto 2.0 closes the old connection without a DISCONNECT that would say why)
+      expect(sink.lastState('b')!.reason).toBe('connection to the MQTT broker lost');
+      await sink.waitState('b', 'up', 5_000);
+      waits.push(performance.now() - lostAt);
+    }
+    // the fifth wait is at least half of its 1,600 ms step (50 ms of slack: the timer starts just
+    // before the state is reported); a backoff restarted at every CONNACK waited 50-100 ms each time
+    expect(waits[4]).toBeGreaterThanOrEqual(750);
+  }, 30_000);
+
   it('starting while the broker is not there: down with the reason, then up when it appears', async () => {
     const port = await freePort();
     const made = newSource(mqttConfig(`mqtt://127.0.0.1:${port}`), devs);
