@@ -294,7 +294,7 @@ export const FIXED_BOUNDS: readonly FixedBound[] = [
     'FLEET_SESSION_EXPIRY_S',
     FLEET_SESSION_EXPIRY_S,
     's',
-    'the broker keeps what a vanished gateway is owed (store and forward across a restart) this long',
+    "the broker keeps what a gateway's fleet link is owed while it is away (store and forward across a network blip or a broker restart with persistence) this long. Per run: a restarted gateway is a new instance with a new session and never gets the old one's (its dashboards start a new stream anyway); the old session is dropped after this",
   ),
   b('MAX_TOPIC_BYTES', MAX_TOPIC_BYTES, 'bytes', 'the MQTT protocol limit of a topic or filter → refused in the config'),
   b(
