@@ -106,8 +106,8 @@ export const FLEET_MAX_REMOTE_DEVICES = 4096;
 export const FLEET_MAX_TEXT = 1024;
 /** What one remote device state costs against mqtt.federation.inputRate at least: each may be a `state` message to every dashboard. */
 export const FLEET_STATE_COST_BYTES = 1024;
-/** How far in our future a remote reading's ts may be before the owner's clock is reported as ahead (NTP keeps it to ms). */
-export const FLEET_CLOCK_AHEAD_LOG_MS = 1_000;
+/** How far another gateway's clock may be off ours before its readings' ts are moved to ours and it is logged (NTP keeps clocks to ms). */
+export const FLEET_CLOCK_SKEW_MS = 1_000;
 /** How long the broker keeps a gateway's session (and what is queued in it) after it vanishes. */
 export const FLEET_SESSION_EXPIRY_S = 300;
 /** Dashboard assets smaller than this are served without gzip. */
@@ -310,16 +310,16 @@ export const FIXED_BOUNDS: readonly FixedBound[] = [
     "what a remote device state costs against another gateway's `mqtt.federation.inputRate`, at least: a `state` or `status` message, and each device a birth lists or a will takes down, may be one `state` message to every dashboard, however small the message. Charged by bytes alone, 40-byte states flipping up and down (26,000 a second within the 1 MiB/s) or births alternating two lists of 1,024 devices held the loop 2.5-3.7 s; now one gateway's states cost at most ~1,000 a second, and a 1,024-device gateway's start (birth and retained states, ~2 MiB) fits the burst",
   ),
   b(
-    'FLEET_CLOCK_AHEAD_LOG_MS',
-    FLEET_CLOCK_AHEAD_LOG_MS,
+    'FLEET_CLOCK_SKEW_MS',
+    FLEET_CLOCK_SKEW_MS,
     'ms',
-    "a remote reading's `ts` in this gateway's future is moved back to its arrival (else charts ending now leave it out); further ahead than this, the owner's clock is logged as ahead (`SG_ERR_FLEET_CLOCK`): NTP keeps clocks to milliseconds",
+    "a remote reading's `ts` in this gateway's future is moved back to its arrival (else charts ending now leave it out), further ahead than this the owner's clock is logged as ahead; when even the least late of an owner's readings (this run of it) arrive later than this after their `ts`, its clock is behind: that lag is added to its readings' `ts` (else its tiles were `silent`, minutes old) and logged. `SG_ERR_FLEET_CLOCK`; NTP keeps clocks to milliseconds",
   ),
   b(
     'FLEET_SESSION_EXPIRY_S',
     FLEET_SESSION_EXPIRY_S,
     's',
-    'the broker keeps what a vanished gateway is owed (store and forward across a restart) this long',
+    "the broker keeps what a gateway's fleet link is owed while it is away (store and forward across a network blip or a broker restart with persistence) this long. Per run: a restarted gateway is a new instance with a new session and never gets the old one's (its dashboards start a new stream anyway); the old session is dropped after this",
   ),
   b('MAX_TOPIC_BYTES', MAX_TOPIC_BYTES, 'bytes', 'the MQTT protocol limit of a topic or filter → refused in the config'),
   b(

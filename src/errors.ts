@@ -126,7 +126,7 @@ export const LOG_CODES = {
   SG_ERR_FLEET_LIMIT:
     'a fleet bound was reached (`FLEET_MAX_GATEWAYS`, `FLEET_MAX_REMOTE_DEVICES`, `FLEET_MAX_DEVICES` states): what is past it is ignored, one log line per bound per 10 s',
   SG_ERR_FLEET_CLOCK:
-    "another gateway's readings carry a `ts` ahead of this gateway's clock (`aheadMs`): their `ts` are moved back to their arrival here; check NTP on both. One log line per gateway per 10 s",
+    "another gateway's clock is more than `FLEET_CLOCK_SKEW_MS` ahead of this one's (`aheadMs`) or behind it (`behindMs`): its readings' `ts` are moved to this gateway's time; check NTP on both. One log line per gateway per 10 s",
   SG_ERR_FLEET_TOO_BIG:
     'a reading too big for the fleet (`FLEET_MAX_MESSAGE_BYTES`; every gateway would have it dropped by the broker), or any fleet message at least as large as one the fleet broker refused (its `message_size_limit`: logged once, with `bytes`): not published, counted in `serialgate_mqtt_publish_dropped_total`, one log line per device per 10 s',
   SG_ERR_DEMO_NO_PYTHON: "`serialgate demo` found no `python3` (its mock device's PTY relay runs on it)",

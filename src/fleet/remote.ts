@@ -19,7 +19,7 @@ import type { InputRateConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { LogRateLimiter } from '../log-rate.js';
 import { InputRate } from '../sources/input-rate.js';
-import { FLEET_CLOCK_AHEAD_LOG_MS, FLEET_MAX_DEVICES, FLEET_MAX_GATEWAYS, FLEET_MAX_REMOTE_DEVICES, FLEET_STATE_COST_BYTES } from '../bounds.js';
+import { FLEET_CLOCK_SKEW_MS, FLEET_MAX_DEVICES, FLEET_MAX_GATEWAYS, FLEET_MAX_REMOTE_DEVICES, FLEET_STATE_COST_BYTES } from '../bounds.js';
 import { remoteId } from './topics.js';
 
 export interface Birth {
@@ -52,6 +52,10 @@ interface RemoteGateway {
   input: InputRate;
   /** offline only because our broker link went down, and no status of it came since */
   unconfirmed: boolean;
+  /** the smallest (arrival − ts) of this instance's readings: its clock's offset from ours, plus the path */
+  minLag: number;
+  /** the newest ts given to its readings here (they never go back) */
+  lastTs: number;
 }
 
 /** Sends one command to its owner; settles exactly once (remote-commands.ts). */
@@ -109,7 +113,12 @@ export class RemoteDevices {
     // each device it lists is a state message to every dashboard (FLEET_STATE_COST_BYTES), and a
     // new list more: births alternating two lists of 1,024 devices held the loop for seconds
     gw.input.owe(p.devices.length * FLEET_STATE_COST_BYTES);
-    if (p.instance !== gw.instance) gw.lastSeq = 0;
+    if (p.instance !== gw.instance) {
+      // a new run: it counts afresh, and its clock may have been set meanwhile
+      gw.lastSeq = 0;
+      gw.minLag = Infinity;
+      gw.lastTs = 0;
+    }
     gw.instance = p.instance;
     gw.online = true;
     gw.listed = new Map(p.devices.filter((d) => this.include(remoteId(gateway, d.id))).map((d) => [d.id, d.source]));
@@ -182,7 +191,7 @@ export class RemoteDevices {
     const gw = this.gateways.get(gateway);
     if (!gw || !this.devices.has(remoteId(gateway, device)) || r.seq <= gw.lastSeq) return false;
     gw.lastSeq = r.seq;
-    const input: Parameters<SourceSink['reading']>[0] = { device: remoteId(gateway, device), ts: this.notAhead(gateway, r.ts) };
+    const input: Parameters<SourceSink['reading']>[0] = { device: remoteId(gateway, device), ts: this.localTs(gateway, gw, r.ts) };
     if (r.values !== undefined) input.values = r.values;
     if (r.raw !== undefined) input.raw = r.raw;
     if (r.error !== undefined) input.error = r.error;
@@ -191,26 +200,40 @@ export class RemoteDevices {
   }
 
   /**
-   * A reading's ts is the owner's clock. One ahead of ours would put its readings in our future:
-   * history requests ending now (every chart and sparkline the dashboard loads) left them out.
-   * Moved back to now, their arrival, the receive time DESIGN.md asks
-   * for; readings stay in order (the owner's ts and our clock both only grow). An owner behind ours
-   * cannot be told from a reading that waited in the broker, and is left as it is.
+   * A reading's ts in this gateway's clock: the owner's may be off (a Pi without an RTC before NTP
+   * answers, a clock set by hand).
+   * - Ahead: its readings were in our future, and history requests ending now (every chart and
+   *   sparkline a dashboard loads) left them out. Moved back to now, their arrival.
+   * - Behind: every reading looked late, its tiles `silent` with an age of minutes. A reading that
+   *   waited in the broker looks late too, but never less late than the live ones, so the smallest
+   *   lag seen from this run of the owner is its clock's offset (plus the path's latency): beyond
+   *   FLEET_CLOCK_BEHIND_MS it is added back. What a replay after an outage held keeps its spacing.
+   * Either way readings never go back in time here.
    */
-  private notAhead(gateway: string, ts: number): number {
+  private localTs(gateway: string, gw: RemoteGateway, ts: number): number {
     const now = this.now();
-    if (ts <= now) return ts;
-    const aheadMs = ts - now;
-    if (aheadMs > FLEET_CLOCK_AHEAD_LOG_MS) {
-      this.clockLog.log(
-        this.log,
-        'warn',
-        gateway,
-        { code: 'SG_ERR_FLEET_CLOCK', gateway, aheadMs },
-        `the clock of gateway ${gateway} is ahead of this one's: its readings' ts are moved back to their arrival (check NTP on both)`,
-      );
+    let local = ts;
+    if (ts > now) {
+      local = now;
+      if (ts - now > FLEET_CLOCK_SKEW_MS) this.clockSkew(gateway, { aheadMs: ts - now }, 'ahead of');
+    } else {
+      gw.minLag = Math.min(gw.minLag, now - ts);
+      if (gw.minLag > FLEET_CLOCK_SKEW_MS) {
+        local = ts + gw.minLag;
+        this.clockSkew(gateway, { behindMs: gw.minLag }, 'behind');
+      }
     }
-    return now;
+    return (gw.lastTs = Math.max(local, gw.lastTs));
+  }
+
+  private clockSkew(gateway: string, by: { aheadMs: number } | { behindMs: number }, how: string): void {
+    this.clockLog.log(
+      this.log,
+      'warn',
+      gateway,
+      { code: 'SG_ERR_FLEET_CLOCK', gateway, ...by },
+      `the clock of gateway ${gateway} is ${how} this one's: its readings' ts are moved to this gateway's time (check NTP on both)`,
+    );
   }
 
   /** The record of `gateway`, made on its first message; undefined when it would be one too many. */
@@ -229,6 +252,8 @@ export class RemoteDevices {
       states: new Map(),
       lastSeq: 0,
       unconfirmed: false,
+      minLag: Infinity,
+      lastTs: 0,
       input: new InputRate(`${gateway}/*`, this.inputRate, this.log, 'mqtt.federation.inputRate'),
     };
     this.gateways.set(gateway, gw);

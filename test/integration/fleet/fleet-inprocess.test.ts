@@ -77,13 +77,15 @@ describe('Fleet (in process, real broker)', () => {
     expect(y.fleet.devices().map((d) => d.id)).toEqual(['X/d']);
     expect(y.changes()).toBeGreaterThan(0);
 
-    x.fleet.publishReading({ seq: 5, device: 'd', ts: 1, values: { t: 1 } });
-    x.fleet.publishReading({ seq: 6, device: 'Y/d', ts: 2, values: { t: 2 } }); // a remote one: never published again
-    x.fleet.publishReading({ seq: 7, device: 'd', ts: 3, raw: 'r', error: 'e' });
+    // ts as X's clock gave them (the two clocks agree: Y takes them as they are)
+    const t = Date.now() - 50;
+    x.fleet.publishReading({ seq: 5, device: 'd', ts: t, values: { t: 1 } });
+    x.fleet.publishReading({ seq: 6, device: 'Y/d', ts: t + 1, values: { t: 2 } }); // a remote one: never published again
+    x.fleet.publishReading({ seq: 7, device: 'd', ts: t + 2, raw: 'r', error: 'e' });
     await y.sink.waitFor('two readings', () => y.sink.readingsOf('X/d').length === 2);
     expect(y.sink.readingsOf('X/d')).toEqual([
-      { device: 'X/d', ts: 1, values: { t: 1 } },
-      { device: 'X/d', ts: 3, raw: 'r', error: 'e' },
+      { device: 'X/d', ts: t, values: { t: 1 } },
+      { device: 'X/d', ts: t + 2, raw: 'r', error: 'e' },
     ]);
     expect(y.sink.readings.filter((r) => r.device !== 'X/d')).toEqual([]);
 
@@ -293,11 +295,12 @@ describe('Fleet (in process, real broker)', () => {
     x.fleet.publishReading({ seq: 1, device: 'd', ts: 1, raw: 'r'.repeat(3000) });
     await y.sink.waitFor('X seen offline (the link ended) and online again', () => offline() === 1 && y.sink.presences.at(-1)?.state === 'online');
     x.fleet.publishReading({ seq: 2, device: 'd', ts: 2, raw: 's'.repeat(3100) }); // larger still: not sent
-    x.fleet.publishReading({ seq: 3, device: 'd', ts: 3, values: { t: 3 } });
+    const t = Date.now() - 50;
+    x.fleet.publishReading({ seq: 3, device: 'd', ts: t, values: { t: 3 } });
     for (let i = 0; i < 5; i++) y.fleet.publishReading({ seq: 10 + i, device: 'd', ts: 10 + i, values: { n: i } });
     await x.sink.waitFor("Y's five readings", () => x.sink.readingsOf('Y/d').length === 5);
     await y.sink.waitFor("X's small reading", () => y.sink.readingsOf('X/d').length === 1);
-    expect(y.sink.readingsOf('X/d')).toEqual([{ device: 'X/d', ts: 3, values: { t: 3 } }]);
+    expect(y.sink.readingsOf('X/d')).toEqual([{ device: 'X/d', ts: t, values: { t: 3 } }]);
     // longer than 1.5 × the keepalive (1 s): the refused message was not replayed, the link did not end again
     await new Promise((r) => setTimeout(r, 2_500));
     expect(offline()).toBe(1);
