@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -119,6 +119,20 @@ describe('serialgate run: lifecycle of the real process', () => {
     await until('dashboard closed', () => !!a.closed);
     expect(a.closed?.code).toBe(1001);
   });
+
+  it('a Ctrl-C while the demo starts is a clean stop: exit 0, the mock link and the history lock gone, the stream saved', async () => {
+    const state = tmp();
+    const link = uniqueLink();
+    const d = start(['demo', '--port', '0', '--link', link, '--state-dir', state]);
+    // the mock's link appears before the gateway has opened the port, loaded the history, listened
+    await until('the mock link', () => existsSync(link) || d.proc.exitCode !== null, 20_000);
+    d.proc.kill('SIGINT');
+    expect(await d.exited).toEqual({ code: 0, signal: null });
+    expect(existsSync(link)).toBe(false);
+    expect(readdirSync(state)).not.toContain('lock');
+    expect(readdirSync(state)).toContain('stream.snap');
+    expect(d.output).not.toContain('dashboard:');
+  }, 30_000);
 
   it('SIGHUP with a broken config keeps serving; with a good one adds a device without dropping dashboards', async () => {
     const m1 = await mock();
