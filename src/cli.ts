@@ -235,7 +235,9 @@ async function cmdDoctor(args: string[]): Promise<number> {
 function startHint(err: unknown, port: number, otherPort: string): string {
   const e = err as NodeJS.ErrnoException;
   if (e.code === 'EADDRINUSE') return `port ${port} is already in use (another serialgate?); try ${otherPort}`;
-  if (e.code === 'EACCES') return `not allowed to listen on port ${port} (ports below 1024 need privileges: use 8080 and a reverse proxy)`;
+  // EACCES of listen() only: a file refused elsewhere in the start is not a port problem
+  if (e.code === 'EACCES' && e.syscall === 'listen')
+    return `not allowed to listen on port ${port} (ports below 1024 need privileges: use 8080 and a reverse proxy)`;
   return e.message ?? String(err);
 }
 
