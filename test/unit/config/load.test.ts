@@ -3,7 +3,11 @@ import { ConfigError, loadConfig, parseConfig, type ConfigIssue } from '../../..
 import { MASK, maskSecrets, maskUrl } from '../../../src/config/secrets.js';
 import { keyMeta } from '../../../src/config/keys.js';
 import { isLoopbackHost } from '../../../src/config/loopback.js';
-import { MAX_TIMER_MS } from '../../../src/bounds.js';
+import { MAX_CONFIG_BYTES, MAX_TIMER_MS } from '../../../src/bounds.js';
+import { envWithFile } from '../../../src/config/env-file.js';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 
 /** The issues a config text produces (fails the test if it parses). */
 function issuesOf(text: string, env: NodeJS.ProcessEnv = {}): ConfigIssue[] {
@@ -296,6 +300,26 @@ describe('loadConfig', () => {
     await expect(loadConfig('/nonexistent/serialgate.yaml')).rejects.toThrow(
       '/nonexistent/serialgate.yaml: invalid configuration\n  cannot read: ENOENT',
     );
+  });
+
+  it('reads at most MAX_CONFIG_BYTES: /dev/zero and a file of 200,000 devices are refused at once, not parsed for minutes in GBs', async () => {
+    const tooBig = `larger than ${MAX_CONFIG_BYTES} bytes (MAX_CONFIG_BYTES): not a configuration (the wrong file?)`;
+    await expect(loadConfig('/dev/zero')).rejects.toMatchObject({ issues: [{ path: '', message: tooBig }] });
+    const dir = mkdtempSync(path.join(tmpdir(), 'sg-config-'));
+    try {
+      const big = path.join(dir, 'big.yaml');
+      writeFileSync(big, 'devices:\n' + Array.from({ length: 200_000 }, (_, i) => `  - {id: d${i}, serial: {path: /dev/x${i}}}\n`).join(''));
+      await expect(loadConfig(big)).rejects.toMatchObject({ issues: [{ path: '', message: tooBig }] });
+      expect(() => envWithFile('/dev/zero', {})).toThrow(tooBig);
+      // exactly the bound is read and parsed
+      const edge = path.join(dir, 'edge.yaml');
+      writeFileSync(edge, 'devices: []\n' + '#'.repeat(MAX_CONFIG_BYTES - 13) + '\n');
+      expect(statSync(edge).size).toBe(MAX_CONFIG_BYTES);
+      await expect(loadConfig(edge)).resolves.toMatchObject({ devices: [] });
+      await expect(loadConfig(dir)).rejects.toThrow('cannot read: EISDIR');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('an empty file, only comments or null is refused; `{}` is the all-defaults config', () => {
