@@ -130,6 +130,12 @@ describe('parseConfig: each error class names its path and line', () => {
     ]);
   });
 
+  it('two devices on one serial path: the second is refused with the first named (it never opened: "port is busy")', () => {
+    const yaml =
+      'devices:\n  - { id: a, serial: { path: /dev/ttyUSB0 } }\n  - { id: b, serial: { path: /dev/ttyUSB1 } }\n  - { id: c, serial: { path: /dev/ttyUSB0 } }\n';
+    expect(issuesOf(yaml)).toEqual([{ path: 'devices[2].serial.path', message: 'the same port as devices[0] (one device per port)', line: 4 }]);
+  });
+
   it('a regular expression that does not compile names its key and line', () => {
     const text = [
       'devices:',
