@@ -81,7 +81,8 @@ export function parseConfig(text: string, source = 'config', env: NodeJS.Process
     throw new ConfigError(source, [{ path: '', message: 'not a YAML text file (a NUL byte): is this the configuration?', line }]);
   }
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+  // merge keys (`<<: *defaults`, YAML 1.1, as Docker Compose files use them): a key the mapping sets itself wins
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false, merge: true });
   if (doc.errors.length) {
     throw new ConfigError(
       source,
@@ -161,6 +162,8 @@ function describeValue(v: unknown, secret: boolean): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a mapping';
+  // JSON.stringify says null for these: `port: 1e400` (or .inf, .nan) read "expected a number, got null"
+  if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
   const s = JSON.stringify(v);
   return s.length > 60 ? s.slice(0, 57) + '..."' : s;
 }

@@ -38,6 +38,14 @@ describe('parseConfig: each error class names its path and line', () => {
     expect(() => parseConfig(text, 'test.yaml', {})).toThrow('devices[1].serial.baudRate: expected a number, got "fast" (line 7)');
   });
 
+  it('a number YAML reads as infinite or NaN is named as such, not as null', () => {
+    expect(issuesOf('server:\n  port: 1e400\nhub:\n  stallTimeoutMs: .nan\n  badMessageLimit: -.inf\n')).toEqual([
+      { path: 'server.port', message: 'expected a number, got Infinity', line: 2 },
+      { path: 'hub.stallTimeoutMs', message: 'expected a number, got NaN', line: 4 },
+      { path: 'hub.badMessageLimit', message: 'expected a number, got -Infinity', line: 5 },
+    ]);
+  });
+
   it('a fraction where a whole number is needed', () => {
     expect(issuesOf('server:\n  port: 80.5\n')).toEqual([{ path: 'server.port', message: 'expected a whole number, got 80.5', line: 2 }]);
   });
@@ -220,6 +228,32 @@ describe('parseConfig: YAML anchors and aliases', () => {
           .join(', ')}]`,
       );
     expect(issuesOf(bomb.join('\n'))).toEqual([{ path: '', message: expect.stringContaining('more than 10000 alias expansions') }]);
+  });
+});
+
+describe('parseConfig: YAML merge keys', () => {
+  it('`<<: *anchor` merges a mapping, a key set beside it wins; a merged unknown key is still an error', () => {
+    const text = [
+      'devices:',
+      '  - id: a',
+      '    serial: &port { path: /dev/ttyUSB0, baudRate: 115200 }',
+      '    parser: &kv { format: kv, keepRaw: true }',
+      '  - id: b',
+      '    serial: { <<: *port, path: /dev/ttyUSB1 }',
+      '    parser:',
+      '      <<: *kv',
+      '      keepRaw: false',
+      '',
+    ].join('\n');
+    const c = parseConfig(text, 'test.yaml', {});
+    expect(c.devices[1]!.serial).toMatchObject({ path: '/dev/ttyUSB1', baudRate: 115200 });
+    expect(c.devices[1]!.parser).toMatchObject({ format: 'kv', keepRaw: false });
+    expect(issuesOf('devices:\n  - id: a\n    serial: { path: /dev/x }\n    parser: { <<: { format: kv, keepRow: true } }\n')).toEqual([
+      expect.objectContaining({ path: 'devices[0].parser.keepRow', message: 'unknown key (did you mean "keepRaw"?)' }),
+    ]);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(() => parseConfig('devices: []\nlog: { <<: { __proto__: { polluted: 1 } } }\n', 'test.yaml', {})).toThrow();
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 });
 
