@@ -9,7 +9,7 @@ import { configSchema, type Config } from './schema.js';
 import { isSecretPath } from './secrets.js';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { MAX_ALIAS_EXPANSIONS, MAX_CONFIG_BYTES } from '../bounds.js';
-import { printable } from '../text.js';
+import { clip, printable } from '../text.js';
 import type { LogCode } from '../errors.js';
 
 export interface ConfigIssue {
@@ -41,8 +41,13 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return out;
 }
 
-/** `${NAME}` (or `${NAME:-default}`) in any string value is replaced from the environment. */
-const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+/**
+ * `${NAME}` (or `${NAME:-default}`) in any string value is replaced from the environment. Any
+ * other `${` (the second alternative) is an error: `${SG_TOKEN-x}` (the shell's other default
+ * form) or `${ SG_TOKEN }` stayed in the value as written, so the token was that literal text,
+ * valid (16+ characters) and readable by anyone who reads the config.
+ */
+const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\{([^}]*)\}?/g;
 
 function interpolate(
   value: unknown,
@@ -52,7 +57,17 @@ function interpolate(
   lineOf: (p: PropertyKey[]) => number | undefined,
 ): unknown {
   if (typeof value === 'string') {
-    return value.replace(ENV_REF, (_m, name: string, fallback: string | undefined) => {
+    return value.replace(ENV_REF, (m: string, name: string | undefined, fallback: string | undefined) => {
+      if (name === undefined) {
+        // a secret's text (its default may be the secret) is never quoted
+        const what = isSecretPath(path) ? 'a "${"' : `"${clip(m, 32)}"`;
+        issues.push({
+          path: formatPath(path),
+          message: `${what} that is no environment reference: write \${NAME} or \${NAME:-fallback} (NAME: letters, digits, _)`,
+          line: lineOf(path),
+        });
+        return '';
+      }
       // as in the shell: `:-` also stands in for a variable set but empty (an EnvironmentFile line `NAME=`)
       const v = env[name] === undefined || (env[name] === '' && fallback !== undefined) ? fallback : env[name];
       if (v === undefined) {

@@ -287,6 +287,25 @@ describe('parseConfig: environment interpolation', () => {
     ]);
   });
 
+  it('a ${ that is no reference is an error, not a literal: `${TOKEN-x}` made the token that readable text', () => {
+    const env = { SG_T: 'from-the-environment-0123' };
+    expect(issuesOf('gateway: { id: "a${ GW }" }\nauth:\n  tokens: [ { token: "${SG_T-fallback-0123456789}", role: operator } ]\n', env)).toEqual([
+      {
+        path: 'gateway.id',
+        message: '"${ GW }" that is no environment reference: write ${NAME} or ${NAME:-fallback} (NAME: letters, digits, _)',
+        line: 1,
+      },
+      {
+        path: 'auth.tokens[0].token',
+        message: 'a "${" that is no environment reference: write ${NAME} or ${NAME:-fallback} (NAME: letters, digits, _)',
+        line: 3,
+      },
+    ]);
+    expect(issuesOf('gateway: { id: "a${" }\n')).toEqual([
+      expect.objectContaining({ path: 'gateway.id', message: expect.stringMatching(/^"\$\{" that is no/) }),
+    ]);
+  });
+
   it('text without ${ is left alone, $NAME without braces too', () => {
     expect(parseConfig('server: { path: "/a$HOME" }\n', 'test.yaml', { HOME: '/root' }).server.path).toBe('/a$HOME');
     expect(issuesOf('gateway: { id: "pi 1" }\n')).toEqual([
