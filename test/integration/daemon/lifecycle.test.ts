@@ -484,6 +484,21 @@ describe('serialgate CLI commands (compiled)', () => {
     expect(d.output).toContain(`history in memory only (${path.join(file, 'sub')} is not usable)`);
   }, 30_000);
 
+  it('demo --link naming a file that is not a symbolic link: exit 1, the file untouched (it was replaced by the PTY link, then removed)', () => {
+    const file = path.join(tmp(), 'notes.txt');
+    writeFileSync(file, 'precious\n');
+    const r = spawnSync(process.execPath, [CLI, 'demo', '--port', '0', '--link', file, '--state-dir', path.join(dir, 'state')], {
+      encoding: 'utf8',
+      cwd: tmpdir(),
+      timeout: 20_000, // bounded: a demo that took the path would run until killed
+    });
+    expect([r.status, r.stderr]).toEqual([
+      1,
+      `serialgate demo: could not start: --link ${file} exists and is not a symbolic link: the mock would replace it (choose a path of its own, e.g. /tmp/serialgate-mock0)\n`,
+    ]);
+    expect(readFileSync(file, 'utf8')).toBe('precious\n');
+  });
+
   it('a port in use: exit 1 with what to do', async () => {
     const net = await import('node:net');
     const busy = net.createServer();
