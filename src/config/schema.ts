@@ -364,6 +364,18 @@ export const configSchema = z
         } else if (d.serial) ports.set(d.serial.path, i);
         if (d.mqtt && !c.mqtt) ctx.addIssue({ code: 'custom', path: ['devices', i, 'mqtt'], message: 'an MQTT device needs the top-level mqtt.url' });
       });
+      // an id a topic could derive (`<id>-<segment>`) is ambiguous: a message on sensors/kitchen
+      // was a reading of the serial device gh-kitchen on every dashboard, and its commands went there
+      c.devices.forEach((d, i) => {
+        const j = c.devices.findIndex((o) => o !== d && o.mqtt?.idFromTopicSegment !== undefined && d.id.startsWith(`${o.id}-`));
+        if (j >= 0) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['devices', i, 'id'],
+            message: `devices[${j}] ("${c.devices[j]!.id}", idFromTopicSegment) derives ids "${c.devices[j]!.id}-<segment>": its readings could carry this id too`,
+          });
+        }
+      });
       if (c.auth.anonymous === 'operator' && !isLoopbackHost(c.server.host)) {
         ctx.addIssue({
           code: 'custom',

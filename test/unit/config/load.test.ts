@@ -138,6 +138,30 @@ describe('parseConfig: each error class names its path and line', () => {
     ]);
   });
 
+  it('an id an idFromTopicSegment device could derive is refused (a topic could feed and command that device)', () => {
+    const yaml = [
+      'mqtt: { url: "mqtt://127.0.0.1" }',
+      'devices:',
+      '  - { id: gh-kitchen, serial: { path: /dev/ttyUSB0 } }',
+      '  - { id: gh, mqtt: { topic: "sensors/+", idFromTopicSegment: 1 } }',
+      '  - { id: gh-k, mqtt: { topic: "other/+", idFromTopicSegment: 1 } }',
+      '  - { id: ghost, serial: { path: /dev/ttyUSB1 } }',
+      '',
+    ].join('\n');
+    expect(issuesOf(yaml)).toEqual([
+      {
+        path: 'devices[0].id',
+        message: 'devices[1] ("gh", idFromTopicSegment) derives ids "gh-<segment>": its readings could carry this id too',
+        line: 3,
+      },
+      {
+        path: 'devices[2].id',
+        message: 'devices[1] ("gh", idFromTopicSegment) derives ids "gh-<segment>": its readings could carry this id too',
+        line: 5,
+      },
+    ]);
+  });
+
   it('two devices on one serial path: the second is refused with the first named (it never opened: "port is busy")', () => {
     const yaml =
       'devices:\n  - { id: a, serial: { path: /dev/ttyUSB0 } }\n  - { id: b, serial: { path: /dev/ttyUSB1 } }\n  - { id: c, serial: { path: /dev/ttyUSB0 } }\n';
