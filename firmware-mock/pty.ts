@@ -5,7 +5,7 @@
  * goes away (the gateway's fd sees a hangup) and the link is removed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, lstatSync } from 'node:fs';
 import { readlink, rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
@@ -31,7 +31,27 @@ function relayScript(): string {
   return existsSync(RELAY) ? RELAY : RELAY_SRC;
 }
 
+/**
+ * The relay replaces whatever is at `link` (atomically, so a stale link from the last run is no
+ * obstacle): `serialgate demo --link ~/notes.txt` (or, as root, /etc/passwd) replaced the file by
+ * a link to the PTY and removed it at the stop. Only a symbolic link, or nothing, is replaced.
+ */
+function checkLink(link: string): void {
+  let st;
+  try {
+    st = lstatSync(link);
+  } catch {
+    return; // nothing there: the usual case
+  }
+  if (!st.isSymbolicLink()) {
+    throw new Error(
+      `--link ${link} exists and is not a symbolic link: the mock would replace it (choose a path of its own, e.g. /tmp/serialgate-mock0)`,
+    );
+  }
+}
+
 export function openPty(link: string, onData: (chunk: Buffer) => void): Promise<Pty> {
+  checkLink(link);
   const child = spawn(PYTHON, ['-u', relayScript(), link], { stdio: ['pipe', 'pipe', 'pipe'] });
   let closed = false;
   let ptsPath = '';

@@ -14,6 +14,8 @@
  * devices share `parser: *kv`; this still stops an alias bomb (aliases of aliases multiply).
  */
 export const MAX_ALIAS_EXPANSIONS = 10_000;
+/** A configuration file (and an env file): a real one is a few KB. */
+export const MAX_CONFIG_BYTES = 256 * 1024;
 /** The longest duration (`…Ms` key) a config may give to a timer: Node's timers hold a signed 32-bit ms count. */
 export const MAX_TIMER_MS = 2_147_483_647;
 /** Device, gateway and command ids: what the gateway echoes back or uses as a label. */
@@ -146,6 +148,12 @@ const b = (name: string, value: number, unit: FixedBound['unit'], why: string): 
 
 /** In the README's order: the wire, the hub, the sources, the process, the client. */
 export const FIXED_BOUNDS: readonly FixedBound[] = [
+  b(
+    'MAX_CONFIG_BYTES',
+    MAX_CONFIG_BYTES,
+    'bytes',
+    'a config or env file (a real one is a few KB); read no further, so `--config /dev/zero` or a file of 200,000 devices is a config error at once, not minutes of parsing in GBs of memory',
+  ),
   b(
     'MAX_TIMER_MS',
     MAX_TIMER_MS,

@@ -7,6 +7,8 @@
  */
 // first: `run` and `demo` replace this process before the other modules are evaluated
 import './cli/relaunch.js';
+// second: from here a Ctrl-C during the start is a clean stop once the gateway runs
+import './cli/early-signals.js';
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
@@ -107,7 +109,7 @@ async function cmdRun(args: string[]): Promise<number> {
     logger.fatal({ err }, `could not start: ${startHint(err, config.server.port, '--config with another server.port')}`);
     return EXIT.failure;
   }
-  superviseGateway({
+  const stopping = superviseGateway({
     gateway,
     logger,
     notifier,
@@ -116,6 +118,8 @@ async function cmdRun(args: string[]): Promise<number> {
     onReloaded: (next) => (secrets = configSecrets(next)),
     stopDeadlineMs: STOP_DEADLINE_MS,
   });
+  // a SIGTERM during the start: systemd must not hear READY=1 after STOPPING=1
+  if (stopping) return -1;
   logger.info({ url: gateway.url, ws: gateway.url.replace(/^http/, 'ws') + config.server.path }, 'ready');
   await notifier.ready(`listening on ${gateway.url}`);
   return -1;
@@ -142,13 +146,15 @@ async function cmdDemo(args: string[]): Promise<number> {
     process.stderr.write(`serialgate demo: could not start: ${startHint(err, port, 'npm start -- --port 8081')}\n`);
     return EXIT.failure;
   }
-  superviseGateway({
+  const stopping = superviseGateway({
     gateway: demo.gateway,
     logger,
     notifier: createNotifier({ logger }),
     afterStop: demo.stopMock,
     stopDeadlineMs: STOP_DEADLINE_MS,
   });
+  // a Ctrl-C during the start: it is stopping, no dashboard to offer
+  if (stopping) return -1;
   const url = new URL(demo.gateway.url);
   // where the history really goes: a folder that could not be made leaves it in memory (logged above)
   const where = demo.gateway.historyDir ?? `memory only (${stateDir} is not usable)`;
@@ -229,7 +235,9 @@ async function cmdDoctor(args: string[]): Promise<number> {
 function startHint(err: unknown, port: number, otherPort: string): string {
   const e = err as NodeJS.ErrnoException;
   if (e.code === 'EADDRINUSE') return `port ${port} is already in use (another serialgate?); try ${otherPort}`;
-  if (e.code === 'EACCES') return `not allowed to listen on port ${port} (ports below 1024 need privileges: use 8080 and a reverse proxy)`;
+  // EACCES of listen() only: a file refused elsewhere in the start is not a port problem
+  if (e.code === 'EACCES' && e.syscall === 'listen')
+    return `not allowed to listen on port ${port} (ports below 1024 need privileges: use 8080 and a reverse proxy)`;
   return e.message ?? String(err);
 }
 

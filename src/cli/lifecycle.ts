@@ -14,6 +14,7 @@ import type { Config } from '../config/schema.js';
 import type { Gateway } from '../gateway.js';
 import type { Logger } from '../log.js';
 import { keepMemoryReducerWorking } from './idle-gc.js';
+import { releaseHeldSignals } from './early-signals.js';
 import type { Notifier } from './sd-notify.js';
 
 /** exit codes, documented in `serialgate --help` */
@@ -33,7 +34,8 @@ export interface LifecycleOptions {
   stopDeadlineMs: number;
 }
 
-export function superviseGateway(opts: LifecycleOptions): void {
+/** Returns true when a stop has already begun (a signal came during the start): then announce nothing. */
+export function superviseGateway(opts: LifecycleOptions): boolean {
   const { gateway, logger, notifier } = opts;
   // V8 gives idle memory back (README "Footprint"), on Node 24 too
   keepMemoryReducerWorking();
@@ -107,6 +109,12 @@ export function superviseGateway(opts: LifecycleOptions): void {
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGHUP', reload);
+  // what came while the gateway started, in order: a stop is a stop now, a SIGHUP a reload
+  for (const signal of releaseHeldSignals()) {
+    if (signal === 'SIGHUP') reload();
+    else void stop(signal);
+  }
+  return stopping;
 }
 
 /** Crashes are logged as one structured line before exiting 1 (systemd restarts on failure). */

@@ -2,8 +2,7 @@
  * `NAME=value` lines as systemd's EnvironmentFile= reads them (/etc/serialgate/env), so that
  * check-config and doctor see the same ${NAME} values as the service.
  */
-import { readFileSync } from 'node:fs';
-import { ConfigError } from './load.js';
+import { ConfigError, readConfigText } from './load.js';
 
 export function parseEnvFile(text: string, source: string): Map<string, string> {
   const out = new Map<string, string>();
@@ -25,11 +24,5 @@ export function parseEnvFile(text: string, source: string): Map<string, string> 
 
 /** process.env with the file's variables on top (the file wins, as in the unit). */
 export function envWithFile(file: string, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new ConfigError(file, [{ path: '', message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}` }]);
-  }
-  return { ...base, ...Object.fromEntries(parseEnvFile(text, file)) };
+  return { ...base, ...Object.fromEntries(parseEnvFile(readConfigText(file), file)) };
 }

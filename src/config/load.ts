@@ -2,14 +2,14 @@
  * YAML → validated Config. Every error names its path and, where the file has it, its line:
  * `devices[1].serial.baudRate: expected number, received string (line 14)`.
  */
-import { readFile } from 'node:fs/promises';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
 import type * as z from 'zod/mini';
 import { shapeAt, suggestKey } from './keys.js';
 import { configSchema, type Config } from './schema.js';
 import { isSecretPath } from './secrets.js';
-import { MAX_ALIAS_EXPANSIONS } from '../bounds.js';
-import { printable } from '../text.js';
+import { closeSync, openSync, readSync } from 'node:fs';
+import { MAX_ALIAS_EXPANSIONS, MAX_CONFIG_BYTES } from '../bounds.js';
+import { clip, printable } from '../text.js';
 import type { LogCode } from '../errors.js';
 
 export interface ConfigIssue {
@@ -41,8 +41,13 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return out;
 }
 
-/** `${NAME}` (or `${NAME:-default}`) in any string value is replaced from the environment. */
-const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+/**
+ * `${NAME}` (or `${NAME:-default}`) in any string value is replaced from the environment. Any
+ * other `${` (the second alternative) is an error: `${SG_TOKEN-x}` (the shell's other default
+ * form) or `${ SG_TOKEN }` stayed in the value as written, so the token was that literal text,
+ * valid (16+ characters) and readable by anyone who reads the config.
+ */
+const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\{([^}]*)\}?/g;
 
 function interpolate(
   value: unknown,
@@ -52,7 +57,17 @@ function interpolate(
   lineOf: (p: PropertyKey[]) => number | undefined,
 ): unknown {
   if (typeof value === 'string') {
-    return value.replace(ENV_REF, (_m, name: string, fallback: string | undefined) => {
+    return value.replace(ENV_REF, (m: string, name: string | undefined, fallback: string | undefined) => {
+      if (name === undefined) {
+        // a secret's text (its default may be the secret) is never quoted
+        const what = isSecretPath(path) ? 'a "${"' : `"${clip(m, 32)}"`;
+        issues.push({
+          path: formatPath(path),
+          message: `${what} that is no environment reference: write \${NAME} or \${NAME:-fallback} (NAME: letters, digits, _)`,
+          line: lineOf(path),
+        });
+        return '';
+      }
       // as in the shell: `:-` also stands in for a variable set but empty (an EnvironmentFile line `NAME=`)
       const v = env[name] === undefined || (env[name] === '' && fallback !== undefined) ? fallback : env[name];
       if (v === undefined) {
@@ -81,7 +96,8 @@ export function parseConfig(text: string, source = 'config', env: NodeJS.Process
     throw new ConfigError(source, [{ path: '', message: 'not a YAML text file (a NUL byte): is this the configuration?', line }]);
   }
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+  // merge keys (`<<: *defaults`, YAML 1.1, as Docker Compose files use them): a key the mapping sets itself wins
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false, merge: true });
   if (doc.errors.length) {
     throw new ConfigError(
       source,
@@ -161,6 +177,8 @@ function describeValue(v: unknown, secret: boolean): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a mapping';
+  // JSON.stringify says null for these: `port: 1e400` (or .inf, .nan) read "expected a number, got null"
+  if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
   const s = JSON.stringify(v);
   return s.length > 60 ? s.slice(0, 57) + '..."' : s;
 }
@@ -216,12 +234,38 @@ function describeIssue(iss: z.core.$ZodIssue): string {
 }
 
 export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Promise<Config> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    throw new ConfigError(file, [{ path: '', message: `cannot read: ${e.code ?? e.message}` }]);
-  }
-  return parseConfig(text, file, env);
+  return parseConfig(readConfigText(file), file, env);
 }
+
+/**
+ * A configuration or env file, at most MAX_CONFIG_BYTES of it. Read whole, `--config /dev/zero`
+ * took 10 s and 600 MB before failing with "Invalid string length", and a 9 MB file of 200,000
+ * devices kept check-config parsing for minutes in 2.3 GB: on a 1 GB Pi, a reload the OOM killer
+ * ends. Synchronous: a few KB, once per start or reload.
+ */
+export function readConfigText(file: string): string {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch (err) {
+    throw cannotRead(file, err);
+  }
+  try {
+    const buf = Buffer.alloc(MAX_CONFIG_BYTES + 1);
+    let n = 0;
+    for (let got = -1; got !== 0 && n < buf.length; n += got) got = readSync(fd, buf, n, buf.length - n, null);
+    if (n > MAX_CONFIG_BYTES) {
+      throw new ConfigError(file, [
+        { path: '', message: `larger than ${MAX_CONFIG_BYTES} bytes (MAX_CONFIG_BYTES): not a configuration (the wrong file?)` },
+      ]);
+    }
+    return buf.toString('utf8', 0, n);
+  } catch (err) {
+    throw err instanceof ConfigError ? err : cannotRead(file, err);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const cannotRead = (file: string, err: unknown): ConfigError =>
+  new ConfigError(file, [{ path: '', message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}` }]);

@@ -349,10 +349,32 @@ export const configSchema = z
   .check(
     z.superRefine((c, ctx) => {
       const seen = new Set<string>();
+      // two devices on one port: the second never opened ("port is busy: a getty?") for ever
+      const ports = new Map<string, number>();
       c.devices.forEach((d, i) => {
         if (seen.has(d.id)) ctx.addIssue({ code: 'custom', path: ['devices', i, 'id'], message: `duplicate device id "${d.id}"` });
         seen.add(d.id);
+        const first = d.serial ? ports.get(d.serial.path) : undefined;
+        if (first !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['devices', i, 'serial', 'path'],
+            message: `the same port as devices[${first}] (one device per port)`,
+          });
+        } else if (d.serial) ports.set(d.serial.path, i);
         if (d.mqtt && !c.mqtt) ctx.addIssue({ code: 'custom', path: ['devices', i, 'mqtt'], message: 'an MQTT device needs the top-level mqtt.url' });
+      });
+      // an id a topic could derive (`<id>-<segment>`) is ambiguous: a message on sensors/kitchen
+      // was a reading of the serial device gh-kitchen on every dashboard, and its commands went there
+      c.devices.forEach((d, i) => {
+        const j = c.devices.findIndex((o) => o !== d && o.mqtt?.idFromTopicSegment !== undefined && d.id.startsWith(`${o.id}-`));
+        if (j >= 0) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['devices', i, 'id'],
+            message: `devices[${j}] ("${c.devices[j]!.id}", idFromTopicSegment) derives ids "${c.devices[j]!.id}-<segment>": its readings could carry this id too`,
+          });
+        }
       });
       if (c.auth.anonymous === 'operator' && !isLoopbackHost(c.server.host)) {
         ctx.addIssue({

@@ -12,7 +12,7 @@ import { SegmentLog, type WriteCounters } from './segment-log.js';
 import { HistoryStore, pointBytes, pointsShare } from './store.js';
 import { LogRateLimiter } from '../log-rate.js';
 import { saveStream, takeStream } from './stream-file.js';
-import { lockDir } from './dir-lock.js';
+import { HistoryDirInUseError, lockDir } from './dir-lock.js';
 import { makeDirs } from '../make-dirs.js';
 import type { HistoryAnswer, HistoryQuery, HistoryReader, HistoryWriter } from '../domain.js';
 
@@ -49,9 +49,11 @@ export class History implements HistoryReader, HistoryWriter {
     dir: string | undefined,
     private readonly now: () => number = Date.now,
   ) {
-    const usable = dir !== undefined && makeDir(dir, logger) ? dir : undefined;
+    let usable = dir !== undefined && makeDir(dir, logger) ? dir : undefined;
     // before anything is read: another live gateway's files are not ours to restore or cut (throws)
-    if (usable !== undefined) this.release = lockDir(usable);
+    const release = usable === undefined ? undefined : lockOrMemoryOnly(usable, logger);
+    if (release) this.release = release;
+    else usable = undefined;
     this.dir = usable;
     this.store = new HistoryStore(cfg, now, usable !== undefined);
     if (usable === undefined) return;
@@ -249,6 +251,22 @@ function makeDir(dir: string, logger: Logger): boolean {
   } catch (err) {
     logger.error({ err, dir, code: 'SG_ERR_HISTORY_WRITE' }, 'history directory unusable: history kept in memory only');
     return false;
+  }
+}
+
+/**
+ * The directory's lock, or undefined when the lock cannot be written (a read-only directory or
+ * mount, another owner): like a directory that cannot be made, that costs the persistence, not
+ * the start (which failed with EACCES, reported as a port that needs privileges). Another live
+ * gateway's lock still refuses the start (HistoryDirInUseError).
+ */
+function lockOrMemoryOnly(dir: string, logger: Logger): (() => void) | undefined {
+  try {
+    return lockDir(dir);
+  } catch (err) {
+    if (err instanceof HistoryDirInUseError) throw err;
+    logger.error({ err, dir, code: 'SG_ERR_HISTORY_WRITE' }, 'history directory not writable: history kept in memory only');
+    return undefined;
   }
 }
 

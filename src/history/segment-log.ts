@@ -13,7 +13,7 @@ export interface SegmentDamage {
   file: string;
   /** bytes cut from the end of the file (a torn append, or damage and what followed it) */
   droppedBytes: number;
-  /** why the whole file went, when it did (unreadable) */
+  /** why the whole file went (unreadable), or why the tail could not be cut */
   error?: string;
 }
 
@@ -61,16 +61,7 @@ export class SegmentLog {
         }
         const u = unframe(buf);
         out.files.push({ file, records: u.records });
-        if (u.droppedBytes > 0) {
-          const fd = openSync(file, constants.O_RDWR | constants.O_NOFOLLOW);
-          try {
-            ftruncateSync(fd, u.validBytes);
-            fsyncSync(fd);
-          } finally {
-            closeSync(fd);
-          }
-          out.damage.push({ file, droppedBytes: u.droppedBytes });
-        }
+        if (u.droppedBytes > 0) out.damage.push(cutTail(file, u.validBytes, u.droppedBytes));
       } catch (err) {
         // unreadable (EIO on a worn card): the start must go on
         out.damage.push({ file, droppedBytes: sizeOf(file), error: (err as Error).message });
@@ -160,6 +151,28 @@ function readOwn(file: string): Buffer | undefined {
     return fstatSync(fd).isFile() ? readFileSync(fd) : undefined;
   } finally {
     closeSync(fd);
+  }
+}
+
+/**
+ * Cuts a torn tail so that appends follow valid data. A file we may read but not write (left by a
+ * manual `sudo serialgate run`, a read-only mount) keeps its tail: its records are loaded all the
+ * same, and the file stays (it was deleted, and logged as dropped whole, though its points were in
+ * memory); appending to it fails and is logged by the flush until someone fixes the owner.
+ */
+function cutTail(file: string, validBytes: number, droppedBytes: number): SegmentDamage {
+  try {
+    const fd = openSync(file, constants.O_RDWR | constants.O_NOFOLLOW);
+    try {
+      ftruncateSync(fd, validBytes);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    return { file, droppedBytes };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    return { file, droppedBytes, error: `torn tail ignored but not cut (${code}): the records before it were loaded` };
   }
 }
 

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -119,6 +119,20 @@ describe('serialgate run: lifecycle of the real process', () => {
     await until('dashboard closed', () => !!a.closed);
     expect(a.closed?.code).toBe(1001);
   });
+
+  it('a Ctrl-C while the demo starts is a clean stop: exit 0, the mock link and the history lock gone, the stream saved', async () => {
+    const state = tmp();
+    const link = uniqueLink();
+    const d = start(['demo', '--port', '0', '--link', link, '--state-dir', state]);
+    // the mock's link appears before the gateway has opened the port, loaded the history, listened
+    await until('the mock link', () => existsSync(link) || d.proc.exitCode !== null, 20_000);
+    d.proc.kill('SIGINT');
+    expect(await d.exited).toEqual({ code: 0, signal: null });
+    expect(existsSync(link)).toBe(false);
+    expect(readdirSync(state)).not.toContain('lock');
+    expect(readdirSync(state)).toContain('stream.snap');
+    expect(d.output).not.toContain('dashboard:');
+  }, 30_000);
 
   it('SIGHUP with a broken config keeps serving; with a good one adds a device without dropping dashboards', async () => {
     const m1 = await mock();
@@ -469,6 +483,21 @@ describe('serialgate CLI commands (compiled)', () => {
     await until(`the dashboard line (output: ${d.output})`, () => /dashboard: http/.test(d.output), 20_000);
     expect(d.output).toContain(`history in memory only (${path.join(file, 'sub')} is not usable)`);
   }, 30_000);
+
+  it('demo --link naming a file that is not a symbolic link: exit 1, the file untouched (it was replaced by the PTY link, then removed)', () => {
+    const file = path.join(tmp(), 'notes.txt');
+    writeFileSync(file, 'precious\n');
+    const r = spawnSync(process.execPath, [CLI, 'demo', '--port', '0', '--link', file, '--state-dir', path.join(dir, 'state')], {
+      encoding: 'utf8',
+      cwd: tmpdir(),
+      timeout: 20_000, // bounded: a demo that took the path would run until killed
+    });
+    expect([r.status, r.stderr]).toEqual([
+      1,
+      `serialgate demo: could not start: --link ${file} exists and is not a symbolic link: the mock would replace it (choose a path of its own, e.g. /tmp/serialgate-mock0)\n`,
+    ]);
+    expect(readFileSync(file, 'utf8')).toBe('precious\n');
+  });
 
   it('a port in use: exit 1 with what to do', async () => {
     const net = await import('node:net');

@@ -3,7 +3,11 @@ import { ConfigError, loadConfig, parseConfig, type ConfigIssue } from '../../..
 import { MASK, maskSecrets, maskUrl } from '../../../src/config/secrets.js';
 import { keyMeta } from '../../../src/config/keys.js';
 import { isLoopbackHost } from '../../../src/config/loopback.js';
-import { MAX_TIMER_MS } from '../../../src/bounds.js';
+import { MAX_CONFIG_BYTES, MAX_TIMER_MS } from '../../../src/bounds.js';
+import { envWithFile } from '../../../src/config/env-file.js';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 
 /** The issues a config text produces (fails the test if it parses). */
 function issuesOf(text: string, env: NodeJS.ProcessEnv = {}): ConfigIssue[] {
@@ -32,6 +36,14 @@ describe('parseConfig: each error class names its path and line', () => {
     ].join('\n');
     expect(issuesOf(text)).toEqual([{ path: 'devices[1].serial.baudRate', message: 'expected a number, got "fast"', line: 7 }]);
     expect(() => parseConfig(text, 'test.yaml', {})).toThrow('devices[1].serial.baudRate: expected a number, got "fast" (line 7)');
+  });
+
+  it('a number YAML reads as infinite or NaN is named as such, not as null', () => {
+    expect(issuesOf('server:\n  port: 1e400\nhub:\n  stallTimeoutMs: .nan\n  badMessageLimit: -.inf\n')).toEqual([
+      { path: 'server.port', message: 'expected a number, got Infinity', line: 2 },
+      { path: 'hub.stallTimeoutMs', message: 'expected a number, got NaN', line: 4 },
+      { path: 'hub.badMessageLimit', message: 'expected a number, got -Infinity', line: 5 },
+    ]);
   });
 
   it('a fraction where a whole number is needed', () => {
@@ -126,6 +138,36 @@ describe('parseConfig: each error class names its path and line', () => {
     ]);
   });
 
+  it('an id an idFromTopicSegment device could derive is refused (a topic could feed and command that device)', () => {
+    const yaml = [
+      'mqtt: { url: "mqtt://127.0.0.1" }',
+      'devices:',
+      '  - { id: gh-kitchen, serial: { path: /dev/ttyUSB0 } }',
+      '  - { id: gh, mqtt: { topic: "sensors/+", idFromTopicSegment: 1 } }',
+      '  - { id: gh-k, mqtt: { topic: "other/+", idFromTopicSegment: 1 } }',
+      '  - { id: ghost, serial: { path: /dev/ttyUSB1 } }',
+      '',
+    ].join('\n');
+    expect(issuesOf(yaml)).toEqual([
+      {
+        path: 'devices[0].id',
+        message: 'devices[1] ("gh", idFromTopicSegment) derives ids "gh-<segment>": its readings could carry this id too',
+        line: 3,
+      },
+      {
+        path: 'devices[2].id',
+        message: 'devices[1] ("gh", idFromTopicSegment) derives ids "gh-<segment>": its readings could carry this id too',
+        line: 5,
+      },
+    ]);
+  });
+
+  it('two devices on one serial path: the second is refused with the first named (it never opened: "port is busy")', () => {
+    const yaml =
+      'devices:\n  - { id: a, serial: { path: /dev/ttyUSB0 } }\n  - { id: b, serial: { path: /dev/ttyUSB1 } }\n  - { id: c, serial: { path: /dev/ttyUSB0 } }\n';
+    expect(issuesOf(yaml)).toEqual([{ path: 'devices[2].serial.path', message: 'the same port as devices[0] (one device per port)', line: 4 }]);
+  });
+
   it('a regular expression that does not compile names its key and line', () => {
     const text = [
       'devices:',
@@ -213,6 +255,32 @@ describe('parseConfig: YAML anchors and aliases', () => {
   });
 });
 
+describe('parseConfig: YAML merge keys', () => {
+  it('`<<: *anchor` merges a mapping, a key set beside it wins; a merged unknown key is still an error', () => {
+    const text = [
+      'devices:',
+      '  - id: a',
+      '    serial: &port { path: /dev/ttyUSB0, baudRate: 115200 }',
+      '    parser: &kv { format: kv, keepRaw: true }',
+      '  - id: b',
+      '    serial: { <<: *port, path: /dev/ttyUSB1 }',
+      '    parser:',
+      '      <<: *kv',
+      '      keepRaw: false',
+      '',
+    ].join('\n');
+    const c = parseConfig(text, 'test.yaml', {});
+    expect(c.devices[1]!.serial).toMatchObject({ path: '/dev/ttyUSB1', baudRate: 115200 });
+    expect(c.devices[1]!.parser).toMatchObject({ format: 'kv', keepRaw: false });
+    expect(issuesOf('devices:\n  - id: a\n    serial: { path: /dev/x }\n    parser: { <<: { format: kv, keepRow: true } }\n')).toEqual([
+      expect.objectContaining({ path: 'devices[0].parser.keepRow', message: 'unknown key (did you mean "keepRaw"?)' }),
+    ]);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(() => parseConfig('devices: []\nlog: { <<: { __proto__: { polluted: 1 } } }\n', 'test.yaml', {})).toThrow();
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});
+
 describe('parseConfig: environment interpolation', () => {
   it('replaces ${NAME} in any string, also inside a longer string', () => {
     const c = parseConfig('gateway: { id: "pi-${SITE}" }\nauth:\n  tokens:\n    - { token: "${SG_TOKEN}", role: operator }\n', 'test.yaml', {
@@ -240,6 +308,25 @@ describe('parseConfig: environment interpolation', () => {
   it('a value from the environment is validated like any other', () => {
     expect(issuesOf('log: { level: "${LVL}" }\n', { LVL: 'chatty' })).toEqual([
       { path: 'log.level', message: 'expected one of fatal, error, warn, info, debug, trace, got "chatty"', line: 1 },
+    ]);
+  });
+
+  it('a ${ that is no reference is an error, not a literal: `${TOKEN-x}` made the token that readable text', () => {
+    const env = { SG_T: 'from-the-environment-0123' };
+    expect(issuesOf('gateway: { id: "a${ GW }" }\nauth:\n  tokens: [ { token: "${SG_T-fallback-0123456789}", role: operator } ]\n', env)).toEqual([
+      {
+        path: 'gateway.id',
+        message: '"${ GW }" that is no environment reference: write ${NAME} or ${NAME:-fallback} (NAME: letters, digits, _)',
+        line: 1,
+      },
+      {
+        path: 'auth.tokens[0].token',
+        message: 'a "${" that is no environment reference: write ${NAME} or ${NAME:-fallback} (NAME: letters, digits, _)',
+        line: 3,
+      },
+    ]);
+    expect(issuesOf('gateway: { id: "a${" }\n')).toEqual([
+      expect.objectContaining({ path: 'gateway.id', message: expect.stringMatching(/^"\$\{" that is no/) }),
     ]);
   });
 
@@ -296,6 +383,26 @@ describe('loadConfig', () => {
     await expect(loadConfig('/nonexistent/serialgate.yaml')).rejects.toThrow(
       '/nonexistent/serialgate.yaml: invalid configuration\n  cannot read: ENOENT',
     );
+  });
+
+  it('reads at most MAX_CONFIG_BYTES: /dev/zero and a file of 200,000 devices are refused at once, not parsed for minutes in GBs', async () => {
+    const tooBig = `larger than ${MAX_CONFIG_BYTES} bytes (MAX_CONFIG_BYTES): not a configuration (the wrong file?)`;
+    await expect(loadConfig('/dev/zero')).rejects.toMatchObject({ issues: [{ path: '', message: tooBig }] });
+    const dir = mkdtempSync(path.join(tmpdir(), 'sg-config-'));
+    try {
+      const big = path.join(dir, 'big.yaml');
+      writeFileSync(big, 'devices:\n' + Array.from({ length: 200_000 }, (_, i) => `  - {id: d${i}, serial: {path: /dev/x${i}}}\n`).join(''));
+      await expect(loadConfig(big)).rejects.toMatchObject({ issues: [{ path: '', message: tooBig }] });
+      expect(() => envWithFile('/dev/zero', {})).toThrow(tooBig);
+      // exactly the bound is read and parsed
+      const edge = path.join(dir, 'edge.yaml');
+      writeFileSync(edge, 'devices: []\n' + '#'.repeat(MAX_CONFIG_BYTES - 13) + '\n');
+      expect(statSync(edge).size).toBe(MAX_CONFIG_BYTES);
+      await expect(loadConfig(edge)).resolves.toMatchObject({ devices: [] });
+      await expect(loadConfig(dir)).rejects.toThrow('cannot read: EISDIR');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('an empty file, only comments or null is refused; `{}` is the all-defaults config', () => {

@@ -1,4 +1,17 @@
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import {
+  appendFileSync,
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -17,9 +30,28 @@ const tmp = () => {
   dirs.push(d);
   return d;
 };
+const cleanups: (() => void)[] = [];
 afterEach(() => {
+  for (const c of cleanups.splice(0)) c();
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
+
+/**
+ * Makes a file or directory one this process may read but not write, and returns the undo. Mode
+ * bits do not stop root (who runs these tests in CI): there, the append-only (file) or immutable
+ * (directory) attribute does, which refuses root too. Either way the gateway meets EACCES or EPERM.
+ */
+function readOnly(p: string): () => void {
+  const dir = statSync(p).isDirectory();
+  if (process.getuid?.() !== 0) {
+    const mode = statSync(p).mode & 0o777;
+    chmodSync(p, dir ? 0o555 : 0o444);
+    return () => chmodSync(p, mode);
+  }
+  const attr = dir ? 'i' : 'a';
+  execFileSync('chattr', [`+${attr}`, p]);
+  return () => execFileSync('chattr', [`-${attr}`, p]);
+}
 
 const cfg = (over: Record<string, unknown> = {}) => parseConfig(JSON.stringify({ history: over }), 'test', {}).history;
 
@@ -239,6 +271,48 @@ describe('History on disk', () => {
     const again = new History(c, silentLogger(), dir, () => clock.now);
     const calm = again.query({ device: 'calm', from: 0, to: clock.now, maxPoints: 100_000 });
     expect(calm.buckets.reduce((n, b) => n + b.count, 0) + calm.points.length).toBe(24 * 60);
+  });
+
+  it('a torn tail in a file that cannot be written: its records are loaded, the file stays, only the tail counts as dropped', async () => {
+    const dir = tmp();
+    const clock = { now: 0 };
+    const h = new History(cfg({ dir }), silentLogger(), dir, () => clock.now);
+    await feed(h, clock, 0, 120, 60);
+    const file = path.join(
+      dir,
+      readdirSync(dir).find((f) => f.startsWith('points-'))!,
+    );
+    appendFileSync(file, frame({ d: 'a', s: 1000, t: 1, v: {} }).subarray(0, 11)); // a torn append
+    const size = statSync(file).size;
+    // in life: a file left root-owned by a manual `sudo serialgate run`, or a read-only mount
+    cleanups.push(readOnly(file));
+    const { logger, warnings } = recordingLogger();
+    const again = new History(cfg({ dir }), logger, dir, () => clock.now);
+    expect(again.query({ device: 'a', from: 0, to: clock.now, maxPoints: 100_000 }).points).toHaveLength(120);
+    expect(statSync(file).size).toBe(size);
+    expect(warnings).toEqual([
+      expect.objectContaining({
+        code: 'SG_ERR_HISTORY_DAMAGED',
+        files: [
+          {
+            file,
+            droppedBytes: 11,
+            error: expect.stringMatching(/^torn tail ignored but not cut \((EACCES|EPERM)\): the records before it were loaded$/),
+          },
+        ],
+      }),
+    ]);
+  });
+
+  it('a directory whose lock cannot be written is memory only, like one that cannot be made (the start went on failing with EACCES)', () => {
+    const dir = tmp();
+    cleanups.push(readOnly(dir));
+    const { logger, warnings } = recordingLogger();
+    const h = new History(cfg({ dir }), logger, dir, () => 0);
+    expect(h.dir).toBeUndefined();
+    expect(warnings).toEqual([
+      expect.objectContaining({ code: 'SG_ERR_HISTORY_WRITE', dir, msg: 'history directory not writable: history kept in memory only' }),
+    ]);
   });
 
   it('a batch that cannot be written is logged and dropped, the next one is tried; an unusable directory means memory only', async () => {

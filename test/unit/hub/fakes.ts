@@ -94,7 +94,7 @@ export function testConfig(over: Record<string, unknown> = {}): Config {
   return configSchema.parse({
     devices: [
       { id: 'a', serial: { path: '/dev/null' }, commands: { maxLength: 16 } },
-      { id: 'b', serial: { path: '/dev/null' }, commands: { allow: '^(LED (ON|OFF)|PING)$' } },
+      { id: 'b', serial: { path: '/dev/null-b' }, commands: { allow: '^(LED (ON|OFF)|PING)$' } },
       { id: 'm', mqtt: { topic: 'x/#', commandTopic: 'x/cmd' } },
     ],
     mqtt: { url: 'mqtt://127.0.0.1:1' },

@@ -139,7 +139,7 @@ describe('Hub.setDevices after a reload: what no longer exists leaves the snapsh
     metrics.commands.inc({ device: 'gone', result: 'ok' });
     metrics.commands.inc({ device: 'gone', result: 'timeout' });
     metrics.readings.inc({ device: 'bench' });
-    const hub = new Hub(cfg([serial, { id: 'gone', serial: { path: '/dev/null' } }]), silentLogger());
+    const hub = new Hub(cfg([serial, { id: 'gone', serial: { path: '/dev/null-gone' } }]), silentLogger());
     hub.setDevices([new FakeDevice('bench'), new FakeDevice('gone')]);
     hub.reconfigure(cfg([serial]));
     hub.setDevices([new FakeDevice('bench')]);
