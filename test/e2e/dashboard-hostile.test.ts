@@ -37,7 +37,7 @@ beforeAll(async () => {
     file,
     [
       `server: { host: 127.0.0.1, port: ${await freePort()} }`,
-      `mqtt: { url: "${broker.url}" }`,
+      `mqtt: { url: "${broker.url}", federation: { enabled: true } }`,
       'devices:',
       '  - id: evil',
       '    mqtt: { topic: "evil/#" }',
@@ -85,6 +85,29 @@ async function publishEvil(): Promise<void> {
 }
 
 describe('hostile device content in the dashboard', () => {
+  it("another gateway's offline reason (up to 1,024 characters of one word) neither widens the overview nor fills its head", async () => {
+    const fleet = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
+    try {
+      const status = (body: object) =>
+        fleet.publishAsync('serialgate/other/status', JSON.stringify({ instance: 'i1', ...body }), { retain: true, qos: 1 });
+      await status({ state: 'online', version: '1', devices: [{ id: 'd1', source: 'serial' }] });
+      const { page, errors } = await open('', 390);
+      await page.getByTestId('presence-other').waitFor({ timeout: 10_000 });
+      await status({ state: 'offline', reason: 'R'.repeat(1_000) });
+      await page.waitForFunction(() => document.querySelector('[data-testid="presence-other"]')?.textContent?.startsWith('offline'), null, {
+        timeout: 10_000,
+      });
+      expect(await page.getByTestId('presence-other').textContent()).toBe(`offline: ${'R'.repeat(DASHBOARD_VALUE_CHARACTERS)}… (+800 characters)`);
+      expect(await page.getByTestId('presence-other').getAttribute('title')).toBe('R'.repeat(1_000));
+      expect(await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)).toBe(0);
+      expect(errors).toEqual([]);
+      await page.context().close();
+    } finally {
+      await fleet.publishAsync('serialgate/other/status', '', { retain: true, qos: 1 });
+      await fleet.endAsync();
+    }
+  }, 60_000);
+
   it('markup in field names, values and raw lines is text; long strings are clipped and wrap; nothing overflows', async () => {
     await publishEvil();
     for (const [query, width] of [
