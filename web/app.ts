@@ -305,6 +305,8 @@ function onHello(h: HelloMessage): void {
     const d = known.get(overview.parent(detail.id) ?? detail.id);
     if (d) detail.setState(d.state, d.reason);
   }
+  // the request below covers every reading up to here: a resume's gap, which comes before it is sent, asks nothing more
+  historyUpTo = Math.max(historyUpTo, h.seq);
   // History ranges are in the gateway's clock (a restarted gateway may have another): asked once it is known.
   void clock.sync(location.pathname).then(() => {
     if (current.signal.aborted) return;
