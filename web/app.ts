@@ -29,6 +29,7 @@ import {
 } from '../src/client/index.js';
 import { DASHBOARD_GAP_REFILL_MS } from '../src/bounds.js';
 import { DeviceView, POINTS, WINDOW_MS, type Placement } from './device-view.js';
+import { GatewayClock } from './clock.js';
 import { connectionText } from './format.js';
 import { Overview } from './overview.js';
 import { Pacer } from './pacer.js';
@@ -90,6 +91,8 @@ let detailDirty = false;
 /** devices as the hello listed them (source, owning gateway) */
 const known = new Map<string, DeviceInfo>();
 let gatewayId = '';
+/** the gateway's clock (readings' ts, history ranges), which the browser's may be far from */
+const clock = new GatewayClock();
 /** per device: the last seq shown, to prove no reading is shown twice or out of order */
 const lastShown = new Map<string, number>();
 const stats = {
@@ -123,7 +126,7 @@ let session: AbortController | undefined;
 let sparks: Pacer | undefined;
 /** the open view's chart request: another range, another view or the session's end drops it */
 let chartLoad: AbortController | undefined;
-/** the newest seq and the time the open chart's last history request covers (a `gap` up to it is filled) */
+/** the newest seq the open chart's last history request covers (a `gap` up to it is filled), and when it was asked (browser clock) */
 let historyUpTo = 0;
 let historyAt = -Infinity;
 /** the chart's history asked again after a gap, once the stream settled */
@@ -265,6 +268,7 @@ filterInput.addEventListener('input', () => {
 // ---- the session ----
 
 function onReading(r: ReadingMessage): void {
+  clock.reading(r.ts);
   stats.readings++;
   rateCount++;
   const prev = lastShown.get(r.device) ?? -1;
@@ -291,22 +295,28 @@ function onHello(h: HelloMessage): void {
   known.clear();
   for (const d of h.devices) known.set(d.id, d);
   // the previous session's were aborted when it ended (onState)
-  session = new AbortController();
-  sparks = sparklines(session.signal);
-  // every tile asks for its sparklines' history: those of listed devices here, those first seen
-  // in a reading (derived from a topic) when they come
+  const current = (session = new AbortController());
   overview.hello(h.gateway, h.devices, h.gateways);
   overview.setConnected(true);
-  for (const id of overview.ids()) sparks.add(id);
   if (detail) {
     detail.place(placement(detail.id));
     detail.derivedFrom(overview.parent(detail.id), deviceHref);
     detail.setOperator(h.role === 'operator');
     const d = known.get(overview.parent(detail.id) ?? detail.id);
     if (d) detail.setState(d.state, d.reason);
-    // every session (page load, reconnect, gateway restart) refills the charts from the history
-    loadHistory(detail);
   }
+  // the request below covers every reading up to here: a resume's gap, which comes before it is sent, asks nothing more
+  historyUpTo = Math.max(historyUpTo, h.seq);
+  // History ranges are in the gateway's clock (a restarted gateway may have another): asked once it is known.
+  void clock.sync(location.pathname).then(() => {
+    if (current.signal.aborted) return;
+    // every tile asks for its sparklines' history: those known now here, those first seen in a
+    // reading (derived from a topic) when they come
+    sparks = sparklines(current.signal);
+    for (const id of overview.ids()) sparks.add(id);
+    // every session (page load, reconnect, gateway restart) refills the charts from the history
+    if (detail) loadHistory(detail);
+  });
 }
 
 /** The open view's history over its range; a range change, another view or a new session aborts it. */
@@ -315,10 +325,10 @@ function loadHistory(v: DeviceView): void {
   clearTimeout(gapRefill);
   gapRefill = undefined;
   const { signal } = (chartLoad = new AbortController());
-  const to = Date.now();
+  const to = clock.now();
   // every reading numbered so far is in the answer: a gap up to here is filled by it
   historyUpTo = Math.max(client.lastSeq, client.hello?.seq ?? 0);
-  historyAt = to;
+  historyAt = Date.now();
   client.history(v.id, { from: to - windowMs, to, maxPoints: POINTS }, { signal }).then(
     (h) => {
       stats.histories++;
@@ -337,7 +347,7 @@ function loadHistory(v: DeviceView): void {
 function sparklines(signal: AbortSignal): Pacer {
   const ask = (id: string): void => {
     if (signal.aborted) return;
-    const to = Date.now();
+    const to = clock.now();
     client.history(id, { from: to - SPARK_WINDOW_MS, to, maxPoints: SPARK_POINTS }, { signal }).then(
       (h) => {
         stats.sparkHistories++;
@@ -505,7 +515,7 @@ tokenForm.addEventListener('submit', (ev) => {
 });
 
 setInterval(() => {
-  const now = Date.now();
+  const now = clock.now();
   overview.tick(now);
   detail?.tick(now);
   rateEl.textContent = `${rateCount} readings/s`;

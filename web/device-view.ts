@@ -4,12 +4,12 @@
  * gateway that will execute them. `reading()` runs per reading and only updates memory (bounded);
  * `render()` runs at most once per animation frame and touches the DOM.
  */
-import { DASHBOARD_FIELDS } from '../src/bounds.js';
+import { DASHBOARD_FIELDS, DASHBOARD_LINE_CHARACTERS, DASHBOARD_VALUE_CHARACTERS } from '../src/bounds.js';
 import type { HistoryMessage, ReadingMessage, Values } from '../src/client/index.js';
 import { Chart } from './chart.js';
 import { fillFromHistory } from './history-fill.js';
 import { el } from './dom.js';
-import { consoleLine, formatAge, formatValue } from './format.js';
+import { clip, consoleLine, formatAge, formatValue } from './format.js';
 import { LineRing } from './lines.js';
 import { Series } from './series.js';
 
@@ -190,9 +190,9 @@ export class DeviceView {
     return new Series(POINTS, this.windowMs / POINTS);
   }
 
-  /** a line of our own in the console (commands and their answers) */
+  /** a line of our own in the console (commands and their answers: a device's reply is as long as it likes) */
   note(line: string): void {
-    this.lines.push(line);
+    this.lines.push(clip(line, DASHBOARD_LINE_CHARACTERS));
     this.consoleDirty = this.dirty = true;
   }
 
@@ -276,9 +276,10 @@ export class DeviceView {
     else if (!operator) this.form.remove();
   }
 
+  /** a command's outcome; the reply is the device's line (up to its maxLineBytes), shown as a value is */
   showResult(status: 'pending' | 'ok' | 'error', text: string): void {
     this.resultEl.dataset.status = status;
-    this.resultEl.textContent = text;
+    this.resultEl.textContent = clip(text, DASHBOARD_VALUE_CHARACTERS);
   }
 
   resize(): void {

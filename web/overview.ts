@@ -12,8 +12,10 @@
  * how many devices its readings come as.
  */
 import type { DeviceInfo, DeviceState, GatewayPresence, HistoryMessage, ReadingMessage } from '../src/client/index.js';
+import { DASHBOARD_VALUE_CHARACTERS } from '../src/bounds.js';
 import { parentOf } from './derived.js';
 import { el } from './dom.js';
+import { clip } from './format.js';
 import { Tile } from './tile.js';
 
 interface Group {
@@ -294,7 +296,10 @@ export class Overview {
     if (id === this.local) return this.connected ? { state: 'online', text: 'online · this gateway' } : { state: 'offline', text: 'not connected' };
     const p = this.presence.get(id);
     if (!p) return { state: 'unknown', text: 'presence unknown' };
-    return p.state === 'online' ? { state: 'online', text: 'online' } : { state: 'offline', text: `offline: ${p.reason ?? ''}`, reason: p.reason };
+    // the reason is another gateway's words (up to FLEET_MAX_TEXT): the head shows its start, the tooltip all of it
+    return p.state === 'online'
+      ? { state: 'online', text: 'online' }
+      : { state: 'offline', text: `offline: ${clip(p.reason ?? '', DASHBOARD_VALUE_CHARACTERS)}`, reason: p.reason };
   }
 }
 

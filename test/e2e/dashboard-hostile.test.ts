@@ -13,6 +13,8 @@ import mqtt from 'mqtt';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DASHBOARD_FIELDS, DASHBOARD_LINE_CHARACTERS, DASHBOARD_VALUE_CHARACTERS } from '../../src/bounds.js';
+import { openPty, type Pty } from '../../firmware-mock/pty.js';
+import { uniqueLink } from '../helpers/mock.js';
 import { freePort, startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { Daemon, ensureBuilt } from '../integration/daemon/daemon-helpers.js';
 
@@ -27,18 +29,31 @@ let browser: Browser;
 let pub: mqtt.MqttClient;
 let url = '';
 let dir = '';
+/** a serial device that answers every command with a line of REPLY_LENGTH characters */
+let chatty: Pty;
+const REPLY_LENGTH = 3_000;
+const OPERATOR = 'e2e-hostile-operator-0123456789';
 
 beforeAll(async () => {
   await ensureBuilt();
   broker = await startMosquitto();
   dir = mkdtempSync(path.join(tmpdir(), 'sg-e2e-hostile-'));
+  const link = uniqueLink();
+  chatty = await openPty(link, (chunk) => {
+    if (chunk.includes(0x0a)) void chatty.write(Buffer.from(`OK ${'W'.repeat(REPLY_LENGTH)}\n`));
+  });
   const file = path.join(dir, 'config.yaml');
   writeFileSync(
     file,
     [
       `server: { host: 127.0.0.1, port: ${await freePort()} }`,
-      `mqtt: { url: "${broker.url}" }`,
+      `mqtt: { url: "${broker.url}", federation: { enabled: true } }`,
+      `auth: { anonymous: viewer, tokens: [{ token: ${OPERATOR}, role: operator }] }`,
       'devices:',
+      '  - id: chatty',
+      `    serial: { path: ${link}, baudRate: 115200, maxLineBytes: 4096 }`,
+      '    parser: { format: raw }',
+      '    commands: { reply: { match: "^OK", timeoutMs: 3000 } }',
       '  - id: evil',
       '    mqtt: { topic: "evil/#" }',
       '    parser: { format: json, onError: raw }',
@@ -60,6 +75,7 @@ afterAll(async () => {
   await browser?.close();
   await pub?.endAsync();
   await daemon?.stop();
+  await chatty?.close();
   await broker?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
@@ -85,6 +101,29 @@ async function publishEvil(): Promise<void> {
 }
 
 describe('hostile device content in the dashboard', () => {
+  it("another gateway's offline reason (up to 1,024 characters of one word) neither widens the overview nor fills its head", async () => {
+    const fleet = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
+    try {
+      const status = (body: object) =>
+        fleet.publishAsync('serialgate/other/status', JSON.stringify({ instance: 'i1', ...body }), { retain: true, qos: 1 });
+      await status({ state: 'online', version: '1', devices: [{ id: 'd1', source: 'serial' }] });
+      const { page, errors } = await open('', 390);
+      await page.getByTestId('presence-other').waitFor({ timeout: 10_000 });
+      await status({ state: 'offline', reason: 'R'.repeat(1_000) });
+      await page.waitForFunction(() => document.querySelector('[data-testid="presence-other"]')?.textContent?.startsWith('offline'), null, {
+        timeout: 10_000,
+      });
+      expect(await page.getByTestId('presence-other').textContent()).toBe(`offline: ${'R'.repeat(DASHBOARD_VALUE_CHARACTERS)}… (+800 characters)`);
+      expect(await page.getByTestId('presence-other').getAttribute('title')).toBe('R'.repeat(1_000));
+      expect(await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)).toBe(0);
+      expect(errors).toEqual([]);
+      await page.context().close();
+    } finally {
+      await fleet.publishAsync('serialgate/other/status', '', { retain: true, qos: 1 });
+      await fleet.endAsync();
+    }
+  }, 60_000);
+
   it('markup in field names, values and raw lines is text; long strings are clipped and wrap; nothing overflows', async () => {
     await publishEvil();
     for (const [query, width] of [
@@ -123,6 +162,28 @@ describe('hostile device content in the dashboard', () => {
       await page.context().close();
     }
   }, 90_000);
+
+  it("a device's long reply to a command is clipped in the result and the console, and wraps", async () => {
+    const ctx = await browser.newContext({ viewport: { width: 390, height: 844 } });
+    await ctx.addInitScript((token) => sessionStorage.setItem('serialgate.token', token), OPERATOR);
+    const page = await ctx.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${url}/?device=chatty`);
+    await page.waitForSelector('[data-testid="conn-state"][data-state="open"]', { timeout: 10_000 });
+    await page.getByTestId('cmd-ping-chatty').click();
+    await page.waitForSelector('[data-testid="cmd-result-chatty"][data-status="ok"]', { timeout: 10_000 });
+    const more = REPLY_LENGTH + 3 - DASHBOARD_VALUE_CHARACTERS;
+    expect(await page.getByTestId('cmd-result-chatty').textContent()).toBe(`OK ${'W'.repeat(DASHBOARD_VALUE_CHARACTERS - 3)}… (+${more} characters)`);
+    await page.waitForFunction(() => document.querySelector('[data-testid="console-chatty"]')?.textContent?.includes('< OK'), null, {
+      timeout: 5_000,
+    });
+    const lines = (await page.getByTestId('console-chatty').textContent())!.split('\n');
+    expect(Math.max(...lines.map((l) => l.length))).toBeLessThan(DASHBOARD_LINE_CHARACTERS + 50);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)).toBe(0);
+    expect(errors).toEqual([]);
+    await ctx.close();
+  }, 60_000);
 
   it(`a device with 2,000 fields: the detailed view shows ${DASHBOARD_FIELDS} of them and says how many it leaves out`, async () => {
     const wide = (prefix: string) => JSON.stringify(Object.fromEntries(Array.from({ length: 2_000 }, (_, i) => [`${prefix}${i}`, i + 0.5])));

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Cadence } from '../../../web/cadence.js';
+import { GatewayClock } from '../../../web/clock.js';
 import { fillFromHistory } from '../../../web/history-fill.js';
 import { parentOf } from '../../../web/derived.js';
 import { Pacer } from '../../../web/pacer.js';
@@ -280,5 +281,33 @@ describe('parentOf (ids derived from an MQTT topic)', () => {
     expect(parentOf('fleetdev', listed)).toBeUndefined();
     // a fleet gateway's device known from a state message only (source unknown)
     expect(parentOf('greenhouse/soil-03', listed)).toBe('greenhouse/soil');
+  });
+});
+
+describe('GatewayClock', () => {
+  it("keeps the browser's clock when the gateway's Date header agrees with it to the second", () => {
+    const local = 1_800_000_000_400;
+    const clock = new GatewayClock(() => local);
+    clock.fromDate(1_800_000_000_000, local - 50, local);
+    expect(clock.now()).toBe(local);
+  });
+
+  it("else takes the upper end of what the Date header allows, then every reading's ts as a lower bound", () => {
+    const BEHIND = 7_200_000;
+    let local = 1_800_000_000_000;
+    const clock = new GatewayClock(() => local);
+    // the gateway is 2 h behind: it wrote a whole second after the request left, before the answer came
+    clock.fromDate(local - BEHIND, local, local + 100);
+    expect(clock.now()).toBe(local - BEHIND + 1_000);
+    // a reading the gateway received later in its clock than the estimate says it is now (its clock was set forward)
+    local += 1_000;
+    clock.reading(local - BEHIND + 1_800);
+    expect(clock.now()).toBe(local - BEHIND + 1_800);
+    // an older reading (a last value, a replay) says nothing new
+    clock.reading(local - BEHIND - 60_000);
+    expect(clock.now()).toBe(local - BEHIND + 1_800);
+    // an unreadable header keeps the estimate
+    clock.fromDate(Number.NaN, 0, 0);
+    expect(clock.now()).toBe(local - BEHIND + 1_800);
   });
 });
