@@ -24,4 +24,9 @@ export class RetainedRedelivery {
     this.last.set(topic, digest);
     return false;
   }
+
+  /** The topic's retained message was cleared: the same payload retained again later is news. */
+  forget(topic: string): void {
+    this.last.delete(topic);
+  }
 }

@@ -100,6 +100,12 @@ export class TopicRouter {
   route(topic: string, payload: Buffer, retain = false): void {
     // our own commands (and anyone else's on those topics) are traffic to a device, not from it
     if (this.commandTopics.has(topic)) return;
+    // a zero-length payload is how MQTT clears a topic's retained message (the broker passes it on
+    // to the subscribers): housekeeping, not a device saying something — no reading, no error
+    if (payload.byteLength === 0) {
+      this.retained.forget(topic);
+      return;
+    }
     // an oversized payload is dropped below without a digest of it
     if (payload.byteLength <= this.config.maxPayloadBytes && this.retained.repeat(topic, payload, retain)) return;
     const ts = Date.now();

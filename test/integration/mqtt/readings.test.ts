@@ -94,7 +94,8 @@ describe('MqttSource readings', () => {
       ['sensors/kitchen/temp', 'abc'],
       ['sensors/kitchen/temp', '0x10'],
       ['sensors/kitchen/temp', '1e400'],
-      ['sensors/kitchen/temp', ''],
+      ['sensors/kitchen/temp', ' '],
+      ['sensors/kitchen/temp', ''], // a retained message cleared: no reading, no error
       ['sensors/bad id!/temp', '1'], // derived id would be invalid
       ['site/climate/x', '{"temp":23}'],
       ['sensors/kitchen/temp', '24'],
@@ -109,7 +110,7 @@ describe('MqttSource readings', () => {
       ['greenhouse-kitchen', 'number: expected a number, got "abc"', 'abc'],
       ['greenhouse-kitchen', 'number: expected a number, got "0x10"', '0x10'],
       ['greenhouse-kitchen', 'number: "1e400" is out of the range of a double', '1e400'],
-      ['greenhouse-kitchen', 'number: expected a number, got ""', ''],
+      ['greenhouse-kitchen', 'number: expected a number, got ""', ' '],
       ['greenhouse', '"greenhouse-bad id!" (from topic level 1) is not a valid device id (1-64 of A-Z a-z 0-9 _ . -)', undefined],
     ]);
     expect(after.filter((r) => r.error === undefined && r.device !== 'text').map((r) => [r.device, plain(r.values)])).toEqual([

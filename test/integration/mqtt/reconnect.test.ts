@@ -134,6 +134,37 @@ describe('MqttSource broker loss', () => {
     expect(values()).toEqual([7, 1, 8, 2]);
   }, 30_000);
 
+  it('an empty payload (a retained message cleared) is no reading and no error; the value retained again later is news at the next subscribe', async () => {
+    broker = await startMosquitto();
+    pub = await testClient(broker.url);
+    await pub.publishAsync('r/b', '7', { retain: true, qos: 1 });
+    const made = newSource(mqttConfig(broker.url, { clientId: 'sg-cleared-test' }), devs);
+    source = made.source;
+    const sink = made.sink;
+    await source.start();
+    const values = () => sink.readingsOf('b').map((r) => (r.values as { value: number }).value);
+    await sink.waitFor('the retained value at the first subscribe', () => values().length === 1);
+    const parseErrors = async () => (await metrics.parseErrors.get()).values.find((v) => v.labels.device === 'b')?.value ?? 0;
+    const errorsBefore = await parseErrors();
+
+    // cleared, as MQTT clears a retained message: the broker passes the empty payload on
+    await pub.publishAsync('r/b', '', { retain: true, qos: 1 });
+    await pub.publishAsync('r/x/a', '{"after":1}', { qos: 1 });
+    await sink.waitFor('a message after the clear', () => sink.readingsOf('a').length === 1);
+    expect(sink.readingsOf('b')).toHaveLength(1);
+    expect(await parseErrors()).toBe(errorsBefore);
+    expect(sink.lastState('b')?.state).toBe('up');
+
+    // while the gateway is away (its client id taken over), 7 is retained again: at the new
+    // subscribe it is the topic's new value, not the one delivered before the clear
+    const thief = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0, clientId: 'sg-cleared-test', protocolVersion: 5 });
+    await sink.waitState('b', 'down', 5_000);
+    await thief.publishAsync('r/b', '7', { retain: true, qos: 1 });
+    await thief.endAsync();
+    await sink.waitFor('the value retained again', () => values().length === 2, 10_000);
+    expect(values()).toEqual([7, 7]);
+  }, 30_000);
+
   it('a retained message delivered before the SUBACK is handled is a reading of a device already up', async () => {
     broker = await startMosquitto();
     pub = await testClient(broker.url);

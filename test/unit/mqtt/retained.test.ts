@@ -24,4 +24,12 @@ describe('RetainedRedelivery', () => {
     expect(r.repeat('c', b('1'), true)).toBe(true);
     expect(r.repeat('a', b('1'), true)).toBe(false); // forgotten: delivered once more
   });
+
+  it('a cleared topic forgets its payload: the same value retained again is news', () => {
+    const r = new RetainedRedelivery(10);
+    r.repeat('t', b('7'), true);
+    r.forget('t');
+    expect(r.repeat('t', b('7'), true)).toBe(false);
+    expect(r.repeat('t', b('7'), true)).toBe(true);
+  });
 });
