@@ -48,6 +48,8 @@ export function formatPath(path: readonly PropertyKey[]): string {
  * valid (16+ characters) and readable by anyone who reads the config.
  */
 const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\{([^}]*)\}?/g;
+/** A value that is one reference and nothing else: the only kind whose text may become a number or boolean. */
+const WHOLE_REF = /^\$\{[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\}$/;
 
 function interpolate(
   value: unknown,
@@ -55,8 +57,10 @@ function interpolate(
   path: PropertyKey[],
   issues: ConfigIssue[],
   lineOf: (p: PropertyKey[]) => number | undefined,
+  wholeRefs: Set<string>,
 ): unknown {
   if (typeof value === 'string') {
+    if (WHOLE_REF.test(value)) wholeRefs.add(formatPath(path));
     return value.replace(ENV_REF, (m: string, name: string | undefined, fallback: string | undefined) => {
       if (name === undefined) {
         // a secret's text (its default may be the secret) is never quoted
@@ -77,11 +81,11 @@ function interpolate(
       return v;
     });
   }
-  if (Array.isArray(value)) return value.map((v, i) => interpolate(v, env, [...path, i], issues, lineOf));
+  if (Array.isArray(value)) return value.map((v, i) => interpolate(v, env, [...path, i], issues, lineOf, wholeRefs));
   if (value && typeof value === 'object') {
     // keys come from the file: a null prototype keeps `__proto__` a plain (unknown) key
     const out: Record<string, unknown> = Object.create(null);
-    for (const [k, v] of Object.entries(value)) out[k] = interpolate(v, env, [...path, k], issues, lineOf);
+    for (const [k, v] of Object.entries(value)) out[k] = interpolate(v, env, [...path, k], issues, lineOf, wholeRefs);
     return out;
   }
   return value;
@@ -146,10 +150,12 @@ export function parseConfig(text: string, source = 'config', env: NodeJS.Process
     ]);
   }
   const issues: ConfigIssue[] = [];
-  const raw = interpolate(js, env, [], issues, lineOf);
+  const wholeRefs = new Set<string>();
+  const raw = interpolate(js, env, [], issues, lineOf, wholeRefs);
   if (issues.length) throw new ConfigError(source, issues);
 
-  const result = configSchema.safeParse(raw, { reportInput: true });
+  let result = configSchema.safeParse(raw, { reportInput: true });
+  if (!result.success && typedFromEnvironment(raw, result.error.issues, wholeRefs)) result = configSchema.safeParse(raw, { reportInput: true });
   if (!result.success) {
     throw new ConfigError(
       source,
@@ -168,6 +174,33 @@ export function parseConfig(text: string, source = 'config', env: NodeJS.Process
     );
   }
   return result.data;
+}
+
+/**
+ * The environment holds text, so `port: ${SG_PORT}` is the string "8080" where the schema asks for
+ * a number. Where a value was one reference and nothing else, and the schema wanted a number or a
+ * boolean, text that reads as one plainly (`8080`, `-1.5`, `true`) becomes one; anything else is
+ * left for the schema's own error. Never a string field: a token of digits stays text.
+ * Returns whether anything changed.
+ */
+function typedFromEnvironment(raw: unknown, issues: readonly z.core.$ZodIssue[], wholeRefs: Set<string>): boolean {
+  let changed = false;
+  for (const iss of issues) {
+    if (iss.code !== 'invalid_type' || iss.path.length === 0 || !wholeRefs.has(formatPath(iss.path))) continue;
+    const text = (iss as { input?: unknown }).input;
+    if (typeof text !== 'string') continue;
+    let typed: number | boolean | undefined;
+    if ((iss.expected === 'number' || iss.expected === 'int') && /^-?\d+(\.\d+)?([eE][+-]?\d+)?$/.test(text)) typed = Number(text);
+    else if (iss.expected === 'boolean' && (text === 'true' || text === 'false')) typed = text === 'true';
+    if (typed === undefined) continue;
+    const parent = iss.path.slice(0, -1).reduce<unknown>((node, key) => (node as Record<PropertyKey, unknown>)[key], raw) as Record<
+      PropertyKey,
+      unknown
+    >;
+    parent[iss.path[iss.path.length - 1]!] = typed;
+    changed = true;
+  }
+  return changed;
 }
 
 /** A human-readable value for an error message; secrets are never echoed. */

@@ -305,6 +305,37 @@ describe('parseConfig: environment interpolation', () => {
     ]);
   });
 
+  it('a value that is one reference becomes the number or boolean its key asks for; a string key keeps digits as text', () => {
+    const text = [
+      'server:',
+      '  port: ${SG_PORT}',
+      'mqtt:',
+      '  url: mqtt://127.0.0.1:1883',
+      '  tls:',
+      '    rejectUnauthorized: ${SG_VERIFY:-true}',
+      'auth:',
+      '  tokens:',
+      '    - token: ${SG_T}',
+      '      role: operator',
+      '',
+    ].join('\n');
+    const c = parseConfig(text, 'test.yaml', { SG_PORT: '8081', SG_VERIFY: 'false', SG_T: '1234567890123456' });
+    expect(c.server.port).toBe(8081);
+    expect(c.mqtt?.tls?.rejectUnauthorized).toBe(false);
+    expect(c.auth.tokens[0].token).toBe('1234567890123456');
+    expect(parseConfig('server:\n  port: "${SG_PORT:-8082}"\n', 'test.yaml', {}).server.port).toBe(8082);
+    // only a whole reference, only plain notation; the rest is the schema's usual error
+    expect(issuesOf('server:\n  port: ${SG_PORT}\n', { SG_PORT: '0x50' })).toEqual([
+      { path: 'server.port', message: 'expected a number, got "0x50"', line: 2 },
+    ]);
+    expect(issuesOf('server:\n  port: 80${SG_P}\n', { SG_P: '80' })).toEqual([
+      { path: 'server.port', message: 'expected a number, got "8080"', line: 2 },
+    ]);
+    expect(issuesOf('server:\n  port: ${SG_PORT}\n', { SG_PORT: '70000' })).toEqual([
+      { path: 'server.port', message: expect.stringMatching(/70000/) as string, line: 2 },
+    ]);
+  });
+
   it('a value from the environment is validated like any other', () => {
     expect(issuesOf('log: { level: "${LVL}" }\n', { LVL: 'chatty' })).toEqual([
       { path: 'log.level', message: 'expected one of fatal, error, warn, info, debug, trace, got "chatty"', line: 1 },
