@@ -88,7 +88,7 @@ describe('dashboard across a gateway restart in Chromium', () => {
     await page.goto(`${url}/?device=mock1`);
     await page.getByTestId('token-input').fill(VIEWER);
     await page.getByTestId('token-submit').click();
-    await page.waitForSelector('[data-testid="conn-state"][data-state="open"]', { timeout: 10_000 });
+    await page.waitForSelector('[data-testid="conn-state"][data-state="open"]', { timeout: 20_000 });
     await page.waitForFunction(() => (window as unknown as Hook).__sg.chartX('mock1', 'temp').length >= 20, null, { timeout: 15_000 });
 
     first.proc.kill('SIGTERM');
@@ -122,7 +122,7 @@ describe('dashboard across a gateway restart in Chromium', () => {
 
     // a reload: a new page session, its chart filled from the history the second daemon restored
     await page.reload();
-    await page.waitForSelector('[data-testid="conn-state"][data-state="open"]', { timeout: 10_000 });
+    await page.waitForSelector('[data-testid="conn-state"][data-state="open"]', { timeout: 20_000 });
     await page.waitForFunction(() => (window as unknown as Hook).__sg.stats().histories >= 1, null, { timeout: 10_000 });
     await untilDrawn(page, before);
     const reloaded = new Set(await chartX(page));
@@ -141,7 +141,7 @@ describe('dashboard across a gateway restart in Chromium', () => {
     await page.goto(`${url}/?device=mock1`);
     await page.getByTestId('token-input').fill(VIEWER);
     await page.getByTestId('token-submit').click();
-    await page.waitForSelector('[data-testid="conn-state"][data-state="open"]', { timeout: 10_000 });
+    await page.waitForSelector('[data-testid="conn-state"][data-state="open"]', { timeout: 20_000 });
     await page.waitForFunction(() => (window as unknown as Hook).__sg.chartX('mock1', 'temp').length >= 30, null, { timeout: 15_000 });
     // halfway between two flushes: about 1.5 s of readings (15 at 10 a second) only the page has
     while ((Date.now() - startedAt) % FLUSH_MS < FLUSH_MS / 2) await new Promise((r) => setTimeout(r, 50));

@@ -70,7 +70,17 @@ async function openWithToken(p: Page, token: string): Promise<void> {
   await p.getByTestId('token-form').waitFor({ state: 'visible', timeout: 10_000 });
   await p.getByTestId('token-input').fill(token);
   await p.getByTestId('token-submit').click();
-  await p.waitForSelector('[data-testid="conn-state"][data-state="open"]', { timeout: 10_000 });
+  // 20 s: a heavy e2e file (dashboard-gap's blocked page) may share the two cores meanwhile
+  await p.waitForSelector('[data-testid="conn-state"][data-state="open"]', { timeout: 20_000 }).catch(async (err: unknown) => {
+    // once seen in a full CI run, never alone: say what the page was doing
+    const seen = await p.evaluate(() => ({
+      url: location.href,
+      app: '__sg' in window,
+      conn: document.querySelector('[data-testid="conn-state"]')?.textContent,
+      form: !(document.querySelector('[data-testid="token-form"]') as HTMLFormElement | null)?.hidden,
+    }));
+    throw new Error(`${(err as Error).message}\npage: ${JSON.stringify(seen)}; page errors: ${JSON.stringify(pageErrors)}`);
+  });
 }
 
 const stats = (p: Page) => p.evaluate(() => (window as unknown as { __sg: { stats(): Record<string, number> } }).__sg.stats());
