@@ -6,7 +6,8 @@
  * silence and asks for history in it, not in its own.
  */
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser } from 'playwright-core';
+import { launchChromium } from '../helpers/chromium.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -46,10 +47,7 @@ beforeAll(async () => {
   );
   daemon = Daemon.start(['run', '--config', file], { SG_TEST_CLOCK_SKEW_MS: String(SKEW_MS) }, ['--import', preload]);
   url = await daemon.ready();
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
+  browser = await launchChromium();
 }, 200_000);
 
 afterAll(async () => {

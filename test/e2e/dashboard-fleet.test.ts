@@ -10,7 +10,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import mqtt from 'mqtt';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { launchChromium } from '../helpers/chromium.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMock, type MockDevice } from '../../firmware-mock/index.js';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
@@ -122,10 +123,7 @@ beforeAll(async () => {
   const [lab] = await Promise.all(daemons.map((d) => d.ready()));
   url = lab!;
   startPublishing();
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
+  browser = await launchChromium();
   page = await newPage(OPERATOR);
   mkdirSync(results, { recursive: true });
 }, 120_000);

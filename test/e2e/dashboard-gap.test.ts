@@ -10,7 +10,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import mqtt from 'mqtt';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser } from 'playwright-core';
+import { launchChromium } from '../helpers/chromium.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { Daemon, ensureBuilt } from '../integration/daemon/daemon-helpers.js';
@@ -45,10 +46,7 @@ beforeAll(async () => {
   daemon = Daemon.start(['run', '--config', file]);
   url = await daemon.ready();
   pub = await mqtt.connectAsync(broker.url);
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
+  browser = await launchChromium();
 }, 200_000);
 
 afterAll(async () => {

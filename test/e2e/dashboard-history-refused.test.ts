@@ -11,7 +11,8 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
+import { launchChromium } from '../helpers/chromium.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as GatewayModule from '../../src/gateway.js';
 import type { HistoryAnswer, HistoryQuery } from '../../src/domain.js';
@@ -119,10 +120,7 @@ beforeAll(async () => {
     })),
   });
   gateway = await gw.startGateway(config, log.silentLogger(), { history });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
+  browser = await launchChromium();
   const ctx = await browser.newContext({ viewport: { width: 1100, height: 900 } });
   await ctx.addInitScript((token) => sessionStorage.setItem('serialgate.token', token), VIEWER);
   page = await ctx.newPage();

@@ -11,7 +11,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
+import { launchChromium } from '../helpers/chromium.js';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startMock } from '../../firmware-mock/index.js';
 import { uniqueLink } from '../helpers/mock.js';
@@ -68,10 +69,7 @@ function start(file: string): Daemon {
 }
 
 async function openPage(): Promise<{ page: Page; errors: string[] }> {
-  const browser: Browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
+  const browser: Browser = await launchChromium();
   cleanup.push(() => browser.close());
   const page = await (await browser.newContext({ viewport: { width: 1100, height: 900 } })).newPage();
   const errors: string[] = [];

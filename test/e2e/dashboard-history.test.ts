@@ -4,7 +4,8 @@
  * load, wait, reload — the chart shows the earlier points, drawn from the history answer; the
  * range selector asks again. Uses dist/ like dashboard.test.ts (`npm test` builds first).
  */
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
+import { launchChromium } from '../helpers/chromium.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as GatewayModule from '../../src/gateway.js';
 import type * as MockModule from '../../firmware-mock/index.js';
@@ -36,10 +37,7 @@ beforeAll(async () => {
     devices: [{ id: 'mock1', serial: { path: LINK, baudRate: 115200 }, parser: { format: 'kv' } }],
   });
   gateway = await gw.startGateway(config, log.silentLogger(), { history });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
+  browser = await launchChromium();
   const ctx = await browser.newContext({ viewport: { width: 1100, height: 900 } });
   page = await ctx.newPage();
   page.on('pageerror', (e) => pageErrors.push(e.message));

@@ -10,7 +10,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import mqtt from 'mqtt';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
+import { launchChromium } from '../helpers/chromium.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DASHBOARD_FIELDS, DASHBOARD_LINE_CHARACTERS, DASHBOARD_VALUE_CHARACTERS } from '../../src/bounds.js';
 import { openPty, type Pty } from '../../firmware-mock/pty.js';
@@ -65,10 +66,7 @@ beforeAll(async () => {
   daemon = Daemon.start(['run', '--config', file]);
   url = await daemon.ready();
   pub = await mqtt.connectAsync(broker.url);
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
+  browser = await launchChromium();
 }, 200_000);
 
 afterAll(async () => {

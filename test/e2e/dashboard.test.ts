@@ -10,7 +10,8 @@
  */
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { launchChromium } from '../helpers/chromium.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compiled, type Compiled } from '../helpers/compiled.js';
 import type * as GatewayModule from '../../src/gateway.js';
@@ -99,10 +100,7 @@ beforeAll(async () => {
   mock = await mods.mock.startMock({ link: LINK, format: 'kv', intervalMs: 100 });
   gateway = await mods.gw.startGateway(config(0), mods.log.silentLogger());
   port = Number(new URL(gateway.url).port);
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
+  browser = await launchChromium();
   page = await newPage();
 }, 180_000);
 

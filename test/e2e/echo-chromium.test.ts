@@ -3,7 +3,8 @@
  * playwright-core) loads a blank page from the same server, round-trips a string and an
  * ArrayBuffer through /echo, and sees the close code and reason the server sends.
  */
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
+import { launchChromium } from '../helpers/chromium.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EndpointOptions } from '../../src/server/ws-server.js';
 import { recorder, startServer, type TestServer } from '../integration/server/harness.js';
@@ -29,10 +30,7 @@ beforeAll(async () => {
     endpoints: [closer, recorder('/proto', [], ['serialgate.v1.json', 'serialgate.v1.cbor'])],
     limits: { pingIntervalMs: 200, pongTimeoutMs: 2_000 },
   });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
+  browser = await launchChromium();
   page = await browser.newPage();
   await page.goto(`${server.httpUrl}/`);
 });
