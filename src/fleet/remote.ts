@@ -207,7 +207,7 @@ export class RemoteDevices {
    * - Behind: every reading looked late, its tiles `silent` with an age of minutes. A reading that
    *   waited in the broker looks late too, but never less late than the live ones, so the smallest
    *   lag seen from this run of the owner is its clock's offset (plus the path's latency): beyond
-   *   FLEET_CLOCK_BEHIND_MS it is added back. What a replay after an outage held keeps its spacing.
+   *   FLEET_CLOCK_SKEW_MS it is added back. What a replay after an outage held keeps its spacing.
    * Either way readings never go back in time here.
    */
   private localTs(gateway: string, gw: RemoteGateway, ts: number): number {
